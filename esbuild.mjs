@@ -1,0 +1,44 @@
+// One build script for every bundle: client (extension host), server, model host, chat webview.
+import * as esbuild from 'esbuild';
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+const node = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node20',
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'info',
+  // node-llama-cpp ships native binaries per platform and must stay a real package on disk.
+  external: ['vscode', 'node-llama-cpp'],
+};
+
+const bundles = [
+  { ...node, entryPoints: { client: 'client/src/extension.ts' }, outdir: 'dist' },
+  { ...node, entryPoints: { server: 'server/src/main.ts' }, outdir: 'dist' },
+  { ...node, entryPoints: { host: 'server/src/model/host.ts' }, outdir: 'dist' },
+  {
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    sourcemap: !production,
+    minify: production,
+    logLevel: 'info',
+    entryPoints: { chat: 'media/chat.ts' },
+    outdir: 'dist/media',
+  },
+];
+
+const { existsSync } = await import('node:fs');
+const present = bundles.filter((b) => Object.values(b.entryPoints).every((p) => existsSync(p)));
+const contexts = await Promise.all(present.map((b) => esbuild.context(b)));
+if (watch) {
+  await Promise.all(contexts.map((c) => c.watch()));
+} else {
+  await Promise.all(contexts.map((c) => c.rebuild()));
+  await Promise.all(contexts.map((c) => c.dispose()));
+}

@@ -1,0 +1,85 @@
+// Messages between the language server and its model host child (vscode-jsonrpc over Node IPC).
+// The host owns node-llama-cpp and nothing else; it keeps no state the server cannot rebuild.
+import { NotificationType, RequestType } from 'vscode-jsonrpc';
+import type { Backend, StopReason } from '../protocol';
+import type { GpuChoice } from '../settings';
+
+export interface LoadParams {
+  modelPath: string;
+  gpu: GpuChoice;
+  gpuLayers: 'auto' | number;
+  contextSize: number;
+  /** Real core count already resolved by the server (never 0). */
+  threads: number;
+}
+
+export interface LoadResult {
+  name: string;
+  sizeBytes: number;
+  backend: Backend;
+  gpuLayers: number;
+  totalLayers: number;
+  contextSize: number;
+  hasFim: boolean;
+  /** Set when the requested GPU backend could not be used and the CPU was used instead. */
+  fallbackReason: string | null;
+  loadMs: number;
+}
+
+export interface InfillParams {
+  /** Text before the cursor; the host keeps only its last `prefixTokens` tokens. */
+  prefix: string;
+  /** Text after the cursor; the host keeps only its first `suffixTokens` tokens. */
+  suffix: string;
+  prefixTokens: number;
+  suffixTokens: number;
+  maxTokens: number;
+  maxLines: number;
+}
+
+export interface GenerationResult {
+  text: string;
+  stopReason: StopReason;
+  /** Tokens generated. */
+  tokens: number;
+}
+
+export interface HostChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  text: string;
+}
+
+export interface ChatGenerateParams {
+  /** Stream id, echoed in each ChatChunk notification. */
+  streamId: number;
+  /** Whole conversation; the last message is the user's new turn. */
+  messages: HostChatMessage[];
+  maxTokens: number;
+}
+
+export interface ChatChunkParams {
+  streamId: number;
+  text: string;
+}
+
+export interface HostStats {
+  rssBytes: number;
+  vramUsedBytes: number | null;
+  vramTotalBytes: number | null;
+  /** Whether a model is loaded right now. */
+  loaded: boolean;
+}
+
+/** Load the model and create the context. Fails with a human message in the error. */
+export const loadRequest = new RequestType<LoadParams, LoadResult, void>('host/load');
+/** Light sleep: abort nothing, dispose context and model (the server has drained first). */
+export const unloadRequest = new RequestType<void, HostStats, void>('host/unload');
+/** Fill in the middle; cancellable with $/cancelRequest. */
+export const infillRequest = new RequestType<InfillParams, GenerationResult, void>('host/infill');
+/** One chat answer over the given messages; streams ChatChunk; cancellable. */
+export const chatRequest = new RequestType<ChatGenerateParams, GenerationResult, void>('host/chat');
+export const chatChunkNotification = new NotificationType<ChatChunkParams>('host/chatChunk');
+/** RSS and VRAM of the host process. */
+export const statsRequest = new RequestType<void, HostStats, void>('host/stats');
+/** Dispose everything and exit the process. */
+export const shutdownRequest = new RequestType<void, void, void>('host/shutdown');

@@ -1,0 +1,161 @@
+// The custom part of the protocol between the VS Code client (or any LSP client) and the server.
+// Standard LSP is used wherever it has the method; everything here is `localLlm/*`.
+// Both sides import this file, so a changed message fails to compile on both.
+import {
+  NotificationType,
+  ProtocolRequestType,
+  RequestType,
+  type PartialResultParams,
+  type WorkDoneProgressParams,
+} from 'vscode-languageserver-protocol';
+
+/** States of the model behind the resume gate (DESIGN.md, "The sleep state machine"). */
+export type ModelState = 'loading' | 'ready' | 'sleeping' | 'waking' | 'error' | 'disabled';
+
+export type Backend = 'cpu' | 'cuda' | 'metal' | 'vulkan';
+export type SleepMode = 'deep' | 'light';
+
+export interface ModelInfo {
+  /** Display name: the GGUF's general.name, else the file name. */
+  name: string;
+  path: string;
+  sizeBytes: number;
+  /** Backend actually loaded; null until the first load. */
+  backend: Backend | null;
+  gpuLayers: number;
+  totalLayers: number;
+  contextSize: number;
+  /** The model has FIM tokens, so inline completion can run. */
+  hasFim: boolean;
+}
+
+export interface MemoryInfo {
+  serverRssBytes: number;
+  /** null when no model host process exists (deep sleep, not started). */
+  hostRssBytes: number | null;
+  vramUsedBytes: number | null;
+  vramTotalBytes: number | null;
+}
+
+export interface Counters {
+  loads: number;
+  sleeps: number;
+  wakes: number;
+  hostCrashes: number;
+  lastLoadMs: number | null;
+  lastWakeMs: number | null;
+}
+
+/** What the last sleep gave back, measured before and after. */
+export interface SleepFreed {
+  rssBytes: number;
+  vramBytes: number | null;
+}
+
+export interface ModelStatus {
+  state: ModelState;
+  /** One human sentence: why it is in error or disabled. */
+  error: string | null;
+  /** A non-fatal note worth showing, e.g. "CUDA is unavailable here, so the model runs on the CPU." */
+  notice: string | null;
+  model: ModelInfo | null;
+  sleepMode: SleepMode;
+  /** Seconds until the idle sleep; null when asleep, not ready or sleep is off. */
+  idleSecondsLeft: number | null;
+  /** Epoch ms when the model went to sleep; null unless sleeping. */
+  asleepSince: number | null;
+  lastSleepFreed: SleepFreed | null;
+  /** Gated requests in flight (completions and chat turns). */
+  inFlight: number;
+  completionsEnabled: boolean;
+  memory: MemoryInfo;
+  counters: Counters;
+}
+
+export type ActivityKind = 'typing' | 'cursor' | 'editor' | 'focus';
+export interface ActivityParams {
+  kind: ActivityKind;
+}
+
+export interface ChatContext {
+  fileName?: string;
+  languageId?: string;
+  /** Selected text, or the whole file when the user asked for it (the server bounds it). */
+  selection?: string;
+}
+
+export interface ChatParams extends WorkDoneProgressParams, PartialResultParams {
+  /** Chat session id chosen by the client; history is kept per session in the server. */
+  sessionId: string;
+  message: string;
+  context?: ChatContext;
+}
+
+export type StopReason = 'eos' | 'maxTokens' | 'maxLines' | 'suffix' | 'abort' | 'error';
+
+export interface ChatResult {
+  text: string;
+  stopReason: StopReason;
+}
+
+/** One streamed piece of a chat answer, sent as a partial result. */
+export interface ChatChunk {
+  text: string;
+}
+
+export interface ChatResetParams {
+  sessionId: string;
+}
+
+/** Full status. Exempt: never wakes the model, never resets the idle timer. */
+export namespace StatusRequest {
+  export const method = 'localLlm/status' as const;
+  export const type = new RequestType<void, ModelStatus, void>(method);
+}
+
+/** Server -> client on every state change, with the same payload as `localLlm/status`. */
+export namespace DidChangeStateNotification {
+  export const method = 'localLlm/didChangeState' as const;
+  export const type = new NotificationType<ModelStatus>(method);
+}
+
+/** Client -> server: the user is active in the editor (throttled by the client). Resets the idle timer. */
+export namespace ActivityNotification {
+  export const method = 'localLlm/activity' as const;
+  export const type = new NotificationType<ActivityParams>(method);
+}
+
+/** Put the model to sleep now; resolves with the status once asleep. */
+export namespace SleepRequest {
+  export const method = 'localLlm/sleep' as const;
+  export const type = new RequestType<void, ModelStatus, void>(method);
+}
+
+/** Wake the model (or retry after an error); resolves with the status once ready or failed. */
+export namespace WakeRequest {
+  export const method = 'localLlm/wake' as const;
+  export const type = new RequestType<void, ModelStatus, void>(method);
+}
+
+/** One chat turn. The answer streams as partial results (`$/progress`); the result is the whole text. */
+export namespace ChatRequest {
+  export const method = 'localLlm/chat' as const;
+  export const type = new ProtocolRequestType<ChatParams, ChatResult, ChatChunk, void, void>(method);
+}
+
+/** Forget a chat session's history. */
+export namespace ChatResetRequest {
+  export const method = 'localLlm/chatReset' as const;
+  export const type = new RequestType<ChatResetParams, void, void>(method);
+}
+
+/** Methods that never wake the model nor reset the idle timer. */
+export const exemptMethods: readonly string[] = [StatusRequest.method, 'initialize', 'shutdown'];
+
+/** Passed by the client as LSP initializationOptions. */
+export interface InitializationOptions {
+  /** Folder for downloaded models (the extension's global storage). */
+  storageDir?: string;
+  /** Raw `localLlm` settings at start; later changes arrive via workspace/didChangeConfiguration. */
+  settings?: unknown;
+}

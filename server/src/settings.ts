@@ -1,0 +1,160 @@
+// The `localLlm.*` settings: one schema, its defaults, and a normalizer that turns whatever the
+// client sends into valid settings plus human sentences about what was rejected.
+// Shared by client and server; the package.json contribution mirrors it (a unit test checks that).
+
+export const gpuChoices = ['auto', 'cuda', 'metal', 'vulkan', 'cpu'] as const;
+export type GpuChoice = (typeof gpuChoices)[number];
+export const sleepModes = ['deep', 'light'] as const;
+
+export interface CompletionSettings {
+  enabled: boolean;
+  debounceMs: number;
+  maxTokens: number;
+  maxLines: number;
+}
+
+export interface Settings {
+  /** A local .gguf path or an `hf:` URI / https URL; empty means the default model. */
+  model: string;
+  gpu: GpuChoice;
+  /** 'auto' lets node-llama-cpp fit as many layers as the VRAM holds. */
+  gpuLayers: 'auto' | number;
+  contextSize: number;
+  /** 0 means the real core count. */
+  threads: number;
+  /** 0 means never sleep. */
+  sleepIdleSeconds: number;
+  sleepMode: (typeof sleepModes)[number];
+  wakeOnActivity: boolean;
+  loadOnStartup: boolean;
+  completion: CompletionSettings;
+}
+
+export const defaultSettings: Settings = {
+  model: '',
+  gpu: 'auto',
+  gpuLayers: 'auto',
+  contextSize: 4096,
+  threads: 0,
+  sleepIdleSeconds: 300,
+  sleepMode: 'deep',
+  wakeOnActivity: true,
+  loadOnStartup: true,
+  completion: { enabled: true, debounceMs: 150, maxTokens: 64, maxLines: 8 },
+};
+
+interface IntRange {
+  min: number;
+  max: number;
+}
+
+/** Numeric bounds, shared with the package.json contribution. */
+export const ranges = {
+  gpuLayers: { min: 0, max: 1000 },
+  contextSize: { min: 512, max: 131072 },
+  threads: { min: 0, max: 256 },
+  sleepIdleSeconds: { min: 0, max: 86400 },
+  'completion.debounceMs': { min: 0, max: 5000 },
+  'completion.maxTokens': { min: 1, max: 1024 },
+  'completion.maxLines': { min: 1, max: 200 },
+} satisfies Record<string, IntRange>;
+
+/** Settings whose change needs the model reloaded; all others apply at once. */
+export const reloadKeys = ['model', 'gpu', 'gpuLayers', 'contextSize', 'threads'] as const;
+
+export interface NormalizedSettings {
+  settings: Settings;
+  /** One sentence per rejected value; the default was used instead. */
+  problems: string[];
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function normalizeSettings(raw: unknown): NormalizedSettings {
+  const problems: string[] = [];
+  const src = isRecord(raw) ? raw : {};
+  if (raw !== undefined && raw !== null && !isRecord(raw)) {
+    problems.push('The localLlm settings are not an object; the defaults are used.');
+  }
+  const completionSrc = isRecord(src.completion) ? src.completion : {};
+  // VS Code may also send dotted keys flat ("completion.enabled").
+  const pick = (key: string): unknown => {
+    if (key.startsWith('completion.')) {
+      const sub = key.slice('completion.'.length);
+      return sub in completionSrc ? completionSrc[sub] : src[key];
+    }
+    return src[key];
+  };
+
+  const bool = (key: string, fallback: boolean): boolean => {
+    const v = pick(key);
+    if (v === undefined || v === null) return fallback;
+    if (typeof v === 'boolean') return v;
+    problems.push(`localLlm.${key} must be true or false, not ${JSON.stringify(v)}; using ${fallback}.`);
+    return fallback;
+  };
+  const int = (key: keyof typeof ranges, fallback: number): number => {
+    const v = pick(key);
+    if (v === undefined || v === null) return fallback;
+    const { min, max } = ranges[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      problems.push(`localLlm.${key} must be a whole number from ${min} to ${max}, not ${JSON.stringify(v)}; using ${fallback}.`);
+      return fallback;
+    }
+    return v;
+  };
+  const choice = <T extends string>(key: string, options: readonly T[], fallback: T): T => {
+    const v = pick(key);
+    if (v === undefined || v === null) return fallback;
+    if (typeof v === 'string' && (options as readonly string[]).includes(v)) return v as T;
+    problems.push(`localLlm.${key} must be one of ${options.join(', ')}, not ${JSON.stringify(v)}; using ${fallback}.`);
+    return fallback;
+  };
+
+  const d = defaultSettings;
+  let model = d.model;
+  const rawModel = pick('model');
+  if (typeof rawModel === 'string') model = rawModel.trim();
+  else if (rawModel !== undefined && rawModel !== null) {
+    problems.push(`localLlm.model must be a file path or an hf: URI, not ${JSON.stringify(rawModel)}; no model is set.`);
+  }
+
+  let gpuLayers: Settings['gpuLayers'] = d.gpuLayers;
+  const rawLayers = pick('gpuLayers');
+  if (rawLayers !== undefined && rawLayers !== null && rawLayers !== 'auto') {
+    const { min, max } = ranges.gpuLayers;
+    if (typeof rawLayers === 'number' && Number.isInteger(rawLayers) && rawLayers >= min && rawLayers <= max) {
+      gpuLayers = rawLayers;
+    } else {
+      problems.push(`localLlm.gpuLayers must be "auto" or a whole number from ${min} to ${max}, not ${JSON.stringify(rawLayers)}; using auto.`);
+    }
+  }
+
+  return {
+    settings: {
+      model,
+      gpu: choice('gpu', gpuChoices, d.gpu),
+      gpuLayers,
+      contextSize: int('contextSize', d.contextSize),
+      threads: int('threads', d.threads),
+      sleepIdleSeconds: int('sleepIdleSeconds', d.sleepIdleSeconds),
+      sleepMode: choice('sleepMode', sleepModes, d.sleepMode),
+      wakeOnActivity: bool('wakeOnActivity', d.wakeOnActivity),
+      loadOnStartup: bool('loadOnStartup', d.loadOnStartup),
+      completion: {
+        enabled: bool('completion.enabled', d.completion.enabled),
+        debounceMs: int('completion.debounceMs', d.completion.debounceMs),
+        maxTokens: int('completion.maxTokens', d.completion.maxTokens),
+        maxLines: int('completion.maxLines', d.completion.maxLines),
+      },
+    },
+    problems,
+  };
+}
+
+/** True when going from `a` to `b` needs the model reloaded. */
+export function needsReload(a: Settings, b: Settings): boolean {
+  return reloadKeys.some((k) => a[k] !== b[k]);
+}

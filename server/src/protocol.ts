@@ -150,7 +150,7 @@ export namespace ChatResetRequest {
 }
 
 /** Methods that never wake the model nor reset the idle timer. */
-export const exemptMethods: readonly string[] = [StatusRequest.method, 'initialize', 'shutdown'];
+export const exemptMethods: readonly string[] = [StatusRequest.method, 'localLlm/listModels', 'initialize', 'shutdown'];
 
 /** Passed by the client as LSP initializationOptions. */
 export interface InitializationOptions {
@@ -158,4 +158,48 @@ export interface InitializationOptions {
   storageDir?: string;
   /** Raw `localLlm` settings at start; later changes arrive via workspace/didChangeConfiguration. */
   settings?: unknown;
+}
+
+// Models: the cache in the extension's storage and the presets offered to a new user.
+
+export interface CachedModel {
+  path: string;
+  /** File name without the folder. */
+  name: string;
+  sizeBytes: number;
+  /** The hf: URI or URL it came from, when known. */
+  source: string | null;
+}
+
+export interface ModelPreset {
+  id: string;
+  label: string;
+  /** hf: URI of the GGUF file. */
+  uri: string;
+  sizeBytes: number;
+  /** Why this preset fits (or not) this machine, in words. */
+  detail: string;
+}
+
+export interface ListModelsResult {
+  cached: CachedModel[];
+  presets: ModelPreset[];
+  /** Id of the preset chosen for this machine by free VRAM or RAM. */
+  recommendedPresetId: string;
+}
+
+/** The models in the download cache, and the presets. Exempt: touches no model. */
+export namespace ListModelsRequest {
+  export const method = 'localLlm/listModels' as const;
+  export const type = new RequestType<void, ListModelsResult, void>(method);
+}
+
+export interface DeleteModelParams {
+  path: string;
+}
+
+/** Delete a cached model file (refused for the model in use). */
+export namespace DeleteModelRequest {
+  export const method = 'localLlm/deleteModel' as const;
+  export const type = new RequestType<DeleteModelParams, void, void>(method);
 }

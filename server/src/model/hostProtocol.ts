@@ -34,7 +34,10 @@ export interface InfillParams {
   prefixTokens: number;
   suffixTokens: number;
   maxTokens: number;
+  /** Stop once the text holds this many line breaks. */
   maxLines: number;
+  /** Stop when the text produces one of these (e.g. the start of the suffix, repeated). */
+  stopTexts: string[];
 }
 
 export interface GenerationResult {

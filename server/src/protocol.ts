@@ -5,6 +5,7 @@ import {
   NotificationType,
   ProtocolRequestType,
   RequestType,
+  RequestType0,
   type PartialResultParams,
   type WorkDoneProgressParams,
 } from 'vscode-languageserver-protocol';
@@ -33,6 +34,9 @@ export interface MemoryInfo {
   serverRssBytes: number;
   /** null when no model host process exists (deep sleep, not started). */
   hostRssBytes: number | null;
+  /** The host's RSS right after it started, before any model: what a light sleep should return to. */
+  hostBaselineRssBytes: number | null;
+  hostPid: number | null;
   vramUsedBytes: number | null;
   vramTotalBytes: number | null;
 }
@@ -110,7 +114,7 @@ export interface ChatResetParams {
 /** Full status. Exempt: never wakes the model, never resets the idle timer. */
 export namespace StatusRequest {
   export const method = 'localLlm/status' as const;
-  export const type = new RequestType<void, ModelStatus, void>(method);
+  export const type = new RequestType0<ModelStatus, void>(method);
 }
 
 /** Server -> client on every state change, with the same payload as `localLlm/status`. */
@@ -128,13 +132,13 @@ export namespace ActivityNotification {
 /** Put the model to sleep now; resolves with the status once asleep. */
 export namespace SleepRequest {
   export const method = 'localLlm/sleep' as const;
-  export const type = new RequestType<void, ModelStatus, void>(method);
+  export const type = new RequestType0<ModelStatus, void>(method);
 }
 
 /** Wake the model (or retry after an error); resolves with the status once ready or failed. */
 export namespace WakeRequest {
   export const method = 'localLlm/wake' as const;
-  export const type = new RequestType<void, ModelStatus, void>(method);
+  export const type = new RequestType0<ModelStatus, void>(method);
 }
 
 /** One chat turn. The answer streams as partial results (`$/progress`); the result is the whole text. */
@@ -191,7 +195,7 @@ export interface ListModelsResult {
 /** The models in the download cache, and the presets. Exempt: touches no model. */
 export namespace ListModelsRequest {
   export const method = 'localLlm/listModels' as const;
-  export const type = new RequestType<void, ListModelsResult, void>(method);
+  export const type = new RequestType0<ListModelsResult, void>(method);
 }
 
 export interface DeleteModelParams {

@@ -1,6 +1,6 @@
 // Messages between the language server and its model host child (vscode-jsonrpc over Node IPC).
 // The host owns node-llama-cpp and nothing else; it keeps no state the server cannot rebuild.
-import { NotificationType, RequestType } from 'vscode-jsonrpc';
+import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
 import type { Backend, StopReason } from '../protocol';
 import type { GpuChoice } from '../settings';
 
@@ -76,13 +76,13 @@ export interface HostStats {
 /** Load the model and create the context. Fails with a human message in the error. */
 export const loadRequest = new RequestType<LoadParams, LoadResult, void>('host/load');
 /** Light sleep: abort nothing, dispose context and model (the server has drained first). */
-export const unloadRequest = new RequestType<void, HostStats, void>('host/unload');
+export const unloadRequest = new RequestType0<HostStats, void>('host/unload');
 /** Fill in the middle; cancellable with $/cancelRequest. */
 export const infillRequest = new RequestType<InfillParams, GenerationResult, void>('host/infill');
 /** One chat answer over the given messages; streams ChatChunk; cancellable. */
 export const chatRequest = new RequestType<ChatGenerateParams, GenerationResult, void>('host/chat');
 export const chatChunkNotification = new NotificationType<ChatChunkParams>('host/chatChunk');
 /** RSS and VRAM of the host process. */
-export const statsRequest = new RequestType<void, HostStats, void>('host/stats');
+export const statsRequest = new RequestType0<HostStats, void>('host/stats');
 /** Dispose everything and exit the process. */
-export const shutdownRequest = new RequestType<void, void, void>('host/shutdown');
+export const shutdownRequest = new RequestType0<void, void>('host/shutdown');

@@ -1,0 +1,197 @@
+// The status bar item as a pure function of the client's state and the last ModelStatus the
+// server pushed. No `vscode` import: statusItem.ts applies the result.
+import type { Backend, ModelState, ModelStatus } from '../../server/src/protocol';
+import type { CommandId } from './commandList';
+import { formatBytes, formatClock, formatDuration, formatMs } from './format';
+
+/** The language client's side: is there a server to talk to at all? */
+export type ClientState = 'starting' | 'running' | 'stopped' | 'crashed';
+
+/** What the item shows: the client state when no server runs, else the model state. */
+export type StatusKey = Exclude<ClientState, 'running'> | ModelState | 'generating';
+
+export interface StatusBarInput {
+  client: ClientState;
+  status: ModelStatus | null;
+  /** Epoch ms when `status` arrived; the idle countdown runs from there. */
+  receivedAt: number;
+  now: number;
+  /** Server crashes seen this session, and the last one's sentence. */
+  crashes: number;
+  crashMessage: string | null;
+}
+
+export type StatusBackground = 'statusBarItem.errorBackground' | 'statusBarItem.warningBackground';
+
+export interface StatusView {
+  key: StatusKey;
+  /** Short label, shown after the icon. */
+  text: string;
+  /** Codicon id, with `~spin` where it animates. */
+  icon: string;
+  /** Markdown; may hold `command:` links to the commands in `tooltipCommands`. */
+  tooltip: string;
+  command: CommandId;
+  backgroundColor?: StatusBackground;
+}
+
+/** Commands the tooltip may link to (the item's MarkdownString trusts exactly these). */
+export const tooltipCommands: readonly CommandId[] = [
+  'localLlm.sleepNow',
+  'localLlm.wake',
+  'localLlm.openChat',
+  'localLlm.showLogs',
+  'localLlm.restartServer',
+  'localLlm.selectModel',
+];
+
+const looks: Record<StatusKey, { icon: string; text: string }> = {
+  starting: { icon: 'gear~spin', text: 'LLM starting' },
+  stopped: { icon: 'debug-stop', text: 'LLM stopped' },
+  crashed: { icon: 'warning', text: 'LLM crashed' },
+  loading: { icon: 'loading~spin', text: 'LLM loading' },
+  ready: { icon: 'sparkle', text: 'LLM ready' },
+  generating: { icon: 'pulse', text: 'LLM generating' },
+  sleeping: { icon: 'debug-pause', text: 'LLM asleep' },
+  waking: { icon: 'sync~spin', text: 'LLM waking' },
+  error: { icon: 'error', text: 'LLM error' },
+  disabled: { icon: 'circle-slash', text: 'LLM off' },
+};
+
+const backendNames: Record<Backend, string> = { cpu: 'CPU', cuda: 'CUDA', metal: 'Metal', vulkan: 'Vulkan' };
+
+/** The value of the `localLlm.state` context key; `generating` is left out so it does not flicker. */
+export function contextState(client: ClientState, status: ModelStatus | null): Exclude<StatusKey, 'generating'> {
+  if (client !== 'running') return client;
+  return status?.state ?? 'starting';
+}
+
+export function statusKey(client: ClientState, status: ModelStatus | null): StatusKey {
+  const key = contextState(client, status);
+  if (key === 'ready' && status !== null && status.inFlight > 0) return 'generating';
+  return key;
+}
+
+function commandFor(key: StatusKey): CommandId {
+  switch (key) {
+    case 'sleeping':
+    case 'error':
+      return 'localLlm.wake';
+    case 'stopped':
+    case 'crashed':
+      return 'localLlm.restartServer';
+    case 'starting':
+      return 'localLlm.showLogs';
+    default:
+      return 'localLlm.showMenu';
+  }
+}
+
+/** Escapes text from outside (model names, error sentences) so it renders literally in Markdown. */
+export function escapeMarkdown(text: string): string {
+  return text.replace(/[\\`*_{}[\]()#+\-.!|<>&~$]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
+}
+
+/** Seconds until the idle sleep, counted down from when the status arrived. */
+export function secondsUntilSleep(input: Pick<StatusBarInput, 'status' | 'receivedAt' | 'now'>): number | null {
+  const left = input.status?.idleSecondsLeft;
+  if (left === null || left === undefined) return null;
+  return Math.max(0, left - Math.floor((input.now - input.receivedAt) / 1000));
+}
+
+function stateSentence(key: StatusKey, input: StatusBarInput): string {
+  const s = input.status;
+  switch (key) {
+    case 'starting':
+      return 'Starting the language server…';
+    case 'stopped':
+      return 'The language server is stopped. Click to start it.';
+    case 'crashed':
+      return `The language server crashed${input.crashMessage ? `: ${escapeMarkdown(input.crashMessage)}` : '.'} Click to restart it.`;
+    case 'loading':
+      return 'Loading the model…';
+    case 'ready':
+      return 'Ready.';
+    case 'generating':
+      return `Generating (${s?.inFlight ?? 1} request${(s?.inFlight ?? 1) === 1 ? '' : 's'}).`;
+    case 'sleeping':
+      return 'Asleep: the model is unloaded. Click to wake it; the next request also wakes it.';
+    case 'waking':
+      return 'Waking: loading the model again; requests wait for it.';
+    case 'error':
+      return 'Error. Click to retry.';
+    case 'disabled':
+      return 'Off.';
+  }
+}
+
+function modelLines(s: ModelStatus): string[] {
+  const lines: string[] = [];
+  const m = s.model;
+  if (m) {
+    lines.push(`Model: **${escapeMarkdown(m.name)}** (${formatBytes(m.sizeBytes)}, context ${m.contextSize})`);
+    if (m.backend) {
+      const onGpu = m.backend === 'cpu' ? 'no layers on a GPU' : `${m.gpuLayers}/${m.totalLayers} layers on the GPU`;
+      lines.push(`Backend: ${backendNames[m.backend]}, ${onGpu}`);
+    }
+  }
+  const mem = s.memory;
+  const rss = mem.serverRssBytes + (mem.hostRssBytes ?? 0);
+  const rssParts = mem.hostRssBytes === null ? 'server only, no model process' : `server ${formatBytes(mem.serverRssBytes)} + model ${formatBytes(mem.hostRssBytes)}`;
+  let memory = `Memory: RAM ${formatBytes(rss)} (${rssParts})`;
+  if (mem.vramUsedBytes !== null) {
+    memory += `, VRAM ${formatBytes(mem.vramUsedBytes)}${mem.vramTotalBytes !== null ? ` of ${formatBytes(mem.vramTotalBytes)}` : ''}`;
+  }
+  lines.push(memory);
+  return lines;
+}
+
+function sleepLines(key: StatusKey, input: StatusBarInput): string[] {
+  const s = input.status;
+  if (!s) return [];
+  const lines: string[] = [];
+  const mode = s.sleepMode === 'deep' ? 'deep sleep: the model process exits' : 'light sleep: the model process stays';
+  const left = secondsUntilSleep(input);
+  if (key === 'sleeping' && s.asleepSince !== null) lines.push(`Asleep since ${formatClock(s.asleepSince)} (${mode})`);
+  else if ((key === 'ready' || key === 'generating') && left !== null) lines.push(`Sleeps in ${formatDuration(left)} when idle (${mode})`);
+  else if (key === 'ready') lines.push('Idle sleep is off');
+  if (s.lastSleepFreed) {
+    const vram = s.lastSleepFreed.vramBytes !== null ? ` and ${formatBytes(s.lastSleepFreed.vramBytes)} of VRAM` : '';
+    lines.push(`Last sleep freed ${formatBytes(s.lastSleepFreed.rssBytes)} of RAM${vram}`);
+  }
+  const timings: string[] = [];
+  if (s.counters.lastWakeMs !== null) timings.push(`last wake took ${formatMs(s.counters.lastWakeMs)}`);
+  if (s.counters.lastLoadMs !== null) timings.push(`last load took ${formatMs(s.counters.lastLoadMs)}`);
+  if (timings.length) lines.push(timings.join(', ').replace(/^l/, 'L'));
+  lines.push(`Inline completions: ${s.completionsEnabled ? 'on' : 'off'}`);
+  return lines;
+}
+
+function links(key: StatusKey): string {
+  const all: Array<[CommandId, string]> = [];
+  if (key === 'ready' || key === 'generating') all.push(['localLlm.sleepNow', 'Sleep Now']);
+  if (key === 'sleeping' || key === 'error') all.push(['localLlm.wake', key === 'error' ? 'Retry' : 'Wake Up']);
+  if (key === 'crashed' || key === 'stopped') all.push(['localLlm.restartServer', 'Restart Server']);
+  all.push(['localLlm.openChat', 'Open Chat'], ['localLlm.selectModel', 'Select Model'], ['localLlm.showLogs', 'Show Logs']);
+  return all.map(([id, label]) => `[${label}](command:${id})`).join(' · ');
+}
+
+export function renderStatus(input: StatusBarInput): StatusView {
+  const key = statusKey(input.client, input.status);
+  const look = looks[key];
+  const s = input.client === 'running' ? input.status : null;
+
+  const paragraphs: string[] = [`**Local LLM**: ${stateSentence(key, input)}`];
+  if (s?.error) paragraphs.push(`$(error) ${escapeMarkdown(s.error)}`);
+  if (s?.notice) paragraphs.push(`$(info) ${escapeMarkdown(s.notice)}`);
+  if (s) paragraphs.push([...modelLines(s), ...sleepLines(key, input)].join('  \n'));
+  if (input.crashes > 0 && key !== 'crashed') {
+    paragraphs.push(`The language server crashed ${input.crashes} time${input.crashes === 1 ? '' : 's'} this session and was restarted.`);
+  }
+  paragraphs.push(links(key));
+
+  const view: StatusView = { key, text: look.text, icon: look.icon, tooltip: paragraphs.join('\n\n'), command: commandFor(key) };
+  if (key === 'error' || key === 'crashed') view.backgroundColor = 'statusBarItem.errorBackground';
+  else if (key === 'stopped') view.backgroundColor = 'statusBarItem.warningBackground';
+  return view;
+}

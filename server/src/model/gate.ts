@@ -1,0 +1,606 @@
+// The single door to the model (DESIGN.md, "The sleep state machine" and "Rules of the gate").
+// Pure: no node-llama-cpp, no vscode, no timers of its own. The model manager is the driver,
+// time comes from a Clock, so every rule here can be tested with a fake clock and a fake driver.
+
+export type GateState = 'loading' | 'ready' | 'sleeping' | 'waking' | 'error' | 'disabled';
+
+/** Implemented by the server's model manager. The gate never calls two of these at once. */
+export interface GateDriver {
+  /** Load model and context; throws an Error whose message is one human sentence. */
+  load(): Promise<void>;
+  /** Free the model (deep: the host exits; light: dispose). Called only when nothing is in flight.
+   * After it returns or throws, the gate treats the model as gone; the next load() must work either way. */
+  unload(): Promise<void>;
+}
+
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface GateOptions {
+  /** Idle time before the model sleeps; 0 = never sleep. */
+  idleMs: number;
+  /** Editor activity wakes a sleeping model. */
+  wakeOnActivity: boolean;
+}
+
+export type RequestKind = 'completion' | 'chat';
+
+export interface GateSnapshot {
+  state: GateState;
+  error: string | null;
+  inFlight: number;
+  /** Requests waiting for the model to be ready. */
+  waiting: number;
+  idleMsLeft: number | null;
+}
+
+/** The request was cancelled: its caller's signal aborted while it waited, or (as an abort
+ * reason handed to a running completion) the gate drained it for a sleep or a reload. */
+export class GateCancelledError extends Error {
+  override readonly name = 'GateCancelledError';
+}
+
+/** The model cannot serve: a wake or load failed (the message is that sentence), the model
+ * host crashed, the model is disabled, or the server is shutting down. */
+export class GateUnavailableError extends Error {
+  override readonly name = 'GateUnavailableError';
+}
+
+/** Real time for the server: monotonic, and timers that never keep the process alive. */
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => {
+    const handle = setTimeout(fn, ms);
+    handle.unref();
+    return handle;
+  },
+  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+// Node fires a longer timeout at once; a longer idle time is re-armed when the timer fires.
+const maxTimerMs = 0x7fffffff;
+
+type OperationKind = 'load' | 'sleep' | 'reload' | 'disable';
+
+interface Operation {
+  kind: OperationKind;
+  started: boolean;
+  body: () => Promise<void>;
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+interface Waiter {
+  start(): void;
+  fail(error: Error): void;
+}
+
+interface Running {
+  kind: RequestKind;
+  controller: AbortController;
+}
+
+/** Why the gate is in `error`: only a crash of a model that was fine is retried on activity. */
+type ErrorCause = 'load' | 'unload' | 'crash';
+
+function describe(error: unknown, fallback: string): string {
+  const message = error instanceof Error ? error.message : typeof error === 'string' ? error : '';
+  return message.trim() === '' ? fallback : message;
+}
+
+function checkOptions(options: Partial<GateOptions>): void {
+  if (options.idleMs !== undefined && !(Number.isFinite(options.idleMs) && options.idleMs >= 0)) {
+    throw new RangeError(`The idle time must be 0 or more milliseconds, not ${String(options.idleMs)}.`);
+  }
+}
+
+/**
+ * Lifecycle operations (load, sleep, reload, disable) run one at a time in call order, so the
+ * driver is never asked to load and unload at once. Requests wait in one queue while the model
+ * is not ready or an operation runs, and start together when it is ready. Lifecycle methods
+ * never reject: a failure lands in `state`/`error`, and only requests reject.
+ */
+export class ResumeGate {
+  private options: GateOptions;
+  private currentState: GateState = 'loading';
+  private currentError: string | null = null;
+  private errorCause: ErrorCause | null = null;
+  private started = false;
+  private disposed = false;
+  private disabledReason: string | null = null;
+  private startPromise: Promise<void> | null = null;
+
+  /** The model is loaded as far as the gate knows (false from the moment an unload begins). */
+  private loaded = false;
+  private driverCall: 'load' | 'unload' | null = null;
+  private crashDuringLoad: string | null = null;
+
+  private readonly queue: Operation[] = [];
+  private current: Operation | null = null;
+  private readonly waiters = new Set<Waiter>();
+  private readonly running = new Set<Running>();
+  private drainWaiters: Array<() => void> = [];
+
+  private lastUse: number;
+  private idleHandle: unknown = null;
+  private idleArmed = false;
+  private readonly listeners = new Set<() => void>();
+
+  constructor(
+    private readonly driver: GateDriver,
+    private readonly clock: Clock,
+    options: GateOptions,
+  ) {
+    checkOptions(options);
+    this.options = { ...options };
+    this.lastUse = clock.now();
+  }
+
+  get state(): GateState {
+    return this.currentState;
+  }
+
+  /** The sentence behind `error`, or the reason for `disabled`; null otherwise. */
+  get error(): string | null {
+    return this.currentError;
+  }
+
+  get inFlight(): number {
+    return this.running.size;
+  }
+
+  get waiting(): number {
+    return this.waiters.size;
+  }
+
+  onDidChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  configure(options: Partial<GateOptions>): void {
+    checkOptions(options);
+    this.options = {
+      idleMs: options.idleMs ?? this.options.idleMs,
+      wakeOnActivity: options.wakeOnActivity ?? this.options.wakeOnActivity,
+    };
+    if (this.disposed) return;
+    // A new idle time counts from now.
+    this.lastUse = this.clock.now();
+    this.rearmIdle();
+  }
+
+  /** loadNow: loading -> ready | error; otherwise -> sleeping with nothing loaded. Never rejects. */
+  start(loadNow: boolean): Promise<void> {
+    if (this.disposed) return Promise.resolve();
+    if (this.started) return this.startPromise ?? Promise.resolve();
+    this.started = true;
+    if (this.disabledReason !== null) return Promise.resolve();
+    if (loadNow) {
+      this.startPromise = this.schedule('load', () => this.loadModel('loading'));
+      return this.startPromise;
+    }
+    this.setState('sleeping', null);
+    this.pump();
+    return Promise.resolve();
+  }
+
+  /**
+   * Runs fn once the model is ready, waking it if needed (a wake after an error retries the load).
+   * fn's signal aborts when the caller's signal aborts, when the model host crashes, and for a
+   * completion when sleep() or reload() drains. Rejects GateCancelledError when the caller's
+   * signal aborts while waiting, GateUnavailableError when the wake fails or the gate is disabled.
+   */
+  run<T>(kind: RequestKind, fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (this.disposed) return Promise.reject(new GateUnavailableError('The model server is shutting down.'));
+    if (this.disabledReason !== null) return Promise.reject(new GateUnavailableError(this.disabledReason));
+    if (signal?.aborted) return Promise.reject(cancelledWhileWaiting());
+    if (this.currentState === 'ready' && this.current === null) return this.execute(kind, fn, signal);
+    const result = new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => {
+        this.waiters.delete(waiter);
+        this.emit();
+        reject(cancelledWhileWaiting());
+      };
+      const detach = (): void => signal?.removeEventListener('abort', onAbort);
+      const waiter: Waiter = {
+        start: () => {
+          detach();
+          this.execute(kind, fn, signal).then(resolve, reject);
+        },
+        fail: (error) => {
+          detach();
+          reject(error);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.add(waiter);
+    });
+    this.emit();
+    this.pump();
+    return result;
+  }
+
+  /** Editor activity: resets the idle timer; wakes a sleeping model when wakeOnActivity is on. */
+  activity(): void {
+    if (this.disposed || this.disabledReason !== null) return;
+    this.lastUse = this.clock.now();
+    if (this.currentState === 'ready') {
+      this.rearmIdle();
+      return;
+    }
+    const settled = this.current === null && this.queue.length === 0;
+    // A failed load is not retried on every keystroke; a crashed model that had loaded fine is.
+    const wakeable =
+      this.currentState === 'sleeping' || (this.currentState === 'error' && this.errorCause === 'crash');
+    if (this.options.wakeOnActivity && this.started && settled && wakeable) {
+      void this.schedule('load', () => this.loadModel('waking'));
+    }
+  }
+
+  /** "Sleep Now": aborts in-flight completions, waits for every request, unloads -> sleeping. */
+  sleep(): Promise<void> {
+    if (this.disposed || this.disabledReason !== null || !this.started) return Promise.resolve();
+    if (!this.loaded && this.current === null && this.queue.length === 0) return Promise.resolve();
+    return this.schedule('sleep', () => this.sleepModel());
+  }
+
+  /** sleeping | error -> waking -> ready (or error); joins a wake already on its way. Never rejects. */
+  wake(): Promise<void> {
+    if (this.disposed || this.disabledReason !== null) return Promise.resolve();
+    if (!this.started) return this.start(true);
+    if (this.currentState === 'ready' && this.current === null && this.queue.length === 0) return Promise.resolve();
+    return this.schedule('load', () => this.loadModel('waking'));
+  }
+
+  /**
+   * Settings changed: drains (aborting completions), unloads and loads again (state `loading`).
+   * A sleeping model stays asleep (its next wake loads with the new settings); a model in
+   * error is loaded again, since the new settings may fix it. Never rejects.
+   */
+  reload(): Promise<void> {
+    if (this.disposed || this.disabledReason !== null || !this.started) return Promise.resolve();
+    return this.schedule('reload', () => this.reloadModel());
+  }
+
+  /** The user turned the model off: requests reject at once with `reason`; the model is unloaded. */
+  disable(reason: string): Promise<void> {
+    if (this.disposed) return Promise.resolve();
+    const sentence = reason.trim() === '' ? 'The local model is turned off.' : reason;
+    this.disabledReason = sentence;
+    this.clearIdle();
+    this.setState('disabled', sentence);
+    this.rejectWaiters(new GateUnavailableError(sentence));
+    this.abortRunning('completion', new GateCancelledError(sentence));
+    return this.schedule('disable', async () => {
+      await this.drained();
+      if (this.loaded) await this.unloadModel();
+    });
+  }
+
+  /** Turns the model back on: loads it now (loadNow, the default) or leaves it asleep. */
+  enable(loadNow = true): Promise<void> {
+    if (this.disposed || this.disabledReason === null) return Promise.resolve();
+    this.disabledReason = null;
+    if (!this.started) {
+      this.setState('loading', null);
+      return Promise.resolve();
+    }
+    this.setState('sleeping', null);
+    if (!loadNow) {
+      this.pump();
+      return Promise.resolve();
+    }
+    return this.schedule('load', () => this.loadModel('loading'));
+  }
+
+  /** The model host died unexpectedly: the model is gone, running requests are aborted, state
+   * -> error(message). The next request or wake retries the load. */
+  crashed(message: string): void {
+    if (this.disposed || this.driverCall === 'unload') return;
+    const sentence = message.trim() === '' ? 'The model host stopped unexpectedly.' : message;
+    if (this.driverCall === 'load') {
+      // The load decides; if it claims success anyway, the model is still treated as gone.
+      this.crashDuringLoad = sentence;
+      return;
+    }
+    this.loaded = false;
+    this.abortRunning('all', new GateUnavailableError(sentence));
+    if (this.disabledReason !== null) return;
+    this.clearIdle();
+    this.errorCause = 'crash';
+    this.setState('error', sentence);
+    this.pump();
+  }
+
+  /** Milliseconds until the idle sleep; null when not ready, sleep is off or a drain runs. Exempt. */
+  idleMsLeft(): number | null {
+    if (this.currentState !== 'ready' || this.options.idleMs === 0 || this.current !== null) return null;
+    if (this.running.size > 0) return this.options.idleMs;
+    return Math.max(0, this.lastUse + this.options.idleMs - this.clock.now());
+  }
+
+  /** Exempt: reads only. */
+  snapshot(): GateSnapshot {
+    return {
+      state: this.currentState,
+      error: this.currentError,
+      inFlight: this.running.size,
+      waiting: this.waiters.size,
+      idleMsLeft: this.idleMsLeft(),
+    };
+  }
+
+  /** Clears the timer, rejects waiting requests and aborts running ones; queued operations
+   * that have not started are dropped. Does not unload: the server stops the host itself. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.clearIdle();
+    const error = new GateUnavailableError('The model server is shutting down.');
+    this.rejectWaiters(error);
+    this.abortRunning('all', error);
+    this.listeners.clear();
+  }
+
+  // ---- operations -------------------------------------------------------------------------
+
+  private schedule(kind: OperationKind, body: () => Promise<void>): Promise<void> {
+    const tail = this.queue.length > 0 ? this.queue[this.queue.length - 1] : this.current;
+    // A reload that already started may be loading with the old settings, so it is not joined.
+    if (tail !== null && tail !== undefined && tail.kind === kind && !(kind === 'reload' && tail.started)) {
+      return tail.promise;
+    }
+    let resolve!: () => void;
+    let reject!: (error: unknown) => void;
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.queue.push({ kind, started: false, body, promise, resolve, reject });
+    if (this.current === null) this.startNext();
+    return promise;
+  }
+
+  private startNext(): void {
+    if (this.disposed) {
+      for (const op of this.queue.splice(0)) op.resolve();
+      return;
+    }
+    const op = this.queue.shift();
+    if (op === undefined) {
+      this.pump();
+      this.rearmIdle();
+      return;
+    }
+    // Requests that waited for the wake that just ended run before the next operation drains them.
+    if (this.currentState === 'ready') this.admitWaiters();
+    this.current = op;
+    op.started = true;
+    this.clearIdle();
+    let done: Promise<void>;
+    try {
+      done = op.body();
+    } catch (error) {
+      done = Promise.reject(error);
+    }
+    done.then(
+      () => {
+        this.current = null;
+        this.startNext();
+        op.resolve();
+      },
+      (error: unknown) => {
+        this.current = null;
+        this.startNext();
+        op.reject(error);
+      },
+    );
+  }
+
+  private async loadModel(label: 'loading' | 'waking'): Promise<void> {
+    if (this.disabledReason !== null || this.disposed) return;
+    if (this.loaded) {
+      this.setState('ready', null);
+      return;
+    }
+    this.errorCause = null;
+    this.setState(label, null);
+    this.crashDuringLoad = null;
+    let failure: string | null = null;
+    this.driverCall = 'load';
+    try {
+      await this.driver.load();
+    } catch (error) {
+      failure = describe(error, 'The model could not be loaded.');
+    } finally {
+      this.driverCall = null;
+    }
+    if (failure === null && this.crashDuringLoad !== null) failure = this.crashDuringLoad;
+    else if (failure === null) this.loaded = true;
+    this.crashDuringLoad = null;
+    if (this.disabledReason !== null || this.disposed) return;
+    if (failure !== null) {
+      this.errorCause = 'load';
+      this.setState('error', failure);
+      this.rejectWaiters(new GateUnavailableError(failure));
+      return;
+    }
+    this.lastUse = this.clock.now();
+    this.setState('ready', null);
+  }
+
+  private async sleepModel(): Promise<void> {
+    if (!this.loaded || this.disabledReason !== null) return;
+    this.abortRunning('completion', new GateCancelledError('The completion was cancelled because the model is going to sleep.'));
+    await this.drained();
+    // A crash or a disable during the drain already took care of the model.
+    if (!this.loaded || this.disabledReason !== null || this.disposed) return;
+    this.setState('sleeping', null);
+    const failure = await this.unloadModel();
+    if (failure !== null && this.disabledReason === null && !this.disposed) {
+      this.errorCause = 'unload';
+      this.setState('error', failure);
+    }
+  }
+
+  private async reloadModel(): Promise<void> {
+    if (this.disabledReason !== null || this.disposed) return;
+    if (this.loaded) {
+      this.abortRunning('completion', new GateCancelledError('The completion was cancelled because the model is reloading with new settings.'));
+      await this.drained();
+      if (this.disabledReason !== null || this.disposed) return;
+      if (this.loaded) {
+        this.setState('loading', null);
+        // A failed unload is not fatal here: the load that follows decides the state.
+        await this.unloadModel();
+      }
+    } else if (this.currentState !== 'error') {
+      return;
+    }
+    await this.loadModel('loading');
+  }
+
+  /** Returns the failure sentence, or null. The model counts as gone from the first moment. */
+  private async unloadModel(): Promise<string | null> {
+    this.loaded = false;
+    this.driverCall = 'unload';
+    try {
+      await this.driver.unload();
+      return null;
+    } catch (error) {
+      return describe(error, 'The model could not be unloaded.');
+    } finally {
+      this.driverCall = null;
+    }
+  }
+
+  // ---- requests ---------------------------------------------------------------------------
+
+  private pump(): void {
+    if (this.disposed || this.current !== null) return;
+    if (this.currentState === 'ready') {
+      this.admitWaiters();
+      return;
+    }
+    const asleep = this.currentState === 'sleeping' || this.currentState === 'error';
+    if (this.waiters.size > 0 && this.started && this.disabledReason === null && asleep) {
+      void this.schedule('load', () => this.loadModel('waking'));
+    }
+  }
+
+  private admitWaiters(): void {
+    if (this.waiters.size === 0) return;
+    const admitted = [...this.waiters];
+    this.waiters.clear();
+    for (const waiter of admitted) waiter.start();
+  }
+
+  private rejectWaiters(error: Error): void {
+    if (this.waiters.size === 0) return;
+    const rejected = [...this.waiters];
+    this.waiters.clear();
+    for (const waiter of rejected) waiter.fail(error);
+    this.emit();
+  }
+
+  private execute<T>(kind: RequestKind, fn: (signal: AbortSignal) => Promise<T>, callerSignal?: AbortSignal): Promise<T> {
+    const controller = new AbortController();
+    const entry: Running = { kind, controller };
+    const forward = (): void => controller.abort(callerSignal?.reason);
+    callerSignal?.addEventListener('abort', forward, { once: true });
+    this.running.add(entry);
+    this.clearIdle();
+    this.emit();
+    let result: Promise<T>;
+    try {
+      result = Promise.resolve(fn(controller.signal));
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    return result.finally(() => {
+      callerSignal?.removeEventListener('abort', forward);
+      this.running.delete(entry);
+      this.lastUse = this.clock.now();
+      this.emit();
+      if (this.running.size === 0) {
+        const drained = this.drainWaiters;
+        this.drainWaiters = [];
+        for (const resolve of drained) resolve();
+      }
+      this.rearmIdle();
+    });
+  }
+
+  private abortRunning(kind: RequestKind | 'all', reason: Error): void {
+    for (const entry of this.running) {
+      if (kind === 'all' || entry.kind === kind) entry.controller.abort(reason);
+    }
+  }
+
+  private drained(): Promise<void> {
+    if (this.running.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  // ---- idle timer -------------------------------------------------------------------------
+
+  private rearmIdle(): void {
+    this.clearIdle();
+    if (this.disposed || this.currentState !== 'ready' || this.current !== null) return;
+    if (this.running.size > 0 || this.options.idleMs === 0) return;
+    const delay = Math.max(0, this.lastUse + this.options.idleMs - this.clock.now());
+    this.idleArmed = true;
+    this.idleHandle = this.clock.setTimeout(() => this.onIdle(), Math.min(delay, maxTimerMs));
+  }
+
+  private clearIdle(): void {
+    if (!this.idleArmed) return;
+    this.idleArmed = false;
+    this.clock.clearTimeout(this.idleHandle);
+    this.idleHandle = null;
+  }
+
+  private onIdle(): void {
+    this.idleArmed = false;
+    this.idleHandle = null;
+    if (this.disposed || this.currentState !== 'ready' || this.current !== null) return;
+    if (this.running.size > 0 || this.options.idleMs === 0) return;
+    if (this.clock.now() < this.lastUse + this.options.idleMs) {
+      this.rearmIdle();
+      return;
+    }
+    void this.schedule('sleep', () => this.sleepModel());
+  }
+
+  // ---- state ------------------------------------------------------------------------------
+
+  private setState(state: GateState, error: string | null): void {
+    if (state === this.currentState && error === this.currentError) return;
+    this.currentState = state;
+    this.currentError = error;
+    if (state !== 'error') this.errorCause = null;
+    this.emit();
+  }
+
+  private emit(): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener();
+      } catch (error) {
+        // A broken listener must not leave the gate half-way through a transition.
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
+    }
+  }
+}
+
+function cancelledWhileWaiting(): GateCancelledError {
+  return new GateCancelledError('The request was cancelled while it waited for the model.');
+}

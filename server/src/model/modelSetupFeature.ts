@@ -1,0 +1,104 @@
+// Model setup over LSP: turns the model setting into a local file (asking before any download,
+// with cancellable work-done progress), and serves the cache listing and deletion.
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ResponseError, type Connection } from 'vscode-languageserver/node';
+import { DeleteModelRequest, ListModelsRequest, type ListModelsResult } from '../protocol';
+import { deleteModel, listModels } from './modelCache';
+import { presets, recommendPreset } from './presets';
+import { resolveModel, type ResolveOptions } from './resolveModel';
+
+export interface ModelSetupOptions {
+  storageDir: string | null;
+  log(line: string): void;
+  inUsePath(): string | null;
+  /** Override of the download endpoint (tests point it at a local server). */
+  endpoint?: string;
+}
+
+export interface ModelSetup {
+  resolve(setting: string, signal: AbortSignal): Promise<string>;
+  /** True when an empty setting can fall back to the recommended preset. */
+  hasDefault(): boolean;
+}
+
+const downloadTimeoutMs = 60_000;
+
+export function registerModelSetup(connection: Connection, options: ModelSetupOptions): ModelSetup {
+  const storageDir = options.storageDir ?? path.join(os.homedir(), '.cache', 'local-llm');
+  const endpoint = options.endpoint ?? process.env.LOCAL_LLM_HF_ENDPOINT;
+
+  const hardware = (): { vramFreeBytes: number | null; ramFreeBytes: number } => ({
+    vramFreeBytes: null,
+    ramFreeBytes: os.freemem(),
+  });
+
+  connection.onRequest(ListModelsRequest.method, async (): Promise<ListModelsResult> => {
+    const cached = await listModels(storageDir);
+    return { cached, presets, recommendedPresetId: recommendPreset(hardware()).id };
+  });
+
+  connection.onRequest(DeleteModelRequest.method, async (params: unknown) => {
+    if (typeof params !== 'object' || params === null || typeof (params as { path?: unknown }).path !== 'string') {
+      throw new ResponseError(-32602, 'localLlm/deleteModel needs a path (a string).');
+    }
+    try {
+      await deleteModel(storageDir, (params as { path: string }).path, options.inUsePath());
+    } catch (err) {
+      throw new ResponseError(-32603, err instanceof Error ? err.message : String(err));
+    }
+  });
+
+  async function resolve(setting: string, signal: AbortSignal): Promise<string> {
+    const target = setting || recommendPreset(hardware()).uri;
+    const progress = await connection.window.createWorkDoneProgress();
+    let begun = false;
+    const cancelled = new AbortController();
+    progress.token.onCancellationRequested(() => cancelled.abort());
+    const resolveOptions: ResolveOptions = {
+      storageDir,
+      endpoint,
+      timeoutMs: downloadTimeoutMs,
+      signal: AbortSignal.any([signal, cancelled.signal]),
+      confirm: async (info) => {
+        const size = info.sizeBytes === null ? 'unknown size' : formatBytes(info.sizeBytes);
+        const answer = await connection.window.showInformationMessage(
+          `Local LLM needs to download ${info.fileName} (${size}) from ${info.uri}. It is stored once and used offline afterwards.`,
+          { title: 'Download' },
+          { title: 'Not now' },
+        );
+        return answer?.title === 'Download';
+      },
+      onProgress: (p) => {
+        const percent = p.totalBytes ? Math.floor((p.downloadedBytes / p.totalBytes) * 100) : undefined;
+        const eta = p.etaSeconds === null ? '' : ` · ${Math.ceil(p.etaSeconds)} s left`;
+        const message = `${formatBytes(p.downloadedBytes)}${p.totalBytes ? ` of ${formatBytes(p.totalBytes)}` : ''} · ${formatBytes(p.bytesPerSecond)}/s${eta}`;
+        if (!begun) {
+          progress.begin('Downloading model', percent, message, true);
+          begun = true;
+        } else progress.report(percent ?? 0, message);
+      },
+    };
+    try {
+      const resolved = await resolveModel(target, resolveOptions);
+      if (resolved.downloaded) options.log(`Downloaded ${resolved.source ?? target} to ${resolved.path}.`);
+      return resolved.path;
+    } finally {
+      progress.done();
+    }
+  }
+
+  return { resolve, hasDefault: () => true };
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
+}

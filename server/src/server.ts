@@ -1,0 +1,178 @@
+// The language server: wires the connection to the gate, the model service and the features.
+import * as path from 'node:path';
+import {
+  TextDocumentSyncKind,
+  TextDocuments,
+  type Connection,
+  type InitializeParams,
+  type InitializeResult,
+  type WorkDoneProgressServerReporter,
+} from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import {
+  ActivityNotification,
+  DidChangeStateNotification,
+  SleepRequest,
+  StatusRequest,
+  WakeRequest,
+  type InitializationOptions,
+  type ModelStatus,
+} from './protocol';
+import { needsReload, normalizeSettings, type Settings } from './settings';
+import { ResumeGate, type Clock } from './model/gate';
+import { ModelService } from './model/modelService';
+import { buildStatus, WakeTracker } from './status';
+import { registerChat } from './chat/chatFeature';
+import { registerInlineCompletion } from './completion/inlineFeature';
+import { registerModelSetup, type ModelSetup } from './model/modelSetupFeature';
+
+const realClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+export function startServer(connection: Connection, hostPath = path.join(__dirname, 'host.js')): void {
+  const documents = new TextDocuments(TextDocument);
+  let settings: Settings = normalizeSettings(undefined).settings;
+  let problems: string[] = [];
+  let workDoneProgress = false;
+  let setup: ModelSetup | null = null;
+
+  const log = (line: string): void => connection.console.log(line);
+  const wakes = new WakeTracker();
+
+  const model = new ModelService({
+    hostPath,
+    log,
+    settings: () => settings,
+    resolveModelPath: (setting, signal) => {
+      if (!setup) throw new Error('The server is not initialized yet.');
+      return setup.resolve(setting, signal);
+    },
+    onCrash: (message) => gate.crashed(message),
+    onChange: () => pushStatus(),
+  });
+
+  const gate = new ResumeGate(model, realClock, {
+    idleMs: settings.sleepIdleSeconds * 1000,
+    wakeOnActivity: settings.wakeOnActivity,
+  });
+
+  // Coalesce bursts of changes into one notification per tick.
+  let pushScheduled = false;
+  let lastSent = '';
+  function pushStatus(): void {
+    if (pushScheduled) return;
+    pushScheduled = true;
+    setImmediate(() => {
+      pushScheduled = false;
+      const status = currentStatus();
+      // Memory figures move all the time; only state-like fields decide whether to send.
+      const key = JSON.stringify({ ...status, memory: null, idleSecondsLeft: null });
+      if (key === lastSent) return;
+      lastSent = key;
+      void connection.sendNotification(DidChangeStateNotification.type, status);
+    });
+  }
+  function currentStatus(): ModelStatus {
+    return buildStatus(gate, model, settings, wakes, problems);
+  }
+
+  let loadingProgress: WorkDoneProgressServerReporter | null = null;
+  gate.onDidChange(() => {
+    wakes.observe(gate.state, Date.now());
+    void reportLoading(gate.state === 'loading' || gate.state === 'waking');
+    pushStatus();
+  });
+
+  async function reportLoading(busy: boolean): Promise<void> {
+    if (!workDoneProgress) return;
+    if (busy && !loadingProgress) {
+      const name = model.info?.name ?? path.basename(settings.model || 'the model');
+      loadingProgress = await connection.window.createWorkDoneProgress();
+      loadingProgress.begin('Local LLM', undefined, gate.state === 'waking' ? `Waking ${name}…` : `Loading ${name}…`);
+      // The state may have moved on while the progress was being created.
+      if (gate.state !== 'loading' && gate.state !== 'waking') void reportLoading(false);
+    } else if (!busy && loadingProgress) {
+      loadingProgress.done();
+      loadingProgress = null;
+    }
+  }
+
+  function applySettings(raw: unknown): void {
+    const previous = settings;
+    const normalized = normalizeSettings(raw);
+    settings = normalized.settings;
+    problems = normalized.problems;
+    for (const problem of problems) {
+      log(problem);
+      void connection.window.showWarningMessage(`Local LLM: ${problem}`);
+    }
+    gate.configure({ idleMs: settings.sleepIdleSeconds * 1000, wakeOnActivity: settings.wakeOnActivity });
+    if (needsReload(previous, settings) && (gate.state === 'ready' || gate.state === 'loading' || gate.state === 'error')) {
+      model.abortLoad();
+      void gate.reload().catch(() => undefined);
+    }
+    pushStatus();
+  }
+
+  connection.onInitialize((params: InitializeParams): InitializeResult => {
+    const init = (params.initializationOptions ?? {}) as InitializationOptions;
+    workDoneProgress = params.capabilities.window?.workDoneProgress === true;
+    setup = registerModelSetup(connection, {
+      storageDir: typeof init.storageDir === 'string' ? init.storageDir : null,
+      log,
+      inUsePath: () => model.info?.path ?? null,
+    });
+    applySettings(init.settings);
+    return {
+      capabilities: {
+        textDocumentSync: TextDocumentSyncKind.Incremental,
+        inlineCompletionProvider: true,
+      },
+      serverInfo: { name: 'local-llm', version: '0.1.0' },
+    };
+  });
+
+  connection.onInitialized(() => {
+    const hasModel = settings.model !== '' || setup?.hasDefault() === true;
+    void gate.start(settings.loadOnStartup && hasModel).catch(() => undefined);
+  });
+
+  connection.onDidChangeConfiguration((change) => {
+    const all: unknown = change.settings;
+    const ours = typeof all === 'object' && all !== null && 'localLlm' in all ? (all as { localLlm: unknown }).localLlm : all;
+    applySettings(ours);
+  });
+
+  connection.onRequest(StatusRequest.method, async () => {
+    await model.refreshStats();
+    return currentStatus();
+  });
+  connection.onRequest(SleepRequest.method, async () => {
+    await gate.sleep();
+    return currentStatus();
+  });
+  connection.onRequest(WakeRequest.method, async () => {
+    await gate.wake().catch(() => undefined);
+    return currentStatus();
+  });
+  connection.onNotification(ActivityNotification.method, () => gate.activity());
+
+  registerInlineCompletion(connection, documents, gate, model, () => settings, log);
+  registerChat(connection, gate, model);
+
+  let shuttingDown = false;
+  connection.onShutdown(async () => {
+    shuttingDown = true;
+    gate.dispose();
+    await model.dispose();
+  });
+  connection.onExit(() => {
+    if (!shuttingDown) void model.dispose();
+  });
+
+  documents.listen(connection);
+  connection.listen();
+}

@@ -1,0 +1,351 @@
+// The built server over stdio, a real LSP client connection, the real model host and a generated
+// GGUF. Asserts states, counts, stop reasons and memory; never text or timings.
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { existsSync, mkdtempSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { CancellationTokenSource, InlineCompletionRequest, ResponseError, type InlineCompletionItem } from 'vscode-languageserver-protocol/node';
+import { ChatRequest, ChatResetRequest, SleepRequest, WakeRequest, type ChatChunk, type ChatResult } from '../../server/src/protocol';
+import { brokenModels, largeModel, tinyModel, type BrokenModels } from '../fixtures/models';
+import { startServer, type TestServer } from './lspClient';
+
+const mb = 1024 * 1024;
+const docUri = 'file:///work/sample.ts';
+const docText = 'function add(a: number, b: number) {\n  return \n}\n\nconsole.log(add(1, 2));\n';
+const cursor = { line: 1, character: 9 };
+
+let tiny: string;
+let broken: BrokenModels;
+
+function baseSettings(model: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    model,
+    contextSize: 1024,
+    sleepIdleSeconds: 0,
+    completion: { debounceMs: 0, maxTokens: 16, maxLines: 4 },
+    ...extra,
+  };
+}
+
+function complete(server: TestServer, token?: CancellationTokenSource['token'], uri = docUri, position = cursor): Promise<InlineCompletionItem[] | null> {
+  return server.connection.sendRequest(
+    InlineCompletionRequest.type,
+    { textDocument: { uri }, position, context: { triggerKind: 2 } },
+    token,
+  ) as Promise<InlineCompletionItem[] | null>;
+}
+
+function chat(server: TestServer, message: string, chunks: ChatChunk[], token?: CancellationTokenSource['token']): Promise<ChatResult> {
+  const partialResultToken = `chat-${Math.random()}`;
+  server.connection.onProgress(ChatRequest.type, partialResultToken, (chunk) => {
+    chunks.push(chunk);
+  });
+  return server.connection.sendRequest(ChatRequest.type, { sessionId: 's1', message, partialResultToken }, token);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+before(async () => {
+  tiny = await tinyModel();
+  broken = await brokenModels(mkdtempSync(path.join(os.tmpdir(), 'local-llm-broken-')));
+});
+
+describe('completion and chat', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startServer(baseSettings(tiny));
+    await server.waitForState('ready');
+    server.open(docUri, docText);
+  });
+  after(() => server.stop());
+
+  it('an inline completion returns items from the model', async () => {
+    // Random weights can produce nothing but whitespace; a few positions make that unlikely to matter.
+    let items: InlineCompletionItem[] = [];
+    for (const character of [9, 2, 0]) {
+      items = (await complete(server, undefined, docUri, { line: 1, character })) ?? [];
+      if (items.length) break;
+    }
+    assert.ok(items.length > 0, 'expected at least one completion item');
+    assert.equal(typeof items[0].insertText, 'string');
+    const lines = (items[0].insertText as string).split('\n').length;
+    assert.ok(lines <= 4, `maxLines is 4, got ${lines} lines`);
+  });
+
+  it('a chat turn streams partial results and finishes', async () => {
+    const chunks: ChatChunk[] = [];
+    const result = await chat(server, 'Say hello', chunks);
+    assert.ok(['eos', 'maxTokens'].includes(result.stopReason), result.stopReason);
+    assert.ok(chunks.length > 0, 'expected streamed chunks');
+    assert.equal(chunks.map((c) => c.text).join(''), result.text);
+  });
+
+  it('cancelling a chat stops it', async () => {
+    await server.connection.sendRequest(ChatResetRequest.type, { sessionId: 's1' });
+    const source = new CancellationTokenSource();
+    const chunks: ChatChunk[] = [];
+    const pending = chat(server, 'Write a long story', chunks, source.token);
+    await waitUntil(() => chunks.length >= 2, 'two chunks');
+    source.cancel();
+    const outcome = await pending.then(
+      (r) => r.stopReason,
+      (e: unknown) => (e instanceof ResponseError ? `error ${e.code}` : String(e)),
+    );
+    assert.ok(outcome === 'abort' || outcome === 'error -32800', `unexpected outcome ${outcome}`);
+    const status = await server.status();
+    assert.equal(status.inFlight, 0);
+    assert.equal(status.state, 'ready');
+  });
+
+  it('rejects malformed params and unknown methods with an LSP error, and stays up', async () => {
+    await assert.rejects(server.connection.sendRequest(ChatRequest.method, { message: 42 }), (e: unknown) => e instanceof ResponseError && e.code === -32602);
+    await assert.rejects(server.connection.sendRequest('localLlm/noSuchMethod', {}), (e: unknown) => e instanceof ResponseError && e.code === -32601);
+    const items = await complete(server, undefined, 'file:///never-opened.ts');
+    assert.deepEqual(items, []);
+    assert.equal((await server.status()).state, 'ready');
+  });
+
+  it('a huge document costs a bounded prompt and a binary one gets no completion', async () => {
+    const huge = 'const x = 1;\n'.repeat(800_000); // ~10 MB
+    server.open('file:///work/huge.ts', huge);
+    const items = await complete(server, undefined, 'file:///work/huge.ts', { line: 400_000, character: 0 });
+    assert.ok(Array.isArray(items));
+    server.open('file:///work/blob.bin', 'PNG\u0000\u0001\u0002\u0003'.repeat(1000), 'plaintext');
+    assert.deepEqual(await complete(server, undefined, 'file:///work/blob.bin', { line: 0, character: 10 }), []);
+    assert.equal((await server.status()).state, 'ready');
+  });
+});
+
+describe('sleep and wake', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startServer(baseSettings(tiny, { sleepIdleSeconds: 1, wakeOnActivity: false }));
+    server.open(docUri, docText);
+  });
+  after(() => server.stop());
+
+  it('sleeps after sleepIdleSeconds, and status does not wake it', async () => {
+    await server.waitForState('ready');
+    const asleep = await server.waitForState('sleeping', 30_000);
+    assert.equal(asleep.memory.hostPid, null, 'deep sleep: the host process is gone');
+    for (let i = 0; i < 5; i++) assert.equal((await server.status()).state, 'sleeping');
+    await new Promise((r) => setTimeout(r, 300));
+    const after = await server.status();
+    assert.equal(after.state, 'sleeping');
+    assert.equal(after.counters.wakes, 0);
+  });
+
+  it('a completion sent while asleep wakes the model and returns', async () => {
+    const loadsBefore = (await server.status()).counters.loads;
+    const items = await complete(server);
+    assert.ok(Array.isArray(items));
+    const status = await server.status();
+    assert.equal(status.counters.loads, loadsBefore + 1);
+    assert.equal(status.counters.wakes, 1);
+    assert.ok(status.state === 'ready' || status.state === 'sleeping');
+  });
+
+  it('10 concurrent completions during one wake cause exactly one load', async () => {
+    await server.connection.sendRequest(SleepRequest.type);
+    const before = await server.status();
+    assert.equal(before.state, 'sleeping');
+    const uris = Array.from({ length: 10 }, (_, i) => `file:///work/c${i}.ts`);
+    for (const uri of uris) server.open(uri, docText);
+    const results = await Promise.all(uris.map((uri) => complete(server, undefined, uri)));
+    assert.equal(results.length, 10);
+    for (const r of results) assert.ok(Array.isArray(r));
+    const status = await server.status();
+    assert.equal(status.counters.loads - before.counters.loads, 1, 'exactly one load for ten waiting requests');
+  });
+
+  it('a request cancelled while waiting does not stop the wake', async () => {
+    await server.connection.sendRequest(SleepRequest.type);
+    const before = await server.status();
+    const source = new CancellationTokenSource();
+    const cancelled = complete(server, source.token);
+    const other = complete(server, undefined, 'file:///work/c1.ts');
+    await server.waitForState('waking');
+    source.cancel();
+    const [a, b] = await Promise.allSettled([cancelled, other]);
+    assert.equal(b.status, 'fulfilled');
+    assert.ok(a.status === 'fulfilled' || (a.reason instanceof ResponseError && a.reason.code === -32800));
+    const status = await server.status();
+    assert.equal(status.counters.loads - before.counters.loads, 1);
+    assert.notEqual(status.state, 'error');
+  });
+
+  it('"Sleep Now" during a running chat neither crashes nor leaks', async () => {
+    await server.connection.sendRequest(WakeRequest.type);
+    const chunks: ChatChunk[] = [];
+    const answer = chat(server, 'Tell me about sleep', chunks);
+    await waitUntil(() => chunks.length >= 1, 'the first chunk');
+    const slept = await server.connection.sendRequest(SleepRequest.type);
+    assert.equal(slept.state, 'sleeping');
+    assert.equal(slept.inFlight, 0);
+    assert.equal(slept.memory.hostPid, null);
+    const result = await answer;
+    assert.ok(['eos', 'maxTokens', 'abort'].includes(result.stopReason));
+    const woke = await server.connection.sendRequest(WakeRequest.type);
+    assert.equal(woke.state, 'ready');
+  });
+});
+
+describe('memory after sleep', () => {
+  it('deep sleep ends the host; light sleep brings its RSS back near the pre-load value (large model)', async () => {
+    const large = await largeModel();
+    const server = await startServer(baseSettings(large, { sleepMode: 'light' }));
+    try {
+      const ready = await server.waitForState('ready', 120_000);
+      const loadedRss = ready.memory.hostRssBytes ?? 0;
+      const baseline = ready.memory.hostBaselineRssBytes ?? 0;
+      const hostPid = ready.memory.hostPid;
+      assert.ok(hostPid !== null && baseline > 0);
+      const light = await server.connection.sendRequest(SleepRequest.type);
+      assert.equal(light.memory.hostPid, hostPid, 'light sleep keeps the host');
+      const lightRss = light.memory.hostRssBytes ?? Infinity;
+      console.log(`host RSS MB: pre-load ${(baseline / mb).toFixed(0)}, loaded ${(loadedRss / mb).toFixed(0)}, light sleep ${(lightRss / mb).toFixed(0)}`);
+      assert.ok(lightRss - baseline <= 64 * mb, `light sleep RSS ${lightRss / mb} MB vs pre-load ${baseline / mb} MB`);
+
+      server.configure(baseSettings(large, { sleepMode: 'deep' }));
+      await server.connection.sendRequest(WakeRequest.type);
+      const deep = await server.connection.sendRequest(SleepRequest.type);
+      assert.equal(deep.memory.hostPid, null);
+      assert.equal(deep.memory.hostRssBytes, null);
+      assert.ok(!alive(hostPid), 'the old host process has exited');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('50 sleep/wake cycles end with no error and no RSS growth over 32 MB', async () => {
+    const server = await startServer(baseSettings(tiny, { sleepMode: 'light' }));
+    try {
+      await server.waitForState('ready');
+      server.open(docUri, docText);
+      const rss = (s: { memory: { serverRssBytes: number; hostRssBytes: number | null } }): number => s.memory.serverRssBytes + (s.memory.hostRssBytes ?? 0);
+      let first = 0;
+      let last = 0;
+      for (let i = 0; i < 50; i++) {
+        await server.connection.sendRequest(SleepRequest.type);
+        await complete(server);
+        const s = await server.status();
+        assert.notEqual(s.state, 'error', s.error ?? '');
+        if (i === 4) first = rss(s); // after warm-up
+        last = rss(s);
+      }
+      const status = await server.status();
+      assert.ok(status.counters.wakes >= 50);
+      console.log(`RSS server+host after cycle 5: ${(first / mb).toFixed(1)} MB, after 50: ${(last / mb).toFixed(1)} MB`);
+      assert.ok(last - first <= 32 * mb, `RSS grew ${(last - first) / mb} MB`);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('bad input', () => {
+  const cases: Array<[keyof BrokenModels, RegExp]> = [
+    ['missing', /does not exist|not found|no such/i],
+    ['empty', /empty/i],
+    ['notGguf', /not a GGUF/i],
+    ['truncated', /truncated|corrupt|incomplete/i],
+    ['noFeedForward', /feed.?forward|missing|corrupt/i],
+  ];
+  for (const [kind, pattern] of cases) {
+    it(`a ${kind} model gives a clear error, fast answers, and the next valid model loads`, async () => {
+      const server = await startServer(baseSettings(broken[kind]));
+      try {
+        const failed = await server.waitForState('error');
+        assert.match(failed.error ?? '', pattern);
+        assert.ok((failed.error ?? '').length < 300, 'one sentence, not a stack trace');
+        server.open(docUri, docText);
+        assert.deepEqual(await complete(server), []);
+        await assert.rejects(chat(server, 'hi', []), (e: unknown) => e instanceof ResponseError && /./.test(e.message));
+        server.configure(baseSettings(tiny));
+        await server.waitForState('ready');
+      } finally {
+        await server.stop();
+      }
+    });
+  }
+
+  it('a model without FIM tokens turns completions off and keeps chat', async () => {
+    const server = await startServer(baseSettings(broken.noFim));
+    try {
+      const ready = await server.waitForState('ready');
+      assert.equal(ready.model?.hasFim, false);
+      assert.equal(ready.completionsEnabled, false);
+      assert.match(ready.notice ?? '', /fill-in-the-middle/);
+      server.open(docUri, docText);
+      assert.deepEqual(await complete(server), []);
+      const result = await chat(server, 'hi', []);
+      assert.ok(['eos', 'maxTokens'].includes(result.stopReason));
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('invalid settings are reported in words and replaced by defaults', async () => {
+    const server = await startServer(baseSettings(tiny, { sleepIdleSeconds: -5, gpu: 'quantum', completion: { maxTokens: 'many' } }));
+    try {
+      const ready = await server.waitForState('ready');
+      assert.match(ready.notice ?? '', /sleepIdleSeconds/);
+      assert.match(ready.notice ?? '', /gpu/);
+      assert.ok(server.logs.some((l) => /maxTokens/.test(l)));
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('asking for CUDA on a machine without it falls back to the CPU and says why', async () => {
+    const server = await startServer(baseSettings(tiny, { gpu: 'cuda' }));
+    try {
+      const ready = await server.waitForState('ready');
+      assert.equal(ready.model?.backend, 'cpu');
+      assert.match(ready.notice ?? '', /CUDA/i);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('killing the host with SIGKILL mid-request gives an error answer, then the next request works', async () => {
+    const server = await startServer(baseSettings(tiny));
+    try {
+      const ready = await server.waitForState('ready');
+      const pid = ready.memory.hostPid;
+      assert.ok(pid !== null);
+      const chunks: ChatChunk[] = [];
+      const pending = chat(server, 'A long answer please', chunks);
+      await waitUntil(() => chunks.length >= 1, 'the first chunk');
+      process.kill(pid, 'SIGKILL');
+      await assert.rejects(pending, (e: unknown) => e instanceof ResponseError && /killed|crash|exit/i.test(e.message));
+      const crashed = await server.waitFor((s) => s.counters.hostCrashes === 1, 'the crash in the status');
+      assert.match(crashed.error ?? '', /killed|crash/i);
+      server.open(docUri, docText);
+      const items = await complete(server);
+      assert.ok(Array.isArray(items));
+      const after = await server.status();
+      assert.equal(after.state, 'ready');
+      assert.notEqual(after.memory.hostPid, pid);
+      assert.ok(existsSync(`/proc/${after.memory.hostPid}`));
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+async function waitUntil(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,0 +1,106 @@
+// A real LSP client connection to the built server over stdio, for the server tests.
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import {
+  createProtocolConnection,
+  StreamMessageReader,
+  StreamMessageWriter,
+  InitializeRequest,
+  InitializedNotification,
+  DidOpenTextDocumentNotification,
+  DidChangeConfigurationNotification,
+  ShutdownRequest,
+  ExitNotification,
+  type ProtocolConnection,
+} from 'vscode-languageserver-protocol/node';
+import { DidChangeStateNotification, StatusRequest, type ModelState, type ModelStatus } from '../../server/src/protocol';
+
+export const serverPath = path.resolve(__dirname, '../../dist/server.js');
+
+export interface TestServer {
+  connection: ProtocolConnection;
+  process: ChildProcess;
+  statuses: ModelStatus[];
+  logs: string[];
+  /** Resolves with the first status (already seen or future) that satisfies the predicate. */
+  waitFor(predicate: (s: ModelStatus) => boolean, what: string, timeoutMs?: number): Promise<ModelStatus>;
+  waitForState(state: ModelState, timeoutMs?: number): Promise<ModelStatus>;
+  status(): Promise<ModelStatus>;
+  open(uri: string, text: string, languageId?: string): void;
+  configure(settings: Record<string, unknown>): void;
+  stop(): Promise<void>;
+}
+
+export async function startServer(settings: Record<string, unknown>, storageDir?: string): Promise<TestServer> {
+  const child = spawn(process.execPath, [serverPath, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const logs: string[] = [];
+  child.stderr!.on('data', (d: Buffer) => logs.push(d.toString()));
+  const connection = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+  const statuses: ModelStatus[] = [];
+  const waiters: Array<() => void> = [];
+  connection.onNotification(DidChangeStateNotification.type, (s) => {
+    statuses.push(s);
+    for (const w of [...waiters]) w();
+  });
+  connection.onNotification('window/logMessage', (p: { message: string }) => logs.push(p.message));
+  connection.onNotification('window/showMessage', (p: { message: string }) => logs.push(`[shown] ${p.message}`));
+  connection.onRequest('window/showMessageRequest', () => null);
+  connection.onRequest('window/workDoneProgress/create', () => null);
+  connection.listen();
+  await connection.sendRequest(InitializeRequest.type, {
+    processId: process.pid,
+    rootUri: null,
+    capabilities: { window: { workDoneProgress: true } },
+    initializationOptions: { storageDir, settings },
+  });
+  await connection.sendNotification(InitializedNotification.type, {});
+
+  const waitFor = (predicate: (s: ModelStatus) => boolean, what: string, timeoutMs = 60_000): Promise<ModelStatus> =>
+    new Promise((resolve, reject) => {
+      const found = statuses.find(predicate);
+      if (found) return resolve(found);
+      const timer = setTimeout(() => {
+        waiters.splice(waiters.indexOf(check), 1);
+        reject(new Error(`Timed out waiting for ${what}; states seen: ${statuses.map((s) => s.state).join(' ')}\n${logs.join('')}`));
+      }, timeoutMs);
+      const check = (): void => {
+        const s = statuses[statuses.length - 1];
+        if (s && predicate(s)) {
+          clearTimeout(timer);
+          waiters.splice(waiters.indexOf(check), 1);
+          resolve(s);
+        }
+      };
+      waiters.push(check);
+    });
+
+  return {
+    connection,
+    process: child,
+    statuses,
+    logs,
+    waitFor,
+    waitForState: (state, timeoutMs) => {
+      // The latest known status counts, older ones do not.
+      const from = Math.max(0, statuses.length - 1);
+      return waitFor((s) => s.state === state && statuses.indexOf(s) >= from, `state ${state}`, timeoutMs);
+    },
+    status: () => connection.sendRequest(StatusRequest.type),
+    open: (uri, text, languageId = 'typescript') =>
+      void connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId, version: 1, text } }),
+    configure: (next) => void connection.sendNotification(DidChangeConfigurationNotification.type, { settings: { localLlm: next } }),
+    stop: async () => {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      try {
+        await Promise.race([connection.sendRequest(ShutdownRequest.type), new Promise((r) => setTimeout(r, 5000))]);
+        await connection.sendNotification(ExitNotification.type);
+      } catch {
+        // The connection may already be gone; the kill below still runs.
+      }
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+      connection.dispose();
+    },
+  };
+}

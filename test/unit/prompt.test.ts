@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import {
+  buildInfillWindow,
+  defaultInfillBudget,
+  defaultWindowOptions,
+  lineBoundaryScanChars,
+  stopTextsFor,
+  windowOptionsFor,
+} from '../../server/src/completion/prompt';
+import { doc } from './markers';
+
+describe('buildInfillWindow', () => {
+  it('takes the whole of a small document', () => {
+    const m = doc`function f() {\n  ret║urn 1;\n}\n`;
+    const w = buildInfillWindow(m.text, m.offset);
+    assert.equal(w.prefix, m.prefix);
+    assert.equal(w.suffix, m.suffix);
+    assert.equal(w.prefixStart, 0);
+    assert.equal(w.suffixEnd, m.text.length);
+    assert.equal(w.linePrefix, '  ret');
+    assert.equal(w.lineSuffix, 'urn 1;');
+  });
+
+  it('drops the \\r of a CRLF line from lineSuffix', () => {
+    const m = doc`a║b\r\nc`;
+    assert.equal(buildInfillWindow(m.text, m.offset).lineSuffix, 'b');
+  });
+
+  it('cuts a 10 MB document to the window, at line boundaries', () => {
+    const line = 'const value = compute(input, options); // some comment text\n';
+    const text = line.repeat(Math.ceil(10_000_000 / line.length));
+    const offset = Math.floor(text.length / line.length / 2) * line.length + 7;
+    const opts = { prefixChars: 6000, suffixChars: 1500 };
+    const w = buildInfillWindow(text, offset, opts);
+    assert.ok(w.prefix.length <= opts.prefixChars && w.prefix.length > opts.prefixChars - line.length);
+    assert.ok(w.suffix.length <= opts.suffixChars && w.suffix.length > opts.suffixChars - line.length);
+    assert.equal(w.prefix, text.slice(w.prefixStart, offset));
+    assert.equal(w.suffix, text.slice(offset, w.suffixEnd));
+    assert.equal(text[w.prefixStart - 1], '\n', 'the prefix starts at a line start');
+    assert.ok(w.suffix.endsWith('\n'), 'the suffix ends after a line break');
+    assert.equal(w.linePrefix, line.slice(0, 7));
+  });
+
+  it('cuts a 10 MB single-line document mid-line, to exactly the window', () => {
+    const text = 'x'.repeat(10_000_000);
+    const w = buildInfillWindow(text, 5_000_000, defaultWindowOptions);
+    assert.equal(w.prefix.length, defaultWindowOptions.prefixChars);
+    assert.equal(w.suffix.length, defaultWindowOptions.suffixChars);
+    assert.equal(w.linePrefix.length, defaultWindowOptions.prefixChars);
+  });
+
+  it('looks for a line boundary only near the cut', () => {
+    const far = lineBoundaryScanChars + 10;
+    const text = 'a\n' + 'b'.repeat(far) + 'c'.repeat(100);
+    const w = buildInfillWindow(text, text.length, { prefixChars: far + 50, suffixChars: 0 });
+    assert.equal(w.prefix.length, far + 50, 'the line break is too far from the cut to be used');
+  });
+
+  it('never splits a surrogate pair at the cut', () => {
+    const text = '😀'.repeat(2000);
+    const w = buildInfillWindow(text, 2000, { prefixChars: 101, suffixChars: 101 });
+    assert.equal(w.prefix.length, 100);
+    assert.equal(w.suffix.length, 100);
+    assert.equal(w.prefix, '😀'.repeat(50));
+  });
+
+  it('has defaults derived from the token budget', () => {
+    assert.deepEqual(defaultWindowOptions, windowOptionsFor(defaultInfillBudget));
+    assert.ok(defaultWindowOptions.prefixChars > defaultInfillBudget.prefixTokens * 3);
+  });
+
+  it('rejects an offset outside the document with a sentence', () => {
+    assert.throws(() => buildInfillWindow('abc', 4), /cursor offset 4 is outside the document, which has 3 characters/);
+    assert.throws(() => buildInfillWindow('abc', 1.5), RangeError);
+    assert.throws(() => buildInfillWindow('abc', 1, { prefixChars: -1, suffixChars: 0 }), /prefixChars/);
+  });
+
+  it('always returns the text around the cursor, within the bounds', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.constantFrom('a', ' ', '\n', '\r', '😀', 'é'), maxLength: 400 }),
+        fc.nat(),
+        fc.nat({ max: 120 }),
+        fc.nat({ max: 120 }),
+        (text, rawOffset, prefixChars, suffixChars) => {
+          const offset = rawOffset % (text.length + 1);
+          const w = buildInfillWindow(text, offset, { prefixChars, suffixChars });
+          assert.equal(w.prefix, text.slice(w.prefixStart, offset));
+          assert.equal(w.suffix, text.slice(offset, w.suffixEnd));
+          assert.ok(w.prefix.length <= prefixChars && w.suffix.length <= suffixChars);
+          assert.ok(w.prefix.endsWith(w.linePrefix) && !w.linePrefix.includes('\n'));
+          assert.ok(w.suffix.startsWith(w.lineSuffix) && !w.lineSuffix.includes('\n'));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('stopTextsFor', () => {
+  it('stops at the next non-blank line, trimmed', () => {
+    assert.deepEqual(stopTextsFor('\n\n    return result;\n}\n'), ['return result;']);
+  });
+  it('stops at the rest of the cursor line and the next line when both say enough', () => {
+    assert.deepEqual(stopTextsFor('(a, b, c) {\n  body();\n'), ['(a, b, c) {', 'body();']);
+  });
+  it('skips lines too short to mean anything', () => {
+    assert.deepEqual(stopTextsFor(')\n}\n'), []);
+    assert.deepEqual(stopTextsFor(''), []);
+  });
+  it('cuts a long line to its start', () => {
+    const [stop] = stopTextsFor(`\n${'word '.repeat(100)}\n`);
+    assert.equal(stop, 'word '.repeat(100).trim().slice(0, 64));
+  });
+  it('gives each text once', () => {
+    assert.deepEqual(stopTextsFor('  done();\n  done();\n'), ['done();']);
+  });
+});

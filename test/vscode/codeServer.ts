@@ -1,0 +1,102 @@
+// Serving a real VS Code workbench (code-server) on 127.0.0.1, in its own process group.
+import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ensureCodeServer } from './codeServerInstall';
+import { freePort } from './freePort';
+import { isGroupAlive, spawnGroup, stopGroup, type GroupProcess } from './processGroup';
+import type { Profile } from './profile';
+
+export interface RunningCodeServer {
+  port: number;
+  /** http://127.0.0.1:PORT/ */
+  baseUrl: string;
+  pgid: number;
+  output(): string;
+  /** Stops the whole process group; resolves once no member is left. */
+  stop(): Promise<void>;
+}
+
+function codeServerEnv(profile: Profile): NodeJS.ProcessEnv {
+  return { ...process.env, XDG_CONFIG_HOME: profile.configHome };
+}
+
+function profileArgs(profile: Profile): string[] {
+  return ['--user-data-dir', profile.userDataDir, '--extensions-dir', profile.extensionsDir];
+}
+
+/** Installs a .vsix into the profile's own extensions folder. */
+export async function installExtension(profile: Profile, vsixPath: string): Promise<void> {
+  const entry = await ensureCodeServer();
+  const proc = spawnGroup(process.execPath, [entry, ...profileArgs(profile), '--install-extension', path.resolve(vsixPath), '--force'], {
+    env: codeServerEnv(profile),
+  });
+  const code = await proc.exited;
+  await stopGroup(proc.pgid, 1000);
+  if (code !== 0) {
+    throw new Error(`code-server could not install ${vsixPath} (exit code ${code}): ${proc.output().trim().split('\n').slice(-5).join(' | ')}`);
+  }
+}
+
+async function waitHealthy(proc: GroupProcess, baseUrl: string, timeoutMs: number): Promise<boolean> {
+  let exited = false;
+  void proc.exited.then(() => {
+    exited = true;
+  });
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !exited) {
+    try {
+      const res = await fetch(new URL('healthz', baseUrl), { signal: AbortSignal.timeout(2000) });
+      if (res.ok) return true;
+    } catch {
+      // Not listening yet.
+    }
+    await sleep(250);
+  }
+  return false;
+}
+
+export interface ServeOptions {
+  profile: Profile;
+  /** Folder opened when the bare URL is visited. */
+  workspace?: string;
+  timeoutMs?: number;
+}
+
+export async function startCodeServer({ profile, workspace, timeoutMs = 60_000 }: ServeOptions): Promise<RunningCodeServer> {
+  const entry = await ensureCodeServer();
+  let lastOutput = '';
+  // A free port can be taken between the probe and the bind; try a few.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const port = await freePort();
+    const baseUrl = `http://127.0.0.1:${port}/`;
+    const args = [
+      entry,
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--auth',
+      'none',
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--disable-getting-started-override',
+      ...profileArgs(profile),
+      ...(workspace ? [workspace] : []),
+    ];
+    const proc = spawnGroup(process.execPath, args, { env: codeServerEnv(profile) });
+    if (await waitHealthy(proc, baseUrl, timeoutMs)) {
+      return {
+        port,
+        baseUrl,
+        pgid: proc.pgid,
+        output: proc.output,
+        stop: () => stopGroup(proc.pgid),
+      };
+    }
+    lastOutput = proc.output();
+    await stopGroup(proc.pgid, 1000);
+    if (!/EADDRINUSE/.test(lastOutput)) break;
+  }
+  throw new Error(`code-server did not become healthy: ${lastOutput.trim().split('\n').slice(-8).join(' | ')}`);
+}
+
+export { isGroupAlive };

@@ -1,0 +1,80 @@
+// Long-lived helpers (code-server and its watchers) run in their own process group, so one
+// signal to the group stops every child; killing only the leader leaves orphans behind.
+import { spawn, type SpawnOptions } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface GroupProcess {
+  /** The leader's pid, which is also the process group id. */
+  pgid: number;
+  /** Resolves once the leader has exited. */
+  exited: Promise<number | null>;
+  /** Everything the leader wrote to stdout and stderr so far (bounded). */
+  output(): string;
+}
+
+const liveGroups = new Set<number>();
+
+export function isGroupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function killGroup(pgid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+/** Starts a command as the leader of a new process group (setsid). */
+export function spawnGroup(command: string, args: readonly string[], options: SpawnOptions = {}): GroupProcess {
+  const child = spawn(command, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.pid === undefined) throw new Error(`Could not start ${command}.`);
+  const pgid = child.pid;
+  liveGroups.add(pgid);
+  let log = '';
+  const keep = (chunk: Buffer): void => {
+    log = (log + chunk.toString()).slice(-200_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => {
+    child.on('exit', (code) => resolve(code));
+    child.on('error', () => resolve(null));
+  });
+  return { pgid, exited, output: () => log };
+}
+
+/** SIGTERM to the whole group, SIGKILL after a grace period; resolves when no member is left. */
+export async function stopGroup(pgid: number, graceMs = 5000): Promise<void> {
+  killGroup(pgid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (isGroupAlive(pgid) && Date.now() < deadline) await sleep(100);
+  if (isGroupAlive(pgid)) {
+    killGroup(pgid, 'SIGKILL');
+    const hardDeadline = Date.now() + 5000;
+    while (isGroupAlive(pgid) && Date.now() < hardDeadline) await sleep(100);
+  }
+  liveGroups.delete(pgid);
+}
+
+// On Ctrl-C, a kill or a crash, take every group we started down with us: gently on a signal,
+// at once when the process exits for any other reason.
+function killAllNow(): void {
+  for (const pgid of liveGroups) killGroup(pgid, 'SIGKILL');
+  liveGroups.clear();
+}
+process.on('exit', killAllNow);
+const signalNumbers = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
+for (const signal of Object.keys(signalNumbers) as (keyof typeof signalNumbers)[]) {
+  process.once(signal, () => {
+    void Promise.all([...liveGroups].map((pgid) => stopGroup(pgid, 3000))).finally(() => {
+      process.exit(128 + signalNumbers[signal]);
+    });
+  });
+}

@@ -1,0 +1,70 @@
+// A fresh, throwaway VS Code profile per run: user data, extensions and config folders.
+// A reused user-data folder restores unsaved edits, and an extension loaded both installed and
+// as a development path fails with "command already exists", so nothing is shared between runs.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export interface Profile {
+  root: string;
+  userDataDir: string;
+  extensionsDir: string;
+  /** XDG_CONFIG_HOME for code-server, so it never writes ~/.config/code-server. */
+  configHome: string;
+  settingsFile: string;
+  dispose(): void;
+}
+
+/** What keeps ghost text visible and the workbench quiet and offline in tests. */
+export const quietWorkbenchSettings: Readonly<Record<string, unknown>> = {
+  'workbench.startupEditor': 'none',
+  'security.workspace.trust.enabled': false,
+  'editor.inlineSuggest.enabled': true,
+  'editor.quickSuggestions': { other: 'off', comments: 'off', strings: 'off' },
+  'editor.suggestOnTriggerCharacters': false,
+  'files.autoSave': 'off',
+  'telemetry.telemetryLevel': 'off',
+  'extensions.autoCheckUpdates': false,
+  'extensions.autoUpdate': false,
+  'update.mode': 'none',
+  'chat.disableAIFeatures': true,
+  'workbench.tips.enabled': false,
+  'workbench.enableExperiments': false,
+};
+
+export function createProfile(label: string, root?: string): Profile {
+  const dir = root ?? mkdtempSync(path.join(os.tmpdir(), `local-llm-${label}-`));
+  const userDataDir = path.join(dir, 'user');
+  const extensionsDir = path.join(dir, 'extensions');
+  const configHome = path.join(dir, 'config');
+  for (const d of [userDataDir, extensionsDir, configHome, path.join(userDataDir, 'User')]) mkdirSync(d, { recursive: true });
+  return {
+    root: dir,
+    userDataDir,
+    extensionsDir,
+    configHome,
+    settingsFile: path.join(userDataDir, 'User', 'settings.json'),
+    dispose: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+/** Replaces the user settings; VS Code watches the file and applies changes while running. */
+export function writeUserSettings(profile: Profile, settings: Readonly<Record<string, unknown>>): void {
+  writeFileSync(profile.settingsFile, JSON.stringify(settings, null, 2) + '\n');
+}
+
+/** Merges keys into the user settings (a value of undefined removes the key). */
+export function updateUserSettings(profile: Profile, patch: Readonly<Record<string, unknown>>): void {
+  let current: Record<string, unknown> = {};
+  try {
+    current = JSON.parse(readFileSync(profile.settingsFile, 'utf8')) as Record<string, unknown>;
+  } catch {
+    // No settings yet.
+  }
+  const next: Record<string, unknown> = { ...current };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === undefined) delete next[key];
+    else next[key] = value;
+  }
+  writeUserSettings(profile, next);
+}

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { postprocess } from '../../server/src/completion/postprocess/index';
-import { buildInfillWindow, defaultWindowOptions } from '../../server/src/completion/prompt';
+import { buildInfillWindow, defaultBudget } from '../../server/src/completion/prompt';
 import { parseMarked } from './markers';
 
 interface GoldenCase {
@@ -43,8 +43,8 @@ describe('golden completion cases', () => {
     const golden = readCase(join(dir, name));
     it(`${name}: ${golden.description}`, () => {
       const marked = parseMarked(golden.text);
-      const window = buildInfillWindow(marked.text, marked.offset, defaultWindowOptions);
-      const shown = postprocess(golden.raw, { ...window, maxLines: golden.maxLines });
+      const window = buildInfillWindow(marked.text, marked.offset, defaultBudget);
+      const shown = postprocess(golden.raw, { prefix: window.prefix, suffix: window.suffix, maxLines: golden.maxLines });
       assert.equal(shown, golden.expected);
     });
   }

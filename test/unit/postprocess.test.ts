@@ -11,7 +11,7 @@ import { trimTrailingWhitespace } from '../../server/src/completion/postprocess/
 import { doc, type Marked } from './markers';
 
 function ctx(marked: Marked, maxLines = 8): PostprocessContext {
-  return { linePrefix: marked.prefix.slice(marked.prefix.lastIndexOf('\n') + 1), suffix: marked.suffix, maxLines };
+  return { prefix: marked.prefix, suffix: marked.suffix, maxLines };
 }
 
 describe('limitLines', () => {

@@ -3,8 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
   buildInfillWindow,
-  defaultInfillBudget,
-  defaultWindowOptions,
+  defaultBudget,
   lineBoundaryScanChars,
   stopTextsFor,
   windowOptionsFor,
@@ -45,10 +44,10 @@ describe('buildInfillWindow', () => {
 
   it('cuts a 10 MB single-line document mid-line, to exactly the window', () => {
     const text = 'x'.repeat(10_000_000);
-    const w = buildInfillWindow(text, 5_000_000, defaultWindowOptions);
-    assert.equal(w.prefix.length, defaultWindowOptions.prefixChars);
-    assert.equal(w.suffix.length, defaultWindowOptions.suffixChars);
-    assert.equal(w.linePrefix.length, defaultWindowOptions.prefixChars);
+    const w = buildInfillWindow(text, 5_000_000, defaultBudget);
+    assert.equal(w.prefix.length, defaultBudget.prefixChars);
+    assert.equal(w.suffix.length, defaultBudget.suffixChars);
+    assert.equal(w.linePrefix.length, defaultBudget.prefixChars);
   });
 
   it('looks for a line boundary only near the cut', () => {
@@ -67,8 +66,9 @@ describe('buildInfillWindow', () => {
   });
 
   it('has defaults derived from the token budget', () => {
-    assert.deepEqual(defaultWindowOptions, windowOptionsFor(defaultInfillBudget));
-    assert.ok(defaultWindowOptions.prefixChars > defaultInfillBudget.prefixTokens * 3);
+    const { prefixChars, suffixChars } = defaultBudget;
+    assert.deepEqual({ prefixChars, suffixChars }, windowOptionsFor(defaultBudget));
+    assert.ok(prefixChars >= defaultBudget.prefixTokens * 4 && suffixChars >= defaultBudget.suffixTokens * 4);
   });
 
   it('rejects an offset outside the document with a sentence', () => {

@@ -49,7 +49,8 @@ export function registerInlineCompletion(
     skipped.delete(document.uri);
 
     const window = buildInfillWindow(text, offset, defaultBudget);
-    const cached = cache.get(document.uri, window.prefix, window.suffix);
+    const key = { uri: document.uri, prefix: window.prefix, suffix: window.suffix };
+    const cached = cache.get(key);
     if (cached !== undefined) {
       stats.cacheHits++;
       return [item(cached, params)];
@@ -86,7 +87,7 @@ export function registerInlineCompletion(
       stats.generated++;
       const completion = postprocess(result.text, { prefix: window.prefix, suffix: window.suffix, maxLines: config.maxLines });
       if (completion === null) return [];
-      cache.set(document.uri, window.prefix, window.suffix, completion);
+      cache.set(key, completion);
       return [item(completion, params)];
     } catch (err) {
       if (err instanceof GateCancelledError || signal.aborted) return [];
@@ -102,6 +103,7 @@ export function registerInlineCompletion(
     running.get(e.document.uri)?.abort();
     running.delete(e.document.uri);
     skipped.delete(e.document.uri);
+    cache.forgetDocument(e.document.uri);
   });
 
   return stats;

@@ -8,9 +8,6 @@ export interface InfillBudget {
   suffixTokens: number;
 }
 
-/** Tokens before and after the cursor that the host keeps. */
-export const defaultInfillBudget: InfillBudget = { prefixTokens: 1024, suffixTokens: 256 };
-
 /**
  * Characters sent per budgeted token. Code averages 3 to 4 characters a token; 6 leaves room for
  * long identifiers and whitespace runs, and the host cuts the excess precisely.
@@ -29,7 +26,10 @@ export function windowOptionsFor(budget: InfillBudget): InfillWindowOptions {
   };
 }
 
-export const defaultWindowOptions: InfillWindowOptions = windowOptionsFor(defaultInfillBudget);
+const defaultTokens: InfillBudget = { prefixTokens: 1024, suffixTokens: 256 };
+
+/** Tokens the host keeps before and after the cursor, and the character window cut for them. */
+export const defaultBudget: InfillBudget & InfillWindowOptions = { ...defaultTokens, ...windowOptionsFor(defaultTokens) };
 
 /** How far from a cut we look for a line break to cut at instead; bounds the work on one-line files. */
 export const lineBoundaryScanChars = 1000;
@@ -90,7 +90,7 @@ function suffixEndFor(text: string, offset: number, suffixChars: number): number
  * Cut the prefix and suffix around `offset` (a UTF-16 offset, as TextDocument.offsetAt gives).
  * Throws a RangeError with a sentence when the offset or the sizes are not usable.
  */
-export function buildInfillWindow(text: string, offset: number, opts: InfillWindowOptions = defaultWindowOptions): InfillWindow {
+export function buildInfillWindow(text: string, offset: number, opts: InfillWindowOptions = defaultBudget): InfillWindow {
   if (!Number.isInteger(offset) || offset < 0 || offset > text.length) {
     throw new RangeError(`The cursor offset ${offset} is outside the document, which has ${text.length} characters.`);
   }

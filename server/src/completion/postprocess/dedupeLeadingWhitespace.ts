@@ -2,9 +2,10 @@
 // When the cursor sits after indentation only and the completion starts with that same
 // indentation, it is removed; after other text ending in a space, leading spaces are removed.
 import type { Filter } from './filter';
+import { linePrefixOf } from './lines';
 
 export const dedupeLeadingWhitespace: Filter = (item, ctx) => {
-  const { linePrefix } = ctx;
+  const linePrefix = linePrefixOf(ctx.prefix);
   if (linePrefix === '') return item;
   if (linePrefix.trim() === '') {
     return item.startsWith(linePrefix) ? item.slice(linePrefix.length) : item;

@@ -3,7 +3,7 @@
 // cursor, written a second time). Lines compare with their indentation, so a `  }` that closes the
 // completion's own block is not mistaken for the `}` below it.
 import type { Filter } from './filter';
-import { isBlank, joinLines, lineSuffixOf, nextNonBlankLines, splitLines } from './lines';
+import { isBlank, joinLines, linePrefixOf, lineSuffixOf, nextNonBlankLines, splitLines } from './lines';
 
 /** Whether the non-blank lines of `lines` from `from` on match `expected`, in order, and there is at least one. */
 function repeats(lines: readonly string[], from: number, expected: readonly string[]): boolean {
@@ -24,9 +24,10 @@ export const dropRepeatedSuffixLines: Filter = (item, ctx) => {
   if (expected.length === 0) return item;
 
   // The first line continues the cursor line; it is a whole line only when that line is otherwise empty.
-  const firstIsWholeLine = isBlank(ctx.linePrefix) && isBlank(lineSuffixOf(ctx.suffix));
+  const linePrefix = linePrefixOf(ctx.prefix);
+  const firstIsWholeLine = isBlank(linePrefix) && isBlank(lineSuffixOf(ctx.suffix));
   if (firstIsWholeLine) {
-    const asWritten = [ctx.linePrefix + lines[0]!, ...lines.slice(1)];
+    const asWritten = [linePrefix + lines[0]!, ...lines.slice(1)];
     if (!isBlank(lines[0]!) && repeats(asWritten, 0, expected)) return '';
   }
   for (let i = 1; i < lines.length; i++) {

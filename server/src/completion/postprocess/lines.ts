@@ -9,6 +9,11 @@ export function joinLines(lines: readonly string[]): string {
   return lines.join('\n');
 }
 
+/** The cursor line's text before the cursor: the prefix after its last line break. */
+export function linePrefixOf(prefix: string): string {
+  return prefix.slice(prefix.lastIndexOf('\n') + 1);
+}
+
 /** The rest of the cursor line: the suffix up to its first line break, without the break. */
 export function lineSuffixOf(suffix: string): string {
   const lineBreak = suffix.indexOf('\n');

@@ -19,18 +19,12 @@ import {
   type ModelStatus,
 } from './protocol';
 import { needsReload, normalizeSettings, type Settings } from './settings';
-import { ResumeGate, type Clock } from './model/gate';
+import { ResumeGate, systemClock } from './model/gate';
 import { ModelService } from './model/modelService';
 import { buildStatus, WakeTracker } from './status';
 import { registerChat } from './chat/chatFeature';
 import { registerInlineCompletion } from './completion/inlineFeature';
 import { registerModelSetup, type ModelSetup } from './model/modelSetupFeature';
-
-const realClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
 
 export function startServer(connection: Connection, hostPath = path.join(__dirname, 'host.js')): void {
   const documents = new TextDocuments(TextDocument);
@@ -54,7 +48,7 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
     onChange: () => pushStatus(),
   });
 
-  const gate = new ResumeGate(model, realClock, {
+  const gate = new ResumeGate(model, systemClock, {
     idleMs: settings.sleepIdleSeconds * 1000,
     wakeOnActivity: settings.wakeOnActivity,
   });

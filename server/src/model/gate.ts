@@ -11,6 +11,8 @@ export interface GateDriver {
   /** Free the model (deep: the host exits; light: dispose). Called only when nothing is in flight.
    * After it returns or throws, the gate treats the model as gone; the next load() must work either way. */
   unload(): Promise<void>;
+  // After crashed(), the gate also treats the model as gone, even when a load() running at that
+  // moment resolves: the next load() must then start afresh.
 }
 
 export interface Clock {
@@ -63,7 +65,7 @@ export const systemClock: Clock = {
 // Node fires a longer timeout at once; a longer idle time is re-armed when the timer fires.
 const maxTimerMs = 0x7fffffff;
 
-type OperationKind = 'load' | 'sleep' | 'reload' | 'disable';
+type OperationKind = 'load' | 'sleep' | 'reload' | 'disable' | 'enable';
 
 interface Operation {
   kind: OperationKind;
@@ -87,6 +89,13 @@ interface Running {
 /** Why the gate is in `error`: only a crash of a model that was fine is retried on activity. */
 type ErrorCause = 'load' | 'unload' | 'crash';
 
+/** A call may join the same operation at the end of the queue, unless that one may already
+ * be using old settings (a reload that started) or carries its own argument (enable). */
+function joinable(op: Operation): boolean {
+  if (op.kind === 'reload') return !op.started;
+  return op.kind !== 'enable';
+}
+
 function describe(error: unknown, fallback: string): string {
   const message = error instanceof Error ? error.message : typeof error === 'string' ? error : '';
   return message.trim() === '' ? fallback : message;
@@ -99,7 +108,7 @@ function checkOptions(options: Partial<GateOptions>): void {
 }
 
 /**
- * Lifecycle operations (load, sleep, reload, disable) run one at a time in call order, so the
+ * Lifecycle operations (load, sleep, reload, disable, enable) run one at a time in call order, so the
  * driver is never asked to load and unload at once. Requests wait in one queue while the model
  * is not ready or an operation runs, and start together when it is ready. Lifecycle methods
  * never reject: a failure lands in `state`/`error`, and only requests reject.
@@ -267,7 +276,8 @@ export class ResumeGate {
     return this.schedule('reload', () => this.reloadModel());
   }
 
-  /** The user turned the model off: requests reject at once with `reason`; the model is unloaded. */
+  /** The user turned the model off: requests reject at once with `reason`, running completions
+   * are aborted, and once running chats end the model is unloaded. */
   disable(reason: string): Promise<void> {
     if (this.disposed) return Promise.resolve();
     const sentence = reason.trim() === '' ? 'The local model is turned off.' : reason;
@@ -277,25 +287,31 @@ export class ResumeGate {
     this.rejectWaiters(new GateUnavailableError(sentence));
     this.abortRunning('completion', new GateCancelledError(sentence));
     return this.schedule('disable', async () => {
+      // Enabled again before this ran: the enable that follows decides.
+      if (this.disabledReason === null) return;
       await this.drained();
-      if (this.loaded) await this.unloadModel();
+      if (this.loaded && this.disabledReason !== null) await this.unloadModel();
     });
   }
 
-  /** Turns the model back on: loads it now (loadNow, the default) or leaves it asleep. */
+  /** Turns the model back on: loads it now (loadNow, the default) or leaves it asleep. Requests
+   * stop being refused at once; they wait until the unload of the disable (if any) is over. */
   enable(loadNow = true): Promise<void> {
     if (this.disposed || this.disabledReason === null) return Promise.resolve();
     this.disabledReason = null;
-    if (!this.started) {
-      this.setState('loading', null);
-      return Promise.resolve();
-    }
-    this.setState('sleeping', null);
-    if (!loadNow) {
-      this.pump();
-      return Promise.resolve();
-    }
-    return this.schedule('load', () => this.loadModel('loading'));
+    // What comes next; the operation settles it once the disable's unload (if any) is over.
+    this.setState(loadNow || !this.started ? 'loading' : 'sleeping', null);
+    if (!this.started) return Promise.resolve();
+    return this.schedule('enable', async () => {
+      if (this.disabledReason !== null || this.disposed) return;
+      if (this.loaded) {
+        this.setState('ready', null);
+      } else if (loadNow) {
+        await this.loadModel('loading');
+      } else {
+        this.setState('sleeping', null);
+      }
+    });
   }
 
   /** The model host died unexpectedly: the model is gone, running requests are aborted, state
@@ -351,10 +367,7 @@ export class ResumeGate {
 
   private schedule(kind: OperationKind, body: () => Promise<void>): Promise<void> {
     const tail = this.queue.length > 0 ? this.queue[this.queue.length - 1] : this.current;
-    // A reload that already started may be loading with the old settings, so it is not joined.
-    if (tail !== null && tail !== undefined && tail.kind === kind && !(kind === 'reload' && tail.started)) {
-      return tail.promise;
-    }
+    if (tail !== null && tail !== undefined && tail.kind === kind && joinable(tail)) return tail.promise;
     let resolve!: () => void;
     let reject!: (error: unknown) => void;
     const promise = new Promise<void>((res, rej) => {
@@ -430,12 +443,16 @@ export class ResumeGate {
       this.rejectWaiters(new GateUnavailableError(failure));
       return;
     }
-    this.lastUse = this.clock.now();
     this.setState('ready', null);
   }
 
   private async sleepModel(): Promise<void> {
-    if (!this.loaded || this.disabledReason !== null) return;
+    if (this.disabledReason !== null) return;
+    if (!this.loaded) {
+      // Never expected; without it a watchdog that found "ready" would fire again at once.
+      if (this.currentState === 'ready') this.setState('sleeping', null);
+      return;
+    }
     this.abortRunning('completion', new GateCancelledError('The completion was cancelled because the model is going to sleep.'));
     await this.drained();
     // A crash or a disable during the drain already took care of the model.
@@ -581,6 +598,8 @@ export class ResumeGate {
 
   private setState(state: GateState, error: string | null): void {
     if (state === this.currentState && error === this.currentError) return;
+    // Idleness counts from the moment the model became ready.
+    if (state === 'ready' && this.currentState !== 'ready') this.lastUse = this.clock.now();
     this.currentState = state;
     this.currentError = error;
     if (state !== 'error') this.errorCause = null;

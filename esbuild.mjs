@@ -20,6 +20,8 @@ const bundles = [
   { ...node, entryPoints: { client: 'client/src/extension.ts' }, outdir: 'dist' },
   { ...node, entryPoints: { server: 'server/src/main.ts' }, outdir: 'dist' },
   { ...node, entryPoints: { host: 'server/src/model/host.ts' }, outdir: 'dist' },
+  // Short-lived child for model downloads, so the server never loads node-llama-cpp itself.
+  { ...node, entryPoints: { downloadWorker: 'server/src/model/downloadWorker.ts' }, outdir: 'dist' },
   // Runs inside a real extension host (code-server here, @vscode/test-electron elsewhere).
   { ...node, entryPoints: { index: 'test/integration/index.ts' }, outdir: 'dist/test/integration' },
   {

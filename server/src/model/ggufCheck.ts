@@ -89,6 +89,8 @@ const fixedValueSizes: ReadonlyMap<number, number> = new Map([
 ]);
 
 const maxDims = 4;
+/** Longer strings than this are garbage, not a cut file (a chat template is a few KB). */
+const maxStringBytes = 1 << 30;
 const defaultAlignment = 32;
 
 /** The file ended inside the header. */
@@ -133,20 +135,43 @@ class HeaderReader {
   async u64(limit: number, what: string): Promise<number> {
     const at = await this.ensure(8);
     this.pos += 8;
-    const v = this.buf.readBigUInt64LE(at);
-    if (v > BigInt(limit)) throw new Malformed(`${what} is ${v}, which is impossible here`);
-    return Number(v);
+    // Two u32 halves instead of a BigInt: a vocabulary means ~300k of these per header.
+    const high = this.buf.readUInt32LE(at + 4);
+    const v = high * 0x1_0000_0000 + this.buf.readUInt32LE(at);
+    if (high >= 0x20_0000 || v > limit) {
+      throw new Malformed(`${what} is ${this.buf.readBigUInt64LE(at)}, which is impossible here`);
+    }
+    return v;
   }
   async skip(n: number): Promise<void> {
     if (this.pos + n > this.size) throw new EndOfFile();
     this.pos += n;
   }
   async string(what: string): Promise<string> {
-    const len = await this.u64(this.size - this.pos, `the length of ${what}`);
+    const len = await this.u64(maxStringBytes, `the length of ${what}`);
     return (await this.bytes(len)).toString('utf8');
   }
   async skipString(what: string): Promise<void> {
-    await this.skip(await this.u64(this.size - this.pos, `the length of ${what}`));
+    await this.skip(await this.u64(maxStringBytes, `the length of ${what}`));
+  }
+  /** Skips `count` strings, synchronously while they lie in the window (a vocabulary is ~150k). */
+  async skipStrings(count: number, what: string): Promise<void> {
+    let left = count;
+    while (left > 0) {
+      let rel = this.pos - this.bufStart;
+      while (left > 0 && rel >= 0 && rel + 8 <= this.buf.length) {
+        const high = this.buf.readUInt32LE(rel + 4);
+        const len = high * 0x1_0000_0000 + this.buf.readUInt32LE(rel);
+        if (high !== 0 || len > maxStringBytes || rel + 8 + len > this.buf.length) break;
+        rel += 8 + len;
+        left--;
+      }
+      this.pos = this.bufStart + rel;
+      if (left > 0) {
+        await this.skipString(what);
+        left--;
+      }
+    }
   }
 }
 
@@ -160,11 +185,11 @@ async function readValue(r: HeaderReader, type: number, key: string, keep: boole
   if (type === ValueType.STRING) return keep ? r.string(key) : r.skipString(key);
   if (type === ValueType.ARRAY) {
     const elementType = await r.u32();
-    const count = await r.u64(r.size, `the length of ${key}`);
+    const count = await r.u64(Number.MAX_SAFE_INTEGER, `the length of ${key}`);
     const elementSize = fixedValueSizes.get(elementType);
     if (elementSize !== undefined) return r.skip(count * elementSize);
     if (elementType !== ValueType.STRING) throw new Malformed(`${key} is an array of unknown type ${elementType}`);
-    for (let i = 0; i < count; i++) await r.skipString(key);
+    await r.skipStrings(count, key);
     return null;
   }
   throw new Malformed(`${key} has unknown value type ${type}`);
@@ -175,9 +200,10 @@ async function readGgufHeader(r: HeaderReader): Promise<GgufInfo> {
   await r.skip(4); // magic, checked by the caller
   const version = await r.u32();
   if (version !== 2 && version !== 3) throw new Malformed(`GGUF version ${version} is not supported (only 2 and 3 are)`);
-  // Every tensor info and every key-value pair takes more than 8 bytes, which bounds the counts.
-  const tensorCount = await r.u64(r.size / 8, 'the tensor count');
-  const metadataCount = await r.u64(r.size / 8, 'the metadata count');
+  // No bound from the file size here: a cut file must read as cut, not as garbage. Each entry
+  // consumes bytes, so a lying count still ends at the end of the file.
+  const tensorCount = await r.u64(Number.MAX_SAFE_INTEGER, 'the tensor count');
+  const metadataCount = await r.u64(Number.MAX_SAFE_INTEGER, 'the metadata count');
   let name: string | null = null;
   let architecture: string | null = null;
   let alignment = defaultAlignment;
@@ -234,7 +260,9 @@ export async function checkGgufFile(filePath: string): Promise<GgufCheck> {
     return { ok: false, problem: 'missing', detail: `it cannot be opened (${code ?? String(err)})` };
   }
   try {
-    const { size } = await fh.stat();
+    const stats = await fh.stat();
+    if (!stats.isFile()) return { ok: false, problem: 'notGguf', detail: 'it is not a regular file' };
+    const size = stats.size;
     const r = new HeaderReader(fh, size);
     if (size < 4) return { ok: false, problem: 'notGguf', detail: size === 0 ? 'the file is empty' : 'the file is too short' };
     const magic = (await r.bytes(4)).toString('latin1');

@@ -1,0 +1,82 @@
+// One download at a time per models folder: every VS Code window runs its own server, and two
+// windows starting with the same default model must not write the same partial file.
+import { open, readFile, rm } from 'node:fs/promises';
+import * as path from 'node:path';
+
+const lockName = '.download.lock';
+const pollMs = 500;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function holder(lockPath: string): Promise<number | null> {
+  try {
+    const pid = Number((await readFile(lockPath, 'utf8')).trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Runs `fn` holding the folder's download lock. While another live process holds it, waits
+ * (calling `onWait` once); a lock left by a dead process is taken over. Rejects if `signal` aborts.
+ */
+export async function withDownloadLock<T>(
+  modelsDir: string,
+  signal: AbortSignal | undefined,
+  onWait: () => void,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const lockPath = path.join(modelsDir, lockName);
+  let told = false;
+  for (;;) {
+    try {
+      const fh = await open(lockPath, 'wx');
+      await fh.writeFile(String(process.pid));
+      await fh.close();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const pid = await holder(lockPath);
+    if (pid === null || !isAlive(pid)) {
+      // Dead holder, or a lock file caught half-written: a second look tells them apart.
+      await sleep(pid === null ? 50 : 0, signal);
+      const again = await holder(lockPath);
+      if (again === pid) await rm(lockPath, { force: true });
+      continue;
+    }
+    if (!told) {
+      told = true;
+      onWait();
+    }
+    await sleep(pollMs, signal);
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(lockPath, { force: true });
+  }
+}

@@ -1,0 +1,163 @@
+// Turns the `localLlm.model` setting into a local, checked GGUF path. Offline first: a local path
+// or a model already in the cache resolves from local files alone, at startup, at wake, always.
+// Only a model not yet cached is downloaded, after one confirmation, with progress, resumably.
+import { mkdir, rm, stat, statfs } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { downloadModelFile } from './download';
+import { withDownloadLock } from './downloadLock';
+import { checkGgufFile, type GgufCheck } from './ggufCheck';
+import { findCached, modelsDirOf, normalizeSource, recordDownload } from './modelCache';
+import { ModelSetupError } from './modelSetupError';
+
+export interface ResolveOptions {
+  /** Extension global storage; models go to storageDir/models. */
+  storageDir: string;
+  signal?: AbortSignal;
+  /** No-progress timeout of a download (ours: offline, the downloader can hang). Default 60 s. */
+  timeoutMs?: number;
+  /** Hugging Face endpoint instead of huggingface.co (tests point it at a local server). */
+  endpoint?: string;
+  /** Asked once before any download; false declines. */
+  confirm(info: { uri: string; fileName: string; sizeBytes: number | null }): Promise<boolean>;
+  onProgress(p: { downloadedBytes: number; totalBytes: number | null; bytesPerSecond: number; etaSeconds: number | null }): void;
+  /** Called when another window's download of the cache holds the lock and this one waits. */
+  onWaitForOtherDownload?(): void;
+  /** Free bytes where the models go; defaults to statfs. */
+  freeDiskBytes?(dir: string): Promise<number>;
+}
+
+export type ResolvedModel = { path: string; source: string | null; downloaded: boolean };
+
+const defaultTimeoutMs = 60_000;
+/** Room left beyond the file itself, so a download never fills the disk to the last byte. */
+const diskMarginBytes = 64 * 1024 * 1024;
+
+export function isRemoteModel(setting: string): boolean {
+  return /^(hf|huggingface):/i.test(setting.trim()) || /^https?:\/\//i.test(setting.trim());
+}
+
+function formatSize(bytes: number): string {
+  if (bytes < 1e6) return `${Math.ceil(bytes / 1e3)} KB`;
+  if (bytes < 1e9) return `${(bytes / 1e6).toFixed(1)} MB`;
+  return `${(bytes / 1e9).toFixed(2)} GB`;
+}
+
+async function statfsFreeBytes(dir: string): Promise<number> {
+  const s = await statfs(dir);
+  return s.bavail * s.bsize;
+}
+
+/** The absolute path a local setting names: absolute, `~/...` or a file: URI. */
+function localPath(setting: string): string {
+  if (/^file:/i.test(setting)) {
+    try {
+      return fileURLToPath(setting);
+    } catch {
+      throw new ModelSetupError('notFound', `${setting} is not a valid file: URI.`);
+    }
+  }
+  if (setting === '~' || setting.startsWith('~/') || setting.startsWith('~\\')) return path.join(os.homedir(), setting.slice(1));
+  if (!path.isAbsolute(setting)) {
+    throw new ModelSetupError(
+      'notFound',
+      `The model setting "${setting}" is neither an absolute path to a .gguf file nor an hf: URI or https URL.`,
+    );
+  }
+  return setting;
+}
+
+function localCheckError(filePath: string, check: Extract<GgufCheck, { ok: false }>): ModelSetupError {
+  switch (check.problem) {
+    case 'missing':
+      return new ModelSetupError('notFound', `The model file ${filePath} cannot be used: ${check.detail}.`);
+    case 'truncated':
+      return new ModelSetupError('truncated', `The model file ${filePath} is incomplete (${check.detail}); download it again.`);
+    case 'notGguf':
+    case 'unsupported':
+      return new ModelSetupError('notGguf', `${filePath} is not a GGUF model llama.cpp can load: ${check.detail}.`);
+  }
+}
+
+async function resolveLocal(setting: string): Promise<ResolvedModel> {
+  const filePath = localPath(setting);
+  const check = await checkGgufFile(filePath);
+  if (!check.ok) throw localCheckError(filePath, check);
+  return { path: filePath, source: null, downloaded: false };
+}
+
+async function download(source: string, modelsDir: string, opts: ResolveOptions): Promise<ResolvedModel> {
+  const freeDiskBytes = opts.freeDiskBytes ?? statfsFreeBytes;
+  const file = await downloadModelFile(
+    { uri: source, dirPath: modelsDir, endpoint: opts.endpoint },
+    {
+      signal: opts.signal,
+      timeoutMs: opts.timeoutMs ?? defaultTimeoutMs,
+      onProgress: opts.onProgress,
+      beforeDownload: async (info) => {
+        if (info.totalBytes !== null) {
+          const needed = info.totalBytes - info.resumedBytes + diskMarginBytes;
+          const free = await freeDiskBytes(modelsDir);
+          if (free < needed) {
+            throw new ModelSetupError(
+              'disk',
+              `Not enough disk space for ${info.fileName}: it needs ${formatSize(needed)} and only ${formatSize(free)} are free in ${modelsDir}.`,
+            );
+          }
+        }
+        return opts.confirm({ uri: source, fileName: info.fileName, sizeBytes: info.totalBytes });
+      },
+    },
+  );
+  const check = await checkGgufFile(file.filePath);
+  if (!check.ok) {
+    // Nothing that failed the check may stay in the cache looking like a model.
+    await rm(file.filePath, { force: true });
+    if (check.problem === 'truncated') {
+      throw new ModelSetupError(
+        'truncated',
+        `The downloaded ${file.fileName} is incomplete (${check.detail}), so it was deleted; the server sent a cut-off file, try again later.`,
+      );
+    }
+    throw new ModelSetupError('notGguf', `${source} is not a GGUF model (${check.detail}), so the downloaded file was deleted.`);
+  }
+  const { size } = await stat(file.filePath);
+  await recordDownload(modelsDir, { source, file: path.basename(file.filePath), sizeBytes: size });
+  return { path: file.filePath, source, downloaded: true };
+}
+
+/**
+ * The local GGUF file for a model setting (a path, `~/...`, a file: URI, an hf: URI or an
+ * http(s) URL). Throws ModelSetupError with one sentence for the user.
+ */
+export async function resolveModel(setting: string, opts: ResolveOptions): Promise<ResolvedModel> {
+  const trimmed = setting.trim();
+  if (trimmed === '') throw new ModelSetupError('notFound', 'No model is set; choose one with "Local LLM: Select Model".');
+  if (!isRemoteModel(trimmed)) return resolveLocal(trimmed);
+
+  const source = normalizeSource(trimmed);
+  const modelsDir = modelsDirOf(opts.storageDir);
+  const cached = await findCached(modelsDir, source);
+  if (cached) return { path: cached.path, source, downloaded: false };
+
+  await mkdir(modelsDir, { recursive: true });
+  try {
+    return await withDownloadLock(
+      modelsDir,
+      opts.signal,
+      () => opts.onWaitForOtherDownload?.(),
+      async () => {
+        // Another window may have fetched it while this one waited.
+        const now = await findCached(modelsDir, source);
+        return now ? { path: now.path, source, downloaded: false } : download(source, modelsDir, opts);
+      },
+    );
+  } catch (err) {
+    if (err instanceof ModelSetupError) throw err;
+    if (opts.signal?.aborted) throw new ModelSetupError('cancelled', `Getting ${source} was cancelled.`);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOSPC') throw new ModelSetupError('disk', `The disk is full, so ${source} cannot be stored in ${modelsDir}.`);
+    throw new ModelSetupError('download', `Getting ${source} failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}

@@ -1,0 +1,494 @@
+// Model setup against a local HTTP server: progress, resume, offline-first, every error the
+// user can meet, and the disk-space check on a real tiny tmpfs where this machine allows one.
+// Downloads run through node-llama-cpp's real downloader in its real child process.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { findCached, listModels, modelsDirOf, readIndex, recordDownload } from '../../server/src/model/modelCache';
+import { ModelSetupError, type ModelSetupErrorKind } from '../../server/src/model/modelSetupError';
+import { resolveModel, type ResolveOptions } from '../../server/src/model/resolveModel';
+import { closedPortEndpoint, countingDeadPort, startModelServer, type ModelServer } from '../fixtures/httpModelServer';
+import { brokenModels, cachedModel, tinyModel } from '../fixtures/models';
+import { defaultGgufOptions } from '../fixtures/gguf';
+
+const uri = 'hf:test-user/Tiny-Coder-GGUF/tiny-coder-q8_0.gguf';
+/** Long enough for a loaded 2-core machine; tests that expect a timeout pass their own. */
+const timeoutMs = 20_000;
+
+type Progress = Parameters<ResolveOptions['onProgress']>[0];
+type ConfirmInfo = Parameters<ResolveOptions['confirm']>[0];
+
+interface Run {
+  confirms: ConfirmInfo[];
+  progress: Progress[];
+  options: ResolveOptions;
+}
+
+function run(storageDir: string, endpoint: string, overrides: Partial<ResolveOptions> = {}): Run {
+  const confirms: ConfirmInfo[] = [];
+  const progress: Progress[] = [];
+  const options: ResolveOptions = {
+    storageDir,
+    endpoint,
+    timeoutMs,
+    confirm: async (info) => {
+      confirms.push(info);
+      return true;
+    },
+    onProgress: (p) => progress.push(p),
+    ...overrides,
+  };
+  return { confirms, progress, options };
+}
+
+const tempRoot = mkdtempSync(path.join(os.tmpdir(), 'local-llm-download-'));
+let dirCount = 0;
+function tempStorage(): string {
+  const dir = path.join(tempRoot, `storage-${++dirCount}`);
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+function filesIn(storageDir: string): string[] {
+  const dir = modelsDirOf(storageDir);
+  return existsSync(dir) ? readdirSync(dir).sort() : [];
+}
+
+async function rejectsWith(promise: Promise<unknown>, kind: ModelSetupErrorKind, sentence: RegExp): Promise<ModelSetupError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof ModelSetupError, `expected a ModelSetupError, got ${String(err)}`);
+    assert.equal(err.kind, kind, err.message);
+    assert.match(err.message, sentence);
+    assert.doesNotMatch(err.message, /\n/, 'one sentence, one line');
+    return err;
+  }
+  assert.fail(`expected a ${kind} error`);
+}
+
+/** Range requests, which fetch the model bytes (ipull's first GET, without Range, only reads the size). */
+const dataRequests = (server: ModelServer): number[] =>
+  server.requests.filter((r) => r.rangeStart !== null).map((r) => r.rangeStart as number);
+
+/** Bytes asked for by Range requests. */
+const rangeBytes = (server: ModelServer, size: number): number =>
+  server.requests
+    .filter((r) => r.rangeStart !== null)
+    .reduce((sum, r) => sum + ((r.rangeEnd ?? size - 1) - (r.rangeStart as number) + 1), 0);
+
+let tiny: string;
+let medium: string;
+
+before(async () => {
+  tiny = await tinyModel();
+  // Five of ipull's 5 MiB chunks, so a cut download has whole chunks to resume after.
+  medium = await cachedModel({ ...defaultGgufOptions, name: 'download-medium', embd: 512, ff: 1024, heads: 8, seed: 3 });
+});
+
+after(() => rmSync(tempRoot, { recursive: true, force: true }));
+
+describe('download with progress, then offline forever', () => {
+  let server: ModelServer;
+  const storageDir = tempStorage();
+  let downloadedPath = '';
+
+  before(async () => {
+    server = await startModelServer({ file: tiny, mode: 'slow' });
+  });
+  after(() => server.close());
+
+  it('asks once, reports monotonic progress while serving slowly, and stores a checked copy', async () => {
+    const r = run(storageDir, server.endpoint);
+    const resolved = await resolveModel(uri, r.options);
+    const size = readFileSync(tiny).length;
+
+    assert.equal(resolved.downloaded, true);
+    assert.equal(resolved.source, uri);
+    assert.equal(path.dirname(resolved.path), modelsDirOf(storageDir));
+    assert.equal(sha256(resolved.path), sha256(tiny));
+
+    assert.equal(r.confirms.length, 1);
+    assert.deepEqual(r.confirms[0], { uri, fileName: path.basename(resolved.path), sizeBytes: size });
+
+    assert.ok(r.progress.length >= 2, `progress events: ${r.progress.length}`);
+    for (let i = 1; i < r.progress.length; i++) {
+      assert.ok(r.progress[i].downloadedBytes >= r.progress[i - 1].downloadedBytes, 'progress never steps back');
+    }
+    assert.ok(r.progress.some((p) => p.downloadedBytes > 0 && p.downloadedBytes < size), 'a progress event mid-file');
+    const last = r.progress[r.progress.length - 1];
+    assert.equal(last.downloadedBytes, size);
+    assert.equal(last.totalBytes, size);
+    assert.ok(r.progress.every((p) => p.bytesPerSecond >= 0 && (p.etaSeconds === null || p.etaSeconds >= 0)));
+
+    const index = await readIndex(modelsDirOf(storageDir));
+    assert.deepEqual(
+      index.map((e) => [e.source, e.file, e.sizeBytes]),
+      [[uri, path.basename(resolved.path), size]],
+    );
+    assert.deepEqual(await listModels(storageDir), [
+      { path: resolved.path, name: path.basename(resolved.path), sizeBytes: size, source: uri },
+    ]);
+    downloadedPath = resolved.path;
+  });
+
+  it('resolves the cached model with the network off, making no connection at all', async () => {
+    assert.ok(downloadedPath, 'needs the download of the test before');
+    const requestsBefore = server.requests.length;
+    const connectionsBefore = server.connections;
+    const dead = await countingDeadPort();
+    try {
+      for (const spelling of [uri, `hf://${uri.slice(3)}`, ` ${uri} `]) {
+        const r = run(storageDir, dead.endpoint);
+        const resolved = await resolveModel(spelling, r.options);
+        assert.deepEqual(resolved, { path: downloadedPath, source: uri, downloaded: false });
+        assert.equal(r.confirms.length, 0);
+        assert.equal(r.progress.length, 0);
+      }
+      const closed = await closedPortEndpoint();
+      const resolved = await resolveModel(uri, run(storageDir, closed).options);
+      assert.equal(resolved.path, downloadedPath);
+      assert.equal(dead.connections, 0, 'no connection to the dead endpoint');
+      assert.equal(server.requests.length, requestsBefore, 'no request to the old endpoint either');
+      assert.equal(server.connections, connectionsBefore);
+    } finally {
+      await dead.close();
+    }
+  });
+
+  it('does not trust a cached file that changed on disk, and says it cannot reach the network', async () => {
+    const storage = tempStorage();
+    const modelsDir = modelsDirOf(storage);
+    mkdirSync(modelsDir, { recursive: true });
+    const file = path.join(modelsDir, 'hf_test-user_tiny-coder-q8_0.gguf');
+    copyFileSync(tiny, file);
+    await recordDownload(modelsDir, { source: uri, file: path.basename(file), sizeBytes: readFileSync(tiny).length });
+    assert.ok(await findCached(modelsDir, uri));
+    writeFileSync(file, readFileSync(tiny).subarray(0, 1000));
+    assert.equal(await findCached(modelsDir, uri), null);
+
+    const r = run(storage, await closedPortEndpoint());
+    await rejectsWith(resolveModel(uri, r.options), 'offline', /cannot be reached .* not downloaded yet/);
+    assert.equal(r.confirms.length, 0);
+  });
+});
+
+describe('hf:user/repo:quant URIs', () => {
+  let server: ModelServer;
+  before(async () => {
+    server = await startModelServer({ file: tiny });
+  });
+  after(() => server.close());
+
+  it('resolve the file through the manifest, then stay cached under the same URI offline', async () => {
+    const storageDir = tempStorage();
+    const quantUri = 'hf:test-user/Tiny-Coder-GGUF:Q8_0';
+    const r = run(storageDir, server.endpoint);
+    const resolved = await resolveModel(quantUri, r.options);
+    assert.equal(resolved.downloaded, true);
+    assert.equal(sha256(resolved.path), sha256(tiny));
+    assert.ok(server.requests.some((q) => q.url.startsWith('/v2/test-user/Tiny-Coder-GGUF/manifests/Q8_0')));
+    assert.ok(server.requests.some((q) => q.url.includes('/resolve/main/tiny-coder-q8_0.gguf')));
+
+    const closed = await closedPortEndpoint();
+    assert.deepEqual(await resolveModel(quantUri, run(storageDir, closed).options), {
+      path: resolved.path,
+      source: quantUri,
+      downloaded: false,
+    });
+  });
+
+  it('report an unknown quantization as not found', async () => {
+    server.setMode('notFound');
+    const r = run(tempStorage(), server.endpoint);
+    await rejectsWith(resolveModel('hf:test-user/Tiny-Coder-GGUF:Q3_K_S', r.options), 'http404', /was not found/);
+    assert.equal(r.confirms.length, 0);
+  });
+});
+
+describe('an interrupted download resumes', () => {
+  let server: ModelServer;
+  before(async () => {
+    server = await startModelServer({ file: medium, mode: 'drop', dropAfterBytes: 6 * 1024 * 1024, slowChunkBytes: 64 * 1024 });
+  });
+  after(() => server.close());
+  const chunk = 5 * 1024 * 1024; // ipull keeps whole chunks only
+
+  it('keeps the partial file after the connection drops, then fetches only the rest', async () => {
+    const storageDir = tempStorage();
+    const first = run(storageDir, server.endpoint, { timeoutMs: 3000 });
+    await rejectsWith(resolveModel(uri, first.options), 'timeout', /no progress for 3 s .* next try resumes/);
+    assert.ok(first.progress.length > 0, 'some bytes arrived before the drop');
+    const partial = filesIn(storageDir).filter((f) => f.endsWith('.ipull'));
+    assert.equal(partial.length, 1, `files: ${filesIn(storageDir).join(', ')}`);
+    assert.deepEqual(
+      filesIn(storageDir).filter((f) => f.endsWith('.gguf')),
+      [],
+      'nothing claims to be a model yet',
+    );
+    assert.deepEqual(await readIndex(modelsDirOf(storageDir)), []);
+
+    server.setMode('normal');
+    server.clearLog();
+    const second = run(storageDir, server.endpoint);
+    const resolved = await resolveModel(uri, second.options);
+    assert.equal(resolved.downloaded, true);
+    assert.equal(sha256(resolved.path), sha256(medium));
+
+    const size = readFileSync(medium).length;
+    const asked = rangeBytes(server, size);
+    assert.ok(dataRequests(server).length > 0, 'the second try fetched with Range requests');
+    assert.ok(
+      asked > 0 && asked <= size - chunk,
+      `the second try asked for ${asked} of ${size} bytes: ${server.requests.map((r) => r.range).join(', ')}`,
+    );
+    assert.equal(second.confirms[0].sizeBytes, size);
+    assert.ok(second.progress[0].downloadedBytes >= chunk, 'progress starts after the part already on disk');
+    assert.deepEqual(filesIn(storageDir), [path.basename(resolved.path), 'index.json']);
+  });
+
+  it('keeps what arrived when the user cancels, and the next try resumes from it', async () => {
+    server.setMode('slow');
+    const storageDir = tempStorage();
+    const size = readFileSync(medium).length;
+    const abort = new AbortController();
+    const first = run(storageDir, server.endpoint, {
+      signal: abort.signal,
+      // Three parallel streams: by 3 chunks' worth, at least one chunk is whole on disk.
+      onProgress: (p) => {
+        if (p.downloadedBytes >= 3 * chunk + chunk / 2) abort.abort();
+      },
+    });
+    await rejectsWith(resolveModel(uri, first.options), 'cancelled', /was cancelled; what arrived is kept/);
+    assert.equal(filesIn(storageDir).filter((f) => f.endsWith('.gguf.ipull')).length, 1, `files: ${filesIn(storageDir).join(', ')}`);
+    assert.deepEqual(
+      filesIn(storageDir).filter((f) => f.endsWith('.gguf')),
+      [],
+    );
+
+    server.setMode('normal');
+    server.clearLog();
+    const resolved = await resolveModel(uri, run(storageDir, server.endpoint).options);
+    assert.equal(sha256(resolved.path), sha256(medium));
+    // Which chunks ipull had saved when it was stopped varies; at least one was reused.
+    const asked = rangeBytes(server, size);
+    assert.ok(
+      asked > 0 && asked < size,
+      `the second try asked for ${asked} of ${size} bytes: ${server.requests.map((r) => r.range).join(', ')}`,
+    );
+  });
+});
+
+describe('errors the user can meet', () => {
+  let server: ModelServer;
+  before(async () => {
+    server = await startModelServer({ file: tiny });
+  });
+  after(() => server.close());
+
+  it('HTTP 404 says the model was not found, without asking to download', async () => {
+    server.setMode('notFound');
+    const storageDir = tempStorage();
+    const r = run(storageDir, server.endpoint);
+    await rejectsWith(resolveModel(uri, r.options), 'http404', /was not found \(HTTP 404\)/);
+    assert.equal(r.confirms.length, 0);
+    assert.deepEqual(
+      filesIn(storageDir).filter((f) => f.includes('.gguf')),
+      [],
+    );
+  });
+
+  it('HTTP 401 says a token is needed, and 403 says the model is gated', async () => {
+    server.setMode('unauthorized');
+    const r401 = run(tempStorage(), server.endpoint);
+    await rejectsWith(resolveModel(uri, r401.options), 'unauthorized', /needs a Hugging Face token \(HTTP 401\).*HF_TOKEN/);
+    server.setMode('forbidden');
+    const r403 = run(tempStorage(), server.endpoint);
+    await rejectsWith(resolveModel(uri, r403.options), 'forbidden', /is gated \(HTTP 403\).*HF_TOKEN/);
+    assert.equal(r401.confirms.length + r403.confirms.length, 0);
+  });
+
+  it('a cut-off file is reported as incomplete and leaves nothing that looks like a model', async () => {
+    server.setMode('truncated');
+    const storageDir = tempStorage();
+    await rejectsWith(resolveModel(uri, run(storageDir, server.endpoint).options), 'truncated', /is incomplete .* so it was deleted/);
+    assert.deepEqual(
+      filesIn(storageDir).filter((f) => f.includes('.gguf')),
+      [],
+    );
+    assert.deepEqual(await readIndex(modelsDirOf(storageDir)), []);
+
+    // The next try, against a healthy server, gets the whole file.
+    server.setMode('normal');
+    const resolved = await resolveModel(uri, run(storageDir, server.endpoint).options);
+    assert.equal(sha256(resolved.path), sha256(tiny));
+  });
+
+  it('a file that is not a GGUF is refused and deleted', async () => {
+    server.setMode('notGguf');
+    const storageDir = tempStorage();
+    await rejectsWith(resolveModel(uri, run(storageDir, server.endpoint).options), 'notGguf', /is not a GGUF model .* deleted/);
+    assert.deepEqual(
+      filesIn(storageDir).filter((f) => f.includes('.gguf')),
+      [],
+    );
+  });
+
+  it('a declined confirmation downloads nothing', async () => {
+    server.setMode('normal');
+    server.clearLog();
+    const storageDir = tempStorage();
+    const r = run(storageDir, server.endpoint, { confirm: async () => false });
+    await rejectsWith(resolveModel(uri, r.options), 'declined', /was declined/);
+    assert.deepEqual(dataRequests(server), [], 'no model bytes were requested');
+    assert.deepEqual(
+      filesIn(storageDir).filter((f) => f.includes('.gguf')),
+      [],
+    );
+  });
+
+  it('cancelling mid-download stops it and leaves no model behind', async () => {
+    server.setMode('slow');
+    const storageDir = tempStorage();
+    const abort = new AbortController();
+    const r = run(storageDir, server.endpoint, {
+      signal: abort.signal,
+      onProgress: (p) => {
+        if (p.downloadedBytes > 0) abort.abort();
+      },
+    });
+    await rejectsWith(resolveModel(uri, r.options), 'cancelled', /was cancelled/);
+    assert.deepEqual(
+      filesIn(storageDir).filter((f) => f.endsWith('.gguf')),
+      [],
+    );
+    assert.deepEqual(await readIndex(modelsDirOf(storageDir)), []);
+  });
+});
+
+describe('disk space', () => {
+  let server: ModelServer;
+  let mountPoint: string | null = null;
+  before(async () => {
+    server = await startModelServer({ file: tiny });
+    const dir = path.join(tempRoot, 'tmpfs');
+    mkdirSync(dir, { recursive: true });
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir], { stdio: 'ignore' });
+      mountPoint = dir;
+    } catch {
+      mountPoint = null;
+    }
+  });
+  after(async () => {
+    await server.close();
+    if (mountPoint) execFileSync('umount', [mountPoint]);
+  });
+
+  it('refuses before downloading when the disk lacks room (real 1 MB tmpfs)', async (t) => {
+    if (!mountPoint) return t.skip('cannot mount a tmpfs here (needs root); the next test covers the check');
+    const storageDir = path.join(mountPoint, 'refuse');
+    const r = run(storageDir, server.endpoint);
+    server.clearLog();
+    await rejectsWith(resolveModel(uri, r.options), 'disk', /Not enough disk space for .* needs .* free/);
+    assert.equal(r.confirms.length, 0);
+    assert.deepEqual(dataRequests(server), []);
+  });
+
+  it('refuses before downloading when the free-space probe says there is no room', async () => {
+    const storageDir = tempStorage();
+    const r = run(storageDir, server.endpoint, { freeDiskBytes: async () => 100_000 });
+    await rejectsWith(resolveModel(uri, r.options), 'disk', /Not enough disk space .* only 100 KB are free/);
+    assert.equal(r.confirms.length, 0);
+  });
+
+  it('reports a disk that fills up during the download (real 1 MB tmpfs, room overstated)', async (t) => {
+    if (!mountPoint) return t.skip('cannot mount a tmpfs here (needs root)');
+    // Fill the tmpfs so the 0.5 MB model cannot fit, then pretend there is room.
+    const filler = path.join(mountPoint, 'filler');
+    writeFileSync(filler, Buffer.alloc(700 * 1024));
+    const storageDir = path.join(mountPoint, 'fill');
+    try {
+      const r = run(storageDir, server.endpoint, { freeDiskBytes: async () => 1e12 });
+      await rejectsWith(resolveModel(uri, r.options), 'disk', /disk (filled up|is full)/);
+      assert.deepEqual(
+        filesIn(storageDir).filter((f) => f.endsWith('.gguf')),
+        [],
+      );
+    } finally {
+      rmSync(filler, { force: true });
+    }
+  });
+});
+
+describe('two windows, one cache', () => {
+  it('waits for the other window holding the download lock, then uses its file without downloading', async () => {
+    const storageDir = tempStorage();
+    const modelsDir = modelsDirOf(storageDir);
+    mkdirSync(modelsDir, { recursive: true });
+    const lock = path.join(modelsDir, '.download.lock');
+    writeFileSync(lock, String(process.pid)); // a live process holds it
+    const dead = await countingDeadPort();
+    let waited = false;
+    try {
+      const pending = resolveModel(uri, run(storageDir, dead.endpoint, { onWaitForOtherDownload: () => (waited = true) }).options);
+      await new Promise((r) => setTimeout(r, 700));
+      assert.equal(waited, true);
+      const file = path.join(modelsDir, 'hf_test-user_tiny-coder-q8_0.gguf');
+      copyFileSync(tiny, file);
+      await recordDownload(modelsDir, { source: uri, file: path.basename(file), sizeBytes: readFileSync(tiny).length });
+      rmSync(lock);
+      assert.deepEqual(await pending, { path: file, source: uri, downloaded: false });
+      assert.equal(dead.connections, 0);
+      assert.equal(existsSync(lock), false);
+    } finally {
+      await dead.close();
+    }
+  });
+});
+
+describe('local paths', () => {
+  it('accepts an absolute path, a ~ path and a file: URI to a valid GGUF, touching no network', async () => {
+    const storageDir = tempStorage();
+    const dead = await countingDeadPort();
+    try {
+      const home = os.homedir();
+      const inHome = path.join(home, `.local-llm-test-${process.pid}.gguf`);
+      copyFileSync(tiny, inHome);
+      try {
+        for (const setting of [tiny, `~/${path.basename(inHome)}`, new URL(`file://${tiny}`).href]) {
+          const r = run(storageDir, dead.endpoint);
+          const resolved = await resolveModel(setting, r.options);
+          assert.equal(resolved.downloaded, false);
+          assert.equal(resolved.source, null);
+          assert.ok(resolved.path === tiny || resolved.path === inHome, resolved.path);
+          assert.equal(r.confirms.length, 0);
+        }
+      } finally {
+        rmSync(inHome, { force: true });
+      }
+      assert.equal(dead.connections, 0);
+    } finally {
+      await dead.close();
+    }
+  });
+
+  it('says clearly what is wrong with a missing, empty, cut or non-GGUF file, and never deletes it', async () => {
+    const broken = await brokenModels(path.join(tempRoot, 'broken'));
+    const storageDir = tempStorage();
+    const opts = run(storageDir, 'http://127.0.0.1:9/').options;
+    await rejectsWith(resolveModel(broken.missing, opts), 'notFound', /does not exist/);
+    await rejectsWith(resolveModel(broken.empty, opts), 'notGguf', /not a GGUF model .*empty/);
+    await rejectsWith(resolveModel(broken.notGguf, opts), 'notGguf', /not a GGUF model .*signature/);
+    await rejectsWith(resolveModel(broken.truncated, opts), 'truncated', /is incomplete/);
+    await rejectsWith(resolveModel('models/foo.gguf', opts), 'notFound', /neither an absolute path/);
+    await rejectsWith(resolveModel('', opts), 'notFound', /No model is set/);
+    for (const f of [broken.empty, broken.notGguf, broken.truncated]) assert.ok(existsSync(f), `${f} is kept`);
+  });
+});

@@ -30,6 +30,9 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
   const documents = new TextDocuments(TextDocument);
   let settings: Settings = normalizeSettings(undefined).settings;
   let problems: string[] = [];
+  // The model actually in use; differs from settings.model while a switch is being checked.
+  let effectiveModel: string | null = null;
+  let switchProblem: string | null = null;
   let workDoneProgress = false;
   let setup: ModelSetup | null = null;
 
@@ -39,7 +42,7 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
   const model = new ModelService({
     hostPath,
     log,
-    settings: () => settings,
+    settings: () => (effectiveModel === null ? settings : { ...settings, model: effectiveModel }),
     resolveModelPath: (setting, signal) => {
       if (!setup) throw new Error('The server is not initialized yet.');
       return setup.resolve(setting, signal);
@@ -70,7 +73,7 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
     });
   }
   function currentStatus(): ModelStatus {
-    return buildStatus(gate, model, settings, wakes, problems);
+    return buildStatus(gate, model, settings, wakes, switchProblem ? [switchProblem, ...problems] : problems);
   }
 
   let loadingProgress: WorkDoneProgressServerReporter | null = null;
@@ -104,11 +107,42 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
       void connection.window.showWarningMessage(`Local LLM: ${problem}`);
     }
     gate.configure({ idleMs: settings.sleepIdleSeconds * 1000, wakeOnActivity: settings.wakeOnActivity });
-    if (needsReload(previous, settings) && (gate.state === 'ready' || gate.state === 'loading' || gate.state === 'error')) {
+    if (needsReload(previous, settings)) {
       model.abortLoad();
-      void gate.reload().catch(() => undefined);
+      const modelChanged = previous.model !== settings.model;
+      if (modelChanged && gate.state === 'ready') void switchModel(effectiveModel ?? previous.model, settings.model);
+      else {
+        if (modelChanged) {
+          effectiveModel = null;
+          switchProblem = null;
+        }
+        void gate.reload();
+      }
     }
     pushStatus();
+  }
+
+  // A working model is only given up once the new one is known to be usable (found, downloaded, a
+  // complete GGUF); otherwise the old one stays loaded and the user is told why.
+  let switchAbort: AbortController | null = null;
+  async function switchModel(from: string, to: string): Promise<void> {
+    switchAbort?.abort();
+    const abort = (switchAbort = new AbortController());
+    effectiveModel = from;
+    try {
+      await setup!.resolve(to, abort.signal);
+      if (abort.signal.aborted) return;
+      effectiveModel = to;
+      switchProblem = null;
+      await gate.reload();
+    } catch (err) {
+      if (abort.signal.aborted) return;
+      const reason = err instanceof Error ? err.message : String(err);
+      switchProblem = `Still using ${path.basename(from || 'the previous model')}: ${reason}`;
+      log(switchProblem);
+      void connection.window.showErrorMessage(`Local LLM: ${switchProblem}`);
+      pushStatus();
+    }
   }
 
   connection.onInitialize((params: InitializeParams): InitializeResult => {
@@ -118,6 +152,10 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
       storageDir: typeof init.storageDir === 'string' ? init.storageDir : null,
       log,
       inUsePath: () => model.info?.path ?? null,
+      vramFreeBytes: () => {
+        const { used, total } = model.vram();
+        return used === null || total === null ? null : total - used;
+      },
     });
     applySettings(init.settings);
     return {

@@ -2,16 +2,18 @@
 // with cancellable work-done progress), and serves the cache listing and deletion.
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ResponseError, type Connection } from 'vscode-languageserver/node';
+import { ResponseError, type Connection, type WorkDoneProgressServerReporter } from 'vscode-languageserver/node';
 import { DeleteModelRequest, ListModelsRequest, type ListModelsResult } from '../protocol';
 import { deleteModel, listModels } from './modelCache';
-import { presets, recommendPreset } from './presets';
+import { presetsFor, recommendPreset, type Hardware } from './presets';
 import { resolveModel, type ResolveOptions } from './resolveModel';
 
 export interface ModelSetupOptions {
   storageDir: string | null;
   log(line: string): void;
   inUsePath(): string | null;
+  /** Free VRAM as the model host last saw it; null without a GPU. */
+  vramFreeBytes(): number | null;
   /** Override of the download endpoint (tests point it at a local server). */
   endpoint?: string;
 }
@@ -28,14 +30,12 @@ export function registerModelSetup(connection: Connection, options: ModelSetupOp
   const storageDir = options.storageDir ?? path.join(os.homedir(), '.cache', 'local-llm');
   const endpoint = options.endpoint ?? process.env.LOCAL_LLM_HF_ENDPOINT;
 
-  const hardware = (): { vramFreeBytes: number | null; ramFreeBytes: number } => ({
-    vramFreeBytes: null,
-    ramFreeBytes: os.freemem(),
-  });
+  const hardware = (): Hardware => ({ vramFreeBytes: options.vramFreeBytes(), ramFreeBytes: os.freemem() });
 
   connection.onRequest(ListModelsRequest.method, async (): Promise<ListModelsResult> => {
     const cached = await listModels(storageDir);
-    return { cached, presets, recommendedPresetId: recommendPreset(hardware()).id };
+    const hw = hardware();
+    return { cached, presets: presetsFor(hw), recommendedPresetId: recommendPreset(hw).id };
   });
 
   connection.onRequest(DeleteModelRequest.method, async (params: unknown) => {
@@ -51,10 +51,18 @@ export function registerModelSetup(connection: Connection, options: ModelSetupOp
 
   async function resolve(setting: string, signal: AbortSignal): Promise<string> {
     const target = setting || recommendPreset(hardware()).uri;
-    const progress = await connection.window.createWorkDoneProgress();
-    let begun = false;
+    // The progress notification exists only while a download runs: a cached model shows none.
+    let progress: Promise<WorkDoneProgressServerReporter> | null = null;
     const cancelled = new AbortController();
-    progress.token.onCancellationRequested(() => cancelled.abort());
+    const report = (percent: number | undefined, message: string): void => {
+      if (!progress) {
+        progress = connection.window.createWorkDoneProgress().then((p) => {
+          p.token.onCancellationRequested(() => cancelled.abort());
+          p.begin('Local LLM: downloading the model', percent, message, true);
+          return p;
+        });
+      } else void progress.then((p) => p.report(percent ?? 0, message));
+    };
     const resolveOptions: ResolveOptions = {
       storageDir,
       endpoint,
@@ -69,14 +77,12 @@ export function registerModelSetup(connection: Connection, options: ModelSetupOp
         );
         return answer?.title === 'Download';
       },
+      onWaitForOtherDownload: () => report(undefined, 'Waiting for another window that is downloading the same model…'),
       onProgress: (p) => {
         const percent = p.totalBytes ? Math.floor((p.downloadedBytes / p.totalBytes) * 100) : undefined;
         const eta = p.etaSeconds === null ? '' : ` · ${Math.ceil(p.etaSeconds)} s left`;
-        const message = `${formatBytes(p.downloadedBytes)}${p.totalBytes ? ` of ${formatBytes(p.totalBytes)}` : ''} · ${formatBytes(p.bytesPerSecond)}/s${eta}`;
-        if (!begun) {
-          progress.begin('Downloading model', percent, message, true);
-          begun = true;
-        } else progress.report(percent ?? 0, message);
+        const total = p.totalBytes ? ` of ${formatBytes(p.totalBytes)}` : '';
+        report(percent, `${formatBytes(p.downloadedBytes)}${total} · ${formatBytes(p.bytesPerSecond)}/s${eta}`);
       },
     };
     try {
@@ -84,7 +90,7 @@ export function registerModelSetup(connection: Connection, options: ModelSetupOp
       if (resolved.downloaded) options.log(`Downloaded ${resolved.source ?? target} to ${resolved.path}.`);
       return resolved.path;
     } finally {
-      progress.done();
+      if (progress) void (progress as Promise<WorkDoneProgressServerReporter>).then((p) => p.done());
     }
   }
 

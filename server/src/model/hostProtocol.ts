@@ -43,7 +43,7 @@ export interface InfillParams {
 export interface GenerationResult {
   text: string;
   stopReason: StopReason;
-  /** Tokens generated. */
+  /** Tokens generated; may be maxTokens + 1 when the last one completed a UTF-8 character. */
   tokens: number;
 }
 
@@ -67,6 +67,7 @@ export interface ChatChunkParams {
 
 export interface HostStats {
   rssBytes: number;
+  /** The GPU's used memory as the llama.cpp backend reports it (the whole device); null on the CPU. */
   vramUsedBytes: number | null;
   vramTotalBytes: number | null;
   /** Whether a model is loaded right now. */
@@ -75,7 +76,7 @@ export interface HostStats {
 
 /** Load the model and create the context. Fails with a human message in the error. */
 export const loadRequest = new RequestType<LoadParams, LoadResult, void>('host/load');
-/** Light sleep: abort nothing, dispose context and model (the server has drained first). */
+/** Light sleep: abort nothing, wait for a running generation, then dispose context and model. */
 export const unloadRequest = new RequestType0<HostStats, void>('host/unload');
 /** Fill in the middle; cancellable with $/cancelRequest. */
 export const infillRequest = new RequestType<InfillParams, GenerationResult, void>('host/infill');

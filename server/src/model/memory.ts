@@ -2,8 +2,8 @@
 // native code and cannot answer a request. Linux only; elsewhere the readers return null.
 import { readFileSync } from 'node:fs';
 
-/** VmRSS of `pid` (or this process) in bytes; null when /proc has no such process. */
-export function readRssBytes(pid: number | 'self' = 'self'): number | null {
+/** VmRSS of `pid` (or of this process) in bytes; null when /proc has no such process. */
+export function readProcessRss(pid: number | 'self'): number | null {
   let status: string;
   try {
     status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -16,5 +16,5 @@ export function readRssBytes(pid: number | 'self' = 'self'): number | null {
 
 /** This process's RSS: /proc where it exists, Node's own figure elsewhere. */
 export function ownRssBytes(): number {
-  return readRssBytes('self') ?? process.memoryUsage().rss;
+  return readProcessRss('self') ?? process.memoryUsage().rss;
 }

@@ -1,0 +1,369 @@
+// The real, built model host (dist/host.js) driven through HostProcess, on generated GGUF models.
+// Random weights write noise, so these tests assert stop reasons, counts, states and memory;
+// never text content and never timings.
+// Run: npm run build && node --import tsx --test test/host/host.test.ts
+import assert from 'node:assert/strict';
+import { mkdtempSync, statSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { GenerationResult, InfillParams, LoadParams } from '../../server/src/model/hostProtocol';
+import { describeExit, HostProcess, type HostExit } from '../../server/src/model/hostProcess';
+import { brokenModels, largeModel, tinyModel, type BrokenModels } from '../fixtures/models';
+
+const hostPath = path.resolve(__dirname, '..', '..', 'dist', 'host.js');
+const threads = os.availableParallelism();
+const mb = 1024 * 1024;
+const finished = ['eos', 'maxTokens', 'maxLines', 'suffix'];
+
+interface TestHost {
+  host: HostProcess;
+  lines: string[];
+  exits: HostExit[];
+}
+
+function spawnHost(): TestHost {
+  const lines: string[] = [];
+  const exits: HostExit[] = [];
+  const host = new HostProcess({ hostPath, log: (line) => lines.push(line) });
+  host.onExit((exit) => exits.push(exit));
+  return { host, lines, exits };
+}
+
+const loadParams = (modelPath: string, overrides: Partial<LoadParams> = {}): LoadParams => ({
+  modelPath,
+  gpu: 'auto',
+  gpuLayers: 'auto',
+  // A one-token-per-character vocabulary needs room for the chat template.
+  contextSize: 1024,
+  threads,
+  ...overrides,
+});
+
+const infillParams = (overrides: Partial<InfillParams> = {}): InfillParams => ({
+  prefix: 'function add(a, b) {\n  return ',
+  suffix: '\n}\n',
+  prefixTokens: 256,
+  suffixTokens: 64,
+  maxTokens: 16,
+  maxLines: 100,
+  stopTexts: [],
+  ...overrides,
+});
+
+const newlines = (text: string): number => text.split('\n').length - 1;
+
+/** Rejects with an Error whose message (not its `Error: ` string form) matches. */
+async function rejectsWith(promise: Promise<unknown>, pattern: RegExp): Promise<void> {
+  await assert.rejects(promise, (err: unknown) => {
+    assert.ok(err instanceof Error, `an Error, not ${String(err)}`);
+    assert.match(err.message, pattern);
+    return true;
+  });
+}
+
+let tiny: string;
+let broken: BrokenModels;
+
+before(async () => {
+  tiny = await tinyModel();
+  broken = await brokenModels(mkdtempSync(path.join(os.tmpdir(), 'local-llm-host-broken-')));
+});
+
+describe('a loaded tiny model', () => {
+  let t: TestHost;
+  before(async () => {
+    t = spawnHost();
+    await t.host.load(loadParams(tiny));
+  });
+  after(() => t.host.shutdown(5000));
+
+  it('load reports the model, its layers, FIM support and the backend', async () => {
+    const result = await t.host.load(loadParams(tiny));
+    assert.equal(result.name, 'tiny-random');
+    assert.equal(result.sizeBytes, statSync(tiny).size);
+    assert.equal(result.totalLayers, 3, 'two blocks plus the output layer');
+    assert.ok(result.gpuLayers >= 0 && result.gpuLayers <= result.totalLayers);
+    assert.equal(result.contextSize, 1024);
+    assert.equal(result.hasFim, true);
+    assert.ok(['cpu', 'cuda', 'metal', 'vulkan'].includes(result.backend));
+    assert.equal(result.fallbackReason, null, 'auto never needs a fallback');
+    assert.ok(result.loadMs >= 0);
+    assert.equal((await t.host.stats()).loaded, true);
+  });
+
+  it('infill stops with a valid reason and never goes past maxTokens', async () => {
+    for (const maxTokens of [1, 5, 16]) {
+      const result = await t.host.infill(infillParams({ maxTokens }));
+      assert.ok(finished.includes(result.stopReason), result.stopReason);
+      // The library may take one more token to finish a UTF-8 character it started.
+      assert.ok(result.tokens >= 1 && result.tokens <= maxTokens + 1, `${result.tokens} tokens for maxTokens ${maxTokens}`);
+      if (result.stopReason === 'maxTokens') assert.ok(result.tokens >= maxTokens);
+    }
+  });
+
+  it('infill stops at maxLines and keeps only the text before that line break', async () => {
+    // Greedy decoding is deterministic: find a prompt whose free answer has several lines.
+    let free: GenerationResult | null = null;
+    let prefix = '';
+    for (let i = 0; i < 20 && !free; i++) {
+      prefix = `let v${i} = [${i}, ${i * 7}];\nif (v${i}) {\n  `;
+      const r = await t.host.infill(infillParams({ prefix, maxTokens: 48 }));
+      if (newlines(r.text) >= 2) free = r;
+    }
+    assert.ok(free, 'the tiny model writes line breaks for some prompt');
+    const one = await t.host.infill(infillParams({ prefix, maxTokens: 48, maxLines: 1 }));
+    assert.equal(one.stopReason, 'maxLines');
+    assert.equal(one.text, free.text.slice(0, free.text.indexOf('\n')));
+    const two = await t.host.infill(infillParams({ prefix, maxTokens: 48, maxLines: 2 }));
+    assert.equal(two.stopReason, 'maxLines');
+    assert.equal(newlines(two.text), 1);
+    assert.ok(free.text.startsWith(`${two.text}\n`));
+  });
+
+  it('a stop text ends the infill with stopReason suffix, before the stop text', async () => {
+    const free = await t.host.infill(infillParams({ maxTokens: 32 }));
+    // A printable piece from the middle of what the model writes anyway.
+    const match = /[!-~]{2}/.exec(free.text.slice(3));
+    assert.ok(match, `printable text in the free answer: ${JSON.stringify(free.text)}`);
+    const stop = match[0];
+    const stopped = await t.host.infill(infillParams({ maxTokens: 32, stopTexts: ['', stop] }));
+    assert.equal(stopped.stopReason, 'suffix');
+    assert.ok(!stopped.text.includes(stop));
+    assert.ok(free.text.startsWith(stopped.text));
+  });
+
+  it('a 10 MB prefix and suffix complete like small ones', async () => {
+    const huge = 'const value = compute(1, 2, 3);\n'.repeat(330_000);
+    assert.ok(huge.length > 10_000_000);
+    const result = await t.host.infill(infillParams({ prefix: huge, suffix: huge, maxTokens: 4 }));
+    assert.ok(finished.includes(result.stopReason), result.stopReason);
+    assert.ok(result.tokens <= 5);
+  });
+
+  it('chat streams chunks that add up to the answer', async () => {
+    const chunks: string[] = [];
+    const result = await t.host.chat(
+      {
+        messages: [
+          { role: 'system', text: 'You are terse.' },
+          { role: 'user', text: 'What is 2 + 2?' },
+          { role: 'assistant', text: '4' },
+          { role: 'user', text: 'And 3 + 3?' },
+        ],
+        maxTokens: 24,
+      },
+      (text) => chunks.push(text),
+    );
+    assert.ok(['eos', 'maxTokens'].includes(result.stopReason), result.stopReason);
+    assert.ok(chunks.length >= 1, 'at least one chunk streamed');
+    assert.equal(chunks.join(''), result.text);
+    assert.ok(result.tokens >= 1 && result.tokens <= 25);
+  });
+
+  it('aborting a chat mid-answer returns what was written with stopReason abort', async () => {
+    const controller = new AbortController();
+    let chunks = 0;
+    const result = await t.host.chat(
+      { messages: [{ role: 'user', text: 'Write a very long story.' }], maxTokens: 900 },
+      () => {
+        chunks++;
+        controller.abort();
+      },
+      controller.signal,
+    );
+    assert.equal(result.stopReason, 'abort');
+    assert.ok(chunks >= 1);
+    assert.ok(result.tokens < 900);
+  });
+
+  it('a request cancelled before it runs answers abort, and the next one runs normally', async () => {
+    const result = await t.host.infill(infillParams(), AbortSignal.abort());
+    assert.equal(result.stopReason, 'abort');
+    const next = await t.host.infill(infillParams({ maxTokens: 3 }));
+    assert.ok(finished.includes(next.stopReason));
+  });
+
+  it('a request waiting behind a running generation leaves the queue at once when cancelled', async () => {
+    const first = new AbortController();
+    const second = new AbortController();
+    let onFirstChunk = (): void => undefined;
+    const waiting = new Promise<GenerationResult>((resolve) => {
+      onFirstChunk = () => {
+        onFirstChunk = () => undefined;
+        // The chat is generating now, so this one queues behind it; then it is cancelled.
+        resolve(t.host.infill(infillParams({ maxTokens: 50 }), second.signal));
+        second.abort();
+      };
+    });
+    const running = t.host.chat({ messages: [{ role: 'user', text: 'Tell me everything.' }], maxTokens: 900 }, () => onFirstChunk(), first.signal);
+    const cancelled = await waiting;
+    assert.equal(cancelled.stopReason, 'abort');
+    assert.equal(cancelled.tokens, 0, 'it never ran');
+    first.abort();
+    const answer = await running;
+    assert.ok(['abort', 'eos', 'maxTokens'].includes(answer.stopReason));
+  });
+
+  it('unload frees the model; requests then fail in words; a second load works', async () => {
+    const stats = await t.host.unload();
+    assert.equal(stats.loaded, false);
+    await rejectsWith(t.host.infill(infillParams()), /No model is loaded/);
+    await rejectsWith(t.host.chat({ messages: [{ role: 'user', text: 'hi' }], maxTokens: 4 }, () => undefined), /No model is loaded/);
+    const again = await t.host.unload();
+    assert.equal(again.loaded, false, 'unloading twice is harmless');
+    await t.host.load(loadParams(tiny));
+    const result = await t.host.infill(infillParams({ maxTokens: 3 }));
+    assert.ok(finished.includes(result.stopReason));
+    assert.equal(t.exits.length, 0);
+  });
+});
+
+describe('bad model files', () => {
+  let t: TestHost;
+  before(async () => {
+    t = spawnHost();
+    await t.host.load(loadParams(tiny));
+  });
+  after(() => t.host.shutdown(5000));
+
+  const cases: Array<[keyof BrokenModels, RegExp]> = [
+    ['missing', /^The model file .*does-not-exist\.gguf does not exist\.$/],
+    ['empty', /^The model file .*empty\.gguf is empty\.$/],
+    ['notGguf', /^The model file .*not-gguf\.gguf is not a GGUF file\.$/],
+    ['truncated', /^The model file .*truncated\.gguf is truncated or corrupt\.$/],
+    ['noFeedForward', /^The model file .* is missing llama\.feed_forward_length, so llama\.cpp cannot load it\.$/],
+    ['noHeadCount', /^The model file .* is missing llama\.attention\.head_count, so llama\.cpp cannot load it\.$/],
+  ];
+  for (const [kind, pattern] of cases) {
+    it(`${kind}: one clear sentence; the host and the model loaded before live on`, async () => {
+      await rejectsWith(t.host.load(loadParams(broken[kind])), pattern);
+      assert.equal(t.host.exit, null, 'the host process is still running');
+      assert.equal((await t.host.stats()).loaded, true);
+    });
+  }
+
+  it('a folder given as the model is refused in words', async () => {
+    await rejectsWith(t.host.load(loadParams(os.tmpdir())), /is a folder, not a \.gguf file/);
+  });
+
+  it('after every bad file, the model loaded before still completes, and loads again', async () => {
+    assert.ok(finished.includes((await t.host.infill(infillParams({ maxTokens: 3 }))).stopReason));
+    await t.host.unload();
+    await rejectsWith(t.host.load(loadParams(broken.empty)), /is empty/);
+    assert.equal((await t.host.stats()).loaded, false);
+    await t.host.load(loadParams(tiny));
+    const result = await t.host.infill(infillParams({ maxTokens: 3 }));
+    assert.ok(finished.includes(result.stopReason));
+    assert.equal(t.exits.length, 0);
+  });
+
+  it('a model without FIM tokens loads, refuses infill in words and still chats', async () => {
+    const result = await t.host.load(loadParams(broken.noFim));
+    assert.equal(result.hasFim, false);
+    await rejectsWith(t.host.infill(infillParams()), /has no fill-in-the-middle tokens/);
+    const answer = await t.host.chat({ messages: [{ role: 'user', text: 'hi' }], maxTokens: 8 }, () => undefined);
+    assert.ok(['eos', 'maxTokens'].includes(answer.stopReason));
+  });
+
+  it('an unavailable GPU backend falls back to the CPU and says so', { skip: process.platform !== 'linux' && 'Metal exists off Linux' }, async () => {
+    const result = await t.host.load(loadParams(tiny, { gpu: 'metal' }));
+    assert.equal(result.backend, 'cpu');
+    assert.match(result.fallbackReason ?? '', /^Metal is not available on this machine, so the model runs on the CPU\.$/);
+    const answer = await t.host.infill(infillParams({ maxTokens: 2 }));
+    assert.ok(finished.includes(answer.stopReason));
+  });
+});
+
+describe('memory of a large model', () => {
+  it('after unload, RSS falls back to within 64 MB of what it was before the first load', async (ctx) => {
+    const model = await largeModel();
+    const size = statSync(model).size;
+    assert.ok(size >= 200 * mb, `the large model is ${Math.round(size / mb)} MB`);
+    const t = spawnHost();
+    try {
+      const before = (await t.host.stats()).rssBytes;
+      for (let cycle = 1; cycle <= 2; cycle++) {
+        await t.host.load(loadParams(model, { contextSize: 2048 }));
+        await t.host.infill(infillParams({ prefix: 'let x = ', suffix: ';', maxTokens: 1 }));
+        const loaded = (await t.host.stats()).rssBytes;
+        const unloaded = (await t.host.unload()).rssBytes;
+        const report = `cycle ${cycle}: before ${Math.round(before / mb)} MB, loaded ${Math.round(loaded / mb)} MB, after unload ${Math.round(unloaded / mb)} MB`;
+        ctx.diagnostic(report);
+        assert.ok(loaded - before > size * 0.8, `the weights were resident (${report})`);
+        assert.ok(unloaded - before < 64 * mb, `memory came back (${report})`);
+        // The /proc reader used while the host is busy agrees with the host's own figure.
+        const fromProc = t.host.rssBytes();
+        assert.ok(fromProc !== null && Math.abs(fromProc - unloaded) < 16 * mb, report);
+      }
+    } finally {
+      await t.host.shutdown(5000);
+    }
+  });
+});
+
+describe('the host process dying', () => {
+  it('SIGKILL mid-request rejects the request with a sentence, and a new host works', async () => {
+    const t = spawnHost();
+    await t.host.load(loadParams(tiny));
+    const pid = t.host.pid;
+    assert.ok(pid);
+    let killed = false;
+    const pending = t.host.chat({ messages: [{ role: 'user', text: 'Write a very long story.' }], maxTokens: 900 }, () => {
+      if (!killed) process.kill(pid, 'SIGKILL');
+      killed = true;
+    });
+    await rejectsWith(pending, /^The model host was killed, most often because the system ran out of memory\.$/);
+    assert.equal(t.exits.length, 1);
+    assert.equal(t.exits[0]!.signal, 'SIGKILL');
+    assert.equal(t.exits[0]!.expected, false);
+    await rejectsWith(t.host.stats(), /was killed/);
+    assert.equal(t.host.rssBytes(), null);
+
+    const fresh = spawnHost();
+    try {
+      await fresh.host.load(loadParams(tiny));
+      const result = await fresh.host.infill(infillParams({ maxTokens: 3 }));
+      assert.ok(finished.includes(result.stopReason));
+    } finally {
+      await fresh.host.shutdown(5000);
+    }
+  });
+
+  it('SIGABRT (what llama.cpp does on a GPU fault) is reported as a llama.cpp abort', async () => {
+    const t = spawnHost();
+    await t.host.stats();
+    const exited = new Promise<HostExit>((resolve) => t.host.onExit(resolve));
+    process.kill(t.host.pid!, 'SIGABRT');
+    const exit = await exited;
+    assert.equal(exit.signal, 'SIGABRT');
+    assert.equal(exit.expected, false);
+    assert.match(exit.message, /^llama\.cpp aborted the model host/);
+  });
+
+  it('shutdown ends the host as an expected exit; requests after it fail in words', async () => {
+    const t = spawnHost();
+    await t.host.load(loadParams(tiny));
+    const exit = await t.host.shutdown(5000);
+    assert.equal(exit.expected, true);
+    assert.equal(exit.code, 0, 'it exited by itself, not by a signal');
+    assert.equal(t.exits.length, 1);
+    await rejectsWith(t.host.infill(infillParams()), /^The model host stopped\.$/);
+  });
+
+  it('a missing host bundle is refused in words', () => {
+    assert.throws(() => new HostProcess({ hostPath: path.join(os.tmpdir(), 'no-such-host.js') }), /does not exist; the extension is not built/);
+  });
+});
+
+describe('describeExit', () => {
+  it('says what each ending means', () => {
+    assert.equal(describeExit(0, null, true, null), 'The model host stopped.');
+    assert.match(describeExit(null, 'SIGKILL', false, null), /ran out of memory/);
+    assert.match(describeExit(null, 'SIGABRT', false, 'CUDA error: unsupported toolchain.'), /^llama\.cpp aborted the model host: CUDA error: unsupported toolchain\.$/);
+    assert.match(describeExit(null, 'SIGABRT', false, null), /GPU fault/);
+    assert.match(describeExit(null, 'SIGSEGV', false, null), /crashed in native code \(SIGSEGV\)/);
+    assert.equal(describeExit(3, null, false, 'Model host error: boom'), 'The model host exited with code 3: Model host error: boom.');
+    assert.equal(describeExit(0, null, false, null), 'The model host exited unexpectedly.');
+  });
+});

@@ -56,6 +56,17 @@ export interface SleepFreed {
   vramBytes: number | null;
 }
 
+/** Inline completion counters since the server started. */
+export interface CompletionCounters {
+  requests: number;
+  /** Generations that ran to a result. */
+  generated: number;
+  /** Served from the cache, without the model (typing along a shown completion, or a repeat). */
+  cacheHits: number;
+  /** Dropped because a newer request for the same document came. */
+  superseded: number;
+}
+
 export interface ModelStatus {
   state: ModelState;
   /** One human sentence: why it is in error or disabled. */
@@ -74,6 +85,7 @@ export interface ModelStatus {
   completionsEnabled: boolean;
   memory: MemoryInfo;
   counters: Counters;
+  completions: CompletionCounters;
 }
 
 export type ActivityKind = 'typing' | 'cursor' | 'editor' | 'focus';

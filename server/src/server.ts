@@ -73,7 +73,14 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
     });
   }
   function currentStatus(): ModelStatus {
-    return buildStatus(gate, model, settings, wakes, switchProblem ? [switchProblem, ...problems] : problems);
+    return buildStatus({
+      gate,
+      model,
+      settings,
+      wakes,
+      completions,
+      problems: switchProblem ? [switchProblem, ...problems] : problems,
+    });
   }
 
   let loadingProgress: WorkDoneProgressServerReporter | null = null;
@@ -192,7 +199,7 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
   });
   connection.onNotification(ActivityNotification.method, () => gate.activity());
 
-  registerInlineCompletion(connection, documents, gate, model, () => settings, log);
+  const completions = registerInlineCompletion(connection, documents, gate, model, () => settings, log);
   registerChat(connection, gate, model);
 
   let shuttingDown = false;

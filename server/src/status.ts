@@ -1,6 +1,6 @@
 // Derives the ModelStatus that the client renders, from the gate, the model service and the
 // counters. Touches nothing native, so it can be answered while asleep.
-import type { ModelStatus } from './protocol';
+import type { CompletionCounters, ModelStatus } from './protocol';
 import type { ResumeGate } from './model/gate';
 import type { ModelService } from './model/modelService';
 import type { Settings } from './settings';
@@ -38,7 +38,17 @@ export class WakeTracker implements WakeCounters {
   }
 }
 
-export function buildStatus(gate: ResumeGate, model: ModelService, settings: Settings, wakes: WakeCounters, problems: readonly string[]): ModelStatus {
+export interface StatusSources {
+  gate: ResumeGate;
+  model: ModelService;
+  settings: Settings;
+  wakes: WakeCounters;
+  completions: CompletionCounters;
+  /** Sentences about rejected settings or a model that could not be switched to. */
+  problems: readonly string[];
+}
+
+export function buildStatus({ gate, model, settings, wakes, completions, problems }: StatusSources): ModelStatus {
   const snap = gate.snapshot();
   const info = model.info;
   const vram = model.vram();
@@ -82,5 +92,6 @@ export function buildStatus(gate: ResumeGate, model: ModelService, settings: Set
       lastLoadMs: model.lastLoadMs,
       lastWakeMs: wakes.lastWakeMs,
     },
+    completions: { ...completions },
   };
 }

@@ -80,6 +80,23 @@ describe('completion and chat', () => {
     assert.ok(lines <= 4, `maxLines is 4, got ${lines} lines`);
   });
 
+  it('typing along a shown completion is served from the cache, without generating', async () => {
+    const uri = 'file:///work/along.ts';
+    const text = 'const values = [1, 2, 3];\nconst total = \n';
+    server.open(uri, text);
+    const shown = await someCompletion(server, uri, 2);
+    const before = (await server.status()).completions;
+    const { line, character } = shown.position;
+    const lines = text.split('\n');
+    lines[line] = lines[line].slice(0, character) + shown.text[0] + lines[line].slice(character);
+    server.change(uri, 2, lines.join('\n'));
+    const items = (await complete(server, undefined, uri, { line, character: character + 1 })) ?? [];
+    const after = (await server.status()).completions;
+    assert.equal(items[0]?.insertText, shown.text.slice(1));
+    assert.equal(after.cacheHits - before.cacheHits, 1);
+    assert.equal(after.generated, before.generated);
+  });
+
   it('a chat turn streams partial results and finishes', async () => {
     const chunks: ChatChunk[] = [];
     const result = await chat(server, 'Say hello', chunks);
@@ -143,13 +160,28 @@ describe('sleep and wake', () => {
     assert.equal(after.counters.wakes, 0);
   });
 
+  it('a completion already in the cache is answered while asleep, without waking', async () => {
+    const uri = 'file:///work/cached.ts';
+    server.open(uri, docText);
+    await server.connection.sendRequest(WakeRequest.type);
+    const shown = await someCompletion(server, uri);
+    const asleep = await server.connection.sendRequest(SleepRequest.type);
+    const again = await complete(server, undefined, uri, shown.position);
+    const status = await server.status();
+    assert.equal(again?.[0]?.insertText, shown.text);
+    assert.equal(status.state, 'sleeping');
+    assert.equal(status.counters.wakes, asleep.counters.wakes);
+    assert.equal(status.completions.cacheHits - asleep.completions.cacheHits, 1);
+  });
+
   it('a completion sent while asleep wakes the model and returns', async () => {
-    const loadsBefore = (await server.status()).counters.loads;
+    const before = await server.status();
+    assert.equal(before.state, 'sleeping');
     const items = await complete(server);
     assert.ok(Array.isArray(items));
     const status = await server.status();
-    assert.equal(status.counters.loads, loadsBefore + 1);
-    assert.equal(status.counters.wakes, 1);
+    assert.equal(status.counters.loads, before.counters.loads + 1);
+    assert.equal(status.counters.wakes, before.counters.wakes + 1);
     assert.ok(status.state === 'ready' || status.state === 'sleeping');
   });
 
@@ -169,9 +201,12 @@ describe('sleep and wake', () => {
   it('a request cancelled while waiting does not stop the wake', async () => {
     await server.connection.sendRequest(SleepRequest.type);
     const before = await server.status();
+    // Fresh documents: a cached completion would be served without waking the model.
+    server.open('file:///work/w1.ts', docText);
+    server.open('file:///work/w2.ts', docText);
     const source = new CancellationTokenSource();
-    const cancelled = complete(server, source.token);
-    const other = complete(server, undefined, 'file:///work/c1.ts');
+    const cancelled = complete(server, source.token, 'file:///work/w1.ts');
+    const other = complete(server, undefined, 'file:///work/w2.ts');
     await server.waitForState('waking');
     source.cancel();
     const [a, b] = await Promise.allSettled([cancelled, other]);
@@ -229,13 +264,15 @@ describe('memory after sleep', () => {
     const server = await startServer(baseSettings(tiny, { sleepMode: 'light' }));
     try {
       await server.waitForState('ready');
-      server.open(docUri, docText);
       const rss = (s: { memory: { serverRssBytes: number; hostRssBytes: number | null } }): number => s.memory.serverRssBytes + (s.memory.hostRssBytes ?? 0);
       let first = 0;
       let last = 0;
       for (let i = 0; i < 50; i++) {
         await server.connection.sendRequest(SleepRequest.type);
-        await complete(server);
+        // A new document each time, so the completion is not served from the cache.
+        const uri = `file:///work/cycle${i}.ts`;
+        server.open(uri, docText);
+        await complete(server, undefined, uri);
         const s = await server.status();
         assert.notEqual(s.state, 'error', s.error ?? '');
         if (i === 4) first = rss(s); // after warm-up
@@ -341,6 +378,16 @@ describe('bad input', () => {
     }
   });
 });
+
+/** Random weights sometimes give only whitespace; try a few cursor positions for a real completion. */
+async function someCompletion(server: TestServer, uri: string, minLength = 1): Promise<{ text: string; position: { line: number; character: number } }> {
+  for (const position of [cursor, { line: 1, character: 2 }, { line: 0, character: 12 }, { line: 1, character: 0 }, { line: 0, character: 0 }]) {
+    const items = (await complete(server, undefined, uri, position)) ?? [];
+    const text = items[0]?.insertText;
+    if (typeof text === 'string' && text.length >= minLength) return { text, position };
+  }
+  throw new Error('the model gave no usable completion at any of the positions tried');
+}
 
 async function waitUntil(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

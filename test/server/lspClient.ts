@@ -8,6 +8,7 @@ import {
   InitializeRequest,
   InitializedNotification,
   DidOpenTextDocumentNotification,
+  DidChangeTextDocumentNotification,
   DidChangeConfigurationNotification,
   ShutdownRequest,
   ExitNotification,
@@ -27,6 +28,8 @@ export interface TestServer {
   waitForState(state: ModelState, timeoutMs?: number): Promise<ModelStatus>;
   status(): Promise<ModelStatus>;
   open(uri: string, text: string, languageId?: string): void;
+  /** Replaces the whole text of an open document. */
+  change(uri: string, version: number, text: string): void;
   configure(settings: Record<string, unknown>): void;
   stop(): Promise<void>;
 }
@@ -42,8 +45,8 @@ export async function startServer(settings: Record<string, unknown>, storageDir?
     statuses.push(s);
     for (const w of [...waiters]) w();
   });
-  connection.onNotification('window/logMessage', (p: { message: string }) => logs.push(p.message));
-  connection.onNotification('window/showMessage', (p: { message: string }) => logs.push(`[shown] ${p.message}`));
+  connection.onNotification('window/logMessage', (p: { message: string }) => void logs.push(p.message));
+  connection.onNotification('window/showMessage', (p: { message: string }) => void logs.push(`[shown] ${p.message}`));
   connection.onRequest('window/showMessageRequest', () => null);
   connection.onRequest('window/workDoneProgress/create', () => null);
   connection.listen();
@@ -88,6 +91,8 @@ export async function startServer(settings: Record<string, unknown>, storageDir?
     status: () => connection.sendRequest(StatusRequest.type),
     open: (uri, text, languageId = 'typescript') =>
       void connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId, version: 1, text } }),
+    change: (uri, version, text) =>
+      void connection.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version }, contentChanges: [{ text }] }),
     configure: (next) => void connection.sendNotification(DidChangeConfigurationNotification.type, { settings: { localLlm: next } }),
     stop: async () => {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

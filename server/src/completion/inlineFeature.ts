@@ -4,19 +4,13 @@ import type { Connection, InlineCompletionItem, InlineCompletionParams, TextDocu
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { GateCancelledError, GateUnavailableError, type ResumeGate } from '../model/gate';
 import type { ModelService } from '../model/modelService';
+import type { CompletionCounters } from '../protocol';
 import type { Settings } from '../settings';
 import { abortSignalOf, delay } from '../util/cancellation';
 import { CompletionCache } from './cache';
 import { checkDocument } from './documentGuard';
 import { postprocess } from './postprocess';
 import { buildInfillWindow, defaultBudget, stopTextsFor } from './prompt';
-
-export interface InlineCompletionStats {
-  requests: number;
-  generated: number;
-  cacheHits: number;
-  superseded: number;
-}
 
 export function registerInlineCompletion(
   connection: Connection,
@@ -25,10 +19,10 @@ export function registerInlineCompletion(
   model: ModelService,
   settings: () => Settings,
   log: (line: string) => void,
-): InlineCompletionStats {
+): CompletionCounters {
   const cache = new CompletionCache();
   const running = new Map<string, AbortController>();
-  const stats: InlineCompletionStats = { requests: 0, generated: 0, cacheHits: 0, superseded: 0 };
+  const stats: CompletionCounters = { requests: 0, generated: 0, cacheHits: 0, superseded: 0 };
   const skipped = new Set<string>();
 
   connection.languages.inlineCompletion.on(async (params: InlineCompletionParams, token): Promise<InlineCompletionItem[]> => {

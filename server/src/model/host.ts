@@ -346,6 +346,40 @@ function firstTokens(model: LlamaModel, text: string, count: number): Token[] {
   }
 }
 
+/**
+ * Prefix, suffix and answer must fit the context together: overflowing it makes llama.cpp shift
+ * the context on every token, which turns a millisecond answer into minutes.
+ */
+function fitInfillBudget(contextSize: number, p: InfillParams): { prefixTokens: number; suffixTokens: number; maxTokens: number } {
+  const reserve = 8; // FIM control tokens and BOS
+  const maxTokens = Math.max(1, Math.min(p.maxTokens, Math.floor(contextSize / 4)));
+  const room = contextSize - maxTokens - reserve;
+  const wanted = p.prefixTokens + p.suffixTokens;
+  if (wanted <= room) return { prefixTokens: p.prefixTokens, suffixTokens: p.suffixTokens, maxTokens };
+  const suffixTokens = Math.floor((p.suffixTokens * room) / wanted);
+  return { prefixTokens: room - suffixTokens, suffixTokens, maxTokens };
+}
+
+/** Drops the oldest turns (never the system prompt or the question) until prompt and answer fit. */
+function fitChatHistory(current: Loaded, messages: HostChatMessage[], maxTokens: number): { messages: HostChatMessage[]; maxTokens: number } {
+  const contextSize = current.context.contextSize;
+  const answer = Math.max(16, Math.min(maxTokens, Math.floor(contextSize / 2)));
+  // Chat template overhead per message, generously.
+  const cost = (m: HostChatMessage): number => current.model.tokenize(m.text, false, 'trimLeadingSpace').length + 8;
+  const kept = [...messages];
+  let total = kept.reduce((sum, m) => sum + cost(m), 0);
+  const firstDroppable = kept[0]?.role === 'system' ? 1 : 0;
+  while (total + answer > contextSize && kept.length - firstDroppable > 1) {
+    total -= cost(kept[firstDroppable]);
+    kept.splice(firstDroppable, 1);
+  }
+  const room = contextSize - total - 8;
+  if (room < 16) {
+    throw human(`The question and its context take ${total} tokens, too many for the model's ${contextSize}-token context; select less code or raise localLlm.contextSize.`);
+  }
+  return { messages: kept, maxTokens: Math.min(answer, room) };
+}
+
 /** Index of the `n`th line break (1-based), or -1. */
 function nthNewline(text: string, n: number): number {
   let at = -1;
@@ -385,8 +419,9 @@ async function infill(params: InfillParams, signal: AbortSignal): Promise<Genera
   if (!current.result.hasFim) {
     throw human(`The model ${current.result.name} has no fill-in-the-middle tokens, so it cannot complete code inline.`);
   }
-  const prefix = lastTokens(current.model, params.prefix, params.prefixTokens);
-  const suffix = firstTokens(current.model, params.suffix, params.suffixTokens);
+  const budget = fitInfillBudget(current.context.contextSize, params);
+  const prefix = lastTokens(current.model, params.prefix, budget.prefixTokens);
+  const suffix = firstTokens(current.model, params.suffix, budget.suffixTokens);
   const maxLines = Math.max(1, params.maxLines);
   const lineLimit = new AbortController();
   const stop = AbortSignal.any([signal, lineLimit.signal]);
@@ -396,7 +431,7 @@ async function infill(params: InfillParams, signal: AbortSignal): Promise<Genera
   let stopReason: StopReason;
   try {
     const response = await current.completion.generateInfillCompletionWithMeta(prefix, suffix, {
-      maxTokens: params.maxTokens,
+      maxTokens: budget.maxTokens,
       customStopTriggers: params.stopTexts.filter((s) => s !== ''),
       signal: stop,
       stopOnAbortSignal: true,
@@ -427,12 +462,13 @@ function toHistoryItem(m: HostChatMessage): ChatHistoryItem {
 async function chat(params: ChatGenerateParams, signal: AbortSignal): Promise<GenerationResult> {
   const current = requireLoaded();
   if (params.messages.length === 0) throw human('The chat request has no messages.');
-  const history = params.messages.map(toHistoryItem);
+  const fitted = fitChatHistory(current, params.messages, params.maxTokens);
+  const history = fitted.messages.map(toHistoryItem);
   history.push({ type: 'model', response: [] });
   const meterBefore = current.sequence.tokenMeter.getState();
   try {
     const response = await current.chat.generateResponse(history, {
-      maxTokens: params.maxTokens,
+      maxTokens: fitted.maxTokens,
       signal,
       stopOnAbortSignal: true,
       onTextChunk: (text) => {

@@ -23,7 +23,13 @@ const bundles = [
   // Short-lived child for model downloads, so the server never loads node-llama-cpp itself.
   { ...node, entryPoints: { downloadWorker: 'server/src/model/downloadWorker.ts' }, outdir: 'dist' },
   // Runs inside a real extension host (code-server here, @vscode/test-electron elsewhere).
-  { ...node, entryPoints: { index: 'test/integration/index.ts' }, outdir: 'dist/test/integration' },
+  {
+    ...node,
+    entryPoints: { index: 'test/integration/index.ts' },
+    outdir: 'dist/test/integration',
+    // mocha's parallel mode (unused here) resolves worker files at run time.
+    logOverride: { 'require-resolve-not-external': 'silent' },
+  },
   {
     bundle: true,
     platform: 'browser',

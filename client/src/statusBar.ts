@@ -164,6 +164,9 @@ function sleepLines(key: StatusKey, input: StatusBarInput): string[] {
   if (s.counters.lastLoadMs !== null) timings.push(`last load took ${formatMs(s.counters.lastLoadMs)}`);
   if (timings.length) lines.push(timings.join(', ').replace(/^l/, 'L'));
   lines.push(`Inline completions: ${s.completionsEnabled ? 'on' : 'off'}`);
+  // Older servers (or other implementations of the protocol) may not send the counters.
+  const served = s.completions;
+  if (served && served.generated + served.cacheHits > 0) lines.push(`Completions: ${served.generated} generated, ${served.cacheHits} from the cache`);
   return lines;
 }
 

@@ -108,11 +108,12 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
     const previous = settings;
     const normalized = normalizeSettings(raw);
     settings = normalized.settings;
-    problems = normalized.problems;
-    for (const problem of problems) {
+    // Say each problem once, not again on every unrelated settings change.
+    for (const problem of normalized.problems.filter((p) => !problems.includes(p))) {
       log(problem);
       void connection.window.showWarningMessage(`Local LLM: ${problem}`);
     }
+    problems = normalized.problems;
     gate.configure({ idleMs: settings.sleepIdleSeconds * 1000, wakeOnActivity: settings.wakeOnActivity });
     if (needsReload(previous, settings)) {
       model.abortLoad();

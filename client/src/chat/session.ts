@@ -1,0 +1,111 @@
+// One chat conversation as the panel shows it: the turns, the answer being streamed, Stop and
+// New chat. The model's own memory of the conversation lives in the server, keyed by sessionId;
+// this copy is what the panel redraws from after it was hidden. No `vscode` import.
+import type { ChatContext, ChatResult } from '../../../server/src/protocol';
+import type { ChatTurn, ToWebview } from './messages';
+
+export interface ChatBackend {
+  /** Runs one turn on the server; `onChunk` gets each streamed piece, `signal` stops it. */
+  send(request: { sessionId: string; message: string; context?: ChatContext }, onChunk: (text: string) => void, signal: AbortSignal): Promise<ChatResult>;
+  reset(sessionId: string): Promise<void>;
+}
+
+export interface AttachedContext {
+  context: ChatContext;
+  label: string;
+}
+
+export interface TurnOutcome {
+  result: ChatResult;
+  /** How many streamed pieces arrived before the result. */
+  chunks: number;
+}
+
+export class ChatSession {
+  private sessionId: string;
+  private readonly turns: ChatTurn[] = [];
+  private running: { turnId: string; abort: AbortController } | null = null;
+
+  constructor(
+    private readonly backend: ChatBackend,
+    private readonly post: (message: ToWebview) => void,
+    private readonly newId: () => string,
+  ) {
+    this.sessionId = newId();
+  }
+
+  get busy(): boolean {
+    return this.running !== null;
+  }
+
+  get id(): string {
+    return this.sessionId;
+  }
+
+  snapshotTurns(): ChatTurn[] {
+    return this.turns.map((t) => ({ ...t }));
+  }
+
+  /** Sends one user message and streams the answer into the transcript. Rejects when busy or the server fails. */
+  async send(message: string, attached: AttachedContext | null, onChunk?: (text: string) => void): Promise<TurnOutcome> {
+    const text = message.trim();
+    if (text === '') throw new Error('The message is empty.');
+    if (this.running) throw new Error('An answer is still being written; stop it or wait for it first.');
+
+    const user: ChatTurn = { id: this.newId(), role: 'user', text, state: 'done' };
+    if (attached) user.contextLabel = attached.label;
+    const answer: ChatTurn = { id: this.newId(), role: 'assistant', text: '', state: 'streaming' };
+    this.turns.push(user, answer);
+    const abort = new AbortController();
+    this.running = { turnId: answer.id, abort };
+    this.post({ type: 'turn', turn: { ...user } });
+    this.post({ type: 'turn', turn: { ...answer } });
+    this.post({ type: 'busy', busy: true });
+
+    let chunks = 0;
+    const sessionAtStart = this.sessionId;
+    try {
+      const request = attached ? { sessionId: sessionAtStart, message: text, context: attached.context } : { sessionId: sessionAtStart, message: text };
+      const result = await this.backend.send(
+        request,
+        (piece) => {
+          chunks++;
+          answer.text += piece;
+          this.post({ type: 'chunk', turnId: answer.id, text: piece });
+          onChunk?.(piece);
+        },
+        abort.signal,
+      );
+      // The final result is the whole answer; it wins over what the stream assembled.
+      answer.text = result.text;
+      answer.state = result.stopReason === 'abort' ? 'stopped' : result.stopReason === 'error' ? 'error' : 'done';
+      if (answer.state === 'error') answer.error = 'The model stopped with an error; see Show Logs.';
+      return { result, chunks };
+    } catch (err) {
+      answer.state = abort.signal.aborted ? 'stopped' : 'error';
+      if (answer.state === 'error') answer.error = err instanceof Error ? err.message : String(err);
+      if (answer.state === 'stopped') return { result: { text: answer.text, stopReason: 'abort' }, chunks };
+      throw err;
+    } finally {
+      this.running = null;
+      // A New chat while streaming already dropped this turn from the transcript.
+      if (this.sessionId === sessionAtStart) this.post({ type: 'turn', turn: { ...answer } });
+      this.post({ type: 'busy', busy: false });
+    }
+  }
+
+  stop(): void {
+    this.running?.abort.abort();
+  }
+
+  /** Forgets the conversation here and on the server, and starts a new session. */
+  async reset(): Promise<void> {
+    this.stop();
+    const old = this.sessionId;
+    this.sessionId = this.newId();
+    this.turns.length = 0;
+    this.post({ type: 'cleared' });
+    // The server may be down; the old history then died with it.
+    await this.backend.reset(old).catch(() => undefined);
+  }
+}

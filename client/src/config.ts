@@ -1,0 +1,24 @@
+// Reading and writing our settings. Reads go through the shared normalizer, so the client
+// sees exactly the values the server uses.
+import * as vscode from 'vscode';
+import { normalizeSettings, type Settings } from '../../server/src/settings';
+
+export const settingsSection = 'localLlm';
+
+/** The raw `localLlm` object as VS Code merges it; the server normalizes it again. */
+export function rawSettings(): unknown {
+  return vscode.workspace.getConfiguration().get(settingsSection);
+}
+
+export function readSettings(): Settings {
+  return normalizeSettings(rawSettings()).settings;
+}
+
+/** Writes where it takes effect: the workspace when it already sets the key, else the user settings. */
+export async function writeSetting(key: string, value: unknown): Promise<vscode.ConfigurationTarget> {
+  const config = vscode.workspace.getConfiguration(settingsSection);
+  const inspected = config.inspect(key);
+  const target = inspected?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+  await config.update(key, value, target);
+  return target;
+}

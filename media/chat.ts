@@ -1,0 +1,246 @@
+// The chat panel's script (runs in the webview, bundled to dist/media/chat.js). It draws what
+// the extension sends and reports what the user does; the extension owns the conversation.
+import DOMPurify from 'dompurify';
+import type { ChatSnapshot, ChatTurn, FromWebview, ModelBanner, ToWebview } from '../client/src/chat/messages';
+import { renderMarkdown, sanitizeOptions } from './render';
+
+interface VsCodeApi<S> {
+  postMessage(message: FromWebview): void;
+  getState(): S | undefined;
+  setState(state: S): void;
+}
+declare function acquireVsCodeApi<S>(): VsCodeApi<S>;
+
+/** Kept by VS Code while the panel is hidden, so it redraws at once when shown again. */
+interface PanelState {
+  turns: ChatTurn[];
+  draft: string;
+  includeContext: boolean;
+}
+
+const vscode = acquireVsCodeApi<PanelState>();
+
+function element<T extends HTMLElement>(id: string): T {
+  const found = document.getElementById(id);
+  if (!found) throw new Error(`The chat panel is missing #${id}.`);
+  return found as T;
+}
+
+const log = element<HTMLDivElement>('log');
+const bannerBox = element<HTMLDivElement>('banner');
+const input = element<HTMLTextAreaElement>('input');
+const sendButton = element<HTMLButtonElement>('send');
+const stopButton = element<HTMLButtonElement>('stop');
+const newButton = element<HTMLButtonElement>('new-chat');
+const contextToggle = element<HTMLInputElement>('include-context');
+const contextLabel = element<HTMLSpanElement>('context-label');
+
+const saved = vscode.getState();
+let turns: ChatTurn[] = saved?.turns ?? [];
+let busy = false;
+input.value = saved?.draft ?? '';
+contextToggle.checked = saved?.includeContext ?? false;
+
+function saveState(): void {
+  vscode.setState({ turns, draft: input.value, includeContext: contextToggle.checked });
+}
+
+function post(message: FromWebview): void {
+  vscode.postMessage(message);
+}
+
+/** Markdown -> sanitized nodes, with Copy / Insert buttons on every code block. */
+function renderAnswer(target: HTMLElement, source: string): void {
+  const fragment = DOMPurify.sanitize(renderMarkdown(source), { ...sanitizeOptions, RETURN_DOM_FRAGMENT: true });
+  for (const pre of Array.from(fragment.querySelectorAll('pre'))) {
+    const block = document.createElement('div');
+    block.className = 'code-block';
+    const tools = document.createElement('div');
+    tools.className = 'code-tools';
+    for (const [action, label] of [['copy', 'Copy'], ['insert', 'Insert at cursor']] as const) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.className = 'code-button';
+      button.dataset.action = action;
+      button.textContent = label;
+      tools.append(button);
+    }
+    pre.replaceWith(block);
+    block.append(tools, pre);
+  }
+  target.replaceChildren(fragment);
+}
+
+function turnElement(turn: ChatTurn): HTMLElement {
+  let box = log.querySelector<HTMLElement>(`[data-turn="${CSS.escape(turn.id)}"]`);
+  if (!box) {
+    box = document.createElement('div');
+    box.dataset.turn = turn.id;
+    log.append(box);
+  }
+  return box;
+}
+
+function drawTurn(turn: ChatTurn): void {
+  const box = turnElement(turn);
+  box.className = `turn ${turn.role} ${turn.state}`;
+  const parts: HTMLElement[] = [];
+  if (turn.contextLabel) {
+    const ctx = document.createElement('div');
+    ctx.className = 'turn-context';
+    ctx.textContent = `with ${turn.contextLabel}`;
+    parts.push(ctx);
+  }
+  const body = document.createElement('div');
+  body.className = 'turn-body';
+  if (turn.role === 'user') body.textContent = turn.text;
+  else renderAnswer(body, turn.text);
+  parts.push(body);
+  if (turn.state === 'stopped') parts.push(note('Stopped.'));
+  if (turn.state === 'error') parts.push(note(turn.error ?? 'The answer failed.'));
+  box.replaceChildren(...parts);
+}
+
+function note(text: string): HTMLElement {
+  const p = document.createElement('div');
+  p.className = 'turn-note';
+  p.textContent = text;
+  return p;
+}
+
+function nearBottom(): boolean {
+  return log.scrollHeight - log.scrollTop - log.clientHeight < 40;
+}
+
+function redrawAll(): void {
+  log.replaceChildren();
+  for (const turn of turns) drawTurn(turn);
+  log.scrollTop = log.scrollHeight;
+}
+
+// Streaming: chunks only mark the turn dirty; it is redrawn once per frame.
+const dirty = new Set<string>();
+let frameRequested = false;
+function scheduleDraw(turnId: string): void {
+  dirty.add(turnId);
+  if (frameRequested) return;
+  frameRequested = true;
+  requestAnimationFrame(() => {
+    frameRequested = false;
+    const stick = nearBottom();
+    for (const id of dirty) {
+      const turn = turns.find((t) => t.id === id);
+      if (turn) drawTurn(turn);
+    }
+    dirty.clear();
+    if (stick) log.scrollTop = log.scrollHeight;
+    saveState();
+  });
+}
+
+function drawBanner(banner: ModelBanner | null): void {
+  bannerBox.hidden = banner === null;
+  if (!banner) return bannerBox.replaceChildren();
+  bannerBox.className = `banner ${banner.tone}`;
+  const text = document.createElement('span');
+  text.textContent = banner.text;
+  const parts: HTMLElement[] = [text];
+  if (banner.action) {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.textContent = banner.action.label;
+    const message = banner.action.message;
+    button.addEventListener('click', () => post({ type: message }));
+    parts.push(button);
+  }
+  bannerBox.replaceChildren(...parts);
+}
+
+function setBusy(value: boolean): void {
+  busy = value;
+  sendButton.disabled = busy;
+  stopButton.hidden = !busy;
+  sendButton.hidden = busy;
+}
+
+function setContextLabel(label: string | null): void {
+  contextLabel.textContent = label ?? 'no editor open';
+  contextToggle.disabled = label === null;
+}
+
+function applySnapshot(snapshot: ChatSnapshot): void {
+  turns = snapshot.turns;
+  contextToggle.checked = snapshot.includeContext;
+  setContextLabel(snapshot.contextLabel);
+  drawBanner(snapshot.banner);
+  setBusy(snapshot.busy);
+  redrawAll();
+  saveState();
+}
+
+function upsertTurn(turn: ChatTurn): void {
+  const index = turns.findIndex((t) => t.id === turn.id);
+  if (index >= 0) turns[index] = turn;
+  else turns.push(turn);
+  scheduleDraw(turn.id);
+}
+
+window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
+  const message = event.data;
+  switch (message.type) {
+    case 'snapshot':
+      return applySnapshot(message.snapshot);
+    case 'turn':
+      return upsertTurn(message.turn);
+    case 'chunk': {
+      const turn = turns.find((t) => t.id === message.turnId);
+      if (!turn) return;
+      turn.text += message.text;
+      return scheduleDraw(turn.id);
+    }
+    case 'cleared':
+      turns = [];
+      redrawAll();
+      return saveState();
+    case 'busy':
+      return setBusy(message.busy);
+    case 'banner':
+      return drawBanner(message.banner);
+    case 'contextLabel':
+      return setContextLabel(message.label);
+  }
+});
+
+function send(): void {
+  const text = input.value.trim();
+  if (text === '' || busy) return;
+  post({ type: 'send', text });
+  input.value = '';
+  saveState();
+}
+
+sendButton.addEventListener('click', send);
+stopButton.addEventListener('click', () => post({ type: 'stop' }));
+newButton.addEventListener('click', () => post({ type: 'newChat' }));
+contextToggle.addEventListener('change', () => {
+  post({ type: 'setIncludeContext', value: contextToggle.checked });
+  saveState();
+});
+input.addEventListener('keydown', (event) => {
+  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    send();
+  }
+});
+input.addEventListener('input', saveState);
+log.addEventListener('click', (event) => {
+  const button = (event.target as HTMLElement).closest<HTMLButtonElement>('button.code-button');
+  const code = button?.closest('.code-block')?.querySelector('code');
+  if (!button || !code) return;
+  const text = code.textContent ?? '';
+  post(button.dataset.action === 'insert' ? { type: 'insert', text } : { type: 'copy', text });
+});
+
+redrawAll();
+setBusy(false);
+post({ type: 'ready' });

@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'mocha';
+import * as vscode from 'vscode';
+import type { InlineCompletionReport, LocalLlmApi } from '../../client/src/api';
+import { api, delay, recordStates, waitForState, workspaceFile } from './helpers';
+
+/** Collects the completion reports for one document from now on. */
+function reports(llm: LocalLlmApi, uri: vscode.Uri) {
+  const seen: InlineCompletionReport[] = [];
+  const waiters: Array<() => void> = [];
+  const sub = llm.onDidProvideInlineCompletions((r) => {
+    if (r.uri !== uri.toString()) return;
+    seen.push(r);
+    for (const w of waiters.splice(0)) w();
+  });
+  return {
+    seen,
+    /** The first report from index `from` on that `accept`s, waiting for it when needed. */
+    async next(accept: (r: InlineCompletionReport) => boolean, from = 0, timeoutMs = 60_000): Promise<InlineCompletionReport> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = seen.slice(from).find(accept);
+        if (found) return found;
+        const left = deadline - Date.now();
+        if (left <= 0) throw new Error(`No matching inline completion report within ${timeoutMs / 1000} s (got ${JSON.stringify(seen.slice(from))}).`);
+        await new Promise<void>((resolve) => {
+          waiters.push(resolve);
+          setTimeout(resolve, left);
+        });
+      }
+    },
+    dispose: () => sub.dispose(),
+  };
+}
+
+describe('inline completions', () => {
+  let editor: vscode.TextEditor;
+
+  before(async () => {
+    const llm = await api();
+    await waitForState(llm, 'ready');
+    const doc = await vscode.workspace.openTextDocument(workspaceFile('fibonacci.ts'));
+    editor = await vscode.window.showTextDocument(doc);
+  });
+
+  after(async () => {
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+  });
+
+  /** Starts a new line of code at the end of the file, so each attempt has a new prompt. */
+  async function newLine(tag: string): Promise<vscode.Position> {
+    const doc = editor.document;
+    const end = doc.lineAt(doc.lineCount - 1).range.end;
+    await editor.edit((b) => b.insert(end, `\nexport function ${tag}(n: number): number {\n  return `));
+    const pos = doc.lineAt(doc.lineCount - 1).range.end;
+    editor.selection = new vscode.Selection(pos, pos);
+    return pos;
+  }
+
+  it('editor.action.inlineSuggest.trigger gets ghost text from the server, and commit inserts it', async () => {
+    const llm = await api();
+    const uri = editor.document.uri;
+    const log = reports(llm, uri);
+    try {
+      // Random weights may well produce nothing usable at one spot; a few spots make it certain enough.
+      for (let attempt = 0; attempt < 8; attempt++) {
+        const pos = await newLine(`f${attempt}`);
+        const offset = editor.document.offsetAt(pos);
+        const before = editor.document.getText();
+        const from = log.seen.length;
+        await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+        const report = await log.next((r) => !r.cancelled && !r.skipped, from);
+        if (report.items === 0) continue;
+        for (let i = 0; i < 20 && editor.document.getText() === before; i++) {
+          await vscode.commands.executeCommand('editor.action.inlineSuggest.commit');
+          if (editor.document.getText() === before) await delay(250);
+        }
+        const after = editor.document.getText();
+        if (after === before) continue;
+        const offered = log.seen.slice(from).flatMap((r) => r.texts);
+        const inserted = after.slice(offset, offset + after.length - before.length);
+        assert.ok(offered.includes(inserted), `inserted ${JSON.stringify(inserted)}, offered ${JSON.stringify(offered)}`);
+        assert.equal(after.slice(0, offset) + after.slice(offset + inserted.length), before);
+        return;
+      }
+      assert.fail(`No ghost text was committed in 8 attempts; reports: ${JSON.stringify(log.seen)}`);
+    } finally {
+      log.dispose();
+    }
+  });
+
+  it('a completion requested while the model sleeps waits for the wake, then answers', async () => {
+    const llm = await api();
+    await waitForState(llm, 'ready');
+    const config = vscode.workspace.getConfiguration('localLlm');
+    // Keep editor activity from waking the model, so a completion request has to.
+    await config.update('wakeOnActivity', false, vscode.ConfigurationTarget.Global);
+    const log = reports(llm, editor.document.uri);
+    const seen = recordStates(llm);
+    try {
+      await llm.sleep();
+      await waitForState(llm, 'sleeping');
+      // Whatever was in flight when it fell asleep has answered by now.
+      await delay(500);
+      const from = log.seen.length;
+      const mark = seen.states.length;
+      await newLine('sleepy');
+      await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+      const report = await log.next((r) => !r.cancelled && !r.skipped, from);
+      assert.equal(llm.getStatus()?.state, 'ready', `answered (${JSON.stringify(report)}) only once awake`);
+      assert.deepEqual(seen.states.slice(mark).filter((s) => s === 'waking' || s === 'ready').slice(0, 2), ['waking', 'ready']);
+    } finally {
+      seen.dispose();
+      log.dispose();
+      await config.update('wakeOnActivity', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  it('Toggle Inline Completions turns them off and on again', async () => {
+    const llm = await api();
+    await waitForState(llm, 'ready');
+    const enabled = (): boolean | undefined => vscode.workspace.getConfiguration('localLlm').get<boolean>('completion.enabled');
+    assert.equal(enabled(), true);
+    const log = reports(llm, editor.document.uri);
+    try {
+      await vscode.commands.executeCommand('localLlm.toggleCompletions');
+      assert.equal(enabled(), false);
+      await newLine('off');
+      const from = log.seen.length;
+      await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+      const report = await log.next(() => true, from);
+      assert.equal(report.skipped, true);
+      assert.equal(report.items, 0);
+      await vscode.commands.executeCommand('localLlm.toggleCompletions');
+      assert.equal(enabled(), true);
+    } finally {
+      log.dispose();
+    }
+  });
+});

@@ -1,0 +1,237 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ModelState, ModelStatus } from '../../server/src/protocol';
+import { commandList } from '../../client/src/commandList';
+import { formatBytes, formatClock, formatDuration, formatMs } from '../../client/src/format';
+import {
+  contextState,
+  escapeMarkdown,
+  renderStatus,
+  secondsUntilSleep,
+  type ClientState,
+  type StatusBarInput,
+  type StatusKey,
+} from '../../client/src/statusBar';
+
+const MB = 1024 * 1024;
+const GB = 1024 * MB;
+const now = new Date(2026, 10, 27, 10, 50, 0).getTime();
+
+function status(state: ModelState, over: Partial<ModelStatus> = {}): ModelStatus {
+  return {
+    state,
+    error: null,
+    notice: null,
+    model: {
+      name: 'Tiny Coder',
+      path: '/models/tiny.gguf',
+      sizeBytes: 470 * MB,
+      backend: 'cuda',
+      gpuLayers: 20,
+      totalLayers: 33,
+      contextSize: 4096,
+      hasFim: true,
+    },
+    sleepMode: 'deep',
+    idleSecondsLeft: state === 'ready' ? 250 : null,
+    asleepSince: state === 'sleeping' ? new Date(2026, 10, 27, 10, 42, 0).getTime() : null,
+    lastSleepFreed: null,
+    inFlight: 0,
+    completionsEnabled: true,
+    memory: {
+      serverRssBytes: 80 * MB,
+      hostRssBytes: state === 'sleeping' ? null : 770 * MB,
+      hostBaselineRssBytes: null,
+      hostPid: null,
+      vramUsedBytes: 3 * GB,
+      vramTotalBytes: 24 * GB,
+    },
+    counters: { loads: 1, sleeps: 0, wakes: 0, hostCrashes: 0, lastLoadMs: 1234, lastWakeMs: null },
+    completions: { requests: 0, generated: 0, cacheHits: 0, superseded: 0 },
+    ...over,
+  };
+}
+
+function input(client: ClientState, s: ModelStatus | null, over: Partial<StatusBarInput> = {}): StatusBarInput {
+  return { client, status: s, receivedAt: now, now, crashes: 0, crashMessage: null, ...over };
+}
+
+interface Row {
+  name: string;
+  input: StatusBarInput;
+  key: StatusKey;
+  command: string;
+  background?: string;
+  /** Phrases the tooltip must contain. */
+  says: string[];
+}
+
+const rows: Row[] = [
+  { name: 'client starting', input: input('starting', null), key: 'starting', command: 'localLlm.showLogs', says: ['Starting the language server'] },
+  {
+    name: 'client stopped',
+    input: input('stopped', null),
+    key: 'stopped',
+    command: 'localLlm.restartServer',
+    background: 'statusBarItem.warningBackground',
+    says: ['stopped', '(command:localLlm.restartServer)'],
+  },
+  {
+    name: 'server crashed',
+    input: input('crashed', status('ready'), { crashes: 2, crashMessage: 'it was killed by SIGKILL' }),
+    key: 'crashed',
+    command: 'localLlm.restartServer',
+    background: 'statusBarItem.errorBackground',
+    says: ['crashed: it was killed by SIGKILL'],
+  },
+  { name: 'running, no status yet', input: input('running', null), key: 'starting', command: 'localLlm.showLogs', says: ['Starting'] },
+  { name: 'loading', input: input('running', status('loading')), key: 'loading', command: 'localLlm.showMenu', says: ['Loading the model'] },
+  {
+    name: 'ready',
+    input: input('running', status('ready')),
+    key: 'ready',
+    command: 'localLlm.showMenu',
+    says: ['Tiny Coder', 'CUDA', '20/33 layers', 'RAM 850 MB', 'server 80 MB + model 770 MB', 'VRAM 3.0 GB of 24 GB', 'Sleeps in 4m 10s', 'deep sleep', 'Last load took 1.2 s', '(command:localLlm.sleepNow)'],
+  },
+  {
+    name: 'generating',
+    input: input('running', status('ready', { inFlight: 2 })),
+    key: 'generating',
+    command: 'localLlm.showMenu',
+    says: ['Generating (2 requests)', 'Sleeps in 4m 10s'],
+  },
+  {
+    name: 'sleeping',
+    input: input('running', status('sleeping', { lastSleepFreed: { rssBytes: 770 * MB, vramBytes: 3 * GB }, counters: { loads: 2, sleeps: 1, wakes: 1, hostCrashes: 0, lastLoadMs: 900, lastWakeMs: 1300 } })),
+    key: 'sleeping',
+    command: 'localLlm.wake',
+    says: ['Asleep since 10:42', 'Last sleep freed 770 MB of RAM and 3.0 GB of VRAM', 'Last wake took 1.3 s', 'server only, no model process', '(command:localLlm.wake)'],
+  },
+  { name: 'waking', input: input('running', status('waking')), key: 'waking', command: 'localLlm.showMenu', says: ['Waking'] },
+  {
+    name: 'error',
+    input: input('running', status('error', { error: 'The file /m/x.gguf is not a GGUF model.' })),
+    key: 'error',
+    command: 'localLlm.wake',
+    background: 'statusBarItem.errorBackground',
+    says: ['is not a GGUF model', 'Retry'],
+  },
+  {
+    name: 'disabled',
+    input: input('running', status('disabled', { model: null, error: 'No model is set.' })),
+    key: 'disabled',
+    command: 'localLlm.showMenu',
+    says: ['No model is set', '(command:localLlm.selectModel)'],
+  },
+];
+
+describe('renderStatus', () => {
+  for (const row of rows) {
+    it(`renders ${row.name}`, () => {
+      const view = renderStatus(row.input);
+      assert.equal(view.key, row.key);
+      assert.equal(view.command, row.command);
+      assert.equal(view.backgroundColor, row.background);
+      assert.ok(view.text.length > 0 && view.text.length <= 16, `label "${view.text}" is short`);
+      for (const phrase of row.says) assert.ok(view.tooltip.includes(phrase), `tooltip of ${row.name} says "${phrase}":\n${view.tooltip}`);
+    });
+  }
+
+  it('gives every model state and client state its own icon and label', () => {
+    const views = rows.filter((r) => r.name !== 'running, no status yet').map((r) => renderStatus(r.input));
+    assert.equal(new Set(views.map((v) => v.key)).size, views.length);
+    assert.equal(new Set(views.map((v) => v.icon)).size, views.length, views.map((v) => v.icon).join(' '));
+    assert.equal(new Set(views.map((v) => v.text)).size, views.length);
+  });
+
+  it('clicks only to commands the extension contributes', () => {
+    for (const row of rows) assert.ok(renderStatus(row.input).command in commandList);
+  });
+
+  it('links the tooltip only to contributed commands', () => {
+    for (const row of rows) {
+      for (const [, id] of renderStatus(row.input).tooltip.matchAll(/\(command:([\w.]+)\)/g)) assert.ok(id in commandList, id);
+    }
+  });
+
+  it('counts the idle sleep down between pushes', () => {
+    const s = status('ready');
+    const later = renderStatus(input('running', s, { now: now + 70_000 }));
+    assert.ok(later.tooltip.includes('Sleeps in 3m'), later.tooltip);
+    assert.equal(secondsUntilSleep({ status: s, receivedAt: now, now: now + 999_000 }), 0);
+  });
+
+  it('says when idle sleep is off', () => {
+    const view = renderStatus(input('running', status('ready', { idleSecondsLeft: null })));
+    assert.ok(view.tooltip.includes('Idle sleep is off'));
+  });
+
+  it('says how the model runs on the CPU and when completions are off', () => {
+    const base = status('ready');
+    const view = renderStatus(input('running', { ...base, completionsEnabled: false, model: base.model && { ...base.model, backend: 'cpu', gpuLayers: 0 } }));
+    assert.ok(view.tooltip.includes('Backend: CPU, no layers on a GPU'), view.tooltip);
+    assert.ok(view.tooltip.includes('Inline completions: off'));
+  });
+
+  it('counts the completions served, once there are any', () => {
+    assert.ok(!renderStatus(input('running', status('ready'))).tooltip.includes('Completions'));
+    const view = renderStatus(input('running', status('ready', { completions: { requests: 20, generated: 12, cacheHits: 5, superseded: 3 } })));
+    assert.ok(view.tooltip.includes('Completions: 12 generated, 5 from the cache'), view.tooltip);
+  });
+
+  it('shows a notice from the server', () => {
+    const view = renderStatus(input('running', status('ready', { notice: 'CUDA is unavailable here, so the model runs on the CPU.' })));
+    assert.ok(view.tooltip.includes('CUDA is unavailable here'));
+  });
+
+  it('mentions earlier crashes once the server is back', () => {
+    const view = renderStatus(input('running', status('ready'), { crashes: 1 }));
+    assert.ok(view.tooltip.includes('crashed 1 time this session'));
+  });
+
+  it('ignores a stale model status while the client is not running', () => {
+    const view = renderStatus(input('stopped', status('ready')));
+    assert.ok(!view.tooltip.includes('Tiny Coder'));
+  });
+
+  it('cannot be made to render links or HTML by a model name', () => {
+    const hostile = 'evil [click](command:workbench.action.terminal.new) <img src=x onerror=alert(1)> $(zap)';
+    const base = status('ready');
+    const view = renderStatus(input('running', { ...base, model: base.model && { ...base.model, name: hostile } }));
+    // Every Markdown-active character from the name arrives backslash-escaped.
+    assert.ok(view.tooltip.includes('evil \\[click\\]\\(command:workbench'), view.tooltip);
+    assert.doesNotMatch(view.tooltip, /(?<!\\)[<>]/);
+    assert.doesNotMatch(view.tooltip, /(?<!\\)\$\(zap/);
+    assert.equal([...view.tooltip.matchAll(/(?<!\\)\]\(command:/g)].length, 4, 'only our own four links');
+  });
+});
+
+describe('contextState', () => {
+  it('is the client state until the server reports, then the model state (never generating)', () => {
+    assert.equal(contextState('crashed', status('ready')), 'crashed');
+    assert.equal(contextState('running', null), 'starting');
+    assert.equal(contextState('running', status('sleeping')), 'sleeping');
+    assert.equal(contextState('running', status('ready', { inFlight: 3 })), 'ready');
+  });
+});
+
+describe('formats', () => {
+  it('formats sizes, durations, milliseconds and clock times', () => {
+    assert.equal(formatBytes(512), '512 B');
+    assert.equal(formatBytes(1536), '1.5 KB');
+    assert.equal(formatBytes(770 * MB), '770 MB');
+    assert.equal(formatBytes(3 * GB), '3.0 GB');
+    assert.equal(formatDuration(250), '4m 10s');
+    assert.equal(formatDuration(45), '45s');
+    assert.equal(formatDuration(120), '2m');
+    assert.equal(formatDuration(3700), '1h 1m');
+    assert.equal(formatMs(850), '850 ms');
+    assert.equal(formatMs(1234), '1.2 s');
+    assert.equal(formatClock(new Date(2026, 0, 5, 9, 7).getTime()), '09:07');
+  });
+
+  it('escapes every Markdown-active character', () => {
+    assert.equal(escapeMarkdown('a*b_[c](d)`e`'), 'a\\*b\\_\\[c\\]\\(d\\)\\`e\\`');
+    assert.equal(escapeMarkdown('two\nlines'), 'two lines');
+  });
+});

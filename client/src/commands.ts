@@ -68,7 +68,10 @@ export function createCommands(): Record<CommandId, CommandFactory> {
     },
     'localLlm.openChat': always(() => () => vscode.commands.executeCommand('localLlm.chatView.focus')),
     'localLlm.toggleCompletions': always(() => toggleCompletions),
-    'localLlm.selectModel': always(() => selectModel),
+    'localLlm.selectModel': {
+      enabled: ({ client }) => () => selectModel(client),
+      disabled: () => () => selectModel(undefined),
+    },
     'localLlm.showLogs': always((ctx) => () => ctx.log.show()),
     'localLlm.restartServer': always((ctx) => () => ctx.restart()),
     'localLlm.showMenu': always((ctx) => () => showMenu(ctx)),

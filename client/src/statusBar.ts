@@ -2,7 +2,7 @@
 // server pushed. No `vscode` import: statusItem.ts applies the result.
 import type { Backend, ModelState, ModelStatus } from '../../server/src/protocol';
 import type { CommandId } from './commandList';
-import { formatBytes, formatClock, formatDuration, formatMs } from './format';
+import { formatBytes, formatClock, formatDuration, formatMs } from '../../server/src/util/format';
 
 /** The language client's side: is there a server to talk to at all? */
 export type ClientState = 'starting' | 'running' | 'stopped' | 'crashed';

@@ -58,7 +58,7 @@ describe('presets', () => {
       ['qwen2.5-coder-3b-q8_0'],
     );
     assert.match(list.find((p) => p.id === 'qwen2.5-coder-7b-q8_0')?.detail ?? '', /only part of it runs on the GPU/);
-    assert.match(list.find((p) => p.id === 'qwen2.5-coder-1.5b-q8_0')?.detail ?? '', /Fits in the 9\.0 GB of free VRAM/);
+    assert.match(list.find((p) => p.id === 'qwen2.5-coder-1.5b-q8_0')?.detail ?? '', /Fits in the 8\.4 GB of free VRAM/);
     const onCpu = presetsFor(cpu(8));
     assert.match(onCpu.find((p) => p.id === 'qwen2.5-coder-7b-q8_0')?.detail ?? '', /No GPU found.*slow/);
     assert.equal(recommendPreset(cpu(8)).detail, onCpu.find((p) => p.id === recommendPreset(cpu(8)).id)?.detail);

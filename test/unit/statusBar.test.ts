@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ModelState, ModelStatus } from '../../server/src/protocol';
 import { commandList } from '../../client/src/commandList';
-import { formatBytes, formatClock, formatDuration, formatMs } from '../../client/src/format';
+import { formatBytes, formatClock, formatDuration, formatMs } from '../../server/src/util/format';
 import {
   contextState,
   escapeMarkdown,

@@ -1,7 +1,11 @@
-// "Local LLM: Select Model": a local .gguf file or a model to download, written to the
-// `localLlm.model` setting. The server reloads the model when the setting changes.
+// "Local LLM: Select Model": a cached model, a preset, a local .gguf file or a model to download,
+// written to the `localLlm.model` setting; cached models can be deleted from here too. The server
+// reloads the model when the setting changes (keeping the old one if the new one is unusable).
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import type { LanguageClient } from 'vscode-languageclient/node';
+import { DeleteModelRequest, ListModelsRequest, type CachedModel, type ListModelsResult } from '../../../server/src/protocol';
+import { formatBytes } from '../../../server/src/util/format';
 import { readSettings, writeSetting } from '../config';
 import { checkModelReference } from '../modelReference';
 
@@ -34,19 +38,102 @@ async function typeReference(current: string): Promise<string | undefined> {
   return typed?.trim();
 }
 
-export async function selectModel(): Promise<void> {
+const deleteButton: vscode.QuickInputButton = { iconPath: new vscode.ThemeIcon('trash'), tooltip: 'Delete this downloaded model' };
+
+interface CachedChoice extends ModelChoice {
+  cached: CachedModel;
+}
+
+async function confirmDelete(client: LanguageClient, model: CachedModel): Promise<boolean> {
+  const answer = await vscode.window.showWarningMessage(
+    `Delete ${model.name} (${formatBytes(model.sizeBytes)}) from the model cache?`,
+    { modal: true },
+    'Delete',
+  );
+  if (answer !== 'Delete') return false;
+  try {
+    await client.sendRequest(DeleteModelRequest.type, { path: model.path });
+    return true;
+  } catch (err) {
+    void vscode.window.showErrorMessage(`Local LLM: ${err instanceof Error ? err.message : String(err)}`);
+    return false;
+  }
+}
+
+/** Cached models and presets; an empty list when no server runs (the other choices still work). */
+async function serverChoices(client: LanguageClient | undefined, current: string): Promise<ModelChoice[]> {
+  if (!client) return [];
+  let listing: ListModelsResult;
+  try {
+    listing = await client.sendRequest(ListModelsRequest.type);
+  } catch {
+    return [];
+  }
+  const choices: ModelChoice[] = [];
+  if (listing.cached.length) choices.push({ label: 'Downloaded', kind: vscode.QuickPickItemKind.Separator, pick: async () => undefined });
+  for (const cached of listing.cached) {
+    const inUse = cached.source === current || cached.path === current;
+    const item: CachedChoice = {
+      label: `$(database) ${cached.name}`,
+      description: `${formatBytes(cached.sizeBytes)}${inUse ? ' · in use' : ''}`,
+      detail: cached.source ?? cached.path,
+      buttons: inUse ? [] : [deleteButton],
+      cached,
+      pick: async () => cached.source ?? cached.path,
+    };
+    choices.push(item);
+  }
+  choices.push({ label: 'Presets', kind: vscode.QuickPickItemKind.Separator, pick: async () => undefined });
+  for (const preset of listing.presets) {
+    const recommended = preset.id === listing.recommendedPresetId;
+    choices.push({
+      label: `$(${recommended ? 'star-full' : 'sparkle'}) ${preset.label}`,
+      description: `${formatBytes(preset.sizeBytes)}${recommended ? ' · recommended for this machine' : ''}`,
+      detail: preset.detail,
+      pick: async () => preset.uri,
+    });
+  }
+  choices.push({ label: 'Other', kind: vscode.QuickPickItemKind.Separator, pick: async () => undefined });
+  return choices;
+}
+
+/** Shows the picker; resolves with the chosen item, or undefined when dismissed. */
+function pickModel(client: LanguageClient | undefined, choices: ModelChoice[], placeholder: string): Promise<ModelChoice | undefined> {
+  return new Promise((resolve) => {
+    const quickPick = vscode.window.createQuickPick<ModelChoice>();
+    quickPick.title = 'Local LLM: Select Model';
+    quickPick.placeholder = placeholder;
+    quickPick.items = choices;
+    quickPick.matchOnDetail = true;
+    quickPick.onDidTriggerItemButton(async ({ item }) => {
+      if (!client || !('cached' in item)) return;
+      if (await confirmDelete(client, (item as CachedChoice).cached)) {
+        quickPick.items = quickPick.items.filter((i) => i !== item);
+      }
+    });
+    quickPick.onDidAccept(() => {
+      resolve(quickPick.selectedItems[0]);
+      quickPick.hide();
+    });
+    quickPick.onDidHide(() => {
+      resolve(undefined);
+      quickPick.dispose();
+    });
+    quickPick.show();
+  });
+}
+
+export async function selectModel(client: LanguageClient | undefined): Promise<void> {
   const current = readSettings().model;
   const choices: ModelChoice[] = [
+    ...(await serverChoices(client, current)),
     { label: '$(folder-opened) Choose a GGUF file…', detail: 'A model file already on this machine.', pick: () => pickFile(current) },
     { label: '$(cloud-download) Download from Hugging Face…', detail: 'Type an hf: URI or an https URL.', pick: () => typeReference(current) },
   ];
   if (current !== '') {
     choices.push({ label: '$(discard) Use the default model', detail: 'Clear the localLlm.model setting.', pick: async () => '' });
   }
-  const chosen = await vscode.window.showQuickPick(choices, {
-    title: 'Local LLM: Select Model',
-    placeHolder: current ? `Current model: ${current}` : 'No model is set',
-  });
+  const chosen = await pickModel(client, choices, current ? `Current model: ${current}` : 'No model is set: the recommended preset is used');
   if (!chosen) return;
   const value = await chosen.pick();
   if (value === undefined || value === current) return;

@@ -7,6 +7,7 @@ import { DeleteModelRequest, ListModelsRequest, type ListModelsResult } from '..
 import { deleteModel, listModels } from './modelCache';
 import { presetsFor, recommendPreset, type Hardware } from './presets';
 import { resolveModel, type ResolveOptions } from './resolveModel';
+import { formatBytes } from '../util/format';
 
 export interface ModelSetupOptions {
   storageDir: string | null;
@@ -95,16 +96,4 @@ export function registerModelSetup(connection: Connection, options: ModelSetupOp
   }
 
   return { resolve, hasDefault: () => true };
-}
-
-export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }

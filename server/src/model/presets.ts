@@ -3,6 +3,7 @@
 // Sizes follow llama.vscode's advice: below 8 GB of free VRAM 1.5B, below 16 GB 3B, else 7B.
 // Without a GPU the speed of the CPU, not the RAM, is the limit, so the CPU gets 1.5B.
 import type { ModelPreset } from '../protocol';
+import { formatBytes } from '../util/format';
 
 export interface Hardware {
   /** Free VRAM of the GPU the model would use; null when there is no usable GPU. */
@@ -37,14 +38,10 @@ function uriOf(spec: PresetSpec): string {
   return `hf:Qwen/Qwen2.5-Coder-${spec.params}-Instruct-GGUF/qwen2.5-coder-${p}-instruct-${spec.quant.toLowerCase()}.gguf`;
 }
 
-function formatGb(bytes: number): string {
-  return `${(bytes / GB).toFixed(1)} GB`;
-}
-
 function toPreset(spec: PresetSpec, detail: string): ModelPreset {
   return {
     id: spec.id,
-    label: `Qwen2.5-Coder ${spec.params} Instruct ${spec.quant} (${formatGb(spec.sizeBytes)})`,
+    label: `Qwen2.5-Coder ${spec.params} Instruct ${spec.quant} (${formatBytes(spec.sizeBytes)})`,
     uri: uriOf(spec),
     sizeBytes: spec.sizeBytes,
     detail,
@@ -55,7 +52,7 @@ const neededBytes = (spec: PresetSpec): number => spec.sizeBytes + runtimeOverhe
 
 /** Every preset, with a detail that does not depend on the machine. */
 export const presets: readonly ModelPreset[] = specs.map((s) =>
-  toPreset(s, `Needs about ${formatGb(neededBytes(s))} of free memory (VRAM, or RAM on the CPU).`),
+  toPreset(s, `Needs about ${formatBytes(neededBytes(s))} of free memory (VRAM, or RAM on the CPU).`),
 );
 
 function specById(id: string): PresetSpec {
@@ -94,13 +91,13 @@ export function presetsFor(hw: Hardware): ModelPreset[] {
     if (hasGpu(hw)) {
       fit =
         need <= hw.vramFreeBytes
-          ? `Fits in the ${formatGb(hw.vramFreeBytes)} of free VRAM.`
-          : `Needs about ${formatGb(need)}; with ${formatGb(hw.vramFreeBytes)} of free VRAM only part of it runs on the GPU.`;
+          ? `Fits in the ${formatBytes(hw.vramFreeBytes)} of free VRAM.`
+          : `Needs about ${formatBytes(need)}; with ${formatBytes(hw.vramFreeBytes)} of free VRAM only part of it runs on the GPU.`;
     } else {
       fit =
         need <= hw.ramFreeBytes
-          ? `No GPU found: runs on the CPU, in ${formatGb(need)} of the ${formatGb(hw.ramFreeBytes)} of free RAM.`
-          : `No GPU found, and it needs about ${formatGb(need)} of RAM while ${formatGb(hw.ramFreeBytes)} are free.`;
+          ? `No GPU found: runs on the CPU, in ${formatBytes(need)} of the ${formatBytes(hw.ramFreeBytes)} of free RAM.`
+          : `No GPU found, and it needs about ${formatBytes(need)} of RAM while ${formatBytes(hw.ramFreeBytes)} are free.`;
       if (s.params !== '1.5B') fit += ' Completions on the CPU are slow with models this large.';
     }
     return toPreset(s, s.id === recommendedId ? `Recommended. ${fit}` : fit);

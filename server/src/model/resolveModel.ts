@@ -10,6 +10,7 @@ import { withDownloadLock } from './downloadLock';
 import { checkGgufFile, type GgufCheck } from './ggufCheck';
 import { findCached, modelsDirOf, normalizeSource, recordDownload } from './modelCache';
 import { ModelSetupError } from './modelSetupError';
+import { formatBytes } from '../util/format';
 
 export interface ResolveOptions {
   /** Extension global storage; models go to storageDir/models. */
@@ -36,12 +37,6 @@ const diskMarginBytes = 64 * 1024 * 1024;
 
 export function isRemoteModel(setting: string): boolean {
   return /^(hf|huggingface):/i.test(setting.trim()) || /^https?:\/\//i.test(setting.trim());
-}
-
-function formatSize(bytes: number): string {
-  if (bytes < 1e6) return `${Math.ceil(bytes / 1e3)} KB`;
-  if (bytes < 1e9) return `${(bytes / 1e6).toFixed(1)} MB`;
-  return `${(bytes / 1e9).toFixed(2)} GB`;
 }
 
 async function statfsFreeBytes(dir: string): Promise<number> {
@@ -102,7 +97,7 @@ async function download(source: string, modelsDir: string, opts: ResolveOptions)
           if (free < needed) {
             throw new ModelSetupError(
               'disk',
-              `Not enough disk space for ${info.fileName}: it needs ${formatSize(needed)} and only ${formatSize(free)} are free in ${modelsDir}.`,
+              `Not enough disk space for ${info.fileName}: it needs ${formatBytes(needed)} and only ${formatBytes(free)} are free in ${modelsDir}.`,
             );
           }
         }

@@ -1,4 +1,4 @@
-// Short human formats for sizes, durations and clock times, shared by the status bar and chat.
+// Short human formats for sizes, durations and clock times, shared by the server's messages, the status bar and chat.
 
 const units = ['B', 'KB', 'MB', 'GB', 'TB'] as const;
 

@@ -1,8 +1,8 @@
 // Builds the bundles and the .vsix with the project's own scripts, so tests use what ships.
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { repoRoot } from './paths';
+import { cacheRoot, repoRoot } from './paths';
 
 function run(command: string, args: readonly string[], what: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -21,25 +21,15 @@ export async function buildBundles(): Promise<void> {
   await run(process.execPath, ['esbuild.mjs'], 'Building the bundles (node esbuild.mjs)');
 }
 
-function newestVsix(since: number): string | null {
-  const found = readdirSync(repoRoot)
-    .filter((f) => f.endsWith('.vsix'))
-    .map((f) => path.join(repoRoot, f))
-    .filter((f) => statSync(f).mtimeMs >= since)
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-  return found[0] ?? null;
-}
-
-/** Runs `npm run package` and returns the .vsix it wrote. */
-export async function packageVsix(): Promise<string> {
+/** Runs `npm run package` (production bundles + vsce) and returns the .vsix it wrote. */
+export async function packageVsix(out: string = path.join(cacheRoot, 'vsix', 'local-llm-test.vsix')): Promise<string> {
   if (!existsSync(path.join(repoRoot, 'scripts', 'package.mjs'))) {
     throw new Error('scripts/package.mjs is missing, so the .vsix cannot be built.');
   }
-  const started = Date.now() - 1000;
+  mkdirSync(path.dirname(out), { recursive: true });
+  rmSync(out, { force: true });
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const out = await run(npm, ['run', '--silent', 'package'], 'npm run package');
-  const named = out.match(/(\S+\.vsix)\b/g)?.map((p) => path.resolve(repoRoot, p)).find((p) => existsSync(p));
-  const vsix = named ?? newestVsix(started);
-  if (!vsix) throw new Error(`npm run package wrote no .vsix: ${out.trim().split('\n').slice(-5).join(' | ')}`);
-  return vsix;
+  const log = await run(npm, ['run', '--silent', 'package', '--', '--out', out], 'npm run package');
+  if (!existsSync(out)) throw new Error(`npm run package wrote no ${out}: ${log.trim().split('\n').slice(-5).join(' | ')}`);
+  return out;
 }

@@ -59,15 +59,17 @@ export interface ServeOptions {
   profile: Profile;
   /** Folder opened when the bare URL is visited. */
   workspace?: string;
+  /** A fixed port; default: a free one. */
+  port?: number;
   timeoutMs?: number;
 }
 
-export async function startCodeServer({ profile, workspace, timeoutMs = 60_000 }: ServeOptions): Promise<RunningCodeServer> {
+export async function startCodeServer({ profile, workspace, port: fixedPort, timeoutMs = 60_000 }: ServeOptions): Promise<RunningCodeServer> {
   const entry = await ensureCodeServer();
   let lastOutput = '';
   // A free port can be taken between the probe and the bind; try a few.
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freePort();
+  for (let attempt = 0; attempt < (fixedPort ? 1 : 3); attempt++) {
+    const port = fixedPort ?? (await freePort());
     const baseUrl = `http://127.0.0.1:${port}/`;
     const args = [
       entry,

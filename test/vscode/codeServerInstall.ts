@@ -26,8 +26,9 @@ async function withInstallLock<T>(work: () => Promise<T>): Promise<T> {
       break;
     } catch {
       // Another run is installing; a lock older than 20 minutes belongs to a dead one.
-      const age = Date.now() - statSync(lock, { throwIfNoEntry: false })!.mtimeMs;
-      if (Number.isFinite(age) && age > 20 * 60_000) rmSync(lock, { recursive: true, force: true });
+      const since = statSync(lock, { throwIfNoEntry: false })?.mtimeMs;
+      if (since === undefined) continue; // Released meanwhile.
+      if (Date.now() - since > 20 * 60_000) rmSync(lock, { recursive: true, force: true });
       else await sleep(2000);
     }
   }

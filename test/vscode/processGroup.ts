@@ -63,6 +63,19 @@ export async function stopGroup(pgid: number, graceMs = 5000): Promise<void> {
   liveGroups.delete(pgid);
 }
 
+const cleanups: Array<() => Promise<void> | void> = [];
+let signalExitCode: number | null = null;
+
+/** Work to finish before the process exits on Ctrl-C or a kill (the groups are stopped after it). */
+export function onSignalCleanup(work: () => Promise<void> | void): void {
+  cleanups.push(work);
+}
+
+/** The exit code after a signal; default 128 + the signal's number. */
+export function setSignalExitCode(code: number): void {
+  signalExitCode = code;
+}
+
 // On Ctrl-C, a kill or a crash, take every group we started down with us: gently on a signal,
 // at once when the process exits for any other reason.
 function killAllNow(): void {
@@ -71,10 +84,14 @@ function killAllNow(): void {
 }
 process.on('exit', killAllNow);
 const signalNumbers = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
+let stopping = false;
 for (const signal of Object.keys(signalNumbers) as (keyof typeof signalNumbers)[]) {
-  process.once(signal, () => {
-    void Promise.all([...liveGroups].map((pgid) => stopGroup(pgid, 3000))).finally(() => {
-      process.exit(128 + signalNumbers[signal]);
-    });
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    void (async () => {
+      for (const work of cleanups.reverse()) await Promise.resolve().then(work).catch(() => undefined);
+      await Promise.all([...liveGroups].map((pgid) => stopGroup(pgid, 3000)));
+    })().finally(() => process.exit(signalExitCode ?? 128 + signalNumbers[signal]));
   });
 }

@@ -1,7 +1,7 @@
 // A fresh, throwaway VS Code profile per run: user data, extensions and config folders.
 // A reused user-data folder restores unsaved edits, and an extension loaded both installed and
 // as a development path fails with "command already exists", so nothing is shared between runs.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -29,6 +29,12 @@ export const quietWorkbenchSettings: Readonly<Record<string, unknown>> = {
   'update.mode': 'none',
   'chat.disableAIFeatures': true,
   'workbench.tips.enabled': false,
+  // Text the tests type or insert lands as is.
+  'editor.autoClosingBrackets': 'never',
+  'editor.autoClosingQuotes': 'never',
+  'editor.autoSurround': 'never',
+  'editor.autoIndent': 'none',
+  'editor.formatOnType': false,
   'workbench.enableExperiments': false,
 };
 
@@ -48,23 +54,10 @@ export function createProfile(label: string, root?: string): Profile {
   };
 }
 
-/** Replaces the user settings; VS Code watches the file and applies changes while running. */
+/** Writes the user settings before the workbench starts (code-server misses outside edits later). */
 export function writeUserSettings(profile: Profile, settings: Readonly<Record<string, unknown>>): void {
-  writeFileSync(profile.settingsFile, JSON.stringify(settings, null, 2) + '\n');
-}
-
-/** Merges keys into the user settings (a value of undefined removes the key). */
-export function updateUserSettings(profile: Profile, patch: Readonly<Record<string, unknown>>): void {
-  let current: Record<string, unknown> = {};
-  try {
-    current = JSON.parse(readFileSync(profile.settingsFile, 'utf8')) as Record<string, unknown>;
-  } catch {
-    // No settings yet.
-  }
-  const next: Record<string, unknown> = { ...current };
-  for (const [key, value] of Object.entries(patch)) {
-    if (value === undefined) delete next[key];
-    else next[key] = value;
-  }
-  writeUserSettings(profile, next);
+  // Written aside and renamed, so the watcher never reads half a file.
+  const temp = `${profile.settingsFile}.${process.pid}.tmp`;
+  writeFileSync(temp, JSON.stringify(settings, null, 2) + '\n');
+  renameSync(temp, profile.settingsFile);
 }

@@ -36,6 +36,15 @@ export function integrationUrl(server: Pick<RunningCodeServer, 'baseUrl' | 'port
   return `${server.baseUrl}?folder=${encodeURIComponent(folder)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
 }
 
+// The workbench's own chatter while it starts offline; the suite's output is everything else.
+const workbenchNoise =
+  /Resolving connection token|Resolved connection token|Creating a socket|Failed to load resource|web worker extension host|builtin extensions cache|Service Worker|allow-scripts and allow-same-origin|Creation of workbench contribution|ChatSessionStore|Overwriting extension|open-vsx|github|ERR_NAME_NOT_RESOLVED/i;
+
+/** The browser console renders VS Code's log lines as "%c INFO color: #33f text". */
+function tidyConsoleLine(text: string): string {
+  return text.replace(/^%c\s*(\w+)\s+color:\s*#[0-9a-fA-F]+\s*/, (_, level: string) => (level === 'INFO' ? '' : `${level} `));
+}
+
 /** Returns the suite's exit code: 0 when every test passed. */
 export async function runIntegration(options: IntegrationOptions = {}): Promise<number> {
   const log = options.log ?? ((line: string) => process.stderr.write(line + '\n'));
@@ -55,7 +64,10 @@ export async function runIntegration(options: IntegrationOptions = {}): Promise<
   try {
     server = await startCodeServer({ profile });
     const page = await browser.newPage();
-    page.on('console', (msg) => log(`[workbench] ${msg.text()}`));
+    page.on('console', (msg) => {
+      const line = tidyConsoleLine(msg.text());
+      if (line.trim() && !workbenchNoise.test(line)) log(`[extension host] ${line}`);
+    });
     const exitCode = new Promise<number>((resolve) => {
       void page.exposeFunction('codeAutomationExit', (code: number) => resolve(code));
     });

@@ -1,0 +1,21 @@
+// The model host is a child process (dist/host.js of the installed extension). Reading the
+// process table tells whether deep sleep really ended it, independent of what the UI says.
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
+
+/** Pids of live processes running a dist/host.js from inside `extensionsDir` (Linux /proc). */
+export function modelHostPids(extensionsDir: string): number[] {
+  const prefix = path.resolve(extensionsDir) + path.sep;
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue; // Exited while we looked.
+    }
+    if (args.some((a) => a.startsWith(prefix) && a.endsWith(`${path.sep}dist${path.sep}host.js`))) pids.push(Number(entry));
+  }
+  return pids;
+}

@@ -1,0 +1,213 @@
+// What a user sees, in a real VS Code workbench (code-server 4.100.3 driven by Chromium): the
+// packaged .vsix on the generated tiny model. Eight steps in order, each leaving a screenshot
+// under test-results/e2e/. Random weights: the text is noise, so the steps check states, what
+// is shown, what lands in the document, and the model process; never the words, never timings.
+// Alone: `npm run build && node --import tsx --test test/e2e/ui.test.ts`.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Frame, Locator } from 'playwright-core';
+import {
+  clearRecordedStatusTexts,
+  cursorToEnd,
+  hoverText,
+  openFile,
+  recordedStatusTexts,
+  runCommand,
+  saveActiveEditor,
+  statusText,
+  waitForGhostText,
+  waitForStatusText,
+} from '../vscode/workbench';
+import { askAndStop, lastAnswerLength, openChatPanel } from './chatPanel';
+import { modelHostPids } from './modelHost';
+import { openSession, type UiSession } from './session';
+
+const idleSeconds = 6;
+/** Slack for a loaded 2-core machine on top of the idle time; generous on purpose. */
+const sleepMarginSeconds = 45;
+// Python: no language server of its own to compete for the CPU with the model.
+const sampleFile = 'primes.py';
+
+const ready = /LLM ready|LLM generating/;
+const asleep = /LLM asleep/;
+const waking = /LLM waking/;
+
+const compact = (text: string): string => text.replace(/\s+/g, '');
+
+function log(line: string): void {
+  process.stderr.write(line + '\n');
+}
+
+describe('Local LLM in a real VS Code workbench', { timeout: 12 * 60_000 }, () => {
+  let s: UiSession;
+  let editor: Locator;
+  let chat: Frame;
+
+  before(
+    async () => {
+      s = await openSession({
+        log,
+        settings: {
+          'localLlm.sleepIdleSeconds': idleSeconds,
+          'localLlm.sleepMode': 'deep',
+          // With the default (on), the keystroke's activity notice would start the wake a moment
+          // before the completion request; off, the request itself must find the model asleep.
+          'localLlm.wakeOnActivity': false,
+        },
+      });
+    },
+    { timeout: 6 * 60_000 },
+  );
+
+  after(async () => {
+    await s?.close();
+  });
+
+  const tooltip = (): Promise<string> => hoverText(s.page, s.status);
+
+  it('1. after opening a workspace file, the status item reaches "ready"', { timeout: 3 * 60_000 }, async () => {
+    editor = await openFile(s.page, sampleFile);
+    await waitForStatusText(s.status, ready, 120_000);
+    await s.shot('01-ready');
+    const hover = await tooltip();
+    assert.match(hover, /tiny-random/, `the tooltip should name the model: ${hover}`);
+  });
+
+  it('2. typing produces ghost text, and Tab inserts it into the document', { timeout: 2 * 60_000 }, async () => {
+    const file = path.join(s.workspace, sampleFile);
+    const before = readFileSync(file, 'utf8');
+    const typed = 'answer = ';
+    await cursorToEnd(s.page, editor);
+    await s.page.keyboard.type(typed);
+    const ghost = await waitForGhostText(editor, 60_000);
+    await s.shot('02-ghost-text');
+    await s.page.keyboard.press('Tab');
+    await s.page.waitForTimeout(300);
+    // What was grey is now document text: the rendered lines hold it and the ghost is gone.
+    const rendered = (await editor.locator('.view-lines').innerText()).replace(/\u00a0/g, ' ');
+    assert.ok(compact(rendered).includes(compact(ghost)), `accepted text ${JSON.stringify(ghost)} not in the editor`);
+    await saveActiveEditor(s.page);
+    const after = readFileSync(file, 'utf8');
+    await s.shot('02-accepted');
+    const inserted = after.slice(after.lastIndexOf(typed) + typed.length);
+    assert.ok(after.startsWith(before.trimEnd()), 'the document kept its old text');
+    assert.ok(after.includes(typed), 'the typed text is in the saved file');
+    assert.ok(compact(inserted).length > 0, 'Tab inserted the completion into the saved file');
+    if (/^[\x20-\x7e\s]*$/.test(ghost)) assert.ok(compact(after).includes(compact(ghost)), 'the saved file holds the accepted ghost text');
+  });
+
+  it('3. with no activity, the status item turns to sleeping and the model host is gone', { timeout: 3 * 60_000 }, async () => {
+    await s.page.mouse.move(5, 5);
+    await waitForStatusText(s.status, asleep, (idleSeconds + sleepMarginSeconds) * 1000);
+    await s.shot('03-asleep');
+    const hover = await tooltip();
+    assert.match(hover, /Asleep/, hover);
+    assert.match(hover, /no model process/, `deep sleep: the tooltip should say the model process is gone: ${hover}`);
+    assert.deepEqual(modelHostPids(s.profile.extensionsDir), [], 'deep sleep ends the model host process');
+  });
+
+  it('4. typing again shows "waking", then ghost text: the completion asked during sleep is served', { timeout: 3 * 60_000 }, async () => {
+    await clearRecordedStatusTexts(s.page);
+    assert.match(await waitForStatusText(s.status, asleep, 1000), asleep);
+    await s.page.keyboard.press('Enter');
+    await s.page.keyboard.type('more = ');
+    // No key is pressed after this: ghost text can only come from a request made while asleep.
+    const ghost = await waitForGhostText(editor, 90_000);
+    const hosts = modelHostPids(s.profile.extensionsDir);
+    await s.shot('04-woken-ghost-text');
+    const seen = await recordedStatusTexts(s.page);
+    const wakingAt = seen.findIndex((t) => waking.test(t));
+    assert.ok(wakingAt >= 0, `the status item never said waking: ${JSON.stringify(seen)}`);
+    assert.ok(seen.slice(wakingAt).some((t) => ready.test(t)), `no ready after waking: ${JSON.stringify(seen)}`);
+    assert.ok(ghost.trim().length > 0);
+    assert.ok(hosts.length > 0, 'the wake started a model host again');
+    await s.page.keyboard.press('Escape');
+  });
+
+  it('5. "Local LLM: Sleep Now" from the command palette puts it to sleep', { timeout: 2 * 60_000 }, async () => {
+    // From here on only the user puts it to sleep: idle sleep off, wake on activity back on.
+    await s.setSettings({ 'localLlm.sleepIdleSeconds': 0, 'localLlm.wakeOnActivity': true });
+    const deadline = Date.now() + 60_000;
+    let hover = '';
+    while (!/Idle sleep is off/.test(hover) && Date.now() < deadline) {
+      // It may have gone to sleep on the old idle time meanwhile.
+      if (asleep.test(await statusText(s.status))) await runCommand(s.page, 'Local LLM: Wake Up');
+      await waitForStatusText(s.status, ready, 60_000);
+      hover = await tooltip();
+    }
+    assert.match(hover, /Idle sleep is off/, 'the new sleepIdleSeconds reached the server');
+    await runCommand(s.page, 'Local LLM: Sleep Now');
+    await waitForStatusText(s.status, asleep, 30_000);
+    await s.shot('05-sleep-now');
+    assert.deepEqual(modelHostPids(s.profile.extensionsDir), [], 'Sleep Now ends the model host process');
+  });
+
+  it('6. clicking the sleeping status item wakes it', { timeout: 2 * 60_000 }, async () => {
+    await clearRecordedStatusTexts(s.page);
+    await s.status.click();
+    await waitForStatusText(s.status, ready, 60_000);
+    await s.shot('06-woken-by-click');
+    const seen = await recordedStatusTexts(s.page);
+    assert.ok(seen.some((t) => waking.test(t)), `the click should show waking: ${JSON.stringify(seen)}`);
+    assert.ok(modelHostPids(s.profile.extensionsDir).length > 0, 'the model host runs again');
+  });
+
+  it('7. the chat panel opens, a question streams an answer, and Stop stops it', { timeout: 3 * 60_000 }, async () => {
+    chat = await openChatPanel(s.page);
+    await s.shot('07-chat-open');
+    // A fast model may finish an answer before Stop lands; ask again a few times.
+    let turn = await askAndStop(chat, 'Write a long story about a lighthouse keeper.');
+    for (let attempt = 1; attempt < 4 && turn.state === 'done'; attempt++) {
+      log(`[e2e] the answer ended (${turn.finalLength} chars) before Stop acted; asking again`);
+      turn = await askAndStop(chat, `Tell me another long story, number ${attempt + 1}.`);
+    }
+    await s.shot('07-chat-stopped');
+    assert.ok(turn.lengths.length >= 2, `the answer should stream in pieces; saw lengths ${JSON.stringify(turn.lengths)}`);
+    assert.ok(turn.stopClicked, 'Stop was shown and clicked while streaming');
+    assert.equal(turn.state, 'stopped', `after Stop the answer should be stopped, not ${turn.state} (${turn.note})`);
+    assert.equal(await chat.locator('#stop').isHidden(), true, 'Stop is hidden once stopped');
+    assert.equal(await chat.locator('#send').isVisible(), true, 'Send is back');
+    const length = await lastAnswerLength(chat);
+    await s.page.waitForTimeout(1500);
+    assert.equal(await lastAnswerLength(chat), length, 'a stopped answer does not grow');
+  });
+
+  it('8. a missing model file shows the error with the server\'s sentence; choosing a valid model recovers', { timeout: 3 * 60_000 }, async () => {
+    // A loaded model is kept when a new path cannot be used; with none loaded (asleep), the
+    // wake has only the missing file to load.
+    await runCommand(s.page, 'Local LLM: Sleep Now');
+    await waitForStatusText(s.status, asleep, 30_000);
+    const missing = path.join(s.profile.root, 'no-such-dir', 'missing-model.gguf');
+    await s.setSettings({ 'localLlm.model': missing });
+    // The new path may be tried at once; if it still sleeps, waking it tries the path.
+    const deadline = Date.now() + 60_000;
+    let text = await statusText(s.status);
+    for (let clicked = false; !/LLM error/.test(text) && Date.now() < deadline; text = await statusText(s.status)) {
+      if (!clicked && asleep.test(text)) {
+        clicked = true;
+        await s.status.click();
+      }
+      await s.page.waitForTimeout(250);
+    }
+    assert.match(text, /LLM error/, 'the status item shows the error state');
+    await s.shot('08-error');
+    const hover = await tooltip();
+    assert.match(hover, /missing-model\.gguf/, `the tooltip should carry the server's sentence about the file: ${hover}`);
+
+    await runCommand(s.page, 'Local LLM: Select Model');
+    const quickInput = s.page.locator('.quick-input-widget');
+    await quickInput.locator('.monaco-list-row', { hasText: 'Choose a GGUF file' }).click();
+    // code-server's file dialog is a quick input that takes a typed path.
+    const pathInput = quickInput.locator('input.input');
+    await s.page.waitForTimeout(500);
+    await pathInput.fill(s.model);
+    await s.page.waitForTimeout(300);
+    await pathInput.press('Enter');
+    await waitForStatusText(s.status, ready, 90_000);
+    await s.shot('08-recovered');
+    const settings = JSON.parse(readFileSync(s.profile.settingsFile, 'utf8')) as Record<string, unknown>;
+    assert.equal(settings['localLlm.model'], s.model, 'Select Model wrote the chosen file to the settings');
+  });
+});

@@ -2,15 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
 import * as vscode from 'vscode';
 import { api, waitForClientState, waitForState } from './helpers';
+import { isAlive } from '../fixtures/processes';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('server lifecycle', () => {
   it('Restart Server ends the old server process and brings the model back', async () => {
@@ -19,7 +12,7 @@ describe('server lifecycle', () => {
     const pid = llm.getServerPid();
     assert.ok(pid, 'the server runs');
     await vscode.commands.executeCommand('localLlm.restartServer');
-    assert.equal(alive(pid), false, `the old server ${pid} is gone once the restart returns`);
+    assert.equal(isAlive(pid), false, `the old server ${pid} is gone once the restart returns`);
     await waitForClientState(llm, 'running');
     await waitForState(llm, 'ready');
     assert.notEqual(llm.getServerPid(), pid);

@@ -9,6 +9,7 @@ import { CancellationTokenSource, InlineCompletionRequest, ResponseError, type I
 import { ChatRequest, ChatResetRequest, SleepRequest, WakeRequest, type ChatChunk, type ChatResult } from '../../server/src/protocol';
 import { brokenModels, largeModel, tinyModel, type BrokenModels } from '../fixtures/models';
 import { startServer, type TestServer } from './lspClient';
+import { isAlive } from '../fixtures/processes';
 
 const mb = 1024 * 1024;
 const docUri = 'file:///work/sample.ts';
@@ -46,14 +47,6 @@ function chat(server: TestServer, message: string, chunks: ChatChunk[], token?: 
   return server.connection.sendRequest(ChatRequest.type, { sessionId: 's1', message, partialResultToken }, token);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 before(async () => {
   tiny = await tinyModel();
@@ -256,7 +249,7 @@ describe('memory after sleep', () => {
       const deep = await server.connection.sendRequest(SleepRequest.type);
       assert.equal(deep.memory.hostPid, null);
       assert.equal(deep.memory.hostRssBytes, null);
-      assert.ok(!alive(hostPid), 'the old host process has exited');
+      assert.ok(!isAlive(hostPid), 'the old host process has exited');
     } finally {
       await server.stop();
     }

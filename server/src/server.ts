@@ -65,8 +65,10 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
     setImmediate(() => {
       pushScheduled = false;
       const status = currentStatus();
-      // Memory figures move all the time; only state-like fields decide whether to send.
-      const key = JSON.stringify({ ...status, memory: null, idleSecondsLeft: null });
+      // Memory figures move all the time; only state-like fields decide whether to send. The idle
+      // countdown counts when its deadline moved (activity), in steps of 5 s.
+      const idleDeadline = status.idleSecondsLeft === null ? null : Math.round((Date.now() / 1000 + status.idleSecondsLeft) / 5);
+      const key = JSON.stringify({ ...status, memory: null, idleSecondsLeft: idleDeadline });
       if (key === lastSent) return;
       lastSent = key;
       void connection.sendNotification(DidChangeStateNotification.type, status);
@@ -198,7 +200,10 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
     await gate.wake().catch(() => undefined);
     return currentStatus();
   });
-  connection.onNotification(ActivityNotification.method, () => gate.activity());
+  connection.onNotification(ActivityNotification.method, () => {
+    gate.activity();
+    pushStatus();
+  });
 
   const completions = registerInlineCompletion(connection, documents, gate, model, () => settings, log);
   registerChat(connection, gate, model);

@@ -404,7 +404,7 @@ describe('disk space', () => {
   it('refuses before downloading when the free-space probe says there is no room', async () => {
     const storageDir = tempStorage();
     const r = run(storageDir, server.endpoint, { freeDiskBytes: async () => 100_000 });
-    await rejectsWith(resolveModel(uri, r.options), 'disk', /Not enough disk space .* only 100 KB are free/);
+    await rejectsWith(resolveModel(uri, r.options), 'disk', /Not enough disk space .* only 98 KB are free/);
     assert.equal(r.confirms.length, 0);
   });
 

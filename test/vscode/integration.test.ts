@@ -6,7 +6,21 @@ import { existsSync } from 'node:fs';
 import { test } from 'node:test';
 import { defaultTestsPath, runIntegration } from './runIntegration';
 
-test('the integration suite passes inside the real extension host (code-server)', { timeout: 10 * 60_000 }, async () => {
+/** The mocha results in the extension host's output, so each counts in npm test's summary. */
+function mochaResults(lines: string[]): Array<{ title: string; passed: boolean }> {
+  const results: Array<{ title: string; passed: boolean }> = [];
+  for (const raw of lines) {
+    const line = raw.replace(/\u001b\[[0-9;]*m/g, '').replace(/^\[extension host\]\s*/, '');
+    if (/^\d+ (passing|failing|pending)/.test(line)) break;
+    const pass = /^\s*✔ (.+?)(?: \(\d+ms\))?$/.exec(line);
+    const fail = /^\s*\d+\) (.+)$/.exec(line);
+    if (pass) results.push({ title: pass[1], passed: true });
+    else if (fail) results.push({ title: fail[1], passed: false });
+  }
+  return results;
+}
+
+test('the integration suite passes inside the real extension host (code-server)', { timeout: 10 * 60_000 }, async (t) => {
   assert.ok(existsSync(defaultTestsPath), `${defaultTestsPath} is missing: the integration suite was not built.`);
   const lines: string[] = [];
   const code = await runIntegration({
@@ -15,5 +29,8 @@ test('the integration suite passes inside the real extension host (code-server)'
       process.stderr.write(line + '\n');
     },
   });
+  for (const result of mochaResults(lines)) {
+    await t.test(result.title, () => assert.ok(result.passed, `${result.title} failed in the extension host; see the output above.`));
+  }
   assert.equal(code, 0, `The suite exited with ${code}; its last output:\n${lines.slice(-30).join('\n')}`);
 });

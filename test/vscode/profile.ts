@@ -36,6 +36,8 @@ export const quietWorkbenchSettings: Readonly<Record<string, unknown>> = {
   'editor.autoIndent': 'none',
   'editor.formatOnType': false,
   'workbench.enableExperiments': false,
+  // One llama.cpp thread: two on two cores shared with the workbench and Chromium spin against each other.
+  'localLlm.threads': 1,
 };
 
 export function createProfile(label: string, root?: string): Profile {

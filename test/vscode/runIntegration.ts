@@ -51,7 +51,7 @@ export async function runIntegration(options: IntegrationOptions = {}): Promise<
   const extensionPath = path.resolve(options.extensionDevelopmentPath ?? repoRoot);
   const testsPath = path.resolve(options.extensionTestsPath ?? defaultTestsPath);
   if (!existsSync(testsPath)) throw new Error(`The integration suite ${testsPath} does not exist; run "npm run build" first.`);
-  const timeoutMs = options.timeoutMs ?? 5 * 60_000;
+  const timeoutMs = options.timeoutMs ?? 10 * 60_000;
 
   const profile = createProfile('integration');
   const settings: Record<string, unknown> = { ...quietWorkbenchSettings, ...options.settings };

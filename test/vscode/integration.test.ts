@@ -20,7 +20,7 @@ function mochaResults(lines: string[]): Array<{ title: string; passed: boolean }
   return results;
 }
 
-test('the integration suite passes inside the real extension host (code-server)', { timeout: 10 * 60_000 }, async (t) => {
+test('the integration suite passes inside the real extension host (code-server)', { timeout: 12 * 60_000 }, async (t) => {
   assert.ok(existsSync(defaultTestsPath), `${defaultTestsPath} is missing: the integration suite was not built.`);
   const lines: string[] = [];
   const code = await runIntegration({

@@ -87,7 +87,7 @@ writeFileSync(ignoreFile, `${base}\n# Other platforms' node-llama-cpp binaries (
 
 const vsce = path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce');
 if (!existsSync(vsce)) fail('@vscode/vsce is not installed; run npm install first.');
-const packaged = run(process.execPath, [vsce, 'package', '--target', target, '--allow-missing-repository', '--skip-license', '--ignoreFile', ignoreFile, '--out', out]);
+const packaged = run(process.execPath, [vsce, 'package', '--target', target, '--allow-missing-repository', '--no-rewrite-relative-links', '--skip-license', '--ignoreFile', ignoreFile, '--out', out]);
 rmSync(temp, { recursive: true, force: true });
 if (packaged !== 0) process.exit(packaged);
 

@@ -34,8 +34,19 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(settings: Record<string, unknown>, storageDir?: string): Promise<TestServer> {
-  const child = spawn(process.execPath, [serverPath, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
+export interface StartOptions {
+  storageDir?: string;
+  /** Extra environment for the server process (e.g. LOCAL_LLM_HF_ENDPOINT). */
+  env?: Record<string, string>;
+  /** Answers window/showMessageRequest; the default dismisses it. */
+  onMessageRequest?(params: { message: string; actions?: Array<{ title: string }> }): { title: string } | null;
+  /** Every window/workDoneProgress/create the server asked for. */
+  progressTokens?: unknown[];
+}
+
+export async function startServer(settings: Record<string, unknown>, options: StartOptions = {}): Promise<TestServer> {
+  const { storageDir } = options;
+  const child = spawn(process.execPath, [serverPath, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
   const logs: string[] = [];
   child.stderr!.on('data', (d: Buffer) => logs.push(d.toString()));
   const connection = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
@@ -47,8 +58,14 @@ export async function startServer(settings: Record<string, unknown>, storageDir?
   });
   connection.onNotification('window/logMessage', (p: { message: string }) => void logs.push(p.message));
   connection.onNotification('window/showMessage', (p: { message: string }) => void logs.push(`[shown] ${p.message}`));
-  connection.onRequest('window/showMessageRequest', () => null);
-  connection.onRequest('window/workDoneProgress/create', () => null);
+  connection.onRequest('window/showMessageRequest', (p: { message: string; actions?: Array<{ title: string }> }) => {
+    logs.push(`[asked] ${p.message}`);
+    return options.onMessageRequest?.(p) ?? null;
+  });
+  connection.onRequest('window/workDoneProgress/create', (p: { token: unknown }) => {
+    options.progressTokens?.push(p.token);
+    return null;
+  });
   connection.listen();
   await connection.sendRequest(InitializeRequest.type, {
     processId: process.pid,

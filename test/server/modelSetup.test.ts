@@ -1,0 +1,92 @@
+// A new user's first start over real LSP: no model set, so the server proposes the recommended
+// preset, asks once, downloads it (from a local server standing in for Hugging Face) with
+// progress, and loads it; later starts use the cached file without touching the network.
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ListModelsRequest } from '../../server/src/protocol';
+import { countingDeadPort, startModelServer, type ModelServer } from '../fixtures/httpModelServer';
+import { tinyModel } from '../fixtures/models';
+import { startServer } from './lspClient';
+
+const settings = { model: '', contextSize: 1024, threads: 1, sleepIdleSeconds: 0 };
+
+describe('the default model for a new user', () => {
+  let hub: ModelServer;
+  let storageDir: string;
+  before(async () => {
+    hub = await startModelServer({ file: await tinyModel(), mode: 'slow', slowChunkBytes: 64 * 1024, slowTickMs: 20 });
+    storageDir = mkdtempSync(path.join(os.tmpdir(), 'local-llm-setup-'));
+  });
+  after(() => hub.close());
+
+  it('declining the download loads nothing and says so', async () => {
+    const asked: string[] = [];
+    const server = await startServer(settings, {
+      storageDir,
+      env: { LOCAL_LLM_HF_ENDPOINT: hub.endpoint },
+      onMessageRequest: (p) => {
+        asked.push(p.message);
+        return { title: 'Not now' };
+      },
+    });
+    try {
+      const failed = await server.waitForState('error');
+      assert.equal(asked.length, 1);
+      assert.match(failed.error ?? '', /declined/);
+      // The downloader learns the size with a GET it drops after the headers; nothing may be kept.
+      const kept = existsSync(path.join(storageDir, 'models')) ? readdirSync(path.join(storageDir, 'models')) : [];
+      assert.deepEqual(kept.filter((f) => f.includes('.gguf')), [], 'nothing was downloaded');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('asks once with the size, downloads with progress, and loads the preset', async () => {
+    const asked: string[] = [];
+    const progressTokens: unknown[] = [];
+    const server = await startServer(settings, {
+      storageDir,
+      env: { LOCAL_LLM_HF_ENDPOINT: hub.endpoint },
+      progressTokens,
+      onMessageRequest: (p) => {
+        asked.push(p.message);
+        return { title: 'Download' };
+      },
+    });
+    try {
+      const ready = await server.waitForState('ready', 120_000);
+      assert.equal(asked.length, 1);
+      assert.match(asked[0], /qwen2\.5-coder-.*\.gguf \(\d/i, 'the question names the file and its size');
+      assert.ok(progressTokens.length >= 1, 'a progress notification was shown');
+      assert.equal(ready.model?.name, 'tiny-random');
+      assert.ok(ready.model?.path.startsWith(storageDir));
+      const listing = await server.connection.sendRequest(ListModelsRequest.type);
+      assert.equal(listing.cached.length, 1);
+      assert.ok(listing.presets.some((p) => p.id === listing.recommendedPresetId));
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('a later start with the network off loads the cached model without a single connection', async () => {
+    const dead = await countingDeadPort();
+    const server = await startServer(settings, {
+      storageDir,
+      env: { LOCAL_LLM_HF_ENDPOINT: dead.endpoint },
+      onMessageRequest: () => {
+        throw new Error('nothing should be asked: the model is cached');
+      },
+    });
+    try {
+      const ready = await server.waitForState('ready', 60_000);
+      assert.equal(ready.model?.name, 'tiny-random');
+      assert.equal(dead.connections, 0);
+    } finally {
+      await server.stop();
+      await dead.close();
+    }
+  });
+});

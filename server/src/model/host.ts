@@ -14,7 +14,6 @@ import type {
   LlamaContextSequence,
   LlamaLogLevel,
   LlamaModel,
-  Token,
   TokenMeterState,
 } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import {
@@ -43,6 +42,7 @@ import {
   type LoadParams,
   type LoadResult,
 } from './hostProtocol';
+import { firstTokens, fitInfillBudget, lastTokens, nthNewline } from './infillTokens';
 import { ownRssBytes } from './memory';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp', { with: { 'resolution-mode': 'import' } });
@@ -315,51 +315,9 @@ function queuedGeneration(signal: AbortSignal, task: () => Promise<GenerationRes
   });
 }
 
-function startsWithLowSurrogate(text: string, at: number): boolean {
-  const c = text.charCodeAt(at);
-  return c >= 0xdc00 && c <= 0xdfff;
-}
 
-/**
- * The last `count` tokens of `text`, tokenizing only a window near its end, so a 10 MB prefix
- * costs what a small one does. The window's first token may be half a word and is dropped.
- */
-function lastTokens(model: LlamaModel, text: string, count: number): Token[] {
-  if (count <= 0 || text === '') return [];
-  for (let window = count * 4; ; window *= 2) {
-    if (window >= text.length) return model.tokenize(text, false, 'trimLeadingSpace').slice(-count);
-    let start = text.length - window;
-    if (startsWithLowSurrogate(text, start)) start++;
-    const tokens = model.tokenize(text.slice(start), false, 'trimLeadingSpace').slice(1);
-    if (tokens.length >= count) return tokens.slice(-count);
-  }
-}
 
-/** The first `count` tokens of `text`; the window's last token may be cut and is dropped. */
-function firstTokens(model: LlamaModel, text: string, count: number): Token[] {
-  if (count <= 0 || text === '') return [];
-  for (let window = count * 4; ; window *= 2) {
-    if (window >= text.length) return model.tokenize(text, false, 'trimLeadingSpace').slice(0, count);
-    let end = window;
-    if (startsWithLowSurrogate(text, end)) end++;
-    const tokens = model.tokenize(text.slice(0, end), false, 'trimLeadingSpace').slice(0, -1);
-    if (tokens.length >= count) return tokens.slice(0, count);
-  }
-}
 
-/**
- * Prefix, suffix and answer must fit the context together: overflowing it makes llama.cpp shift
- * the context on every token, which turns a millisecond answer into minutes.
- */
-function fitInfillBudget(contextSize: number, p: InfillParams): { prefixTokens: number; suffixTokens: number; maxTokens: number } {
-  const reserve = 8; // FIM control tokens and BOS
-  const maxTokens = Math.max(1, Math.min(p.maxTokens, Math.floor(contextSize / 4)));
-  const room = contextSize - maxTokens - reserve;
-  const wanted = p.prefixTokens + p.suffixTokens;
-  if (wanted <= room) return { prefixTokens: p.prefixTokens, suffixTokens: p.suffixTokens, maxTokens };
-  const suffixTokens = Math.floor((p.suffixTokens * room) / wanted);
-  return { prefixTokens: room - suffixTokens, suffixTokens, maxTokens };
-}
 
 /** Drops the oldest turns (never the system prompt or the question) until prompt and answer fit. */
 function fitChatHistory(current: Loaded, messages: HostChatMessage[], maxTokens: number): { messages: HostChatMessage[]; maxTokens: number } {
@@ -381,15 +339,6 @@ function fitChatHistory(current: Loaded, messages: HostChatMessage[], maxTokens:
   return { messages: kept, maxTokens: Math.min(answer, room) };
 }
 
-/** Index of the `n`th line break (1-based), or -1. */
-function nthNewline(text: string, n: number): number {
-  let at = -1;
-  for (let i = 0; i < n; i++) {
-    at = text.indexOf('\n', at + 1);
-    if (at < 0) return -1;
-  }
-  return at;
-}
 
 /**
  * Tokens sampled since `before`. The library may sample one past maxTokens when the last token

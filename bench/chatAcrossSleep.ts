@@ -1,0 +1,198 @@
+// 5. Chat across sleep: the time to the first token of a follow-up question right after a wake,
+// against a follow-up with the model awake, and against the direct engine doing the same wake
+// with and without the conversation's sequence state saved to disk (the server does not save
+// sequence state yet, so the "with state" figures exist for the direct engine only).
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { ChatHistory } from '../server/src/chat/history';
+import type { ChatContext, SleepMode } from '../server/src/protocol';
+import { DirectEngine } from './direct/engine';
+import type { EngineChatMessage, EngineLoadParams } from './direct/engineProtocol';
+import { gpu, gpuLayers, serverSettings, threads } from './lib/config';
+import { count, type BenchContext, type BenchOutcome } from './lib/context';
+import { sampleDocument } from './lib/document';
+import { chat, sleep, startServer, type TestServer } from './lib/lsp';
+import { loadAverage, resultHeader, writeResult } from './lib/results';
+import { median, round } from './lib/stats';
+import { printTable } from './lib/table';
+
+const contextSize = 2048;
+// The server's own answer limit (chatFeature.ts); the answers are stopped long before it.
+const maxAnswerTokens = 1024;
+const firstAnswerChunks = 12;
+const selection = sampleDocument.slice(sampleDocument.indexOf('  cancel(id: number)'), sampleDocument.indexOf('  get size()'));
+const chatContext: ChatContext = { fileName: 'scheduler.ts', languageId: 'typescript', selection };
+
+type Kind = 'awake' | SleepMode;
+const kinds: Kind[] = ['awake', 'light', 'deep'];
+
+interface Rep {
+  historyTokensApprox: number;
+  server: Record<Kind, number | null>;
+  direct: {
+    awake: number | null;
+    lightNoState: number;
+    lightWithState: number;
+    deepNoState: number;
+    deepWithState: number;
+    stateBytes: number;
+    stateLoadMs: number;
+  };
+}
+
+async function waitSleeping(server: TestServer): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if ((await server.status()).state === 'sleeping') return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('The model did not fall asleep.');
+}
+
+export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcome> {
+  const header = resultHeader('chatAcrossSleep', loadAverage());
+  const reps = count(ctx, 2, 1);
+  const settings = (mode: SleepMode): Record<string, unknown> => serverSettings(ctx.largeModel, { contextSize, sleepMode: mode });
+  const loadParams: EngineLoadParams = { modelPath: ctx.largeModel, gpu, gpuLayers, contextSize, threads };
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'bench-chat-state-'));
+  const server = await startServer(settings('light'));
+  const mirror = new DirectEngine();
+  const results: Rep[] = [];
+  try {
+    await server.waitForState('ready', 180_000);
+    await mirror.request({ op: 'load', params: loadParams });
+    for (let rep = 0; rep < reps; rep++) {
+      const sessionId = `bench-${rep}`;
+      // The same messages the server builds, so the direct engine evaluates the same conversation.
+      const history = new ChatHistory();
+      const first = `Question ${rep + 1}: what does cancel() do with a task that is already running?`;
+      const messages0 = history.messagesFor(sessionId, first, chatContext) as EngineChatMessage[];
+      const a0 = await chat(server, sessionId, first, firstAnswerChunks, chatContext);
+      history.record(sessionId, first, chatContext, a0.result.text);
+      await mirror.request({ op: 'chat', messages: messages0, maxTokens: maxAnswerTokens, stopAfterChunks: firstAnswerChunks });
+
+      const rec: Rep = {
+        historyTokensApprox: messages0.reduce((n, m) => n + m.text.length, 0) + a0.result.text.length,
+        server: { awake: null, light: null, deep: null },
+        direct: { awake: null, lightNoState: 0, lightWithState: 0, deepNoState: 0, deepWithState: 0, stateBytes: 0, stateLoadMs: 0 },
+      };
+      // Rotate the order, so no kind always comes first.
+      const order = kinds.map((_, i) => kinds[(i + rep) % kinds.length]);
+      for (const kind of order) {
+        const question = `Follow-up (${kind}): and what happens to its retries?`;
+        const messages = history.messagesFor(sessionId, question) as EngineChatMessage[];
+        if (kind !== 'awake') {
+          server.configure(settings(kind));
+          await sleep(server);
+          await waitSleeping(server);
+        }
+        const answer = await chat(server, sessionId, question, 1);
+        rec.server[kind] = answer.firstChunkMs;
+        history.record(sessionId, question, undefined, answer.result.text);
+
+        // The direct engine, from the same conversation state.
+        if (kind === 'awake') {
+          const r = await mirror.request({ op: 'chat', messages, maxTokens: maxAnswerTokens, stopAfterChunks: 1 });
+          rec.direct.awake = r.firstChunkMs;
+          continue;
+        }
+        const stateFile = path.join(stateDir, `rep${rep}-${kind}.bin`);
+        const saved = await mirror.request({ op: 'saveState', file: stateFile });
+        rec.direct.stateBytes = saved.bytes;
+        if (kind === 'light') {
+          await mirror.request({ op: 'unload' });
+          let t = performance.now();
+          await mirror.request({ op: 'load', params: loadParams });
+          const restored = await mirror.request({ op: 'loadState', file: stateFile });
+          rec.direct.stateLoadMs = restored.ms;
+          let r = await mirror.request({ op: 'chat', messages, maxTokens: maxAnswerTokens, stopAfterChunks: 1 });
+          rec.direct.lightWithState = performance.now() - t - (r.totalMs - (r.firstChunkMs ?? r.totalMs));
+          await mirror.request({ op: 'unload' });
+          t = performance.now();
+          await mirror.request({ op: 'load', params: loadParams });
+          r = await mirror.request({ op: 'chat', messages, maxTokens: maxAnswerTokens, stopAfterChunks: 1 });
+          rec.direct.lightNoState = performance.now() - t - (r.totalMs - (r.firstChunkMs ?? r.totalMs));
+        } else {
+          for (const withState of [false, true]) {
+            const fresh = new DirectEngine();
+            try {
+              await fresh.request({ op: 'load', params: loadParams });
+              if (withState) await fresh.request({ op: 'loadState', file: stateFile });
+              const r = await fresh.request({ op: 'chat', messages, maxTokens: maxAnswerTokens, stopAfterChunks: 1 });
+              const ms = performance.now() - fresh.spawnedAt - (r.totalMs - (r.firstChunkMs ?? r.totalMs));
+              if (withState) rec.direct.deepWithState = ms;
+              else rec.direct.deepNoState = ms;
+            } finally {
+              await fresh.stop();
+            }
+          }
+          // Keep the mirror's conversation in step with the server's.
+          await mirror.request({ op: 'chat', messages, maxTokens: maxAnswerTokens, stopAfterChunks: 1 });
+        }
+      }
+      results.push(rec);
+      process.stdout.write(`  rep ${rep + 1}: server ${JSON.stringify(rec.server, (_, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))}\n`);
+    }
+  } finally {
+    await mirror.stop();
+    await server.stop();
+    rmSync(stateDir, { recursive: true, force: true });
+  }
+
+  const m = (f: (r: Rep) => number | null): number => median(results.map((r) => f(r) ?? Number.NaN));
+  const rows: (string | number | null)[][] = [
+    ['awake (no sleep)', m((r) => r.server.awake), m((r) => r.direct.awake), null],
+    ['after light sleep', m((r) => r.server.light), m((r) => r.direct.lightNoState), m((r) => r.direct.lightWithState)],
+    ['after deep sleep', m((r) => r.server.deep), m((r) => r.direct.deepNoState), m((r) => r.direct.deepWithState)],
+  ];
+  printTable(
+    `Chat follow-up, time to first token in ms (median of ${reps}); large model, context ${contextSize}, ${threads} thread(s); wake included`,
+    ['follow-up', 'LSP server (no saved state)', 'direct, no state', 'direct, state restored'],
+    rows,
+  );
+  process.stdout.write(
+    `The server does not save sequence state across sleep yet, so its follow-up re-reads the whole conversation (~${results[0]?.historyTokensApprox ?? 0} characters). ` +
+      `Direct: state file ${Math.round((results[0]?.direct.stateBytes ?? 0) / 1024)} KiB, restored in ${round(m((r) => r.direct.stateLoadMs), 1)} ms.\n`,
+  );
+  const file = writeResult('chatAcrossSleep', header, {
+    model: { path: ctx.largeModel, kind: 'large random (8 layers x 1024, F16, 258 MiB)' },
+    settings: { contextSize, threads, gpu, firstAnswerChunks },
+    serverSavesSequenceState: false,
+    note: 'Times to the first streamed token of a follow-up, measured at the client, including the wake. Direct "state restored" loads the conversation state saved with LlamaContextSequence.saveStateToFile before the sleep.',
+    repetitions: results.map((r) => ({
+      historyChars: r.historyTokensApprox,
+      server: Object.fromEntries(Object.entries(r.server).map(([k, v]) => [k, v === null ? null : round(v)])),
+      direct: Object.fromEntries(Object.entries(r.direct).map(([k, v]) => [k, v === null ? null : round(v)])),
+    })),
+    medians: {
+      server: { awake: round(m((r) => r.server.awake)), light: round(m((r) => r.server.light)), deep: round(m((r) => r.server.deep)) },
+      direct: {
+        awake: round(m((r) => r.direct.awake)),
+        lightNoState: round(m((r) => r.direct.lightNoState)),
+        lightWithState: round(m((r) => r.direct.lightWithState)),
+        deepNoState: round(m((r) => r.direct.deepNoState)),
+        deepWithState: round(m((r) => r.direct.deepWithState)),
+      },
+    },
+  });
+  const fmt = (x: number): string => `${(x / 1000).toFixed(2)} s`;
+  return {
+    name: 'chatAcrossSleep',
+    file,
+    verdicts: [
+      {
+        figure: 'Chat follow-up TTFT after deep sleep (no saved state)',
+        value: `${fmt(m((r) => r.server.deep))} vs direct ${fmt(m((r) => r.direct.deepNoState))}; direct with state ${fmt(m((r) => r.direct.deepWithState))}`,
+        target: '-',
+        met: null,
+      },
+      {
+        figure: 'Chat follow-up TTFT after light sleep (no saved state)',
+        value: `${fmt(m((r) => r.server.light))} vs direct ${fmt(m((r) => r.direct.lightNoState))}; direct with state ${fmt(m((r) => r.direct.lightWithState))}`,
+        target: '-',
+        met: null,
+      },
+      { figure: 'Chat follow-up TTFT, awake', value: `${fmt(m((r) => r.server.awake))} vs direct ${fmt(m((r) => r.direct.awake))}`, target: '-', met: null },
+    ],
+  };
+}

@@ -145,6 +145,16 @@ class Job {
   }
 }
 
+/** One completion through the gate: it must find the model loaded, and then finish. */
+async function runsWithModelLoaded(gate: ResumeGate, driver: ManualDriver): Promise<void> {
+  const job = new Job(driver);
+  const result = gate.run('completion', job.fn);
+  await settle();
+  assert.equal(job.loadedAtStart, true);
+  await job.end();
+  await result;
+}
+
 /** Records how a promise ended without letting a rejection go unhandled. */
 function track<T>(promise: Promise<T>): { outcome: () => 'pending' | 'resolved' | unknown } {
   let outcome: 'pending' | 'resolved' | unknown = 'pending';
@@ -253,12 +263,7 @@ describe('ResumeGate wake', () => {
     }
     assert.equal(gate.waiting, 0);
     driver.holdLoads = false;
-    const job = new Job(driver);
-    const retry = gate.run('completion', job.fn);
-    await settle();
-    assert.equal(job.loadedAtStart, true);
-    await job.end();
-    await retry;
+    await runsWithModelLoaded(gate, driver);
     assert.deepEqual(driver.calls, ['load', 'load']);
   });
 
@@ -593,12 +598,7 @@ describe('ResumeGate sleep()', () => {
     await gate.sleep();
     assert.equal(gate.state, 'error');
     assert.equal(gate.error, 'The model host did not stop in time.');
-    const job = new Job(driver);
-    const result = gate.run('completion', job.fn);
-    await settle();
-    assert.equal(job.loadedAtStart, true);
-    await job.end();
-    await result;
+    await runsWithModelLoaded(gate, driver);
   });
 
   it('sleeps after a wake asked for before it, and wakes again when asked after', async () => {
@@ -734,12 +734,7 @@ describe('ResumeGate crashed()', () => {
     assert.equal(chat.signal?.aborted, true);
     assert.ok(chatResult.outcome() instanceof GateUnavailableError);
     assert.equal(clock.pending, 0);
-    const job = new Job(driver);
-    const result = gate.run('completion', job.fn);
-    await settle();
-    assert.equal(job.loadedAtStart, true);
-    await job.end();
-    await result;
+    await runsWithModelLoaded(gate, driver);
     assert.deepEqual(driver.calls, ['load', 'load']);
   });
 

@@ -58,7 +58,8 @@ const ggmlTypeSizes: ReadonlyMap<number, readonly [number, number]> = new Map([
   [42, [64, 18]],
 ]);
 
-const enum ValueType {
+/** GGUF metadata value types (the file format's numbering). */
+export enum ValueType {
   UINT8 = 0,
   INT8 = 1,
   UINT16 = 2,

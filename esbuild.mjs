@@ -43,9 +43,7 @@ const bundles = [
   },
 ];
 
-const { existsSync } = await import('node:fs');
-const present = bundles.filter((b) => Object.values(b.entryPoints).every((p) => existsSync(p)));
-const contexts = await Promise.all(present.map((b) => esbuild.context(b)));
+const contexts = await Promise.all(bundles.map((b) => esbuild.context(b)));
 if (watch) {
   await Promise.all(contexts.map((c) => c.watch()));
 } else {

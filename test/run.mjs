@@ -1,4 +1,4 @@
-// `npm test`: builds once, then runs every suite in order (unit, host, server, in-VS-Code
+// `npm test`: builds and typechecks once, then runs every suite in order (unit, host, server, in-VS-Code
 // integration, end to end), each with node's test runner, and prints one summary line.
 // `npm test -- unit server` runs only the named suites.
 import { spawnSync } from 'node:child_process';
@@ -30,8 +30,8 @@ function run(cmd, args) {
   return result.status ?? 1;
 }
 
-console.log('\n== build ==');
-if (run(process.execPath, ['esbuild.mjs']) !== 0) {
+console.log('\n== build and typecheck ==');
+if (run(process.execPath, ['esbuild.mjs']) !== 0 || run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.', '--noEmit']) !== 0) {
   console.log('0 passed, 1 failed');
   process.exit(1);
 }

@@ -126,7 +126,10 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
           effectiveModel = null;
           switchProblem = null;
         }
-        void gate.reload();
+        // A model the user just chose is loaded now, even from sleep, so a bad choice shows at once.
+        void gate.reload().then(() => {
+          if (modelChanged && gate.state === 'sleeping') void gate.wake();
+        });
       }
     }
     pushStatus();

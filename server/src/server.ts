@@ -25,6 +25,7 @@ import { buildStatus, WakeTracker } from './status';
 import { registerChat } from './chat/chatFeature';
 import { registerInlineCompletion } from './completion/inlineFeature';
 import { registerModelSetup, type ModelSetup } from './model/modelSetupFeature';
+import { isRemoteModel } from './model/resolveModel';
 
 export function startServer(connection: Connection, hostPath = path.join(__dirname, 'host.js')): void {
   const documents = new TextDocuments(TextDocument);
@@ -120,7 +121,9 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
     if (needsReload(previous, settings)) {
       model.abortLoad();
       const modelChanged = previous.model !== settings.model;
-      if (modelChanged && gate.state === 'ready') void switchModel(effectiveModel ?? previous.model, settings.model);
+      // A download may fail for reasons of its own (network, token, disk): keep the working model
+      // meanwhile. A local path the user picked is loaded as is, so a bad one shows as an error.
+      if (modelChanged && gate.state === 'ready' && isRemoteModel(settings.model)) void switchModel(effectiveModel ?? previous.model, settings.model);
       else {
         if (modelChanged) {
           effectiveModel = null;
@@ -135,8 +138,8 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
     pushStatus();
   }
 
-  // A working model is only given up once the new one is known to be usable (found, downloaded, a
-  // complete GGUF); otherwise the old one stays loaded and the user is told why.
+  // A working model is only given up for a remote one once that is downloaded and a complete
+  // GGUF; otherwise the old one stays loaded and the user is told why.
   let switchAbort: AbortController | null = null;
   async function switchModel(from: string, to: string): Promise<void> {
     switchAbort?.abort();

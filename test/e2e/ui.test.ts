@@ -175,13 +175,12 @@ describe('Local LLM in a real VS Code workbench', { timeout: 12 * 60_000 }, () =
   });
 
   it('8. a missing model file shows the error with the server\'s sentence; choosing a valid model recovers', { timeout: 3 * 60_000 }, async () => {
-    // A loaded model is kept when a new path cannot be used; with none loaded (asleep), there
-    // is only the missing file to load.
+    // Typing in settings.json may itself ask for a completion and wake the model; either way the
+    // server loads the newly chosen local file at once and reports that it is missing.
     await runCommand(s.page, 'Local LLM: Sleep Now');
     await waitForStatusText(s.status, asleep, 30_000);
     const missing = path.join(s.profile.root, 'no-such-dir', 'missing-model.gguf');
     await s.setSettings({ 'localLlm.model': missing });
-    // The server loads a newly chosen model at once, even from sleep; only the missing file is left to try.
     const deadline = Date.now() + 60_000;
     let text = await statusText(s.status);
     while (!/LLM error/.test(text) && Date.now() < deadline) {

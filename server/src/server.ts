@@ -15,6 +15,7 @@ import {
   SleepRequest,
   StatusRequest,
   WakeRequest,
+  type ActivityParams,
   type InitializationOptions,
   type ModelStatus,
 } from './protocol';
@@ -198,15 +199,21 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
     await model.refreshStats();
     return currentStatus();
   });
+  // After "Sleep Now" only typing wakes the model: the focus coming back to the editor from the
+  // command palette must not undo what the user just asked for.
+  let sleptByUser = false;
   connection.onRequest(SleepRequest.method, async () => {
     await gate.sleep();
+    sleptByUser = gate.state === 'sleeping';
     return currentStatus();
   });
   connection.onRequest(WakeRequest.method, async () => {
     await gate.wake().catch(() => undefined);
     return currentStatus();
   });
-  connection.onNotification(ActivityNotification.method, () => {
+  connection.onNotification(ActivityNotification.method, (params: ActivityParams | undefined) => {
+    if (gate.state !== 'sleeping') sleptByUser = false;
+    if (sleptByUser && params?.kind !== 'typing') return;
     gate.activity();
     pushStatus();
   });

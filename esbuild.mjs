@@ -1,8 +1,11 @@
-// One build script for every bundle: client (extension host), server, model host, chat webview.
+// One build script for every bundle: client (extension host), server, model host, download
+// worker, chat webview; with --tests also the suite that runs inside a real extension host.
 import * as esbuild from 'esbuild';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
+// The in-VS-Code test suite is built only for the tests, never into the product.
+const tests = process.argv.includes('--tests');
 
 const node = {
   bundle: true,
@@ -19,17 +22,9 @@ const node = {
 const bundles = [
   { ...node, entryPoints: { client: 'client/src/extension.ts' }, outdir: 'dist' },
   { ...node, entryPoints: { server: 'server/src/main.ts' }, outdir: 'dist' },
-  { ...node, entryPoints: { host: 'server/src/model/host.ts' }, outdir: 'dist' },
+  { ...node, entryPoints: { host: 'server/src/host/main.ts' }, outdir: 'dist' },
   // Short-lived child for model downloads, so the server never loads node-llama-cpp itself.
-  { ...node, entryPoints: { downloadWorker: 'server/src/model/downloadWorker.ts' }, outdir: 'dist' },
-  // Runs inside a real extension host (code-server here, @vscode/test-electron elsewhere).
-  {
-    ...node,
-    entryPoints: { index: 'test/integration/index.ts' },
-    outdir: 'dist/test/integration',
-    // mocha's parallel mode (unused here) resolves worker files at run time.
-    logOverride: { 'require-resolve-not-external': 'silent' },
-  },
+  { ...node, entryPoints: { downloadWorker: 'server/src/models/download/worker.ts' }, outdir: 'dist' },
   {
     bundle: true,
     platform: 'browser',
@@ -42,6 +37,16 @@ const bundles = [
     outdir: 'dist/media',
   },
 ];
+if (tests) {
+  // Runs inside a real extension host (code-server here, @vscode/test-electron elsewhere).
+  bundles.push({
+    ...node,
+    entryPoints: { index: 'test/vscode/suites/index.ts' },
+    outdir: 'dist/test/vscode',
+    // mocha's parallel mode (unused here) resolves worker files at run time.
+    logOverride: { 'require-resolve-not-external': 'silent' },
+  });
+}
 
 const contexts = await Promise.all(bundles.map((b) => esbuild.context(b)));
 if (watch) {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ChatHistory } from '../server/src/chat/history';
-import type { ChatContext, SleepMode } from '../server/src/protocol';
+import type { ChatContext, SleepMode } from '../server/src/shared/protocol';
 import { DirectEngine } from './direct/engine';
 import type { EngineChatMessage, EngineLoadParams } from './direct/engineProtocol';
 import { gpu, gpuLayers, serverSettings, threads } from './lib/config';

@@ -2,7 +2,7 @@
 // before load, loaded, after a light sleep, after a deep sleep and over many sleep/wake cycles,
 // with the large model; then the direct engine through the same steps. The two run one after the
 // other, so that each GPU figure belongs to one of them even where nvidia-smi's pids are not ours.
-import type { ModelStatus } from '../server/src/protocol';
+import type { ModelStatus } from '../server/src/shared/protocol';
 import { DirectEngine } from './direct/engine';
 import type { EngineLoadParams } from './direct/engineProtocol';
 import { gpu, gpuLayers, serverSettings, threads } from './lib/config';

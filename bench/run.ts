@@ -1,7 +1,7 @@
 // `npm run bench [-- names...]`: the benchmarks, one after another, each printing a table and
 // writing bench/results/<name>.json, then a summary of every figure against its target.
 // BENCH_QUICK=1 runs a few repetitions of each, to check the scripts, not to measure.
-import { largeModel, tinyModel } from '../test/fixtures/models';
+import { largeModel, tinyModel } from '../scripts/dev/models';
 import { runOverhead } from './overhead';
 import { runWake } from './wake';
 import { runMemory } from './memory';

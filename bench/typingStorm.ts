@@ -3,7 +3,7 @@
 // shown completion, where the cache should answer without the model.
 import { CancellationTokenSource } from 'vscode-languageserver-protocol/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import type { CompletionCounters } from '../server/src/protocol';
+import type { CompletionCounters } from '../server/src/shared/protocol';
 import { serverSettings, threads } from './lib/config';
 import { count, type BenchContext, type BenchOutcome, type Verdict } from './lib/context';
 import { offsetAt, sampleDocument } from './lib/document';

@@ -3,7 +3,7 @@
 // direct process (the host exits in deep sleep), light sleep with a direct process that keeps its
 // llama.cpp backend and reloads in place. The model file warm and cold in the page cache.
 import { statSync } from 'node:fs';
-import type { ModelStatus, SleepMode } from '../server/src/protocol';
+import type { ModelStatus, SleepMode } from '../server/src/shared/protocol';
 import { DirectEngine } from './direct/engine';
 import type { EngineLoadParams, EngineTimings } from './direct/engineProtocol';
 import { gpu, gpuLayers, serverSettings, threads } from './lib/config';

@@ -13,8 +13,8 @@ import { parseArgs } from 'node:util';
 import { tsImport } from 'tsx/esm/api';
 
 const root = path.resolve(import.meta.dirname, '..');
-// One import of the harness: its modules must be one copy (the live process groups list).
-const harness = await tsImport(path.join(root, 'test', 'vscode', 'index.ts'), import.meta.url);
+// One import of the dev tools: their modules must be one copy (the live process groups list).
+const dev = await tsImport(path.join(root, 'scripts', 'dev', 'index.ts'), import.meta.url);
 
 function fail(message) {
   console.error(`npm start: ${message}`);
@@ -75,7 +75,7 @@ async function chooseModel() {
     return { value: local, why: 'from --model' };
   }
   if (options.demo) {
-    return { value: await harness.tinyModelPath(), why: 'the generated tiny demo model; its weights are random, so its text is noise' };
+    return { value: await dev.tinyModelPath(), why: 'the generated tiny demo model; its weights are random, so its text is noise' };
   }
   return null;
 }
@@ -93,7 +93,7 @@ async function main() {
   // A fresh copy every time: VS Code restores unsaved edits into a reused folder.
   rmSync(workspace, { recursive: true, force: true });
   mkdirSync(startDir, { recursive: true });
-  harness.copyWorkspace(undefined, workspace);
+  dev.copyWorkspace(undefined, workspace);
 
   const chosen = await chooseModel();
   const settings = {};
@@ -126,7 +126,7 @@ async function main() {
   }
 
   const { ensureCodeServer, installExtension, startCodeServer, packageVsix, createProfile, writeUserSettings, onSignalCleanup, setSignalExitCode } =
-    harness;
+    dev;
 
   console.log(options['code-server'] ? 'Serving VS Code in the browser (code-server).' : 'No desktop `code` on the PATH: serving VS Code in the browser (code-server).');
   await ensureCodeServer();

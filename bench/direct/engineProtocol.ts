@@ -1,6 +1,6 @@
 // Messages between a benchmark and the direct engine: node-llama-cpp in a plain Node process of
 // its own, with no language server, gate or model host in between. The baseline of every figure.
-import type { GpuChoice } from '../../server/src/settings';
+import type { GpuChoice } from '../../server/src/shared/settings';
 
 export interface EngineLoadParams {
   modelPath: string;

@@ -22,7 +22,7 @@ import type {
   EngineTimings,
 } from './engineProtocol';
 // The host's own token windows and budget, so both sides evaluate the same tokens.
-import { firstTokens, fitInfillBudget, lastTokens, nthNewline } from '../../server/src/model/infillTokens';
+import { firstTokens, fitInfillBudget, lastTokens, nthNewline } from '../../server/src/host/tokenWindow';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp', { with: { 'resolution-mode': 'import' } });
 

@@ -1,6 +1,6 @@
 // Settings shared by the benchmarks. Both sides (server and direct engine) get the same ones.
 import { availableParallelism } from 'node:os';
-import { gpuChoices, type GpuChoice } from '../../server/src/settings';
+import { gpuChoices, type GpuChoice } from '../../server/src/shared/settings';
 
 /**
  * llama.cpp threads. One by default: on this shared 2-core machine, 2 threads ran a 1280-token

@@ -1,7 +1,7 @@
 // What `activate()` returns: enough for integration tests and other extensions to observe and
 // drive the model without scraping the UI.
 import type * as vscode from 'vscode';
-import type { ModelStatus } from '../../server/src/protocol';
+import type { ModelStatus } from '../../server/src/shared/protocol';
 import type { TurnOutcome } from './chat/session';
 import type { ClientState, StatusView } from './statusBar';
 

@@ -1,7 +1,7 @@
 // Reading and writing our settings. Reads go through the shared normalizer, so the client
 // sees exactly the values the server uses.
 import * as vscode from 'vscode';
-import { normalizeSettings, type Settings } from '../../server/src/settings';
+import { normalizeSettings, type Settings } from '../../server/src/shared/settings';
 
 export const settingsSection = 'localLlm';
 

@@ -4,7 +4,7 @@
 import type { ChildProcess } from 'node:child_process';
 import * as vscode from 'vscode';
 import { State, type LanguageClient, type Middleware } from 'vscode-languageclient/node';
-import { ActivityNotification, SleepRequest, WakeRequest, type ActivityKind, type ModelStatus } from '../../server/src/protocol';
+import { ActivityNotification, SleepRequest, WakeRequest, type ActivityKind, type ModelStatus } from '../../server/src/shared/protocol';
 import { watchActivity } from './activity';
 import type { ChatOptions, InlineCompletionReport, LocalLlmApi } from './api';
 import { bannerFor } from './chat/banner';

@@ -15,7 +15,7 @@ import {
   type Middleware,
   type ServerOptions,
 } from 'vscode-languageclient/node';
-import type { InitializationOptions } from '../../server/src/protocol';
+import type { InitializationOptions } from '../../server/src/shared/protocol';
 import { codeSchemes } from './editorDocuments';
 import { rawSettings, settingsSection } from './config';
 

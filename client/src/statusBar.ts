@@ -1,8 +1,8 @@
 // The status bar item as a pure function of the client's state and the last ModelStatus the
 // server pushed. No `vscode` import: statusItem.ts applies the result.
-import type { Backend, ModelState, ModelStatus } from '../../server/src/protocol';
+import type { Backend, ModelState, ModelStatus } from '../../server/src/shared/protocol';
 import type { CommandId } from './commandList';
-import { formatBytes, formatClock, formatDuration, formatMs } from '../../server/src/util/format';
+import { formatBytes, formatClock, formatDuration, formatMs } from '../../server/src/shared/format';
 
 /** The language client's side: is there a server to talk to at all? */
 export type ClientState = 'starting' | 'running' | 'stopped' | 'crashed';

@@ -18,15 +18,15 @@ import {
   type ActivityParams,
   type InitializationOptions,
   type ModelStatus,
-} from './protocol';
-import { needsReload, normalizeSettings, type Settings } from './settings';
-import { ResumeGate, systemClock } from './model/gate';
-import { ModelService } from './model/modelService';
-import { buildStatus, WakeTracker } from './status';
+} from './shared/protocol';
+import { needsReload, normalizeSettings, type Settings } from './shared/settings';
+import { ResumeGate, systemClock } from './lifecycle/gate';
+import { ModelService } from './lifecycle/modelDriver';
+import { buildStatus, WakeTracker } from './lifecycle/status';
 import { registerChat } from './chat/chatFeature';
 import { registerInlineCompletion } from './completion/inlineFeature';
-import { registerModelSetup, type ModelSetup } from './model/modelSetupFeature';
-import { isRemoteModel } from './model/resolveModel';
+import { registerModelSetup, type ModelSetup } from './models/modelSetupFeature';
+import { isRemoteModel } from './models/resolve';
 
 export function startServer(connection: Connection, hostPath = path.join(__dirname, 'host.js')): void {
   const documents = new TextDocuments(TextDocument);

@@ -1,6 +1,6 @@
 // The chat panel is a webview: its page lives in a frame inside a frame of the workbench.
 import type { Frame, Page } from 'playwright-core';
-import { runCommand } from '../vscode/workbench';
+import { runCommand } from '../vscode/harness/workbench';
 
 /** Opens the panel with its command and returns the frame that holds the chat page. */
 export async function openChatPanel(page: Page, timeoutMs = 30_000): Promise<Frame> {

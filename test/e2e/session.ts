@@ -3,14 +3,14 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { launchChromium } from '../vscode/browser';
-import { packageVsix } from '../vscode/build';
-import { installExtension, startCodeServer, type RunningCodeServer } from '../vscode/codeServer';
-import { repoRoot } from '../vscode/paths';
-import { createProfile, quietWorkbenchSettings, writeUserSettings, type Profile } from '../vscode/profile';
-import { tinyModelPath } from '../vscode/tinyModel';
-import { copyWorkspace } from '../vscode/workspace';
-import { editUserSettings, recordStatusTexts, screenshot, waitForWorkbench } from '../vscode/workbench';
+import { launchChromium } from '../../scripts/dev/browser';
+import { packageVsix } from '../../scripts/dev/build';
+import { installExtension, startCodeServer, type RunningCodeServer } from '../../scripts/dev/codeServer';
+import { repoRoot } from '../../scripts/dev/paths';
+import { createProfile, quietWorkbenchSettings, writeUserSettings, type Profile } from '../../scripts/dev/profile';
+import { tinyModelPath } from '../../scripts/dev/tinyModel';
+import { copyWorkspace } from '../../scripts/dev/workspace';
+import { editUserSettings, recordStatusTexts, screenshot, waitForWorkbench } from '../vscode/harness/workbench';
 
 export interface UiSession {
   page: Page;

@@ -9,10 +9,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { launchChromium } from '../vscode/browser';
-import { repoRoot } from '../vscode/paths';
-import { isGroupAlive } from '../vscode/processGroup';
-import { screenshot, waitForStatusText, waitForWorkbench } from '../vscode/workbench';
+import { launchChromium } from '../../scripts/dev/browser';
+import { repoRoot } from '../../scripts/dev/paths';
+import { isGroupAlive } from '../../scripts/dev/processGroup';
+import { screenshot, waitForStatusText, waitForWorkbench } from '../vscode/harness/workbench';
 
 interface Started {
   url: string;

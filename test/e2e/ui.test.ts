@@ -19,7 +19,7 @@ import {
   statusText,
   waitForGhostText,
   waitForStatusText,
-} from '../vscode/workbench';
+} from '../vscode/harness/workbench';
 import { askAndStop, lastAnswerLength, openChatPanel } from './chatPanel';
 import { modelHostPids } from './modelHost';
 import { openSession, type UiSession } from './session';

@@ -10,7 +10,7 @@ import { downloadAndUnzipVSCode, runTests } from '@vscode/test-electron';
 import { tsImport } from 'tsx/esm/api';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
-const testsPath = path.join(root, 'dist', 'test', 'integration', 'index.js');
+const testsPath = path.join(root, 'dist', 'test', 'vscode', 'index.js');
 const version = process.env.VSCODE_TEST_VERSION ?? '1.100.3';
 const cachePath = path.join(process.env.LOCAL_LLM_CACHE ?? path.join(root, '.cache'), 'vscode-test');
 

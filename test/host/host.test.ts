@@ -7,8 +7,8 @@ import { mkdtempSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { GenerationResult, InfillParams, LoadParams } from '../../server/src/model/hostProtocol';
-import { describeExit, HostProcess, type HostExit } from '../../server/src/model/hostProcess';
+import type { GenerationResult, InfillParams, LoadParams } from '../../server/src/host/protocol';
+import { describeExit, HostProcess, type HostExit } from '../../server/src/host/hostProcess';
 import { brokenModels, largeModel, tinyModel, type BrokenModels } from '../fixtures/models';
 
 const hostPath = path.resolve(__dirname, '..', '..', 'dist', 'host.js');

@@ -8,12 +8,12 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdir
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { findCached, listModels, modelsDirOf, readIndex, recordDownload } from '../../server/src/model/modelCache';
-import { ModelSetupError, type ModelSetupErrorKind } from '../../server/src/model/modelSetupError';
-import { resolveModel, type ResolveOptions } from '../../server/src/model/resolveModel';
+import { findCached, listModels, modelsDirOf, readIndex, recordDownload } from '../../server/src/models/cache';
+import { ModelSetupError, type ModelSetupErrorKind } from '../../server/src/models/setupError';
+import { resolveModel, type ResolveOptions } from '../../server/src/models/resolve';
 import { closedPortEndpoint, countingDeadPort, startModelServer, type ModelServer } from '../fixtures/httpModelServer';
 import { brokenModels, cachedModel, tinyModel } from '../fixtures/models';
-import { defaultGgufOptions } from '../fixtures/gguf';
+import { defaultGgufOptions } from '../../scripts/dev/gguf';
 
 const uri = 'hf:test-user/Tiny-Coder-GGUF/tiny-coder-q8_0.gguf';
 /** Long enough for a loaded 2-core machine; tests that expect a timeout pass their own. */

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CancellationTokenSource, InlineCompletionRequest, ResponseError, type InlineCompletionItem } from 'vscode-languageserver-protocol/node';
-import { ChatRequest, ChatResetRequest, SleepRequest, WakeRequest, type ChatChunk, type ChatResult } from '../../server/src/protocol';
+import { ChatRequest, ChatResetRequest, SleepRequest, WakeRequest, type ChatChunk, type ChatResult } from '../../server/src/shared/protocol';
 import { brokenModels, largeModel, tinyModel, type BrokenModels } from '../fixtures/models';
 import { startServer, type TestServer } from './lspClient';
 import { isAlive } from '../fixtures/processes';

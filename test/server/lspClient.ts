@@ -14,7 +14,7 @@ import {
   ExitNotification,
   type ProtocolConnection,
 } from 'vscode-languageserver-protocol/node';
-import { DidChangeStateNotification, StatusRequest, type ModelState, type ModelStatus } from '../../server/src/protocol';
+import { DidChangeStateNotification, StatusRequest, type ModelState, type ModelStatus } from '../../server/src/shared/protocol';
 
 export const serverPath = path.resolve(__dirname, '../../dist/server.js');
 

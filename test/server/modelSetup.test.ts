@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ListModelsRequest } from '../../server/src/protocol';
+import { ListModelsRequest } from '../../server/src/shared/protocol';
 import { countingDeadPort, startModelServer, type ModelServer } from '../fixtures/httpModelServer';
 import { tinyModel } from '../fixtures/models';
 import { startServer } from './lspClient';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { commandCategory, commandList } from '../../client/src/commandList';
 import { checkModelReference } from '../../client/src/modelReference';
-import { defaultSettings, gpuChoices, normalizeSettings, ranges, sleepModes } from '../../server/src/settings';
+import { defaultSettings, gpuChoices, normalizeSettings, ranges, sleepModes } from '../../server/src/shared/settings';
 
 const root = path.resolve(__dirname, '../..');
 

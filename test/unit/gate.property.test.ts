@@ -11,7 +11,7 @@ import {
   ResumeGate,
   type GateDriver,
   type RequestKind,
-} from '../../server/src/model/gate';
+} from '../../server/src/lifecycle/gate';
 import { FakeClock, settle } from './fakeClock';
 
 type Step =

@@ -7,7 +7,7 @@ import {
   type GateDriver,
   type GateOptions,
   type GateState,
-} from '../../server/src/model/gate';
+} from '../../server/src/lifecycle/gate';
 import { FakeClock, settle } from './fakeClock';
 
 /** A model manager stand-in that records calls, can hold them open and can fail them. */

@@ -5,8 +5,8 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { checkGgufFile, type GgufProblem } from '../../server/src/model/ggufCheck';
-import { defaultGgufOptions, writeGguf } from '../fixtures/gguf';
+import { checkGgufFile, type GgufProblem } from '../../server/src/models/gguf';
+import { defaultGgufOptions, writeGguf } from '../../scripts/dev/gguf';
 import { brokenModels, tinyModel, type BrokenModels } from '../fixtures/models';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'local-llm-gguf-'));

@@ -13,7 +13,7 @@ import {
   normalizeSource,
   readIndex,
   recordDownload,
-} from '../../server/src/model/modelCache';
+} from '../../server/src/models/cache';
 import { tinyModel } from '../fixtures/models';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'local-llm-cache-'));

@@ -2,7 +2,7 @@
 // (and conservatively) without a GPU, and always an hf: URI of a single GGUF file.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { presets, presetsFor, recommendPreset, type Hardware } from '../../server/src/model/presets';
+import { presets, presetsFor, recommendPreset, type Hardware } from '../../server/src/models/presets';
 
 const GB = 1e9;
 const gpu = (vramGb: number): Hardware => ({ vramFreeBytes: vramGb * GB, ramFreeBytes: 32 * GB });

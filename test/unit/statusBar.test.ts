@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ModelState, ModelStatus } from '../../server/src/protocol';
+import type { ModelState, ModelStatus } from '../../server/src/shared/protocol';
 import { commandList } from '../../client/src/commandList';
-import { formatBytes, formatClock, formatDuration, formatMs } from '../../server/src/util/format';
+import { formatBytes, formatClock, formatDuration, formatMs } from '../../server/src/shared/format';
 import {
   contextState,
   escapeMarkdown,

@@ -1,10 +1,10 @@
-// The extension-host integration suite (test/integration/, bundled to dist/test/integration)
+// The extension-host integration suite (test/vscode/suites/, bundled to dist/test/vscode)
 // run inside code-server's real extension host, with the repo as the development extension.
 // `npm test` builds first; alone: `npm run build && node --import tsx --test test/vscode/integration.test.ts`.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
-import { defaultTestsPath, runIntegration } from './runIntegration';
+import { defaultTestsPath, runIntegration } from './harness/runIntegration';
 
 /** The mocha results in the extension host's output, so each counts in npm test's summary. */
 function mochaResults(lines: string[]): Array<{ title: string; passed: boolean }> {

@@ -1,6 +1,6 @@
 // What the chat panel says about the model above the input. No `vscode` import.
-import type { ModelStatus } from '../../../server/src/protocol';
-import { formatClock } from '../../../server/src/util/format';
+import type { ModelStatus } from '../../../server/src/shared/protocol';
+import { formatClock } from '../../../server/src/shared/format';
 import type { StatusKey } from '../statusBar';
 import type { ModelBanner } from './messages';
 

@@ -4,8 +4,8 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import { DeleteModelRequest, ListModelsRequest, type CachedModel, type ListModelsResult } from '../../../server/src/protocol';
-import { formatBytes } from '../../../server/src/util/format';
+import { DeleteModelRequest, ListModelsRequest, type CachedModel, type ListModelsResult } from '../../../server/src/shared/protocol';
+import { formatBytes } from '../../../server/src/shared/format';
 import { readSettings, writeSetting } from '../config';
 import { checkModelReference } from '../modelReference';
 

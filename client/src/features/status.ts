@@ -2,7 +2,7 @@
 // and when it arrived, so the idle countdown can run between pushes.
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
-import { DidChangeStateNotification, StatusRequest, type ModelStatus } from '../../../server/src/protocol';
+import { DidChangeStateNotification, StatusRequest, type ModelStatus } from '../../../server/src/shared/protocol';
 
 export class ModelStatusTracker implements vscode.Disposable {
   private current: ModelStatus | null = null;

@@ -1,10 +1,10 @@
 // localLlm/chat and localLlm/chatReset: one turn through the gate, streamed as partial results.
 import { ProgressType, ResponseError, type CancellationToken, type Connection } from 'vscode-languageserver/node';
-import { ChatRequest, ChatResetRequest, type ChatChunk, type ChatParams, type ChatResult } from '../protocol';
+import { ChatRequest, ChatResetRequest, type ChatChunk, type ChatParams, type ChatResult } from '../shared/protocol';
 import { ChatHistory } from './history';
-import { GateCancelledError, GateUnavailableError, type ResumeGate } from '../model/gate';
-import type { ModelService } from '../model/modelService';
-import { abortSignalOf } from '../util/cancellation';
+import { GateCancelledError, GateUnavailableError, type ResumeGate } from '../lifecycle/gate';
+import type { ModelService } from '../lifecycle/modelDriver';
+import { abortSignalOf } from '../shared/cancellation';
 
 const chunkProgress = new ProgressType<ChatChunk>();
 const maxAnswerTokens = 1024;

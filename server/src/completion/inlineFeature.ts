@@ -2,11 +2,11 @@
 // aborts the older), the gate, then post-processing. Pure pieces live next to this file.
 import type { Connection, InlineCompletionItem, InlineCompletionParams, TextDocuments } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { GateCancelledError, GateUnavailableError, type ResumeGate } from '../model/gate';
-import type { ModelService } from '../model/modelService';
-import type { CompletionCounters } from '../protocol';
-import type { Settings } from '../settings';
-import { abortSignalOf, delay } from '../util/cancellation';
+import { GateCancelledError, GateUnavailableError, type ResumeGate } from '../lifecycle/gate';
+import type { ModelService } from '../lifecycle/modelDriver';
+import type { CompletionCounters } from '../shared/protocol';
+import type { Settings } from '../shared/settings';
+import { abortSignalOf, delay } from '../shared/cancellation';
 import { CompletionCache } from './cache';
 import { checkDocument } from './documentGuard';
 import { postprocess } from './postprocess';

@@ -24,8 +24,8 @@ import {
   IPCMessageWriter,
   ResponseError,
 } from 'vscode-jsonrpc/node';
-import type { Backend, StopReason } from '../protocol';
-import type { GpuChoice } from '../settings';
+import type { Backend, StopReason } from '../shared/protocol';
+import type { GpuChoice } from '../shared/settings';
 import {
   chatChunkNotification,
   chatRequest,
@@ -41,8 +41,8 @@ import {
   type InfillParams,
   type LoadParams,
   type LoadResult,
-} from './hostProtocol';
-import { firstTokens, fitInfillBudget, lastTokens, nthNewline } from './infillTokens';
+} from './protocol';
+import { firstTokens, fitInfillBudget, lastTokens, nthNewline } from './tokenWindow';
 import { ownRssBytes } from './memory';
 
 type NodeLlamaCpp = typeof import('node-llama-cpp', { with: { 'resolution-mode': 'import' } });

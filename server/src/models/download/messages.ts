@@ -1,4 +1,4 @@
-// Messages between download.ts (in the language server) and downloadWorker.ts (its child).
+// Messages between download.ts (in the language server) and worker.ts (its child).
 
 export type ToWorker =
   | { type: 'start'; uri: string; dirPath: string; endpoint?: string }

@@ -1,8 +1,8 @@
 // Messages between the language server and its model host child (vscode-jsonrpc over Node IPC).
 // The host owns node-llama-cpp and nothing else; it keeps no state the server cannot rebuild.
 import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
-import type { Backend, StopReason } from '../protocol';
-import type { GpuChoice } from '../settings';
+import type { Backend, StopReason } from '../shared/protocol';
+import type { GpuChoice } from '../shared/settings';
 
 export interface LoadParams {
   modelPath: string;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'mocha';
 import * as vscode from 'vscode';
-import type { InlineCompletionReport, LocalLlmApi } from '../../client/src/api';
+import type { InlineCompletionReport, LocalLlmApi } from '../../../client/src/api';
 import { api, delay, recordStates, waitForState, workspaceFile } from './helpers';
 
 /** Collects the completion reports for one document from now on. */

@@ -1,4 +1,5 @@
-// The real-VS-Code harness in one import, so scripts loading it through tsx share one copy of
+// Development tools shared by `npm start`, the tests and the benchmarks (code-server, Chromium,
+// packaging, the generated tiny model), in one import, so scripts loading it through tsx share one copy of
 // each module (one list of live process groups, one set of signal handlers).
 export { launchChromium } from './browser';
 export { buildBundles, packageVsix } from './build';
@@ -7,6 +8,5 @@ export { codeServerDir, ensureCodeServer, isCodeServerInstalled } from './codeSe
 export { cacheRoot, codeServerVersion, repoRoot, resultsDir } from './paths';
 export { isGroupAlive, onSignalCleanup, setSignalExitCode, spawnGroup, stopGroup } from './processGroup';
 export { createProfile, quietWorkbenchSettings, writeUserSettings, type Profile } from './profile';
-export { runIntegration, type IntegrationOptions } from './runIntegration';
 export { tinyModelPath } from './tinyModel';
 export { copyWorkspace, sampleWorkspace } from './workspace';

@@ -91,7 +91,7 @@ export async function ensureCodeServer(): Promise<string> {
   });
 }
 
-/** CLI: `node --import tsx test/vscode/codeServerInstall.ts` warms the cache (CI install step). */
+/** CLI: `node --import tsx scripts/dev/codeServerInstall.ts` warms the cache (CI install step). */
 if (require.main === module) {
   ensureCodeServer().then(
     (entry) => process.stdout.write(`${entry}\n`),

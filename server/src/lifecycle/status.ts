@@ -1,9 +1,9 @@
 // Derives the ModelStatus that the client renders, from the gate, the model service and the
 // counters. Touches nothing native, so it can be answered while asleep.
-import type { CompletionCounters, ModelStatus } from './protocol';
-import type { ResumeGate } from './model/gate';
-import type { ModelService } from './model/modelService';
-import type { Settings } from './settings';
+import type { CompletionCounters, ModelStatus } from '../shared/protocol';
+import type { ResumeGate } from './gate';
+import type { ModelService } from './modelDriver';
+import type { Settings } from '../shared/settings';
 
 export interface WakeCounters {
   sleeps: number;

@@ -5,12 +5,12 @@ import { mkdir, rm, stat, statfs } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { downloadModelFile } from './download';
-import { withDownloadLock } from './downloadLock';
-import { checkGgufFile, type GgufCheck } from './ggufCheck';
-import { findCached, modelsDirOf, normalizeSource, recordDownload } from './modelCache';
-import { ModelSetupError } from './modelSetupError';
-import { formatBytes } from '../util/format';
+import { downloadModelFile } from './download/download';
+import { withDownloadLock } from './download/lock';
+import { checkGgufFile, type GgufCheck } from './gguf';
+import { findCached, modelsDirOf, normalizeSource, recordDownload } from './cache';
+import { ModelSetupError } from './setupError';
+import { formatBytes } from '../shared/format';
 
 export interface ResolveOptions {
   /** Extension global storage; models go to storageDir/models. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
 import * as vscode from 'vscode';
 import { api, waitForClientState, waitForState } from './helpers';
-import { isAlive } from '../fixtures/processes';
+import { isAlive } from '../../fixtures/processes';
 
 
 describe('server lifecycle', () => {

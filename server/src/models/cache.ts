@@ -4,8 +4,8 @@
 // partial or broken file.
 import { readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { CachedModel } from '../protocol';
-import { checkGgufFile } from './ggufCheck';
+import type { CachedModel } from '../shared/protocol';
+import { checkGgufFile } from './gguf';
 
 export interface CacheEntry {
   /** The hf: URI or URL, as normalizeSource gives it. */

@@ -30,7 +30,7 @@ import {
   type InfillParams,
   type LoadParams,
   type LoadResult,
-} from './hostProtocol';
+} from './protocol';
 import { readProcessRss } from './memory';
 
 export interface HostExit {

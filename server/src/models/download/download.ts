@@ -1,5 +1,5 @@
 // Downloads one model file with node-llama-cpp's own downloader, run in a short-lived child
-// (downloadWorker.ts): importing node-llama-cpp would add ~40 MB and 0.4 s to the language
+// (worker.ts): importing node-llama-cpp would add ~40 MB and 0.4 s to the language
 // server for good, and offline its downloads were seen to hang for minutes and ignore their
 // AbortSignal (llama-facts.md). Here the timeout is ours, and ending the child ends the download.
 import { fork, type ChildProcess } from 'node:child_process';
@@ -7,9 +7,9 @@ import { existsSync } from 'node:fs';
 import * as net from 'node:net';
 import { rm } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { FromWorker, ToWorker } from './downloadMessages';
-import { checkGgufFile } from './ggufCheck';
-import { ModelSetupError } from './modelSetupError';
+import type { FromWorker, ToWorker } from './messages';
+import { checkGgufFile } from '../gguf';
+import { ModelSetupError } from '../setupError';
 
 export interface DownloadTarget {
   /** hf: URI or http(s) URL. */
@@ -93,14 +93,14 @@ function workerEntry(): { file: string; execArgv: string[]; cwd: string | undefi
   const bundled = path.join(__dirname, 'downloadWorker.js');
   if (existsSync(bundled)) return { file: bundled, execArgv: [], cwd: undefined };
   // Running from source (tests): the worker is TypeScript too.
-  const source = path.join(__dirname, 'downloadWorker.ts');
+  const source = path.join(__dirname, 'worker.ts');
   if (!existsSync(source)) {
     throw new ModelSetupError('download', `The model downloader is missing (${bundled}); reinstall the extension.`);
   }
   return {
     file: source,
     execArgv: ['--import', 'tsx'],
-    cwd: path.resolve(__dirname, '..', '..', '..'),
+    cwd: path.resolve(__dirname, '..', '..', '..', '..'),
   };
 }
 

@@ -18,7 +18,7 @@ function run(command: string, args: readonly string[], what: string): Promise<st
 }
 
 export async function buildBundles(): Promise<void> {
-  await run(process.execPath, ['esbuild.mjs'], 'Building the bundles (node esbuild.mjs)');
+  await run(process.execPath, ['esbuild.mjs', '--tests'], 'Building the bundles (node esbuild.mjs --tests)');
 }
 
 /** Runs `npm run package` (production bundles + vsce) and returns the .vsix it wrote. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
 import * as vscode from 'vscode';
-import { escapeMarkdown } from '../../client/src/statusBar';
+import { escapeMarkdown } from '../../../client/src/statusBar';
 import { api, extension, waitForClientState, waitForState } from './helpers';
 
 describe('activation', () => {

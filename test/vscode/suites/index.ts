@@ -10,11 +10,11 @@ export async function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 180_000, reporter: 'spec' });
   // Binds mocha's describe/it exports to this run before the suites are loaded.
   mocha.suite.emit('pre-require', globalThis, 'integration', mocha);
-  await import('./activation.test.js');
-  await import('./sleepWake.test.js');
-  await import('./inlineCompletion.test.js');
-  await import('./chat.test.js');
-  await import('./crash.test.js');
+  await import('./activation.suite.js');
+  await import('./sleepWake.suite.js');
+  await import('./inlineCompletion.suite.js');
+  await import('./chat.suite.js');
+  await import('./crash.suite.js');
   const failures = await new Promise<number>((resolve) => {
     const runner = mocha.run(resolve);
     // Say why at once, not only in the summary: a harness timeout would swallow the summary.

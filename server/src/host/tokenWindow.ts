@@ -2,7 +2,7 @@
 // near the cursor, and the budgets fitted into the context. Used by the model host, and by the
 // benchmark's direct baseline so both run the very same prompt.
 import type { LlamaModel, Token } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
-import type { InfillParams } from './hostProtocol';
+import type { InfillParams } from './protocol';
 
 function startsWithLowSurrogate(text: string, at: number): boolean {
   const c = text.charCodeAt(at);

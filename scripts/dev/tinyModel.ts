@@ -1,17 +1,17 @@
-// The generated tiny GGUF (random weights, real tokenizer metadata) from the fixtures CLI.
+// The generated tiny GGUF (random weights, real tokenizer metadata) from scripts/dev/models.ts, run as a child.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { repoRoot } from './paths';
 
-const fixture = path.join(repoRoot, 'test', 'fixtures', 'models.ts');
+const generator = path.join(repoRoot, 'scripts', 'dev', 'models.ts');
 
 /** Path of the tiny model, generating it when its cache lacks it. */
 export function tinyModelPath(): Promise<string> {
-  if (!existsSync(fixture)) return Promise.reject(new Error('test/fixtures/models.ts is missing, so no tiny model can be generated.'));
+  if (!existsSync(generator)) return Promise.reject(new Error('scripts/dev/models.ts is missing, so no tiny model can be generated.'));
   return new Promise((resolve, reject) => {
     // A child process keeps node-llama-cpp (ESM, native) out of this process.
-    const child = spawn(process.execPath, ['--import', 'tsx', fixture, 'tiny'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', generator, 'tiny'], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -1,9 +1,9 @@
 // Shared steps of the integration suite: the extension's API, and waiting for states through it.
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import type { LocalLlmApi } from '../../client/src/api';
-import type { ClientState } from '../../client/src/statusBar';
-import type { ModelState, ModelStatus } from '../../server/src/protocol';
+import type { LocalLlmApi } from '../../../client/src/api';
+import type { ClientState } from '../../../client/src/statusBar';
+import type { ModelState, ModelStatus } from '../../../server/src/shared/protocol';
 
 export const extensionId = 'local-llm.local-llm';
 

@@ -1,20 +1,20 @@
-// Runs the extension-host integration suite (dist/test/integration/index.js) inside the real
+// Runs the extension-host integration suite (dist/test/vscode/index.js) inside the real
 // extension host of code-server: the workbench URL carries the development and tests paths,
 // and the test runner reports its exit code through `codeAutomationExit`.
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { launchChromium } from './browser';
-import { buildBundles } from './build';
-import { startCodeServer, type RunningCodeServer } from './codeServer';
-import { repoRoot } from './paths';
-import { createProfile, quietWorkbenchSettings, writeUserSettings } from './profile';
-import { tinyModelPath } from './tinyModel';
-import { copyWorkspace } from './workspace';
+import { launchChromium } from '../../../scripts/dev/browser';
+import { buildBundles } from '../../../scripts/dev/build';
+import { startCodeServer, type RunningCodeServer } from '../../../scripts/dev/codeServer';
+import { repoRoot } from '../../../scripts/dev/paths';
+import { createProfile, quietWorkbenchSettings, writeUserSettings } from '../../../scripts/dev/profile';
+import { tinyModelPath } from '../../../scripts/dev/tinyModel';
+import { copyWorkspace } from '../../../scripts/dev/workspace';
 
 export interface IntegrationOptions {
   /** The extension folder (package.json + dist). Default: the repo. */
   extensionDevelopmentPath?: string;
-  /** The suite's entry, exporting run(). Default: dist/test/integration/index.js. */
+  /** The suite's entry, exporting run(). Default: dist/test/vscode/index.js. */
   extensionTestsPath?: string;
   /** A folder copied fresh and opened. Default: test/fixtures/workspace. */
   workspace?: string;
@@ -24,7 +24,7 @@ export interface IntegrationOptions {
   log?: (line: string) => void;
 }
 
-export const defaultTestsPath = path.join(repoRoot, 'dist', 'test', 'integration', 'index.js');
+export const defaultTestsPath = path.join(repoRoot, 'dist', 'test', 'vscode', 'index.js');
 
 /** The workbench URL that loads an extension in development mode and runs its tests. */
 export function integrationUrl(server: Pick<RunningCodeServer, 'baseUrl' | 'port'>, folder: string, extensionPath: string, testsPath: string): string {
@@ -90,7 +90,7 @@ export async function runIntegration(options: IntegrationOptions = {}): Promise<
   }
 }
 
-/** CLI: `node --import tsx test/vscode/runIntegration.ts` builds, runs the suite and exits with its code. */
+/** CLI: `node --import tsx test/vscode/harness/runIntegration.ts` builds, runs the suite and exits with its code. */
 if (require.main === module) {
   (async () => {
     await buildBundles();

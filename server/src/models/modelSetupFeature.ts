@@ -3,11 +3,11 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ResponseError, type Connection, type WorkDoneProgressServerReporter } from 'vscode-languageserver/node';
-import { DeleteModelRequest, ListModelsRequest, type ListModelsResult } from '../protocol';
-import { deleteModel, listModels } from './modelCache';
+import { DeleteModelRequest, ListModelsRequest, type ListModelsResult } from '../shared/protocol';
+import { deleteModel, listModels } from './cache';
 import { presetsFor, recommendPreset, type Hardware } from './presets';
-import { resolveModel, type ResolveOptions } from './resolveModel';
-import { formatBytes } from '../util/format';
+import { resolveModel, type ResolveOptions } from './resolve';
+import { formatBytes } from '../shared/format';
 
 export interface ModelSetupOptions {
   storageDir: string | null;

@@ -2,8 +2,8 @@
 // Qwen2.5-Coder Instruct has FIM tokens (inline completion) and a chat template (chat).
 // Sizes follow llama.vscode's advice: below 8 GB of free VRAM 1.5B, below 16 GB 3B, else 7B.
 // Without a GPU the speed of the CPU, not the RAM, is the limit, so the CPU gets 1.5B.
-import type { ModelPreset } from '../protocol';
-import { formatBytes } from '../util/format';
+import type { ModelPreset } from '../shared/protocol';
+import { formatBytes } from '../shared/format';
 
 export interface Hardware {
   /** Free VRAM of the GPU the model would use; null when there is no usable GPU. */

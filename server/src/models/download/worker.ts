@@ -3,7 +3,7 @@
 // AbortSignal, ends with this process instead of lingering in the server.
 // Speaks the messages of downloadMessages.ts over the Node IPC channel.
 import type { ModelDownloader } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
-import type { ToWorker, FromWorker } from './downloadMessages';
+import type { ToWorker, FromWorker } from './messages';
 
 const progressIntervalMs = 200;
 

@@ -2,8 +2,8 @@
 // crashes (falling back to the CPU after a GPU crash) and remembers what was loaded, so that
 // status can be answered while asleep without touching anything native.
 import * as os from 'node:os';
-import type { Backend, SleepFreed } from '../protocol';
-import type { Settings } from '../settings';
+import type { Backend, SleepFreed } from '../shared/protocol';
+import type { Settings } from '../shared/settings';
 import type { GateDriver } from './gate';
 import type {
   ChatGenerateParams,
@@ -11,9 +11,9 @@ import type {
   HostStats,
   InfillParams,
   LoadResult,
-} from './hostProtocol';
-import { HostProcess, type HostExit } from './hostProcess';
-import { readProcessRss } from './memory';
+} from '../host/protocol';
+import { HostProcess, type HostExit } from '../host/hostProcess';
+import { readProcessRss } from '../host/memory';
 
 export interface ModelServiceOptions {
   hostPath: string;

@@ -1,0 +1,61 @@
+// Generated test models, cached under .cache/models/ (the file name holds a hash of the generator
+// and its options, so a change to either makes a fresh file and a stale one is never reused).
+// CLI: `node --import tsx scripts/dev/models.ts tiny|large` prints the model's path.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, rename } from 'node:fs/promises';
+import * as path from 'node:path';
+import { defaultGgufOptions, writeGguf, type GgufModelOptions } from './gguf';
+
+const repoRoot = path.resolve(__dirname, '..', '..');
+export const modelCacheDir = path.join(repoRoot, '.cache', 'models');
+
+/** 2 layers x 64: about 0.5 MB, loads in milliseconds. */
+export const tinyOptions: GgufModelOptions = { ...defaultGgufOptions, name: 'tiny-random', seed: 1 };
+
+/** 8 layers x 1024, F16: about 270 MB, big enough that freeing it shows in RSS. */
+export const largeOptions: GgufModelOptions = {
+  ...defaultGgufOptions,
+  name: 'large-random',
+  layers: 8,
+  embd: 1024,
+  ff: 4096,
+  heads: 16,
+  f16: true,
+  seed: 2,
+};
+
+const generatorHash = createHash('sha256')
+  .update(readFileSync(path.join(__dirname, 'gguf.ts')))
+  .digest('hex');
+
+/** Path of the model for these options, written once (atomically, so parallel callers are safe). */
+export async function cachedModel(options: GgufModelOptions): Promise<string> {
+  const key = createHash('sha256').update(generatorHash).update(JSON.stringify(options)).digest('hex').slice(0, 12);
+  const file = path.join(modelCacheDir, `${options.name}-${key}.gguf`);
+  if (existsSync(file)) return file;
+  await mkdir(modelCacheDir, { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeGguf(tmp, options);
+  await rename(tmp, file);
+  return file;
+}
+
+export const tinyModel = (): Promise<string> => cachedModel(tinyOptions);
+export const largeModel = (): Promise<string> => cachedModel(largeOptions);
+
+async function main(which: string | undefined): Promise<void> {
+  if (which !== 'tiny' && which !== 'large') {
+    process.stderr.write('Usage: node --import tsx scripts/dev/models.ts tiny|large\n');
+    process.exitCode = 2;
+    return;
+  }
+  process.stdout.write(`${which === 'tiny' ? await tinyModel() : await largeModel()}\n`);
+}
+
+if (require.main === module) {
+  main(process.argv[2]).catch((err: unknown) => {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  });
+}

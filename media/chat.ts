@@ -1,7 +1,7 @@
 // The chat panel's script (runs in the webview, bundled to dist/media/chat.js). It draws what
 // the extension sends and reports what the user does; the extension owns the conversation.
 import DOMPurify from 'dompurify';
-import type { ChatSnapshot, ChatTurn, FromWebview, ModelBanner, ToWebview } from '../client/src/chat/messages';
+import type { ChatSnapshot, ChatTurn, FromWebview, ModelBanner, ToWebview } from './messages';
 import { renderMarkdown, sanitizeOptions } from './render';
 
 interface VsCodeApi<S> {

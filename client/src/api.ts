@@ -3,7 +3,9 @@
 import type * as vscode from 'vscode';
 import type { ModelStatus } from '../../server/src/shared/protocol';
 import type { TurnOutcome } from './chat/session';
-import type { ClientState, StatusView } from './statusBar';
+import type { ClientState, StatusView } from './status/render';
+
+export type { ClientState, StatusView };
 
 export interface InlineCompletionReport {
   uri: string;

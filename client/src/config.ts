@@ -1,5 +1,6 @@
 // Reading and writing our settings. Reads go through the shared normalizer, so the client
-// sees exactly the values the server uses.
+// sees exactly the values the server uses; LocalSettings keeps the result, normalized once per
+// configuration change rather than on every read.
 import * as vscode from 'vscode';
 import { normalizeSettings, type Settings } from '../../server/src/shared/settings';
 
@@ -10,8 +11,24 @@ export function rawSettings(): unknown {
   return vscode.workspace.getConfiguration().get(settingsSection);
 }
 
-export function readSettings(): Settings {
-  return normalizeSettings(rawSettings()).settings;
+/** Our settings, normalized; refreshed whenever a `localLlm` setting changes. */
+export class LocalSettings implements vscode.Disposable {
+  private value = LocalSettings.read();
+  private readonly subscription = vscode.workspace.onDidChangeConfiguration((e) => {
+    if (e.affectsConfiguration(settingsSection)) this.value = LocalSettings.read();
+  });
+
+  get current(): Settings {
+    return this.value;
+  }
+
+  private static read(): Settings {
+    return normalizeSettings(rawSettings()).settings;
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+  }
 }
 
 /** Writes where it takes effect: the workspace when it already sets the key, else the user settings. */

@@ -1,30 +1,32 @@
 // The one owner of everything the extension holds: the language client and its server process,
-// the status item, the chat panel, and two disposal lists (the extension's lifetime and one
-// client's lifetime).
+// the status item, the chat panel, the commands it is handed, and two disposal lists (the
+// extension's lifetime and one client's lifetime).
 import type { ChildProcess } from 'node:child_process';
 import * as vscode from 'vscode';
 import { State, type LanguageClient, type Middleware } from 'vscode-languageclient/node';
+import { delay } from '../../server/src/shared/cancellation';
 import { ActivityNotification, SleepRequest, WakeRequest, type ActivityKind, type ModelStatus } from '../../server/src/shared/protocol';
-import { watchActivity } from './activity';
-import type { ChatOptions, InlineCompletionReport, LocalLlmApi } from './api';
+import type { Settings } from '../../server/src/shared/settings';
+import { watchActivity } from './activity/watch';
+import type { ChatOptions, LocalLlmApi } from './api';
+import { chatBackend } from './chat/backend';
 import { bannerFor } from './chat/banner';
 import { EditorContext } from './chat/editorContext';
 import { ChatViewProvider } from './chat/viewProvider';
-import { commandList, stateContextKey, type CommandId } from './commandList';
-import { createCommands } from './commands';
-import { readSettings } from './config';
-import { chatBackend } from './features/chat';
-import { ProgressNotifications } from './features/progressNotification';
-import { ModelStatusTracker } from './features/status';
+import type { CommandCtx, CommandId, CommandTable } from './commands/types';
+import { CompletionReports } from './completionReports';
+import { LocalSettings } from './config';
 import { BackoffErrorHandler, createLanguageClient, type CrashReport } from './languageClient';
-import { contextState, statusKey, type ClientState, type StatusBarInput } from './statusBar';
-import { StatusItem } from './statusItem';
+import { ProgressNotifications } from './progress';
+import { ModelStatusTracker } from './status/feature';
+import { StatusItem } from './status/item';
+import { contextState, stateContextKey, statusKey, type ClientState, type StatusBarInput } from './status/render';
 
 /** How long the server gets to shut down cleanly before it is killed. */
 const stopTimeoutMs = 2000;
 const killGraceMs = 500;
 
-export class Ctx implements vscode.Disposable {
+export class Ctx implements CommandCtx, vscode.Disposable {
   readonly log: vscode.LogOutputChannel;
   private client: LanguageClient | undefined;
   private state: ClientState = 'starting';
@@ -32,7 +34,8 @@ export class Ctx implements vscode.Disposable {
   private crashMessage: string | null = null;
   private readonly tracker = new ModelStatusTracker();
   private readonly clientStateChanged = new vscode.EventEmitter<ClientState>();
-  private readonly completions = new vscode.EventEmitter<InlineCompletionReport>();
+  private readonly localSettings = new LocalSettings();
+  private readonly completionReports = new CompletionReports();
   private readonly errorHandler: BackoffErrorHandler;
   private readonly progress: ProgressNotifications;
   private readonly statusItem: StatusItem;
@@ -42,7 +45,10 @@ export class Ctx implements vscode.Disposable {
   private lastContextState: string | null = null;
   private disposed = false;
 
-  constructor(private readonly extCtx: vscode.ExtensionContext) {
+  constructor(
+    private readonly extCtx: vscode.ExtensionContext,
+    private readonly commands: CommandTable,
+  ) {
     this.log = vscode.window.createOutputChannel('Local LLM', { log: true });
     this.errorHandler = new BackoffErrorHandler((report) => this.onCrash(report));
     this.progress = new ProgressNotifications(() => this.client);
@@ -59,7 +65,8 @@ export class Ctx implements vscode.Disposable {
       this.log,
       this.tracker,
       this.clientStateChanged,
-      this.completions,
+      this.localSettings,
+      this.completionReports,
       this.progress,
       this.statusItem,
       editor,
@@ -79,6 +86,10 @@ export class Ctx implements vscode.Disposable {
 
   get status(): ModelStatus | null {
     return this.tracker.status;
+  }
+
+  get settings(): Settings {
+    return this.localSettings.current;
   }
 
   async start(): Promise<void> {
@@ -151,7 +162,7 @@ export class Ctx implements vscode.Disposable {
       stopChat: () => this.chatView.session.stop(),
       newChat: () => this.chatView.session.reset(),
       getServerPid: () => (this.state === 'running' ? this.client?.serverProcess?.pid : undefined),
-      onDidProvideInlineCompletions: this.completions.event,
+      onDidProvideInlineCompletions: this.completionReports.onDidProvide,
     };
   }
 
@@ -183,18 +194,10 @@ export class Ctx implements vscode.Disposable {
   private middleware(): Middleware {
     return {
       handleWorkDoneProgress: this.progress.handle,
-      provideInlineCompletionItems: async (document, position, context, token, next) => {
-        const uri = document.uri.toString();
-        if (!readSettings().completion.enabled) {
-          this.completions.fire({ uri, items: 0, texts: [], cancelled: false, skipped: true });
-          return null;
-        }
-        const result = await next(document, position, context, token);
-        const items = !result ? [] : Array.isArray(result) ? result : result.items;
-        const texts = items.map((i) => (typeof i.insertText === 'string' ? i.insertText : i.insertText.value));
-        this.completions.fire({ uri, items: items.length, texts, cancelled: token.isCancellationRequested, skipped: false });
-        return result;
-      },
+      // Nothing is asked of the server while inline completions are turned off.
+      provideInlineCompletionItems: this.completionReports.wrap((document, position, context, token, next) =>
+        this.settings.completion.enabled ? next(document, position, context, token) : null,
+      ),
     };
   }
 
@@ -228,9 +231,8 @@ export class Ctx implements vscode.Disposable {
   private sendActivity(kind: ActivityKind): void {
     const client = this.client;
     if (!client || this.state !== 'running') return;
+    // The server pushes the status when the activity moves the idle deadline; nothing to ask.
     void client.sendNotification(ActivityNotification.type, { kind }).catch(() => undefined);
-    // The server does not push countdown changes; ask, so the tooltip shows the reset timer.
-    if (this.tracker.status?.state === 'ready') void this.tracker.refresh(client).catch(() => undefined);
   }
 
   private statusInput(): StatusBarInput {
@@ -263,14 +265,13 @@ export class Ctx implements vscode.Disposable {
   }
 
   private registerCommands(): vscode.Disposable[] {
-    const factories = createCommands();
-    return (Object.keys(commandList) as CommandId[]).map((id) =>
+    return (Object.keys(this.commands) as CommandId[]).map((id) =>
       vscode.commands.registerCommand(id, async (...args: unknown[]) => {
         const client = this.client;
-        const factory = factories[id];
+        const command = this.commands[id];
         try {
-          if (client && this.state === 'running') return await factory.enabled({ ctx: this, client })(...args);
-          if (factory.disabled) return await factory.disabled(this)(...args);
+          if (client && this.state === 'running') return await command.enabled({ ctx: this, client })(...args);
+          if (command.disabled) return await command.disabled(this)(...args);
           const choice = await vscode.window.showWarningMessage('The Local LLM server is not running.', 'Restart Server', 'Show Logs');
           if (choice === 'Restart Server') await this.restart();
           if (choice === 'Show Logs') this.log.show();
@@ -289,10 +290,6 @@ export class Ctx implements vscode.Disposable {
     await this.stopServer();
     for (const d of this.extCleanup) d.dispose();
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function alive(child: ChildProcess): boolean {

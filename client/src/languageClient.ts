@@ -15,6 +15,7 @@ import {
   type Middleware,
   type ServerOptions,
 } from 'vscode-languageclient/node';
+import { delay } from '../../server/src/shared/cancellation';
 import type { InitializationOptions } from '../../server/src/shared/protocol';
 import { codeSchemes } from './editorDocuments';
 import { rawSettings, settingsSection } from './config';
@@ -60,7 +61,7 @@ export class BackoffErrorHandler implements ErrorHandler {
         message: `The Local LLM server crashed ${count} times in 3 minutes and was not restarted.`,
       };
     }
-    await new Promise((resolve) => setTimeout(resolve, delayMs));
+    await delay(delayMs);
     // Deactivation may have come during the wait.
     return this.stopped ? { action: CloseAction.DoNotRestart, handled: true } : { action: CloseAction.Restart, handled: true };
   }

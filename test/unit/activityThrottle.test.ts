@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ActivityThrottle, type TimerClock } from '../../client/src/activityThrottle';
+import { ActivityThrottle, type TimerClock } from '../../client/src/activity/throttle';
 
 /** A clock that only moves when told to, firing due timers in order. */
 class FakeClock implements TimerClock {

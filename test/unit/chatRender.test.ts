@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { chatPage, contentSecurityPolicy } from '../../client/src/chat/html';
-import { isFromWebview } from '../../client/src/chat/messages';
+import { isFromWebview } from '../../media/messages';
 import { renderMarkdown } from '../../media/render';
 
 /** Tags markdown-it emits for ordinary Markdown; anything else came from the input. */
@@ -108,7 +108,7 @@ describe('messages from the webview', () => {
   });
 
   it('rejects anything else', () => {
-    for (const bad of [null, 'send', { type: 'eval', code: '1' }, { type: 'send' }, { type: 'send', text: 3 }, { type: 'setIncludeContext', value: 'yes' }, { type: 'insert' }]) {
+    for (const bad of [null, 'send', { type: 'eval', code: '1' }, { type: 'send' }, { type: 'send', text: 3 }, { type: 'setIncludeContext', value: 'yes' }, { type: 'insert' }, { type: 'selectModel' }]) {
       assert.equal(isFromWebview(bad), false, JSON.stringify(bad));
     }
   });

@@ -1,11 +1,11 @@
 // package.json's `contributes` against the sources it mirrors: settings.ts (schema, defaults,
-// ranges, choices) and commandList.ts (commands, titles, when clauses).
+// ranges, choices) and the command table, commands/table.ts (commands, titles, when clauses).
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { commandCategory, commandList } from '../../client/src/commandList';
-import { checkModelReference } from '../../client/src/modelReference';
+import './vscodeStub';
+import { commandCategory, createCommands } from '../../client/src/commands/table';
 import { defaultSettings, gpuChoices, normalizeSettings, ranges, sleepModes } from '../../server/src/shared/settings';
 
 const root = path.resolve(__dirname, '../..');
@@ -108,20 +108,21 @@ describe('settings contribution', () => {
 
 describe('commands contribution', () => {
   const contributed = manifest.contributes.commands;
+  const commands = createCommands();
 
   it('puts every command in the "Local LLM" category', () => {
     for (const c of contributed) assert.equal(c.category, commandCategory, c.command);
   });
 
-  it('contributes exactly the commands of commandList.ts, with their titles', () => {
-    assert.deepEqual(contributed.map((c) => c.command).sort(), Object.keys(commandList).sort());
-    for (const c of contributed) assert.equal(c.title, commandList[c.command as keyof typeof commandList].title, c.command);
+  it('contributes exactly the commands of the command table, with their titles', () => {
+    assert.deepEqual(contributed.map((c) => c.command).sort(), Object.keys(commands).sort());
+    for (const c of contributed) assert.equal(c.title, commands[c.command as keyof typeof commands].title, c.command);
   });
 
-  it('offers each command in the palette only when commandList.ts says so', () => {
+  it('offers each command in the palette only when the command table says so', () => {
     const palette = new Map(manifest.contributes.menus.commandPalette.map((m) => [m.command, m.when]));
-    for (const [id, info] of Object.entries(commandList)) {
-      assert.equal(palette.get(id), 'when' in info ? info.when : undefined, id);
+    for (const [id, command] of Object.entries(commands)) {
+      assert.equal(palette.get(id), command.when, id);
     }
   });
 
@@ -144,16 +145,4 @@ describe('extension manifest', () => {
     const views = manifest.contributes.views[container.id];
     assert.deepEqual(views?.map((v) => [v.type, v.id]), [['webview', 'localLlm.chatView']]);
   });
-});
-
-describe('model reference typed in Select Model', () => {
-  for (const ok of ['hf:user/repo/model.gguf', 'hf:user/repo:Q4_K_M', 'hf:user/repo/sub/dir/model-Q8_0.gguf#main', 'https://example.com/models/a.gguf?download=true']) {
-    it(`accepts ${ok}`, () => assert.equal(checkModelReference(ok), null));
-  }
-  for (const bad of ['', '   ', 'hf:', 'hf:user', 'hf:user/repo with space', 'ftp://example.com/a.gguf', 'https://example.com/a.bin', 'model.gguf']) {
-    it(`rejects ${JSON.stringify(bad)} with a sentence`, () => {
-      const problem = checkModelReference(bad);
-      assert.ok(problem && /^[A-Z].*\.$/.test(problem), String(problem));
-    });
-  }
 });

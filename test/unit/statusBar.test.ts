@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ModelState, ModelStatus } from '../../server/src/shared/protocol';
-import { commandList } from '../../client/src/commandList';
+import './vscodeStub';
+import { createCommands } from '../../client/src/commands/table';
 import { formatBytes, formatClock, formatDuration, formatMs } from '../../server/src/shared/format';
 import {
   contextState,
@@ -11,7 +12,9 @@ import {
   type ClientState,
   type StatusBarInput,
   type StatusKey,
-} from '../../client/src/statusBar';
+} from '../../client/src/status/render';
+
+const commandList = createCommands();
 
 const MB = 1024 * 1024;
 const GB = 1024 * MB;
@@ -115,13 +118,6 @@ const rows: Row[] = [
     command: 'localLlm.wake',
     background: 'statusBarItem.errorBackground',
     says: ['is not a GGUF model', 'Retry'],
-  },
-  {
-    name: 'disabled',
-    input: input('running', status('disabled', { model: null, error: 'No model is set.' })),
-    key: 'disabled',
-    command: 'localLlm.showMenu',
-    says: ['No model is set', '(command:localLlm.selectModel)'],
   },
 ];
 

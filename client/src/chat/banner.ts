@@ -1,8 +1,8 @@
 // What the chat panel says about the model above the input. No `vscode` import.
+import type { ModelBanner } from '../../../media/messages';
 import type { ModelStatus } from '../../../server/src/shared/protocol';
 import { formatClock } from '../../../server/src/shared/format';
-import type { StatusKey } from '../statusBar';
-import type { ModelBanner } from './messages';
+import type { StatusKey } from '../status/render';
 
 export function bannerFor(key: StatusKey, status: ModelStatus | null): ModelBanner | null {
   switch (key) {
@@ -25,7 +25,5 @@ export function bannerFor(key: StatusKey, status: ModelStatus | null): ModelBann
     }
     case 'error':
       return { tone: 'error', text: status?.error ?? 'The model failed to load.', action: { label: 'Retry', message: 'wake' } };
-    case 'disabled':
-      return { tone: 'info', text: status?.error ?? 'No model is set.', action: { label: 'Select Model', message: 'selectModel' } };
   }
 }

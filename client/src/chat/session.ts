@@ -1,8 +1,8 @@
 // One chat conversation as the panel shows it: the turns, the answer being streamed, Stop and
 // New chat. The model's own memory of the conversation lives in the server, keyed by sessionId;
 // this copy is what the panel redraws from after it was hidden. No `vscode` import.
+import type { ChatTurn, ToWebview } from '../../../media/messages';
 import type { ChatContext, ChatResult } from '../../../server/src/shared/protocol';
-import type { ChatTurn, ToWebview } from './messages';
 
 export interface ChatBackend {
   /** Runs one turn on the server; `onChunk` gets each streamed piece, `signal` stops it. */

@@ -2,8 +2,8 @@
 // (ChatSession), so hiding the panel loses nothing; the page redraws from a snapshot.
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
+import { isFromWebview, type ChatSnapshot, type FromWebview, type ModelBanner, type ToWebview } from '../../../media/messages';
 import { chatPage } from './html';
-import { isFromWebview, type ChatSnapshot, type FromWebview, type ModelBanner, type ToWebview } from './messages';
 import { ChatSession, type ChatBackend } from './session';
 import type { EditorContext } from './editorContext';
 
@@ -121,9 +121,6 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         return;
       case 'restartServer':
         await vscode.commands.executeCommand('localLlm.restartServer');
-        return;
-      case 'selectModel':
-        await vscode.commands.executeCommand('localLlm.selectModel');
         return;
     }
   }

@@ -1,20 +1,37 @@
 // "Local LLM: Select Model": a cached model, a preset, a local .gguf file or a model to download,
 // written to the `localLlm.model` setting; cached models can be deleted from here too. The server
 // reloads the model when the setting changes (keeping the old one if the new one is unusable).
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { DeleteModelRequest, ListModelsRequest, type CachedModel, type ListModelsResult } from '../../../server/src/shared/protocol';
 import { formatBytes } from '../../../server/src/shared/format';
-import { readSettings, writeSetting } from '../config';
-import { checkModelReference } from '../modelReference';
+import { isRemoteModelRef, parseModelRef } from '../../../server/src/shared/modelRef';
+import { writeSetting } from '../config';
 
 interface ModelChoice extends vscode.QuickPickItem {
   pick: () => Promise<string | undefined>;
 }
 
+/** What is wrong with a typed model to download, in one sentence; null when it can be used. */
+function checkDownload(text: string): string | null {
+  if (!isRemoteModelRef(text)) return 'Type an hf: URI such as hf:user/repo/model.gguf, or an https URL of a .gguf file.';
+  const parsed = parseModelRef(text);
+  return parsed.ok ? null : parsed.problem;
+}
+
+/** The folder of the current model, when it is a local file, for the file dialog to open in. */
+function localFolder(current: string): vscode.Uri | undefined {
+  const parsed = parseModelRef(current);
+  if (!parsed.ok || parsed.ref.kind !== 'local') return undefined;
+  const text = parsed.ref.text;
+  if (/^file:/i.test(text)) return vscode.Uri.joinPath(vscode.Uri.parse(text), '..');
+  return vscode.Uri.file(path.dirname(text.startsWith('~') ? path.join(os.homedir(), text.slice(1)) : text));
+}
+
 async function pickFile(current: string): Promise<string | undefined> {
-  const folder = current && !current.startsWith('hf:') && !/^https?:/.test(current) ? vscode.Uri.file(path.dirname(current)) : undefined;
+  const folder = localFolder(current);
   const files = await vscode.window.showOpenDialog({
     canSelectMany: false,
     canSelectFolders: false,
@@ -31,9 +48,9 @@ async function typeReference(current: string): Promise<string | undefined> {
     title: 'Local LLM: Model to download',
     prompt: 'A Hugging Face URI or an https URL of a .gguf file. It is downloaded once into the extension storage.',
     placeHolder: 'hf:user/repo/model.gguf',
-    value: current.startsWith('hf:') || /^https?:/.test(current) ? current : '',
+    value: isRemoteModelRef(current) ? current : '',
     ignoreFocusOut: true,
-    validateInput: (text) => checkModelReference(text),
+    validateInput: checkDownload,
   });
   return typed?.trim();
 }
@@ -123,8 +140,8 @@ function pickModel(client: LanguageClient | undefined, choices: ModelChoice[], p
   });
 }
 
-export async function selectModel(client: LanguageClient | undefined): Promise<void> {
-  const current = readSettings().model;
+/** `current` is the `localLlm.model` setting as it is now. */
+export async function selectModel(client: LanguageClient | undefined, current: string): Promise<void> {
   const choices: ModelChoice[] = [
     ...(await serverChoices(client, current)),
     { label: '$(folder-opened) Choose a GGUF file…', detail: 'A model file already on this machine.', pick: () => pickFile(current) },

@@ -11,7 +11,7 @@ import {
 } from 'vscode-languageserver-protocol';
 
 /** States of the model behind the resume gate (DESIGN.md, "The sleep state machine"). */
-export type ModelState = 'loading' | 'ready' | 'sleeping' | 'waking' | 'error' | 'disabled';
+export type ModelState = 'loading' | 'ready' | 'sleeping' | 'waking' | 'error';
 
 export type Backend = 'cpu' | 'cuda' | 'metal' | 'vulkan';
 export type SleepMode = 'deep' | 'light';
@@ -69,7 +69,7 @@ export interface CompletionCounters {
 
 export interface ModelStatus {
   state: ModelState;
-  /** One human sentence: why it is in error or disabled. */
+  /** One human sentence: why it is in error. */
   error: string | null;
   /** A non-fatal note worth showing, e.g. "CUDA is unavailable here, so the model runs on the CPU." */
   notice: string | null;
@@ -164,9 +164,6 @@ export namespace ChatResetRequest {
   export const method = 'localLlm/chatReset' as const;
   export const type = new RequestType<ChatResetParams, void, void>(method);
 }
-
-/** Methods that never wake the model nor reset the idle timer. */
-export const exemptMethods: readonly string[] = [StatusRequest.method, 'localLlm/listModels', 'initialize', 'shutdown'];
 
 /** Passed by the client as LSP initializationOptions. */
 export interface InitializationOptions {

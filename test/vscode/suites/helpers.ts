@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { LocalLlmApi } from '../../../client/src/api';
-import type { ClientState } from '../../../client/src/statusBar';
+import type { ClientState } from '../../../client/src/api';
 import type { ModelState, ModelStatus } from '../../../server/src/shared/protocol';
 
 export const extensionId = 'local-llm.local-llm';

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
 import { LSPErrorCodes, ResponseError, type LanguageClient } from 'vscode-languageclient/node';
 import { ChatRequest, ChatResetRequest, type ChatResult } from '../../../server/src/shared/protocol';
-import type { ChatBackend } from '../chat/session';
+import type { ChatBackend } from './session';
 
 export function chatBackend(client: () => LanguageClient): ChatBackend {
   return {

@@ -1,8 +1,8 @@
 // The status bar item as a pure function of the client's state and the last ModelStatus the
-// server pushed. No `vscode` import: statusItem.ts applies the result.
-import type { Backend, ModelState, ModelStatus } from '../../server/src/shared/protocol';
-import type { CommandId } from './commandList';
-import { formatBytes, formatClock, formatDuration, formatMs } from '../../server/src/shared/format';
+// server pushed. No `vscode` import: item.ts applies the result.
+import type { Backend, ModelState, ModelStatus } from '../../../server/src/shared/protocol';
+import { formatBytes, formatClock, formatDuration, formatMs } from '../../../server/src/shared/format';
+import type { CommandId } from '../commands/ids';
 
 /** The language client's side: is there a server to talk to at all? */
 export type ClientState = 'starting' | 'running' | 'stopped' | 'crashed';
@@ -55,10 +55,12 @@ const looks: Record<StatusKey, { icon: string; text: string }> = {
   sleeping: { icon: 'debug-pause', text: 'LLM asleep' },
   waking: { icon: 'sync~spin', text: 'LLM waking' },
   error: { icon: 'error', text: 'LLM error' },
-  disabled: { icon: 'circle-slash', text: 'LLM off' },
 };
 
 const backendNames: Record<Backend, string> = { cpu: 'CPU', cuda: 'CUDA', metal: 'Metal', vulkan: 'Vulkan' };
+
+/** The context key holding the client or model state; command `when` clauses test it. */
+export const stateContextKey = 'localLlm.state';
 
 /** The value of the `localLlm.state` context key; `generating` is left out so it does not flicker. */
 export function contextState(client: ClientState, status: ModelStatus | null): Exclude<StatusKey, 'generating'> {
@@ -120,8 +122,6 @@ function stateSentence(key: StatusKey, input: StatusBarInput): string {
       return 'Waking: loading the model again; requests wait for it.';
     case 'error':
       return 'Error. Click to retry.';
-    case 'disabled':
-      return 'Off.';
   }
 }
 

@@ -1,9 +1,9 @@
 // Editor activity -> `localLlm/activity`, throttled. The server uses it to keep the model awake
 // (and to wake it early when `localLlm.wakeOnActivity` is on).
 import * as vscode from 'vscode';
-import type { ActivityKind } from '../../server/src/shared/protocol';
-import { ActivityThrottle } from './activityThrottle';
-import { isCodeDocument } from './editorDocuments';
+import type { ActivityKind } from '../../../server/src/shared/protocol';
+import { isCodeDocument } from '../editorDocuments';
+import { ActivityThrottle } from './throttle';
 
 export const activityIntervalMs = 3000;
 

@@ -1,5 +1,6 @@
-// The last ModelStatus the server pushed (`localLlm/didChangeState`) or answered (`localLlm/status`),
-// and when it arrived, so the idle countdown can run between pushes.
+// The status's LSP side: the last ModelStatus the server pushed (`localLlm/didChangeState`, the one
+// source while it runs) or answered (`localLlm/status`, asked once when the client reaches Running;
+// Sleep and Wake answer with one too), and when it arrived, so the idle countdown runs between pushes.
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { DidChangeStateNotification, StatusRequest, type ModelStatus } from '../../../server/src/shared/protocol';

@@ -1,5 +1,6 @@
-// Every message between the chat webview (media/chat.ts) and the extension, as one typed union
-// per direction. Both sides import this file (the webview only its types).
+// The chat webview's contract: every message between it (chat.ts) and the extension, as one typed
+// union per direction, and the check the extension runs on what arrives. The webview owns it;
+// client/src/chat imports it from here (media/ never imports the client).
 
 export type TurnState = 'streaming' | 'done' | 'stopped' | 'error';
 
@@ -20,7 +21,7 @@ export interface ModelBanner {
   tone: 'info' | 'busy' | 'error';
   text: string;
   /** A button next to the text. */
-  action?: { label: string; message: 'wake' | 'restartServer' | 'selectModel' };
+  action?: { label: string; message: 'wake' | 'restartServer' };
 }
 
 export interface ChatSnapshot {
@@ -42,8 +43,7 @@ export type FromWebview =
   | { type: 'copy'; text: string }
   | { type: 'insert'; text: string }
   | { type: 'wake' }
-  | { type: 'restartServer' }
-  | { type: 'selectModel' };
+  | { type: 'restartServer' };
 
 /** Extension -> webview. */
 export type ToWebview =
@@ -65,7 +65,6 @@ const fromWebviewTypes: ReadonlySet<string> = new Set<FromWebview['type']>([
   'insert',
   'wake',
   'restartServer',
-  'selectModel',
 ]);
 
 /** Checks a message from the webview before the extension acts on it. */

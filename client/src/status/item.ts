@@ -1,7 +1,7 @@
-// Puts the rendered status (statusBar.ts) on a real status bar item, and keeps the idle
+// Puts the rendered status (render.ts) on a real status bar item, and keeps the idle
 // countdown in its tooltip moving while the model is ready and the window has focus.
 import * as vscode from 'vscode';
-import { renderStatus, tooltipCommands, type StatusBarInput, type StatusView } from './statusBar';
+import { renderStatus, tooltipCommands, type StatusBarInput, type StatusView } from './render';
 
 export class StatusItem implements vscode.Disposable {
   private readonly item = vscode.window.createStatusBarItem('localLlm.status', vscode.StatusBarAlignment.Right, 100);

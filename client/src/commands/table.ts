@@ -1,0 +1,55 @@
+// The one table of commands: for each id its palette title, when it is offered, and its handlers.
+// `enabled` runs while the server is up; `disabled` (or a uniform message) otherwise. extension.ts
+// hands the table to the Ctx, which registers it; package.json mirrors the titles and when clauses
+// (test/unit/contribution.test.ts checks it).
+import * as vscode from 'vscode';
+import { writeSetting } from '../config';
+import { stateContextKey } from '../status/render';
+import { showMenu } from './menu';
+import { selectModel } from './selectModel';
+import type { Command, CommandCtx, CommandHandler, CommandTable } from './types';
+
+export const commandCategory = 'Local LLM';
+
+/** For commands that work the same with or without a server. */
+function always(command: { title: string; when?: string; make: (ctx: CommandCtx) => CommandHandler }): Command {
+  const { make, ...info } = command;
+  return { ...info, enabled: ({ ctx }) => make(ctx), disabled: make };
+}
+
+async function toggleCompletions(ctx: CommandCtx): Promise<void> {
+  const enabled = !ctx.settings.completion.enabled;
+  await writeSetting('completion.enabled', enabled);
+  vscode.window.setStatusBarMessage(`Local LLM: inline completions ${enabled ? 'on' : 'off'}`, 3000);
+}
+
+export function createCommands(): CommandTable {
+  return {
+    'localLlm.sleepNow': {
+      title: 'Sleep Now',
+      when: `${stateContextKey} == ready`,
+      enabled: ({ ctx }) => async () => {
+        await ctx.sleep();
+      },
+    },
+    'localLlm.wake': {
+      title: 'Wake Up',
+      when: `${stateContextKey} == sleeping || ${stateContextKey} == error`,
+      enabled: ({ ctx }) => async () => {
+        const status = await ctx.wake();
+        if (status.state === 'error' && status.error) void vscode.window.showErrorMessage(`Local LLM: ${status.error}`);
+      },
+    },
+    'localLlm.openChat': always({ title: 'Open Chat', make: () => () => vscode.commands.executeCommand('localLlm.chatView.focus') }),
+    'localLlm.toggleCompletions': always({ title: 'Toggle Inline Completions', make: (ctx) => () => toggleCompletions(ctx) }),
+    'localLlm.selectModel': {
+      title: 'Select Model',
+      enabled: ({ ctx, client }) => () => selectModel(client, ctx.settings.model),
+      disabled: (ctx) => () => selectModel(undefined, ctx.settings.model),
+    },
+    'localLlm.showLogs': always({ title: 'Show Logs', make: (ctx) => () => ctx.log.show() }),
+    'localLlm.restartServer': always({ title: 'Restart Server', when: `${stateContextKey} != starting`, make: (ctx) => () => ctx.restart() }),
+    // Opened by clicking the status bar item; not useful from the palette.
+    'localLlm.showMenu': always({ title: 'Show Status Menu', when: 'false', make: (ctx) => () => showMenu(ctx) }),
+  };
+}

@@ -13,12 +13,12 @@ function keyAt(prefix: string, suffix = '\n}\n', at = uri): CompletionCacheKey {
 }
 
 describe('CompletionCache', () => {
-  it('returns a completion at the same place and counts hits and misses', () => {
+  it('returns a completion at the same place', () => {
     const cache = new CompletionCache();
     assert.equal(cache.get(keyAt('function f() {')), undefined);
     cache.set(keyAt('function f() {'), '\n  return 1;');
     assert.equal(cache.get(keyAt('function f() {')), '\n  return 1;');
-    assert.deepEqual(cache.stats, { hits: 1, typedAlongHits: 0, misses: 1, entries: 1 });
+    assert.equal(cache.size, 1);
   });
 
   it('serves the rest of a completion while the user types along it', () => {
@@ -26,7 +26,7 @@ describe('CompletionCache', () => {
     cache.set(keyAt('const total = '), 'prices.reduce(add, 0);');
     assert.equal(cache.get(keyAt('const total = p')), 'rices.reduce(add, 0);');
     assert.equal(cache.get(keyAt('const total = prices.')), 'reduce(add, 0);');
-    assert.deepEqual(cache.stats, { hits: 2, typedAlongHits: 2, misses: 0, entries: 1 });
+    assert.equal(cache.size, 1);
   });
 
   it('misses once the typing leaves the completion', () => {
@@ -67,19 +67,19 @@ describe('CompletionCache', () => {
     assert.equal(cache.get(keyAt('two')), undefined);
     assert.equal(cache.get(keyAt('one')), ' 1');
     assert.equal(cache.get(keyAt('three')), ' 3');
-    assert.equal(cache.stats.entries, 2);
+    assert.equal(cache.size, 2);
   });
 
   it('never holds more than maxEntries, and no oversized or empty completion', () => {
     const cache = new CompletionCache({ maxEntries: 50, maxCompletionChars: 100 });
     for (let i = 0; i < 1000; i++) cache.set(keyAt(`line ${i}`), `completion ${i}`);
-    assert.equal(cache.stats.entries, 50);
+    assert.equal(cache.size, 50);
     assert.equal(cache.get(keyAt('line 949')), undefined);
     assert.equal(cache.get(keyAt('line 950')), 'completion 950');
-    cache.clear();
-    cache.set(keyAt('big'), 'x'.repeat(101));
-    cache.set(keyAt('empty'), '');
-    assert.equal(cache.stats.entries, 0);
+    const fresh = new CompletionCache({ maxCompletionChars: 100 });
+    fresh.set(keyAt('big'), 'x'.repeat(101));
+    fresh.set(keyAt('empty'), '');
+    assert.equal(fresh.size, 0);
   });
 
   it('keys on the tail of the prefix and the head of the suffix only', () => {
@@ -131,7 +131,7 @@ describe('CompletionCache', () => {
     }
     gc();
     const retained = process.memoryUsage().heapUsed - before;
-    assert.equal(cache.stats.entries, 40);
+    assert.equal(cache.size, 40);
     assert.ok(retained < 10 * documentChars, `the cache retains ${retained} bytes for 40 small entries`);
   });
 });

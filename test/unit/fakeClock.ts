@@ -1,7 +1,7 @@
 // A clock that moves only when a test moves it. Timers fire in due order (ties in the order
 // they were set), and promise callbacks settle after each one, so async code sees time pass
 // the way it would in real life, only without waiting.
-import type { Clock } from '../../server/src/lifecycle/gate';
+import type { Clock } from '../../server/src/shared/clock';
 
 interface Timer {
   due: number;

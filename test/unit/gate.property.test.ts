@@ -1,5 +1,5 @@
 // The gate under random schedules: requests, cancels, activity, idle time, sleep/wake/reload,
-// failing loads and unloads, host crashes, disable/enable and exempt reads, all on a fake
+// failing loads and unloads, host crashes and exempt reads, all on a fake
 // clock with a driver whose loads and unloads take time. After every step and at the end the
 // rules of the gate (DESIGN.md) must hold. GATE_PROPERTY_RUNS=n runs more (or fewer) schedules.
 import assert from 'node:assert/strict';
@@ -25,8 +25,6 @@ type Step =
   | { t: 'failNextUnload' }
   | { t: 'crash' }
   | { t: 'configure'; idleMs: number; wakeOnActivity: boolean }
-  | { t: 'disable' }
-  | { t: 'enable'; loadNow: boolean }
   | { t: 'exempt' };
 
 interface Schedule {
@@ -62,8 +60,6 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     weight: 1,
     arbitrary: fc.record({ t: fc.constant('configure' as const), idleMs: idleChoices, wakeOnActivity: fc.boolean() }),
   },
-  { weight: 1, arbitrary: fc.constant({ t: 'disable' as const }) },
-  { weight: 1, arbitrary: fc.record({ t: fc.constant('enable' as const), loadNow: fc.boolean() }) },
   { weight: 2, arbitrary: fc.constant({ t: 'exempt' as const }) },
 );
 
@@ -256,7 +252,6 @@ async function runSchedule(schedule: Schedule): Promise<void> {
         if (step.cancelAfter !== null) {
           clock.setTimeout(() => caller.abort(new CallerCancelled('caller cancelled')), step.cancelAfter);
         }
-        const disabledNow = gate.state === 'disabled';
         const fn = (signal: AbortSignal): Promise<string> => {
           if (record.settled) violations.push(`request ${index} started its fn after it had ended`);
           if (record.arrivedDuringDrain && drainActive) violations.push(`request ${index} ran during a drain`);
@@ -292,17 +287,11 @@ async function runSchedule(schedule: Schedule): Promise<void> {
             record.outcome = error;
           },
         );
-        if (disabledNow) {
-          await settle();
-          if (!(record.settled && record.outcome instanceof GateUnavailableError && !record.started)) {
-            violations.push(`request ${index} made while disabled did not reject at once`);
-          }
-        }
         break;
       }
       case 'activity':
         gate.activity();
-        if (gate.state !== 'disabled') lastUse = clock.now();
+        lastUse = clock.now();
         break;
       case 'advance':
         await clock.advance(step.ms);
@@ -332,12 +321,6 @@ async function runSchedule(schedule: Schedule): Promise<void> {
         idleMs = step.idleMs;
         gate.configure({ idleMs: step.idleMs, wakeOnActivity: step.wakeOnActivity });
         lastUse = clock.now();
-        break;
-      case 'disable':
-        explicit(gate.disable('The local model is turned off.'));
-        break;
-      case 'enable':
-        explicit(gate.enable(step.loadNow));
         break;
       case 'exempt': {
         const before = gate.snapshot();

@@ -601,7 +601,7 @@ describe('ResumeGate sleep()', () => {
     await runsWithModelLoaded(gate, driver);
   });
 
-  it('sleeps after a wake asked for before it, and wakes again when asked after', async () => {
+  it('drops a sleep that a later wake undoes before it ran: the last intent wins', async () => {
     const { gate, driver } = await sleepingGate();
     driver.holdLoads = true;
     const woken = gate.wake();
@@ -609,11 +609,22 @@ describe('ResumeGate sleep()', () => {
     const wokenAgain = gate.wake();
     await settle();
     await driver.finish();
-    await woken;
-    await slept;
-    await driver.finish();
-    await wokenAgain;
+    await Promise.all([woken, slept, wokenAgain]);
     assert.equal(gate.state, 'ready');
+    assert.deepEqual(driver.calls, ['load']);
+    assert.deepEqual(driver.violations, []);
+  });
+
+  it('collapses 200 alternating sleep and wake calls into their final intent', async () => {
+    const { gate, driver } = await readyGate();
+    driver.holdLoads = true;
+    const calls: Promise<void>[] = [];
+    for (let i = 0; i < 200; i++) calls.push(gate.sleep(), gate.wake());
+    await settle();
+    await driver.finish();
+    await Promise.all(calls);
+    assert.equal(gate.state, 'ready');
+    // The first sleep had started before the rest arrived; everything after it folds into one wake.
     assert.deepEqual(driver.calls, ['load', 'unload', 'load']);
     assert.deepEqual(driver.violations, []);
   });
@@ -669,55 +680,33 @@ describe('ResumeGate reload()', () => {
   });
 });
 
-describe('ResumeGate disable()/enable()', () => {
-  it('rejects requests at once with the reason, unloads, and ignores activity', async () => {
+describe('ResumeGate after Sleep Now', () => {
+  it('wakes on typing only, not on cursor moves, editor switches or window focus', async () => {
     const { gate, driver } = await readyGate();
-    await gate.disable('The local model is turned off in settings.');
-    assert.equal(gate.state, 'disabled');
-    assert.equal(gate.error, 'The local model is turned off in settings.');
-    assert.deepEqual(driver.calls, ['load', 'unload']);
-    const rejected = gate.run('chat', new Job(driver).fn);
-    await assert.rejects(rejected, (error: unknown) => {
-      assert.ok(error instanceof GateUnavailableError);
-      assert.equal(error.message, 'The local model is turned off in settings.');
-      return true;
-    });
-    gate.activity();
-    await gate.wake();
+    await gate.sleep();
+    assert.equal(gate.state, 'sleeping');
+    for (const kind of ['focus', 'cursor', 'editor'] as const) gate.activity(kind);
     await settle();
-    assert.equal(gate.state, 'disabled');
+    assert.equal(gate.state, 'sleeping');
     assert.deepEqual(driver.calls, ['load', 'unload']);
-    await gate.enable();
+    gate.activity('typing');
+    await settle();
     assert.equal(gate.state, 'ready');
     assert.deepEqual(driver.calls, ['load', 'unload', 'load']);
   });
 
-  it('rejects waiting requests, and unloads a model whose wake ends after the disable', async () => {
-    const { gate, driver } = await sleepingGate();
-    driver.holdLoads = true;
-    const waiting = track(gate.run('completion', new Job(driver).fn));
+  it('forgets the rule once awake: after an idle sleep any activity wakes it again', async () => {
+    const { gate, driver, clock } = await readyGate();
+    await gate.sleep();
+    await gate.wake();
+    assert.equal(gate.state, 'ready');
+    await clock.advance(10_001);
     await settle();
-    const disabled = gate.disable('Turned off.');
-    await settle();
-    assert.ok(waiting.outcome() instanceof GateUnavailableError);
-    await driver.finish();
-    await disabled;
-    assert.equal(gate.state, 'disabled');
-    assert.equal(driver.loaded, false);
-    assert.deepEqual(driver.calls, ['load', 'unload']);
-  });
-
-  it('can enable without loading, so the next request wakes it', async () => {
-    const { gate, driver } = await readyGate();
-    await gate.disable('Off.');
-    await gate.enable(false);
     assert.equal(gate.state, 'sleeping');
-    const job = new Job(driver);
-    const result = gate.run('chat', job.fn);
+    gate.activity('focus');
     await settle();
-    assert.equal(job.loadedAtStart, true);
-    await job.end();
-    await result;
+    assert.equal(gate.state, 'ready');
+    assert.deepEqual(driver.calls, ['load', 'unload', 'load', 'unload', 'load']);
   });
 });
 

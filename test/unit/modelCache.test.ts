@@ -10,11 +10,11 @@ import {
   findCached,
   listModels,
   modelsDirOf,
-  normalizeSource,
   readIndex,
   recordDownload,
 } from '../../server/src/models/cache';
 import { tinyModel } from '../fixtures/models';
+import { modelSource } from '../../server/src/shared/modelRef';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'local-llm-cache-'));
 let tiny: string;
@@ -34,9 +34,9 @@ function storage(): { storageDir: string; modelsDir: string } {
 describe('model cache', () => {
   it('normalizes the spellings of an hf: URI', () => {
     for (const s of ['hf:a/b/c.gguf', 'hf://a/b/c.gguf', 'huggingface:a/b/c.gguf', 'HF:a/b/c.gguf', '  hf:a/b/c.gguf ']) {
-      assert.equal(normalizeSource(s), 'hf:a/b/c.gguf', s);
+      assert.equal(modelSource(s), 'hf:a/b/c.gguf', s);
     }
-    assert.equal(normalizeSource('https://x.org/m.gguf'), 'https://x.org/m.gguf');
+    assert.equal(modelSource('https://x.org/m.gguf'), 'https://x.org/m.gguf');
   });
 
   it('lists GGUF files with their source, leaving out partial downloads and the index', async () => {

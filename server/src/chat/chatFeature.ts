@@ -1,24 +1,43 @@
 // localLlm/chat and localLlm/chatReset: one turn through the gate, streamed as partial results.
-import { ProgressType, ResponseError, type CancellationToken, type Connection } from 'vscode-languageserver/node';
+import {
+  ErrorCodes,
+  LSPErrorCodes,
+  ProgressType,
+  ResponseError,
+  type CancellationToken,
+  type Connection,
+  type ServerCapabilities,
+} from 'vscode-languageserver/node';
+import type { Feature } from '../feature';
 import { ChatRequest, ChatResetRequest, type ChatChunk, type ChatParams, type ChatResult } from '../shared/protocol';
 import { ChatHistory } from './history';
-import { GateCancelledError, GateUnavailableError, type ResumeGate } from '../lifecycle/gate';
-import type { ModelService } from '../lifecycle/modelDriver';
+import { GateCancelledError, type ResumeGate } from '../lifecycle/gate';
+import type { ModelDriver } from '../lifecycle/modelDriver';
+import { errorMessage } from '../shared/errors';
 import { abortSignalOf } from '../shared/cancellation';
 
 const chunkProgress = new ProgressType<ChatChunk>();
 const maxAnswerTokens = 1024;
 const maxQuestionChars = 100_000;
 
-export function registerChat(connection: Connection, gate: ResumeGate, model: ModelService): ChatHistory {
+export class ChatFeature implements Feature {
+  constructor(private readonly options: { connection: Connection; gate: ResumeGate; driver: ModelDriver }) {}
+
+  initialize(): ServerCapabilities {
+    registerChat(this.options.connection, this.options.gate, this.options.driver);
+    return {};
+  }
+}
+
+function registerChat(connection: Connection, gate: ResumeGate, model: ModelDriver): void {
   const history = new ChatHistory();
 
   connection.onRequest(ChatRequest.method, async (params: ChatParams, token: CancellationToken): Promise<ChatResult> => {
     if (!isChatParams(params)) {
-      throw new ResponseError(-32602, 'localLlm/chat needs a sessionId and a message (both strings).');
+      throw new ResponseError(ErrorCodes.InvalidParams, 'localLlm/chat needs a sessionId and a message (both strings).');
     }
     if (params.message.length > maxQuestionChars) {
-      throw new ResponseError(-32602, `The question is too long (${params.message.length} characters; at most ${maxQuestionChars}).`);
+      throw new ResponseError(ErrorCodes.InvalidParams, `The question is too long (${params.message.length} characters; at most ${maxQuestionChars}).`);
     }
     const messages = history.messagesFor(params.sessionId, params.message, params.context);
     let text = '';
@@ -38,19 +57,16 @@ export function registerChat(connection: Connection, gate: ResumeGate, model: Mo
       }
       // Keep what was said before a failure, so the question is not lost.
       if (text) history.record(params.sessionId, params.message, params.context, text);
-      const message = err instanceof GateUnavailableError || err instanceof Error ? err.message : String(err);
-      throw new ResponseError(-32803, message);
+      throw new ResponseError(LSPErrorCodes.RequestFailed, errorMessage(err));
     }
   });
 
   connection.onRequest(ChatResetRequest.method, (params: unknown) => {
     if (!isRecord(params) || typeof params.sessionId !== 'string') {
-      throw new ResponseError(-32602, 'localLlm/chatReset needs a sessionId (a string).');
+      throw new ResponseError(ErrorCodes.InvalidParams, 'localLlm/chatReset needs a sessionId (a string).');
     }
     history.reset(params.sessionId);
   });
-
-  return history;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -70,10 +70,6 @@ export class ChatHistory {
   reset(sessionId: string): void {
     this.sessions.delete(sessionId);
   }
-
-  turns(sessionId: string): number {
-    return this.sessions.get(sessionId)?.length ?? 0;
-  }
 }
 
 function withContext(question: string, context: ChatContext | undefined, maxChars: number): string {

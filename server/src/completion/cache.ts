@@ -26,15 +26,6 @@ export const defaultCacheOptions: CompletionCacheOptions = {
   suffixHeadChars: 250,
 };
 
-export interface CacheStats {
-  /** All hits, exact and typed-along. */
-  hits: number;
-  /** Hits where the user had typed the start of a cached completion. */
-  typedAlongHits: number;
-  misses: number;
-  entries: number;
-}
-
 interface Entry {
   uri: string;
   prefixTail: string;
@@ -54,9 +45,6 @@ export class CompletionCache {
   private readonly options: CompletionCacheOptions;
   /** Insertion order is recency order: the first entry is the least recently used. */
   private readonly entries = new Map<string, Entry>();
-  private hits = 0;
-  private typedAlongHits = 0;
-  private misses = 0;
 
   constructor(options: Partial<CompletionCacheOptions> = {}) {
     this.options = { ...defaultCacheOptions, ...options };
@@ -74,17 +62,13 @@ export class CompletionCache {
     const exact = this.entries.get(id);
     if (exact) {
       this.touch(id, exact);
-      this.hits += 1;
       return exact.completion;
     }
     const along = this.typedAlong(key, suffixHead);
     if (along) {
       this.touch(along.id, along.entry);
-      this.hits += 1;
-      this.typedAlongHits += 1;
       return along.rest;
     }
-    this.misses += 1;
     return undefined;
   }
 
@@ -114,12 +98,9 @@ export class CompletionCache {
     }
   }
 
-  clear(): void {
-    this.entries.clear();
-  }
-
-  get stats(): CacheStats {
-    return { hits: this.hits, typedAlongHits: this.typedAlongHits, misses: this.misses, entries: this.entries.size };
+  /** Entries held now. */
+  get size(): number {
+    return this.entries.size;
   }
 
   private prefixTailOf(prefix: string): string {

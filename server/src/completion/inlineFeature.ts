@@ -1,28 +1,46 @@
 // textDocument/inlineCompletion: debounce, cache, one generation per document (a newer request
 // aborts the older), the gate, then post-processing. Pure pieces live next to this file.
-import type { Connection, InlineCompletionItem, InlineCompletionParams, TextDocuments } from 'vscode-languageserver/node';
+import type {
+  Connection,
+  InlineCompletionItem,
+  InlineCompletionParams,
+  ServerCapabilities,
+  TextDocuments,
+} from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
+import type { Feature } from '../feature';
 import { GateCancelledError, GateUnavailableError, type ResumeGate } from '../lifecycle/gate';
-import type { ModelService } from '../lifecycle/modelDriver';
-import type { CompletionCounters } from '../shared/protocol';
+import type { ModelDriver } from '../lifecycle/modelDriver';
 import type { Settings } from '../shared/settings';
 import { abortSignalOf, delay } from '../shared/cancellation';
+import { errorMessage } from '../shared/errors';
 import { CompletionCache } from './cache';
 import { checkDocument } from './documentGuard';
 import { postprocess } from './postprocess';
 import { buildInfillWindow, defaultBudget, stopTextsFor } from './prompt';
 
-export function registerInlineCompletion(
-  connection: Connection,
-  documents: TextDocuments<TextDocument>,
-  gate: ResumeGate,
-  model: ModelService,
-  settings: () => Settings,
-  log: (line: string) => void,
-): CompletionCounters {
+export interface InlineCompletionOptions {
+  connection: Connection;
+  documents: TextDocuments<TextDocument>;
+  gate: ResumeGate;
+  driver: ModelDriver;
+  settings(): Settings;
+  log(line: string): void;
+}
+
+export class InlineCompletionFeature implements Feature {
+  constructor(private readonly options: InlineCompletionOptions) {}
+
+  initialize(): ServerCapabilities {
+    registerInlineCompletion(this.options);
+    return { inlineCompletionProvider: true };
+  }
+}
+
+function registerInlineCompletion({ connection, documents, gate, driver: model, settings, log }: InlineCompletionOptions): void {
   const cache = new CompletionCache();
   const running = new Map<string, AbortController>();
-  const stats: CompletionCounters = { requests: 0, generated: 0, cacheHits: 0, superseded: 0 };
+  const stats = model.completions;
   const skipped = new Set<string>();
 
   connection.languages.inlineCompletion.on(async (params: InlineCompletionParams, token): Promise<InlineCompletionItem[]> => {
@@ -86,7 +104,7 @@ export function registerInlineCompletion(
     } catch (err) {
       if (err instanceof GateCancelledError || signal.aborted) return [];
       if (err instanceof GateUnavailableError) return [];
-      log(`Inline completion failed: ${err instanceof Error ? err.message : String(err)}`);
+      log(`Inline completion failed: ${errorMessage(err)}`);
       return [];
     } finally {
       if (running.get(document.uri) === superseded) running.delete(document.uri);
@@ -99,8 +117,6 @@ export function registerInlineCompletion(
     skipped.delete(e.document.uri);
     cache.forgetDocument(e.document.uri);
   });
-
-  return stats;
 }
 
 function item(text: string, params: InlineCompletionParams): InlineCompletionItem {

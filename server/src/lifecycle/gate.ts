@@ -1,8 +1,11 @@
 // The single door to the model (DESIGN.md, "The sleep state machine" and "Rules of the gate").
 // Pure: no node-llama-cpp, no vscode, no timers of its own. The model manager is the driver,
 // time comes from a Clock, so every rule here can be tested with a fake clock and a fake driver.
+import type { Clock } from '../shared/clock';
+import type { ActivityKind, ModelState } from '../shared/protocol';
 
-export type GateState = 'loading' | 'ready' | 'sleeping' | 'waking' | 'error' | 'disabled';
+/** The gate's states are the model states the status reports. */
+export type GateState = ModelState;
 
 /** Implemented by the server's model manager. The gate never calls two of these at once. */
 export interface GateDriver {
@@ -13,12 +16,6 @@ export interface GateDriver {
   unload(): Promise<void>;
   // After crashed(), the gate also treats the model as gone, even when a load() running at that
   // moment resolves: the next load() must then start afresh.
-}
-
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
 }
 
 export interface GateOptions {
@@ -46,26 +43,15 @@ export class GateCancelledError extends Error {
 }
 
 /** The model cannot serve: a wake or load failed (the message is that sentence), the model
- * host crashed, the model is disabled, or the server is shutting down. */
+ * host crashed, or the server is shutting down. */
 export class GateUnavailableError extends Error {
   override readonly name = 'GateUnavailableError';
 }
 
-/** Real time for the server: monotonic, and timers that never keep the process alive. */
-export const systemClock: Clock = {
-  now: () => performance.now(),
-  setTimeout: (fn, ms) => {
-    const handle = setTimeout(fn, ms);
-    handle.unref();
-    return handle;
-  },
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
-
 // Node fires a longer timeout at once; a longer idle time is re-armed when the timer fires.
 const maxTimerMs = 0x7fffffff;
 
-type OperationKind = 'load' | 'sleep' | 'reload' | 'disable' | 'enable';
+type OperationKind = 'load' | 'sleep' | 'reload';
 
 interface Operation {
   kind: OperationKind;
@@ -90,10 +76,14 @@ interface Running {
 type ErrorCause = 'load' | 'unload' | 'crash';
 
 /** A call may join the same operation at the end of the queue, unless that one may already
- * be using old settings (a reload that started) or carries its own argument (enable). */
+ * be using old settings (a reload that started). */
 function joinable(op: Operation): boolean {
-  if (op.kind === 'reload') return !op.started;
-  return op.kind !== 'enable';
+  return op.kind !== 'reload' || !op.started;
+}
+
+/** Sleep and wake undo each other. */
+function opposite(a: OperationKind, b: OperationKind): boolean {
+  return (a === 'load' && b === 'sleep') || (a === 'sleep' && b === 'load');
 }
 
 function describe(error: unknown, fallback: string): string {
@@ -108,7 +98,7 @@ function checkOptions(options: Partial<GateOptions>): void {
 }
 
 /**
- * Lifecycle operations (load, sleep, reload, disable, enable) run one at a time in call order, so the
+ * Lifecycle operations (load, sleep, reload) run one at a time in call order, so the
  * driver is never asked to load and unload at once. Requests wait in one queue while the model
  * is not ready or an operation runs, and start together when it is ready. Lifecycle methods
  * never reject: a failure lands in `state`/`error`, and only requests reject.
@@ -120,7 +110,8 @@ export class ResumeGate {
   private errorCause: ErrorCause | null = null;
   private started = false;
   private disposed = false;
-  private disabledReason: string | null = null;
+  /** Asleep because the user said "Sleep Now": only typing (or a request, or Wake Up) wakes it. */
+  private sleptByUser = false;
   private startPromise: Promise<void> | null = null;
 
   /** The model is loaded as far as the gate knows (false from the moment an unload begins). */
@@ -153,7 +144,7 @@ export class ResumeGate {
     return this.currentState;
   }
 
-  /** The sentence behind `error`, or the reason for `disabled`; null otherwise. */
+  /** The sentence behind `error`; null otherwise. */
   get error(): string | null {
     return this.currentError;
   }
@@ -188,7 +179,6 @@ export class ResumeGate {
     if (this.disposed) return Promise.resolve();
     if (this.started) return this.startPromise ?? Promise.resolve();
     this.started = true;
-    if (this.disabledReason !== null) return Promise.resolve();
     if (loadNow) {
       this.startPromise = this.schedule('load', () => this.loadModel('loading'));
       return this.startPromise;
@@ -202,11 +192,10 @@ export class ResumeGate {
    * Runs fn once the model is ready, waking it if needed (a wake after an error retries the load).
    * fn's signal aborts when the caller's signal aborts, when the model host crashes, and for a
    * completion when sleep() or reload() drains. Rejects GateCancelledError when the caller's
-   * signal aborts while waiting, GateUnavailableError when the wake fails or the gate is disabled.
+   * signal aborts while waiting, GateUnavailableError when the wake fails.
    */
   run<T>(kind: RequestKind, fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (this.disposed) return Promise.reject(new GateUnavailableError('The model server is shutting down.'));
-    if (this.disabledReason !== null) return Promise.reject(new GateUnavailableError(this.disabledReason));
     if (signal?.aborted) return Promise.reject(cancelledWhileWaiting());
     if (this.currentState === 'ready' && this.current === null) return this.execute(kind, fn, signal);
     const result = new Promise<T>((resolve, reject) => {
@@ -234,9 +223,14 @@ export class ResumeGate {
     return result;
   }
 
-  /** Editor activity: resets the idle timer; wakes a sleeping model when wakeOnActivity is on. */
-  activity(): void {
-    if (this.disposed || this.disabledReason !== null) return;
+  /**
+   * Editor activity: resets the idle timer; wakes a sleeping model when wakeOnActivity is on.
+   * After "Sleep Now" only typing counts: the focus coming back from the command palette must not
+   * undo what the user just asked for.
+   */
+  activity(kind: ActivityKind = 'typing'): void {
+    if (this.disposed) return;
+    if (this.sleptByUser && kind !== 'typing') return;
     this.lastUse = this.clock.now();
     if (this.currentState === 'ready') {
       this.rearmIdle();
@@ -252,15 +246,15 @@ export class ResumeGate {
   }
 
   /** "Sleep Now": aborts in-flight completions, waits for every request, unloads -> sleeping. */
-  sleep(): Promise<void> {
-    if (this.disposed || this.disabledReason !== null || !this.started) return Promise.resolve();
-    if (!this.loaded && this.current === null && this.queue.length === 0) return Promise.resolve();
-    return this.schedule('sleep', () => this.sleepModel());
+  async sleep(): Promise<void> {
+    if (this.disposed || !this.started) return;
+    if (this.loaded || this.current !== null || this.queue.length > 0) await this.schedule('sleep', () => this.sleepModel());
+    if (this.currentState === 'sleeping') this.sleptByUser = true;
   }
 
   /** sleeping | error -> waking -> ready (or error); joins a wake already on its way. Never rejects. */
   wake(): Promise<void> {
-    if (this.disposed || this.disabledReason !== null) return Promise.resolve();
+    if (this.disposed) return Promise.resolve();
     if (!this.started) return this.start(true);
     if (this.currentState === 'ready' && this.current === null && this.queue.length === 0) return Promise.resolve();
     return this.schedule('load', () => this.loadModel('waking'));
@@ -272,46 +266,8 @@ export class ResumeGate {
    * error is loaded again, since the new settings may fix it. Never rejects.
    */
   reload(): Promise<void> {
-    if (this.disposed || this.disabledReason !== null || !this.started) return Promise.resolve();
+    if (this.disposed || !this.started) return Promise.resolve();
     return this.schedule('reload', () => this.reloadModel());
-  }
-
-  /** The user turned the model off: requests reject at once with `reason`, running completions
-   * are aborted, and once running chats end the model is unloaded. */
-  disable(reason: string): Promise<void> {
-    if (this.disposed) return Promise.resolve();
-    const sentence = reason.trim() === '' ? 'The local model is turned off.' : reason;
-    this.disabledReason = sentence;
-    this.clearIdle();
-    this.setState('disabled', sentence);
-    this.rejectWaiters(new GateUnavailableError(sentence));
-    this.abortRunning('completion', new GateCancelledError(sentence));
-    return this.schedule('disable', async () => {
-      // Enabled again before this ran: the enable that follows decides.
-      if (this.disabledReason === null) return;
-      await this.drained();
-      if (this.loaded && this.disabledReason !== null) await this.unloadModel();
-    });
-  }
-
-  /** Turns the model back on: loads it now (loadNow, the default) or leaves it asleep. Requests
-   * stop being refused at once; they wait until the unload of the disable (if any) is over. */
-  enable(loadNow = true): Promise<void> {
-    if (this.disposed || this.disabledReason === null) return Promise.resolve();
-    this.disabledReason = null;
-    // What comes next; the operation settles it once the disable's unload (if any) is over.
-    this.setState(loadNow || !this.started ? 'loading' : 'sleeping', null);
-    if (!this.started) return Promise.resolve();
-    return this.schedule('enable', async () => {
-      if (this.disabledReason !== null || this.disposed) return;
-      if (this.loaded) {
-        this.setState('ready', null);
-      } else if (loadNow) {
-        await this.loadModel('loading');
-      } else {
-        this.setState('sleeping', null);
-      }
-    });
   }
 
   /** The model host died unexpectedly: the model is gone, running requests are aborted, state
@@ -326,7 +282,6 @@ export class ResumeGate {
     }
     this.loaded = false;
     this.abortRunning('all', new GateUnavailableError(sentence));
-    if (this.disabledReason !== null) return;
     this.clearIdle();
     this.errorCause = 'crash';
     this.setState('error', sentence);
@@ -366,8 +321,16 @@ export class ResumeGate {
   // ---- operations -------------------------------------------------------------------------
 
   private schedule(kind: OperationKind, body: () => Promise<void>): Promise<void> {
-    const tail = this.queue.length > 0 ? this.queue[this.queue.length - 1] : this.current;
-    if (tail !== null && tail !== undefined && tail.kind === kind && joinable(tail)) return tail.promise;
+    // A wake that has not started yet is void once a sleep follows it, and the other way round:
+    // only the last intent runs, and whoever waited on the dropped one waits on what follows.
+    const dropped: Operation[] = [];
+    while (this.queue.length > 0 && opposite(this.queue[this.queue.length - 1].kind, kind)) dropped.push(this.queue.pop()!);
+    const joined = this.join(kind);
+    const settle = (promise: Promise<void>): Promise<void> => {
+      for (const op of dropped) promise.then(op.resolve, op.resolve);
+      return promise;
+    };
+    if (joined) return settle(joined);
     let resolve!: () => void;
     let reject!: (error: unknown) => void;
     const promise = new Promise<void>((res, rej) => {
@@ -376,7 +339,13 @@ export class ResumeGate {
     });
     this.queue.push({ kind, started: false, body, promise, resolve, reject });
     if (this.current === null) this.startNext();
-    return promise;
+    return settle(promise);
+  }
+
+  /** The promise of the same operation at the end of the queue, when a new call may share it. */
+  private join(kind: OperationKind): Promise<void> | null {
+    const tail = this.queue.length > 0 ? this.queue[this.queue.length - 1] : this.current;
+    return tail !== null && tail !== undefined && tail.kind === kind && joinable(tail) ? tail.promise : null;
   }
 
   private startNext(): void {
@@ -416,7 +385,7 @@ export class ResumeGate {
   }
 
   private async loadModel(label: 'loading' | 'waking'): Promise<void> {
-    if (this.disabledReason !== null || this.disposed) return;
+    if (this.disposed) return;
     if (this.loaded) {
       this.setState('ready', null);
       return;
@@ -436,7 +405,7 @@ export class ResumeGate {
     if (failure === null && this.crashDuringLoad !== null) failure = this.crashDuringLoad;
     else if (failure === null) this.loaded = true;
     this.crashDuringLoad = null;
-    if (this.disabledReason !== null || this.disposed) return;
+    if (this.disposed) return;
     if (failure !== null) {
       this.errorCause = 'load';
       this.setState('error', failure);
@@ -447,7 +416,6 @@ export class ResumeGate {
   }
 
   private async sleepModel(): Promise<void> {
-    if (this.disabledReason !== null) return;
     if (!this.loaded) {
       // Never expected; without it a watchdog that found "ready" would fire again at once.
       if (this.currentState === 'ready') this.setState('sleeping', null);
@@ -455,22 +423,22 @@ export class ResumeGate {
     }
     this.abortRunning('completion', new GateCancelledError('The completion was cancelled because the model is going to sleep.'));
     await this.drained();
-    // A crash or a disable during the drain already took care of the model.
-    if (!this.loaded || this.disabledReason !== null || this.disposed) return;
+    // A crash during the drain already took care of the model.
+    if (!this.loaded || this.disposed) return;
     this.setState('sleeping', null);
     const failure = await this.unloadModel();
-    if (failure !== null && this.disabledReason === null && !this.disposed) {
+    if (failure !== null && !this.disposed) {
       this.errorCause = 'unload';
       this.setState('error', failure);
     }
   }
 
   private async reloadModel(): Promise<void> {
-    if (this.disabledReason !== null || this.disposed) return;
+    if (this.disposed) return;
     if (this.loaded) {
       this.abortRunning('completion', new GateCancelledError('The completion was cancelled because the model is reloading with new settings.'));
       await this.drained();
-      if (this.disabledReason !== null || this.disposed) return;
+      if (this.disposed) return;
       if (this.loaded) {
         this.setState('loading', null);
         // A failed unload is not fatal here: the load that follows decides the state.
@@ -505,7 +473,7 @@ export class ResumeGate {
       return;
     }
     const asleep = this.currentState === 'sleeping' || this.currentState === 'error';
-    if (this.waiters.size > 0 && this.started && this.disabledReason === null && asleep) {
+    if (this.waiters.size > 0 && this.started && asleep) {
       void this.schedule('load', () => this.loadModel('waking'));
     }
   }
@@ -603,6 +571,7 @@ export class ResumeGate {
     this.currentState = state;
     this.currentError = error;
     if (state !== 'error') this.errorCause = null;
+    if (state !== 'sleeping') this.sleptByUser = false;
     this.emit();
   }
 

@@ -1,8 +1,8 @@
-// Owns the model host process on behalf of the gate: loads, unloads per sleep mode, survives host
-// crashes (falling back to the CPU after a GPU crash) and remembers what was loaded, so that
-// status can be answered while asleep without touching anything native.
+// Drives the model host on behalf of the gate: loads, unloads per sleep mode, survives host
+// crashes (falling back to the CPU after a GPU crash), remembers what was loaded so status can be
+// answered while asleep, and owns every counter the status reports.
 import * as os from 'node:os';
-import type { Backend, SleepFreed } from '../shared/protocol';
+import type { Backend, CompletionCounters, Counters, ModelInfo, ModelState, SleepFreed } from '../shared/protocol';
 import type { Settings } from '../shared/settings';
 import type { GateDriver } from './gate';
 import type {
@@ -10,12 +10,11 @@ import type {
   GenerationResult,
   HostStats,
   InfillParams,
-  LoadResult,
 } from '../host/protocol';
 import { HostProcess, type HostExit } from '../host/hostProcess';
 import { readProcessRss } from '../host/memory';
 
-export interface ModelServiceOptions {
+export interface ModelDriverOptions {
   hostPath: string;
   log(line: string): void;
   settings(): Settings;
@@ -26,24 +25,28 @@ export interface ModelServiceOptions {
   onChange(): void;
 }
 
-export class ModelService implements GateDriver {
+export class ModelDriver implements GateDriver {
   private host: HostProcess | null = null;
-  private loaded: LoadResult | null = null;
-  private lastInfo: (LoadResult & { path: string }) | null = null;
+  private loaded = false;
+  private lastInfo: ModelInfo | null = null;
   private forceCpu = false;
   private lastStats: HostStats | null = null;
   private loadAbort: AbortController | null = null;
   notice: string | null = null;
   lastSleepFreed: SleepFreed | null = null;
-  loads = 0;
-  hostCrashes = 0;
-  lastLoadMs: number | null = null;
   hostBaselineRssBytes: number | null = null;
+  readonly counters: Counters = { loads: 0, sleeps: 0, wakes: 0, hostCrashes: 0, lastLoadMs: null, lastWakeMs: null };
+  /** Written by the inline completion feature; reported with the rest. */
+  readonly completions: CompletionCounters = { requests: 0, generated: 0, cacheHits: 0, superseded: 0 };
+  /** Epoch ms when the model last went to sleep; null while it is not asleep. */
+  asleepSince: number | null = null;
+  private previousState: ModelState | null = null;
+  private wakeStarted: number | null = null;
 
-  constructor(private readonly options: ModelServiceOptions) {}
+  constructor(private readonly options: ModelDriverOptions) {}
 
   /** What was loaded last; kept across sleep for status. */
-  get info(): (LoadResult & { path: string }) | null {
+  get info(): ModelInfo | null {
     return this.lastInfo;
   }
 
@@ -51,8 +54,22 @@ export class ModelService implements GateDriver {
     return this.host?.pid ?? null;
   }
 
-  get isLoaded(): boolean {
-    return this.loaded !== null;
+  /** Counts sleeps and wakes from the gate's state changes, timing each wake. */
+  observe(state: ModelState, now: number): void {
+    const previous = this.previousState;
+    if (state === previous) return;
+    if (state === 'sleeping' && previous !== null) {
+      this.counters.sleeps++;
+      this.asleepSince = now;
+    }
+    if (state === 'waking') this.wakeStarted = now;
+    if (state === 'ready' && previous === 'waking' && this.wakeStarted !== null) {
+      this.counters.wakes++;
+      this.counters.lastWakeMs = now - this.wakeStarted;
+      this.wakeStarted = null;
+    }
+    if (state !== 'sleeping') this.asleepSince = null;
+    this.previousState = state;
   }
 
   hostRssBytes(): number | null {
@@ -83,18 +100,19 @@ export class ModelService implements GateDriver {
         contextSize: settings.contextSize,
         threads: settings.threads > 0 ? settings.threads : os.availableParallelism(),
       });
-      this.loaded = result;
-      this.lastInfo = { ...result, path };
+      this.loaded = true;
+      const { fallbackReason: _fallback, loadMs: _loadMs, ...info } = result;
+      this.lastInfo = { ...info, path };
       if (result.fallbackReason) this.notice = result.fallbackReason;
       else if (!this.forceCpu) this.notice = null;
       if (!result.hasFim) {
         this.notice = `${result.name} has no fill-in-the-middle tokens, so inline completions are off; chat works.`;
       }
-      this.loads++;
-      this.lastLoadMs = Date.now() - started;
+      this.counters.loads++;
+      const loadMs = (this.counters.lastLoadMs = Date.now() - started);
       this.lastStats = await host.stats().catch(() => null);
       this.options.log(
-        `Loaded ${result.name} on ${result.backend} (${result.gpuLayers}/${result.totalLayers} layers on the GPU) in ${this.lastLoadMs} ms.`,
+        `Loaded ${result.name} on ${result.backend} (${result.gpuLayers}/${result.totalLayers} layers on the GPU) in ${loadMs} ms.`,
       );
     } finally {
       this.loadAbort = null;
@@ -105,7 +123,7 @@ export class ModelService implements GateDriver {
   async unload(): Promise<void> {
     const host = this.host;
     const before = this.memorySample();
-    this.loaded = null;
+    this.loaded = false;
     if (!host) return;
     if (this.options.settings().sleepMode === 'deep') {
       this.host = null;
@@ -144,7 +162,7 @@ export class ModelService implements GateDriver {
   async dispose(): Promise<void> {
     const host = this.host;
     this.host = null;
-    this.loaded = null;
+    this.loaded = false;
     await host?.shutdown(3000);
   }
 
@@ -167,11 +185,18 @@ export class ModelService implements GateDriver {
 
   private onHostExit(host: HostProcess, exit: HostExit): void {
     if (this.host !== host) return;
+    const modelInUse = this.loaded || this.loadAbort !== null;
     this.host = null;
-    this.loaded = null;
+    this.loaded = false;
     this.lastStats = null;
     if (exit.expected) return;
-    this.hostCrashes++;
+    this.counters.hostCrashes++;
+    if (!modelInUse) {
+      // A light-sleeping host held no model: the model still sleeps, and the next wake starts a new host.
+      this.options.log(`${exit.message} It held no model (light sleep); the next wake starts a new one.`);
+      this.options.onChange();
+      return;
+    }
     const backend: Backend | null = this.lastInfo?.backend ?? null;
     let message = exit.message;
     if (backend && backend !== 'cpu' && !this.forceCpu) {

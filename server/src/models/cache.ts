@@ -6,9 +6,10 @@ import { readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:f
 import * as path from 'node:path';
 import type { CachedModel } from '../shared/protocol';
 import { checkGgufFile } from './gguf';
+import { modelSource } from '../shared/modelRef';
 
 export interface CacheEntry {
-  /** The hf: URI or URL, as normalizeSource gives it. */
+  /** The hf: URI or URL, as modelSource (shared/modelRef.ts) spells it. */
   source: string;
   /** File name inside the models folder. */
   file: string;
@@ -26,13 +27,6 @@ const indexName = 'index.json';
 export const partialSuffix = '.ipull';
 
 export const modelsDirOf = (storageDir: string): string => path.join(storageDir, 'models');
-
-/** One spelling per source, so `hf://a/b/c.gguf` and `hf:a/b/c.gguf` share a cache entry. */
-export function normalizeSource(uri: string): string {
-  const trimmed = uri.trim();
-  const hf = /^(?:hf:\/\/|huggingface:\/\/|huggingface:|hf:)/i.exec(trimmed);
-  return hf ? `hf:${trimmed.slice(hf[0].length)}` : trimmed;
-}
 
 function isEntry(v: unknown): v is CacheEntry {
   if (typeof v !== 'object' || v === null) return false;
@@ -66,7 +60,7 @@ async function writeIndex(modelsDir: string, entries: CacheEntry[]): Promise<voi
 
 /** Records a checked download; replaces any older entry for the same source or file. */
 export async function recordDownload(modelsDir: string, entry: Omit<CacheEntry, 'downloadedAt'>): Promise<void> {
-  const source = normalizeSource(entry.source);
+  const source = modelSource(entry.source);
   const kept = (await readIndex(modelsDir)).filter((e) => e.source !== source && e.file !== entry.file);
   await writeIndex(modelsDir, [...kept, { ...entry, source, downloadedAt: new Date().toISOString() }]);
 }
@@ -76,7 +70,7 @@ export async function recordDownload(modelsDir: string, entry: Omit<CacheEntry, 
  * its GGUF header. A file that changed size or fails the check is not trusted.
  */
 export async function findCached(modelsDir: string, source: string): Promise<{ path: string; sizeBytes: number } | null> {
-  const key = normalizeSource(source);
+  const key = modelSource(source);
   const entry = (await readIndex(modelsDir)).find((e) => e.source === key);
   if (!entry) return null;
   const filePath = path.join(modelsDir, entry.file);

@@ -2,15 +2,24 @@
 // with cancellable work-done progress), and serves the cache listing and deletion.
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ResponseError, type Connection, type WorkDoneProgressServerReporter } from 'vscode-languageserver/node';
-import { DeleteModelRequest, ListModelsRequest, type ListModelsResult } from '../shared/protocol';
+import {
+  ErrorCodes,
+  ResponseError,
+  type Connection,
+  type InitializeParams,
+  type ServerCapabilities,
+  type WorkDoneProgressServerReporter,
+} from 'vscode-languageserver/node';
+import type { Feature } from '../feature';
+import { errorMessage } from '../shared/errors';
+import { DeleteModelRequest, ListModelsRequest, type InitializationOptions, type ListModelsResult } from '../shared/protocol';
 import { deleteModel, listModels } from './cache';
 import { presetsFor, recommendPreset, type Hardware } from './presets';
 import { resolveModel, type ResolveOptions } from './resolve';
 import { formatBytes } from '../shared/format';
 
 export interface ModelSetupOptions {
-  storageDir: string | null;
+  connection: Connection;
   log(line: string): void;
   inUsePath(): string | null;
   /** Free VRAM as the model host last saw it; null without a GPU. */
@@ -19,39 +28,47 @@ export interface ModelSetupOptions {
   endpoint?: string;
 }
 
-export interface ModelSetup {
-  resolve(setting: string, signal: AbortSignal): Promise<string>;
-  /** True when an empty setting can fall back to the recommended preset. */
-  hasDefault(): boolean;
-}
-
 const downloadTimeoutMs = 60_000;
 
-export function registerModelSetup(connection: Connection, options: ModelSetupOptions): ModelSetup {
-  const storageDir = options.storageDir ?? path.join(os.homedir(), '.cache', 'local-llm');
-  const endpoint = options.endpoint ?? process.env.LOCAL_LLM_HF_ENDPOINT;
+export class ModelSetupFeature implements Feature {
+  private storageDir = path.join(os.homedir(), '.cache', 'local-llm');
 
-  const hardware = (): Hardware => ({ vramFreeBytes: options.vramFreeBytes(), ramFreeBytes: os.freemem() });
+  constructor(private readonly options: ModelSetupOptions) {}
 
-  connection.onRequest(ListModelsRequest.method, async (): Promise<ListModelsResult> => {
-    const cached = await listModels(storageDir);
-    const hw = hardware();
-    return { cached, presets: presetsFor(hw), recommendedPresetId: recommendPreset(hw).id };
-  });
+  initialize(params: InitializeParams): ServerCapabilities {
+    const { connection } = this.options;
+    const init = (params.initializationOptions ?? {}) as InitializationOptions;
+    if (typeof init.storageDir === 'string') this.storageDir = init.storageDir;
 
-  connection.onRequest(DeleteModelRequest.method, async (params: unknown) => {
-    if (typeof params !== 'object' || params === null || typeof (params as { path?: unknown }).path !== 'string') {
-      throw new ResponseError(-32602, 'localLlm/deleteModel needs a path (a string).');
-    }
-    try {
-      await deleteModel(storageDir, (params as { path: string }).path, options.inUsePath());
-    } catch (err) {
-      throw new ResponseError(-32603, err instanceof Error ? err.message : String(err));
-    }
-  });
+    connection.onRequest(ListModelsRequest.type, async (): Promise<ListModelsResult> => {
+      const cached = await listModels(this.storageDir);
+      const hw = this.hardware();
+      return { cached, presets: presetsFor(hw), recommendedPresetId: recommendPreset(hw).id };
+    });
 
-  async function resolve(setting: string, signal: AbortSignal): Promise<string> {
-    const target = setting || recommendPreset(hardware()).uri;
+    connection.onRequest(DeleteModelRequest.type, async (request: unknown) => {
+      if (typeof request !== 'object' || request === null || typeof (request as { path?: unknown }).path !== 'string') {
+        throw new ResponseError(ErrorCodes.InvalidParams, 'localLlm/deleteModel needs a path (a string).');
+      }
+      try {
+        await deleteModel(this.storageDir, (request as { path: string }).path, this.options.inUsePath());
+      } catch (err) {
+        throw new ResponseError(ErrorCodes.InternalError, errorMessage(err));
+      }
+    });
+    return {};
+  }
+
+  private hardware(): Hardware {
+    return { vramFreeBytes: this.options.vramFreeBytes(), ramFreeBytes: os.freemem() };
+  }
+
+  /** The local, checked GGUF for a model setting; an empty one means the recommended preset. */
+  async resolve(setting: string, signal: AbortSignal): Promise<string> {
+    const { connection, log } = this.options;
+    const endpoint = this.options.endpoint ?? process.env.LOCAL_LLM_HF_ENDPOINT;
+    const storageDir = this.storageDir;
+    const target = setting || recommendPreset(this.hardware()).uri;
     // The progress notification exists only while a download runs: a cached model shows none.
     let progress: Promise<WorkDoneProgressServerReporter> | null = null;
     const cancelled = new AbortController();
@@ -88,12 +105,10 @@ export function registerModelSetup(connection: Connection, options: ModelSetupOp
     };
     try {
       const resolved = await resolveModel(target, resolveOptions);
-      if (resolved.downloaded) options.log(`Downloaded ${resolved.source ?? target} to ${resolved.path}.`);
+      if (resolved.downloaded) log(`Downloaded ${resolved.source ?? target} to ${resolved.path}.`);
       return resolved.path;
     } finally {
       if (progress) void (progress as Promise<WorkDoneProgressServerReporter>).then((p) => p.done());
     }
   }
-
-  return { resolve, hasDefault: () => true };
 }

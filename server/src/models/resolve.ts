@@ -8,9 +8,11 @@ import { fileURLToPath } from 'node:url';
 import { downloadModelFile } from './download/download';
 import { withDownloadLock } from './download/lock';
 import { checkGgufFile, type GgufCheck } from './gguf';
-import { findCached, modelsDirOf, normalizeSource, recordDownload } from './cache';
+import { findCached, modelsDirOf, recordDownload } from './cache';
 import { ModelSetupError } from './setupError';
+import { errorMessage } from '../shared/errors';
 import { formatBytes } from '../shared/format';
+import { parseModelRef } from '../shared/modelRef';
 
 export interface ResolveOptions {
   /** Extension global storage; models go to storageDir/models. */
@@ -34,10 +36,6 @@ export type ResolvedModel = { path: string; source: string | null; downloaded: b
 const defaultTimeoutMs = 60_000;
 /** Room left beyond the file itself, so a download never fills the disk to the last byte. */
 const diskMarginBytes = 64 * 1024 * 1024;
-
-export function isRemoteModel(setting: string): boolean {
-  return /^(hf|huggingface):/i.test(setting.trim()) || /^https?:\/\//i.test(setting.trim());
-}
 
 async function statfsFreeBytes(dir: string): Promise<number> {
   const s = await statfs(dir);
@@ -127,11 +125,12 @@ async function download(source: string, modelsDir: string, opts: ResolveOptions)
  * http(s) URL). Throws ModelSetupError with one sentence for the user.
  */
 export async function resolveModel(setting: string, opts: ResolveOptions): Promise<ResolvedModel> {
-  const trimmed = setting.trim();
-  if (trimmed === '') throw new ModelSetupError('notFound', 'No model is set; choose one with "Local LLM: Select Model".');
-  if (!isRemoteModel(trimmed)) return resolveLocal(trimmed);
+  if (setting.trim() === '') throw new ModelSetupError('notFound', 'No model is set; choose one with "Local LLM: Select Model".');
+  const parsed = parseModelRef(setting);
+  if (!parsed.ok) throw new ModelSetupError('notFound', `The model setting "${setting.trim()}" cannot be used: ${parsed.problem}`);
+  if (parsed.ref.kind === 'local') return resolveLocal(parsed.ref.text);
 
-  const source = normalizeSource(trimmed);
+  const source = parsed.ref.source;
   const modelsDir = modelsDirOf(opts.storageDir);
   const cached = await findCached(modelsDir, source);
   if (cached) return { path: cached.path, source, downloaded: false };
@@ -153,6 +152,6 @@ export async function resolveModel(setting: string, opts: ResolveOptions): Promi
     if (opts.signal?.aborted) throw new ModelSetupError('cancelled', `Getting ${source} was cancelled.`);
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOSPC') throw new ModelSetupError('disk', `The disk is full, so ${source} cannot be stored in ${modelsDir}.`);
-    throw new ModelSetupError('download', `Getting ${source} failed: ${err instanceof Error ? err.message : String(err)}`);
+    throw new ModelSetupError('download', `Getting ${source} failed: ${errorMessage(err)}`);
   }
 }

@@ -24,7 +24,3 @@ export class ModelSetupError extends Error {
     super(message);
   }
 }
-
-export function isModelSetupError(err: unknown): err is ModelSetupError {
-  return err instanceof ModelSetupError;
-}

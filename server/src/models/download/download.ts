@@ -10,6 +10,8 @@ import * as path from 'node:path';
 import type { FromWorker, ToWorker } from './messages';
 import { checkGgufFile } from '../gguf';
 import { ModelSetupError } from '../setupError';
+import { parseModelRef } from '../../shared/modelRef';
+import { hubEndpoint } from './hub';
 
 export interface DownloadTarget {
   /** hf: URI or http(s) URL. */
@@ -49,7 +51,6 @@ export interface DownloadedFile {
   sizeBytes: number;
 }
 
-const defaultHuggingFace = 'https://huggingface.co/';
 /** How long a stopping worker gets to save its resume state before it is killed. */
 const stopGraceMs = 3000;
 const speedWindowMs = 5000;
@@ -58,9 +59,8 @@ const startupLimitMs = 30_000;
 
 /** The host a download talks to first: the Hugging Face endpoint for hf: URIs, else the URL's. */
 export function downloadOrigin(uri: string, endpoint?: string): URL {
-  if (/^(hf|huggingface):/i.test(uri)) {
-    return new URL(endpoint || process.env.MODEL_ENDPOINT || process.env.HF_ENDPOINT || defaultHuggingFace);
-  }
+  const parsed = parseModelRef(uri);
+  if (parsed.ok && parsed.ref.kind === 'hf') return new URL(hubEndpoint(endpoint));
   return new URL(uri);
 }
 

@@ -2,6 +2,7 @@
 // windows starting with the same default model must not write the same partial file.
 import { open, readFile, rm } from 'node:fs/promises';
 import * as path from 'node:path';
+import { delay } from '../../shared/cancellation';
 
 const lockName = '.download.lock';
 const pollMs = 500;
@@ -22,21 +23,6 @@ async function holder(lockPath: string): Promise<number | null> {
   } catch {
     return null;
   }
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 /**
@@ -63,7 +49,7 @@ export async function withDownloadLock<T>(
     const pid = await holder(lockPath);
     if (pid === null || !isAlive(pid)) {
       // Dead holder, or a lock file caught half-written: a second look tells them apart.
-      await sleep(pid === null ? 50 : 0, signal);
+      await delay(pid === null ? 50 : 0, signal);
       const again = await holder(lockPath);
       if (again === pid) await rm(lockPath, { force: true });
       continue;
@@ -72,7 +58,7 @@ export async function withDownloadLock<T>(
       told = true;
       onWait();
     }
-    await sleep(pollMs, signal);
+    await delay(pollMs, signal);
   }
   try {
     return await fn();

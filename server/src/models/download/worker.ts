@@ -4,6 +4,9 @@
 // Speaks the messages of downloadMessages.ts over the Node IPC channel.
 import type { ModelDownloader } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import type { ToWorker, FromWorker } from './messages';
+import { hfFileUrl, parseModelRef } from '../../shared/modelRef';
+import { hubEndpoint } from './hub';
+import { errorMessage } from '../../shared/errors';
 
 const progressIntervalMs = 200;
 
@@ -21,7 +24,7 @@ function failure(err: unknown): FromWorker {
   const statusFromMessage = typeof e.message === 'string' ? /\b(4\d\d|5\d\d)\b/.exec(e.message)?.[1] : undefined;
   const status = typeof e.statusCode === 'number' ? e.statusCode : statusFromMessage ? Number(statusFromMessage) : null;
   const code = typeof e.code === 'string' ? e.code : typeof e.cause?.code === 'string' ? e.cause.code : null;
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   const notFound = /does not exist/.test(message) && status === null;
   return { type: 'failed', status: notFound ? 404 : status, code, message };
 }
@@ -56,13 +59,10 @@ async function start(message: Extract<ToWorker, { type: 'start' }>): Promise<voi
 
 /** The file's URL, for hf: URIs that name a file and for plain URLs; null for hf:user/repo:quant. */
 function directUrl(uri: string, endpoint: string | undefined): string | null {
-  const hf = /^(?:hf|huggingface):(?:\/\/)?([^/]+)\/([^/]+)\/([^#]+)(?:#(.+))?$/i.exec(uri);
-  if (hf) {
-    const base = endpoint || process.env.MODEL_ENDPOINT || process.env.HF_ENDPOINT || 'https://huggingface.co/';
-    const [, user, repo, file, branch] = hf;
-    return new URL(`${user}/${repo}/resolve/${branch ?? 'main'}/${file}`, base.endsWith('/') ? base : `${base}/`).href;
-  }
-  return /^https?:\/\//i.test(uri) ? uri : null;
+  const parsed = parseModelRef(uri);
+  if (!parsed.ok) return null;
+  if (parsed.ref.kind === 'hf') return hfFileUrl(parsed.ref, hubEndpoint(endpoint));
+  return parsed.ref.kind === 'url' ? parsed.ref.url.href : null;
 }
 
 /**
@@ -72,7 +72,8 @@ function directUrl(uri: string, endpoint: string | undefined): string | null {
 async function assertExists(uri: string, endpoint: string | undefined): Promise<void> {
   const url = directUrl(uri, endpoint);
   if (!url) return;
-  const token = /^(hf|huggingface):/i.test(uri) ? process.env.HF_TOKEN : undefined;
+  const parsed = parseModelRef(uri);
+  const token = parsed.ok && parsed.ref.kind === 'hf' ? process.env.HF_TOKEN : undefined;
   const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
   const res = await fetch(url, { method: 'HEAD', headers, redirect: 'follow', signal: AbortSignal.timeout(15_000) });
   if (res.status === 404 || res.status === 410 || res.status === 401 || res.status === 403) {

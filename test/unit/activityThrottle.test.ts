@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { ActivityThrottle, type TimerClock } from '../../client/src/activity/throttle';
+import { ActivityThrottle } from '../../client/src/activity/throttle';
+import type { Clock } from '../../server/src/shared/clock';
 
 /** A clock that only moves when told to, firing due timers in order. */
-class FakeClock implements TimerClock {
+class FakeClock implements Clock {
   time = 0;
   private timers: Array<{ at: number; fn: () => void; id: number }> = [];
   private nextId = 1;

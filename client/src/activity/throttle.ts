@@ -1,18 +1,7 @@
 // Turns a stream of editor events into at most one report per interval. The first event is
 // reported at once; later ones inside the interval collapse into one trailing report at its
 // end, so the server's idle timer is never more than one interval behind the user.
-
-export interface TimerClock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: TimerClock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
-};
+import { systemClock, type Clock } from '../../../server/src/shared/clock';
 
 export class ActivityThrottle<T> {
   private lastSent = Number.NEGATIVE_INFINITY;
@@ -23,7 +12,7 @@ export class ActivityThrottle<T> {
   constructor(
     private readonly intervalMs: number,
     private readonly send: (value: T) => void,
-    private readonly clock: TimerClock = systemClock,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** Records one event; the latest value wins when several collapse into one report. */

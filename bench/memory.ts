@@ -71,9 +71,9 @@ export async function runMemory(ctx: BenchContext): Promise<BenchOutcome> {
   const deepServer: number[] = [];
   const directRss: number[] = [];
   const directVram: (number | null)[] = [];
-  let hostBaseline: number | null = null;
-  let backend: string | null = null;
-  let deepHostGone = false;
+  let hostBaseline: number | null;
+  let backend: string | null;
+  let deepHostGone: boolean;
   let lightHostKept = true;
 
   // Server and model host.

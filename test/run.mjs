@@ -1,4 +1,4 @@
-// `npm test`: builds and typechecks once, then runs every suite in order (unit, host, server, in-VS-Code
+// `npm test`: builds, typechecks and lints once, then runs every suite in order (unit, host, server, in-VS-Code
 // integration, end to end), each with node's test runner, and prints one summary line.
 // `npm test -- unit server` runs only the named suites.
 import { spawnSync } from 'node:child_process';
@@ -32,6 +32,14 @@ function run(cmd, args) {
 
 console.log('\n== build and typecheck ==');
 if (run(process.execPath, ['esbuild.mjs', '--tests']) !== 0 || run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.', '--noEmit']) !== 0) {
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
+// The lint holds the folder layout (no import cycles; client/ and media/ reach the server only
+// through server/src/shared/), so a lint error fails the run like a type error does.
+console.log('\n== lint ==');
+if (run(process.execPath, [path.join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'), '.']) !== 0) {
   console.log('0 passed, 1 failed');
   process.exit(1);
 }

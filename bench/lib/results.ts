@@ -1,6 +1,6 @@
 // Every result file says where, when and on what it was measured.
 import { execFileSync } from 'node:child_process';
-import { renameSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { gpu, threads } from './config';
@@ -45,7 +45,7 @@ function git(args: string[]): string {
 function packageVersion(name: string): string {
   try {
     const file = require.resolve(`${name}/package.json`, { paths: [path.resolve(__dirname, '../..')] });
-    return (require(file) as { version: string }).version;
+    return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
   } catch {
     return 'unknown';
   }

@@ -4,13 +4,14 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
+import { stripVTControlCharacters } from 'node:util';
 import { defaultTestsPath, runIntegration } from './harness/runIntegration';
 
 /** The mocha results in the extension host's output, so each counts in npm test's summary. */
 function mochaResults(lines: string[]): Array<{ title: string; passed: boolean }> {
   const results: Array<{ title: string; passed: boolean }> = [];
   for (const raw of lines) {
-    const line = raw.replace(/\u001b\[[0-9;]*m/g, '').replace(/^\[extension host\]\s*/, '');
+    const line = stripVTControlCharacters(raw).replace(/^\[extension host\]\s*/, '');
     if (/^\d+ (passing|failing|pending)/.test(line)) break;
     const pass = /^\s*✔ (.+?)(?: \(\d+ms\))?$/.exec(line);
     const fail = /^\s*\d+\) (.+)$/.exec(line);

@@ -6,6 +6,7 @@ import { readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:f
 import * as path from 'node:path';
 import type { CachedModel } from '../shared/protocol';
 import { checkGgufFile } from './gguf';
+import { errorMessage } from '../shared/errors';
 import { modelSource } from '../shared/modelRef';
 
 export interface CacheEntry {
@@ -126,7 +127,7 @@ export async function deleteModel(storageDir: string, filePath: string, inUsePat
     await rm(target);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new Error(`${path.basename(target)} could not be deleted (${(err as Error).message}).`);
+      throw new Error(`${path.basename(target)} could not be deleted (${errorMessage(err)}).`, { cause: err });
     }
   }
   await rm(target + partialSuffix, { force: true });

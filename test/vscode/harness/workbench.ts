@@ -30,7 +30,7 @@ export async function statusText(item: Locator): Promise<string> {
 /** Waits until a status bar entry's text matches; returns that text. */
 export async function waitForStatusText(item: Locator, pattern: RegExp, timeoutMs: number): Promise<string> {
   const deadline = Date.now() + timeoutMs;
-  let text = '';
+  let text: string;
   for (;;) {
     text = await statusText(item).catch(() => '');
     if (pattern.test(text)) return text;
@@ -185,7 +185,7 @@ export async function editUserSettings(page: Page, settingsFile: string, patch: 
   await page.keyboard.insertText(wanted);
   await saveActiveEditor(page);
   const deadline = Date.now() + 10_000;
-  let saved = '';
+  let saved: string;
   while ((saved = readFileSync(settingsFile, 'utf8').trim()) !== wanted && Date.now() < deadline) {
     await page.waitForTimeout(200);
   }

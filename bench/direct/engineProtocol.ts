@@ -1,30 +1,12 @@
-// Messages between a benchmark and the direct engine: node-llama-cpp in a plain Node process of
-// its own, with no language server, gate or model host in between. The baseline of every figure.
-import type { GpuChoice } from '../../server/src/shared/settings';
+// Messages between a benchmark and the direct engine: the model host's own engine module
+// (server/src/host/engine.ts) in a plain Node process of its own, with no language server, gate
+// or IPC layer in between. The baseline of every figure.
+import type { HostChatMessage, InfillParams, LoadParams } from '../../server/src/host/protocol';
 
-export interface EngineLoadParams {
-  modelPath: string;
-  gpu: GpuChoice;
-  gpuLayers: 'auto' | number;
-  contextSize: number;
-  threads: number;
-}
-
-/** The same fields the model host takes, so both sides get one prompt. */
-export interface EngineInfillParams {
-  prefix: string;
-  suffix: string;
-  prefixTokens: number;
-  suffixTokens: number;
-  maxTokens: number;
-  maxLines: number;
-  stopTexts: string[];
-}
-
-export interface EngineChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  text: string;
-}
+/** The model host's own parameters, so both sides load and prompt alike. */
+export type EngineLoadParams = LoadParams;
+export type EngineInfillParams = InfillParams;
+export type EngineChatMessage = HostChatMessage;
 
 export type EngineCommand =
   | { op: 'load'; params: EngineLoadParams }

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { checkGgufFile, type GgufProblem } from '../../server/src/models/gguf';
+import { checkGgufFile, modelKeyFault, type GgufProblem, type MetadataValue } from '../../server/src/models/gguf';
 import { defaultGgufOptions, writeGguf } from '../../scripts/dev/gguf';
 import { brokenModels, tinyModel, type BrokenModels } from '../fixtures/models';
 
@@ -49,6 +49,60 @@ describe('checkGgufFile', () => {
     assert.equal(await problemOf(broken.notGguf), 'notGguf');
     assert.equal(await problemOf(broken.truncated), 'truncated');
     assert.equal(await problemOf(dir), 'notGguf');
+  });
+
+  it('refuses a model without a key llama.cpp aborts on, naming the key', async () => {
+    for (const [file, key] of [
+      [broken.noFeedForward, 'llama.feed_forward_length'],
+      [broken.noHeadCount, 'llama.attention.head_count'],
+    ] as const) {
+      const r = await checkGgufFile(file);
+      assert.ok(!r.ok, `${key} missing passed`);
+      assert.equal(r.problem, 'unsupported');
+      assert.equal(r.fault, 'missingKey');
+      assert.equal(r.key, key);
+    }
+  });
+
+  it('refuses attention.head_count_kv = 0, which makes llama.cpp abort', async () => {
+    const file = path.join(dir, 'zero-kv-heads.gguf');
+    await writeGguf(file, { ...defaultGgufOptions, name: 'zero-kv-heads', overrideKeys: { 'llama.attention.head_count_kv': 0 } });
+    const r = await checkGgufFile(file);
+    assert.ok(!r.ok, 'head_count_kv = 0 passed');
+    assert.equal(r.problem, 'unsupported');
+    assert.equal(r.fault, 'zeroKey');
+    assert.equal(r.key, 'llama.attention.head_count_kv');
+  });
+
+  it('accepts a model without head_count_kv (llama.cpp then uses head_count)', async () => {
+    const file = path.join(dir, 'no-kv-heads.gguf');
+    await writeGguf(file, { ...defaultGgufOptions, name: 'no-kv-heads', omitKeys: ['llama.attention.head_count_kv'] });
+    assert.equal(await problemOf(file), 'ok');
+  });
+
+  it('exempts recurrent architectures from the attention keys, not from the others', () => {
+    const base = (arch: string): Map<string, MetadataValue> =>
+      new Map<string, MetadataValue>([
+        [`${arch}.embedding_length`, 64],
+        [`${arch}.block_count`, 2],
+        [`${arch}.attention.head_count`, 0],
+        [`${arch}.attention.head_count_kv`, 0],
+      ]);
+    assert.equal(modelKeyFault('mamba', base('mamba')), null);
+    assert.equal(modelKeyFault('rwkv6', base('rwkv6')), null);
+    assert.deepEqual(modelKeyFault('llama', base('llama')), { key: 'llama.feed_forward_length', fault: 'missingKey' });
+    const noBlocks = base('mamba');
+    noBlocks.delete('mamba.block_count');
+    assert.deepEqual(modelKeyFault('mamba', noBlocks), { key: 'mamba.block_count', fault: 'missingKey' });
+    // Per-layer arrays count by length; their zeros (layers without attention) are allowed.
+    const perLayer = new Map<string, MetadataValue>([
+      ['jamba.embedding_length', 64],
+      ['jamba.block_count', 2],
+      ['jamba.feed_forward_length', { arrayLength: 2 }],
+      ['jamba.attention.head_count', 4],
+      ['jamba.attention.head_count_kv', { arrayLength: 2 }],
+    ]);
+    assert.equal(modelKeyFault('jamba', perLayer), null);
   });
 
   it('catches a cut at any point: inside the header, the tensor table or the data', async () => {

@@ -2,6 +2,7 @@
 // The model host trims prefix and suffix to token budgets with the real tokenizer; here we only
 // cut a character window generous enough for those budgets, in time and memory independent of
 // the document's size: we slice, and never split or scan the whole text.
+import { isHighSurrogate, isLowSurrogate } from '../shared/text';
 
 export interface InfillBudget {
   prefixTokens: number;
@@ -47,14 +48,6 @@ export interface InfillWindow {
   linePrefix: string;
   /** The cursor line's text after the cursor, without the line break. */
   lineSuffix: string;
-}
-
-function isLowSurrogate(code: number): boolean {
-  return code >= 0xdc00 && code <= 0xdfff;
-}
-
-function isHighSurrogate(code: number): boolean {
-  return code >= 0xd800 && code <= 0xdbff;
 }
 
 function checkCount(name: string, value: number): void {

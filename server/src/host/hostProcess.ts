@@ -31,6 +31,7 @@ import {
   type LoadParams,
   type LoadResult,
 } from './protocol';
+import { shortenPaths } from '../shared/text';
 import { readProcessRss } from './memory';
 
 export interface HostExit {
@@ -61,7 +62,7 @@ const looksLikeError = /error|assert|abort|fail|fatal|exception/i;
 
 /** The sentence for a child that ended; `detail` is its last error-looking output line. */
 export function describeExit(code: number | null, signal: NodeJS.Signals | null, expected: boolean, detail: string | null): string {
-  const tail = detail ? `: ${detail.replace(/[.\s]+$/, '')}` : '';
+  const tail = detail ? `: ${shortenPaths(detail).replace(/[.\s]+$/, '')}` : '';
   if (expected) return 'The model host stopped.';
   switch (signal) {
     case 'SIGABRT':
@@ -227,8 +228,8 @@ export class HostProcess {
     } catch (err) {
       // The host may have died while this request waited (the check above ran before).
       const exit = this.exit;
-      if (exit) throw new Error(exit.message);
-      if (err instanceof ResponseError) throw new Error(err.message);
+      if (exit) throw new Error(exit.message, { cause: err });
+      if (err instanceof ResponseError) throw new Error(err.message, { cause: err });
       throw err;
     } finally {
       signal?.removeEventListener('abort', cancel);

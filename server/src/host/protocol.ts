@@ -1,7 +1,7 @@
 // Messages between the language server and its model host child (vscode-jsonrpc over Node IPC).
 // The host owns node-llama-cpp and nothing else; it keeps no state the server cannot rebuild.
 import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
-import type { Backend, StopReason } from '../shared/protocol';
+import type { Backend, ModelInfo, StopReason } from '../shared/protocol';
 import type { GpuChoice } from '../shared/settings';
 
 export interface LoadParams {
@@ -13,17 +13,12 @@ export interface LoadParams {
   threads: number;
 }
 
-export interface LoadResult {
-  name: string;
-  sizeBytes: number;
+/** The model as loaded: the server adds the path it asked for. */
+export interface LoadResult extends Omit<ModelInfo, 'path' | 'backend'> {
+  /** Never null here: a load always runs on some backend. */
   backend: Backend;
-  gpuLayers: number;
-  totalLayers: number;
-  contextSize: number;
-  hasFim: boolean;
   /** Set when the requested GPU backend could not be used and the CPU was used instead. */
   fallbackReason: string | null;
-  loadMs: number;
 }
 
 export interface InfillParams {

@@ -1,13 +1,8 @@
 // The FIM prompt as tokens: prefix and suffix cut to their budgets by tokenizing only a window
-// near the cursor, and the budgets fitted into the context. Used by the model host, and by the
-// benchmark's direct baseline so both run the very same prompt.
+// near the cursor, and the budgets fitted into the context. Used by the engine (engine.ts).
 import type { LlamaModel, Token } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
+import { isLowSurrogate } from '../shared/text';
 import type { InfillParams } from './protocol';
-
-function startsWithLowSurrogate(text: string, at: number): boolean {
-  const c = text.charCodeAt(at);
-  return c >= 0xdc00 && c <= 0xdfff;
-}
 
 /**
  * The last `count` tokens of `text`, tokenizing only a window near its end, so a 10 MB prefix
@@ -18,7 +13,7 @@ export function lastTokens(model: LlamaModel, text: string, count: number): Toke
   for (let window = count * 4; ; window *= 2) {
     if (window >= text.length) return model.tokenize(text, false, 'trimLeadingSpace').slice(-count);
     let start = text.length - window;
-    if (startsWithLowSurrogate(text, start)) start++;
+    if (isLowSurrogate(text.charCodeAt(start))) start++;
     const tokens = model.tokenize(text.slice(start), false, 'trimLeadingSpace').slice(1);
     if (tokens.length >= count) return tokens.slice(-count);
   }
@@ -30,7 +25,7 @@ export function firstTokens(model: LlamaModel, text: string, count: number): Tok
   for (let window = count * 4; ; window *= 2) {
     if (window >= text.length) return model.tokenize(text, false, 'trimLeadingSpace').slice(0, count);
     let end = window;
-    if (startsWithLowSurrogate(text, end)) end++;
+    if (isLowSurrogate(text.charCodeAt(end))) end++;
     const tokens = model.tokenize(text.slice(0, end), false, 'trimLeadingSpace').slice(0, -1);
     if (tokens.length >= count) return tokens.slice(0, count);
   }
@@ -48,14 +43,4 @@ export function fitInfillBudget(contextSize: number, p: Pick<InfillParams, 'pref
   if (wanted <= room) return { prefixTokens: p.prefixTokens, suffixTokens: p.suffixTokens, maxTokens };
   const suffixTokens = Math.floor((p.suffixTokens * room) / wanted);
   return { prefixTokens: room - suffixTokens, suffixTokens, maxTokens };
-}
-
-/** Index of the `n`th line break (1-based), or -1. */
-export function nthNewline(text: string, n: number): number {
-  let at = -1;
-  for (let i = 0; i < n; i++) {
-    at = text.indexOf('\n', at + 1);
-    if (at < 0) return -1;
-  }
-  return at;
 }

@@ -101,9 +101,9 @@ export class ModelDriver implements GateDriver {
         threads: settings.threads > 0 ? settings.threads : os.availableParallelism(),
       });
       this.loaded = true;
-      const { fallbackReason: _fallback, loadMs: _loadMs, ...info } = result;
+      const { fallbackReason, ...info } = result;
       this.lastInfo = { ...info, path };
-      if (result.fallbackReason) this.notice = result.fallbackReason;
+      if (fallbackReason) this.notice = fallbackReason;
       else if (!this.forceCpu) this.notice = null;
       if (!result.hasFim) {
         this.notice = `${result.name} has no fill-in-the-middle tokens, so inline completions are off; chat works.`;

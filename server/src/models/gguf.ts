@@ -1,9 +1,27 @@
 // Checks that a file is a whole GGUF model before anything native touches it: llama.cpp aborts
 // the process on some malformed files, and a download cut short must never pass for a model.
 // Reads only the header (metadata and tensor table), never the weights. Pure Node, no llama.cpp.
+// The one place that knows which model keys a file must hold (the model host asks it too).
 import { open, type FileHandle } from 'node:fs/promises';
+import { errorMessage } from '../shared/errors';
 
 export type GgufProblem = 'missing' | 'notGguf' | 'truncated' | 'unsupported';
+
+/** What exactly is wrong, finer than the problem, for callers that word each case (the model host). */
+export type GgufFault =
+  | 'notFound'
+  | 'unreadable'
+  | 'folder'
+  | 'notFile'
+  | 'empty'
+  | 'noSignature'
+  | 'malformed'
+  | 'cut'
+  | 'version'
+  | 'tensorType'
+  | 'noArchitecture'
+  | 'missingKey'
+  | 'zeroKey';
 
 export interface GgufInfo {
   version: number;
@@ -17,7 +35,60 @@ export interface GgufInfo {
   fileSize: number;
 }
 
-export type GgufCheck = { ok: true; info: GgufInfo } | { ok: false; problem: GgufProblem; detail: string };
+export interface GgufFailure {
+  ok: false;
+  problem: GgufProblem;
+  fault: GgufFault;
+  /** A short clause for the end of a sentence ("the file ends inside its header"). */
+  detail: string;
+  /** The metadata key at fault, for noArchitecture, missingKey and zeroKey. */
+  key?: string;
+}
+
+export type GgufCheck = { ok: true; info: GgufInfo } | GgufFailure;
+
+/** A metadata value the check keeps: numbers and strings as read, arrays by length only. */
+export type MetadataValue = number | string | { arrayLength: number };
+
+// llama.cpp aborts the process (GGML_ASSERT) when feed_forward_length or attention.head_count is
+// missing, or head_count_kv is 0; the other two fail its load. Recurrent architectures
+// (Mamba, RWKV) have no feed-forward or attention heads and write 0 for them.
+const requiredModelKeys = ['embedding_length', 'block_count', 'feed_forward_length', 'attention.head_count'] as const;
+const attentionOnlyKeys: readonly string[] = ['feed_forward_length', 'attention.head_count', 'attention.head_count_kv'];
+const nonZeroIfPresentKeys = ['attention.head_count_kv'] as const;
+const checkedKeySuffixes: ReadonlySet<string> = new Set([...requiredModelKeys, ...nonZeroIfPresentKeys]);
+const recurrentArchitecture = /^(mamba|rwkv)/;
+
+/**
+ * The first model key of `architecture` llama.cpp cannot load with, or null. `values` holds the
+ * file's `<arch>.<key>` entries by full key.
+ */
+export function modelKeyFault(
+  architecture: string,
+  values: ReadonlyMap<string, MetadataValue>,
+): { key: string; fault: 'missingKey' | 'zeroKey' } | null {
+  const recurrent = recurrentArchitecture.test(architecture);
+  for (const suffix of requiredModelKeys) {
+    if (recurrent && attentionOnlyKeys.includes(suffix)) continue;
+    const key = `${architecture}.${suffix}`;
+    const value = values.get(key);
+    const present = typeof value === 'number' ? value > 0 : typeof value === 'object' ? value.arrayLength > 0 : false;
+    if (!present) return { key, fault: 'missingKey' };
+  }
+  for (const suffix of nonZeroIfPresentKeys) {
+    if (recurrent) continue;
+    const key = `${architecture}.${suffix}`;
+    // Per-layer arrays may hold 0 for layers without attention (hybrid models).
+    if (values.get(key) === 0) return { key, fault: 'zeroKey' };
+  }
+  return null;
+}
+
+/** Whether the model checks need the value of this metadata key. */
+function isCheckedModelKey(key: string): boolean {
+  const dot = key.indexOf('.');
+  return dot > 0 && !key.startsWith('general.') && checkedKeySuffixes.has(key.slice(dot + 1));
+}
 
 /** [elements per block, bytes per block] by ggml type id; ids left out were removed from ggml. */
 const ggmlTypeSizes: ReadonlyMap<number, readonly [number, number]> = new Map([
@@ -96,8 +167,15 @@ const defaultAlignment = 32;
 
 /** The file ended inside the header. */
 class EndOfFile extends Error {}
-/** The header holds something no valid GGUF holds. */
-class Malformed extends Error {}
+/** The header holds something no valid GGUF holds, or something this llama.cpp cannot read. */
+class Malformed extends Error {
+  constructor(
+    message: string,
+    readonly fault: 'malformed' | 'version' | 'tensorType' = 'malformed',
+  ) {
+    super(message);
+  }
+}
 
 /** Sequential reads over a file handle through a window, so a header of many MB costs few syscalls. */
 class HeaderReader {
@@ -176,31 +254,65 @@ class HeaderReader {
   }
 }
 
-async function readValue(r: HeaderReader, type: number, key: string, keep: boolean): Promise<unknown> {
+function readNumber(b: Buffer, type: number): number | null {
+  switch (type) {
+    case ValueType.UINT8:
+      return b.readUInt8(0);
+    case ValueType.INT8:
+      return b.readInt8(0);
+    case ValueType.UINT16:
+      return b.readUInt16LE(0);
+    case ValueType.INT16:
+      return b.readInt16LE(0);
+    case ValueType.UINT32:
+      return b.readUInt32LE(0);
+    case ValueType.INT32:
+      return b.readInt32LE(0);
+    case ValueType.FLOAT32:
+      return b.readFloatLE(0);
+    case ValueType.UINT64:
+      return Number(b.readBigUInt64LE(0));
+    case ValueType.INT64:
+      return Number(b.readBigInt64LE(0));
+    case ValueType.FLOAT64:
+      return b.readDoubleLE(0);
+    default:
+      return null; // BOOL
+  }
+}
+
+/** Reads or skips one value; a kept one is returned, anything else gives null. */
+async function readValue(r: HeaderReader, type: number, key: string, keep: boolean): Promise<MetadataValue | null> {
   const fixed = fixedValueSizes.get(type);
   if (fixed !== undefined) {
-    if (!keep) return r.skip(fixed);
-    const b = await r.bytes(fixed);
-    return type === ValueType.UINT32 ? b.readUInt32LE(0) : type === ValueType.UINT64 ? Number(b.readBigUInt64LE(0)) : null;
+    if (!keep) {
+      await r.skip(fixed);
+      return null;
+    }
+    return readNumber(await r.bytes(fixed), type);
   }
-  if (type === ValueType.STRING) return keep ? r.string(key) : r.skipString(key);
+  if (type === ValueType.STRING) {
+    if (keep) return r.string(key);
+    await r.skipString(key);
+    return null;
+  }
   if (type === ValueType.ARRAY) {
     const elementType = await r.u32();
     const count = await r.u64(Number.MAX_SAFE_INTEGER, `the length of ${key}`);
     const elementSize = fixedValueSizes.get(elementType);
-    if (elementSize !== undefined) return r.skip(count * elementSize);
-    if (elementType !== ValueType.STRING) throw new Malformed(`${key} is an array of unknown type ${elementType}`);
-    await r.skipStrings(count, key);
-    return null;
+    if (elementSize !== undefined) await r.skip(count * elementSize);
+    else if (elementType === ValueType.STRING) await r.skipStrings(count, key);
+    else throw new Malformed(`${key} is an array of unknown type ${elementType}`);
+    return keep ? { arrayLength: count } : null;
   }
   throw new Malformed(`${key} has unknown value type ${type}`);
 }
 
 /** Reads the header and the tensor table; throws EndOfFile or Malformed. */
-async function readGgufHeader(r: HeaderReader): Promise<GgufInfo> {
+async function readGgufHeader(r: HeaderReader): Promise<{ info: GgufInfo; modelKeys: Map<string, MetadataValue> }> {
   await r.skip(4); // magic, checked by the caller
   const version = await r.u32();
-  if (version !== 2 && version !== 3) throw new Malformed(`GGUF version ${version} is not supported (only 2 and 3 are)`);
+  if (version !== 2 && version !== 3) throw new Malformed(`GGUF version ${version} is not supported (only 2 and 3 are)`, 'version');
   // No bound from the file size here: a cut file must read as cut, not as garbage. Each entry
   // consumes bytes, so a lying count still ends at the end of the file.
   const tensorCount = await r.u64(Number.MAX_SAFE_INTEGER, 'the tensor count');
@@ -208,15 +320,20 @@ async function readGgufHeader(r: HeaderReader): Promise<GgufInfo> {
   let name: string | null = null;
   let architecture: string | null = null;
   let alignment = defaultAlignment;
+  // The architecture may come after its keys, so every candidate is kept until the end.
+  const modelKeys = new Map<string, MetadataValue>();
   for (let i = 0; i < metadataCount; i++) {
     const key = await r.string('a metadata key');
     const type = await r.u32();
-    const keep = key === 'general.name' || key === 'general.architecture' || key === 'general.alignment';
+    const modelKey = isCheckedModelKey(key);
+    const keep = modelKey || key === 'general.name' || key === 'general.architecture' || key === 'general.alignment';
     const value = await readValue(r, type, key, keep);
+    if (modelKey && value !== null) modelKeys.set(key, value);
     if (key === 'general.name' && typeof value === 'string') name = value;
     if (key === 'general.architecture' && typeof value === 'string') architecture = value;
     if (key === 'general.alignment') {
-      if (typeof value !== 'number' || value === 0 || (value & (value - 1)) !== 0) {
+      const ok = typeof value === 'number' && Number.isInteger(value) && value > 0 && value <= 1 << 30 && (value & (value - 1)) === 0;
+      if (!ok) {
         throw new Malformed('general.alignment is not a power of two');
       }
       alignment = value;
@@ -236,7 +353,7 @@ async function readGgufHeader(r: HeaderReader): Promise<GgufInfo> {
     }
     const type = await r.u32();
     const sizes = ggmlTypeSizes.get(type);
-    if (!sizes) throw new Malformed(`tensor ${tensorName} has ggml type ${type}, which this llama.cpp does not know`);
+    if (!sizes) throw new Malformed(`tensor ${tensorName} has ggml type ${type}, which this llama.cpp does not know`, 'tensorType');
     const [blockElements, blockBytes] = sizes;
     if (rowLength % blockElements !== 0) throw new Malformed(`tensor ${tensorName} has rows that do not fill whole blocks`);
     const offset = await r.u64(Number.MAX_SAFE_INTEGER, `the data offset of ${tensorName}`);
@@ -246,7 +363,14 @@ async function readGgufHeader(r: HeaderReader): Promise<GgufInfo> {
     tensorDataEnd = Math.max(tensorDataEnd, offset + bytes);
   }
   const dataStart = Math.ceil(r.pos / alignment) * alignment;
-  return { version, tensorCount, metadataCount, name, architecture, dataEnd: dataStart + tensorDataEnd, fileSize: r.size };
+  return {
+    info: { version, tensorCount, metadataCount, name, architecture, dataEnd: dataStart + tensorDataEnd, fileSize: r.size },
+    modelKeys,
+  };
+}
+
+function failure(problem: GgufProblem, fault: GgufFault, detail: string, key?: string): GgufFailure {
+  return key === undefined ? { ok: false, problem, fault, detail } : { ok: false, problem, fault, detail, key };
 }
 
 /** Whether `filePath` is a complete GGUF model, and what its header says. Never throws. */
@@ -256,40 +380,43 @@ export async function checkGgufFile(filePath: string): Promise<GgufCheck> {
     fh = await open(filePath, 'r');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return { ok: false, problem: 'missing', detail: 'the file does not exist' };
-    if (code === 'EISDIR') return { ok: false, problem: 'notGguf', detail: 'it is a folder, not a file' };
-    return { ok: false, problem: 'missing', detail: `it cannot be opened (${code ?? String(err)})` };
+    if (code === 'ENOENT' || code === 'ENOTDIR') return failure('missing', 'notFound', 'the file does not exist');
+    if (code === 'EISDIR') return failure('notGguf', 'folder', 'it is a folder, not a file');
+    if (code === 'EACCES' || code === 'EPERM') return failure('missing', 'unreadable', 'permission denied');
+    return failure('missing', 'unreadable', `it cannot be opened (${code ?? String(err)})`);
   }
   try {
     const stats = await fh.stat();
-    if (!stats.isFile()) return { ok: false, problem: 'notGguf', detail: 'it is not a regular file' };
+    if (stats.isDirectory()) return failure('notGguf', 'folder', 'it is a folder, not a file');
+    if (!stats.isFile()) return failure('notGguf', 'notFile', 'it is not a regular file');
     const size = stats.size;
     const r = new HeaderReader(fh, size);
-    if (size < 4) return { ok: false, problem: 'notGguf', detail: size === 0 ? 'the file is empty' : 'the file is too short' };
+    if (size === 0) return failure('notGguf', 'empty', 'the file is empty');
+    if (size < 4) return failure('notGguf', 'noSignature', 'the file is too short');
     const magic = (await r.bytes(4)).toString('latin1');
-    if (magic !== 'GGUF') return { ok: false, problem: 'notGguf', detail: 'it does not start with the GGUF signature' };
+    if (magic !== 'GGUF') return failure('notGguf', 'noSignature', 'it does not start with the GGUF signature');
     r.pos = 0;
-    let info: GgufInfo;
+    let header: Awaited<ReturnType<typeof readGgufHeader>>;
     try {
-      info = await readGgufHeader(r);
+      header = await readGgufHeader(r);
     } catch (err) {
-      if (err instanceof EndOfFile) return { ok: false, problem: 'truncated', detail: 'the file ends inside its header' };
-      if (err instanceof Malformed) {
-        const unsupported = /not supported|does not know/.test(err.message);
-        return { ok: false, problem: unsupported ? 'unsupported' : 'notGguf', detail: err.message };
-      }
+      if (err instanceof EndOfFile) return failure('truncated', 'cut', 'the file ends inside its header');
+      if (err instanceof Malformed) return failure(err.fault === 'malformed' ? 'notGguf' : 'unsupported', err.fault, err.message);
       throw err;
     }
-    if (info.dataEnd > size) {
-      return {
-        ok: false,
-        problem: 'truncated',
-        detail: `it has ${size} bytes but its tensors need ${info.dataEnd}`,
-      };
+    const { info, modelKeys } = header;
+    if (info.dataEnd > size) return failure('truncated', 'cut', `it has ${size} bytes but its tensors need ${info.dataEnd}`);
+    if (info.architecture === null || info.architecture === '') {
+      return failure('unsupported', 'noArchitecture', 'it does not say which model architecture it is', 'general.architecture');
+    }
+    const keyFault = modelKeyFault(info.architecture, modelKeys);
+    if (keyFault) {
+      const detail = keyFault.fault === 'missingKey' ? `${keyFault.key} is missing` : `${keyFault.key} is 0`;
+      return failure('unsupported', keyFault.fault, detail, keyFault.key);
     }
     return { ok: true, info };
   } catch (err) {
-    return { ok: false, problem: 'missing', detail: `it cannot be read (${err instanceof Error ? err.message : String(err)})` };
+    return failure('missing', 'unreadable', `it cannot be read (${errorMessage(err)})`);
   } finally {
     await fh.close();
   }

@@ -1,0 +1,424 @@
+// The engine: node-llama-cpp's llama, model, context and sequence behind load, infill, chat,
+// stats and unload, with no IPC. The model host (main.ts) serves it to the language server, and
+// the benchmark's direct baseline (bench/direct/engineWorker.ts) calls it in a bare process, so
+// both run the very same load and generation code.
+// One model, one context and one sequence serve every request, one generation at a time.
+import * as path from 'node:path';
+import type {
+  ChatHistoryItem,
+  Llama,
+  LlamaChat,
+  LlamaCompletion,
+  LlamaContext,
+  LlamaContextSequence,
+  LlamaModel,
+  TokenMeterState,
+} from 'node-llama-cpp' with { 'resolution-mode': 'import' };
+import type { Backend, StopReason } from '../shared/protocol';
+import type { GpuChoice } from '../shared/settings';
+import { nthNewline } from '../shared/text';
+import { startLlama, type NodeLlamaCpp, type StartedLlama } from './backend';
+import { EngineError, nativeMessage } from './engineError';
+import { ownRssBytes } from './memory';
+import { checkModelFile, checkTensorData } from './modelFile';
+import type { ChatGenerateParams, GenerationResult, HostChatMessage, HostStats, InfillParams, LoadParams, LoadResult } from './protocol';
+import { firstTokens, fitInfillBudget, lastTokens } from './tokenWindow';
+
+export interface EngineOptions {
+  /** Diagnostic lines (llama.cpp's warnings, a GPU backend that would not start); stderr by default. */
+  log?: (line: string) => void;
+}
+
+/** How long the phases of the last load took; the benchmarks report them. */
+export interface LoadTimings {
+  /** null when the llama of the same backend was reused. */
+  getLlamaMs: number | null;
+  loadModelMs: number;
+  createContextMs: number;
+}
+
+export interface InfillResult extends GenerationResult {
+  /** Prefix and suffix tokens actually sent. */
+  promptTokens: number;
+}
+
+export type ChatParams = Omit<ChatGenerateParams, 'streamId'>;
+
+/** Runs tasks one after another: native generation and disposal must never overlap. */
+class SerialQueue {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(task);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+interface LlamaState extends StartedLlama {
+  requested: GpuChoice;
+}
+
+/** The loaded model. Nothing else keeps a reference, so an unload frees it all. */
+interface Loaded {
+  model: LlamaModel;
+  context: LlamaContext;
+  sequence: LlamaContextSequence;
+  completion: LlamaCompletion;
+  /** Made on the first chat turn: resolving the chat template costs ~300 ms that a wake for a completion need not pay. */
+  chat: LlamaChat | null;
+  result: LoadResult;
+}
+
+const abortResult: GenerationResult = { text: '', stopReason: 'abort', tokens: 0 };
+
+type LibraryStopReason = 'eogToken' | 'stopGenerationTrigger' | 'functionCalls' | 'maxTokens' | 'abort' | 'customStopTrigger';
+
+function mapStopReason(reason: LibraryStopReason): StopReason {
+  switch (reason) {
+    case 'maxTokens':
+      return 'maxTokens';
+    case 'abort':
+      return 'abort';
+    case 'customStopTrigger':
+      return 'suffix';
+    default:
+      return 'eos';
+  }
+}
+
+function backendOf(llama: Llama): Backend {
+  return llama.gpu === false ? 'cpu' : llama.gpu;
+}
+
+function toHistoryItem(m: HostChatMessage): ChatHistoryItem {
+  if (m.role === 'assistant') return { type: 'model', response: [m.text] };
+  return { type: m.role, text: m.text };
+}
+
+/**
+ * Tokens sampled since `before`. The library may sample one past maxTokens when the last token
+ * is half of a UTF-8 character, and its onToken callback misses held-back tokens, so the
+ * sequence's own meter is the count to trust.
+ */
+function generatedSince(current: Loaded, before: TokenMeterState): number {
+  return current.sequence.tokenMeter.diff(before).usedOutputTokens;
+}
+
+/** Drops the oldest turns (never the system prompt or the question) until prompt and answer fit. */
+function fitChatHistory(current: Loaded, messages: HostChatMessage[], maxTokens: number): { messages: HostChatMessage[]; maxTokens: number } {
+  const contextSize = current.context.contextSize;
+  const answer = Math.max(16, Math.min(maxTokens, Math.floor(contextSize / 2)));
+  // Chat template overhead per message, generously.
+  const cost = (m: HostChatMessage): number => current.model.tokenize(m.text, false, 'trimLeadingSpace').length + 8;
+  const kept = [...messages];
+  let total = kept.reduce((sum, m) => sum + cost(m), 0);
+  const firstDroppable = kept[0]?.role === 'system' ? 1 : 0;
+  while (total + answer > contextSize && kept.length - firstDroppable > 1) {
+    total -= cost(kept[firstDroppable]);
+    kept.splice(firstDroppable, 1);
+  }
+  const room = contextSize - total - 8;
+  if (room < 16) {
+    throw new EngineError(
+      `The question and its context take ${total} tokens, too many for the model's ${contextSize}-token context; select less code or raise localLlm.contextSize.`,
+    );
+  }
+  return { messages: kept, maxTokens: Math.min(answer, room) };
+}
+
+/**
+ * node-llama-cpp behind one serial queue. Every failure meant for the user is an EngineError
+ * holding one sentence; anything else thrown is a bug.
+ */
+export class LlamaEngine {
+  private readonly log: (line: string) => void;
+  private readonly library: Promise<NodeLlamaCpp>;
+  private importDurationMs: number | null = null;
+  private llamaState: LlamaState | null = null;
+  private loaded: Loaded | null = null;
+  private timings: LoadTimings | null = null;
+  private readonly queue = new SerialQueue();
+  /** Generations in flight or waiting, aborted by dispose(). */
+  private readonly running = new Set<AbortController>();
+  private disposal: Promise<void> | null = null;
+
+  constructor(options: EngineOptions = {}) {
+    this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
+    // Imported at once, so the RSS measured before the first load already includes the library
+    // and what a sleep gives back is the model alone.
+    const started = performance.now();
+    this.library = import('node-llama-cpp').then((lib) => {
+      this.importDurationMs = performance.now() - started;
+      return lib;
+    });
+  }
+
+  /** Resolves once node-llama-cpp is imported; rejects when it cannot be. */
+  async ready(): Promise<void> {
+    await this.library;
+  }
+
+  /** How long importing node-llama-cpp took; null until it is done. */
+  get importMs(): number | null {
+    return this.importDurationMs;
+  }
+
+  get lastLoadTimings(): LoadTimings | null {
+    return this.timings;
+  }
+
+  /** The backend of the current llama; null before the first load. */
+  get backend(): Backend | null {
+    const llama = this.llamaState?.llama;
+    return llama && !llama.disposed ? backendOf(llama) : null;
+  }
+
+  /** Loads the model and creates its context, replacing the model loaded before. */
+  load(params: LoadParams): Promise<LoadResult> {
+    this.refuseWhileStopping();
+    return this.queue.run(() => this.loadNow(params));
+  }
+
+  /** Fill in the middle. Aborting `signal` stops it; one aborted while it waits answers at once. */
+  infill(params: InfillParams, signal: AbortSignal): Promise<InfillResult> {
+    this.refuseWhileStopping();
+    return this.generation(signal, { ...abortResult, promptTokens: 0 }, (stop) => this.infillNow(params, stop));
+  }
+
+  /** One chat answer over `params.messages`, each streamed piece of text passed to `onChunk`. */
+  chat(params: ChatParams, onChunk: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {
+    this.refuseWhileStopping();
+    return this.generation(signal, abortResult, (stop) => this.chatNow(params, onChunk, stop));
+  }
+
+  /** RSS of this process and the GPU's memory (the whole device, as llama.cpp reports it). */
+  async stats(): Promise<HostStats> {
+    await this.library;
+    let vramUsedBytes: number | null = null;
+    let vramTotalBytes: number | null = null;
+    const llama = this.llamaState?.llama;
+    if (llama && !llama.disposed && llama.gpu !== false) {
+      const vram = await llama.getVramState();
+      vramUsedBytes = vram.used;
+      vramTotalBytes = vram.total;
+    }
+    return { rssBytes: ownRssBytes(), vramUsedBytes, vramTotalBytes, loaded: this.loaded !== null };
+  }
+
+  /** Light sleep: waits for a running generation (disposing under it kills the process), then frees model and context. */
+  async unload(): Promise<HostStats> {
+    await this.library;
+    return this.queue.run(async () => {
+      await this.disposeLoaded();
+      return this.stats();
+    });
+  }
+
+  /** Saves the sequence's evaluated state; the benchmark's state-restore baseline uses it. */
+  saveState(file: string): Promise<{ bytes: number }> {
+    return this.queue.run(async () => ({ bytes: (await this.requireLoaded().sequence.saveStateToFile(file)).fileSize }));
+  }
+
+  loadState(file: string): Promise<void> {
+    return this.queue.run(() => this.requireLoaded().sequence.loadStateFromFile(file, { acceptRisk: true }));
+  }
+
+  /** Aborts every generation, then frees model, context and llama. Later calls are refused. */
+  dispose(): Promise<void> {
+    this.disposal ??= (async () => {
+      for (const controller of this.running) controller.abort();
+      await this.queue.run(async () => {
+        await this.disposeLoaded();
+        await this.llamaState?.llama.dispose();
+        this.llamaState = null;
+      });
+    })();
+    return this.disposal;
+  }
+
+  private refuseWhileStopping(): void {
+    if (this.disposal) throw new EngineError('The model host is shutting down.');
+  }
+
+  private requireLoaded(): Loaded {
+    if (!this.loaded) throw new EngineError('No model is loaded in the model host.');
+    return this.loaded;
+  }
+
+  private async ensureLlama(gpu: GpuChoice, threads: number, lib: NodeLlamaCpp): Promise<LlamaState & { reused: boolean }> {
+    const current = this.llamaState;
+    if (current && current.requested === gpu && !current.llama.disposed) {
+      current.llama.maxThreads = threads;
+      return { ...current, reused: true };
+    }
+    this.llamaState = null;
+    if (current) await current.llama.dispose();
+    this.llamaState = { ...(await startLlama(lib, gpu, threads, this.log)), requested: gpu };
+    return { ...this.llamaState, reused: false };
+  }
+
+  private async disposeLoaded(): Promise<void> {
+    const current = this.loaded;
+    this.loaded = null;
+    if (!current) return;
+    current.chat?.dispose({ disposeSequence: false });
+    current.completion.dispose({ disposeSequence: false });
+    current.sequence.dispose();
+    await current.context.dispose();
+    await current.model.dispose();
+    // The file's metadata (vocabulary, template) is garbage now; without a full collection V8
+    // keeps its heap grown. gc exists when the process runs with --expose-gc (the host does).
+    (globalThis as { gc?: () => void }).gc?.();
+  }
+
+  private async loadNow(params: LoadParams): Promise<LoadResult> {
+    const lib = await this.library;
+    // LoadParams.threads is already resolved by the server (never 0): used as given.
+    const { modelPath, threads } = params;
+    // A bad file is refused while the model loaded before keeps serving.
+    const file = await checkModelFile(modelPath, lib);
+    // Another backend means another llama, and nothing may outlive the llama it came from.
+    if (this.llamaState?.requested !== params.gpu) await this.disposeLoaded();
+    const llamaStarted = performance.now();
+    const { llama, fallbackReason, reused } = await this.ensureLlama(params.gpu, threads, lib);
+    const getLlamaMs = reused ? null : performance.now() - llamaStarted;
+    await checkTensorData(modelPath, file, llama, lib);
+    await this.disposeLoaded();
+
+    const modelStarted = performance.now();
+    let model: LlamaModel;
+    try {
+      model = await llama.loadModel({ modelPath, gpuLayers: params.gpuLayers });
+    } catch (err) {
+      if (err instanceof lib.InsufficientMemoryError) {
+        throw new EngineError(`There is not enough memory to load ${modelPath}; try fewer GPU layers or a smaller model.`);
+      }
+      throw new EngineError(`llama.cpp could not load ${modelPath}: ${nativeMessage(err)}.`);
+    }
+    const contextStarted = performance.now();
+    let context: LlamaContext;
+    try {
+      context = await model.createContext({ contextSize: params.contextSize, threads });
+    } catch (err) {
+      await model.dispose();
+      if (err instanceof lib.InsufficientMemoryError) {
+        throw new EngineError(`There is not enough memory for a context of ${params.contextSize} tokens; try a smaller context size.`);
+      }
+      throw new EngineError(`llama.cpp could not create a context of ${params.contextSize} tokens: ${nativeMessage(err)}.`);
+    }
+    const done = performance.now();
+    this.timings = { getLlamaMs, loadModelMs: contextStarted - modelStarted, createContextMs: done - contextStarted };
+    const sequence = context.getSequence();
+    const infill = model.tokens.infill;
+    const result: LoadResult = {
+      name: file.name !== null && file.name !== '' ? file.name : path.basename(modelPath, '.gguf'),
+      sizeBytes: file.sizeBytes,
+      backend: backendOf(llama),
+      gpuLayers: model.gpuLayers,
+      totalLayers: model.fileInsights.totalLayers,
+      contextSize: context.contextSize,
+      hasFim: infill.prefix != null && infill.suffix != null && infill.middle != null,
+      fallbackReason,
+    };
+    this.loaded = { model, context, sequence, completion: new lib.LlamaCompletion({ contextSequence: sequence }), chat: null, result };
+    return result;
+  }
+
+  /**
+   * Runs `task` in the queue with a signal that `signal` and dispose() both abort. A generation
+   * aborted while it still waits answers `aborted` at once; once begun, its own result (the
+   * text so far) is the answer.
+   */
+  private generation<T>(signal: AbortSignal, aborted: T, task: (stop: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    const abort = (): void => controller.abort();
+    if (signal.aborted) controller.abort();
+    else signal.addEventListener('abort', abort, { once: true });
+    this.running.add(controller);
+    const stop = controller.signal;
+    let started = false;
+    const queued = this.queue.run(() => {
+      if (stop.aborted) return Promise.resolve(aborted);
+      started = true;
+      return task(stop);
+    });
+    const finished = (): void => {
+      signal.removeEventListener('abort', abort);
+      this.running.delete(controller);
+    };
+    queued.then(finished, finished);
+    return new Promise<T>((resolve, reject) => {
+      queued.then(resolve, reject);
+      const onAbort = (): void => {
+        if (!started) resolve(aborted);
+      };
+      if (stop.aborted) onAbort();
+      else stop.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private async infillNow(params: InfillParams, signal: AbortSignal): Promise<InfillResult> {
+    const current = this.requireLoaded();
+    if (!current.result.hasFim) {
+      throw new EngineError(`The model ${current.result.name} has no fill-in-the-middle tokens, so it cannot complete code inline.`);
+    }
+    const budget = fitInfillBudget(current.context.contextSize, params);
+    const prefix = lastTokens(current.model, params.prefix, budget.prefixTokens);
+    const suffix = firstTokens(current.model, params.suffix, budget.suffixTokens);
+    const promptTokens = prefix.length + suffix.length;
+    const maxLines = Math.max(1, params.maxLines);
+    const lineLimit = new AbortController();
+    const stop = AbortSignal.any([signal, lineLimit.signal]);
+    let streamed = '';
+    let text = '';
+    const meterBefore = current.sequence.tokenMeter.getState();
+    let stopReason: StopReason;
+    try {
+      const response = await current.completion.generateInfillCompletionWithMeta(prefix, suffix, {
+        maxTokens: budget.maxTokens,
+        customStopTriggers: params.stopTexts.filter((s) => s !== ''),
+        signal: stop,
+        stopOnAbortSignal: true,
+        onTextChunk: (chunk) => {
+          streamed += chunk;
+          if (nthNewline(streamed, maxLines) >= 0) lineLimit.abort();
+        },
+      });
+      text = response.response;
+      stopReason = mapStopReason(response.metadata.stopReason);
+    } catch (err) {
+      // Aborting before the first token throws instead of returning.
+      if (!stop.aborted) throw new EngineError(`The completion failed: ${nativeMessage(err)}.`);
+      stopReason = 'abort';
+    }
+    const tokens = generatedSince(current, meterBefore);
+    const cut = nthNewline(text, maxLines);
+    if (cut >= 0) return { text: text.slice(0, cut), stopReason: 'maxLines', tokens, promptTokens };
+    if (lineLimit.signal.aborted && !signal.aborted) stopReason = 'maxLines';
+    return { text, stopReason, tokens, promptTokens };
+  }
+
+  private async chatNow(params: ChatParams, onChunk: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {
+    const current = this.requireLoaded();
+    if (params.messages.length === 0) throw new EngineError('The chat request has no messages.');
+    const fitted = fitChatHistory(current, params.messages, params.maxTokens);
+    const history = fitted.messages.map(toHistoryItem);
+    history.push({ type: 'model', response: [] });
+    const meterBefore = current.sequence.tokenMeter.getState();
+    try {
+      current.chat ??= new (await this.library).LlamaChat({ contextSequence: current.sequence });
+      const response = await current.chat.generateResponse(history, {
+        maxTokens: fitted.maxTokens,
+        signal,
+        stopOnAbortSignal: true,
+        onTextChunk: (text) => {
+          if (text !== '') onChunk(text);
+        },
+      });
+      return { text: response.response, stopReason: mapStopReason(response.metadata.stopReason), tokens: generatedSince(current, meterBefore) };
+    } catch (err) {
+      if (signal.aborted) return { ...abortResult, tokens: generatedSince(current, meterBefore) };
+      throw new EngineError(`The chat answer failed: ${nativeMessage(err)}.`);
+    }
+  }
+}

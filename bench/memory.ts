@@ -12,6 +12,7 @@ import { complete, sleep, startServer, wake } from './lib/lsp';
 import { loadAverage, resultHeader, writeResult } from './lib/results';
 import { mib, printTable } from './lib/table';
 import { vramOf, vramSnapshot, type VramSnapshot } from './lib/vram';
+import { errorMessage } from '../server/src/shared/errors';
 
 const contextSize = 2048;
 const limits = { maxTokens: 2, maxLines: 1 };
@@ -172,7 +173,7 @@ export async function runMemory(ctx: BenchContext): Promise<BenchOutcome> {
     await snap(`after ${directCycles} load/unload cycles`);
   } catch (err) {
     // The server's figures stand on their own; say why the baseline is missing.
-    directError = err instanceof Error ? err.message : String(err);
+    directError = errorMessage(err);
     process.stdout.write(`The direct engine failed: ${directError}\n`);
   } finally {
     await engine.stop();

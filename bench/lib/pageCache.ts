@@ -2,6 +2,7 @@
 // or after the system reclaimed the memory. Needs root and a writable /proc/sys.
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { errorMessage } from '../../server/src/shared/errors';
 
 /** Why dropping is impossible here, or null when it works. */
 export function pageCacheDropProblem(): string | null {
@@ -10,7 +11,7 @@ export function pageCacheDropProblem(): string | null {
     writeFileSync('/proc/sys/vm/drop_caches', '3');
     return null;
   } catch (err) {
-    return `cannot drop the page cache (${err instanceof Error ? err.message : String(err)})`;
+    return `cannot drop the page cache (${errorMessage(err)})`;
   }
 }
 

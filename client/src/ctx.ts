@@ -21,6 +21,7 @@ import { ProgressNotifications } from './progress';
 import { ModelStatusTracker } from './status/feature';
 import { StatusItem } from './status/item';
 import { contextState, stateContextKey, statusKey, type ClientState, type StatusBarInput } from './status/render';
+import { errorMessage } from '../../server/src/shared/errors';
 
 /** How long the server gets to shut down cleanly before it is killed. */
 const stopTimeoutMs = 2000;
@@ -101,7 +102,7 @@ export class Ctx implements CommandCtx, vscode.Disposable {
       await client.start();
     } catch (err) {
       // Start failures are already in the log; the status item offers Restart.
-      this.log.error(`The Local LLM server did not start: ${err instanceof Error ? err.message : String(err)}`);
+      this.log.error(`The Local LLM server did not start: ${errorMessage(err)}`);
       if (this.client === client) this.setState('stopped');
     }
   }
@@ -276,7 +277,7 @@ export class Ctx implements CommandCtx, vscode.Disposable {
           if (choice === 'Restart Server') await this.restart();
           if (choice === 'Show Logs') this.log.show();
         } catch (err) {
-          const message = err instanceof Error ? err.message : String(err);
+          const message = errorMessage(err);
           void vscode.window.showErrorMessage(`Local LLM: ${message}`);
         }
         return undefined;

@@ -19,6 +19,7 @@ import { delay } from '../../server/src/shared/cancellation';
 import type { InitializationOptions } from '../../server/src/shared/protocol';
 import { codeSchemes } from './editorDocuments';
 import { rawSettings, settingsSection } from './config';
+import { errorMessage } from '../../server/src/shared/errors';
 
 export const clientId = 'localLlm';
 export const clientName = 'Local LLM';
@@ -100,7 +101,7 @@ export function createLanguageClient(setup: ClientSetup): LanguageClient {
     revealOutputChannelOn: RevealOutputChannelOn.Never,
     errorHandler: setup.errorHandler,
     initializationFailedHandler: (error) => {
-      setup.log.error(`The Local LLM server failed to initialize: ${error instanceof Error ? error.message : String(error)}`);
+      setup.log.error(`The Local LLM server failed to initialize: ${errorMessage(error)}`);
       return false;
     },
     middleware: setup.middleware,

@@ -3,6 +3,7 @@
 // this copy is what the panel redraws from after it was hidden. No `vscode` import.
 import type { ChatTurn, ToWebview } from '../../../media/messages';
 import type { ChatContext, ChatResult } from '../../../server/src/shared/protocol';
+import { errorMessage } from '../../../server/src/shared/errors';
 
 export interface ChatBackend {
   /** Runs one turn on the server; `onChunk` gets each streamed piece, `signal` stops it. */
@@ -83,7 +84,7 @@ export class ChatSession {
       return { result, chunks };
     } catch (err) {
       answer.state = abort.signal.aborted ? 'stopped' : 'error';
-      if (answer.state === 'error') answer.error = err instanceof Error ? err.message : String(err);
+      if (answer.state === 'error') answer.error = errorMessage(err);
       if (answer.state === 'stopped') return { result: { text: answer.text, stopReason: 'abort' }, chunks };
       throw err;
     } finally {

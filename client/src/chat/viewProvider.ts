@@ -6,6 +6,7 @@ import { isFromWebview, type ChatSnapshot, type FromWebview, type ModelBanner, t
 import { chatPage } from './html';
 import { ChatSession, type ChatBackend } from './session';
 import type { EditorContext } from './editorContext';
+import { errorMessage } from '../../../server/src/shared/errors';
 
 export interface ChatViewDeps {
   extensionUri: vscode.Uri;
@@ -86,7 +87,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       return;
     }
     void this.handle(raw).catch((err: unknown) => {
-      const message = err instanceof Error ? err.message : String(err);
+      const message = errorMessage(err);
       void vscode.window.showErrorMessage(`Local LLM: ${message}`);
     });
   }

@@ -9,6 +9,7 @@ import { DeleteModelRequest, ListModelsRequest, type CachedModel, type ListModel
 import { formatBytes } from '../../../server/src/shared/format';
 import { isRemoteModelRef, parseModelRef } from '../../../server/src/shared/modelRef';
 import { writeSetting } from '../config';
+import { errorMessage } from '../../../server/src/shared/errors';
 
 interface ModelChoice extends vscode.QuickPickItem {
   pick: () => Promise<string | undefined>;
@@ -72,7 +73,7 @@ async function confirmDelete(client: LanguageClient, model: CachedModel): Promis
     await client.sendRequest(DeleteModelRequest.type, { path: model.path });
     return true;
   } catch (err) {
-    void vscode.window.showErrorMessage(`Local LLM: ${err instanceof Error ? err.message : String(err)}`);
+    void vscode.window.showErrorMessage(`Local LLM: ${errorMessage(err)}`);
     return false;
   }
 }

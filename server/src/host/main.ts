@@ -2,26 +2,17 @@
 // over IPC (vscode-jsonrpc). It owns node-llama-cpp and nothing else; if llama.cpp aborts, only
 // this process dies.
 import {
-  CancellationToken,
   createMessageConnection,
   ErrorCodes,
   IPCMessageReader,
   IPCMessageWriter,
   ResponseError,
 } from 'vscode-jsonrpc/node';
-import { errorMessage } from '../shared/errors';
+import { abortSignalOf } from '../shared/cancellation';
+import { errorMessage, errorStack } from '../shared/errors';
 import { LlamaEngine } from './engine';
 import { EngineError, nativeMessage } from './engineError';
-import {
-  chatChunkNotification,
-  chatRequest,
-  infillRequest,
-  loadRequest,
-  shutdownRequest,
-  statsRequest,
-  unloadRequest,
-  type GenerationResult,
-} from './protocol';
+import * as host from './protocol';
 
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -30,51 +21,37 @@ function log(line: string): void {
 const engine = new LlamaEngine({ log });
 const connection = createMessageConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
 
-/** A CancellationToken as an AbortSignal, for as long as `work` runs. */
-async function withSignal<T>(token: CancellationToken, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  const subscription = token.onCancellationRequested(() => controller.abort());
-  if (token.isCancellationRequested) controller.abort();
-  try {
-    return await work(controller.signal);
-  } finally {
-    subscription.dispose();
-  }
-}
-
 /** Whatever a handler throws reaches the server as one sentence, never as a stack. */
 async function answer<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
     if (err instanceof EngineError) throw new ResponseError<void>(ErrorCodes.InternalError, err.message);
-    log(`Model host request failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    log(`Model host request failed: ${errorStack(err)}`);
     throw new ResponseError<void>(ErrorCodes.InternalError, `The model host failed: ${nativeMessage(err)}.`);
   }
 }
 
-connection.onRequest(loadRequest, (params) => answer(() => engine.load(params)));
-connection.onRequest(unloadRequest, () => answer(() => engine.unload()));
-connection.onRequest(infillRequest, (params, token) =>
-  answer(async (): Promise<GenerationResult> => {
+connection.onRequest(host.loadRequest, (params) => answer(() => engine.load(params)));
+connection.onRequest(host.unloadRequest, () => answer(() => engine.unload()));
+connection.onRequest(host.infillRequest, (params, token) =>
+  answer(async (): Promise<host.GenerationResult> => {
     // promptTokens is for the benchmarks; the protocol's result has no such field.
-    const { text, stopReason, tokens } = await withSignal(token, (signal) => engine.infill(params, signal));
+    const { text, stopReason, tokens } = await engine.infill(params, abortSignalOf(token));
     return { text, stopReason, tokens };
   }),
 );
-connection.onRequest(chatRequest, (params, token) =>
+connection.onRequest(host.chatRequest, (params, token) =>
   answer(() =>
-    withSignal(token, (signal) =>
-      engine.chat(
-        { messages: params.messages, maxTokens: params.maxTokens },
-        (text) => void connection.sendNotification(chatChunkNotification, { streamId: params.streamId, text }).catch(() => undefined),
-        signal,
-      ),
+    engine.chat(
+      { messages: params.messages, maxTokens: params.maxTokens },
+      (text) => void connection.sendNotification(host.chatChunkNotification, { streamId: params.streamId, text }).catch(() => undefined),
+      abortSignalOf(token),
     ),
   ),
 );
-connection.onRequest(statsRequest, () => answer(() => engine.stats()));
-connection.onRequest(shutdownRequest, () =>
+connection.onRequest(host.statsRequest, () => answer(() => engine.stats()));
+connection.onRequest(host.shutdownRequest, () =>
   answer(async () => {
     await engine.dispose();
     // Let the reply leave before the process does.
@@ -83,11 +60,11 @@ connection.onRequest(shutdownRequest, () =>
 );
 
 process.on('uncaughtException', (err) => {
-  log(`Model host error: ${err.stack ?? errorMessage(err)}`);
+  log(`Model host error: ${errorStack(err)}`);
   process.exit(1);
 });
 process.on('unhandledRejection', (reason) => {
-  log(`Model host unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
+  log(`Model host unhandled rejection: ${errorStack(reason)}`);
 });
 // The language server is gone: nobody can use the model any more.
 process.on('disconnect', () => process.exit(0));

@@ -40,6 +40,7 @@ function run(storageDir: string, endpoint: string, overrides: Partial<ResolveOpt
       return true;
     },
     onProgress: (p) => progress.push(p),
+    log: () => undefined,
     ...overrides,
   };
   return { confirms, progress, options };
@@ -125,7 +126,12 @@ describe('download with progress, then offline forever', () => {
     const last = r.progress[r.progress.length - 1];
     assert.equal(last.downloadedBytes, size);
     assert.equal(last.totalBytes, size);
-    assert.ok(r.progress.every((p) => p.bytesPerSecond >= 0 && (p.etaSeconds === null || p.etaSeconds >= 0)));
+    // Speed and time left are measured while the file arrives, and at the end nothing is left.
+    assert.ok(
+      r.progress.some((p) => p.downloadedBytes < size && p.bytesPerSecond > 0 && p.etaSeconds !== null && p.etaSeconds > 0),
+      'a mid-file event with a speed and a time left',
+    );
+    assert.equal(last.etaSeconds, 0);
 
     const index = await readIndex(modelsDirOf(storageDir));
     assert.deepEqual(
@@ -282,6 +288,153 @@ describe('an interrupted download resumes', () => {
       asked > 0 && asked < size,
       `the second try asked for ${asked} of ${size} bytes: ${server.requests.map((r) => r.range).join(', ')}`,
     );
+  });
+});
+
+/** Refused with a ModelSetupError of one of `kinds`; anything else (a resolved model too) fails. */
+async function refused(promise: Promise<unknown>, kinds: ModelSetupErrorKind[]): Promise<ModelSetupError> {
+  const outcome = await promise.then(
+    (v) => v,
+    (e: unknown) => e,
+  );
+  assert.ok(outcome instanceof ModelSetupError, `expected a refusal, got ${JSON.stringify(outcome)}`);
+  assert.ok(kinds.includes(outcome.kind), `${outcome.kind}: ${outcome.message}`);
+  return outcome;
+}
+
+const noModelIn = async (storageDir: string): Promise<void> => {
+  assert.deepEqual(
+    filesIn(storageDir).filter((f) => f.endsWith('.gguf')),
+    [],
+    'nothing claims to be a model',
+  );
+  assert.deepEqual(await readIndex(modelsDirOf(storageDir)), []);
+};
+
+describe('what the server sends is checked, not trusted', () => {
+  const chunk = 5 * 1024 * 1024;
+  /** Library text meant for developers, which must never reach the user. */
+  const libraryText = /browser|ignoreIfRange|_ignore|Expected \d+ bytes|Status code|stack|at \S+ \(/;
+
+  it('a download cut midway and resumed from a server that ignores Range is never loaded; the next good try resumes and matches the hub sha256', async () => {
+    const server = await startModelServer({ file: medium, mode: 'drop', dropAfterBytes: 6 * 1024 * 1024, linkedEtag: true });
+    try {
+      const storageDir = tempStorage();
+      await rejectsWith(resolveModel(uri, run(storageDir, server.endpoint, { timeoutMs: 3000 }).options), 'timeout', /next try resumes/);
+      // Range ignored: 200 and the file from its first byte, as long as the part asked for.
+      server.setMode('ignoreRangeStart');
+      const err = await refused(resolveModel(uri, run(storageDir, server.endpoint).options), ['rangeIgnored', 'mismatch']);
+      assert.doesNotMatch(err.message, libraryText);
+      await noModelIn(storageDir);
+
+      server.setMode('normal');
+      const resolved = await resolveModel(uri, run(storageDir, server.endpoint).options);
+      assert.equal(sha256(resolved.path), sha256(medium));
+      const [entry] = await readIndex(modelsDirOf(storageDir));
+      assert.equal(entry.sha256, sha256(medium), 'the index records the checked hash');
+      assert.equal(entry.verifiedBy, 'hub');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a 200 to a request for part of the file stops the download before a byte of it is written, keeping the good part', async () => {
+    // No hash published here: only the Range watch can tell.
+    const server = await startModelServer({ file: medium, mode: 'drop', dropAfterBytes: 6 * 1024 * 1024 });
+    try {
+      const storageDir = tempStorage();
+      await rejectsWith(resolveModel(uri, run(storageDir, server.endpoint, { timeoutMs: 3000 }).options), 'timeout', /next try resumes/);
+      server.setMode('ignoreRangeStart');
+      await rejectsWith(resolveModel(uri, run(storageDir, server.endpoint).options), 'rangeIgnored', /127\.0\.0\.1:\d+ did not send the part .* ignores byte ranges/);
+      await noModelIn(storageDir);
+      assert.equal(filesIn(storageDir).filter((f) => f.endsWith('.ipull')).length, 1, 'what arrived before is kept');
+
+      server.setMode('normal');
+      server.clearLog();
+      const resolved = await resolveModel(uri, run(storageDir, server.endpoint).options);
+      assert.equal(sha256(resolved.path), sha256(medium));
+      const size = readFileSync(medium).length;
+      const asked = rangeBytes(server, size);
+      assert.ok(asked > 0 && asked <= size - chunk, `the last try asked for ${asked} of ${size} bytes`);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a server that drops Range (200 and the whole file) is reported in our words; the library text goes to the log only', async () => {
+    const server = await startModelServer({ file: medium, mode: 'ignoreRange' });
+    try {
+      const storageDir = tempStorage();
+      const logged: string[] = [];
+      const r = run(storageDir, server.endpoint, { log: (line) => logged.push(line) });
+      const err = await rejectsWith(resolveModel(uri, r.options), 'rangeIgnored', /did not send the part of .* ignores byte ranges/);
+      assert.doesNotMatch(err.message, libraryText);
+      assert.ok(logged.some((l) => /HTTP 200|Expected \d+ bytes/.test(l)), `logged: ${logged.join(' | ')}`);
+      await noModelIn(storageDir);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a file that does not match the sha256 the hub publishes is deleted, never indexed; a matching one is indexed with its hash', async () => {
+    const server = await startModelServer({ file: tiny, linkedEtag: 'ab'.repeat(32) });
+    try {
+      const storageDir = tempStorage();
+      await rejectsWith(
+        resolveModel(uri, run(storageDir, server.endpoint).options),
+        'mismatch',
+        /does not match the sha256 that 127\.0\.0\.1:\d+ publishes for it, so it was deleted/,
+      );
+      await noModelIn(storageDir);
+
+      server.setLinkedEtag(true);
+      const resolved = await resolveModel(uri, run(storageDir, server.endpoint).options);
+      assert.equal(sha256(resolved.path), sha256(tiny));
+      assert.deepEqual(
+        (await readIndex(modelsDirOf(storageDir))).map((e) => [e.file, e.sha256, e.verifiedBy]),
+        [[path.basename(resolved.path), sha256(tiny), 'hub']],
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a URL with #sha256=<hex> is checked against it; a wrong hash deletes the file, a malformed one is refused before any download', async () => {
+    const server = await startModelServer({ file: tiny });
+    try {
+      const url = `${server.endpoint}files/tiny-coder-q8_0.gguf`;
+      const storageDir = tempStorage();
+      await rejectsWith(resolveModel(`${url}#sha256=${'0'.repeat(64)}`, run(storageDir, server.endpoint).options), 'mismatch', /does not match the sha256 in .*#sha256=0+, so it was deleted/);
+      await noModelIn(storageDir);
+
+      const bad = run(storageDir, server.endpoint);
+      await rejectsWith(resolveModel(`${url}#sha256=1234`, bad.options), 'notFound', /#sha256= part must be 64 hexadecimal digits/);
+      assert.equal(bad.confirms.length, 0);
+
+      const good = `${url}#sha256=${sha256(tiny).toUpperCase()}`;
+      const resolved = await resolveModel(good, run(storageDir, server.endpoint).options);
+      assert.equal(sha256(resolved.path), sha256(tiny));
+      assert.deepEqual(
+        (await readIndex(modelsDirOf(storageDir))).map((e) => [e.source, e.sha256, e.verifiedBy]),
+        [[good, sha256(tiny), 'url']],
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('a redirect to a file: URL or in a loop is refused in our words at once, not after a no-progress timeout', async () => {
+    const server = await startModelServer({ file: tiny, mode: 'redirectToFile' });
+    try {
+      const toFile = run(tempStorage(), server.endpoint);
+      await rejectsWith(resolveModel(uri, toFile.options), 'redirect', /redirects to a file: URL, which is not allowed/);
+      server.setMode('redirectLoop');
+      const loop = run(tempStorage(), server.endpoint);
+      await rejectsWith(resolveModel(uri, loop.options), 'redirect', /redirects in a loop/);
+      assert.equal(toFile.confirms.length + loop.confirms.length, 0);
+    } finally {
+      await server.close();
+    }
   });
 });
 

@@ -3,10 +3,12 @@
 // progress, and loads it; later starts use the cached file without touching the network.
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ListModelsRequest } from '../../server/src/shared/protocol';
+import { readIndex } from '../../server/src/models/cache';
 import { countingDeadPort, startModelServer, type ModelServer } from '../fixtures/httpModelServer';
 import { tinyModel } from '../fixtures/models';
 import { startServer } from './lspClient';
@@ -16,8 +18,12 @@ const settings = { model: '', contextSize: 1024, threads: 1, sleepIdleSeconds: 0
 describe('the default model for a new user', () => {
   let hub: ModelServer;
   let storageDir: string;
+  let modelSha256: string;
   before(async () => {
-    hub = await startModelServer({ file: await tinyModel(), mode: 'slow', slowChunkBytes: 64 * 1024, slowTickMs: 20 });
+    const file = await tinyModel();
+    modelSha256 = createHash('sha256').update(readFileSync(file)).digest('hex');
+    // The hub publishes the file's sha256 in x-linked-etag, as Hugging Face does.
+    hub = await startModelServer({ file, mode: 'slow', slowChunkBytes: 64 * 1024, slowTickMs: 20, linkedEtag: true });
     storageDir = mkdtempSync(path.join(os.tmpdir(), 'local-llm-setup-'));
   });
   after(() => hub.close());
@@ -66,6 +72,12 @@ describe('the default model for a new user', () => {
       const listing = await server.connection.sendRequest(ListModelsRequest.type);
       assert.equal(listing.cached.length, 1);
       assert.ok(listing.presets.some((p) => p.id === listing.recommendedPresetId));
+      // The bundled server's worker checked the content against the hub's sha256 and recorded it.
+      const index = await readIndex(path.join(storageDir, 'models'));
+      assert.deepEqual(
+        index.map((e) => [e.sha256, e.verifiedBy]),
+        [[modelSha256, 'hub']],
+      );
     } finally {
       await server.stop();
     }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import './vscodeStub';
 import { commandCategory, createCommands } from '../../client/src/commands/table';
-import { defaultSettings, gpuChoices, normalizeSettings, ranges, sleepModes } from '../../server/src/shared/settings';
+import { defaultSettings, gpuChoices, machineScopedKeys, normalizeSettings, ranges, reloadKeys, sleepModes } from '../../server/src/shared/settings';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -20,6 +20,7 @@ interface SettingSchema {
   anyOf?: SettingSchema[];
   description?: string;
   markdownDescription?: string;
+  scope?: string;
 }
 
 interface Manifest {
@@ -94,6 +95,22 @@ describe('settings contribution', () => {
       const schema = properties[`localLlm.${key}`];
       if (typeof value === 'boolean') assert.equal(schema.type, 'boolean', key);
       if (key === 'model') assert.equal(schema.type, 'string');
+    }
+  });
+
+  it('scopes to the machine exactly the settings settings.ts lists, so no workspace can set them', () => {
+    const machine = Object.entries(properties)
+      .filter(([, schema]) => schema.scope === 'machine')
+      .map(([key]) => key)
+      .sort();
+    assert.deepEqual(machine, machineScopedKeys.map((k) => `localLlm.${k}`).sort());
+    // `machine-overridable` (and `window`/`resource`) would let .vscode/settings.json set them again.
+    for (const [key, schema] of Object.entries(properties)) assert.notEqual(schema.scope, 'machine-overridable', key);
+  });
+
+  it('keeps every setting that chooses what native code loads out of workspace hands', () => {
+    for (const key of ['model', 'gpu', 'gpuLayers', ...reloadKeys]) {
+      assert.ok((machineScopedKeys as readonly string[]).includes(key), `${key} is machine-scoped`);
     }
   });
 

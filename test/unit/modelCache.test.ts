@@ -67,6 +67,24 @@ describe('model cache', () => {
     assert.equal(await findCached(modelsDir, 'hf:u/r/m.gguf'), null);
   });
 
+  it('records the content hash of a download, and ignores an entry whose hash is not a sha256', async () => {
+    const { modelsDir } = storage();
+    const file = path.join(modelsDir, 'm.gguf');
+    copyFileSync(tiny, file);
+    const sha256 = 'ab'.repeat(32);
+    await recordDownload(modelsDir, { source: 'hf:u/r/m.gguf', file: 'm.gguf', sizeBytes: statSync(tiny).size, sha256, verifiedBy: 'hub' });
+    assert.deepEqual(
+      (await readIndex(modelsDir)).map((e) => [e.file, e.sha256, e.verifiedBy]),
+      [['m.gguf', sha256, 'hub']],
+    );
+    const entry = { source: 'hf:u/r/m.gguf', file: 'm.gguf', sizeBytes: statSync(tiny).size, downloadedAt: '' };
+    writeFileSync(path.join(modelsDir, 'index.json'), JSON.stringify({ entries: [{ ...entry, sha256: 'not-a-hash' }] }));
+    assert.deepEqual(await readIndex(modelsDir), [], 'an entry with a broken hash is not trusted');
+    assert.equal(await findCached(modelsDir, 'hf:u/r/m.gguf'), null);
+    writeFileSync(path.join(modelsDir, 'index.json'), JSON.stringify({ entries: [entry] }));
+    assert.deepEqual(await findCached(modelsDir, 'hf:u/r/m.gguf'), { path: file, sizeBytes: statSync(tiny).size }, 'an older entry without a hash still counts');
+  });
+
   it('treats a broken index as empty, and replaces it on the next record', async () => {
     const { modelsDir } = storage();
     writeFileSync(path.join(modelsDir, 'index.json'), '{ this is not json');

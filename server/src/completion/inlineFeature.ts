@@ -1,11 +1,14 @@
 // textDocument/inlineCompletion: debounce, cache, one generation per document (a newer request
 // aborts the older), the gate, then post-processing. Pure pieces live next to this file.
-import type {
-  Connection,
-  InlineCompletionItem,
-  InlineCompletionParams,
-  ServerCapabilities,
-  TextDocuments,
+import {
+  ErrorCodes,
+  InlineCompletionRequest,
+  ResponseError,
+  type Connection,
+  type InlineCompletionItem,
+  type Position,
+  type ServerCapabilities,
+  type TextDocuments,
 } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { Feature } from '../feature';
@@ -43,14 +46,19 @@ function registerInlineCompletion({ connection, documents, gate, driver: model, 
   const stats = model.completions;
   const skipped = new Set<string>();
 
-  connection.languages.inlineCompletion.on(async (params: InlineCompletionParams, token): Promise<InlineCompletionItem[]> => {
+  // Registered with onRequest, not languages.inlineCompletion.on: that wrapper reads the params
+  // before this handler can check them, so a malformed request would get a raw TypeError.
+  connection.onRequest(InlineCompletionRequest.type, async (raw: unknown, token): Promise<InlineCompletionItem[]> => {
+    const params = checkParams(raw);
     stats.requests++;
     const config = settings().completion;
     if (!config.enabled || model.info?.hasFim === false) return [];
-    const document = documents.get(params.textDocument.uri);
+    const document = documents.get(params.uri);
     if (!document) return [];
     const text = document.getText();
     const offset = document.offsetAt(params.position);
+    // A position past a line's or the document's end answers with the one it was clamped to.
+    const position = document.positionAt(offset);
     const guard = checkDocument(text, offset);
     if (!guard.ok) {
       // Say it once per document, not on every keystroke.
@@ -65,7 +73,7 @@ function registerInlineCompletion({ connection, documents, gate, driver: model, 
     const cached = cache.get(key);
     if (cached !== undefined) {
       stats.cacheHits++;
-      return [item(cached, params)];
+      return [item(cached, position)];
     }
 
     // One generation per document: the newest request wins.
@@ -97,10 +105,15 @@ function registerInlineCompletion({ connection, documents, gate, driver: model, 
         return [];
       }
       stats.generated++;
+      // What the model was given (before its own cut to prefixTokens + suffixTokens): bounded by
+      // the window whatever the document's size.
+      connection.console.debug(
+        `Completion in ${document.uri} at ${position.line + 1}:${position.character + 1}: sent ${window.prefix.length} characters before and ${window.suffix.length} after the cursor; ${result.tokens} tokens generated (${result.stopReason}).`,
+      );
       const completion = postprocess(result.text, { prefix: window.prefix, suffix: window.suffix, maxLines: config.maxLines });
       if (completion === null) return [];
       cache.set(key, completion);
-      return [item(completion, params)];
+      return [item(completion, position)];
     } catch (err) {
       if (err instanceof GateCancelledError || signal.aborted) return [];
       if (err instanceof GateUnavailableError) return [];
@@ -119,6 +132,24 @@ function registerInlineCompletion({ connection, documents, gate, driver: model, 
   });
 }
 
-function item(text: string, params: InlineCompletionParams): InlineCompletionItem {
-  return { insertText: text, range: { start: params.position, end: params.position } };
+function item(text: string, position: Position): InlineCompletionItem {
+  return { insertText: text, range: { start: position, end: position } };
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The document and position of a request, or a ResponseError (InvalidParams) with one sentence.
+ * Whole numbers out of range are fine: the document clamps them.
+ */
+function checkParams(raw: unknown): { uri: string; position: Position } {
+  const invalid = (what: string): ResponseError<void> =>
+    new ResponseError(ErrorCodes.InvalidParams, `textDocument/inlineCompletion needs ${what}.`);
+  if (!isRecord(raw)) throw invalid('its params as an object with textDocument and position');
+  const { textDocument, position } = raw;
+  if (!isRecord(textDocument) || typeof textDocument.uri !== 'string') throw invalid('textDocument.uri (a string)');
+  if (!isRecord(position) || !Number.isInteger(position.line) || !Number.isInteger(position.character)) {
+    throw invalid('a position whose line and character are whole numbers');
+  }
+  return { uri: textDocument.uri, position: { line: position.line as number, character: position.character as number } };
 }

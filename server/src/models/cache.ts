@@ -1,7 +1,7 @@
 // The download cache: GGUF files in storageDir/models, plus index.json recording where each came
 // from, so a cached hf: URI or URL resolves to its file without touching the network.
-// An entry is written only after the file passed the GGUF check, so the index never names a
-// partial or broken file.
+// An entry is written only after the file passed the GGUF check (and matched the sha256 its hub
+// published, where it published one), so the index never names a partial or broken file.
 import { readdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { CachedModel } from '../shared/protocol';
@@ -16,6 +16,10 @@ export interface CacheEntry {
   file: string;
   sizeBytes: number;
   downloadedAt: string;
+  /** The content's sha256 (lower-case hex), computed once after the download; absent in older indexes. */
+  sha256?: string;
+  /** Who published the sha256 the content matched: the hub, the URL's #sha256= fragment, or nobody (null). */
+  verifiedBy?: 'hub' | 'url' | null;
 }
 
 interface CacheIndex {
@@ -37,6 +41,8 @@ function isEntry(v: unknown): v is CacheEntry {
     typeof e.file === 'string' &&
     typeof e.sizeBytes === 'number' &&
     typeof e.downloadedAt === 'string' &&
+    (e.sha256 === undefined || (typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256))) &&
+    (e.verifiedBy === undefined || e.verifiedBy === null || e.verifiedBy === 'hub' || e.verifiedBy === 'url') &&
     path.basename(e.file) === e.file
   );
 }

@@ -84,12 +84,23 @@ export class ModelSetupFeature implements Feature {
     const resolveOptions: ResolveOptions = {
       storageDir,
       endpoint,
+      log,
       timeoutMs: downloadTimeoutMs,
       signal: AbortSignal.any([signal, cancelled.signal]),
       confirm: async (info) => {
         const size = info.sizeBytes === null ? 'unknown size' : formatBytes(info.sizeBytes);
+        const question = `Local LLM needs to download ${info.fileName} (${size}) from ${info.uri}.`;
+        if (info.plainHttpHost !== undefined) {
+          // Plain http from another machine: the same one question, with the risk named.
+          const answer = await connection.window.showWarningMessage(
+            `${question} The connection to ${info.plainHttpHost} is plain http, not https: anyone on the network path can change the file, and native code (llama.cpp) parses its bytes. Download it only if you trust that network.`,
+            { title: 'Download over http' },
+            { title: 'Not now' },
+          );
+          return answer?.title === 'Download over http';
+        }
         const answer = await connection.window.showInformationMessage(
-          `Local LLM needs to download ${info.fileName} (${size}) from ${info.uri}. It is stored once and used offline afterwards.`,
+          `${question} It is stored once and used offline afterwards.`,
           { title: 'Download' },
           { title: 'Not now' },
         );

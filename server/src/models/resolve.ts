@@ -5,10 +5,11 @@ import { mkdir, rm, stat, statfs } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { downloadModelFile } from './download/download';
+import { downloadModelFile, downloadOrigin } from './download/download';
 import { withDownloadLock } from './download/lock';
 import { checkGgufFile, type GgufCheck } from './gguf';
 import { findCached, modelsDirOf, recordDownload } from './cache';
+import { needsInsecureConfirmation } from './insecureUrl';
 import { ModelSetupError } from './setupError';
 import { errorMessage } from '../shared/errors';
 import { formatBytes } from '../shared/format';
@@ -22,13 +23,18 @@ export interface ResolveOptions {
   timeoutMs?: number;
   /** Hugging Face endpoint instead of huggingface.co (tests point it at a local server). */
   endpoint?: string;
-  /** Asked once before any download; false declines. */
-  confirm(info: { uri: string; fileName: string; sizeBytes: number | null }): Promise<boolean>;
+  /**
+   * Asked once before any download; false declines. `plainHttpHost` is there only when the file
+   * comes over plain http from another machine, so the question must name that risk.
+   */
+  confirm(info: { uri: string; fileName: string; sizeBytes: number | null; plainHttpHost?: string }): Promise<boolean>;
   onProgress(p: { downloadedBytes: number; totalBytes: number | null; bytesPerSecond: number; etaSeconds: number | null }): void;
   /** Called when another window's download of the cache holds the lock and this one waits. */
   onWaitForOtherDownload?(): void;
   /** Free bytes where the models go; defaults to statfs. */
   freeDiskBytes?(dir: string): Promise<number>;
+  /** The log, for what the downloader itself said (never shown to the user). */
+  log?(line: string): void;
 }
 
 export type ResolvedModel = { path: string; source: string | null; downloaded: boolean };
@@ -88,6 +94,7 @@ async function download(source: string, modelsDir: string, opts: ResolveOptions)
       signal: opts.signal,
       timeoutMs: opts.timeoutMs ?? defaultTimeoutMs,
       onProgress: opts.onProgress,
+      log: opts.log,
       beforeDownload: async (info) => {
         if (info.totalBytes !== null) {
           const needed = info.totalBytes - info.resumedBytes + diskMarginBytes;
@@ -99,7 +106,10 @@ async function download(source: string, modelsDir: string, opts: ResolveOptions)
             );
           }
         }
-        return opts.confirm({ uri: source, fileName: info.fileName, sizeBytes: info.totalBytes });
+        // The host the bytes come from: the URL's own, or the hub's for an hf: URI.
+        const origin = downloadOrigin(source, opts.endpoint);
+        const plainHttp = needsInsecureConfirmation(origin) ? { plainHttpHost: origin.host } : {};
+        return opts.confirm({ uri: source, fileName: info.fileName, sizeBytes: info.totalBytes, ...plainHttp });
       },
     },
   );
@@ -116,7 +126,13 @@ async function download(source: string, modelsDir: string, opts: ResolveOptions)
     throw new ModelSetupError('notGguf', `${source} is not a GGUF model (${check.detail}), so the downloaded file was deleted.`);
   }
   const { size } = await stat(file.filePath);
-  await recordDownload(modelsDir, { source, file: path.basename(file.filePath), sizeBytes: size });
+  await recordDownload(modelsDir, {
+    source,
+    file: path.basename(file.filePath),
+    sizeBytes: size,
+    sha256: file.sha256,
+    verifiedBy: file.verifiedBy,
+  });
   return { path: file.filePath, source, downloaded: true };
 }
 

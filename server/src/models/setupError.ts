@@ -12,6 +12,12 @@ export type ModelSetupErrorKind =
   | 'timeout'
   | 'offline'
   | 'cancelled'
+  /** A redirect to a file: (or other non-http) URL, a loop, or too many. */
+  | 'redirect'
+  /** The server answered a request for part of the file with something else. */
+  | 'rangeIgnored'
+  /** The downloaded content differs from the sha256 the hub (or the URL) published. */
+  | 'mismatch'
   | 'download';
 
 export class ModelSetupError extends Error {

@@ -62,6 +62,15 @@ export const ranges = {
 /** Settings whose change needs the model reloaded; all others apply at once. */
 export const reloadKeys = ['model', 'gpu', 'gpuLayers', 'contextSize', 'threads'] as const;
 
+/**
+ * Settings only the user may set, in user settings or (over Remote/SSH) in that machine's remote
+ * settings, never a repository's `.vscode/settings.json`: they choose which file native llama.cpp
+ * parses (model), which GPU code runs (gpu, gpuLayers) and how much memory and CPU it takes
+ * (contextSize, threads). package.json gives each `"scope": "machine"`, and VS Code then ignores
+ * workspace and folder values of them (a unit test checks the two agree).
+ */
+export const machineScopedKeys = ['model', 'gpu', 'gpuLayers', 'contextSize', 'threads'] as const;
+
 export interface NormalizedSettings {
   settings: Settings;
   /** One sentence per rejected value; the default was used instead. */

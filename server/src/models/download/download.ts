@@ -2,16 +2,18 @@
 // (worker.ts): importing node-llama-cpp would add ~40 MB and 0.4 s to the language
 // server for good, and offline its downloads were seen to hang for minutes and ignore their
 // AbortSignal (llama-facts.md). Here the timeout is ours, and ending the child ends the download.
+// The finished file's content is checked against the sha256 the hub publishes (or the URL's
+// #sha256= fragment): a file that differs is deleted, never loaded.
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as net from 'node:net';
 import { rm } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { FromWorker, ToWorker } from './messages';
+import type { FailureReason, FromWorker, ToWorker } from './messages';
 import { checkGgufFile } from '../gguf';
 import { ModelSetupError } from '../setupError';
 import { parseModelRef } from '../../shared/modelRef';
-import { hubEndpoint } from './hub';
+import { hubEndpoint, urlFragmentSha256 } from './hub';
 
 export interface DownloadTarget {
   /** hf: URI or http(s) URL. */
@@ -43,12 +45,18 @@ export interface DownloadControl {
   /** Called once the file name and size are known, before any model byte is fetched; false declines. */
   beforeDownload(info: DownloadInfo): Promise<boolean>;
   onProgress(p: DownloadProgress): void;
+  /** Where the downloader's own words go (the log): they are never shown to the user. Default: stderr, which the editor logs. */
+  log?(line: string): void;
 }
 
 export interface DownloadedFile {
   filePath: string;
   fileName: string;
   sizeBytes: number;
+  /** The content's sha256, lower-case hex. */
+  sha256: string;
+  /** Who published the sha256 it matched: the hub, the URL's #sha256= fragment, or nobody. */
+  verifiedBy: 'hub' | 'url' | null;
 }
 
 /** How long a stopping worker gets to save its resume state before it is killed. */
@@ -190,7 +198,27 @@ class WorkerSession {
   }
 }
 
-function failureError(uri: string, fileName: string, m: Extract<FromWorker, { type: 'failed' }>): ModelSetupError {
+function reasonError(uri: string, fileName: string, reason: FailureReason): ModelSetupError {
+  switch (reason.kind) {
+    case 'redirectScheme':
+      return reason.scheme === 'invalid'
+        ? new ModelSetupError('redirect', `${uri} redirects to an address that is not a valid URL, so it cannot be downloaded.`)
+        : new ModelSetupError('redirect', `${uri} redirects to a ${reason.scheme} URL, which is not allowed; only http and https are followed.`);
+    case 'redirectLoop':
+      return new ModelSetupError('redirect', `${uri} redirects in a loop, so it cannot be downloaded; check the URL.`);
+    case 'redirectTooMany':
+      return new ModelSetupError('redirect', `${uri} redirects more than ${reason.hops} times, so it cannot be downloaded; check the URL.`);
+    case 'rangeIgnored':
+      return new ModelSetupError(
+        'rangeIgnored',
+        `${reason.host} did not send the part of ${fileName} that was asked for (it ignores byte ranges, which resuming and parallel downloads need), so the download was stopped before anything was written in the wrong place; try again later, or download the file another way and choose it as a local file.`,
+      );
+  }
+}
+
+function failureError(uri: string, fileName: string, m: Extract<FromWorker, { type: 'failed' }>, log: (line: string) => void): ModelSetupError {
+  log(`The downloader of ${uri} failed: ${m.message}`);
+  if (m.reason) return reasonError(uri, fileName, m.reason);
   if (m.code === 'ENOSPC') {
     return new ModelSetupError('disk', `The disk filled up while downloading ${fileName}; free some space and try again (the download resumes).`);
   }
@@ -211,8 +239,9 @@ function failureError(uri: string, fileName: string, m: Extract<FromWorker, { ty
   if (m.code && offlineCodes.has(m.code)) {
     return new ModelSetupError('offline', `The connection was lost while fetching ${uri} (${m.code}); try again when online.`);
   }
-  const status = m.status === null ? '' : ` (HTTP ${m.status})`;
-  return new ModelSetupError('download', `The download of ${uri} failed${status}: ${m.message}`);
+  // The library's text is for developers (one of its errors suggests a browser option): log only.
+  const what = m.status !== null ? ` (HTTP ${m.status})` : m.code ? ` (${m.code})` : '';
+  return new ModelSetupError('download', `The download of ${uri} failed${what}; the details are in the Local LLM log.`);
 }
 
 /** Speed over the last few seconds and the time left, from the bytes seen so far. */
@@ -253,14 +282,41 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
   });
 }
 
+/** The sha256 a URL's `#sha256=<hex>` fragment names, or null; a fragment that is not one is refused. */
+function fragmentSha256(uri: string): string | null {
+  const parsed = parseModelRef(uri);
+  if (!parsed.ok || parsed.ref.kind !== 'url') return null;
+  const sha256 = urlFragmentSha256(parsed.ref.url);
+  if (sha256 === 'invalid') {
+    throw new ModelSetupError('notFound', `The model setting "${uri}" cannot be used: its #sha256= part must be 64 hexadecimal digits.`);
+  }
+  return sha256;
+}
+
+/** `host` published the sha256 the file failed; null when the URL's fragment named it. */
+function mismatchError(uri: string, fileName: string, host: string | null): ModelSetupError {
+  return host === null
+    ? new ModelSetupError(
+        'mismatch',
+        `The downloaded ${fileName} does not match the sha256 in ${uri}, so it was deleted; check the hash and where the file comes from.`,
+      )
+    : new ModelSetupError(
+        'mismatch',
+        `The downloaded ${fileName} does not match the sha256 that ${host} publishes for it, so it was deleted; it was changed or damaged on the way, try again later.`,
+      );
+}
+
 /**
- * Downloads `target.uri` into `target.dirPath`. Throws ModelSetupError: offline, http404,
- * unauthorized, forbidden, disk, timeout, cancelled, declined, download. A partial file is kept
- * on timeout and cancel so the next call resumes; the caller checks the finished file.
+ * Downloads `target.uri` into `target.dirPath` and checks the content against the published
+ * sha256. Throws ModelSetupError: offline, http404, unauthorized, forbidden, redirect,
+ * rangeIgnored, mismatch, disk, timeout, cancelled, declined, download. A partial file is kept on
+ * timeout and cancel so the next call resumes; the caller checks the finished file is a GGUF.
  */
 export async function downloadModelFile(target: DownloadTarget, control: DownloadControl): Promise<DownloadedFile> {
   const { uri } = target;
   const seconds = Math.round(control.timeoutMs / 1000);
+  const log = (line: string): void => (control.log ? control.log(line) : console.error(line));
+  const urlSha256 = fragmentSha256(uri);
   await assertReachable(uri, downloadOrigin(uri, target.endpoint), control.timeoutMs);
   if (control.signal?.aborted) throw new ModelSetupError('cancelled', `The download of ${uri} was cancelled.`);
 
@@ -272,6 +328,10 @@ export async function downloadModelFile(target: DownloadTarget, control: Downloa
     serialization: 'json',
   });
   const session = new WorkerSession(child, control.signal);
+  const stoppedError = (): ModelSetupError => {
+    log(`The downloader of ${uri} stopped: ${session.lastError}`);
+    return new ModelSetupError('download', `The downloader for ${uri} stopped unexpectedly; the details are in the Local LLM log.`);
+  };
   let fileName = uri;
   let finalPath: string | null = null;
   try {
@@ -282,8 +342,8 @@ export async function downloadModelFile(target: DownloadTarget, control: Downloa
       session.deadline = Date.now() + control.timeoutMs;
       first = await session.next(true);
     }
-    if (first === 'exited') throw new ModelSetupError('download', `The downloader for ${uri} stopped unexpectedly: ${session.lastError}`);
-    if (first.type === 'failed') throw failureError(uri, fileName, first);
+    if (first === 'exited') throw stoppedError();
+    if (first.type === 'failed') throw failureError(uri, fileName, first, log);
     if (first.type !== 'info') throw new ModelSetupError('download', `The downloader for ${uri} answered out of order.`);
     fileName = first.fileName;
     finalPath = first.filePath;
@@ -296,6 +356,8 @@ export async function downloadModelFile(target: DownloadTarget, control: Downloa
       totalBytes: first.totalBytes,
       resumedBytes: first.downloadedBytes,
     };
+    const expectedSha256 = urlSha256 ?? first.hubSha256;
+    const verifiedBy = urlSha256 !== null ? 'url' : first.hubSha256 !== null ? 'hub' : null;
     const confirmed = await abortable(control.beforeDownload(info), control.signal);
     if (!confirmed) {
       await session.stop(info.resumedBytes === 0);
@@ -304,18 +366,29 @@ export async function downloadModelFile(target: DownloadTarget, control: Downloa
 
     const meter = new SpeedMeter(info.resumedBytes);
     let downloaded = info.resumedBytes;
+    let hashed = 0;
     session.deadline = Date.now() + control.timeoutMs;
     session.send({ type: 'go' });
     // Shown at once, so a resumed download starts its progress bar where it left off.
     control.onProgress(meter.add(downloaded, info.totalBytes));
     for (;;) {
       const m = await session.next(true);
-      if (m === 'exited') throw new ModelSetupError('download', `The downloader for ${uri} stopped unexpectedly: ${session.lastError}`);
-      if (m.type === 'failed') throw failureError(uri, fileName, m);
+      if (m === 'exited') throw stoppedError();
+      if (m.type === 'failed') throw failureError(uri, fileName, m, log);
       if (m.type === 'done') {
+        if (expectedSha256 !== null && m.sha256 !== expectedSha256) {
+          await rm(m.filePath, { force: true });
+          log(`${fileName} from ${uri} has sha256 ${m.sha256}, but ${expectedSha256} was published for it.`);
+          throw mismatchError(uri, fileName, verifiedBy === 'url' ? null : downloadOrigin(uri, target.endpoint).host);
+        }
         const total = info.totalBytes ?? downloaded;
         control.onProgress(meter.add(total, total));
-        return { filePath: m.filePath, fileName, sizeBytes: total };
+        return { filePath: m.filePath, fileName, sizeBytes: total, sha256: m.sha256, verifiedBy };
+      }
+      if (m.type === 'verifying' && m.hashedBytes > hashed) {
+        // Reading a multi-GB file back takes a while; it counts as progress.
+        hashed = m.hashedBytes;
+        session.deadline = Date.now() + control.timeoutMs;
       }
       if (m.type === 'progress' && m.downloadedBytes > downloaded) {
         // ipull's count can step back when a cut stream restarts its chunk; the user sees no step back.

@@ -6,6 +6,15 @@ export type ToWorker =
   | { type: 'go' }
   | { type: 'stop'; deletePartial: boolean };
 
+/** Failures the worker recognised itself; each has its own sentence in download.ts. */
+export type FailureReason =
+  /** A redirect to a URL that is not http(s), such as file:. */
+  | { kind: 'redirectScheme'; scheme: string }
+  | { kind: 'redirectLoop' }
+  | { kind: 'redirectTooMany'; hops: number }
+  /** The server answered a request for part of the file with HTTP 200 (the file from its start). */
+  | { kind: 'rangeIgnored'; host: string };
+
 export type FromWorker =
   /** node-llama-cpp is loaded; network time starts now. */
   | { type: 'ready' }
@@ -19,8 +28,20 @@ export type FromWorker =
       downloadedBytes: number;
       /** More than 1 for a model split into several GGUF files. */
       totalFiles: number;
+      /** The sha256 the hub publishes for the file (Hugging Face's x-linked-etag), lower-case hex; null when none. */
+      hubSha256: string | null;
     }
   | { type: 'progress'; downloadedBytes: number; totalBytes: number | null }
-  | { type: 'done'; filePath: string }
+  /** All bytes are on disk; the worker is reading the file back to hash it. */
+  | { type: 'verifying'; hashedBytes: number; totalBytes: number }
+  /** The file is complete; `sha256` is its content's, lower-case hex. */
+  | { type: 'done'; filePath: string; sha256: string }
   | { type: 'stopped' }
-  | { type: 'failed'; status: number | null; code: string | null; message: string };
+  | {
+      type: 'failed';
+      status: number | null;
+      code: string | null;
+      /** The library's own text: for the log only, never shown to the user. */
+      message: string;
+      reason: FailureReason | null;
+    };

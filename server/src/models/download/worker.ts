@@ -1,16 +1,24 @@
 // Child process that runs node-llama-cpp's own downloader for one file, so the language server
 // never loads node-llama-cpp (~40 MB and 0.4 s) and a download that hangs offline, ignoring its
-// AbortSignal, ends with this process instead of lingering in the server.
-// Speaks the messages of downloadMessages.ts over the Node IPC channel.
+// AbortSignal, ends with this process instead of lingering in the server. It also checks the URL
+// first (probe.ts), watches the downloader's Range answers, and hashes the finished file, so a
+// multi-GB read never runs on the server's event loop and ends when this process is stopped.
+// Speaks the messages of messages.ts over the Node IPC channel.
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import type { ModelDownloader } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import type { ToWorker, FromWorker } from './messages';
-import { hfFileUrl, parseModelRef } from '../../shared/modelRef';
-import { hubEndpoint } from './hub';
 import { errorMessage } from '../../shared/errors';
+import { parseModelRef } from '../../shared/modelRef';
+import { hubEndpoint } from './hub';
+import { downloadUri, ProbeFailure, probeModelUrl } from './probe';
 
 const progressIntervalMs = 200;
 
 let downloader: ModelDownloader | null = null;
+/** The host the model's bytes come from, for sentences about its answers. */
+let fileHost = '';
 
 function send(message: FromWorker): Promise<void> {
   return new Promise((resolve) => {
@@ -19,22 +27,72 @@ function send(message: FromWorker): Promise<void> {
   });
 }
 
+/** Reports a failure and ends this process (and with it every request of the download). */
+async function end(message: FromWorker): Promise<never> {
+  await send(message);
+  process.exit(1);
+}
+
 function failure(err: unknown): FromWorker {
+  if (err instanceof ProbeFailure) return { type: 'failed', status: null, code: null, message: err.message, reason: err.reason };
   const e = err as { statusCode?: unknown; code?: unknown; message?: unknown; cause?: { code?: unknown } };
+  const message = errorMessage(err);
+  // ipull's answer to a part of the file that is not the length it asked for.
+  if (/^Expected \d+ bytes, but got \S+ bytes/.test(message)) {
+    return { type: 'failed', status: null, code: null, message, reason: { kind: 'rangeIgnored', host: fileHost } };
+  }
   const statusFromMessage = typeof e.message === 'string' ? /\b(4\d\d|5\d\d)\b/.exec(e.message)?.[1] : undefined;
   const status = typeof e.statusCode === 'number' ? e.statusCode : statusFromMessage ? Number(statusFromMessage) : null;
   const code = typeof e.code === 'string' ? e.code : typeof e.cause?.code === 'string' ? e.cause.code : null;
-  const message = errorMessage(err);
   const notFound = /does not exist/.test(message) && status === null;
-  return { type: 'failed', status: notFound ? 404 : status, code, message };
+  return { type: 'failed', status: notFound ? 404 : status, code, message, reason: null };
+}
+
+/** The start offset of a request's Range header, or null without one. */
+function rangeStart(input: string | URL | Request, init: RequestInit | undefined): number | null {
+  const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
+  const m = /^bytes=(\d+)-/.exec(headers.get('range') ?? '');
+  return m ? Number(m[1]) : null;
+}
+
+/**
+ * ipull, node-llama-cpp's downloader, never looks at the status of its answers to Range
+ * requests. A server that ignores Range answers 200 with the file from its first byte, and ipull
+ * writes those bytes where the part it asked for belongs: a resumed download gets the right size
+ * and header and the wrong content. Every fetch of this process passes here, and the first 200
+ * to a request for a part that does not start at byte 0 ends the download before ipull reads it.
+ */
+function stopOnIgnoredRange(): void {
+  const original = globalThis.fetch;
+  globalThis.fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const res = await original(input, init);
+    const from = rangeStart(input, init);
+    if (res.status === 200 && from !== null && from > 0) {
+      const url = new URL(input instanceof Request ? input.url : input);
+      void res.body?.cancel().catch(() => undefined);
+      return end({
+        type: 'failed',
+        status: 200,
+        code: null,
+        message: `HTTP 200 instead of 206 (partial content) to a request for bytes ${from}- of ${url.href}`,
+        reason: { kind: 'rangeIgnored', host: url.host },
+      });
+    }
+    return res;
+  };
 }
 
 async function start(message: Extract<ToWorker, { type: 'start' }>): Promise<void> {
   const { createModelDownloader } = await import('node-llama-cpp');
   await send({ type: 'ready' });
+  const uri = downloadUri(message.uri);
+  const parsed = parseModelRef(uri);
+  fileHost = parsed.ok && parsed.ref.kind === 'url' ? parsed.ref.url.host : new URL(hubEndpoint(message.endpoint)).host;
+  const { hubSha256 } = await probeModelUrl(message.uri, message.endpoint);
+  stopOnIgnoredRange();
   let lastSent = 0;
   downloader = await createModelDownloader({
-    modelUri: message.uri,
+    modelUri: uri,
     dirPath: message.dirPath,
     endpoints: message.endpoint ? { huggingFace: message.endpoint } : undefined,
     // A cut download keeps its partial file, so the next try resumes where it stopped.
@@ -46,7 +104,6 @@ async function start(message: Extract<ToWorker, { type: 'start' }>): Promise<voi
       void send({ type: 'progress', downloadedBytes: downloadedSize, totalBytes: totalSize > 0 ? totalSize : null });
     },
   });
-  if (downloader.totalSize <= 0) await assertExists(message.uri, message.endpoint);
   await send({
     type: 'info',
     fileName: downloader.entrypointFilename,
@@ -54,37 +111,31 @@ async function start(message: Extract<ToWorker, { type: 'start' }>): Promise<voi
     totalBytes: downloader.totalSize > 0 ? downloader.totalSize : null,
     downloadedBytes: downloader.downloadedSize,
     totalFiles: downloader.totalFiles,
+    hubSha256,
   });
 }
 
-/** The file's URL, for hf: URIs that name a file and for plain URLs; null for hf:user/repo:quant. */
-function directUrl(uri: string, endpoint: string | undefined): string | null {
-  const parsed = parseModelRef(uri);
-  if (!parsed.ok) return null;
-  if (parsed.ref.kind === 'hf') return hfFileUrl(parsed.ref, hubEndpoint(endpoint));
-  return parsed.ref.kind === 'url' ? parsed.ref.url.href : null;
-}
-
-/**
- * ipull takes a 404 on its size request for "this server has no HEAD" and goes on with an
- * unknown size, so the user would be asked to confirm a file that is not there. Ask once more.
- */
-async function assertExists(uri: string, endpoint: string | undefined): Promise<void> {
-  const url = directUrl(uri, endpoint);
-  if (!url) return;
-  const parsed = parseModelRef(uri);
-  const token = parsed.ok && parsed.ref.kind === 'hf' ? process.env.HF_TOKEN : undefined;
-  const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
-  const res = await fetch(url, { method: 'HEAD', headers, redirect: 'follow', signal: AbortSignal.timeout(15_000) });
-  if (res.status === 404 || res.status === 410 || res.status === 401 || res.status === 403) {
-    throw Object.assign(new Error(`HTTP ${res.status} for ${url}`), { statusCode: res.status });
+/** The file's sha256, read as a stream, reporting how far it got. */
+async function hashFile(filePath: string): Promise<string> {
+  const { size } = await stat(filePath);
+  const hash = createHash('sha256');
+  let hashed = 0;
+  let lastSent = Date.now();
+  for await (const chunk of createReadStream(filePath, { highWaterMark: 1024 * 1024 })) {
+    hash.update(chunk as Buffer);
+    hashed += (chunk as Buffer).length;
+    if (Date.now() - lastSent >= progressIntervalMs) {
+      lastSent = Date.now();
+      void send({ type: 'verifying', hashedBytes: hashed, totalBytes: size });
+    }
   }
+  return hash.digest('hex');
 }
 
 async function go(): Promise<void> {
   if (!downloader) throw new Error('The download was not started.');
   const filePath = await downloader.download();
-  await send({ type: 'done', filePath });
+  await send({ type: 'done', filePath, sha256: await hashFile(filePath) });
 }
 
 async function stop(deletePartial: boolean): Promise<void> {
@@ -100,19 +151,12 @@ process.on('message', (raw: ToWorker) => {
     () => {
       if (raw.type === 'stop' || raw.type === 'go') process.exit(0);
     },
-    async (err: unknown) => {
-      await send(failure(err));
-      process.exit(1);
-    },
+    (err: unknown) => end(failure(err)),
   );
 });
 
 process.on('disconnect', () => process.exit(0));
 
 // ipull lets some write errors (ENOSPC) escape as unhandled rejections; report them, then end.
-const fatal = async (err: unknown): Promise<void> => {
-  await send(failure(err));
-  process.exit(1);
-};
-process.on('unhandledRejection', (err) => void fatal(err));
-process.on('uncaughtException', (err) => void fatal(err));
+process.on('unhandledRejection', (err) => void end(failure(err)));
+process.on('uncaughtException', (err) => void end(failure(err)));

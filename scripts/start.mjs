@@ -15,6 +15,7 @@ import { tsImport } from 'tsx/esm/api';
 const root = path.resolve(import.meta.dirname, '..');
 // One import of the dev tools: their modules must be one copy (the live process groups list).
 const dev = await tsImport(path.join(root, 'scripts', 'dev', 'index.ts'), import.meta.url);
+const { isRemoteModelRef } = await tsImport(path.join(root, 'server', 'src', 'shared', 'modelRef.ts'), import.meta.url);
 
 function fail(message) {
   console.error(`npm start: ${message}`);
@@ -69,7 +70,7 @@ async function chooseModel() {
   if (options.model !== undefined) {
     const m = options.model.trim();
     if (!m) fail('--model needs a .gguf path or an hf: URI.');
-    const isRemote = /^(hf:|https?:)/.test(m);
+    const isRemote = isRemoteModelRef(m);
     const local = isRemote ? m : path.resolve(m);
     if (!isRemote && !existsSync(local)) fail(`the model file ${local} does not exist.`);
     return { value: local, why: 'from --model' };
@@ -103,13 +104,18 @@ async function main() {
 
   const code = options['code-server'] ? null : commandOnPath('code');
   if (code) {
+    // The model is a machine-scoped setting, which VS Code ignores in a workspace's settings.json:
+    // a chosen model goes into the user settings of a profile of its own, never into the user's.
+    const profileArgs = [];
     if (Object.keys(settings).length) {
-      mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
-      writeFileSync(path.join(workspace, '.vscode', 'settings.json'), JSON.stringify(settings, null, 2) + '\n');
+      const userDataDir = path.join(startDir, 'desktop-profile');
+      mkdirSync(path.join(userDataDir, 'User'), { recursive: true });
+      writeFileSync(path.join(userDataDir, 'User', 'settings.json'), JSON.stringify(settings, null, 2) + '\n');
+      profileArgs.push(`--user-data-dir=${userDataDir}`);
     }
     console.log(`Opening VS Code (${code}) with the extension in development mode on ${workspace}`);
     console.log(chosen ? `Model: ${chosen.value} (${chosen.why}).` : 'Model: your localLlm.model setting, or the default model when none is set.');
-    const r = spawnSync(code, ['--new-window', `--extensionDevelopmentPath=${root}`, workspace], { stdio: 'inherit' });
+    const r = spawnSync(code, ['--new-window', ...profileArgs, `--extensionDevelopmentPath=${root}`, workspace], { stdio: 'inherit' });
     process.exit(r.status ?? 1);
   }
 

@@ -4,7 +4,7 @@
 // Alone: `node --import tsx --test test/e2e/start.test.ts`.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -98,8 +98,12 @@ test('with a desktop `code` on the PATH, npm start -- --demo opens it with the e
     const args = JSON.parse(readFileSync(record, 'utf8')) as string[];
     assert.ok(args.includes(`--extensionDevelopmentPath=${repoRoot}`), JSON.stringify(args));
     const workspace = args[args.length - 1]!;
-    const settings = JSON.parse(readFileSync(path.join(workspace, '.vscode', 'settings.json'), 'utf8')) as Record<string, unknown>;
-    assert.match(String(settings['localLlm.model']), /tiny-random.*\.gguf$/, 'the demo model is set for the sample workspace');
+    // The model setting is machine-scoped, so it goes into a profile's user settings, not the workspace's.
+    const userDataDir = args.find((a) => a.startsWith('--user-data-dir='))?.slice('--user-data-dir='.length);
+    assert.ok(userDataDir, `a profile of its own: ${JSON.stringify(args)}`);
+    const settings = JSON.parse(readFileSync(path.join(userDataDir, 'User', 'settings.json'), 'utf8')) as Record<string, unknown>;
+    assert.match(String(settings['localLlm.model']), /tiny-random.*\.gguf$/, 'the demo model is set in the user settings');
+    assert.equal(existsSync(path.join(workspace, '.vscode', 'settings.json')), false, 'nothing is written where VS Code would ignore it');
     assert.ok(readFileSync(path.join(workspace, 'primes.py'), 'utf8').length > 0, 'the sample workspace is there');
   } finally {
     rmSync(bin, { recursive: true, force: true });

@@ -25,6 +25,15 @@ export interface ChatOptions {
   onChunk?: (text: string) => void;
 }
 
+/** The chat panel as VS Code and its page have it. */
+export interface ChatViewReport {
+  /** VS Code resolved the webview view, and has not disposed it since. */
+  resolved: boolean;
+  visible: boolean;
+  /** The page's script ran and said ready, so its CSP and resource URIs are right. */
+  pageReady: boolean;
+}
+
 export interface LocalLlmApi {
   getStatus(): ModelStatus | null;
   readonly onDidChangeStatus: vscode.Event<ModelStatus>;
@@ -39,6 +48,7 @@ export interface LocalLlmApi {
   /** Stops the answer being written, as the panel's Stop button does. */
   stopChat(): void;
   newChat(): Promise<void>;
+  getChatView(): ChatViewReport;
   /** The language server's process id while it runs, for diagnostics. */
   getServerPid(): number | undefined;
   readonly onDidProvideInlineCompletions: vscode.Event<InlineCompletionReport>;

@@ -162,6 +162,7 @@ export class Ctx implements CommandCtx, vscode.Disposable {
       chat: (message: string, options?: ChatOptions) => this.chatView.send(message, options?.includeContext ?? false, options?.onChunk),
       stopChat: () => this.chatView.session.stop(),
       newChat: () => this.chatView.session.reset(),
+      getChatView: () => this.chatView.report(),
       getServerPid: () => (this.state === 'running' ? this.client?.serverProcess?.pid : undefined),
       onDidProvideInlineCompletions: this.completionReports.onDidProvide,
     };

@@ -2,11 +2,13 @@
 // GGUF. Asserts states, counts, stop reasons and memory; never text or timings.
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CancellationTokenSource, InlineCompletionRequest, ResponseError, type InlineCompletionItem } from 'vscode-languageserver-protocol/node';
-import { ChatRequest, ChatResetRequest, SleepRequest, WakeRequest, type ChatChunk, type ChatResult } from '../../server/src/shared/protocol';
+import { defaultHistoryLimits } from '../../server/src/chat/history';
+import { defaultBudget, lineBoundaryScanChars } from '../../server/src/completion/prompt';
+import { ChatRequest, ChatResetRequest, SleepRequest, WakeRequest, type ChatChunk, type ChatContext, type ChatResult } from '../../server/src/shared/protocol';
 import { brokenModels, largeModel, tinyModel, type BrokenModels } from '../fixtures/models';
 import { startServer, type TestServer } from './lspClient';
 import { isAlive } from '../fixtures/processes';
@@ -39,12 +41,17 @@ function complete(server: TestServer, token?: CancellationTokenSource['token'], 
   ) as Promise<InlineCompletionItem[] | null>;
 }
 
-function chat(server: TestServer, message: string, chunks: ChatChunk[], token?: CancellationTokenSource['token']): Promise<ChatResult> {
+function chat(server: TestServer, message: string, chunks: ChatChunk[], token?: CancellationTokenSource['token'], context?: ChatContext): Promise<ChatResult> {
   const partialResultToken = `chat-${Math.random()}`;
   server.connection.onProgress(ChatRequest.type, partialResultToken, (chunk) => {
     chunks.push(chunk);
   });
-  return server.connection.sendRequest(ChatRequest.type, { sessionId: 's1', message, partialResultToken }, token);
+  return server.connection.sendRequest(ChatRequest.type, { sessionId: 's1', message, partialResultToken, ...(context ? { context } : {}) }, token);
+}
+
+/** The server's log lines from index `from` on that start with `prefix`. */
+function logLines(server: TestServer, from: number, prefix: string): string[] {
+  return server.logs.slice(from).filter((l) => l.startsWith(prefix));
 }
 
 
@@ -117,6 +124,37 @@ describe('completion and chat', () => {
     assert.equal(status.state, 'ready');
   });
 
+  it('a chat turn carries the editor context to the model, and the next turn remembers it', async () => {
+    await server.connection.sendRequest(ChatResetRequest.type, { sessionId: 's1' });
+    const selection = readFileSync(path.join(__dirname, '..', 'fixtures', 'workspace', 'fibonacci.ts'), 'utf8');
+    const context: ChatContext = { fileName: 'src/fibonacci.ts', languageId: 'typescript', selection };
+    const from = server.logs.length;
+    // The context is taken before the first piece streams; stop there.
+    const stopAtFirstChunk = async (message: string, withContext?: ChatContext): Promise<void> => {
+      const source = new CancellationTokenSource();
+      const chunks: ChatChunk[] = [];
+      let settled = false;
+      const pending = chat(server, message, chunks, source.token, withContext).then(
+        () => void (settled = true),
+        () => void (settled = true),
+      );
+      // A context too large for the tiny model's window is refused in a sentence, before any chunk.
+      await waitUntil(() => chunks.length >= 1 || settled, 'the first chunk');
+      source.cancel();
+      await pending;
+    };
+    await stopAtFirstChunk('What does this file do?', context);
+    await stopAtFirstChunk('And the next one?');
+    await server.connection.sendRequest(ChatResetRequest.type, { sessionId: 's1' });
+    await stopAtFirstChunk('And this huge one?', { ...context, selection: selection.repeat(100) });
+    const turns = logLines(server, from, 'Chat turn:');
+    assert.equal(turns.length, 3, turns.join('\n'));
+    assert.match(turns[0], new RegExp(`with ${selection.length} characters of context from src/fibonacci\\.ts; 0 earlier turns kept`));
+    assert.match(turns[1], /without editor context; 1 earlier turn kept/);
+    assert.match(turns[2], new RegExp(`with ${defaultHistoryLimits.maxContextChars} characters of context from src/fibonacci\\.ts; 0 earlier turns kept`));
+    assert.equal((await server.status()).state, 'ready');
+  });
+
   it('rejects malformed params and unknown methods with an LSP error, and stays up', async () => {
     await assert.rejects(server.connection.sendRequest(ChatRequest.method, { message: 42 }), (e: unknown) => e instanceof ResponseError && e.code === -32602);
     await assert.rejects(server.connection.sendRequest('localLlm/noSuchMethod', {}), (e: unknown) => e instanceof ResponseError && e.code === -32601);
@@ -126,10 +164,21 @@ describe('completion and chat', () => {
   });
 
   it('a huge document costs a bounded prompt and a binary one gets no completion', async () => {
+    const uri = 'file:///work/huge.ts';
     const huge = 'const x = 1;\n'.repeat(800_000); // ~10 MB
-    server.open('file:///work/huge.ts', huge);
-    const items = await complete(server, undefined, 'file:///work/huge.ts', { line: 400_000, character: 0 });
+    server.open(uri, huge);
+    const before = await server.status();
+    const from = server.logs.length;
+    const items = await complete(server, undefined, uri, { line: 400_000, character: 0 });
     assert.ok(Array.isArray(items));
+    assert.equal((await server.status()).completions.generated - before.completions.generated, 1, `the model was asked; the server said: ${server.logs.slice(from).join('\n')}`);
+    // What the model was sent: the character window around the cursor, not the 10 MB.
+    const sent = logLines(server, from, `Completion in ${uri} `).map((l) => /sent (\d+) characters before and (\d+) after/.exec(l));
+    assert.equal(sent.length, 1, server.logs.slice(from).join('\n'));
+    assert.ok(sent[0], 'the log line gives the characters sent');
+    const [prefixChars, suffixChars] = [Number(sent[0][1]), Number(sent[0][2])];
+    assert.ok(prefixChars <= defaultBudget.prefixChars && prefixChars > defaultBudget.prefixChars - lineBoundaryScanChars, `${prefixChars} characters before the cursor`);
+    assert.ok(suffixChars <= defaultBudget.suffixChars && suffixChars > defaultBudget.suffixChars - lineBoundaryScanChars, `${suffixChars} characters after the cursor`);
     server.open('file:///work/blob.bin', 'PNG\u0000\u0001\u0002\u0003'.repeat(1000), 'plaintext');
     assert.deepEqual(await complete(server, undefined, 'file:///work/blob.bin', { line: 0, character: 10 }), []);
     assert.equal((await server.status()).state, 'ready');
@@ -153,6 +202,33 @@ describe('sleep and wake', () => {
     const after = await server.status();
     assert.equal(after.state, 'sleeping');
     assert.equal(after.counters.wakes, 0);
+  });
+
+  it('polling localLlm/status never resets the idle timer: the model still sleeps on time', async () => {
+    // Its own server, with an idle time long enough to watch the countdown.
+    const polled = await startServer(baseSettings(tiny, { sleepIdleSeconds: 3, wakeOnActivity: false }));
+    try {
+      await polled.waitForState('ready');
+      const left: number[] = [];
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const s = await polled.status();
+        if (s.state === 'sleeping') break;
+        assert.equal(s.state, 'ready');
+        assert.ok(s.idleSecondsLeft !== null, 'a ready model with sleepIdleSeconds counts down');
+        left.push(s.idleSecondsLeft);
+        assert.ok(Date.now() < deadline, `still ${s.state} after 30 s of polling; the last idle seconds left: ${left.slice(-10).join(' ')}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.ok(left.length >= 10, `polled ${left.length} times before the sleep`);
+      for (let i = 1; i < left.length; i++) assert.ok(left[i] <= left[i - 1], `the countdown went back up: ${left.join(' ')}`);
+      assert.ok(left[0] > left[left.length - 1], `the countdown never moved: ${left.join(' ')}`);
+      const asleep = await polled.status();
+      assert.equal(asleep.counters.sleeps, 1);
+      assert.equal(asleep.counters.wakes, 0);
+    } finally {
+      await polled.stop();
+    }
   });
 
   it('a completion already in the cache is answered while asleep, without waking', async () => {

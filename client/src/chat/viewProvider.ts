@@ -6,6 +6,7 @@ import { isFromWebview, type ChatSnapshot, type FromWebview, type ModelBanner, t
 import { chatPage } from './html';
 import { ChatSession, type ChatBackend } from './session';
 import type { EditorContext } from './editorContext';
+import type { ChatViewReport } from '../api';
 import { errorMessage } from '../../../server/src/shared/errors';
 
 export interface ChatViewDeps {
@@ -20,6 +21,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   static readonly viewType = 'localLlm.chatView';
   readonly session: ChatSession;
   private view: vscode.WebviewView | undefined;
+  private pageReady = false;
   private includeContext = false;
   private lastBanner = 'null';
   private lastLabel: string | null = null;
@@ -51,9 +53,15 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
     this.subscriptions.push(
       view.webview.onDidReceiveMessage((m: unknown) => this.receive(m)),
       view.onDidDispose(() => {
-        if (this.view === view) this.view = undefined;
+        if (this.view !== view) return;
+        this.view = undefined;
+        this.pageReady = false;
       }),
     );
+  }
+
+  report(): ChatViewReport {
+    return { resolved: this.view !== undefined, visible: this.view?.visible ?? false, pageReady: this.pageReady };
   }
 
   /** Called on every client or model state change; sends the banner only when it changed. */
@@ -95,6 +103,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   private async handle(message: FromWebview): Promise<void> {
     switch (message.type) {
       case 'ready':
+        this.pageReady = true;
         this.post({ type: 'snapshot', snapshot: this.snapshot() });
         return;
       case 'send':

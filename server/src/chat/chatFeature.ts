@@ -39,7 +39,8 @@ function registerChat(connection: Connection, gate: ResumeGate, model: ModelDriv
     if (params.message.length > maxQuestionChars) {
       throw new ResponseError(ErrorCodes.InvalidParams, `The question is too long (${params.message.length} characters; at most ${maxQuestionChars}).`);
     }
-    const messages = history.messagesFor(params.sessionId, params.message, params.context);
+    const { messages, contextChars, earlierTurns } = history.prompt(params.sessionId, params.message, params.context);
+    connection.console.log(describeTurn(params, contextChars, earlierTurns));
     let text = '';
     const onChunk = (piece: string): void => {
       text += piece;
@@ -67,6 +68,13 @@ function registerChat(connection: Connection, gate: ResumeGate, model: ModelDriv
     }
     history.reset(params.sessionId);
   });
+}
+
+/** "Chat turn: a 24-character question with 377 characters of context from src/fib.ts; 1 earlier turn kept." */
+function describeTurn(params: ChatParams, contextChars: number, earlierTurns: number): string {
+  const from = params.context?.fileName ? ` from ${params.context.fileName}` : '';
+  const context = contextChars > 0 ? `with ${contextChars} characters of context${from}` : 'without editor context';
+  return `Chat turn: a ${params.message.length}-character question ${context}; ${earlierTurns} earlier turn${earlierTurns === 1 ? '' : 's'} kept.`;
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

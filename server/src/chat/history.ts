@@ -16,6 +16,16 @@ export interface HistoryLimits {
 
 export const defaultHistoryLimits: HistoryLimits = { maxChars: 12_000, maxContextChars: 6_000, maxSessions: 32 };
 
+/** What one question sends to the model, and how it was made up. */
+export interface ChatPrompt {
+  /** System prompt, the earlier turns that fit, then the question. */
+  messages: HostChatMessage[];
+  /** Characters of editor context in the question: the selection, cut to the limit. */
+  contextChars: number;
+  /** Earlier turns of the session that fit and were kept. */
+  earlierTurns: number;
+}
+
 interface Turn {
   user: string;
   assistant: string;
@@ -29,7 +39,12 @@ export class ChatHistory {
 
   /** The messages for a new question: system prompt, recent turns that fit, then the question. */
   messagesFor(sessionId: string, question: string, context?: ChatContext): HostChatMessage[] {
-    const user = withContext(question, context, this.limits.maxContextChars);
+    return this.prompt(sessionId, question, context).messages;
+  }
+
+  /** The messages for a new question, with how much context and history they carry. */
+  prompt(sessionId: string, question: string, context?: ChatContext): ChatPrompt {
+    const { text: user, contextChars } = withContext(question, context, this.limits.maxContextChars);
     const turns = this.sessions.get(sessionId) ?? [];
     const kept: Turn[] = [];
     let budget = this.limits.maxChars - user.length;
@@ -44,14 +59,14 @@ export class ChatHistory {
       messages.push({ role: 'user', text: t.user }, { role: 'assistant', text: t.assistant });
     }
     messages.push({ role: 'user', text: user });
-    return messages;
+    return { messages, contextChars, earlierTurns: kept.length };
   }
 
   /** Record a finished (or stopped) turn; an empty answer is kept so the question is not lost. */
   record(sessionId: string, question: string, context: ChatContext | undefined, answer: string): void {
     const turns = this.sessions.get(sessionId) ?? [];
     this.sessions.delete(sessionId);
-    turns.push({ user: withContext(question, context, this.limits.maxContextChars), assistant: answer });
+    turns.push({ user: withContext(question, context, this.limits.maxContextChars).text, assistant: answer });
     // Never keep more than the window can use.
     let total = 0;
     let start = turns.length;
@@ -72,11 +87,12 @@ export class ChatHistory {
   }
 }
 
-function withContext(question: string, context: ChatContext | undefined, maxChars: number): string {
-  if (!context?.selection) return question;
-  let code = context.selection;
-  if (code.length > maxChars) code = code.slice(0, maxChars) + '\n… (cut)';
+function withContext(question: string, context: ChatContext | undefined, maxChars: number): { text: string; contextChars: number } {
+  if (!context?.selection) return { text: question, contextChars: 0 };
+  let code = context.selection.slice(0, maxChars);
+  const contextChars = code.length;
+  if (context.selection.length > maxChars) code += '\n… (cut)';
   const where = [context.fileName, context.languageId && `(${context.languageId})`].filter(Boolean).join(' ');
   const fence = code.includes('```') ? '````' : '```';
-  return `${question}\n\nContext${where ? ` from ${where}` : ''}:\n${fence}${context.languageId ?? ''}\n${code}\n${fence}`;
+  return { text: `${question}\n\nContext${where ? ` from ${where}` : ''}:\n${fence}${context.languageId ?? ''}\n${code}\n${fence}`, contextChars };
 }

@@ -1,6 +1,8 @@
 // The models offered to a new user, and the one recommended for this machine.
 // Qwen2.5-Coder Instruct has FIM tokens (inline completion) and a chat template (chat).
-// Sizes follow llama.vscode's advice: below 8 GB of free VRAM 1.5B, below 16 GB 3B, else 7B.
+// Sizes follow llama.vscode's advice: below 8 GB of free VRAM 1.5B, below 16 GB 3B, else 7B,
+// stepping down to a file that fits the free VRAM; when even the smallest does not, the smallest
+// runs with automatic GPU layers, partly on the CPU.
 // Without a GPU the speed of the CPU, not the RAM, is the limit, so the CPU gets 1.5B.
 import type { ModelPreset } from '../shared/protocol';
 import { formatBytes } from '../shared/format';
@@ -50,10 +52,7 @@ function toPreset(spec: PresetSpec, detail: string): ModelPreset {
 
 const neededBytes = (spec: PresetSpec): number => spec.sizeBytes + runtimeOverheadBytes;
 
-/** Every preset, with a detail that does not depend on the machine. */
-export const presets: readonly ModelPreset[] = specs.map((s) =>
-  toPreset(s, `Needs about ${formatBytes(neededBytes(s))} of free memory (VRAM, or RAM on the CPU).`),
-);
+const smallestSpec: PresetSpec = specs.reduce((a, b) => (b.sizeBytes < a.sizeBytes ? b : a));
 
 function specById(id: string): PresetSpec {
   const spec = specs.find((s) => s.id === id);
@@ -67,9 +66,12 @@ function hasGpu(hw: Hardware): hw is Hardware & { vramFreeBytes: number } {
 
 function recommendedSpec(hw: Hardware): PresetSpec {
   if (hasGpu(hw)) {
-    if (hw.vramFreeBytes < 8 * GB) return specById('qwen2.5-coder-1.5b-q8_0');
-    if (hw.vramFreeBytes < 16 * GB) return specById('qwen2.5-coder-3b-q8_0');
-    return specById('qwen2.5-coder-7b-q8_0');
+    const vram = hw.vramFreeBytes;
+    const step = vram < 8 * GB ? '1.5B' : vram < 16 * GB ? '3B' : '7B';
+    // The step's Q8_0, else its Q4_K_M, whose file fits the free VRAM; with too little VRAM even
+    // for that, the smallest preset, which automatic GPU layers split between GPU and CPU.
+    const fitting = specs.filter((s) => s.params === step && s.sizeBytes <= vram).sort((a, b) => b.sizeBytes - a.sizeBytes);
+    return fitting[0] ?? smallestSpec;
   }
   // CPU only: 1.5B at Q8_0 when the RAM holds it with room to spare, else the smaller Q4_K_M.
   const q8 = specById('qwen2.5-coder-1.5b-q8_0');
@@ -92,7 +94,7 @@ export function presetsFor(hw: Hardware): ModelPreset[] {
       fit =
         need <= hw.vramFreeBytes
           ? `Fits in the ${formatBytes(hw.vramFreeBytes)} of free VRAM.`
-          : `Needs about ${formatBytes(need)}; with ${formatBytes(hw.vramFreeBytes)} of free VRAM only part of it runs on the GPU.`;
+          : `Needs about ${formatBytes(need)}; with ${formatBytes(hw.vramFreeBytes)} of free VRAM only part of it runs on the GPU and the rest on the CPU (automatic GPU layers), which is slower.`;
     } else {
       fit =
         need <= hw.ramFreeBytes

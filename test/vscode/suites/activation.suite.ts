@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
 import * as vscode from 'vscode';
-import { escapeMarkdown } from '../../../client/src/statusBar';
-import { api, extension, waitForClientState, waitForState } from './helpers';
+import { escapeMarkdown } from '../../../client/src/status/render';
+import { api, delay, extension, waitForClientState, waitForState } from './helpers';
 
 describe('activation', () => {
   it('returns the API', async () => {
     const llm = await api();
-    for (const fn of ['getStatus', 'getClientState', 'getStatusView', 'sleep', 'wake', 'chat', 'newChat', 'stopChat'] as const) {
+    for (const fn of ['getStatus', 'getClientState', 'getStatusView', 'getChatView', 'sleep', 'wake', 'chat', 'newChat', 'stopChat'] as const) {
       assert.equal(typeof llm[fn], 'function', fn);
     }
   });
@@ -43,8 +43,14 @@ describe('activation', () => {
     for (const id of contributed) assert.ok(registered.has(id), `${id} is not registered`);
   });
 
-  it('opens the chat view', async () => {
-    await api();
+  it('opens the chat view, whose page loads and says ready', async () => {
+    const llm = await api();
+    assert.equal(llm.getChatView().visible, false, 'a fresh window does not show the chat yet');
     await vscode.commands.executeCommand('localLlm.openChat');
+    const deadline = Date.now() + 30_000;
+    while (!(llm.getChatView().visible && llm.getChatView().pageReady)) {
+      assert.ok(Date.now() < deadline, `the chat view after 30 s: ${JSON.stringify(llm.getChatView())}`);
+      await delay(50);
+    }
   });
 });

@@ -10,7 +10,7 @@ import { repoRoot } from '../../scripts/dev/paths';
 import { createProfile, quietWorkbenchSettings, writeUserSettings, type Profile } from '../../scripts/dev/profile';
 import { tinyModelPath } from '../../scripts/dev/tinyModel';
 import { copyWorkspace } from '../../scripts/dev/workspace';
-import { editUserSettings, recordStatusTexts, screenshot, waitForWorkbench } from '../vscode/harness/workbench';
+import { editSettings, recordStatusTexts, screenshot, waitForWorkbench } from '../vscode/harness/workbench';
 
 export interface UiSession {
   page: Page;
@@ -82,7 +82,7 @@ export async function openSession({ settings, log }: SessionOptions): Promise<Ui
       status,
       statusId,
       shot: (name) => screenshot(page, 'e2e', name),
-      setSettings: (patch) => editUserSettings(page, profile.settingsFile, patch),
+      setSettings: (patch) => editSettings(page, profile, patch),
       close,
     };
   } catch (err) {

@@ -203,7 +203,8 @@ describe('Local LLM in a real VS Code workbench', { timeout: 12 * 60_000 }, () =
     await pathInput.press('Enter');
     await waitForStatusText(s.status, ready, 90_000);
     await s.shot('08-recovered');
-    const settings = JSON.parse(readFileSync(s.profile.settingsFile, 'utf8')) as Record<string, unknown>;
+    // The model is machine-scoped: in code-server, a remote window, it lives in the machine's settings.
+    const settings = JSON.parse(readFileSync(s.profile.machineSettingsFile, 'utf8')) as Record<string, unknown>;
     assert.equal(settings['localLlm.model'], s.model, 'Select Model wrote the chosen file to the settings');
   });
 });

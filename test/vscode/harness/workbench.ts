@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Locator, Page } from 'playwright-core';
 import { resultsDir } from '../../../scripts/dev/paths';
+import { isMachineScoped, type Profile } from '../../../scripts/dev/profile';
 
 const isMac = process.platform === 'darwin';
 const mod = isMac ? 'Meta' : 'Control';
@@ -52,19 +53,20 @@ export async function hoverText(page: Page, target: Locator, timeoutMs = 10_000)
 }
 
 /** Runs a command by its exact title from the command palette, choosing its row by keyboard. */
-export async function runCommand(page: Page, title: string): Promise<void> {
+/** Runs the palette command whose label is `title` (or matches `label`, for labels with a variable tail). */
+export async function runCommand(page: Page, title: string, label: RegExp = new RegExp(`^${escapeRegExp(title)}$`)): Promise<void> {
   await page.keyboard.press('F1');
   const input = page.locator('.quick-input-widget input.input');
   await input.waitFor({ state: 'visible', timeout: 10_000 });
   await input.fill(`>${title}`);
   const rows = page.locator('.quick-input-list .monaco-list-row');
-  const exact = rows.filter({ has: page.locator('.label-name', { hasText: new RegExp(`^${escapeRegExp(title)}$`) }) });
+  const exact = rows.filter({ has: page.locator('.label-name', { hasText: label }) });
   await exact.first().waitFor({ state: 'visible', timeout: 10_000 });
   // Similar titles and recently used commands may rank above it; walk down to the exact one.
   for (let step = 0; step < 15; step++) {
     const focused = rows.and(page.locator('.focused'));
-    const label = ((await focused.locator('.label-name').first().textContent({ timeout: 2000 }).catch(() => '')) ?? '').trim();
-    if (label === title) {
+    const focusedLabel = ((await focused.locator('.label-name').first().textContent({ timeout: 2000 }).catch(() => '')) ?? '').trim();
+    if (label.test(focusedLabel)) {
       await page.keyboard.press('Enter');
       await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
       return;
@@ -163,18 +165,35 @@ export async function clearRecordedStatusTexts(page: Page): Promise<void> {
 }
 
 /**
- * Changes user settings the way a user does: in the settings.json editor, saved. (code-server
- * does not notice the file being changed from outside while it runs.) A value of undefined
- * removes the key. Closes the editor again, so the previous one is active.
+ * Changes settings the way a user does: machine-scoped ones (the model, the GPU) in the remote
+ * machine's settings.json, which is where code-server, a remote window, reads them; the rest in
+ * the user's settings.json.
  */
-export async function editUserSettings(page: Page, settingsFile: string, patch: Readonly<Record<string, unknown>>): Promise<void> {
+export async function editSettings(page: Page, profile: Profile, patch: Readonly<Record<string, unknown>>): Promise<void> {
+  const entries = Object.entries(patch);
+  const machine = entries.filter(([key]) => isMachineScoped(key));
+  const user = entries.filter(([key]) => !isMachineScoped(key));
+  if (user.length) await editSettingsFile(page, ['Preferences: Open User Settings (JSON)'], profile.settingsFile, Object.fromEntries(user));
+  if (machine.length) {
+    // Its title ends with the remote's name.
+    const remote = ['Preferences: Open Remote Settings (JSON)', /^Preferences: Open Remote Settings \(JSON\)/] as const;
+    await editSettingsFile(page, remote, profile.machineSettingsFile, Object.fromEntries(machine));
+  }
+}
+
+/**
+ * Edits one settings.json in its editor, saved. (code-server does not notice the file being
+ * changed from outside while it runs.) A value of undefined removes the key. Closes the editor
+ * again, so the previous one is active.
+ */
+async function editSettingsFile(page: Page, command: readonly [string, RegExp?], settingsFile: string, patch: Readonly<Record<string, unknown>>): Promise<void> {
   const current = JSON.parse(readFileSync(settingsFile, 'utf8')) as Record<string, unknown>;
   const next: Record<string, unknown> = { ...current };
   for (const [key, value] of Object.entries(patch)) {
     if (value === undefined) delete next[key];
     else next[key] = value;
   }
-  await runCommand(page, 'Preferences: Open User Settings (JSON)');
+  await runCommand(page, ...command);
   const tab = page.locator('.tabs-container .tab.active', { hasText: 'settings.json' });
   await tab.waitFor({ state: 'visible', timeout: 15_000 });
   const editor = page.locator('.editor-group-container.active .monaco-editor').first();

@@ -3,10 +3,12 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
   buildInfillWindow,
+  cursorLineReserveChars,
   defaultBudget,
   lineBoundaryScanChars,
   stopTextsFor,
   windowOptionsFor,
+  windowStepChars,
 } from '../../server/src/completion/prompt';
 import { doc } from './markers';
 
@@ -33,7 +35,9 @@ describe('buildInfillWindow', () => {
     const offset = Math.floor(text.length / line.length / 2) * line.length + 7;
     const opts = { prefixChars: 6000, suffixChars: 1500 };
     const w = buildInfillWindow(text, offset, opts);
-    assert.ok(w.prefix.length <= opts.prefixChars && w.prefix.length > opts.prefixChars - line.length);
+    // The start moves in steps and keeps room for the cursor line, so the prefix is that much shorter at worst.
+    const slack = windowStepChars + cursorLineReserveChars + line.length;
+    assert.ok(w.prefix.length <= opts.prefixChars && w.prefix.length > opts.prefixChars - slack, `${w.prefix.length}`);
     assert.ok(w.suffix.length <= opts.suffixChars && w.suffix.length > opts.suffixChars - line.length);
     assert.equal(w.prefix, text.slice(w.prefixStart, offset));
     assert.equal(w.suffix, text.slice(offset, w.suffixEnd));
@@ -77,6 +81,47 @@ describe('buildInfillWindow', () => {
     assert.throws(() => buildInfillWindow('abc', 1, { prefixChars: -1, suffixChars: 0 }), /prefixChars/);
   });
 
+  it('keeps the text before the cursor line and after the cursor byte-identical while the user types along a line', () => {
+    const body = Array.from({ length: 3000 }, (_, i) => `  const v${i} = compute(v${i - 1}, ${i}); // step ${i}`).join('\n');
+    const at = body.indexOf('\n', Math.floor(body.length / 2)) + 1;
+    const typed = 'const answer = compute(total, 42);';
+    let previous: ReturnType<typeof buildInfillWindow> | null = null;
+    for (let n = 0; n <= typed.length; n++) {
+      const text = body.slice(0, at) + typed.slice(0, n) + '\n' + body.slice(at);
+      const w = buildInfillWindow(text, at + n, defaultBudget);
+      assert.equal(w.linePrefix, typed.slice(0, n));
+      assert.equal(w.prefix, w.beforeLine + w.linePrefix);
+      if (previous) {
+        assert.equal(w.beforeLine, previous.beforeLine, `the part before the line moved after ${n} characters`);
+        assert.equal(w.suffix, previous.suffix, `the suffix moved after ${n} characters`);
+      }
+      previous = w;
+    }
+  });
+
+  it('moves the start in coarse steps as lines are added: Enter mostly only appends to the part before the line', () => {
+    const lines = Array.from({ length: 2000 }, (_, i) => `line ${i}: ${'x'.repeat(i % 40)}`);
+    const text = lines.join('\n');
+    const lineStart = (n: number): number => lines.slice(0, n).join('\n').length + 1;
+    const starts = new Set<number>();
+    let appended = 0;
+    let previous: ReturnType<typeof buildInfillWindow> | null = null;
+    for (let n = 600; n < 1600; n++) {
+      const offset = lineStart(n);
+      const w = buildInfillWindow(text, offset, defaultBudget);
+      starts.add(w.prefixStart);
+      if (previous && w.prefixStart === previous.prefixStart) {
+        assert.ok(w.beforeLine.startsWith(previous.beforeLine), 'same start, so the earlier text is a prefix of the new one');
+        appended++;
+      }
+      previous = w;
+    }
+    // 1000 Enter presses: the start moved only about once per step of text passed over.
+    const passed = lineStart(1600) - lineStart(600);
+    assert.ok(starts.size <= Math.ceil(passed / windowStepChars) + 2, `the start moved ${starts.size} times over ${passed} characters`);
+    assert.ok(appended >= 900, `only ${appended} of 999 Enters kept the start`);
+  });
+
   it('always returns the text around the cursor, within the bounds', () => {
     fc.assert(
       fc.property(
@@ -91,6 +136,7 @@ describe('buildInfillWindow', () => {
           assert.equal(w.suffix, text.slice(offset, w.suffixEnd));
           assert.ok(w.prefix.length <= prefixChars && w.suffix.length <= suffixChars);
           assert.ok(w.prefix.endsWith(w.linePrefix) && !w.linePrefix.includes('\n'));
+          assert.equal(w.prefix, w.beforeLine + w.linePrefix);
           assert.ok(w.suffix.startsWith(w.lineSuffix) && !w.lineSuffix.includes('\n'));
         },
       ),

@@ -2,6 +2,9 @@
 // The model host trims prefix and suffix to token budgets with the real tokenizer; here we only
 // cut a character window generous enough for those budgets, in time and memory independent of
 // the document's size: we slice, and never split or scan the whole text.
+// The window is laid out so the model's KV cache survives typing: the text before the cursor
+// line and the text after the cursor stay byte-identical while the user types along a line, and
+// the window's start moves in coarse steps, to line starts, never with each keystroke.
 import { isHighSurrogate, isLowSurrogate } from '../shared/text';
 
 export interface InfillBudget {
@@ -35,16 +38,24 @@ export const defaultBudget: InfillBudget & InfillWindowOptions = { ...defaultTok
 /** How far from a cut we look for a line break to cut at instead; bounds the work on one-line files. */
 export const lineBoundaryScanChars = 1000;
 
+/** The window's start moves in steps of this many characters (then on to a line start). */
+export const windowStepChars = 2048;
+
+/** Room kept in the prefix for the cursor line itself, so typing along it never moves the start. */
+export const cursorLineReserveChars = 512;
+
 export interface InfillWindow {
   /** Text before the cursor, at most `prefixChars` long, starting at a line start when one is near. */
   prefix: string;
+  /** The part of `prefix` before the cursor line: unchanged while the user types along that line. */
+  beforeLine: string;
   /** Text after the cursor, at most `suffixChars` long, ending after a line break when one is near. */
   suffix: string;
   /** Document offset where `prefix` starts. */
   prefixStart: number;
   /** Document offset where `suffix` ends. */
   suffixEnd: number;
-  /** The cursor line's text before the cursor (cut if the line is longer than the window). */
+  /** The cursor line's text before the cursor (cut if the line is longer than the window); `prefix` ends with it. */
   linePrefix: string;
   /** The cursor line's text after the cursor, without the line break. */
   lineSuffix: string;
@@ -56,16 +67,38 @@ function checkCount(name: string, value: number): void {
   }
 }
 
-/** Start of the prefix: `offset - prefixChars`, moved forward to the next line start when it is close. */
+/** The start of the cursor line, or null when none is within `maxBack` characters. */
+function cursorLineStart(text: string, offset: number, maxBack: number): number | null {
+  const from = Math.max(0, offset - maxBack);
+  const lineBreak = text.slice(from, offset).lastIndexOf('\n');
+  if (lineBreak >= 0) return from + lineBreak + 1;
+  return from === 0 ? 0 : null;
+}
+
+/** A cut at `at` moved forward to the next line start when one is near, else off a surrogate pair's second half. */
+function forwardToLineStart(text: string, at: number, limit: number): number {
+  if (at === 0 || text.charCodeAt(at - 1) === 0x0a) return at;
+  const lineBreak = text.slice(at, Math.min(limit, at + lineBoundaryScanChars)).indexOf('\n');
+  if (lineBreak >= 0) return at + lineBreak + 1;
+  return isLowSurrogate(text.charCodeAt(at)) ? at + 1 : at;
+}
+
+/**
+ * Start of the prefix. The part before the cursor line starts at a multiple of the step (moved on
+ * to a line start), chosen from the cursor line's start alone, so it stays put while the user types
+ * along the line and moves only every few thousand characters as the user adds lines.
+ */
 function prefixStartFor(text: string, offset: number, prefixChars: number): number {
-  let start = Math.max(0, offset - prefixChars);
-  if (start === 0 || text.charCodeAt(start - 1) === 0x0a) return start;
-  const scanEnd = Math.min(offset, start + lineBoundaryScanChars);
-  const lineBreak = text.slice(start, scanEnd).indexOf('\n');
-  if (lineBreak >= 0) return start + lineBreak + 1;
-  // No line start near: cut mid-line, but never between the halves of a surrogate pair.
-  if (isLowSurrogate(text.charCodeAt(start))) start += 1;
-  return start;
+  const lineStart = cursorLineStart(text, offset, prefixChars);
+  // A line longer than the window: only its end fits.
+  if (lineStart === null) return forwardToLineStart(text, offset - prefixChars, offset);
+  const reserve = Math.min(cursorLineReserveChars, Math.floor(prefixChars / 4));
+  const beforeBudget = prefixChars - reserve;
+  const step = Math.max(1, Math.min(windowStepChars, Math.floor(beforeBudget / 2)));
+  const aligned = Math.max(0, Math.ceil((lineStart - beforeBudget) / step) * step);
+  const start = Math.min(lineStart, forwardToLineStart(text, aligned, lineStart));
+  // The cursor line gets what the part before it left; only a very long line is cut (at its start).
+  return offset - start <= prefixChars ? start : forwardToLineStart(text, offset - prefixChars, offset);
 }
 
 /** End of the suffix: `offset + suffixChars`, moved back to just after a line break when one is close. */
@@ -96,12 +129,14 @@ export function buildInfillWindow(text: string, offset: number, opts: InfillWind
   const suffix = text.slice(offset, suffixEnd);
   const lineBreakAfter = suffix.indexOf('\n');
   const lineSuffix = (lineBreakAfter < 0 ? suffix : suffix.slice(0, lineBreakAfter)).replace(/\r$/, '');
+  const linePrefix = prefix.slice(prefix.lastIndexOf('\n') + 1);
   return {
     prefix,
+    beforeLine: prefix.slice(0, prefix.length - linePrefix.length),
     suffix,
     prefixStart,
     suffixEnd,
-    linePrefix: prefix.slice(prefix.lastIndexOf('\n') + 1),
+    linePrefix,
     lineSuffix,
   };
 }

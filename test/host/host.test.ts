@@ -3,13 +3,15 @@
 // never text content and never timings.
 // Run: npm run build && node --import tsx --test test/host/host.test.ts
 import assert from 'node:assert/strict';
-import { mkdtempSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { GenerationResult, InfillParams, LoadParams } from '../../server/src/host/protocol';
 import { describeExit, HostProcess, type HostExit } from '../../server/src/host/hostProcess';
-import { brokenModels, largeModel, tinyModel, type BrokenModels } from '../fixtures/models';
+import { brokenModels, largeModel, tinyModel, tinyOptions, type BrokenModels } from '../fixtures/models';
+import { writeGguf } from '../../scripts/dev/gguf';
 
 const hostPath = path.resolve(__dirname, '..', '..', 'dist', 'host.js');
 const threads = os.availableParallelism();
@@ -83,7 +85,8 @@ describe('a loaded tiny model', () => {
     assert.equal(result.name, 'tiny-random');
     assert.equal(result.sizeBytes, statSync(tiny).size);
     assert.equal(result.totalLayers, 3, 'two blocks plus the output layer');
-    assert.ok(result.gpuLayers >= 0 && result.gpuLayers <= result.totalLayers);
+    if (result.backend === 'cpu') assert.equal(result.gpuLayers, 0);
+    else assert.ok(result.gpuLayers >= 1 && result.gpuLayers <= result.totalLayers, `${result.gpuLayers} of ${result.totalLayers} layers on the GPU`);
     assert.equal(result.contextSize, 1024);
     assert.equal(result.hasFim, true);
     assert.ok(['cpu', 'cuda', 'metal', 'vulkan'].includes(result.backend));
@@ -366,5 +369,113 @@ describe('describeExit', () => {
     assert.match(describeExit(null, 'SIGSEGV', false, null), /crashed in native code \(SIGSEGV\)/);
     assert.equal(describeExit(3, null, false, 'Model host error: boom'), 'The model host exited with code 3: Model host error: boom.');
     assert.equal(describeExit(0, null, false, null), 'The model host exited unexpectedly.');
+  });
+});
+
+/** The state letter of a process in /proc (T: stopped); null once it is gone. */
+function processState(pid: number): string | null {
+  try {
+    return /^\d+ \(.*\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Lets a stopped host run again and ends it, whatever the test did to it. */
+async function release(t: TestHost): Promise<void> {
+  const pid = t.host.pid;
+  if (pid !== undefined && !t.host.exit) {
+    try {
+      process.kill(pid, 'SIGCONT');
+    } catch {
+      // Already gone.
+    }
+  }
+  await t.host.kill();
+}
+
+describe('robustness of the host', { skip: process.platform !== 'linux' && 'named pipes, SIGSTOP and /proc' }, () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'local-llm-host-robust-'));
+  });
+
+  it('a named pipe given as the model is refused in words, without an open that never returns', { timeout: 60_000 }, async () => {
+    const fifo = path.join(dir, 'pipe.gguf');
+    execFileSync('mkfifo', [fifo]);
+    const t = spawnHost();
+    try {
+      await rejectsWith(t.host.load(loadParams(fifo)), /^The model file .*pipe\.gguf cannot be loaded: it is a named pipe, not a regular file\.$/);
+      // The host and its queue are free: a real model loads after it.
+      assert.equal((await t.host.load(loadParams(tiny))).hasFim, true);
+    } finally {
+      await release(t);
+    }
+  });
+
+  it('after llama.cpp refused a file, shutdown ends with the host exiting by itself', { timeout: 60_000 }, async () => {
+    // Passes our header check; llama.cpp itself refuses it ("key not found").
+    const refused = path.join(dir, 'no-context-length.gguf');
+    await writeGguf(refused, { ...tinyOptions, name: 'no-context-length', omitKeys: ['llama.context_length'] });
+    const t = spawnHost();
+    try {
+      await rejectsWith(t.host.load(loadParams(refused)), /^llama\.cpp could not load .*no-context-length\.gguf/);
+      await t.host.load(loadParams(tiny));
+      // The unload collects garbage, which is what left node-llama-cpp waiting forever.
+      await t.host.unload();
+      const exit = await t.host.shutdown(5000);
+      assert.equal(exit.signal, null, `it ended by ${exit.signal}, not by itself`);
+      assert.equal(exit.code, 0);
+      assert.equal(exit.expected, true);
+      // Disposing finished: the host did not have to give up on it and exit anyway.
+      assert.deepEqual(t.lines.filter((l) => /Disposing the model did not finish/.test(l)), []);
+    } finally {
+      await release(t);
+    }
+  });
+
+  it('a host that misses a deadline is killed as hung, in a sentence', { timeout: 60_000 }, async () => {
+    const t = new HostProcess({ hostPath, deadlines: { statsMs: 500 } });
+    const exits: HostExit[] = [];
+    t.onExit((exit) => exits.push(exit));
+    const pid = t.pid;
+    assert.ok(pid);
+    try {
+      // The first answer waits for node-llama-cpp's import; a load has a long deadline of its own.
+      await t.load(loadParams(tiny));
+      process.kill(pid, 'SIGSTOP');
+      await rejectsWith(t.stats(), /^The model host did not answer a status request within 500 ms, so it was stopped; the next request starts a new one\.$/);
+      assert.equal(exits.length, 1);
+      assert.equal(exits[0]!.hung, true);
+      assert.equal(exits[0]!.expected, false);
+      assert.equal(processState(pid), null, 'the stopped host is gone');
+    } finally {
+      await release({ host: t, lines: [], exits });
+    }
+  });
+
+  it('a generation cancelled while the host is stopped is answered at once; the heartbeat then finds the host hung', { timeout: 60_000 }, async () => {
+    const t = new HostProcess({ hostPath, deadlines: { statsMs: 1000, heartbeatMs: 200 } });
+    const exits: HostExit[] = [];
+    t.onExit((exit) => exits.push(exit));
+    const pid = t.pid;
+    assert.ok(pid);
+    try {
+      await t.load(loadParams(tiny));
+      process.kill(pid, 'SIGSTOP');
+      const controller = new AbortController();
+      const pending = t.infill(infillParams({ maxTokens: 900 }), controller.signal);
+      controller.abort();
+      const result = await pending;
+      assert.equal(result.stopReason, 'abort');
+      // Answered while the host could not answer anything.
+      assert.equal(exits.length, 0);
+      assert.equal(processState(pid), 'T');
+      const exit = await new Promise<HostExit>((resolve) => (exits.length ? resolve(exits[0]!) : t.onExit(resolve)));
+      assert.equal(exit.hung, true);
+      assert.match(exit.message, /^The model host did not answer a check that it still runs within 1 s, so it was stopped/);
+    } finally {
+      await release({ host: t, lines: [], exits });
+    }
   });
 });

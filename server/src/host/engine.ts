@@ -56,6 +56,13 @@ class SerialQueue {
 
 interface LlamaState extends StartedLlama {
   requested: GpuChoice;
+  /**
+   * A native load or context creation failed on this llama. node-llama-cpp 3.21.1 then keeps a
+   * dispose guard taken for the model (or context) it never finished, and once that object is
+   * garbage collected, llama.dispose() waits for it forever (the host's shutdown hung until
+   * SIGTERM). Such a llama is never awaited in dispose: the process exit frees it.
+   */
+  stuck: boolean;
 }
 
 /** The loaded model. Nothing else keeps a reference, so an unload frees it all. */
@@ -70,6 +77,8 @@ interface Loaded {
 }
 
 const abortResult: GenerationResult = { text: '', stopReason: 'abort', tokens: 0 };
+/** How long the model of a failed context creation gets to dispose before it is left to the process exit. */
+const failedDisposeWaitMs = 2000;
 
 type LibraryStopReason = 'eogToken' | 'stopGenerationTrigger' | 'functionCalls' | 'maxTokens' | 'abort' | 'customStopTrigger';
 
@@ -140,6 +149,8 @@ export class LlamaEngine {
   private readonly queue = new SerialQueue();
   /** Generations in flight or waiting, aborted by dispose(). */
   private readonly running = new Set<AbortController>();
+  /** Aborted by dispose(): a load still running stops, as a generation does. */
+  private readonly stopping = new AbortController();
   private disposal: Promise<void> | null = null;
 
   constructor(options: EngineOptions = {}) {
@@ -173,10 +184,14 @@ export class LlamaEngine {
     return llama && !llama.disposed ? backendOf(llama) : null;
   }
 
-  /** Loads the model and creates its context, replacing the model loaded before. */
-  load(params: LoadParams): Promise<LoadResult> {
+  /**
+   * Loads the model and creates its context, replacing the model loaded before. Aborting
+   * `signal` stops the file check and llama.cpp's load; the load then fails with a sentence.
+   */
+  load(params: LoadParams, signal?: AbortSignal): Promise<LoadResult> {
     this.refuseWhileStopping();
-    return this.queue.run(() => this.loadNow(params));
+    const stop = signal ? AbortSignal.any([signal, this.stopping.signal]) : this.stopping.signal;
+    return this.queue.run(() => this.loadNow(params, stop));
   }
 
   /** Fill in the middle. Aborting `signal` stops it; one aborted while it waits answers at once. */
@@ -227,10 +242,12 @@ export class LlamaEngine {
   dispose(): Promise<void> {
     this.disposal ??= (async () => {
       for (const controller of this.running) controller.abort();
+      this.stopping.abort();
       await this.queue.run(async () => {
         await this.disposeLoaded();
-        await this.llamaState?.llama.dispose();
+        const state = this.llamaState;
         this.llamaState = null;
+        if (state) await this.disposeLlama(state);
       });
     })();
     return this.disposal;
@@ -252,9 +269,29 @@ export class LlamaEngine {
       return { ...current, reused: true };
     }
     this.llamaState = null;
-    if (current) await current.llama.dispose();
-    this.llamaState = { ...(await startLlama(lib, gpu, threads, this.log)), requested: gpu };
+    if (current) await this.disposeLlama(current);
+    this.llamaState = { ...(await startLlama(lib, gpu, threads, this.log)), requested: gpu, stuck: false };
     return { ...this.llamaState, reused: false };
+  }
+
+  /** Disposes a llama, unless a failed load left it unable to finish disposing (see LlamaState.stuck). */
+  private async disposeLlama(state: LlamaState): Promise<void> {
+    if (!state.stuck) {
+      await state.llama.dispose();
+      return;
+    }
+    this.log('A failed model load left llama.cpp unable to dispose cleanly; its memory is freed when the model host exits.');
+    // Disposes the models it still knows of; its own last step never ends, so nobody waits.
+    void state.llama.dispose().catch(() => undefined);
+  }
+
+  /** Disposes a model whose context could not be made, without waiting forever on the same leak. */
+  private async disposeFailedModel(model: LlamaModel, state: LlamaState): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<'gaveUp'>((resolve) => (timer = setTimeout(() => resolve('gaveUp'), failedDisposeWaitMs)));
+    const outcome = await Promise.race([model.dispose().then(() => 'done' as const, () => 'done' as const), gaveUp]);
+    clearTimeout(timer);
+    if (outcome === 'gaveUp') state.stuck = true;
   }
 
   private async disposeLoaded(): Promise<void> {
@@ -271,25 +308,31 @@ export class LlamaEngine {
     (globalThis as { gc?: () => void }).gc?.();
   }
 
-  private async loadNow(params: LoadParams): Promise<LoadResult> {
+  private async loadNow(params: LoadParams, signal: AbortSignal): Promise<LoadResult> {
     const lib = await this.library;
     // LoadParams.threads is already resolved by the server (never 0): used as given.
     const { modelPath, threads } = params;
+    const cancelled = (): EngineError => new EngineError(`Loading ${modelPath} was cancelled.`);
+    if (signal.aborted) throw cancelled();
     // A bad file is refused while the model loaded before keeps serving.
-    const file = await checkModelFile(modelPath, lib);
+    const file = await checkModelFile(modelPath, lib, signal);
     // Another backend means another llama, and nothing may outlive the llama it came from.
     if (this.llamaState?.requested !== params.gpu) await this.disposeLoaded();
     const llamaStarted = performance.now();
     const { llama, fallbackReason, reused } = await this.ensureLlama(params.gpu, threads, lib);
     const getLlamaMs = reused ? null : performance.now() - llamaStarted;
     await checkTensorData(modelPath, file, llama, lib);
+    if (signal.aborted) throw cancelled();
     await this.disposeLoaded();
 
     const modelStarted = performance.now();
     let model: LlamaModel;
     try {
-      model = await llama.loadModel({ modelPath, gpuLayers: params.gpuLayers });
+      model = await llama.loadModel({ modelPath, gpuLayers: params.gpuLayers, loadSignal: signal });
     } catch (err) {
+      // Whatever failed, the library may hold a guard for the model it never finished.
+      if (this.llamaState) this.llamaState.stuck = true;
+      if (signal.aborted) throw cancelled();
       if (err instanceof lib.InsufficientMemoryError) {
         throw new EngineError(`There is not enough memory to load ${modelPath}; try fewer GPU layers or a smaller model.`);
       }
@@ -298,9 +341,10 @@ export class LlamaEngine {
     const contextStarted = performance.now();
     let context: LlamaContext;
     try {
-      context = await model.createContext({ contextSize: params.contextSize, threads });
+      context = await model.createContext({ contextSize: params.contextSize, threads, createSignal: signal });
     } catch (err) {
-      await model.dispose();
+      if (this.llamaState) await this.disposeFailedModel(model, this.llamaState);
+      if (signal.aborted) throw cancelled();
       if (err instanceof lib.InsufficientMemoryError) {
         throw new EngineError(`There is not enough memory for a context of ${params.contextSize} tokens; try a smaller context size.`);
       }

@@ -1,6 +1,8 @@
 // The language server's handle on the model host child process: typed requests, cancellation
 // by AbortSignal, and a death that is always reported as one human sentence. Pending requests
-// reject with that sentence when the child dies, so nothing waits forever.
+// reject with that sentence when the child dies, so nothing waits forever. Every request has a
+// deadline; a host that misses one is hung (stopped, or stuck in native code) and is killed, and
+// a cancelled generation is answered at once even when the host cannot answer.
 // Must not import node-llama-cpp: the server stays pure TypeScript.
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -21,6 +23,7 @@ import {
   chatRequest,
   infillRequest,
   loadRequest,
+  pingRequest,
   shutdownRequest,
   statsRequest,
   unloadRequest,
@@ -39,9 +42,46 @@ export interface HostExit {
   signal: NodeJS.Signals | null;
   /** True when we asked it to stop (shutdown or kill). */
   expected: boolean;
+  /** True when it was killed for missing a deadline (expected is false then). */
+  hung: boolean;
   /** One human sentence saying what happened. */
   message: string;
 }
+
+/** How long the host may take to answer each request before it counts as hung. */
+export interface HostDeadlines {
+  /** The first answer of a new host, which waits for node-llama-cpp's import. */
+  startMs: number;
+  /** host/stats: a cheap read the host answers even while it generates. */
+  statsMs: number;
+  /** host/load: the file check, llama.cpp's load and the context. */
+  loadMs: number;
+  /** host/unload: waits for a generation still running, then frees the model. */
+  unloadMs: number;
+  /** A generation may take this much, plus perTokenMs for each token it may write. */
+  generationMs: number;
+  perTokenMs: number;
+  /** A cancelled generation waits this long for the host's own answer (the text so far), then answers itself. */
+  cancelGraceMs: number;
+  /**
+   * While a load, a generation or an unload is pending, the host is pinged this often (each
+   * ping with the stats deadline): its event loop answers within milliseconds even while native
+   * code loads or generates, so a stopped or stuck host is found long before the request's own
+   * deadline.
+   */
+  heartbeatMs: number;
+}
+
+export const defaultHostDeadlines: HostDeadlines = {
+  startMs: 60_000,
+  statsMs: 10_000,
+  loadMs: 10 * 60_000,
+  unloadMs: 60_000,
+  generationMs: 60_000,
+  perTokenMs: 1000,
+  cancelGraceMs: 250,
+  heartbeatMs: 5000,
+};
 
 export interface HostProcessOptions {
   /** The bundled host entry, dist/host.js. */
@@ -49,6 +89,23 @@ export interface HostProcessOptions {
   /** Each line the host writes to stdout or stderr. */
   log?: (line: string) => void;
   env?: NodeJS.ProcessEnv;
+  /** Defaults: defaultHostDeadlines. */
+  deadlines?: Partial<HostDeadlines>;
+}
+
+/** A request as the deadline sentence names it: "did not answer <what> within …". */
+type RequestWhat =
+  | 'a status request'
+  | 'a check that it still runs'
+  | 'the model load'
+  | 'the request to free the model'
+  | 'a completion'
+  | 'a chat answer';
+
+function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
+  return `${Math.round(ms / 60_000)} minutes`;
 }
 
 const recentLineCount = 20;
@@ -93,7 +150,16 @@ export class HostProcess {
   private readonly chatStreams = new Map<number, (text: string) => void>();
   private nextStreamId = 1;
   private expectExit = false;
+  /** Set when the host missed a deadline and was killed for it: the sentence of its exit. */
+  private hangMessage: string | null = null;
   private exitInfo: HostExit | null = null;
+  private readonly deadlines: HostDeadlines;
+  /** Loads, generations and unloads waiting for the host's answer; the heartbeat runs while there are any. */
+  private watched = 0;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private heartbeatInFlight = false;
+  /** Whether the host has answered anything yet (before that, it may still be importing). */
+  private answeredOnce = false;
   /** Rejects with the exit sentence; raced against every request. */
   private readonly death: Promise<never>;
   private readonly exited: Promise<HostExit>;
@@ -102,6 +168,7 @@ export class HostProcess {
   readonly onExit: Event<HostExit> = this.exitEmitter.event;
 
   constructor(private readonly options: HostProcessOptions) {
+    this.deadlines = { ...defaultHostDeadlines, ...options.deadlines };
     if (!existsSync(options.hostPath)) {
       throw new Error(`The model host ${options.hostPath} does not exist; the extension is not built.`);
     }
@@ -123,8 +190,11 @@ export class HostProcess {
     this.exited = new Promise<HostExit>((resolve) => {
       this.child.once('exit', (code, signal) => {
         const detail = [...this.recentLines].reverse().find((l) => looksLikeError.test(l)) ?? null;
-        const exit: HostExit = { code, signal, expected: this.expectExit, message: describeExit(code, signal, this.expectExit, detail) };
+        const hung = this.hangMessage !== null && !this.expectExit;
+        const message = hung && this.hangMessage !== null ? this.hangMessage : describeExit(code, signal, this.expectExit, detail);
+        const exit: HostExit = { code, signal, expected: this.expectExit, hung, message };
         this.exitInfo = exit;
+        this.watch(0);
         rejectDeath(new Error(exit.message));
         this.connection.dispose();
         this.chatStreams.clear();
@@ -156,31 +226,60 @@ export class HostProcess {
     return this.exitInfo || this.child.pid === undefined ? null : readProcessRss(this.child.pid);
   }
 
-  load(params: LoadParams): Promise<LoadResult> {
-    return this.request((token) => this.connection.sendRequest(loadRequest, params, token));
+  /**
+   * Loads the model. Aborting `signal` cancels the load in the host; the promise then rejects
+   * once the host confirms, or after the cancel grace when it does not answer.
+   */
+  load(params: LoadParams, signal?: AbortSignal): Promise<LoadResult> {
+    return this.request('the model load', this.deadlines.loadMs, (token) => this.connection.sendRequest(loadRequest, params, token), {
+      signal,
+      cancelled: () => {
+        throw new Error(`Loading ${params.modelPath} was cancelled.`);
+      },
+      watch: true,
+    });
   }
 
   /** Light sleep: frees model and context, keeps the process. */
   unload(): Promise<HostStats> {
-    return this.request((token) => this.connection.sendRequest(unloadRequest, token));
+    return this.request('the request to free the model', this.deadlines.unloadMs, (token) => this.connection.sendRequest(unloadRequest, token), {
+      watch: true,
+    });
   }
 
+  /** A cancelled infill answers stopReason abort at once, whether or not the host does. */
   infill(params: InfillParams, signal?: AbortSignal): Promise<GenerationResult> {
-    return this.request((token) => this.connection.sendRequest(infillRequest, params, token), signal);
+    return this.request('a completion', this.generationDeadline(params.maxTokens), (token) => this.connection.sendRequest(infillRequest, params, token), {
+      signal,
+      cancelled: () => ({ text: '', stopReason: 'abort', tokens: 0 }),
+      watch: true,
+    });
   }
 
+  /** A cancelled chat answers stopReason abort with the text streamed so far, whether or not the host does. */
   async chat(params: Omit<ChatGenerateParams, 'streamId'>, onChunk: (text: string) => void, signal?: AbortSignal): Promise<GenerationResult> {
     const streamId = this.nextStreamId++;
-    this.chatStreams.set(streamId, onChunk);
+    let streamed = '';
+    this.chatStreams.set(streamId, (text) => {
+      streamed += text;
+      onChunk(text);
+    });
     try {
-      return await this.request((token) => this.connection.sendRequest(chatRequest, { ...params, streamId }, token), signal);
+      return await this.request(
+        'a chat answer',
+        this.generationDeadline(params.maxTokens),
+        (token) => this.connection.sendRequest(chatRequest, { ...params, streamId }, token),
+        // The host's count is unknown when it does not answer.
+        { signal, cancelled: () => ({ text: streamed, stopReason: 'abort', tokens: 0 }), watch: true },
+      );
     } finally {
       this.chatStreams.delete(streamId);
     }
   }
 
   stats(): Promise<HostStats> {
-    return this.request((token) => this.connection.sendRequest(statsRequest, token));
+    const deadline = this.answeredOnce ? this.deadlines.statsMs : Math.max(this.deadlines.startMs, this.deadlines.statsMs);
+    return this.request('a status request', deadline, (token) => this.connection.sendRequest(statsRequest, token));
   }
 
   /**
@@ -217,14 +316,61 @@ export class HostProcess {
     }
   }
 
-  private async request<R>(send: (token: CancellationToken) => Promise<R>, signal?: AbortSignal): Promise<R> {
+  private generationDeadline(maxTokens: number): number {
+    return this.deadlines.generationMs + Math.max(0, maxTokens) * this.deadlines.perTokenMs;
+  }
+
+  /**
+   * Sends one request with its deadline. The host must answer within `deadlineMs` whatever the
+   * caller does, or it is killed as hung. When `signal` aborts, the host is told to cancel, and
+   * if it has not answered within the cancel grace, `cancelled` answers in its place (its
+   * return value resolves, what it throws rejects); the deadline still watches the host.
+   */
+  private async request<R>(
+    what: RequestWhat,
+    deadlineMs: number,
+    send: (token: CancellationToken) => Promise<R>,
+    options: { signal?: AbortSignal; cancelled?: () => R; watch?: boolean } = {},
+  ): Promise<R> {
     if (this.exitInfo) throw new Error(this.exitInfo.message);
     const source = new CancellationTokenSource();
-    const cancel = (): void => source.cancel();
-    if (signal?.aborted) source.cancel();
-    else signal?.addEventListener('abort', cancel, { once: true });
+    let reply: Promise<R>;
     try {
-      return await Promise.race([send(source.token), this.death]);
+      reply = send(source.token);
+    } catch (err) {
+      // A channel that just closed throws at once; the exit event carries the real story.
+      reply = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    // Unref'd: a pending deadline must not keep the server alive. After an exit it does nothing.
+    const watchdog = setTimeout(() => this.hung(what, deadlineMs), deadlineMs).unref();
+    if (options.watch) this.watch(1);
+    const answered = (): void => {
+      if (!this.exitInfo) this.answeredOnce = true;
+      clearTimeout(watchdog);
+      source.dispose();
+      if (options.watch) this.watch(-1);
+    };
+    reply.then(answered, answered);
+    const { signal, cancelled } = options;
+    let onAbort = (): void => undefined;
+    let grace: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<R>((resolve, reject) => {
+      onAbort = () => {
+        source.cancel();
+        if (!cancelled) return;
+        grace = setTimeout(() => {
+          try {
+            resolve(cancelled());
+          } catch (err) {
+            reject(err);
+          }
+        }, this.deadlines.cancelGraceMs);
+      };
+    });
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await Promise.race([reply, this.death, gaveUp]);
     } catch (err) {
       // The host may have died while this request waited (the check above ran before).
       const exit = this.exit;
@@ -232,9 +378,41 @@ export class HostProcess {
       if (err instanceof ResponseError) throw new Error(err.message, { cause: err });
       throw err;
     } finally {
-      signal?.removeEventListener('abort', cancel);
-      source.dispose();
+      clearTimeout(grace);
+      signal?.removeEventListener('abort', onAbort);
     }
+  }
+
+  /** Counts watched requests; the heartbeat runs while any is pending and the host lives. */
+  private watch(delta: number): void {
+    this.watched += delta;
+    if (this.watched > 0 && this.heartbeat === null && !this.exitInfo) {
+      this.heartbeat = setInterval(() => this.beat(), this.deadlines.heartbeatMs).unref();
+    } else if ((this.watched <= 0 || this.exitInfo) && this.heartbeat !== null) {
+      clearInterval(this.heartbeat);
+      this.heartbeat = null;
+    }
+  }
+
+  private beat(): void {
+    if (this.exitInfo) {
+      this.watch(0);
+      return;
+    }
+    if (this.heartbeatInFlight) return;
+    this.heartbeatInFlight = true;
+    this.request('a check that it still runs', this.deadlines.statsMs, (token) => this.connection.sendRequest(pingRequest, token))
+      .catch(() => undefined)
+      .finally(() => (this.heartbeatInFlight = false));
+  }
+
+  /** The host missed a deadline: it is stopped or stuck, and nothing it holds can be trusted. */
+  private hung(what: RequestWhat, deadlineMs: number): void {
+    if (this.exitInfo || this.expectExit || this.hangMessage !== null) return;
+    this.hangMessage = `The model host did not answer ${what} within ${formatDuration(deadlineMs)}, so it was stopped; the next request starts a new one.`;
+    this.onLine(this.hangMessage);
+    // SIGKILL ends a stopped process too.
+    this.child.kill('SIGKILL');
   }
 
   private onLine(line: string): void {

@@ -14,6 +14,21 @@ import { LlamaEngine } from './engine';
 import { EngineError, nativeMessage } from './engineError';
 import * as host from './protocol';
 
+/** How long the shutdown waits for node-llama-cpp to dispose before the process exits anyway. */
+const disposeBoundMs = 1500;
+/** How often the host checks that its language server is still there. */
+const parentCheckMs = 2000;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else (the pid was reused); the server is gone all the same.
+    return (err as NodeJS.ErrnoException).code !== 'ESRCH' && (err as NodeJS.ErrnoException).code !== 'EPERM';
+  }
+}
+
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
@@ -32,7 +47,7 @@ async function answer<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
-connection.onRequest(host.loadRequest, (params) => answer(() => engine.load(params)));
+connection.onRequest(host.loadRequest, (params, token) => answer(() => engine.load(params, abortSignalOf(token))));
 connection.onRequest(host.unloadRequest, () => answer(() => engine.unload()));
 connection.onRequest(host.infillRequest, (params, token) =>
   answer(async (): Promise<host.GenerationResult> => {
@@ -51,9 +66,16 @@ connection.onRequest(host.chatRequest, (params, token) =>
   ),
 );
 connection.onRequest(host.statsRequest, () => answer(() => engine.stats()));
+connection.onRequest(host.pingRequest, () => undefined);
 connection.onRequest(host.shutdownRequest, () =>
   answer(async () => {
-    await engine.dispose();
+    // Disposing is bounded: the process exit frees whatever is left, and a clean exit of our own
+    // must come before the server's SIGTERM.
+    const disposed = await Promise.race([
+      engine.dispose().then(() => true),
+      new Promise<false>((resolve) => setTimeout(() => resolve(false), disposeBoundMs)),
+    ]);
+    if (!disposed) log(`Disposing the model did not finish within ${disposeBoundMs} ms; the process exits anyway.`);
     // Let the reply leave before the process does.
     setTimeout(() => process.exit(0), 20);
   }),
@@ -68,6 +90,14 @@ process.on('unhandledRejection', (reason) => {
 });
 // The language server is gone: nobody can use the model any more.
 process.on('disconnect', () => process.exit(0));
+// A host that was stopped (SIGSTOP, a debugger, a frozen cgroup) while its server died must end
+// as soon as it runs again, even if the closed channel is not noticed at once.
+const serverPid = process.ppid;
+function exitIfOrphaned(): void {
+  if (!process.connected || !isAlive(serverPid)) process.exit(0);
+}
+if (process.platform !== 'win32') process.on('SIGCONT', exitIfOrphaned);
+setInterval(exitIfOrphaned, parentCheckMs).unref();
 engine.ready().catch((err: unknown) => {
   log(`node-llama-cpp could not be imported: ${errorMessage(err)}`);
   process.exit(1);

@@ -80,5 +80,8 @@ export const chatRequest = new RequestType<ChatGenerateParams, GenerationResult,
 export const chatChunkNotification = new NotificationType<ChatChunkParams>('host/chatChunk');
 /** RSS and VRAM of the host process. */
 export const statsRequest = new RequestType0<HostStats, void>('host/stats');
+/** Answered at once by the host's event loop, which stays free while native code loads or
+ * generates: the server's check that the host still runs. */
+export const pingRequest = new RequestType0<void, void>('host/ping');
 /** Dispose everything and exit the process. */
 export const shutdownRequest = new RequestType0<void, void>('host/shutdown');

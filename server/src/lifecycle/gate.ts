@@ -16,7 +16,21 @@ export interface GateDriver {
   unload(): Promise<void>;
   // After crashed(), the gate also treats the model as gone, even when a load() running at that
   // moment resolves: the next load() must then start afresh.
+  /**
+   * The longest a load or unload may take before the gate stops waiting on it; null (or no such
+   * method) sets no bound. Asked as each call starts, so it may depend on what is loaded (a
+   * download has its own no-progress timeout and no overall bound).
+   */
+  stepTimeoutMs?(kind: DriverCall): number | null;
+  /**
+   * The gate stopped waiting on the call of this kind that is still running: the call failed
+   * for the gate, whatever it does later. End it so that it settles soon; the gate's next call
+   * may come before it has.
+   */
+  abandon?(kind: DriverCall): void;
 }
+
+export type DriverCall = 'load' | 'unload';
 
 export interface GateOptions {
   /** Idle time before the model sleeps; 0 = never sleep. */
@@ -116,7 +130,7 @@ export class ResumeGate {
 
   /** The model is loaded as far as the gate knows (false from the moment an unload begins). */
   private loaded = false;
-  private driverCall: 'load' | 'unload' | null = null;
+  private driverCall: DriverCall | null = null;
   private crashDuringLoad: string | null = null;
 
   private readonly queue: Operation[] = [];
@@ -396,7 +410,7 @@ export class ResumeGate {
     let failure: string | null = null;
     this.driverCall = 'load';
     try {
-      await this.driver.load();
+      await this.callDriver('load');
     } catch (error) {
       failure = describe(error, 'The model could not be loaded.');
     } finally {
@@ -455,12 +469,37 @@ export class ResumeGate {
     this.loaded = false;
     this.driverCall = 'unload';
     try {
-      await this.driver.unload();
+      await this.callDriver('unload');
       return null;
     } catch (error) {
       return describe(error, 'The model could not be unloaded.');
     } finally {
       this.driverCall = null;
+    }
+  }
+
+  /**
+   * One driver call, never waited on for longer than the driver's bound: one step that never
+   * settles (a file on a hung mount, a stopped model host) must not hold every request behind it.
+   */
+  private async callDriver(kind: DriverCall): Promise<void> {
+    const bound = this.driver.stepTimeoutMs?.(kind) ?? null;
+    const work = kind === 'load' ? this.driver.load() : this.driver.unload();
+    if (bound === null || !Number.isFinite(bound)) return work;
+    // Once the gate gave up, the call's outcome is ignored; it must not reject unhandled.
+    work.catch(() => undefined);
+    let handle: unknown = null;
+    const overdue = new Promise<never>((_, reject) => {
+      handle = this.clock.setTimeout(() => {
+        handle = null;
+        reject(new Error(overdueSentence(kind, bound)));
+        this.driver.abandon?.(kind);
+      }, Math.min(Math.max(0, bound), maxTimerMs));
+    });
+    try {
+      await Promise.race([work, overdue]);
+    } finally {
+      if (handle !== null) this.clock.clearTimeout(handle);
     }
   }
 
@@ -587,6 +626,13 @@ export class ResumeGate {
       }
     }
   }
+}
+
+function overdueSentence(kind: DriverCall, ms: number): string {
+  const time = ms >= 120_000 ? `${Math.round(ms / 60_000)} minutes` : `${Math.max(1, Math.round(ms / 1000))} s`;
+  return kind === 'load'
+    ? `Loading the model did not finish within ${time}, so it was stopped.`
+    : `Freeing the model did not finish within ${time}, so it was stopped.`;
 }
 
 function cancelledWhileWaiting(): GateCancelledError {

@@ -1,17 +1,21 @@
 // Drives the model host on behalf of the gate: loads, unloads per sleep mode, survives host
 // crashes (falling back to the CPU after a GPU crash), remembers what was loaded so status can be
-// answered while asleep, and owns every counter the status reports.
+// answered while asleep (and without waiting on the host while awake), and owns every counter the
+// status reports. Every host call has a deadline (hostProcess.ts); a host that misses one counts
+// as crashed.
 import * as os from 'node:os';
+import { isRemoteModelRef } from '../shared/modelRef';
 import type { Backend, CompletionCounters, Counters, ModelInfo, ModelState, SleepFreed } from '../shared/protocol';
 import type { Settings } from '../shared/settings';
-import type { GateDriver } from './gate';
+import type { DriverCall, GateDriver } from './gate';
 import type {
   ChatGenerateParams,
   GenerationResult,
   HostStats,
   InfillParams,
 } from '../host/protocol';
-import { HostProcess, type HostExit } from '../host/hostProcess';
+import { defaultCheckTimeoutMs } from '../models/gguf';
+import { defaultHostDeadlines, HostProcess, type HostDeadlines, type HostExit } from '../host/hostProcess';
 import { readProcessRss } from '../host/memory';
 
 export interface ModelDriverOptions {
@@ -23,7 +27,14 @@ export interface ModelDriverOptions {
   /** The host died when nobody asked it to. */
   onCrash(message: string): void;
   onChange(): void;
+  /** Host deadlines other than the defaults (tests). */
+  hostDeadlines?: Partial<HostDeadlines>;
 }
+
+/** How long a deep sleep waits for the host to exit by itself before it is killed. */
+const shutdownMs = 5000;
+/** Room on top of the host's own deadlines before the gate stops waiting on a step. */
+const stepMarginMs = 30_000;
 
 export class ModelDriver implements GateDriver {
   private host: HostProcess | null = null;
@@ -32,6 +43,8 @@ export class ModelDriver implements GateDriver {
   private forceCpu = false;
   private lastStats: HostStats | null = null;
   private loadAbort: AbortController | null = null;
+  private statsInFlight = false;
+  private readonly deadlines: HostDeadlines;
   notice: string | null = null;
   lastSleepFreed: SleepFreed | null = null;
   hostBaselineRssBytes: number | null = null;
@@ -43,7 +56,9 @@ export class ModelDriver implements GateDriver {
   private previousState: ModelState | null = null;
   private wakeStarted: number | null = null;
 
-  constructor(private readonly options: ModelDriverOptions) {}
+  constructor(private readonly options: ModelDriverOptions) {
+    this.deadlines = { ...defaultHostDeadlines, ...options.hostDeadlines };
+  }
 
   /** What was loaded last; kept across sleep for status. */
   get info(): ModelInfo | null {
@@ -85,21 +100,38 @@ export class ModelDriver implements GateDriver {
   async load(): Promise<void> {
     const settings = this.options.settings();
     const started = Date.now();
-    this.loadAbort = new AbortController();
+    const abort = (this.loadAbort = new AbortController());
+    const { signal } = abort;
     try {
-      const path = await this.options.resolveModelPath(settings.model, this.loadAbort.signal);
+      const path = await this.options.resolveModelPath(settings.model, signal);
+      if (signal.aborted) throw new Error(`Loading ${path} was cancelled.`);
       let host = this.host;
       if (!host) {
         host = this.spawn();
         this.hostBaselineRssBytes = (await host.stats()).rssBytes;
       }
-      const result = await host.load({
-        modelPath: path,
-        gpu: this.forceCpu ? 'cpu' : settings.gpu,
-        gpuLayers: this.forceCpu ? 0 : settings.gpuLayers,
-        contextSize: settings.contextSize,
-        threads: settings.threads > 0 ? settings.threads : os.availableParallelism(),
-      });
+      let result;
+      try {
+        result = await host.load(
+          {
+            modelPath: path,
+            gpu: this.forceCpu ? 'cpu' : settings.gpu,
+            gpuLayers: this.forceCpu ? 0 : settings.gpuLayers,
+            contextSize: settings.contextSize,
+            threads: settings.threads > 0 ? settings.threads : os.availableParallelism(),
+          },
+          signal,
+        );
+      } catch (err) {
+        // What a cancelled load left in the host is unknown (the host may not even have seen the
+        // cancel): a new host serves the next load.
+        if (signal.aborted) await this.dropHost(host);
+        throw err;
+      }
+      if (signal.aborted) {
+        await this.dropHost(host);
+        throw new Error(`Loading ${path} was cancelled.`);
+      }
       this.loaded = true;
       const { fallbackReason, ...info } = result;
       this.lastInfo = { ...info, path };
@@ -115,7 +147,7 @@ export class ModelDriver implements GateDriver {
         `Loaded ${result.name} on ${result.backend} (${result.gpuLayers}/${result.totalLayers} layers on the GPU) in ${loadMs} ms.`,
       );
     } finally {
-      this.loadAbort = null;
+      if (this.loadAbort === abort) this.loadAbort = null;
       this.options.onChange();
     }
   }
@@ -127,10 +159,16 @@ export class ModelDriver implements GateDriver {
     if (!host) return;
     if (this.options.settings().sleepMode === 'deep') {
       this.host = null;
-      await host.shutdown(5000);
+      await host.shutdown(shutdownMs);
       this.lastStats = null;
     } else {
-      this.lastStats = await host.unload();
+      try {
+        this.lastStats = await host.unload();
+      } catch (err) {
+        // A host that died or hung (and was killed for it) freed the model all the same.
+        if (!host.exit) throw err;
+        this.lastStats = null;
+      }
     }
     const after = this.memorySample();
     this.lastSleepFreed = {
@@ -140,9 +178,29 @@ export class ModelDriver implements GateDriver {
     this.options.onChange();
   }
 
-  /** Cancel a load that is still resolving or downloading the model. */
+  /** Cancel a load that is still resolving, downloading, checking or loading the model. */
   abortLoad(): void {
     this.loadAbort?.abort();
+  }
+
+  /**
+   * The gate's bound on a step: the host's own deadlines plus a margin. A remote model may be
+   * downloading, which has its own no-progress timeout and may rightly take long: no bound.
+   */
+  stepTimeoutMs(kind: DriverCall): number | null {
+    if (kind === 'unload') return Math.max(this.deadlines.unloadMs, shutdownMs) + stepMarginMs;
+    // An empty setting means the recommended preset, which is downloaded too.
+    const model = this.options.settings().model;
+    if (model.trim() === '' || isRemoteModelRef(model)) return null;
+    return defaultCheckTimeoutMs + this.deadlines.statsMs + this.deadlines.loadMs + stepMarginMs;
+  }
+
+  /** The gate gave up on a step: stop the load and end the host, so the step settles at once. */
+  abandon(kind: DriverCall): void {
+    this.options.log(`The model ${kind === 'load' ? 'load' : 'unload'} took too long; the model host is stopped.`);
+    if (kind === 'load') this.abortLoad();
+    const host = this.host;
+    if (host) void this.dropHost(host);
   }
 
   infill(params: InfillParams, signal: AbortSignal): Promise<GenerationResult> {
@@ -153,10 +211,21 @@ export class ModelDriver implements GateDriver {
     return this.requireHost().chat(params, onChunk, signal);
   }
 
-  /** Ask the host for fresh numbers (VRAM in particular); cheap, exempt from the gate. */
-  async refreshStats(): Promise<void> {
-    if (!this.host) return;
-    this.lastStats = await this.host.stats().catch(() => this.lastStats);
+  /**
+   * Asks the host for fresh numbers (VRAM in particular) in the background; status answers from
+   * the last ones at once, so a host that is busy, stopped or hung never holds it. One at a time.
+   */
+  refreshStats(): void {
+    const host = this.host;
+    if (!host || this.statsInFlight) return;
+    this.statsInFlight = true;
+    host
+      .stats()
+      .then((stats) => {
+        if (this.host === host) this.lastStats = stats;
+      })
+      .catch(() => undefined)
+      .finally(() => (this.statsInFlight = false));
   }
 
   async dispose(): Promise<void> {
@@ -175,8 +244,22 @@ export class ModelDriver implements GateDriver {
     return { rss: this.hostRssBytes() ?? 0, vram: this.lastStats?.vramUsedBytes ?? null };
   }
 
+  /** Ends a host the driver no longer trusts, as an expected exit. */
+  private async dropHost(host: HostProcess): Promise<void> {
+    if (this.host === host) {
+      this.host = null;
+      this.loaded = false;
+      this.lastStats = null;
+    }
+    await host.kill();
+  }
+
   private spawn(): HostProcess {
-    const host = new HostProcess({ hostPath: this.options.hostPath, log: (line) => this.options.log(`[host] ${line}`) });
+    const host = new HostProcess({
+      hostPath: this.options.hostPath,
+      log: (line) => this.options.log(`[host] ${line}`),
+      deadlines: this.options.hostDeadlines,
+    });
     host.onExit((exit) => this.onHostExit(host, exit));
     this.host = host;
 
@@ -199,7 +282,8 @@ export class ModelDriver implements GateDriver {
     }
     const backend: Backend | null = this.lastInfo?.backend ?? null;
     let message = exit.message;
-    if (backend && backend !== 'cpu' && !this.forceCpu) {
+    // A host that hung was killed by us; that says nothing about the GPU backend.
+    if (backend && backend !== 'cpu' && !this.forceCpu && !exit.hung) {
       this.forceCpu = true;
       this.notice = `The ${backend.toUpperCase()} backend crashed, so the model will run on the CPU from now on.`;
       message += ` The ${backend.toUpperCase()} backend crashed; the next load uses the CPU.`;

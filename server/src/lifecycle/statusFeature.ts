@@ -47,8 +47,9 @@ export class StatusFeature implements Feature {
   initialize(params: InitializeParams): ServerCapabilities {
     const { connection, gate, driver, status } = this.options;
     this.workDoneProgress = params.capabilities.window?.workDoneProgress === true;
-    connection.onRequest(StatusRequest.type, async () => {
-      await driver.refreshStats();
+    // Exempt and never waits on the model host: the last known figures now, fresh ones later.
+    connection.onRequest(StatusRequest.type, () => {
+      driver.refreshStats();
       return status();
     });
     connection.onRequest(SleepRequest.type, async () => {

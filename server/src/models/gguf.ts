@@ -2,7 +2,8 @@
 // the process on some malformed files, and a download cut short must never pass for a model.
 // Reads only the header (metadata and tensor table), never the weights. Pure Node, no llama.cpp.
 // The one place that knows which model keys a file must hold (the model host asks it too).
-import { open, type FileHandle } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { errorMessage } from '../shared/errors';
 
 export type GgufProblem = 'missing' | 'notGguf' | 'truncated' | 'unsupported';
@@ -11,6 +12,8 @@ export type GgufProblem = 'missing' | 'notGguf' | 'truncated' | 'unsupported';
 export type GgufFault =
   | 'notFound'
   | 'unreadable'
+  | 'timedOut'
+  | 'cancelled'
   | 'folder'
   | 'notFile'
   | 'empty'
@@ -177,6 +180,85 @@ class Malformed extends Error {
   }
 }
 
+/** The check stopped waiting for the file system: too slow (a hung mount) or cancelled. */
+class Stopped extends Error {
+  constructor(readonly fault: 'timedOut' | 'cancelled') {
+    super(fault);
+  }
+}
+
+/** How long a whole check may take by default: a local header reads in milliseconds. */
+export const defaultCheckTimeoutMs = 30_000;
+
+export interface CheckOptions {
+  /** Stops the check at once; it then fails with fault `cancelled`. */
+  signal?: AbortSignal;
+  /** The bound on the whole check (stat, open and reads); it then fails with fault `timedOut`. */
+  timeoutMs?: number;
+}
+
+/**
+ * Paths whose open or read has not come back yet: a hung network drive or FUSE mount never
+ * answers, and each new try would hold another of libuv's few file-system threads for good.
+ * While one is stuck, checks of the same path fail at once.
+ */
+const stuckPaths = new Map<string, number>();
+
+/** Races one file-system call against the check's deadline and signal; what comes back late is closed. */
+class Deadline {
+  private readonly stop: AbortSignal;
+  constructor(
+    private readonly filePath: string,
+    options: CheckOptions,
+  ) {
+    const timeout = AbortSignal.timeout(options.timeoutMs ?? defaultCheckTimeoutMs);
+    this.stop = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  }
+
+  private reason(): Stopped {
+    const reason: unknown = this.stop.reason;
+    return new Stopped(reason instanceof DOMException && reason.name === 'TimeoutError' ? 'timedOut' : 'cancelled');
+  }
+
+  async run<T>(op: Promise<T>, onLate?: (value: T) => void): Promise<T> {
+    if (this.stop.aborted) {
+      const reason = this.reason();
+      this.abandon(op, reason, onLate);
+      throw reason;
+    }
+    let onAbort = (): void => undefined;
+    const stopped = new Promise<never>((_, reject) => {
+      onAbort = () => reject(this.reason());
+      this.stop.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([op, stopped]);
+    } catch (err) {
+      if (err instanceof Stopped) this.abandon(op, err, onLate);
+      throw err;
+    } finally {
+      this.stop.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** A call left behind; only one that ran out of time marks the path stuck (a cancelled one is merely early). */
+  private abandon<T>(op: Promise<T>, reason: Stopped, onLate?: (value: T) => void): void {
+    const key = this.filePath;
+    const stuck = reason.fault === 'timedOut';
+    if (stuck) stuckPaths.set(key, (stuckPaths.get(key) ?? 0) + 1);
+    const settled = (): void => {
+      if (!stuck) return;
+      const left = (stuckPaths.get(key) ?? 1) - 1;
+      if (left > 0) stuckPaths.set(key, left);
+      else stuckPaths.delete(key);
+    };
+    op.then((value) => {
+      settled();
+      onLate?.(value);
+    }, settled);
+  }
+}
+
 /** Sequential reads over a file handle through a window, so a header of many MB costs few syscalls. */
 class HeaderReader {
   private buf = Buffer.alloc(0);
@@ -185,6 +267,7 @@ class HeaderReader {
   constructor(
     private readonly fh: FileHandle,
     readonly size: number,
+    private readonly deadline: Deadline,
   ) {}
 
   private async ensure(n: number): Promise<number> {
@@ -193,7 +276,7 @@ class HeaderReader {
     if (rel >= 0 && rel + n <= this.buf.length) return rel;
     const want = Math.min(Math.max(n, 1 << 20), this.size - this.pos);
     const next = Buffer.alloc(want);
-    const { bytesRead } = await this.fh.read(next, 0, want, this.pos);
+    const { bytesRead } = await this.deadline.run(this.fh.read(next, 0, want, this.pos));
     if (bytesRead < n) throw new EndOfFile();
     this.buf = next.subarray(0, bytesRead);
     this.bufStart = this.pos;
@@ -373,24 +456,75 @@ function failure(problem: GgufProblem, fault: GgufFault, detail: string, key?: s
   return key === undefined ? { ok: false, problem, fault, detail } : { ok: false, problem, fault, detail, key };
 }
 
-/** Whether `filePath` is a complete GGUF model, and what its header says. Never throws. */
-export async function checkGgufFile(filePath: string): Promise<GgufCheck> {
+/** What a path that is not a regular file is, for the end of a sentence. */
+function notAFile(stats: Stats): string {
+  if (stats.isFIFO()) return 'it is a named pipe, not a regular file';
+  if (stats.isSocket()) return 'it is a socket, not a regular file';
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'it is a device, not a regular file';
+  return 'it is not a regular file';
+}
+
+function openFailure(err: unknown): GgufFailure {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return failure('missing', 'notFound', 'the file does not exist');
+  if (code === 'EISDIR') return failure('notGguf', 'folder', 'it is a folder, not a file');
+  if (code === 'EACCES' || code === 'EPERM') return failure('missing', 'unreadable', 'permission denied');
+  return failure('missing', 'unreadable', `it cannot be opened (${code ?? errorMessage(err)})`);
+}
+
+function stoppedFailure(stopped: Stopped, timeoutMs: number): GgufFailure {
+  if (stopped.fault === 'cancelled') return failure('missing', 'cancelled', 'the check was cancelled');
+  const seconds = Math.max(1, Math.round(timeoutMs / 1000));
+  return failure('missing', 'timedOut', `reading it did not finish within ${seconds} s (a network drive or mount that does not answer?)`);
+}
+
+/**
+ * Whether `filePath` is a complete GGUF model, and what its header says. Never throws, and never
+ * waits on the file system for longer than the timeout: it stats before it opens (so a named
+ * pipe or a device is refused without an open that blocks until a writer comes), and each call
+ * to the file system races the deadline and the signal.
+ */
+export async function checkGgufFile(filePath: string, options: CheckOptions = {}): Promise<GgufCheck> {
+  const timeoutMs = options.timeoutMs ?? defaultCheckTimeoutMs;
+  if (options.signal?.aborted) return failure('missing', 'cancelled', 'the check was cancelled');
+  if (stuckPaths.has(filePath)) {
+    const seconds = Math.max(1, Math.round(timeoutMs / 1000));
+    return failure('missing', 'timedOut', `an earlier read of it has not come back (it did not finish within ${seconds} s; a network drive or mount that does not answer?)`);
+  }
+  const deadline = new Deadline(filePath, options);
+  try {
+    return await checkWithin(filePath, deadline);
+  } catch (err) {
+    if (err instanceof Stopped) return stoppedFailure(err, timeoutMs);
+    return failure('missing', 'unreadable', `it cannot be read (${errorMessage(err)})`);
+  }
+}
+
+async function checkWithin(filePath: string, deadline: Deadline): Promise<GgufCheck> {
+  let stats: Stats;
+  try {
+    stats = await deadline.run(stat(filePath));
+  } catch (err) {
+    if (err instanceof Stopped) throw err;
+    return openFailure(err);
+  }
+  if (stats.isDirectory()) return failure('notGguf', 'folder', 'it is a folder, not a file');
+  if (!stats.isFile()) return failure('notGguf', 'notFile', notAFile(stats));
   let fh: FileHandle;
   try {
-    fh = await open(filePath, 'r');
+    // A handle that arrives after the deadline is closed, never leaked.
+    fh = await deadline.run(open(filePath, 'r'), (late) => void late.close().catch(() => undefined));
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return failure('missing', 'notFound', 'the file does not exist');
-    if (code === 'EISDIR') return failure('notGguf', 'folder', 'it is a folder, not a file');
-    if (code === 'EACCES' || code === 'EPERM') return failure('missing', 'unreadable', 'permission denied');
-    return failure('missing', 'unreadable', `it cannot be opened (${code ?? String(err)})`);
+    if (err instanceof Stopped) throw err;
+    return openFailure(err);
   }
   try {
-    const stats = await fh.stat();
-    if (stats.isDirectory()) return failure('notGguf', 'folder', 'it is a folder, not a file');
-    if (!stats.isFile()) return failure('notGguf', 'notFile', 'it is not a regular file');
-    const size = stats.size;
-    const r = new HeaderReader(fh, size);
+    const opened = await deadline.run(fh.stat());
+    // The path may have changed between the stat and the open.
+    if (opened.isDirectory()) return failure('notGguf', 'folder', 'it is a folder, not a file');
+    if (!opened.isFile()) return failure('notGguf', 'notFile', notAFile(opened));
+    const size = opened.size;
+    const r = new HeaderReader(fh, size, deadline);
     if (size === 0) return failure('notGguf', 'empty', 'the file is empty');
     if (size < 4) return failure('notGguf', 'noSignature', 'the file is too short');
     const magic = (await r.bytes(4)).toString('latin1');
@@ -415,9 +549,8 @@ export async function checkGgufFile(filePath: string): Promise<GgufCheck> {
       return failure('unsupported', keyFault.fault, detail, keyFault.key);
     }
     return { ok: true, info };
-  } catch (err) {
-    return failure('missing', 'unreadable', `it cannot be read (${errorMessage(err)})`);
   } finally {
-    await fh.close();
+    // A close on a hung mount may hang as well: it is waited for only within the deadline.
+    await deadline.run(fh.close()).catch(() => undefined);
   }
 }

@@ -79,9 +79,11 @@ function localCheckError(filePath: string, check: Extract<GgufCheck, { ok: false
   }
 }
 
-async function resolveLocal(setting: string): Promise<ResolvedModel> {
+async function resolveLocal(setting: string, signal?: AbortSignal): Promise<ResolvedModel> {
   const filePath = localPath(setting);
-  const check = await checkGgufFile(filePath);
+  // Bounded in time and stopped by the signal: a path on a mount that hangs must not hold the load.
+  const check = await checkGgufFile(filePath, { signal });
+  if (!check.ok && check.fault === 'cancelled') throw new ModelSetupError('cancelled', `Checking ${filePath} was cancelled.`);
   if (!check.ok) throw localCheckError(filePath, check);
   return { path: filePath, source: null, downloaded: false };
 }
@@ -144,7 +146,7 @@ export async function resolveModel(setting: string, opts: ResolveOptions): Promi
   if (setting.trim() === '') throw new ModelSetupError('notFound', 'No model is set; choose one with "Local LLM: Select Model".');
   const parsed = parseModelRef(setting);
   if (!parsed.ok) throw new ModelSetupError('notFound', `The model setting "${setting.trim()}" cannot be used: ${parsed.problem}`);
-  if (parsed.ref.kind === 'local') return resolveLocal(parsed.ref.text);
+  if (parsed.ref.kind === 'local') return resolveLocal(parsed.ref.text, opts.signal);
 
   const source = parsed.ref.source;
   const modelsDir = modelsDirOf(opts.storageDir);

@@ -1,0 +1,298 @@
+// The built server when what it depends on misbehaves: a model path whose open never returns
+// (a named pipe, standing in for a hung network drive), a model host that stops answering
+// (SIGSTOP), a light-sleeping host killed from outside, a server that dies while its host is
+// stopped. Asserts what answered while the host was stopped, states, counts and sentences; never
+// timings. Every test lets a stopped host run again and ends every process it started.
+// Run: node esbuild.mjs && node --import tsx --test test/server/robustness.test.ts
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { CancellationTokenSource, InlineCompletionRequest, ResponseError, type InlineCompletionItem } from 'vscode-languageserver-protocol/node';
+import { ChatRequest, SleepRequest, WakeRequest, type ChatResult, type ModelStatus } from '../../server/src/shared/protocol';
+import { tinyModel } from '../fixtures/models';
+import { isAlive } from '../fixtures/processes';
+import { startServer, type TestServer } from './lspClient';
+
+const docUri = 'file:///work/robust.ts';
+const docText = 'function add(a: number, b: number) {\n  return \n}\n';
+const cursor = { line: 1, character: 9 };
+const linuxOnly = process.platform !== 'linux' && 'named pipes, SIGSTOP and /proc';
+
+let tiny: string;
+let dir: string;
+/** Every host pid a test stopped, so that the end of the file can let it run and end it. */
+const stopped = new Set<number>();
+
+function settings(model: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    model,
+    contextSize: 1024,
+    threads: 1,
+    sleepIdleSeconds: 0,
+    wakeOnActivity: false,
+    completion: { debounceMs: 0, maxTokens: 16, maxLines: 4 },
+    ...extra,
+  };
+}
+
+function complete(server: TestServer, token?: CancellationTokenSource['token'], uri = docUri): Promise<InlineCompletionItem[] | null> {
+  return server.connection.sendRequest(InlineCompletionRequest.type, { textDocument: { uri }, position: cursor, context: { triggerKind: 2 } }, token) as Promise<
+    InlineCompletionItem[] | null
+  >;
+}
+
+function chat(server: TestServer, message: string, token?: CancellationTokenSource['token']): Promise<ChatResult> {
+  return server.connection.sendRequest(ChatRequest.type, { sessionId: 'robust', message }, token);
+}
+
+/** The state letter of a process in /proc (T: stopped); null once it is gone. */
+function processState(pid: number): string | null {
+  try {
+    return /^\d+ \(.*\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+function stopHost(pid: number): void {
+  stopped.add(pid);
+  process.kill(pid, 'SIGSTOP');
+}
+
+/** Lets a stopped host run again (a stopped process ignores everything but SIGKILL and SIGCONT). */
+function resume(pid: number): void {
+  stopped.delete(pid);
+  try {
+    process.kill(pid, 'SIGCONT');
+  } catch {
+    // Already gone.
+  }
+}
+
+async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** A completion that reached the model host: the status counts it in flight. */
+async function completionInFlight(server: TestServer, token: CancellationTokenSource['token']): Promise<{ pending: Promise<InlineCompletionItem[] | null> }> {
+  const pending = complete(server, token);
+  await until(() => server.status(), (s) => s.inFlight >= 1, 'the completion in flight');
+  return { pending };
+}
+
+before(async () => {
+  tiny = await tinyModel();
+  dir = mkdtempSync(path.join(os.tmpdir(), 'local-llm-robust-'));
+});
+
+after(() => {
+  for (const pid of [...stopped]) {
+    resume(pid);
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('a model path whose open never returns', { skip: linuxOnly }, () => {
+  it('a named pipe is refused in a sentence; requests answer; a new setting loads', { timeout: 120_000 }, async () => {
+    const fifo = path.join(dir, 'hung.gguf');
+    execFileSync('mkfifo', [fifo]);
+    const server = await startServer(settings(fifo));
+    try {
+      const failed = await server.waitForState('error', 30_000);
+      assert.match(failed.error ?? '', /hung\.gguf .*named pipe, not a regular file/);
+      server.open(docUri, docText);
+      // Each of these retries the load and is refused again, in words, instead of waiting forever.
+      assert.equal((await server.connection.sendRequest(WakeRequest.type)).state, 'error');
+      assert.deepEqual(await complete(server), []);
+      await assert.rejects(chat(server, 'hi'), (e: unknown) => e instanceof ResponseError && /named pipe/.test(e.message));
+      assert.equal((await server.connection.sendRequest(SleepRequest.type)).state, 'error');
+      server.configure(settings(tiny));
+      const ready = await server.waitForState('ready');
+      assert.equal(ready.model?.path, tiny);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('a model host that stops answering', { skip: linuxOnly }, () => {
+  it('status and cancelled requests answer while the host is stopped; the hung host is then replaced', { timeout: 120_000 }, async () => {
+    const server = await startServer(settings(tiny));
+    let pid: number | null = null;
+    try {
+      const ready = await server.waitForState('ready');
+      pid = ready.memory.hostPid;
+      assert.ok(pid !== null);
+      server.open(docUri, docText);
+      stopHost(pid);
+
+      const status = await server.status();
+      assert.equal(status.state, 'ready');
+      assert.equal(processState(pid), 'T', 'status answered while the host was stopped');
+
+      const completion = new CancellationTokenSource();
+      const { pending: pendingCompletion } = await completionInFlight(server, completion.token);
+      completion.cancel();
+      const items = await pendingCompletion.catch((e: unknown) => (e instanceof ResponseError && e.code === -32800 ? [] : Promise.reject(e)));
+      assert.deepEqual(items, []);
+      assert.equal(processState(pid), 'T', 'the cancelled completion ended while the host was stopped');
+
+      const chatCancel = new CancellationTokenSource();
+      const pendingChat = chat(server, 'Tell me a long story', chatCancel.token);
+      await until(() => server.status(), (s) => s.inFlight >= 1, 'the chat in flight');
+      chatCancel.cancel();
+      const outcome = await pendingChat.then(
+        (r) => r.stopReason,
+        (e: unknown) => (e instanceof ResponseError ? `error ${e.code}` : String(e)),
+      );
+      assert.ok(outcome === 'abort' || outcome === 'error -32800', outcome);
+      assert.equal(processState(pid), 'T', 'the cancelled chat ended while the host was stopped');
+
+      // The host never answers: it is treated as crashed, in a sentence, and killed.
+      const crashed = await server.waitFor((s) => s.counters.hostCrashes === 1, 'the hung host counted as a crash');
+      assert.equal(crashed.state, 'error');
+      assert.match(crashed.error ?? '', /^The model host did not answer .* within \d+ s, so it was stopped; the next request starts a new one\.$/);
+      await until(async () => processState(pid!), (s) => s === null, 'the hung host to be gone');
+      stopped.delete(pid);
+
+      // The next request starts a new host.
+      const answer = await chat(server, 'hi');
+      assert.ok(['eos', 'maxTokens'].includes(answer.stopReason), answer.stopReason);
+      const after = await server.status();
+      assert.equal(after.state, 'ready');
+      assert.notEqual(after.memory.hostPid, pid);
+      assert.equal(after.counters.hostCrashes, 1);
+    } finally {
+      if (pid !== null) resume(pid);
+      await server.stop();
+    }
+  });
+
+  it('while the host is stopped during a wake, status answers and a new setting replaces the load', { timeout: 120_000 }, async () => {
+    const server = await startServer(settings(tiny, { sleepMode: 'light' }));
+    let pid: number | null = null;
+    try {
+      const ready = await server.waitForState('ready');
+      pid = ready.memory.hostPid;
+      assert.ok(pid !== null);
+      const asleep = await server.connection.sendRequest(SleepRequest.type);
+      assert.equal(asleep.state, 'sleeping');
+      assert.equal(asleep.memory.hostPid, pid, 'light sleep keeps the host');
+      stopHost(pid);
+
+      const wake = server.connection.sendRequest(WakeRequest.type);
+      const waking = await until(() => server.status(), (s) => s.state === 'waking', 'the wake to reach the stopped host');
+      assert.equal(processState(pid), 'T', 'status answered while the host was stopped');
+      assert.equal(waking.memory.hostPid, pid);
+
+      // The new setting cancels the load (and the host it was sent to). Should the setting come
+      // before the load reached the host, the reload goes to the stopped host, which is then found
+      // hung; either way the wake answers, and Wake Up loads the new setting on a new host.
+      server.configure(settings(tiny, { sleepMode: 'light', contextSize: 2048 }));
+      let woke = await wake;
+      for (let i = 0; i < 3 && !(woke.state === 'ready' && woke.model?.contextSize === 2048); i++) {
+        if (woke.state === 'error') assert.match(woke.error ?? '', /cancelled|did not answer/);
+        woke = await server.connection.sendRequest(WakeRequest.type);
+      }
+      assert.equal(woke.state, 'ready');
+      assert.equal(woke.model?.contextSize, 2048);
+      assert.notEqual(woke.memory.hostPid, pid, 'the stopped host was replaced');
+      await until(async () => processState(pid!), (s) => s === null, 'the stopped host to be gone');
+      stopped.delete(pid);
+    } finally {
+      if (pid !== null) resume(pid);
+      await server.stop();
+    }
+  });
+
+  it('Sleep Now (light) with the host stopped returns, and the model sleeps', { timeout: 120_000 }, async () => {
+    const server = await startServer(settings(tiny, { sleepMode: 'light' }));
+    let pid: number | null = null;
+    try {
+      const ready = await server.waitForState('ready');
+      pid = ready.memory.hostPid;
+      assert.ok(pid !== null);
+      stopHost(pid);
+      const slept = await server.connection.sendRequest(SleepRequest.type);
+      assert.equal(slept.state, 'sleeping');
+      assert.equal(slept.counters.hostCrashes, 1, 'the hung host was ended and counted');
+      assert.equal(slept.memory.hostPid, null);
+      stopped.delete(pid);
+      const woke = await server.connection.sendRequest(WakeRequest.type);
+      assert.equal(woke.state, 'ready');
+      assert.notEqual(woke.memory.hostPid, pid);
+    } finally {
+      if (pid !== null) resume(pid);
+      await server.stop();
+    }
+  });
+
+  it('a host whose server died while it was stopped exits once it runs again', { timeout: 60_000 }, async () => {
+    const server = await startServer(settings(tiny));
+    let pid: number | null = null;
+    try {
+      const ready = await server.waitForState('ready');
+      pid = ready.memory.hostPid;
+      assert.ok(pid !== null);
+      stopHost(pid);
+      const died = new Promise<void>((resolve) => server.process.once('exit', () => resolve()));
+      server.process.kill('SIGKILL');
+      await died;
+      assert.equal(processState(pid), 'T', 'the orphan waits, stopped');
+      resume(pid);
+      await until(async () => isAlive(pid!), (alive) => !alive, 'the orphaned host to exit');
+    } finally {
+      if (pid !== null) {
+        resume(pid);
+        if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+      }
+      if (server.process.exitCode === null && server.process.signalCode === null) await server.stop();
+      else server.connection.dispose();
+    }
+  });
+});
+
+describe('a light-sleeping host killed from outside', { skip: linuxOnly }, () => {
+  it('leaves the model sleeping, counts the crash, and the next wake starts a new host', { timeout: 120_000 }, async () => {
+    const server = await startServer(settings(tiny, { sleepMode: 'light' }));
+    try {
+      await server.waitForState('ready');
+      const asleep = await server.connection.sendRequest(SleepRequest.type);
+      assert.equal(asleep.state, 'sleeping');
+      const pid = asleep.memory.hostPid;
+      assert.ok(pid !== null, 'light sleep keeps the host');
+      process.kill(pid, 'SIGKILL');
+      const counted = await server.waitFor((s) => s.counters.hostCrashes === asleep.counters.hostCrashes + 1, 'the crash in the status');
+      assert.equal(counted.state, 'sleeping');
+      assert.equal(counted.error, null);
+      const status: ModelStatus = await server.status();
+      assert.equal(status.state, 'sleeping');
+      assert.equal(status.memory.hostPid, null);
+
+      server.open(docUri, docText);
+      const items = await complete(server);
+      assert.ok(Array.isArray(items));
+      const woke = await server.status();
+      assert.equal(woke.state, 'ready');
+      assert.equal(woke.counters.wakes, asleep.counters.wakes + 1);
+      assert.ok(woke.memory.hostPid !== null && woke.memory.hostPid !== pid, 'a new host');
+      assert.equal(woke.counters.hostCrashes, asleep.counters.hostCrashes + 1);
+    } finally {
+      await server.stop();
+    }
+  });
+});

@@ -106,6 +106,20 @@ after(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** A server whose host is up; afterwards the host may run again (if a test stopped it) and the server stops. */
+async function withStoppableHost(extra: Record<string, unknown>, body: (server: TestServer, pid: number) => Promise<void>): Promise<void> {
+  const server = await startServer(settings(tiny, extra));
+  let pid: number | null = null;
+  try {
+    pid = (await server.waitForState('ready')).memory.hostPid;
+    assert.ok(pid !== null);
+    await body(server, pid);
+  } finally {
+    if (pid !== null) resume(pid);
+    await server.stop();
+  }
+}
+
 describe('a model path whose open never returns', { skip: linuxOnly }, () => {
   it('a named pipe is refused in a sentence; requests answer; a new setting loads', { timeout: 120_000 }, async () => {
     const fifo = path.join(dir, 'hung.gguf');
@@ -131,114 +145,90 @@ describe('a model path whose open never returns', { skip: linuxOnly }, () => {
 
 describe('a model host that stops answering', { skip: linuxOnly }, () => {
   it('status and cancelled requests answer while the host is stopped; the hung host is then replaced', { timeout: 120_000 }, async () => {
-    const server = await startServer(settings(tiny));
-    let pid: number | null = null;
-    try {
-      const ready = await server.waitForState('ready');
-      pid = ready.memory.hostPid;
-      assert.ok(pid !== null);
-      server.open(docUri, docText);
-      stopHost(pid);
+    await withStoppableHost({}, async (server, pid) => {
+    server.open(docUri, docText);
+    stopHost(pid);
 
-      const status = await server.status();
-      assert.equal(status.state, 'ready');
-      assert.equal(processState(pid), 'T', 'status answered while the host was stopped');
+    const status = await server.status();
+    assert.equal(status.state, 'ready');
+    assert.equal(processState(pid), 'T', 'status answered while the host was stopped');
 
-      const completion = new CancellationTokenSource();
-      const { pending: pendingCompletion } = await completionInFlight(server, completion.token);
-      completion.cancel();
-      const items = await pendingCompletion.catch((e: unknown) => (e instanceof ResponseError && e.code === -32800 ? [] : Promise.reject(e)));
-      assert.deepEqual(items, []);
-      assert.equal(processState(pid), 'T', 'the cancelled completion ended while the host was stopped');
+    const completion = new CancellationTokenSource();
+    const { pending: pendingCompletion } = await completionInFlight(server, completion.token);
+    completion.cancel();
+    const items = await pendingCompletion.catch((e: unknown) => (e instanceof ResponseError && e.code === -32800 ? [] : Promise.reject(e)));
+    assert.deepEqual(items, []);
+    assert.equal(processState(pid), 'T', 'the cancelled completion ended while the host was stopped');
 
-      const chatCancel = new CancellationTokenSource();
-      const pendingChat = chat(server, 'Tell me a long story', chatCancel.token);
-      await until(() => server.status(), (s) => s.inFlight >= 1, 'the chat in flight');
-      chatCancel.cancel();
-      const outcome = await pendingChat.then(
-        (r) => r.stopReason,
-        (e: unknown) => (e instanceof ResponseError ? `error ${e.code}` : String(e)),
-      );
-      assert.ok(outcome === 'abort' || outcome === 'error -32800', outcome);
-      assert.equal(processState(pid), 'T', 'the cancelled chat ended while the host was stopped');
+    const chatCancel = new CancellationTokenSource();
+    const pendingChat = chat(server, 'Tell me a long story', chatCancel.token);
+    await until(() => server.status(), (s) => s.inFlight >= 1, 'the chat in flight');
+    chatCancel.cancel();
+    const outcome = await pendingChat.then(
+      (r) => r.stopReason,
+      (e: unknown) => (e instanceof ResponseError ? `error ${e.code}` : String(e)),
+    );
+    assert.ok(outcome === 'abort' || outcome === 'error -32800', outcome);
+    assert.equal(processState(pid), 'T', 'the cancelled chat ended while the host was stopped');
 
-      // The host never answers: it is treated as crashed, in a sentence, and killed.
-      const crashed = await server.waitFor((s) => s.counters.hostCrashes === 1, 'the hung host counted as a crash');
-      assert.equal(crashed.state, 'error');
-      assert.match(crashed.error ?? '', /^The model host did not answer .* within \d+ s, so it was stopped; the next request starts a new one\.$/);
-      await until(async () => processState(pid!), (s) => s === null, 'the hung host to be gone');
-      stopped.delete(pid);
+    // The host never answers: it is treated as crashed, in a sentence, and killed.
+    const crashed = await server.waitFor((s) => s.counters.hostCrashes === 1, 'the hung host counted as a crash');
+    assert.equal(crashed.state, 'error');
+    assert.match(crashed.error ?? '', /^The model host did not answer .* within \d+ s, so it was stopped; the next request starts a new one\.$/);
+    await until(async () => processState(pid!), (s) => s === null, 'the hung host to be gone');
+    stopped.delete(pid);
 
-      // The next request starts a new host.
-      const answer = await chat(server, 'hi');
-      assert.ok(['eos', 'maxTokens'].includes(answer.stopReason), answer.stopReason);
-      const after = await server.status();
-      assert.equal(after.state, 'ready');
-      assert.notEqual(after.memory.hostPid, pid);
-      assert.equal(after.counters.hostCrashes, 1);
-    } finally {
-      if (pid !== null) resume(pid);
-      await server.stop();
-    }
+    // The next request starts a new host.
+    const answer = await chat(server, 'hi');
+    assert.ok(['eos', 'maxTokens'].includes(answer.stopReason), answer.stopReason);
+    const after = await server.status();
+    assert.equal(after.state, 'ready');
+    assert.notEqual(after.memory.hostPid, pid);
+    assert.equal(after.counters.hostCrashes, 1);
+    });
   });
 
   it('while the host is stopped during a wake, status answers and a new setting replaces the load', { timeout: 120_000 }, async () => {
-    const server = await startServer(settings(tiny, { sleepMode: 'light' }));
-    let pid: number | null = null;
-    try {
-      const ready = await server.waitForState('ready');
-      pid = ready.memory.hostPid;
-      assert.ok(pid !== null);
-      const asleep = await server.connection.sendRequest(SleepRequest.type);
-      assert.equal(asleep.state, 'sleeping');
-      assert.equal(asleep.memory.hostPid, pid, 'light sleep keeps the host');
-      stopHost(pid);
+    await withStoppableHost({ sleepMode: 'light' }, async (server, pid) => {
+    const asleep = await server.connection.sendRequest(SleepRequest.type);
+    assert.equal(asleep.state, 'sleeping');
+    assert.equal(asleep.memory.hostPid, pid, 'light sleep keeps the host');
+    stopHost(pid);
 
-      const wake = server.connection.sendRequest(WakeRequest.type);
-      const waking = await until(() => server.status(), (s) => s.state === 'waking', 'the wake to reach the stopped host');
-      assert.equal(processState(pid), 'T', 'status answered while the host was stopped');
-      assert.equal(waking.memory.hostPid, pid);
+    const wake = server.connection.sendRequest(WakeRequest.type);
+    const waking = await until(() => server.status(), (s) => s.state === 'waking', 'the wake to reach the stopped host');
+    assert.equal(processState(pid), 'T', 'status answered while the host was stopped');
+    assert.equal(waking.memory.hostPid, pid);
 
-      // The new setting cancels the load (and the host it was sent to). Should the setting come
-      // before the load reached the host, the reload goes to the stopped host, which is then found
-      // hung; either way the wake answers, and Wake Up loads the new setting on a new host.
-      server.configure(settings(tiny, { sleepMode: 'light', contextSize: 2048 }));
-      let woke = await wake;
-      for (let i = 0; i < 3 && !(woke.state === 'ready' && woke.model?.contextSize === 2048); i++) {
-        if (woke.state === 'error') assert.match(woke.error ?? '', /cancelled|did not answer/);
-        woke = await server.connection.sendRequest(WakeRequest.type);
-      }
-      assert.equal(woke.state, 'ready');
-      assert.equal(woke.model?.contextSize, 2048);
-      assert.notEqual(woke.memory.hostPid, pid, 'the stopped host was replaced');
-      await until(async () => processState(pid!), (s) => s === null, 'the stopped host to be gone');
-      stopped.delete(pid);
-    } finally {
-      if (pid !== null) resume(pid);
-      await server.stop();
+    // The new setting cancels the load (and the host it was sent to). Should the setting come
+    // before the load reached the host, the reload goes to the stopped host, which is then found
+    // hung; either way the wake answers, and Wake Up loads the new setting on a new host.
+    server.configure(settings(tiny, { sleepMode: 'light', contextSize: 2048 }));
+    let woke = await wake;
+    for (let i = 0; i < 3 && !(woke.state === 'ready' && woke.model?.contextSize === 2048); i++) {
+      if (woke.state === 'error') assert.match(woke.error ?? '', /cancelled|did not answer/);
+      woke = await server.connection.sendRequest(WakeRequest.type);
     }
+    assert.equal(woke.state, 'ready');
+    assert.equal(woke.model?.contextSize, 2048);
+    assert.notEqual(woke.memory.hostPid, pid, 'the stopped host was replaced');
+    await until(async () => processState(pid!), (s) => s === null, 'the stopped host to be gone');
+    stopped.delete(pid);
+    });
   });
 
   it('Sleep Now (light) with the host stopped returns, and the model sleeps', { timeout: 120_000 }, async () => {
-    const server = await startServer(settings(tiny, { sleepMode: 'light' }));
-    let pid: number | null = null;
-    try {
-      const ready = await server.waitForState('ready');
-      pid = ready.memory.hostPid;
-      assert.ok(pid !== null);
-      stopHost(pid);
-      const slept = await server.connection.sendRequest(SleepRequest.type);
-      assert.equal(slept.state, 'sleeping');
-      assert.equal(slept.counters.hostCrashes, 1, 'the hung host was ended and counted');
-      assert.equal(slept.memory.hostPid, null);
-      stopped.delete(pid);
-      const woke = await server.connection.sendRequest(WakeRequest.type);
-      assert.equal(woke.state, 'ready');
-      assert.notEqual(woke.memory.hostPid, pid);
-    } finally {
-      if (pid !== null) resume(pid);
-      await server.stop();
-    }
+    await withStoppableHost({ sleepMode: 'light' }, async (server, pid) => {
+    stopHost(pid);
+    const slept = await server.connection.sendRequest(SleepRequest.type);
+    assert.equal(slept.state, 'sleeping');
+    assert.equal(slept.counters.hostCrashes, 1, 'the hung host was ended and counted');
+    assert.equal(slept.memory.hostPid, null);
+    stopped.delete(pid);
+    const woke = await server.connection.sendRequest(WakeRequest.type);
+    assert.equal(woke.state, 'ready');
+    assert.notEqual(woke.memory.hostPid, pid);
+    });
   });
 
   it('a host whose server died while it was stopped exits once it runs again', { timeout: 60_000 }, async () => {

@@ -14,14 +14,14 @@ import type {
   LlamaModel,
   TokenMeterState,
 } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
-import type { Backend, StopReason } from '../shared/protocol';
+import type { Backend, StopReason, TokenFigures } from '../shared/protocol';
 import type { GpuChoice } from '../shared/settings';
 import { nthNewline } from '../shared/text';
 import { startLlama, type NodeLlamaCpp, type StartedLlama } from './backend';
 import { EngineError, nativeMessage } from './engineError';
 import { ownRssBytes } from './memory';
 import { checkModelFile, checkTensorData } from './modelFile';
-import type { ChatGenerateParams, GenerationResult, HostChatMessage, HostStats, InfillParams, LoadParams, LoadResult } from './protocol';
+import { noFigures, type ChatGenerateParams, type GenerationResult, type HostChatMessage, type HostStats, type InfillParams, type LoadParams, type LoadResult } from './protocol';
 import { firstTokens, fitInfillBudget, lastTokens } from './tokenWindow';
 
 export interface EngineOptions {
@@ -35,11 +35,6 @@ export interface LoadTimings {
   getLlamaMs: number | null;
   loadModelMs: number;
   createContextMs: number;
-}
-
-export interface InfillResult extends GenerationResult {
-  /** Prefix and suffix tokens actually sent. */
-  promptTokens: number;
 }
 
 export type ChatParams = Omit<ChatGenerateParams, 'streamId'>;
@@ -76,7 +71,7 @@ interface Loaded {
   result: LoadResult;
 }
 
-const abortResult: GenerationResult = { text: '', stopReason: 'abort', tokens: 0 };
+const abortResult: GenerationResult = { text: '', stopReason: 'abort', tokens: 0, figures: noFigures };
 /** How long the model of a failed context creation gets to dispose before it is left to the process exit. */
 const failedDisposeWaitMs = 2000;
 
@@ -105,12 +100,43 @@ function toHistoryItem(m: HostChatMessage): ChatHistoryItem {
 }
 
 /**
- * Tokens sampled since `before`. The library may sample one past maxTokens when the last token
- * is half of a UTF-8 character, and its onToken callback misses held-back tokens, so the
- * sequence's own meter is the count to trust.
+ * What one generation on a sequence cost, from the sequence's token meter. The meter counts a
+ * decoded token as output when its logits were asked for: the prompt's last token and every
+ * sampled token fed back. So tokens sampled = output, and prompt tokens evaluated = input + 1.
+ * The library may sample one past maxTokens when the last token is half of a UTF-8 character, and
+ * its onToken callback misses held-back tokens, so the meter is the count to trust.
  */
-function generatedSince(current: Loaded, before: TokenMeterState): number {
-  return current.sequence.tokenMeter.diff(before).usedOutputTokens;
+class GenerationMeter {
+  private readonly before: TokenMeterState;
+  private readonly started = performance.now();
+  private firstTokenAt: number | null = null;
+
+  constructor(private readonly sequence: LlamaContextSequence) {
+    this.before = sequence.tokenMeter.getState();
+  }
+
+  /** Called on every streamed piece; the first one ends the prompt's evaluation. */
+  sawToken(): void {
+    this.firstTokenAt ??= performance.now();
+  }
+
+  /** `promptTokens` when known; else taken from the sequence (its tokens less those generated and fed back). */
+  figures(promptTokens: number | null): TokenFigures {
+    const ended = performance.now();
+    const used = this.sequence.tokenMeter.diff(this.before);
+    const generatedTokens = used.usedOutputTokens;
+    const evaluated = used.usedInputTokens + (generatedTokens > 0 ? 1 : 0);
+    const prompt = Math.max(evaluated, promptTokens ?? this.sequence.contextTokens.length - Math.max(0, generatedTokens - 1));
+    const generating = this.firstTokenAt === null ? 0 : ended - this.firstTokenAt;
+    return {
+      promptTokens: prompt,
+      evaluatedTokens: evaluated,
+      reusedTokens: prompt - evaluated,
+      generatedTokens,
+      tokensPerSecond: generatedTokens >= 2 && generating > 0 ? ((generatedTokens - 1) * 1000) / generating : null,
+      ms: ended - this.started,
+    };
+  }
 }
 
 /** Drops the oldest turns (never the system prompt or the question) until prompt and answer fit. */
@@ -195,9 +221,9 @@ export class LlamaEngine {
   }
 
   /** Fill in the middle. Aborting `signal` stops it; one aborted while it waits answers at once. */
-  infill(params: InfillParams, signal: AbortSignal): Promise<InfillResult> {
+  infill(params: InfillParams, signal: AbortSignal): Promise<GenerationResult> {
     this.refuseWhileStopping();
-    return this.generation(signal, { ...abortResult, promptTokens: 0 }, (stop) => this.infillNow(params, stop));
+    return this.generation(signal, abortResult, (stop) => this.infillNow(params, stop));
   }
 
   /** One chat answer over `params.messages`, each streamed piece of text passed to `onChunk`. */
@@ -401,21 +427,20 @@ export class LlamaEngine {
     });
   }
 
-  private async infillNow(params: InfillParams, signal: AbortSignal): Promise<InfillResult> {
+  private async infillNow(params: InfillParams, signal: AbortSignal): Promise<GenerationResult> {
     const current = this.requireLoaded();
     if (!current.result.hasFim) {
       throw new EngineError(`The model ${current.result.name} has no fill-in-the-middle tokens, so it cannot complete code inline.`);
     }
     const budget = fitInfillBudget(current.context.contextSize, params);
-    const prefix = lastTokens(current.model, params.prefix, budget.prefixTokens);
+    const prefix = lastTokens(current.model, params.prefix + params.middle, budget.prefixTokens);
     const suffix = firstTokens(current.model, params.suffix, budget.suffixTokens);
-    const promptTokens = prefix.length + suffix.length;
     const maxLines = Math.max(1, params.maxLines);
     const lineLimit = new AbortController();
     const stop = AbortSignal.any([signal, lineLimit.signal]);
     let streamed = '';
     let text = '';
-    const meterBefore = current.sequence.tokenMeter.getState();
+    const meter = new GenerationMeter(current.sequence);
     let stopReason: StopReason;
     try {
       const response = await current.completion.generateInfillCompletionWithMeta(prefix, suffix, {
@@ -424,6 +449,7 @@ export class LlamaEngine {
         signal: stop,
         stopOnAbortSignal: true,
         onTextChunk: (chunk) => {
+          meter.sawToken();
           streamed += chunk;
           if (nthNewline(streamed, maxLines) >= 0) lineLimit.abort();
         },
@@ -435,11 +461,13 @@ export class LlamaEngine {
       if (!stop.aborted) throw new EngineError(`The completion failed: ${nativeMessage(err)}.`);
       stopReason = 'abort';
     }
-    const tokens = generatedSince(current, meterBefore);
+    // The library's own infill prepends BOS where the model wants one, then PRE, SUF and MID.
+    const figures = meter.figures(null);
+    const tokens = figures.generatedTokens;
     const cut = nthNewline(text, maxLines);
-    if (cut >= 0) return { text: text.slice(0, cut), stopReason: 'maxLines', tokens, promptTokens };
+    if (cut >= 0) return { text: text.slice(0, cut), stopReason: 'maxLines', tokens, figures };
     if (lineLimit.signal.aborted && !signal.aborted) stopReason = 'maxLines';
-    return { text, stopReason, tokens, promptTokens };
+    return { text, stopReason, tokens, figures };
   }
 
   private async chatNow(params: ChatParams, onChunk: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {
@@ -448,7 +476,7 @@ export class LlamaEngine {
     const fitted = fitChatHistory(current, params.messages, params.maxTokens);
     const history = fitted.messages.map(toHistoryItem);
     history.push({ type: 'model', response: [] });
-    const meterBefore = current.sequence.tokenMeter.getState();
+    const meter = new GenerationMeter(current.sequence);
     try {
       current.chat ??= new (await this.library).LlamaChat({ contextSequence: current.sequence });
       const response = await current.chat.generateResponse(history, {
@@ -456,12 +484,17 @@ export class LlamaEngine {
         signal,
         stopOnAbortSignal: true,
         onTextChunk: (text) => {
+          meter.sawToken();
           if (text !== '') onChunk(text);
         },
       });
-      return { text: response.response, stopReason: mapStopReason(response.metadata.stopReason), tokens: generatedSince(current, meterBefore) };
+      const figures = meter.figures(null);
+      return { text: response.response, stopReason: mapStopReason(response.metadata.stopReason), tokens: figures.generatedTokens, figures };
     } catch (err) {
-      if (signal.aborted) return { ...abortResult, tokens: generatedSince(current, meterBefore) };
+      if (signal.aborted) {
+        const figures = meter.figures(null);
+        return { ...abortResult, tokens: figures.generatedTokens, figures };
+      }
       throw new EngineError(`The chat answer failed: ${nativeMessage(err)}.`);
     }
   }

@@ -12,6 +12,7 @@ import type {
   LlamaContext,
   LlamaContextSequence,
   LlamaModel,
+  Token,
   TokenMeterState,
 } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import type { Backend, StopReason, TokenFigures } from '../shared/protocol';
@@ -22,7 +23,7 @@ import { EngineError, nativeMessage } from './engineError';
 import { ownRssBytes } from './memory';
 import { checkModelFile, checkTensorData } from './modelFile';
 import { noFigures, type ChatGenerateParams, type GenerationResult, type HostChatMessage, type HostStats, type InfillParams, type LoadParams, type LoadResult } from './protocol';
-import { firstTokens, fitInfillBudget, lastTokens } from './tokenWindow';
+import { cutBeforeLine, firstTokens, fitInfillBudget, lastTokens } from './tokenWindow';
 
 export interface EngineOptions {
   /** Diagnostic lines (llama.cpp's warnings, a GPU backend that would not start); stderr by default. */
@@ -69,6 +70,8 @@ interface Loaded {
   /** Made on the first chat turn: resolving the chat template costs ~300 ms that a wake for a completion need not pay. */
   chat: LlamaChat | null;
   result: LoadResult;
+  /** The text before the cursor line that the last completion kept (see cutBeforeLine). */
+  keptBeforeLine: string | null;
 }
 
 const abortResult: GenerationResult = { text: '', stopReason: 'abort', tokens: 0, figures: noFigures };
@@ -137,6 +140,13 @@ class GenerationMeter {
       ms: ended - this.started,
     };
   }
+}
+
+/** Whether node-llama-cpp prepends BOS to a completion's tokens (its resolveBeginningTokenToPrepend). */
+function prependsBos(model: LlamaModel): boolean {
+  const vocabulary = String(model.vocabularyType);
+  if (model.tokens.bos == null || vocabulary === 'rwkv' || vocabulary === 'ugm') return false;
+  return vocabulary === 'wpm' || model.tokens.shouldPrependBosToken;
 }
 
 /** Drops the oldest turns (never the system prompt or the question) until prompt and answer fit. */
@@ -387,10 +397,11 @@ export class LlamaEngine {
       gpuLayers: model.gpuLayers,
       totalLayers: model.fileInsights.totalLayers,
       contextSize: context.contextSize,
-      hasFim: infill.prefix != null && infill.suffix != null && infill.middle != null,
+      // As node-llama-cpp's own infill: a model without a middle token takes SUF suffix PRE prefix.
+      hasFim: infill.prefix != null && infill.suffix != null,
       fallbackReason,
     };
-    this.loaded = { model, context, sequence, completion: new lib.LlamaCompletion({ contextSequence: sequence }), chat: null, result };
+    this.loaded = { model, context, sequence, completion: new lib.LlamaCompletion({ contextSequence: sequence }), chat: null, result, keptBeforeLine: null };
     return result;
   }
 
@@ -429,12 +440,24 @@ export class LlamaEngine {
 
   private async infillNow(params: InfillParams, signal: AbortSignal): Promise<GenerationResult> {
     const current = this.requireLoaded();
-    if (!current.result.hasFim) {
+    const { model } = current;
+    const { prefix: pre, suffix: suf, middle: mid } = model.tokens.infill;
+    if (pre == null || suf == null) {
       throw new EngineError(`The model ${current.result.name} has no fill-in-the-middle tokens, so it cannot complete code inline.`);
     }
     const budget = fitInfillBudget(current.context.contextSize, params);
-    const prefix = lastTokens(current.model, params.prefix + params.middle, budget.prefixTokens);
-    const suffix = firstTokens(current.model, params.suffix, budget.suffixTokens);
+    const tokenize = (text: string): Token[] => model.tokenize(text, false, 'trimLeadingSpace');
+    // The cursor line keeps at least this much of the prefix budget, whatever comes before it.
+    const lineReserve = Math.floor(budget.prefixTokens / 8);
+    const before = cutBeforeLine(tokenize, params.prefix, budget.prefixTokens - lineReserve, current.keptBeforeLine);
+    current.keptBeforeLine = before.kept;
+    const middle = lastTokens(model, params.middle, budget.prefixTokens - before.tokens.length);
+    const suffix = firstTokens(model, params.suffix, budget.suffixTokens);
+    // What llama.cpp's /infill builds: everything up to the cursor line stays byte-identical while
+    // the user types along it, so only the line's new tokens are evaluated. The library prepends BOS.
+    const prompt: Token[] =
+      mid != null ? [pre, ...before.tokens, suf, ...suffix, mid, ...middle] : [suf, ...suffix, pre, ...before.tokens, ...middle];
+    const promptTokens = prompt.length + (prependsBos(model) ? 1 : 0);
     const maxLines = Math.max(1, params.maxLines);
     const lineLimit = new AbortController();
     const stop = AbortSignal.any([signal, lineLimit.signal]);
@@ -443,8 +466,10 @@ export class LlamaEngine {
     const meter = new GenerationMeter(current.sequence);
     let stopReason: StopReason;
     try {
-      const response = await current.completion.generateInfillCompletionWithMeta(prefix, suffix, {
+      const response = await current.completion.generateCompletionWithMeta(prompt, {
         maxTokens: budget.maxTokens,
+        // Prompt and answer already fit; the default (a tenth of the context) would cut the prompt's front.
+        contextShiftSize: budget.maxTokens,
         customStopTriggers: params.stopTexts.filter((s) => s !== ''),
         signal: stop,
         stopOnAbortSignal: true,
@@ -461,8 +486,7 @@ export class LlamaEngine {
       if (!stop.aborted) throw new EngineError(`The completion failed: ${nativeMessage(err)}.`);
       stopReason = 'abort';
     }
-    // The library's own infill prepends BOS where the model wants one, then PRE, SUF and MID.
-    const figures = meter.figures(null);
+    const figures = meter.figures(promptTokens);
     const tokens = figures.generatedTokens;
     const cut = nthNewline(text, maxLines);
     if (cut >= 0) return { text: text.slice(0, cut), stopReason: 'maxLines', tokens, figures };

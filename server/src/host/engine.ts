@@ -2,7 +2,9 @@
 // stats and unload, with no IPC. The model host (main.ts) serves it to the language server, and
 // the benchmark's direct baseline (bench/direct/engineWorker.ts) calls it in a bare process, so
 // both run the very same load and generation code.
-// One model, one context and one sequence serve every request, one generation at a time.
+// One model and one context serve every request, one generation at a time. The context has two
+// sequences, each with its own KV cache of contextSize tokens: completions on one, chat on the
+// other, so neither evicts the other's cache.
 import * as path from 'node:path';
 import type {
   ChatHistoryItem,
@@ -65,8 +67,10 @@ interface LlamaState extends StartedLlama {
 interface Loaded {
   model: LlamaModel;
   context: LlamaContext;
+  /** The completion's sequence; its KV holds the last completion's prompt. */
   sequence: LlamaContextSequence;
   completion: LlamaCompletion;
+  chatSequence: LlamaContextSequence;
   /** Made on the first chat turn: resolving the chat template costs ~300 ms that a wake for a completion need not pay. */
   chat: LlamaChat | null;
   result: LoadResult;
@@ -74,6 +78,8 @@ interface Loaded {
   keptBeforeLine: string | null;
 }
 
+/** Sequences per context: one for completions, one for chat. contextSize is per sequence, so the KV cache is twice that. */
+const jobs = 2;
 const abortResult: GenerationResult = { text: '', stopReason: 'abort', tokens: 0, figures: noFigures };
 /** How long the model of a failed context creation gets to dispose before it is left to the process exit. */
 const failedDisposeWaitMs = 2000;
@@ -151,7 +157,7 @@ function prependsBos(model: LlamaModel): boolean {
 
 /** Drops the oldest turns (never the system prompt or the question) until prompt and answer fit. */
 function fitChatHistory(current: Loaded, messages: HostChatMessage[], maxTokens: number): { messages: HostChatMessage[]; maxTokens: number } {
-  const contextSize = current.context.contextSize;
+  const contextSize = current.chatSequence.contextSize;
   const answer = Math.max(16, Math.min(maxTokens, Math.floor(contextSize / 2)));
   // Chat template overhead per message, generously.
   const cost = (m: HostChatMessage): number => current.model.tokenize(m.text, false, 'trimLeadingSpace').length + 8;
@@ -265,7 +271,7 @@ export class LlamaEngine {
     });
   }
 
-  /** Saves the sequence's evaluated state; the benchmark's state-restore baseline uses it. */
+  /** Saves the completion sequence's evaluated state; the benchmark's state-restore baseline uses it. */
   saveState(file: string): Promise<{ bytes: number }> {
     return this.queue.run(async () => ({ bytes: (await this.requireLoaded().sequence.saveStateToFile(file)).fileSize }));
   }
@@ -337,6 +343,7 @@ export class LlamaEngine {
     current.chat?.dispose({ disposeSequence: false });
     current.completion.dispose({ disposeSequence: false });
     current.sequence.dispose();
+    current.chatSequence.dispose();
     await current.context.dispose();
     await current.model.dispose();
     // The file's metadata (vocabulary, template) is garbage now; without a full collection V8
@@ -377,18 +384,19 @@ export class LlamaEngine {
     const contextStarted = performance.now();
     let context: LlamaContext;
     try {
-      context = await model.createContext({ contextSize: params.contextSize, threads, createSignal: signal });
+      context = await model.createContext({ contextSize: params.contextSize, sequences: jobs, threads, createSignal: signal });
     } catch (err) {
       if (this.llamaState) await this.disposeFailedModel(model, this.llamaState);
       if (signal.aborted) throw cancelled();
       if (err instanceof lib.InsufficientMemoryError) {
-        throw new EngineError(`There is not enough memory for a context of ${params.contextSize} tokens; try a smaller context size.`);
+        throw new EngineError(`There is not enough memory for a context of ${params.contextSize} tokens (one each for completions and chat); try a smaller context size.`);
       }
       throw new EngineError(`llama.cpp could not create a context of ${params.contextSize} tokens: ${nativeMessage(err)}.`);
     }
     const done = performance.now();
     this.timings = { getLlamaMs, loadModelMs: contextStarted - modelStarted, createContextMs: done - contextStarted };
     const sequence = context.getSequence();
+    const chatSequence = context.getSequence();
     const infill = model.tokens.infill;
     const result: LoadResult = {
       name: file.name !== null && file.name !== '' ? file.name : path.basename(modelPath, '.gguf'),
@@ -401,7 +409,16 @@ export class LlamaEngine {
       hasFim: infill.prefix != null && infill.suffix != null,
       fallbackReason,
     };
-    this.loaded = { model, context, sequence, completion: new lib.LlamaCompletion({ contextSequence: sequence }), chat: null, result, keptBeforeLine: null };
+    this.loaded = {
+      model,
+      context,
+      sequence,
+      completion: new lib.LlamaCompletion({ contextSequence: sequence }),
+      chatSequence,
+      chat: null,
+      result,
+      keptBeforeLine: null,
+    };
     return result;
   }
 
@@ -445,7 +462,7 @@ export class LlamaEngine {
     if (pre == null || suf == null) {
       throw new EngineError(`The model ${current.result.name} has no fill-in-the-middle tokens, so it cannot complete code inline.`);
     }
-    const budget = fitInfillBudget(current.context.contextSize, params);
+    const budget = fitInfillBudget(current.sequence.contextSize, params);
     const tokenize = (text: string): Token[] => model.tokenize(text, false, 'trimLeadingSpace');
     // The cursor line keeps at least this much of the prefix budget, whatever comes before it.
     const lineReserve = Math.floor(budget.prefixTokens / 8);
@@ -500,9 +517,9 @@ export class LlamaEngine {
     const fitted = fitChatHistory(current, params.messages, params.maxTokens);
     const history = fitted.messages.map(toHistoryItem);
     history.push({ type: 'model', response: [] });
-    const meter = new GenerationMeter(current.sequence);
+    const meter = new GenerationMeter(current.chatSequence);
     try {
-      current.chat ??= new (await this.library).LlamaChat({ contextSequence: current.sequence });
+      current.chat ??= new (await this.library).LlamaChat({ contextSequence: current.chatSequence });
       const response = await current.chat.generateResponse(history, {
         maxTokens: fitted.maxTokens,
         signal,

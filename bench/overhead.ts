@@ -46,7 +46,7 @@ export async function runOverhead(ctx: BenchContext): Promise<BenchOutcome> {
         const t = performance.now();
         const { result } = await engine.request({ op: 'infill', params });
         const roundTrip = performance.now() - t;
-        const text = postprocess(result.text, { prefix: params.prefix, suffix: params.suffix, maxLines: limits.maxLines });
+        const text = postprocess(result.text, { prefix: params.prefix + params.middle, suffix: params.suffix, maxLines: limits.maxLines });
         return { text, ms: result.ms, roundTrip, promptTokens: result.promptTokens };
       };
       // A B, then B A: neither side always runs right after the other.

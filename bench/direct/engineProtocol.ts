@@ -25,7 +25,7 @@ export interface EngineInfillResult {
   text: string;
   stopReason: string;
   tokens: number;
-  /** Prefix and suffix token counts actually sent, to check both sides built one prompt. */
+  /** Tokens in the prompt actually sent, to check both sides built one prompt. */
   promptTokens: number;
   ms: number;
 }

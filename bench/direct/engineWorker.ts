@@ -26,8 +26,8 @@ async function load(params: EngineLoadParams): Promise<EngineTimings> {
 
 async function infill(params: EngineInfillParams): Promise<EngineInfillResult> {
   const started = performance.now();
-  const result = await engine.infill(params, never);
-  return { ...result, ms: performance.now() - started };
+  const { text, stopReason, tokens, figures } = await engine.infill(params, never);
+  return { text, stopReason, tokens, promptTokens: figures.promptTokens, ms: performance.now() - started };
 }
 
 async function chat(command: Extract<EngineCommand, { op: 'chat' }>): Promise<EngineReply> {

@@ -33,7 +33,8 @@ export interface CompletionLimits {
 export function infillParamsFor(text: string, position: Position, limits: CompletionLimits): EngineInfillParams {
   const window = buildInfillWindow(text, offsetAt(text, position), defaultBudget);
   return {
-    prefix: window.prefix,
+    prefix: window.beforeLine,
+    middle: window.linePrefix,
     suffix: window.suffix,
     prefixTokens: defaultBudget.prefixTokens,
     suffixTokens: defaultBudget.suffixTokens,

@@ -43,7 +43,8 @@ const loadParams = (modelPath: string, overrides: Partial<LoadParams> = {}): Loa
 });
 
 const infillParams = (overrides: Partial<InfillParams> = {}): InfillParams => ({
-  prefix: 'function add(a, b) {\n  return ',
+  prefix: 'function add(a, b) {\n',
+  middle: '  return ',
   suffix: '\n}\n',
   prefixTokens: 256,
   suffixTokens: 64,
@@ -109,15 +110,15 @@ describe('a loaded tiny model', () => {
     let free: GenerationResult | null = null;
     let prefix = '';
     for (let i = 0; i < 20 && !free; i++) {
-      prefix = `let v${i} = [${i}, ${i * 7}];\nif (v${i}) {\n  `;
-      const r = await t.host.infill(infillParams({ prefix, maxTokens: 48 }));
+      prefix = `let v${i} = [${i}, ${i * 7}];\nif (v${i}) {\n`;
+      const r = await t.host.infill(infillParams({ prefix, middle: '  ', maxTokens: 48 }));
       if (newlines(r.text) >= 2) free = r;
     }
     assert.ok(free, 'the tiny model writes line breaks for some prompt');
-    const one = await t.host.infill(infillParams({ prefix, maxTokens: 48, maxLines: 1 }));
+    const one = await t.host.infill(infillParams({ prefix, middle: '  ', maxTokens: 48, maxLines: 1 }));
     assert.equal(one.stopReason, 'maxLines');
     assert.equal(one.text, free.text.slice(0, free.text.indexOf('\n')));
-    const two = await t.host.infill(infillParams({ prefix, maxTokens: 48, maxLines: 2 }));
+    const two = await t.host.infill(infillParams({ prefix, middle: '  ', maxTokens: 48, maxLines: 2 }));
     assert.equal(two.stopReason, 'maxLines');
     assert.equal(newlines(two.text), 1);
     assert.ok(free.text.startsWith(`${two.text}\n`));
@@ -287,7 +288,7 @@ describe('memory of a large model', () => {
       const before = (await t.host.stats()).rssBytes;
       for (let cycle = 1; cycle <= 2; cycle++) {
         await t.host.load(loadParams(model, { contextSize: 2048 }));
-        await t.host.infill(infillParams({ prefix: 'let x = ', suffix: ';', maxTokens: 1 }));
+        await t.host.infill(infillParams({ prefix: '', middle: 'let x = ', suffix: ';', maxTokens: 1 }));
         const loaded = (await t.host.stats()).rssBytes;
         const unloaded = (await t.host.unload()).rssBytes;
         const report = `cycle ${cycle}: before ${Math.round(before / mb)} MB, loaded ${Math.round(loaded / mb)} MB, after unload ${Math.round(unloaded / mb)} MB`;

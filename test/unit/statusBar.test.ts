@@ -51,6 +51,8 @@ function status(state: ModelState, over: Partial<ModelStatus> = {}): ModelStatus
     },
     counters: { loads: 1, sleeps: 0, wakes: 0, hostCrashes: 0, lastLoadMs: 1234, lastWakeMs: null },
     completions: { requests: 0, generated: 0, cacheHits: 0, superseded: 0 },
+    lastCompletion: null,
+    lastChat: null,
     ...over,
   };
 }
@@ -173,6 +175,15 @@ describe('renderStatus', () => {
     assert.ok(!renderStatus(input('running', status('ready'))).tooltip.includes('Completions'));
     const view = renderStatus(input('running', status('ready', { completions: { requests: 20, generated: 12, cacheHits: 5, superseded: 3 } })));
     assert.ok(view.tooltip.includes('Completions: 12 generated, 5 from the cache'), view.tooltip);
+  });
+
+  it('shows what the last completion and chat turn evaluated and reused, once there are any', () => {
+    assert.ok(!renderStatus(input('running', status('ready'))).tooltip.includes('Last completion'));
+    const figures = { promptTokens: 812, evaluatedTokens: 3, reusedTokens: 809, generatedTokens: 16, tokensPerSecond: 23.4, ms: 700 };
+    const view = renderStatus(input('running', status('ready', { lastCompletion: figures, lastChat: { ...figures, tokensPerSecond: null } })));
+    assert.ok(view.tooltip.includes('Last completion: 812 prompt tokens, 3 evaluated (809 reused), 23 tok/s'), view.tooltip);
+    // No speed when fewer than two tokens were generated.
+    assert.match(view.tooltip, /Last chat turn: 812 prompt tokens, 3 evaluated \(809 reused\)$/m);
   });
 
   it('shows a notice from the server', () => {

@@ -1,7 +1,7 @@
 // The status bar item as a pure function of the client's state and the last ModelStatus the
 // server pushed. No `vscode` import: item.ts applies the result.
 import type { Backend, ModelState, ModelStatus } from '../../../server/src/shared/protocol';
-import { formatBytes, formatClock, formatDuration, formatMs } from '../../../server/src/shared/format';
+import { formatBytes, formatClock, formatDuration, formatMs, formatTokenFigures } from '../../../server/src/shared/format';
 import type { CommandId } from '../commands/ids';
 
 /** The language client's side: is there a server to talk to at all? */
@@ -167,6 +167,8 @@ function sleepLines(key: StatusKey, input: StatusBarInput): string[] {
   // Older servers (or other implementations of the protocol) may not send the counters.
   const served = s.completions;
   if (served && served.generated + served.cacheHits > 0) lines.push(`Completions: ${served.generated} generated, ${served.cacheHits} from the cache`);
+  if (s.lastCompletion) lines.push(`Last completion: ${formatTokenFigures(s.lastCompletion)}`);
+  if (s.lastChat) lines.push(`Last chat turn: ${formatTokenFigures(s.lastChat)}`);
   return lines;
 }
 

@@ -15,6 +15,7 @@ import { GateCancelledError, type ResumeGate } from '../lifecycle/gate';
 import type { ModelDriver } from '../lifecycle/modelDriver';
 import { errorMessage } from '../shared/errors';
 import { abortSignalOf } from '../shared/cancellation';
+import { formatTokenFigures } from '../shared/format';
 
 const chunkProgress = new ProgressType<ChatChunk>();
 const maxAnswerTokens = 1024;
@@ -50,6 +51,7 @@ function registerChat(connection: Connection, gate: ResumeGate, model: ModelDriv
     };
     try {
       const result = await gate.run('chat', (signal) => model.chat({ messages, maxTokens: maxAnswerTokens }, onChunk, signal), abortSignalOf(token));
+      connection.console.log(`Chat answer: ${formatTokenFigures(result.figures)}; ${result.tokens} tokens generated (${result.stopReason}).`);
       history.record(params.sessionId, params.message, params.context, result.text);
       return { text: result.text, stopReason: result.stopReason };
     } catch (err) {

@@ -17,6 +17,7 @@ import type { ModelDriver } from '../lifecycle/modelDriver';
 import type { Settings } from '../shared/settings';
 import { abortSignalOf, delay } from '../shared/cancellation';
 import { errorMessage } from '../shared/errors';
+import { formatTokenFigures } from '../shared/format';
 import { CompletionCache } from './cache';
 import { checkDocument } from './documentGuard';
 import { postprocess } from './postprocess';
@@ -88,7 +89,8 @@ function registerInlineCompletion({ connection, documents, gate, driver: model, 
         (gateSignal) =>
           model.infill(
             {
-              prefix: window.prefix,
+              prefix: window.beforeLine,
+              middle: window.linePrefix,
               suffix: window.suffix,
               prefixTokens: defaultBudget.prefixTokens,
               suffixTokens: defaultBudget.suffixTokens,
@@ -106,9 +108,9 @@ function registerInlineCompletion({ connection, documents, gate, driver: model, 
       }
       stats.generated++;
       // What the model was given (before its own cut to prefixTokens + suffixTokens): bounded by
-      // the window whatever the document's size.
+      // the window whatever the document's size; and how much of it the KV cache already held.
       connection.console.debug(
-        `Completion in ${document.uri} at ${position.line + 1}:${position.character + 1}: sent ${window.prefix.length} characters before and ${window.suffix.length} after the cursor; ${result.tokens} tokens generated (${result.stopReason}).`,
+        `Completion in ${document.uri} at ${position.line + 1}:${position.character + 1}: sent ${window.prefix.length} characters before and ${window.suffix.length} after the cursor; ${formatTokenFigures(result.figures)}; ${result.tokens} tokens generated (${result.stopReason}).`,
       );
       const completion = postprocess(result.text, { prefix: window.prefix, suffix: window.suffix, maxLines: config.maxLines });
       if (completion === null) return [];

@@ -2,7 +2,9 @@
 // stats and unload, with no IPC. The model host (main.ts) serves it to the language server, and
 // the benchmark's direct baseline (bench/direct/engineWorker.ts) calls it in a bare process, so
 // both run the very same load and generation code.
-// One model, one context and one sequence serve every request, one generation at a time.
+// One model and one context serve every request, one generation at a time. The context has two
+// sequences, each with its own KV cache of contextSize tokens: completions on one, chat on the
+// other, so neither evicts the other's cache.
 import * as path from 'node:path';
 import type {
   ChatHistoryItem,
@@ -12,17 +14,18 @@ import type {
   LlamaContext,
   LlamaContextSequence,
   LlamaModel,
+  Token,
   TokenMeterState,
 } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
-import type { Backend, StopReason } from '../shared/protocol';
+import type { Backend, StopReason, TokenFigures } from '../shared/protocol';
 import type { GpuChoice } from '../shared/settings';
 import { nthNewline } from '../shared/text';
 import { startLlama, type NodeLlamaCpp, type StartedLlama } from './backend';
 import { EngineError, nativeMessage } from './engineError';
 import { ownRssBytes } from './memory';
 import { checkModelFile, checkTensorData } from './modelFile';
-import type { ChatGenerateParams, GenerationResult, HostChatMessage, HostStats, InfillParams, LoadParams, LoadResult } from './protocol';
-import { firstTokens, fitInfillBudget, lastTokens } from './tokenWindow';
+import { noFigures, type ChatGenerateParams, type GenerationResult, type HostChatMessage, type HostStats, type InfillParams, type LoadParams, type LoadResult } from './protocol';
+import { cutBeforeLine, firstTokens, fitInfillBudget, lastTokens } from './tokenWindow';
 
 export interface EngineOptions {
   /** Diagnostic lines (llama.cpp's warnings, a GPU backend that would not start); stderr by default. */
@@ -35,11 +38,6 @@ export interface LoadTimings {
   getLlamaMs: number | null;
   loadModelMs: number;
   createContextMs: number;
-}
-
-export interface InfillResult extends GenerationResult {
-  /** Prefix and suffix tokens actually sent. */
-  promptTokens: number;
 }
 
 export type ChatParams = Omit<ChatGenerateParams, 'streamId'>;
@@ -69,14 +67,20 @@ interface LlamaState extends StartedLlama {
 interface Loaded {
   model: LlamaModel;
   context: LlamaContext;
+  /** The completion's sequence; its KV holds the last completion's prompt. */
   sequence: LlamaContextSequence;
   completion: LlamaCompletion;
+  chatSequence: LlamaContextSequence;
   /** Made on the first chat turn: resolving the chat template costs ~300 ms that a wake for a completion need not pay. */
   chat: LlamaChat | null;
   result: LoadResult;
+  /** The text before the cursor line that the last completion kept (see cutBeforeLine). */
+  keptBeforeLine: string | null;
 }
 
-const abortResult: GenerationResult = { text: '', stopReason: 'abort', tokens: 0 };
+/** Sequences per context: one for completions, one for chat. contextSize is per sequence, so the KV cache is twice that. */
+const jobs = 2;
+const abortResult: GenerationResult = { text: '', stopReason: 'abort', tokens: 0, figures: noFigures };
 /** How long the model of a failed context creation gets to dispose before it is left to the process exit. */
 const failedDisposeWaitMs = 2000;
 
@@ -105,17 +109,55 @@ function toHistoryItem(m: HostChatMessage): ChatHistoryItem {
 }
 
 /**
- * Tokens sampled since `before`. The library may sample one past maxTokens when the last token
- * is half of a UTF-8 character, and its onToken callback misses held-back tokens, so the
- * sequence's own meter is the count to trust.
+ * What one generation on a sequence cost, from the sequence's token meter. The meter counts a
+ * decoded token as output when its logits were asked for: the prompt's last token and every
+ * sampled token fed back. So tokens sampled = output, and prompt tokens evaluated = input + 1.
+ * The library may sample one past maxTokens when the last token is half of a UTF-8 character, and
+ * its onToken callback misses held-back tokens, so the meter is the count to trust.
  */
-function generatedSince(current: Loaded, before: TokenMeterState): number {
-  return current.sequence.tokenMeter.diff(before).usedOutputTokens;
+class GenerationMeter {
+  private readonly before: TokenMeterState;
+  private readonly started = performance.now();
+  private firstTokenAt: number | null = null;
+
+  constructor(private readonly sequence: LlamaContextSequence) {
+    this.before = sequence.tokenMeter.getState();
+  }
+
+  /** Called on every streamed piece; the first one ends the prompt's evaluation. */
+  sawToken(): void {
+    this.firstTokenAt ??= performance.now();
+  }
+
+  /** `promptTokens` when known; else taken from the sequence (its tokens less those generated and fed back). */
+  figures(promptTokens: number | null): TokenFigures {
+    const ended = performance.now();
+    const used = this.sequence.tokenMeter.diff(this.before);
+    const generatedTokens = used.usedOutputTokens;
+    const evaluated = used.usedInputTokens + (generatedTokens > 0 ? 1 : 0);
+    const prompt = Math.max(evaluated, promptTokens ?? this.sequence.contextTokens.length - Math.max(0, generatedTokens - 1));
+    const generating = this.firstTokenAt === null ? 0 : ended - this.firstTokenAt;
+    return {
+      promptTokens: prompt,
+      evaluatedTokens: evaluated,
+      reusedTokens: prompt - evaluated,
+      generatedTokens,
+      tokensPerSecond: generatedTokens >= 2 && generating > 0 ? ((generatedTokens - 1) * 1000) / generating : null,
+      ms: ended - this.started,
+    };
+  }
+}
+
+/** Whether node-llama-cpp prepends BOS to a completion's tokens (its resolveBeginningTokenToPrepend). */
+function prependsBos(model: LlamaModel): boolean {
+  const vocabulary = String(model.vocabularyType);
+  if (model.tokens.bos == null || vocabulary === 'rwkv' || vocabulary === 'ugm') return false;
+  return vocabulary === 'wpm' || model.tokens.shouldPrependBosToken;
 }
 
 /** Drops the oldest turns (never the system prompt or the question) until prompt and answer fit. */
 function fitChatHistory(current: Loaded, messages: HostChatMessage[], maxTokens: number): { messages: HostChatMessage[]; maxTokens: number } {
-  const contextSize = current.context.contextSize;
+  const contextSize = current.chatSequence.contextSize;
   const answer = Math.max(16, Math.min(maxTokens, Math.floor(contextSize / 2)));
   // Chat template overhead per message, generously.
   const cost = (m: HostChatMessage): number => current.model.tokenize(m.text, false, 'trimLeadingSpace').length + 8;
@@ -195,9 +237,9 @@ export class LlamaEngine {
   }
 
   /** Fill in the middle. Aborting `signal` stops it; one aborted while it waits answers at once. */
-  infill(params: InfillParams, signal: AbortSignal): Promise<InfillResult> {
+  infill(params: InfillParams, signal: AbortSignal): Promise<GenerationResult> {
     this.refuseWhileStopping();
-    return this.generation(signal, { ...abortResult, promptTokens: 0 }, (stop) => this.infillNow(params, stop));
+    return this.generation(signal, abortResult, (stop) => this.infillNow(params, stop));
   }
 
   /** One chat answer over `params.messages`, each streamed piece of text passed to `onChunk`. */
@@ -229,7 +271,7 @@ export class LlamaEngine {
     });
   }
 
-  /** Saves the sequence's evaluated state; the benchmark's state-restore baseline uses it. */
+  /** Saves the completion sequence's evaluated state; the benchmark's state-restore baseline uses it. */
   saveState(file: string): Promise<{ bytes: number }> {
     return this.queue.run(async () => ({ bytes: (await this.requireLoaded().sequence.saveStateToFile(file)).fileSize }));
   }
@@ -301,6 +343,7 @@ export class LlamaEngine {
     current.chat?.dispose({ disposeSequence: false });
     current.completion.dispose({ disposeSequence: false });
     current.sequence.dispose();
+    current.chatSequence.dispose();
     await current.context.dispose();
     await current.model.dispose();
     // The file's metadata (vocabulary, template) is garbage now; without a full collection V8
@@ -341,18 +384,19 @@ export class LlamaEngine {
     const contextStarted = performance.now();
     let context: LlamaContext;
     try {
-      context = await model.createContext({ contextSize: params.contextSize, threads, createSignal: signal });
+      context = await model.createContext({ contextSize: params.contextSize, sequences: jobs, threads, createSignal: signal });
     } catch (err) {
       if (this.llamaState) await this.disposeFailedModel(model, this.llamaState);
       if (signal.aborted) throw cancelled();
       if (err instanceof lib.InsufficientMemoryError) {
-        throw new EngineError(`There is not enough memory for a context of ${params.contextSize} tokens; try a smaller context size.`);
+        throw new EngineError(`There is not enough memory for a context of ${params.contextSize} tokens (one each for completions and chat); try a smaller context size.`);
       }
       throw new EngineError(`llama.cpp could not create a context of ${params.contextSize} tokens: ${nativeMessage(err)}.`);
     }
     const done = performance.now();
     this.timings = { getLlamaMs, loadModelMs: contextStarted - modelStarted, createContextMs: done - contextStarted };
     const sequence = context.getSequence();
+    const chatSequence = context.getSequence();
     const infill = model.tokens.infill;
     const result: LoadResult = {
       name: file.name !== null && file.name !== '' ? file.name : path.basename(modelPath, '.gguf'),
@@ -361,10 +405,20 @@ export class LlamaEngine {
       gpuLayers: model.gpuLayers,
       totalLayers: model.fileInsights.totalLayers,
       contextSize: context.contextSize,
-      hasFim: infill.prefix != null && infill.suffix != null && infill.middle != null,
+      // As node-llama-cpp's own infill: a model without a middle token takes SUF suffix PRE prefix.
+      hasFim: infill.prefix != null && infill.suffix != null,
       fallbackReason,
     };
-    this.loaded = { model, context, sequence, completion: new lib.LlamaCompletion({ contextSequence: sequence }), chat: null, result };
+    this.loaded = {
+      model,
+      context,
+      sequence,
+      completion: new lib.LlamaCompletion({ contextSequence: sequence }),
+      chatSequence,
+      chat: null,
+      result,
+      keptBeforeLine: null,
+    };
     return result;
   }
 
@@ -401,29 +455,43 @@ export class LlamaEngine {
     });
   }
 
-  private async infillNow(params: InfillParams, signal: AbortSignal): Promise<InfillResult> {
+  private async infillNow(params: InfillParams, signal: AbortSignal): Promise<GenerationResult> {
     const current = this.requireLoaded();
-    if (!current.result.hasFim) {
+    const { model } = current;
+    const { prefix: pre, suffix: suf, middle: mid } = model.tokens.infill;
+    if (pre == null || suf == null) {
       throw new EngineError(`The model ${current.result.name} has no fill-in-the-middle tokens, so it cannot complete code inline.`);
     }
-    const budget = fitInfillBudget(current.context.contextSize, params);
-    const prefix = lastTokens(current.model, params.prefix, budget.prefixTokens);
-    const suffix = firstTokens(current.model, params.suffix, budget.suffixTokens);
-    const promptTokens = prefix.length + suffix.length;
+    const budget = fitInfillBudget(current.sequence.contextSize, params);
+    const tokenize = (text: string): Token[] => model.tokenize(text, false, 'trimLeadingSpace');
+    // The cursor line keeps at least this much of the prefix budget, whatever comes before it.
+    const lineReserve = Math.floor(budget.prefixTokens / 8);
+    const before = cutBeforeLine(tokenize, params.prefix, budget.prefixTokens - lineReserve, current.keptBeforeLine);
+    current.keptBeforeLine = before.kept;
+    const middle = lastTokens(model, params.middle, budget.prefixTokens - before.tokens.length);
+    const suffix = firstTokens(model, params.suffix, budget.suffixTokens);
+    // What llama.cpp's /infill builds: everything up to the cursor line stays byte-identical while
+    // the user types along it, so only the line's new tokens are evaluated. The library prepends BOS.
+    const prompt: Token[] =
+      mid != null ? [pre, ...before.tokens, suf, ...suffix, mid, ...middle] : [suf, ...suffix, pre, ...before.tokens, ...middle];
+    const promptTokens = prompt.length + (prependsBos(model) ? 1 : 0);
     const maxLines = Math.max(1, params.maxLines);
     const lineLimit = new AbortController();
     const stop = AbortSignal.any([signal, lineLimit.signal]);
     let streamed = '';
     let text = '';
-    const meterBefore = current.sequence.tokenMeter.getState();
+    const meter = new GenerationMeter(current.sequence);
     let stopReason: StopReason;
     try {
-      const response = await current.completion.generateInfillCompletionWithMeta(prefix, suffix, {
+      const response = await current.completion.generateCompletionWithMeta(prompt, {
         maxTokens: budget.maxTokens,
+        // Prompt and answer already fit; the default (a tenth of the context) would cut the prompt's front.
+        contextShiftSize: budget.maxTokens,
         customStopTriggers: params.stopTexts.filter((s) => s !== ''),
         signal: stop,
         stopOnAbortSignal: true,
         onTextChunk: (chunk) => {
+          meter.sawToken();
           streamed += chunk;
           if (nthNewline(streamed, maxLines) >= 0) lineLimit.abort();
         },
@@ -435,11 +503,12 @@ export class LlamaEngine {
       if (!stop.aborted) throw new EngineError(`The completion failed: ${nativeMessage(err)}.`);
       stopReason = 'abort';
     }
-    const tokens = generatedSince(current, meterBefore);
+    const figures = meter.figures(promptTokens);
+    const tokens = figures.generatedTokens;
     const cut = nthNewline(text, maxLines);
-    if (cut >= 0) return { text: text.slice(0, cut), stopReason: 'maxLines', tokens, promptTokens };
+    if (cut >= 0) return { text: text.slice(0, cut), stopReason: 'maxLines', tokens, figures };
     if (lineLimit.signal.aborted && !signal.aborted) stopReason = 'maxLines';
-    return { text, stopReason, tokens, promptTokens };
+    return { text, stopReason, tokens, figures };
   }
 
   private async chatNow(params: ChatParams, onChunk: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {
@@ -448,20 +517,25 @@ export class LlamaEngine {
     const fitted = fitChatHistory(current, params.messages, params.maxTokens);
     const history = fitted.messages.map(toHistoryItem);
     history.push({ type: 'model', response: [] });
-    const meterBefore = current.sequence.tokenMeter.getState();
+    const meter = new GenerationMeter(current.chatSequence);
     try {
-      current.chat ??= new (await this.library).LlamaChat({ contextSequence: current.sequence });
+      current.chat ??= new (await this.library).LlamaChat({ contextSequence: current.chatSequence });
       const response = await current.chat.generateResponse(history, {
         maxTokens: fitted.maxTokens,
         signal,
         stopOnAbortSignal: true,
         onTextChunk: (text) => {
+          meter.sawToken();
           if (text !== '') onChunk(text);
         },
       });
-      return { text: response.response, stopReason: mapStopReason(response.metadata.stopReason), tokens: generatedSince(current, meterBefore) };
+      const figures = meter.figures(null);
+      return { text: response.response, stopReason: mapStopReason(response.metadata.stopReason), tokens: figures.generatedTokens, figures };
     } catch (err) {
-      if (signal.aborted) return { ...abortResult, tokens: generatedSince(current, meterBefore) };
+      if (signal.aborted) {
+        const figures = meter.figures(null);
+        return { ...abortResult, tokens: figures.generatedTokens, figures };
+      }
       throw new EngineError(`The chat answer failed: ${nativeMessage(err)}.`);
     }
   }

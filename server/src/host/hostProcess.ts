@@ -23,6 +23,7 @@ import {
   chatRequest,
   infillRequest,
   loadRequest,
+  noFigures,
   pingRequest,
   shutdownRequest,
   statsRequest,
@@ -251,7 +252,7 @@ export class HostProcess {
   infill(params: InfillParams, signal?: AbortSignal): Promise<GenerationResult> {
     return this.request('a completion', this.generationDeadline(params.maxTokens), (token) => this.connection.sendRequest(infillRequest, params, token), {
       signal,
-      cancelled: () => ({ text: '', stopReason: 'abort', tokens: 0 }),
+      cancelled: () => ({ text: '', stopReason: 'abort', tokens: 0, figures: noFigures }),
       watch: true,
     });
   }
@@ -270,7 +271,7 @@ export class HostProcess {
         this.generationDeadline(params.maxTokens),
         (token) => this.connection.sendRequest(chatRequest, { ...params, streamId }, token),
         // The host's count is unknown when it does not answer.
-        { signal, cancelled: () => ({ text: streamed, stopReason: 'abort', tokens: 0 }), watch: true },
+        { signal, cancelled: () => ({ text: streamed, stopReason: 'abort', tokens: 0, figures: noFigures }), watch: true },
       );
     } finally {
       this.chatStreams.delete(streamId);

@@ -49,13 +49,7 @@ async function answer<T>(work: () => Promise<T>): Promise<T> {
 
 connection.onRequest(host.loadRequest, (params, token) => answer(() => engine.load(params, abortSignalOf(token))));
 connection.onRequest(host.unloadRequest, () => answer(() => engine.unload()));
-connection.onRequest(host.infillRequest, (params, token) =>
-  answer(async (): Promise<host.GenerationResult> => {
-    // promptTokens is for the benchmarks; the protocol's result has no such field.
-    const { text, stopReason, tokens } = await engine.infill(params, abortSignalOf(token));
-    return { text, stopReason, tokens };
-  }),
-);
+connection.onRequest(host.infillRequest, (params, token) => answer(() => engine.infill(params, abortSignalOf(token))));
 connection.onRequest(host.chatRequest, (params, token) =>
   answer(() =>
     engine.chat(

@@ -1,7 +1,7 @@
 // Messages between the language server and its model host child (vscode-jsonrpc over Node IPC).
 // The host owns node-llama-cpp and nothing else; it keeps no state the server cannot rebuild.
 import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
-import type { Backend, ModelInfo, StopReason } from '../shared/protocol';
+import type { Backend, ModelInfo, StopReason, TokenFigures } from '../shared/protocol';
 import type { GpuChoice } from '../shared/settings';
 
 export interface LoadParams {
@@ -22,10 +22,17 @@ export interface LoadResult extends Omit<ModelInfo, 'path' | 'backend'> {
 }
 
 export interface InfillParams {
-  /** Text before the cursor; the host keeps only its last `prefixTokens` tokens. */
+  /**
+   * Text before the cursor line (whole lines). It goes before the FIM suffix token, so it must stay
+   * byte-identical while the user types along a line; the host cuts it, when it is over budget,
+   * at a line start that stays put as lines are added.
+   */
   prefix: string;
+  /** The cursor line up to the cursor: placed after the FIM middle token, the only part that changes per keystroke. */
+  middle: string;
   /** Text after the cursor; the host keeps only its first `suffixTokens` tokens. */
   suffix: string;
+  /** Budget of `prefix` and `middle` together. */
   prefixTokens: number;
   suffixTokens: number;
   maxTokens: number;
@@ -40,7 +47,12 @@ export interface GenerationResult {
   stopReason: StopReason;
   /** Tokens generated; may be maxTokens + 1 when the last one completed a UTF-8 character. */
   tokens: number;
+  /** Prompt tokens evaluated and reused, and speed; all zero for a request that never ran. */
+  figures: TokenFigures;
 }
+
+/** The figures of a request that evaluated and generated nothing. */
+export const noFigures: TokenFigures = { promptTokens: 0, evaluatedTokens: 0, reusedTokens: 0, generatedTokens: 0, tokensPerSecond: null, ms: 0 };
 
 export interface HostChatMessage {
   role: 'system' | 'user' | 'assistant';

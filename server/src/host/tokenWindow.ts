@@ -1,8 +1,69 @@
-// The FIM prompt as tokens: prefix and suffix cut to their budgets by tokenizing only a window
-// near the cursor, and the budgets fitted into the context. Used by the engine (engine.ts).
+// The FIM prompt as tokens: the text before the cursor line cut so it stays put while the user
+// types, the cursor line and the suffix cut to their budgets by tokenizing only a window near the
+// cursor, and the budgets fitted into the context. Used by the engine (engine.ts).
 import type { LlamaModel, Token } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import { isLowSurrogate } from '../shared/text';
 import type { InfillParams } from './protocol';
+
+export type Tokenize = (text: string) => Token[];
+
+/** Text before the cursor line longer than this many characters per budgeted token is cut unseen: only its end can fit. */
+export const maxCharsPerToken = 16;
+
+/** A new cut keeps this share of the budget, so the lines typed below it fit without moving it. */
+export const freshCutShare = 3 / 4;
+
+export interface BeforeLineCut {
+  tokens: Token[];
+  /** The text the tokens are of (a suffix of the text given); pass it back as `previous` next time. */
+  kept: string;
+}
+
+/**
+ * The tokens of the text before the cursor line (whole lines) within `budget`. All of it when it
+ * fits. Else it is cut at a line start, and the cut is sticky: while the text kept last time
+ * (`previous`) is still in the text and still fits with what follows it, it is kept again, so
+ * typing and Enter leave the prompt's front, and the KV cache of it, alone. A new cut keeps
+ * `freshCutShare` of the budget, leaving room for the lines still to come.
+ */
+export function cutBeforeLine(tokenize: Tokenize, text: string, budget: number, previous: string | null): BeforeLineCut {
+  if (budget <= 0 || text === '') return { tokens: [], kept: '' };
+  // A huge text (a caller other than the server's window): bounded work, whatever its size.
+  const cap = budget * maxCharsPerToken;
+  if (text.length > cap) text = text.slice(lineStartFrom(text, text.length - cap));
+  if (previous) {
+    const at = text.lastIndexOf(previous);
+    if (at >= 0) {
+      const tokens = tokenize(text.slice(at));
+      if (tokens.length <= budget) return { tokens, kept: text.slice(at) };
+    }
+  }
+  let start = 0;
+  let tokens = tokenize(text);
+  if (tokens.length <= budget) return { tokens, kept: text };
+  const target = Math.max(1, Math.floor(budget * freshCutShare));
+  while (tokens.length > target) {
+    // Drop the share of characters that is over (at least one line), then count again.
+    const over = (tokens.length - target) / tokens.length;
+    const next = lineStartFrom(text, start + Math.max(1, Math.ceil((text.length - start) * over)));
+    if (next >= text.length || text.charCodeAt(next - 1) !== 0x0a) {
+      // No line start left (one huge line): its last tokens, and no cut to keep.
+      return { tokens: tokens.slice(-target), kept: '' };
+    }
+    start = next;
+    tokens = tokenize(text.slice(start));
+  }
+  return { tokens, kept: text.slice(start) };
+}
+
+/** The first line start at or after `at`; else `at` itself, moved off a surrogate pair's second half. */
+function lineStartFrom(text: string, at: number): number {
+  if (at <= 0) return 0;
+  if (text.charCodeAt(at - 1) === 0x0a) return at;
+  const lineBreak = text.indexOf('\n', at);
+  if (lineBreak >= 0) return lineBreak + 1;
+  return isLowSurrogate(text.charCodeAt(at)) ? at + 1 : at;
+}
 
 /**
  * The last `count` tokens of `text`, tokenizing only a window near its end, so a 10 MB prefix
@@ -32,7 +93,7 @@ export function firstTokens(model: LlamaModel, text: string, count: number): Tok
 }
 
 /**
- * Prefix, suffix and answer must fit the context together: overflowing it makes llama.cpp shift
+ * Prefix (with the cursor line), suffix and answer must fit the context together: overflowing it makes llama.cpp shift
  * the context on every token, which turns a millisecond answer into minutes.
  */
 export function fitInfillBudget(contextSize: number, p: Pick<InfillParams, 'prefixTokens' | 'suffixTokens' | 'maxTokens'>): { prefixTokens: number; suffixTokens: number; maxTokens: number } {

@@ -5,7 +5,7 @@
 // as crashed.
 import * as os from 'node:os';
 import { isRemoteModelRef } from '../shared/modelRef';
-import type { Backend, CompletionCounters, Counters, ModelInfo, ModelState, SleepFreed } from '../shared/protocol';
+import type { Backend, CompletionCounters, Counters, ModelInfo, ModelState, SleepFreed, TokenFigures } from '../shared/protocol';
 import type { Settings } from '../shared/settings';
 import type { DriverCall, GateDriver } from './gate';
 import type {
@@ -51,6 +51,9 @@ export class ModelDriver implements GateDriver {
   readonly counters: Counters = { loads: 0, sleeps: 0, wakes: 0, hostCrashes: 0, lastLoadMs: null, lastWakeMs: null };
   /** Written by the inline completion feature; reported with the rest. */
   readonly completions: CompletionCounters = { requests: 0, generated: 0, cacheHits: 0, superseded: 0 };
+  /** The last completion and chat turn that ran on the model; kept across sleep. */
+  lastCompletion: TokenFigures | null = null;
+  lastChat: TokenFigures | null = null;
   /** Epoch ms when the model last went to sleep; null while it is not asleep. */
   asleepSince: number | null = null;
   private previousState: ModelState | null = null;
@@ -203,12 +206,17 @@ export class ModelDriver implements GateDriver {
     if (host) void this.dropHost(host);
   }
 
-  infill(params: InfillParams, signal: AbortSignal): Promise<GenerationResult> {
-    return this.requireHost().infill(params, signal);
+  async infill(params: InfillParams, signal: AbortSignal): Promise<GenerationResult> {
+    const result = await this.requireHost().infill(params, signal);
+    // A request cancelled before it ran evaluated nothing and says nothing about reuse.
+    if (result.figures.promptTokens > 0) this.lastCompletion = result.figures;
+    return result;
   }
 
-  chat(params: Omit<ChatGenerateParams, 'streamId'>, onChunk: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {
-    return this.requireHost().chat(params, onChunk, signal);
+  async chat(params: Omit<ChatGenerateParams, 'streamId'>, onChunk: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {
+    const result = await this.requireHost().chat(params, onChunk, signal);
+    if (result.figures.promptTokens > 0) this.lastChat = result.figures;
+    return result;
   }
 
   /**

@@ -40,5 +40,7 @@ export function buildStatus({ gate, driver, settings, problems }: StatusSources)
     },
     counters: { ...driver.counters },
     completions: { ...driver.completions },
+    lastCompletion: driver.lastCompletion,
+    lastChat: driver.lastChat,
   };
 }

@@ -1,4 +1,5 @@
 // Short human formats for sizes, durations and clock times, shared by the server's messages, the status bar and chat.
+import type { TokenFigures } from './protocol';
 
 const units = ['B', 'KB', 'MB', 'GB', 'TB'] as const;
 
@@ -35,4 +36,10 @@ export function formatMs(ms: number): string {
 export function formatClock(epochMs: number): string {
   const d = new Date(epochMs);
   return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+}
+
+/** "812 prompt tokens, 3 evaluated (809 reused), 23 tok/s". */
+export function formatTokenFigures(f: TokenFigures): string {
+  const speed = f.tokensPerSecond === null ? '' : `, ${f.tokensPerSecond >= 10 ? Math.round(f.tokensPerSecond) : f.tokensPerSecond.toFixed(1)} tok/s`;
+  return `${f.promptTokens} prompt tokens, ${f.evaluatedTokens} evaluated (${f.reusedTokens} reused)${speed}`;
 }

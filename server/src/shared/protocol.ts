@@ -67,6 +67,21 @@ export interface CompletionCounters {
   superseded: number;
 }
 
+/** What one generation cost: prompt tokens evaluated against those reused from the KV cache, and speed. */
+export interface TokenFigures {
+  /** Tokens in the prompt, control tokens included. */
+  promptTokens: number;
+  /** Prompt tokens the model evaluated for this request. */
+  evaluatedTokens: number;
+  /** Prompt tokens already in the sequence's KV cache: promptTokens - evaluatedTokens. */
+  reusedTokens: number;
+  generatedTokens: number;
+  /** Generated tokens per second after the first one; null when fewer than two were generated. */
+  tokensPerSecond: number | null;
+  /** Time in the model host, prompt evaluation included. */
+  ms: number;
+}
+
 export interface ModelStatus {
   state: ModelState;
   /** One human sentence: why it is in error. */
@@ -86,6 +101,10 @@ export interface ModelStatus {
   memory: MemoryInfo;
   counters: Counters;
   completions: CompletionCounters;
+  /** The last generated completion's figures; null before the first. */
+  lastCompletion: TokenFigures | null;
+  /** The last chat turn's figures; null before the first. */
+  lastChat: TokenFigures | null;
 }
 
 export type ActivityKind = 'typing' | 'cursor' | 'editor' | 'focus';

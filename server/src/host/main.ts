@@ -10,6 +10,7 @@ import {
 } from 'vscode-jsonrpc/node';
 import { abortSignalOf } from '../shared/cancellation';
 import { errorMessage, errorStack } from '../shared/errors';
+import { processPresence } from '../shared/processes';
 import { LlamaEngine } from './engine';
 import { EngineError, nativeMessage } from './engineError';
 import * as host from './protocol';
@@ -19,14 +20,9 @@ const disposeBoundMs = 1500;
 /** How often the host checks that its language server is still there. */
 const parentCheckMs = 2000;
 
+/** The server is there; another user's process under its pid means the pid was reused. */
 function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else (the pid was reused); the server is gone all the same.
-    return (err as NodeJS.ErrnoException).code !== 'ESRCH' && (err as NodeJS.ErrnoException).code !== 'EPERM';
-  }
+  return processPresence(pid) === 'ours';
 }
 
 function log(line: string): void {

@@ -3,17 +3,14 @@
 import { open, readFile, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { delay } from '../../shared/cancellation';
+import { processPresence } from '../../shared/processes';
 
 const lockName = '.download.lock';
 const pollMs = 500;
 
+/** Any process under the pid keeps the lock: better to wait than to take a live download's file. */
 function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return processPresence(pid) !== 'none';
 }
 
 async function holder(lockPath: string): Promise<number | null> {

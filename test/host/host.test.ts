@@ -4,12 +4,13 @@
 // Run: npm run build && node --import tsx --test test/host/host.test.ts
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { GenerationResult, InfillParams, LoadParams } from '../../server/src/host/protocol';
-import { describeExit, HostProcess, type HostExit } from '../../server/src/host/hostProcess';
+import { describeExit, HostProcess, type HostExit, type HostProcessOptions } from '../../server/src/host/hostProcess';
+import { processState } from '../fixtures/processes';
 import { brokenModels, largeModel, tinyModel, tinyOptions, type BrokenModels } from '../fixtures/models';
 import { writeGguf } from '../../scripts/dev/gguf';
 
@@ -373,13 +374,14 @@ describe('describeExit', () => {
   });
 });
 
-/** The state letter of a process in /proc (T: stopped); null once it is gone. */
-function processState(pid: number): string | null {
-  try {
-    return /^\d+ \(.*\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1] ?? null;
-  } catch {
-    return null;
-  }
+/** A host with short deadlines, and every exit it makes. */
+function hostWithDeadlines(deadlines: HostProcessOptions['deadlines']): { t: HostProcess; exits: HostExit[]; pid: number } {
+  const t = new HostProcess({ hostPath, deadlines });
+  const exits: HostExit[] = [];
+  t.onExit((exit) => exits.push(exit));
+  const pid = t.pid;
+  assert.ok(pid);
+  return { t, exits, pid };
 }
 
 /** Lets a stopped host run again and ends it, whatever the test did to it. */
@@ -436,11 +438,7 @@ describe('robustness of the host', { skip: process.platform !== 'linux' && 'name
   });
 
   it('a host that misses a deadline is killed as hung, in a sentence', { timeout: 60_000 }, async () => {
-    const t = new HostProcess({ hostPath, deadlines: { statsMs: 500 } });
-    const exits: HostExit[] = [];
-    t.onExit((exit) => exits.push(exit));
-    const pid = t.pid;
-    assert.ok(pid);
+    const { t, exits, pid } = hostWithDeadlines({ statsMs: 500 });
     try {
       // The first answer waits for node-llama-cpp's import; a load has a long deadline of its own.
       await t.load(loadParams(tiny));
@@ -456,11 +454,7 @@ describe('robustness of the host', { skip: process.platform !== 'linux' && 'name
   });
 
   it('a generation cancelled while the host is stopped is answered at once; the heartbeat then finds the host hung', { timeout: 60_000 }, async () => {
-    const t = new HostProcess({ hostPath, deadlines: { statsMs: 1000, heartbeatMs: 200 } });
-    const exits: HostExit[] = [];
-    t.onExit((exit) => exits.push(exit));
-    const pid = t.pid;
-    assert.ok(pid);
+    const { t, exits, pid } = hostWithDeadlines({ statsMs: 1000, heartbeatMs: 200 });
     try {
       await t.load(loadParams(tiny));
       process.kill(pid, 'SIGSTOP');

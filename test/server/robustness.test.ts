@@ -7,13 +7,13 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CancellationTokenSource, InlineCompletionRequest, ResponseError, type InlineCompletionItem } from 'vscode-languageserver-protocol/node';
 import { ChatRequest, SleepRequest, WakeRequest, type ChatResult, type ModelStatus } from '../../server/src/shared/protocol';
 import { tinyModel } from '../fixtures/models';
-import { isAlive } from '../fixtures/processes';
+import { isAlive, processState } from '../fixtures/processes';
 import { startServer, type TestServer } from './lspClient';
 
 const docUri = 'file:///work/robust.ts';
@@ -46,15 +46,6 @@ function complete(server: TestServer, token?: CancellationTokenSource['token'], 
 
 function chat(server: TestServer, message: string, token?: CancellationTokenSource['token']): Promise<ChatResult> {
   return server.connection.sendRequest(ChatRequest.type, { sessionId: 'robust', message }, token);
-}
-
-/** The state letter of a process in /proc (T: stopped); null once it is gone. */
-function processState(pid: number): string | null {
-  try {
-    return /^\d+ \(.*\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1] ?? null;
-  } catch {
-    return null;
-  }
 }
 
 function stopHost(pid: number): void {

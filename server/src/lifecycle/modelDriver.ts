@@ -164,9 +164,11 @@ export class ModelDriver implements GateDriver {
     const before = this.memorySample();
     this.loaded = false;
     if (!host) return;
+    const deep = this.options.settings().sleepMode === 'deep';
+    // A deep-sleeping host is on its way out: status shows none while it saves its state.
+    if (deep) this.host = null;
     await this.saveState(host);
-    if (this.options.settings().sleepMode === 'deep') {
-      this.host = null;
+    if (deep) {
       await host.shutdown(shutdownMs);
       this.lastStats = null;
     } else {

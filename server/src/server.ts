@@ -30,6 +30,7 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
     log,
     settings: () => modelSwitch.effective(settings),
     resolveModelPath: (setting, signal) => setup.resolve(setting, signal),
+    stateDir: () => setup.stateDir,
     onCrash: (message) => gate.crashed(message),
     onChange: () => status.push(),
   });

@@ -1,5 +1,7 @@
 // A real LSP client connection to the built server over stdio, for the server tests.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   createProtocolConnection,
@@ -35,6 +37,7 @@ export interface TestServer {
 }
 
 export interface StartOptions {
+  /** The extension's storage; by default a new temporary folder, removed on stop (the state kept across sleep goes there). */
   storageDir?: string;
   /** Extra environment for the server process (e.g. LOCAL_LLM_HF_ENDPOINT). */
   env?: Record<string, string>;
@@ -45,7 +48,8 @@ export interface StartOptions {
 }
 
 export async function startServer(settings: Record<string, unknown>, options: StartOptions = {}): Promise<TestServer> {
-  const { storageDir } = options;
+  const ownStorage = options.storageDir === undefined ? mkdtempSync(path.join(os.tmpdir(), 'local-llm-storage-')) : null;
+  const storageDir = options.storageDir ?? ownStorage!;
   const child = spawn(process.execPath, [serverPath, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
   const logs: string[] = [];
   child.stderr!.on('data', (d: Buffer) => logs.push(d.toString()));
@@ -123,6 +127,7 @@ export async function startServer(settings: Record<string, unknown>, options: St
       await exited;
       clearTimeout(timer);
       connection.dispose();
+      if (ownStorage) rmSync(ownStorage, { recursive: true, force: true });
     },
   };
 }

@@ -5,6 +5,7 @@
 // One model and one context serve every request, one generation at a time. The context has two
 // sequences, each with its own KV cache of contextSize tokens: completions on one, chat on the
 // other, so neither evicts the other's cache.
+import { chmod, readFile, rename, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import type {
   ChatHistoryItem,
@@ -24,7 +25,30 @@ import { startLlama, type NodeLlamaCpp, type StartedLlama } from './backend';
 import { EngineError, nativeMessage } from './engineError';
 import { ownRssBytes } from './memory';
 import { checkModelFile, checkTensorData } from './modelFile';
-import { noFigures, type ChatGenerateParams, type GenerationResult, type HostChatMessage, type HostStats, type InfillParams, type LoadParams, type LoadResult } from './protocol';
+import {
+  noFigures,
+  type ChatGenerateParams,
+  type GenerationResult,
+  type HostChatMessage,
+  type HostStats,
+  type InfillParams,
+  type LoadParams,
+  type LoadResult,
+  type SaveStateResult,
+} from './protocol';
+import {
+  binOf,
+  ensureStateDir,
+  modelIdentity,
+  pruneStates,
+  readStateRecord,
+  recordMismatch,
+  removeState,
+  stateBase,
+  writeStateRecord,
+  type ModelIdentity,
+  type SequenceKind,
+} from './sequenceState';
 import { cutBeforeLine, firstTokens, fitInfillBudget, lastTokens } from './tokenWindow';
 
 export interface EngineOptions {
@@ -76,6 +100,23 @@ interface Loaded {
   result: LoadResult;
   /** The text before the cursor line that the last completion kept (see cutBeforeLine). */
   keptBeforeLine: string | null;
+  /** Where the sequences' state is kept across sleep; null keeps none. */
+  stateDir: string | null;
+  identity: ModelIdentity | null;
+  /** Sequences whose saved state is still to be restored, by the first request that needs it. */
+  pendingRestore: Set<SequenceKind>;
+}
+
+let versionOfLibrary: string | null = null;
+
+/** node-llama-cpp's version, from its package.json; a state file is only loaded by the version that wrote it. */
+async function libraryVersion(): Promise<string> {
+  if (versionOfLibrary !== null) return versionOfLibrary;
+  const main = require.resolve('node-llama-cpp');
+  const manifest = JSON.parse(await readFile(path.join(path.dirname(main), '..', 'package.json'), 'utf8')) as { version?: unknown };
+  if (typeof manifest.version !== 'string') throw new Error('node-llama-cpp has no version');
+  versionOfLibrary = manifest.version;
+  return versionOfLibrary;
 }
 
 /** Sequences per context: one for completions, one for chat. contextSize is per sequence, so the KV cache is twice that. */
@@ -271,6 +312,57 @@ export class LlamaEngine {
     });
   }
 
+  /**
+   * Before a sleep: saves each sequence that holds tokens to the load's state folder, with its
+   * record, then trims the folder to `capBytes`. A sequence whose saved state was never restored
+   * keeps its file. Never throws for a failed save: the reuse is lost, and the log says so.
+   */
+  saveStates(capBytes: number): Promise<SaveStateResult> {
+    return this.queue.run(async () => {
+      const current = this.loaded;
+      const saved: SaveStateResult['saved'] = [];
+      if (!current?.stateDir || !current.identity || capBytes <= 0) return { saved };
+      const dir = current.stateDir;
+      try {
+        await ensureStateDir(dir);
+        const engineVersion = await libraryVersion();
+        for (const kind of ['completion', 'chat'] as const) {
+          const sequence = kind === 'completion' ? current.sequence : current.chatSequence;
+          const tokenCount = sequence.contextTokens.length;
+          if (current.pendingRestore.has(kind) || tokenCount === 0) continue;
+          const base = stateBase(dir, current.identity.modelPath, kind);
+          const temporary = `${base}.saving`;
+          try {
+            const { fileSize } = await sequence.saveStateToFile(temporary);
+            await chmod(temporary, 0o600);
+            // The record goes first: a .bin without its record is never loaded.
+            await removeState(base);
+            await rename(temporary, binOf(base));
+            await writeStateRecord(base, {
+              format: 1,
+              ...current.identity,
+              kind,
+              contextSize: sequence.contextSize,
+              engineVersion,
+              tokenCount,
+              bytes: fileSize,
+              keptBeforeLine: kind === 'completion' ? current.keptBeforeLine : null,
+            });
+            saved.push({ kind, tokens: tokenCount, bytes: fileSize });
+          } catch (err) {
+            await rm(temporary, { force: true }).catch(() => undefined);
+            await removeState(base).catch(() => undefined);
+            this.log(`Could not save the ${kind} state (${nativeMessage(err)}); after the wake it is evaluated again.`);
+          }
+        }
+        for (const base of await pruneStates(dir, capBytes)) this.log(`Removed the state ${path.basename(base)}: over localLlm.stateCacheMB.`);
+      } catch (err) {
+        this.log(`Could not keep the model's state across sleep (${nativeMessage(err)}); after the wake it is evaluated again.`);
+      }
+      return { saved };
+    });
+  }
+
   /** Saves the completion sequence's evaluated state; the benchmark's state-restore baseline uses it. */
   saveState(file: string): Promise<{ bytes: number }> {
     return this.queue.run(async () => ({ bytes: (await this.requireLoaded().sequence.saveStateToFile(file)).fileSize }));
@@ -351,6 +443,45 @@ export class LlamaEngine {
     (globalThis as { gc?: () => void }).gc?.();
   }
 
+  /**
+   * Restores the saved state of a sequence, once, before the first request that uses it after a
+   * load. A state whose record does not match this load, or whose file is not the size recorded
+   * or does not load, is deleted and the sequence starts empty.
+   */
+  private async restoreState(current: Loaded, kind: SequenceKind): Promise<void> {
+    if (!current.pendingRestore.delete(kind) || !current.stateDir || !current.identity) return;
+    const sequence = kind === 'completion' ? current.sequence : current.chatSequence;
+    const base = stateBase(current.stateDir, current.identity.modelPath, kind);
+    const refuse = async (why: string): Promise<void> => {
+      await removeState(base).catch(() => undefined);
+      this.log(`Deleted the saved ${kind} state ${path.basename(base)} unloaded: ${why}.`);
+    };
+    let record;
+    try {
+      record = await readStateRecord(base);
+    } catch (err) {
+      return refuse(`its record is unreadable (${nativeMessage(err)})`);
+    }
+    if (!record) return;
+    const why = recordMismatch(record, { ...current.identity, contextSize: sequence.contextSize, engineVersion: await libraryVersion(), kind });
+    if (why !== null) return refuse(why);
+    let bytes: number;
+    try {
+      bytes = (await stat(binOf(base))).size;
+    } catch {
+      return refuse('its state file is missing');
+    }
+    if (bytes !== record.bytes) return refuse(`its state file has ${bytes} bytes, not the ${record.bytes} written (truncated)`);
+    try {
+      // The risk node-llama-cpp names is a file from another model: the record says it is not.
+      await sequence.loadStateFromFile(binOf(base), { acceptRisk: true });
+    } catch (err) {
+      await sequence.clearHistory().catch(() => undefined);
+      return refuse(`llama.cpp could not load it (${nativeMessage(err)})`);
+    }
+    if (kind === 'completion') current.keptBeforeLine = record.keptBeforeLine;
+  }
+
   private async loadNow(params: LoadParams, signal: AbortSignal): Promise<LoadResult> {
     const lib = await this.library;
     // LoadParams.threads is already resolved by the server (never 0): used as given.
@@ -409,6 +540,14 @@ export class LlamaEngine {
       hasFim: infill.prefix != null && infill.suffix != null,
       fallbackReason,
     };
+    let identity: ModelIdentity | null = null;
+    if (params.stateDir != null) {
+      try {
+        identity = await modelIdentity(modelPath);
+      } catch (err) {
+        this.log(`No state is kept across sleep: ${nativeMessage(err)}.`);
+      }
+    }
     this.loaded = {
       model,
       context,
@@ -418,6 +557,9 @@ export class LlamaEngine {
       chat: null,
       result,
       keptBeforeLine: null,
+      stateDir: params.stateDir ?? null,
+      identity,
+      pendingRestore: new Set(identity ? ['completion', 'chat'] : []),
     };
     return result;
   }
@@ -457,6 +599,7 @@ export class LlamaEngine {
 
   private async infillNow(params: InfillParams, signal: AbortSignal): Promise<GenerationResult> {
     const current = this.requireLoaded();
+    await this.restoreState(current, 'completion');
     const { model } = current;
     const { prefix: pre, suffix: suf, middle: mid } = model.tokens.infill;
     if (pre == null || suf == null) {
@@ -514,6 +657,7 @@ export class LlamaEngine {
   private async chatNow(params: ChatParams, onChunk: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {
     const current = this.requireLoaded();
     if (params.messages.length === 0) throw new EngineError('The chat request has no messages.');
+    await this.restoreState(current, 'chat');
     const fitted = fitChatHistory(current, params.messages, params.maxTokens);
     const history = fitted.messages.map(toHistoryItem);
     history.push({ type: 'model', response: [] });

@@ -25,6 +25,7 @@ import {
   loadRequest,
   noFigures,
   pingRequest,
+  saveStateRequest,
   shutdownRequest,
   statsRequest,
   unloadRequest,
@@ -33,6 +34,8 @@ import {
   type HostStats,
   type InfillParams,
   type LoadParams,
+  type SaveStateParams,
+  type SaveStateResult,
   type LoadResult,
 } from './protocol';
 import { shortenPaths } from '../shared/text';
@@ -100,6 +103,7 @@ type RequestWhat =
   | 'a check that it still runs'
   | 'the model load'
   | 'the request to free the model'
+  | 'the request to save the model state'
   | 'a completion'
   | 'a chat answer';
 
@@ -237,6 +241,13 @@ export class HostProcess {
       cancelled: () => {
         throw new Error(`Loading ${params.modelPath} was cancelled.`);
       },
+      watch: true,
+    });
+  }
+
+  /** Before a sleep: the host saves its sequences' state (bounded like an unload). */
+  saveState(params: SaveStateParams): Promise<SaveStateResult> {
+    return this.request('the request to save the model state', this.deadlines.unloadMs, (token) => this.connection.sendRequest(saveStateRequest, params, token), {
       watch: true,
     });
   }

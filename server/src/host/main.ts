@@ -44,6 +44,7 @@ async function answer<T>(work: () => Promise<T>): Promise<T> {
 }
 
 connection.onRequest(host.loadRequest, (params, token) => answer(() => engine.load(params, abortSignalOf(token))));
+connection.onRequest(host.saveStateRequest, (params) => answer(() => engine.saveStates(params.capBytes)));
 connection.onRequest(host.unloadRequest, () => answer(() => engine.unload()));
 connection.onRequest(host.infillRequest, (params, token) => answer(() => engine.infill(params, abortSignalOf(token))));
 connection.onRequest(host.chatRequest, (params, token) =>

@@ -11,6 +11,18 @@ export interface LoadParams {
   contextSize: number;
   /** Real core count already resolved by the server (never 0). */
   threads: number;
+  /** Where the sequences' state is kept across sleep (sequenceState.ts); null keeps none. */
+  stateDir?: string | null;
+}
+
+export interface SaveStateParams {
+  /** The state folder's cap in bytes; the oldest files go first. */
+  capBytes: number;
+}
+
+export interface SaveStateResult {
+  /** The sequences saved, with their token count and file size. */
+  saved: Array<{ kind: 'completion' | 'chat'; tokens: number; bytes: number }>;
 }
 
 /** The model as loaded: the server adds the path it asked for. */
@@ -85,6 +97,8 @@ export interface HostStats {
 export const loadRequest = new RequestType<LoadParams, LoadResult, void>('host/load');
 /** Light sleep: abort nothing, wait for a running generation, then dispose context and model. */
 export const unloadRequest = new RequestType0<HostStats, void>('host/unload');
+/** Before a sleep: save the sequences' state to the load's stateDir. A failure costs the reuse only and is answered, logged, not thrown. */
+export const saveStateRequest = new RequestType<SaveStateParams, SaveStateResult, void>('host/saveState');
 /** Fill in the middle; cancellable with $/cancelRequest. */
 export const infillRequest = new RequestType<InfillParams, GenerationResult, void>('host/infill');
 /** One chat answer over the given messages; streams ChatChunk; cancellable. */

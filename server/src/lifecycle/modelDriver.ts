@@ -17,6 +17,7 @@ import type {
 import { defaultCheckTimeoutMs } from '../models/gguf';
 import { defaultHostDeadlines, HostProcess, type HostDeadlines, type HostExit } from '../host/hostProcess';
 import { readProcessRss } from '../host/memory';
+import { errorMessage } from '../shared/errors';
 
 export interface ModelDriverOptions {
   hostPath: string;
@@ -27,6 +28,8 @@ export interface ModelDriverOptions {
   /** The host died when nobody asked it to. */
   onCrash(message: string): void;
   onChange(): void;
+  /** The folder where the sequences' state is kept across sleep (sequenceState.ts). */
+  stateDir?(): string;
   /** Host deadlines other than the defaults (tests). */
   hostDeadlines?: Partial<HostDeadlines>;
 }
@@ -122,6 +125,7 @@ export class ModelDriver implements GateDriver {
             gpuLayers: this.forceCpu ? 0 : settings.gpuLayers,
             contextSize: settings.contextSize,
             threads: settings.threads > 0 ? settings.threads : os.availableParallelism(),
+            stateDir: settings.stateCacheMB > 0 ? (this.options.stateDir?.() ?? null) : null,
           },
           signal,
         );
@@ -160,8 +164,11 @@ export class ModelDriver implements GateDriver {
     const before = this.memorySample();
     this.loaded = false;
     if (!host) return;
-    if (this.options.settings().sleepMode === 'deep') {
-      this.host = null;
+    const deep = this.options.settings().sleepMode === 'deep';
+    // A deep-sleeping host is on its way out: status shows none while it saves its state.
+    if (deep) this.host = null;
+    await this.saveState(host);
+    if (deep) {
       await host.shutdown(shutdownMs);
       this.lastStats = null;
     } else {
@@ -191,7 +198,7 @@ export class ModelDriver implements GateDriver {
    * downloading, which has its own no-progress timeout and may rightly take long: no bound.
    */
   stepTimeoutMs(kind: DriverCall): number | null {
-    if (kind === 'unload') return Math.max(this.deadlines.unloadMs, shutdownMs) + stepMarginMs;
+    if (kind === 'unload') return this.deadlines.unloadMs + Math.max(this.deadlines.unloadMs, shutdownMs) + stepMarginMs;
     // An empty setting means the recommended preset, which is downloaded too.
     const model = this.options.settings().model;
     if (model.trim() === '' || isRemoteModelRef(model)) return null;
@@ -241,6 +248,20 @@ export class ModelDriver implements GateDriver {
     this.host = null;
     this.loaded = false;
     await host?.shutdown(3000);
+  }
+
+  /** Lets the host save its sequences' state before it sleeps; a failure costs the reuse, never the sleep. */
+  private async saveState(host: HostProcess): Promise<void> {
+    const capMB = this.options.settings().stateCacheMB;
+    if (capMB <= 0 || !this.options.stateDir) return;
+    try {
+      const { saved } = await host.saveState({ capBytes: capMB * 1024 * 1024 });
+      if (saved.length > 0) {
+        this.options.log(`Kept across sleep: ${saved.map((s) => `${s.kind} ${s.tokens} tokens (${s.bytes} bytes)`).join(', ')}.`);
+      }
+    } catch (err) {
+      this.options.log(`The model state was not saved before sleep (${errorMessage(err)}); after the wake it is evaluated again.`);
+    }
   }
 
   private requireHost(): HostProcess {

@@ -8,6 +8,7 @@ import type { CachedModel } from '../shared/protocol';
 import { checkGgufFile } from './gguf';
 import { errorMessage } from '../shared/errors';
 import { modelSource } from '../shared/modelRef';
+import { removeStatesOf, stateDirOf } from '../host/sequenceState';
 
 export interface CacheEntry {
   /** The hf: URI or URL, as modelSource (shared/modelRef.ts) spells it. */
@@ -137,6 +138,8 @@ export async function deleteModel(storageDir: string, filePath: string, inUsePat
     }
   }
   await rm(target + partialSuffix, { force: true });
+  // What the model had read before a sleep is no use without it.
+  await removeStatesOf(stateDirOf(storageDir), target);
   const name = path.basename(target);
   const entries = await readIndex(modelsDir);
   if (entries.some((e) => e.file === name)) await writeIndex(modelsDir, entries.filter((e) => e.file !== name));

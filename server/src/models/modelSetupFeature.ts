@@ -14,6 +14,7 @@ import type { Feature } from '../feature';
 import { errorMessage } from '../shared/errors';
 import { DeleteModelRequest, ListModelsRequest, type InitializationOptions, type ListModelsResult } from '../shared/protocol';
 import { deleteModel, listModels } from './cache';
+import { stateDirOf } from '../host/sequenceState';
 import { presetsFor, recommendPreset, type Hardware } from './presets';
 import { resolveModel, type ResolveOptions } from './resolve';
 import { formatBytes } from '../shared/format';
@@ -34,6 +35,11 @@ export class ModelSetupFeature implements Feature {
   private storageDir = path.join(os.homedir(), '.cache', 'local-llm');
 
   constructor(private readonly options: ModelSetupOptions) {}
+
+  /** Where the sequences' state is kept across sleep. */
+  get stateDir(): string {
+    return stateDirOf(this.storageDir);
+  }
 
   initialize(params: InitializeParams): ServerCapabilities {
     const { connection } = this.options;

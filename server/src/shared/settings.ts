@@ -27,6 +27,8 @@ export interface Settings {
   sleepMode: (typeof sleepModes)[number];
   wakeOnActivity: boolean;
   loadOnStartup: boolean;
+  /** Room for the sequences' state kept across sleep, in MB; 0 keeps none. */
+  stateCacheMB: number;
   completion: CompletionSettings;
 }
 
@@ -40,6 +42,7 @@ export const defaultSettings: Settings = {
   sleepMode: 'deep',
   wakeOnActivity: true,
   loadOnStartup: true,
+  stateCacheMB: 1024,
   completion: { enabled: true, debounceMs: 150, maxTokens: 64, maxLines: 8 },
 };
 
@@ -54,6 +57,7 @@ export const ranges = {
   contextSize: { min: 512, max: 131072 },
   threads: { min: 0, max: 256 },
   sleepIdleSeconds: { min: 0, max: 86400 },
+  stateCacheMB: { min: 0, max: 1048576 },
   'completion.debounceMs': { min: 0, max: 5000 },
   'completion.maxTokens': { min: 1, max: 1024 },
   'completion.maxLines': { min: 1, max: 200 },
@@ -152,6 +156,7 @@ export function normalizeSettings(raw: unknown): NormalizedSettings {
       sleepMode: choice('sleepMode', sleepModes, d.sleepMode),
       wakeOnActivity: bool('wakeOnActivity', d.wakeOnActivity),
       loadOnStartup: bool('loadOnStartup', d.loadOnStartup),
+      stateCacheMB: int('stateCacheMB', d.stateCacheMB),
       completion: {
         enabled: bool('completion.enabled', d.completion.enabled),
         debounceMs: int('completion.debounceMs', d.completion.debounceMs),

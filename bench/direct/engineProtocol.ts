@@ -2,6 +2,7 @@
 // (server/src/host/engine.ts) in a plain Node process of its own, with no language server, gate
 // or IPC layer in between. The baseline of every figure.
 import type { HostChatMessage, InfillParams, LoadParams } from '../../server/src/host/protocol';
+import type { SequenceKind } from '../../server/src/host/sequenceState';
 
 /** The model host's own parameters, so both sides load and prompt alike. */
 export type EngineLoadParams = LoadParams;
@@ -16,8 +17,8 @@ export type EngineCommand =
   | { op: 'wakeInfill'; load: EngineLoadParams; infill: EngineInfillParams }
   /** One chat answer, stopped (as the Stop button does) after `stopAfterChunks` streamed pieces. */
   | { op: 'chat'; messages: EngineChatMessage[]; maxTokens: number; stopAfterChunks: number }
-  | { op: 'saveState'; file: string }
-  | { op: 'loadState'; file: string }
+  | { op: 'saveState'; file: string; kind: SequenceKind }
+  | { op: 'loadState'; file: string; kind: SequenceKind }
   | { op: 'stats' }
   | { op: 'exit' };
 

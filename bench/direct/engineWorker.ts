@@ -71,12 +71,12 @@ async function handle(command: EngineCommand): Promise<EngineReply> {
       return chat(command);
     case 'saveState': {
       const t = performance.now();
-      const { bytes } = await engine.saveState(command.file);
+      const { bytes } = await engine.saveState(command.file, command.kind);
       return { op: 'saveState', ms: performance.now() - t, bytes };
     }
     case 'loadState': {
       const t = performance.now();
-      await engine.loadState(command.file);
+      await engine.loadState(command.file, command.kind);
       return { op: 'loadState', ms: performance.now() - t };
     }
     case 'stats':

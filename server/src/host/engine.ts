@@ -363,14 +363,20 @@ export class LlamaEngine {
     });
   }
 
-  /** Saves the completion sequence's evaluated state; the benchmark's state-restore baseline uses it. */
-  saveState(file: string): Promise<{ bytes: number }> {
-    return this.queue.run(async () => ({ bytes: (await this.requireLoaded().sequence.saveStateToFile(file)).fileSize }));
+  /** Saves one sequence's evaluated state to `file`; the benchmark's state-restore baseline uses it. */
+  saveState(file: string, kind: SequenceKind): Promise<{ bytes: number }> {
+    return this.queue.run(async () => ({ bytes: (await this.sequenceOf(kind).saveStateToFile(file)).fileSize }));
   }
 
-  loadState(file: string): Promise<void> {
-    return this.queue.run(() => this.requireLoaded().sequence.loadStateFromFile(file, { acceptRisk: true }));
+  loadState(file: string, kind: SequenceKind): Promise<void> {
+    return this.queue.run(() => this.sequenceOf(kind).loadStateFromFile(file, { acceptRisk: true }));
   }
+
+  private sequenceOf(kind: SequenceKind): LlamaContextSequence {
+    const current = this.requireLoaded();
+    return kind === 'completion' ? current.sequence : current.chatSequence;
+  }
+
 
   /** Aborts every generation, then frees model, context and llama. Later calls are refused. */
   dispose(): Promise<void> {

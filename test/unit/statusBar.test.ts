@@ -53,6 +53,7 @@ function status(state: ModelState, over: Partial<ModelStatus> = {}): ModelStatus
     completions: { requests: 0, generated: 0, cacheHits: 0, superseded: 0 },
     lastCompletion: null,
     lastChat: null,
+    contextChunks: 0,
     ...over,
   };
 }

@@ -57,6 +57,8 @@ export class ModelDriver implements GateDriver {
   /** The last completion and chat turn that ran on the model; kept across sleep. */
   lastCompletion: TokenFigures | null = null;
   lastChat: TokenFigures | null = null;
+  /** Context chunks in the last completion's prompt (written by the completion feature). */
+  contextChunks = 0;
   /** Epoch ms when the model last went to sleep; null while it is not asleep. */
   asleepSince: number | null = null;
   private previousState: ModelState | null = null;

@@ -42,5 +42,6 @@ export function buildStatus({ gate, driver, settings, problems }: StatusSources)
     completions: { ...driver.completions },
     lastCompletion: driver.lastCompletion,
     lastChat: driver.lastChat,
+    contextChunks: driver.contextChunks,
   };
 }

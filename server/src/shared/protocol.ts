@@ -105,6 +105,8 @@ export interface ModelStatus {
   lastCompletion: TokenFigures | null;
   /** The last chat turn's figures; null before the first. */
   lastChat: TokenFigures | null;
+  /** Context chunks (from other files, copies, definitions) in the last completion's prompt. */
+  contextChunks: number;
 }
 
 export type ActivityKind = 'typing' | 'cursor' | 'editor' | 'focus';
@@ -234,4 +236,63 @@ export interface DeleteModelParams {
 export namespace DeleteModelRequest {
   export const method = 'localLlm/deleteModel' as const;
   export const type = new RequestType<DeleteModelParams, void, void>(method);
+}
+
+// Context from beyond the current file (DESIGN.md, "Never evaluate a token twice").
+
+export type ContextChunkKind = 'file' | 'edit' | 'clipboard' | 'definition';
+
+export interface ContextChunk {
+  /** Workspace-relative path with forward slashes (the file name outside a workspace); the prompt names it. */
+  path: string;
+  /** The document's URI, so the server can drop chunks that overlap the current file's window; '' for clipboard text. */
+  uri: string;
+  /** 0-based line of the chunk's first line in its file; -1 when it has none (clipboard). */
+  startLine: number;
+  text: string;
+  kind: ContextChunkKind;
+}
+
+export interface ContextChunksParams {
+  /** New or refreshed chunks, oldest first; the server's ring dedupes and bounds them. */
+  chunks: ContextChunk[];
+}
+
+/**
+ * Client -> server: chunks for the completion's context ring. Exempt: never wakes the model and
+ * never resets the idle timer. Optional for other editors; without it completions see one file.
+ */
+export namespace ContextChunksNotification {
+  export const method = 'localLlm/contextChunks' as const;
+  export const type = new NotificationType<ContextChunksParams>(method);
+}
+
+export type PromptPartKind = 'chunk' | 'prefix' | 'suffix' | 'middle';
+
+export interface PromptPart {
+  kind: PromptPartKind;
+  /** What it is, in words: the chunk's path and lines, "before the cursor line", ... */
+  label: string;
+  /** The part's text exactly as it went to the model, control tokens written out. */
+  text: string;
+}
+
+/** The last completion's exact prompt and what it cost. */
+export interface LastCompletionPrompt {
+  uri: string;
+  line: number;
+  character: number;
+  /** In prompt order; their texts joined are the whole prompt. */
+  parts: PromptPart[];
+  figures: TokenFigures;
+  /** Generation stopped at `completion.maxMs`; the user got what was ready. */
+  capped: boolean;
+  /** Epoch ms when it ran. */
+  at: number;
+}
+
+/** The last completion's prompt; null before the first. Exempt. */
+export namespace LastCompletionPromptRequest {
+  export const method = 'localLlm/lastCompletionPrompt' as const;
+  export const type = new RequestType0<LastCompletionPrompt | null, void>(method);
 }

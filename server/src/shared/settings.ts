@@ -11,6 +11,17 @@ export interface CompletionSettings {
   debounceMs: number;
   maxTokens: number;
   maxLines: number;
+  /** Generation stops here and the user gets what is ready; 0 means no cap. */
+  maxMs: number;
+}
+
+export interface ContextSettings {
+  /** Send chunks of other files, copies and definitions to the completion's context ring. */
+  enabled: boolean;
+  /** Globs (matched against the workspace-relative path) whose files never enter the ring. */
+  exclude: string[];
+  /** Tokens the ring may take in a prompt; never more than half the context. */
+  tokenBudget: number;
 }
 
 export interface Settings {
@@ -30,6 +41,7 @@ export interface Settings {
   /** Room for the sequences' state kept across sleep, in MB; 0 keeps none. */
   stateCacheMB: number;
   completion: CompletionSettings;
+  context: ContextSettings;
 }
 
 export const defaultSettings: Settings = {
@@ -43,7 +55,28 @@ export const defaultSettings: Settings = {
   wakeOnActivity: true,
   loadOnStartup: true,
   stateCacheMB: 1024,
-  completion: { enabled: true, debounceMs: 150, maxTokens: 64, maxLines: 8 },
+  completion: { enabled: true, debounceMs: 150, maxTokens: 64, maxLines: 8, maxMs: 1500 },
+  context: {
+    enabled: true,
+    exclude: [
+      '**/.env',
+      '**/.env.*',
+      '**/*.pem',
+      '**/*.key',
+      '**/*.crt',
+      '**/*.cer',
+      '**/*.p12',
+      '**/*.pfx',
+      '**/*.jks',
+      '**/*.keystore',
+      '**/id_rsa*',
+      '**/id_ecdsa*',
+      '**/id_ed25519*',
+      '**/.npmrc',
+      '**/.netrc',
+    ],
+    tokenBudget: 1024,
+  },
 };
 
 interface IntRange {
@@ -61,6 +94,8 @@ export const ranges = {
   'completion.debounceMs': { min: 0, max: 5000 },
   'completion.maxTokens': { min: 1, max: 1024 },
   'completion.maxLines': { min: 1, max: 200 },
+  'completion.maxMs': { min: 0, max: 60000 },
+  'context.tokenBudget': { min: 0, max: 65536 },
 } satisfies Record<string, IntRange>;
 
 /** Settings whose change needs the model reloaded; all others apply at once. */
@@ -91,12 +126,13 @@ export function normalizeSettings(raw: unknown): NormalizedSettings {
   if (raw !== undefined && raw !== null && !isRecord(raw)) {
     problems.push('The localLlm settings are not an object; the defaults are used.');
   }
-  const completionSrc = isRecord(src.completion) ? src.completion : {};
   // VS Code may also send dotted keys flat ("completion.enabled").
   const pick = (key: string): unknown => {
-    if (key.startsWith('completion.')) {
-      const sub = key.slice('completion.'.length);
-      return sub in completionSrc ? completionSrc[sub] : src[key];
+    const dot = key.indexOf('.');
+    if (dot > 0) {
+      const group = src[key.slice(0, dot)];
+      const sub = key.slice(dot + 1);
+      if (isRecord(group) && sub in group) return group[sub];
     }
     return src[key];
   };
@@ -145,6 +181,16 @@ export function normalizeSettings(raw: unknown): NormalizedSettings {
     }
   }
 
+  let exclude = d.context.exclude;
+  const rawExclude = pick('context.exclude');
+  if (rawExclude !== undefined && rawExclude !== null) {
+    if (Array.isArray(rawExclude) && rawExclude.every((g) => typeof g === 'string')) {
+      exclude = rawExclude.map((g: string) => g.trim()).filter((g) => g.length > 0);
+    } else {
+      problems.push(`localLlm.context.exclude must be a list of glob patterns, not ${JSON.stringify(rawExclude)}; using the default list.`);
+    }
+  }
+
   return {
     settings: {
       model,
@@ -162,6 +208,12 @@ export function normalizeSettings(raw: unknown): NormalizedSettings {
         debounceMs: int('completion.debounceMs', d.completion.debounceMs),
         maxTokens: int('completion.maxTokens', d.completion.maxTokens),
         maxLines: int('completion.maxLines', d.completion.maxLines),
+        maxMs: int('completion.maxMs', d.completion.maxMs),
+      },
+      context: {
+        enabled: bool('context.enabled', d.context.enabled),
+        exclude,
+        tokenBudget: int('context.tokenBudget', d.context.tokenBudget),
       },
     },
     problems,

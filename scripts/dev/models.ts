@@ -13,6 +13,9 @@ export const modelCacheDir = path.join(repoRoot, '.cache', 'models');
 /** 2 layers x 64: about 0.5 MB, loads in milliseconds. */
 export const tinyOptions: GgufModelOptions = { ...defaultGgufOptions, name: 'tiny-random', seed: 1 };
 
+/** The tiny model with Qwen2.5-Coder's repository tokens, so the ring's repository layout runs on a real model. */
+export const tinyRepoOptions: GgufModelOptions = { ...tinyOptions, name: 'tiny-repo', withRepo: true };
+
 /** 8 layers x 1024, F16: about 270 MB, big enough that freeing it shows in RSS. */
 export const largeOptions: GgufModelOptions = {
   ...defaultGgufOptions,
@@ -42,6 +45,7 @@ export async function cachedModel(options: GgufModelOptions): Promise<string> {
 }
 
 export const tinyModel = (): Promise<string> => cachedModel(tinyOptions);
+export const tinyRepoModel = (): Promise<string> => cachedModel(tinyRepoOptions);
 export const largeModel = (): Promise<string> => cachedModel(largeOptions);
 
 async function main(which: string | undefined): Promise<void> {

@@ -18,7 +18,8 @@ import type {
   Token,
   TokenMeterState,
 } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
-import type { Backend, StopReason, TokenFigures } from '../shared/protocol';
+import { layoutPrompt, ringPieces, type FimControls, type PromptLayout, type PromptPiece } from '../completion/promptLayout';
+import type { Backend, PromptPart, StopReason, TokenFigures } from '../shared/protocol';
 import type { GpuChoice } from '../shared/settings';
 import { nthNewline } from '../shared/text';
 import { startLlama, type NodeLlamaCpp, type StartedLlama } from './backend';
@@ -31,9 +32,12 @@ import {
   type GenerationResult,
   type HostChatMessage,
   type HostStats,
+  type InfillContext,
   type InfillParams,
   type LoadParams,
   type LoadResult,
+  type PrefillParams,
+  type PrefillResult,
   type SaveStateResult,
 } from './protocol';
 import {
@@ -105,7 +109,27 @@ interface Loaded {
   identity: ModelIdentity | null;
   /** Sequences whose saved state is still to be restored, by the first request that needs it. */
   pendingRestore: Set<SequenceKind>;
+  /** The model's repository tokens (FIM_REP, FIM_SEP); undefined until first asked. */
+  repoTokens?: { rep: Token | null; sep: Token | null };
+  /** Tokens of recent context chunks by their laid-out text: the ring rarely changes, tokenizing it on every keystroke would be waste. */
+  chunkTokens: Map<string, Token[]>;
 }
+
+/** A completion prompt as laid out for one request. */
+interface BuiltPrompt {
+  layout: PromptLayout<Token>;
+  /** Whether the library prepends BOS itself (then the first token is left to it). */
+  bos: boolean;
+  contextChunks: number;
+  maxTokens: number;
+}
+
+/** Texts of the repository tokens as models name them (Qwen2.5-Coder first); llama.cpp finds them by these too. */
+const repoTokenTexts = { rep: ['<|repo_name|>', '<|fim_repo|>', '<REPO>'], sep: ['<|file_sep|>', '<|fim_sep|>', '<FILE_SEP>'] };
+/** Chunk texts whose tokens are kept; more than the ring ever holds. */
+const chunkTokenCacheSize = 64;
+/** A prefill evaluates this many tokens at a time and stops between batches when a keystroke comes. */
+export const prefillBatchTokens = 32;
 
 let versionOfLibrary: string | null = null;
 
@@ -122,6 +146,7 @@ async function libraryVersion(): Promise<string> {
 /** Sequences per context: one for completions, one for chat. contextSize is per sequence, so the KV cache is twice that. */
 const jobs = 2;
 const abortResult: GenerationResult = { text: '', stopReason: 'abort', tokens: 0, figures: noFigures };
+const stoppedPrefill: PrefillResult = { promptTokens: 0, evaluatedTokens: 0, stopped: true };
 /** How long the model of a failed context creation gets to dispose before it is left to the process exit. */
 const failedDisposeWaitMs = 2000;
 
@@ -281,6 +306,16 @@ export class LlamaEngine {
   infill(params: InfillParams, signal: AbortSignal): Promise<GenerationResult> {
     this.refuseWhileStopping();
     return this.generation(signal, abortResult, (stop) => this.infillNow(params, stop));
+  }
+
+  /**
+   * Evaluates the prompt an infill with these params would use, up to the cursor line, into the
+   * completion sequence, in batches of prefillBatchTokens; aborting `signal` stops it at the next
+   * batch, keeping what was evaluated. Generates nothing.
+   */
+  prefill(params: PrefillParams, signal: AbortSignal): Promise<PrefillResult> {
+    this.refuseWhileStopping();
+    return this.generation(signal, stoppedPrefill, (stop) => this.prefillNow(params, stop));
   }
 
   /** One chat answer over `params.messages`, each streamed piece of text passed to `onChunk`. */
@@ -566,6 +601,7 @@ export class LlamaEngine {
       stateDir: params.stateDir ?? null,
       identity,
       pendingRestore: new Set(identity ? ['completion', 'chat'] : []),
+      chunkTokens: new Map(),
     };
     return result;
   }
@@ -603,16 +639,84 @@ export class LlamaEngine {
     });
   }
 
-  private async infillNow(params: InfillParams, signal: AbortSignal): Promise<GenerationResult> {
-    const current = this.requireLoaded();
-    await this.restoreState(current, 'completion');
+  /** The model's repository tokens, from the file's metadata or else by their known texts. */
+  private repoTokensOf(current: Loaded): { rep: Token | null; sep: Token | null } {
+    if (current.repoTokens) return current.repoTokens;
+    const { model } = current;
+    const ggml = model.fileInfo.metadata.tokenizer?.ggml as { fim_rep_token_id?: number; fim_sep_token_id?: number } | undefined;
+    const byText = (texts: readonly string[]): Token | null => {
+      for (const text of texts) {
+        const tokens = model.tokenize(text, true);
+        if (tokens.length === 1 && model.detokenize(tokens, true) === text) return tokens[0]!;
+      }
+      return null;
+    };
+    const known = (id: number | undefined): Token | null => (typeof id === 'number' && id >= 0 ? (id as Token) : null);
+    current.repoTokens = {
+      rep: known(ggml?.fim_rep_token_id) ?? byText(repoTokenTexts.rep),
+      sep: known(ggml?.fim_sep_token_id) ?? byText(repoTokenTexts.sep),
+    };
+    return current.repoTokens;
+  }
+
+  /** Tokenizes a chunk's text once while it stays in the ring. */
+  private chunkTokenizer(current: Loaded): (text: string) => Token[] {
+    const cache = current.chunkTokens;
+    return (text) => {
+      const known = cache.get(text);
+      if (known) return known;
+      const tokens = current.model.tokenize(text, false, 'trimLeadingSpace');
+      cache.set(text, tokens);
+      while (cache.size > chunkTokenCacheSize) {
+        const oldest = cache.keys().next().value;
+        if (oldest === undefined) break;
+        cache.delete(oldest);
+      }
+      return tokens;
+    };
+  }
+
+  /**
+   * The ring's pieces within its budget (never more than half the context): the oldest chunks go
+   * first, so what is left keeps the newest ones and its own order.
+   */
+  private fitRing(current: Loaded, controls: FimControls<Token>, context: InfillContext | undefined): PromptPiece<Token>[] {
+    if (!context || context.chunks.length === 0) return [];
+    const budget = Math.min(context.budgetTokens, Math.floor(current.sequence.contextSize / 2));
+    if (budget <= 0) return [];
+    const tokenize = this.chunkTokenizer(current);
+    const source = { repoName: context.repoName, commentPrefix: context.commentPrefix };
+    const pieces = ringPieces(controls, tokenize, context.chunks, source);
+    // The repository header rides on the first piece; it is paid once whichever chunk is first.
+    const header = pieces.length > 0 && controls.sep !== null && controls.rep !== null ? 1 + tokenize(`${context.repoName}\n`).length : 0;
+    let total = header;
+    let first = pieces.length;
+    for (let i = pieces.length - 1; i >= 0; i--) {
+      const cost = pieces[i]!.tokens.length - (i === 0 ? header : 0);
+      if (total + cost > budget) break;
+      total += cost;
+      first = i;
+    }
+    if (first === 0) return pieces;
+    return first >= pieces.length ? [] : ringPieces(controls, tokenize, context.chunks.slice(first), source);
+  }
+
+  /** The whole prompt for an infill or a prefill: the ring, then the file's FIM prompt cut to what is left of the context. */
+  private buildPrompt(current: Loaded, params: PrefillParams): BuiltPrompt {
     const { model } = current;
     const { prefix: pre, suffix: suf, middle: mid } = model.tokens.infill;
     if (pre == null || suf == null) {
       throw new EngineError(`The model ${current.result.name} has no fill-in-the-middle tokens, so it cannot complete code inline.`);
     }
-    const budget = fitInfillBudget(current.sequence.contextSize, params);
+    const bos = prependsBos(model);
+    const repo = this.repoTokensOf(current);
+    const controls: FimControls<Token> = { bos: bos ? model.tokens.bos : null, pre, suf, mid: mid ?? null, rep: repo.rep, sep: repo.sep };
     const tokenize = (text: string): Token[] => model.tokenize(text, false, 'trimLeadingSpace');
+    const ring = this.fitRing(current, controls, params.context);
+    const currentPath = params.context?.currentPath ?? '';
+    // The ring and the current file's own path line come out of the file's room.
+    const ringTokens = ring.reduce((sum, p) => sum + p.tokens.length, 0) + (ring.length > 0 && repo.sep !== null ? 1 + tokenize(`${currentPath}\n`).length : 0);
+    const budget = fitInfillBudget(current.sequence.contextSize - ringTokens, params);
     // The cursor line keeps at least this much of the prefix budget, whatever comes before it.
     const lineReserve = Math.floor(budget.prefixTokens / 8);
     const before = cutBeforeLine(tokenize, params.prefix, budget.prefixTokens - lineReserve, current.keptBeforeLine);
@@ -620,22 +724,66 @@ export class LlamaEngine {
     const middle = lastTokens(model, params.middle, budget.prefixTokens - before.tokens.length);
     const suffix = firstTokens(model, params.suffix, budget.suffixTokens);
     // What llama.cpp's /infill builds: everything up to the cursor line stays byte-identical while
-    // the user types along it, so only the line's new tokens are evaluated. The library prepends BOS.
-    const prompt: Token[] =
-      mid != null ? [pre, ...before.tokens, suf, ...suffix, mid, ...middle] : [suf, ...suffix, pre, ...before.tokens, ...middle];
-    const promptTokens = prompt.length + (prependsBos(model) ? 1 : 0);
+    // the user types along it, so only the line's new tokens are evaluated.
+    const layout = layoutPrompt({ controls, tokenize, ring, currentPath, before: before.tokens, suffix, middle });
+    return { layout, bos, contextChunks: ring.length, maxTokens: budget.maxTokens };
+  }
+
+  private async prefillNow(params: PrefillParams, signal: AbortSignal): Promise<PrefillResult> {
+    const current = this.requireLoaded();
+    await this.restoreState(current, 'completion');
+    const { layout } = this.buildPrompt(current, params);
+    const target = layout.tokens.slice(0, layout.stableLength);
+    const { sequence } = current;
+    try {
+      // Drops what differs (the old file prompt after a changed ring); keeps the common start.
+      await sequence.adaptStateToTokens(target, false);
+      const held = sequence.nextTokenIndex;
+      let at = held;
+      while (at < target.length) {
+        if (signal.aborted) return { promptTokens: target.length, evaluatedTokens: at - held, stopped: true };
+        const batch = target.slice(at, at + prefillBatchTokens);
+        await sequence.evaluateWithoutGeneratingNewTokens(batch);
+        at += batch.length;
+      }
+      return { promptTokens: target.length, evaluatedTokens: at - held, stopped: false };
+    } catch (err) {
+      if (signal.aborted) return stoppedPrefill;
+      throw new EngineError(`The prefill failed: ${nativeMessage(err)}.`);
+    }
+  }
+
+  private async infillNow(params: InfillParams, signal: AbortSignal): Promise<GenerationResult> {
+    const started = performance.now();
+    const current = this.requireLoaded();
+    await this.restoreState(current, 'completion');
+    const { model } = current;
+    const built = this.buildPrompt(current, params);
+    const { layout } = built;
+    const prompt = built.bos ? layout.tokens.slice(1) : layout.tokens;
+    const promptTokens = layout.tokens.length;
+    const describe = (): Pick<GenerationResult, 'prompt' | 'contextChunks'> => ({
+      contextChunks: built.contextChunks,
+      ...(params.describePrompt
+        ? { prompt: layout.pieces.map((p): PromptPart => ({ kind: p.kind, label: p.label, text: model.detokenize(p.tokens, true) })) }
+        : {}),
+    });
+    // The time cap counts from the request's start here, prompt included: that is what the user waits for.
+    const capper = new AbortController();
+    const maxMs = params.maxMs ?? 0;
+    const capTimer = maxMs > 0 ? setTimeout(() => capper.abort(), Math.max(0, maxMs - (performance.now() - started))) : undefined;
     const maxLines = Math.max(1, params.maxLines);
     const lineLimit = new AbortController();
-    const stop = AbortSignal.any([signal, lineLimit.signal]);
+    const stop = AbortSignal.any([signal, lineLimit.signal, capper.signal]);
     let streamed = '';
     let text = '';
     const meter = new GenerationMeter(current.sequence);
     let stopReason: StopReason;
     try {
       const response = await current.completion.generateCompletionWithMeta(prompt, {
-        maxTokens: budget.maxTokens,
+        maxTokens: built.maxTokens,
         // Prompt and answer already fit; the default (a tenth of the context) would cut the prompt's front.
-        contextShiftSize: budget.maxTokens,
+        contextShiftSize: built.maxTokens,
         customStopTriggers: params.stopTexts.filter((s) => s !== ''),
         signal: stop,
         stopOnAbortSignal: true,
@@ -651,13 +799,18 @@ export class LlamaEngine {
       // Aborting before the first token throws instead of returning.
       if (!stop.aborted) throw new EngineError(`The completion failed: ${nativeMessage(err)}.`);
       stopReason = 'abort';
+    } finally {
+      clearTimeout(capTimer);
     }
     const figures = meter.figures(promptTokens);
     const tokens = figures.generatedTokens;
+    const extra = describe();
     const cut = nthNewline(text, maxLines);
-    if (cut >= 0) return { text: text.slice(0, cut), stopReason: 'maxLines', tokens, figures };
-    if (lineLimit.signal.aborted && !signal.aborted) stopReason = 'maxLines';
-    return { text, stopReason, tokens, figures };
+    if (cut >= 0) return { text: text.slice(0, cut), stopReason: 'maxLines', tokens, figures, ...extra };
+    if (lineLimit.signal.aborted && !signal.aborted) return { text, stopReason: 'maxLines', tokens, figures, ...extra };
+    // Capped: the text so far (streamed pieces are whole tokens) is the answer; the server trims it to whole lines.
+    if (capper.signal.aborted && !signal.aborted) return { text: text === '' ? streamed : text, stopReason: 'abort', tokens, figures, capped: true, ...extra };
+    return { text, stopReason, tokens, figures, ...extra };
   }
 
   private async chatNow(params: ChatParams, onChunk: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {

@@ -22,6 +22,7 @@ import {
   chatChunkNotification,
   chatRequest,
   infillRequest,
+  prefillRequest,
   loadRequest,
   noFigures,
   pingRequest,
@@ -33,6 +34,8 @@ import {
   type GenerationResult,
   type HostStats,
   type InfillParams,
+  type PrefillParams,
+  type PrefillResult,
   type LoadParams,
   type SaveStateParams,
   type SaveStateResult,
@@ -105,6 +108,7 @@ type RequestWhat =
   | 'the request to free the model'
   | 'the request to save the model state'
   | 'a completion'
+  | 'a prefill'
   | 'a chat answer';
 
 function formatDuration(ms: number): string {
@@ -261,9 +265,18 @@ export class HostProcess {
 
   /** A cancelled infill answers stopReason abort at once, whether or not the host does. */
   infill(params: InfillParams, signal?: AbortSignal): Promise<GenerationResult> {
-    return this.request('a completion', this.generationDeadline(params.maxTokens), (token) => this.connection.sendRequest(infillRequest, params, token), {
+    return this.request<GenerationResult>('a completion', this.generationDeadline(params.maxTokens), (token) => this.connection.sendRequest(infillRequest, params, token), {
       signal,
       cancelled: () => ({ text: '', stopReason: 'abort', tokens: 0, figures: noFigures }),
+      watch: true,
+    });
+  }
+
+  /** Evaluates a prompt up to the cursor line; a cancelled one answers `stopped` at once, whether or not the host does. */
+  prefill(params: PrefillParams, signal?: AbortSignal): Promise<PrefillResult> {
+    return this.request<PrefillResult>('a prefill', this.generationDeadline(params.maxTokens), (token) => this.connection.sendRequest(prefillRequest, params, token), {
+      signal,
+      cancelled: () => ({ promptTokens: 0, evaluatedTokens: 0, stopped: true }),
       watch: true,
     });
   }
@@ -277,7 +290,7 @@ export class HostProcess {
       onChunk(text);
     });
     try {
-      return await this.request(
+      return await this.request<GenerationResult>(
         'a chat answer',
         this.generationDeadline(params.maxTokens),
         (token) => this.connection.sendRequest(chatRequest, { ...params, streamId }, token),

@@ -47,6 +47,7 @@ connection.onRequest(host.loadRequest, (params, token) => answer(() => engine.lo
 connection.onRequest(host.saveStateRequest, (params) => answer(() => engine.saveStates(params.capBytes)));
 connection.onRequest(host.unloadRequest, () => answer(() => engine.unload()));
 connection.onRequest(host.infillRequest, (params, token) => answer(() => engine.infill(params, abortSignalOf(token))));
+connection.onRequest(host.prefillRequest, (params, token) => answer(() => engine.prefill(params, abortSignalOf(token))));
 connection.onRequest(host.chatRequest, (params, token) =>
   answer(() =>
     engine.chat(

@@ -1,7 +1,7 @@
 // Messages between the language server and its model host child (vscode-jsonrpc over Node IPC).
 // The host owns node-llama-cpp and nothing else; it keeps no state the server cannot rebuild.
 import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
-import type { Backend, ModelInfo, StopReason, TokenFigures } from '../shared/protocol';
+import type { Backend, ModelInfo, PromptPart, StopReason, TokenFigures } from '../shared/protocol';
 import type { GpuChoice } from '../shared/settings';
 
 export interface LoadParams {
@@ -52,6 +52,44 @@ export interface InfillParams {
   maxLines: number;
   /** Stop when the text produces one of these (e.g. the start of the suffix, repeated). */
   stopTexts: string[];
+  /** Chunks from beyond the file that go before its prompt; none when absent. */
+  context?: InfillContext;
+  /** Generation stops this many ms after the host began the request (prompt included); 0 or absent: no cap. */
+  maxMs?: number;
+  /** Answer with the prompt's parts, control tokens written out (for localLlm/lastCompletionPrompt). */
+  describePrompt?: boolean;
+}
+
+export interface InfillContextChunk {
+  /** Workspace-relative path, '' for copied text. */
+  path: string;
+  text: string;
+  /** 0-based; -1 when it has no place in a file. */
+  startLine: number;
+}
+
+/** The context ring as the host lays it out (server/src/completion/promptLayout.ts). */
+export interface InfillContext {
+  /** Oldest first; the host drops the oldest that do not fit `budgetTokens`. */
+  chunks: InfillContextChunk[];
+  budgetTokens: number;
+  /** The workspace's name, for the repository header. */
+  repoName: string;
+  /** The current file's workspace-relative path. */
+  currentPath: string;
+  /** The current language's line comment, for models without repository tokens. */
+  commentPrefix: string;
+}
+
+/** The prompt an infill would use, evaluated into the completion sequence and nothing generated. */
+export type PrefillParams = Omit<InfillParams, 'maxTokens' | 'maxLines' | 'stopTexts' | 'maxMs' | 'describePrompt'> & { maxTokens: number };
+
+export interface PrefillResult {
+  /** Tokens of the prompt up to the cursor line that the sequence now holds. */
+  promptTokens: number;
+  evaluatedTokens: number;
+  /** Stopped at a safe point because it was cancelled (a keystroke came). */
+  stopped: boolean;
 }
 
 export interface GenerationResult {
@@ -61,6 +99,12 @@ export interface GenerationResult {
   tokens: number;
   /** Prompt tokens evaluated and reused, and speed; all zero for a request that never ran. */
   figures: TokenFigures;
+  /** Generation stopped at InfillParams.maxMs (stopReason is then abort); the text is what was ready. */
+  capped?: boolean;
+  /** The prompt's parts, when InfillParams.describePrompt asked for them. */
+  prompt?: PromptPart[];
+  /** Context chunks that went into the prompt. */
+  contextChunks?: number;
 }
 
 /** The figures of a request that evaluated and generated nothing. */
@@ -101,6 +145,8 @@ export const unloadRequest = new RequestType0<HostStats, void>('host/unload');
 export const saveStateRequest = new RequestType<SaveStateParams, SaveStateResult, void>('host/saveState');
 /** Fill in the middle; cancellable with $/cancelRequest. */
 export const infillRequest = new RequestType<InfillParams, GenerationResult, void>('host/infill');
+/** Evaluate the prompt up to the cursor line in small batches, stopping at the next one when cancelled. */
+export const prefillRequest = new RequestType<PrefillParams, PrefillResult, void>('host/prefill');
 /** One chat answer over the given messages; streams ChatChunk; cancellable. */
 export const chatRequest = new RequestType<ChatGenerateParams, GenerationResult, void>('host/chat');
 export const chatChunkNotification = new NotificationType<ChatChunkParams>('host/chatChunk');

@@ -138,6 +138,8 @@ export class ResumeGate {
   private readonly waiters = new Set<Waiter>();
   private readonly running = new Set<Running>();
   private drainWaiters: Array<() => void> = [];
+  /** Background work (runBackground): not in flight, never a reason to stay awake. */
+  private readonly background = new Set<AbortController>();
 
   private lastUse: number;
   private idleHandle: unknown = null;
@@ -235,6 +237,28 @@ export class ResumeGate {
     this.emit();
     this.pump();
     return result;
+  }
+
+  /**
+   * Background work (a prefill, the next suggestion): runs fn at once when the model is ready and
+   * no lifecycle step or request waits, else returns null. It never wakes the model, never moves
+   * the idle deadline and does not count as in flight; a sleep, reload, crash or dispose aborts
+   * it, and a sleep waits for it to stop before it frees the model.
+   */
+  runBackground<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> | null {
+    if (this.disposed || this.currentState !== 'ready' || this.current !== null || this.queue.length > 0 || this.waiters.size > 0) return null;
+    const controller = new AbortController();
+    this.background.add(controller);
+    let result: Promise<T>;
+    try {
+      result = Promise.resolve(fn(controller.signal));
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    return result.finally(() => {
+      this.background.delete(controller);
+      this.settleDrain();
+    });
   }
 
   /**
@@ -551,23 +575,29 @@ export class ResumeGate {
       this.running.delete(entry);
       this.lastUse = this.clock.now();
       this.emit();
-      if (this.running.size === 0) {
-        const drained = this.drainWaiters;
-        this.drainWaiters = [];
-        for (const resolve of drained) resolve();
-      }
+      this.settleDrain();
       this.rearmIdle();
     });
   }
 
+  /** Resolves those waiting for the drain once no request and no background work runs. */
+  private settleDrain(): void {
+    if (this.running.size > 0 || this.background.size > 0) return;
+    const drained = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const resolve of drained) resolve();
+  }
+
+  /** Aborts running requests of `kind`, and always every background work: each caller is about to change the model under it. */
   private abortRunning(kind: RequestKind | 'all', reason: Error): void {
+    for (const controller of this.background) controller.abort(reason);
     for (const entry of this.running) {
       if (kind === 'all' || entry.kind === kind) entry.controller.abort(reason);
     }
   }
 
   private drained(): Promise<void> {
-    if (this.running.size === 0) return Promise.resolve();
+    if (this.running.size === 0 && this.background.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }
 

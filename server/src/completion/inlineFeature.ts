@@ -1,10 +1,15 @@
 // textDocument/inlineCompletion: debounce, cache, one generation per document (a newer request
 // aborts the older), the gate, then post-processing. Pure pieces live next to this file.
+// Also the context ring's notification (localLlm/contextChunks, exempt: it never wakes the model
+// and never resets the idle timer), the background work that keeps typing free of the ring's cost
+// (its prefill when the user pauses, the suggestion after the shown one is accepted), and
+// localLlm/lastCompletionPrompt.
 import {
   ErrorCodes,
   InlineCompletionRequest,
   ResponseError,
   type Connection,
+  type InitializeParams,
   type InlineCompletionItem,
   type Position,
   type ServerCapabilities,
@@ -14,14 +19,22 @@ import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { Feature } from '../feature';
 import { GateCancelledError, GateUnavailableError, type ResumeGate } from '../lifecycle/gate';
 import type { ModelDriver } from '../lifecycle/modelDriver';
+import type { InfillContext, InfillParams } from '../host/protocol';
+import { ContextChunksNotification, LastCompletionPromptRequest, type LastCompletionPrompt } from '../shared/protocol';
 import type { Settings } from '../shared/settings';
 import { abortSignalOf, delay } from '../shared/cancellation';
+import { systemClock } from '../shared/clock';
 import { errorMessage } from '../shared/errors';
 import { formatTokenFigures } from '../shared/format';
+import { BackgroundWork, defaultQuietMs } from './background';
 import { CompletionCache } from './cache';
+import { trimCapped } from './capped';
+import { ContextRing, parseChunks, ringLimitsFor, ringTokenBudget, type PromptWindow } from './contextRing';
 import { checkDocument } from './documentGuard';
 import { postprocess } from './postprocess';
-import { buildInfillWindow, defaultBudget, stopTextsFor } from './prompt';
+import { buildInfillWindow, defaultBudget, stopTextsFor, type InfillWindow } from './prompt';
+import { commentPrefixFor } from './promptLayout';
+import { workspacePath, type WorkspaceFolderRef } from './workspacePath';
 
 export interface InlineCompletionOptions {
   connection: Connection;
@@ -33,19 +46,106 @@ export interface InlineCompletionOptions {
 }
 
 export class InlineCompletionFeature implements Feature {
+  private background: BackgroundWork | null = null;
+
   constructor(private readonly options: InlineCompletionOptions) {}
 
-  initialize(): ServerCapabilities {
-    registerInlineCompletion(this.options);
+  initialize(params: InitializeParams): ServerCapabilities {
+    this.background = registerInlineCompletion(this.options, foldersOf(params));
     return { inlineCompletionProvider: true };
+  }
+
+  shutdown(): Promise<void> {
+    this.background?.dispose();
+    return Promise.resolve();
   }
 }
 
-function registerInlineCompletion({ connection, documents, gate, driver: model, settings, log }: InlineCompletionOptions): void {
+function foldersOf(params: InitializeParams): WorkspaceFolderRef[] {
+  if (params.workspaceFolders?.length) return params.workspaceFolders.map((f) => ({ uri: f.uri, name: f.name }));
+  const root = params.rootUri;
+  if (!root) return [];
+  return [{ uri: root, name: root.replace(/\/+$/, '').split('/').pop() ?? root }];
+}
+
+/** The last completion's request, which a prefill of a changed ring evaluates again. */
+interface LastRequest {
+  params: Omit<InfillParams, 'context'>;
+  window: PromptWindow;
+  languageId: string;
+}
+
+function registerInlineCompletion(
+  { connection, documents, gate, driver: model, settings, log }: InlineCompletionOptions,
+  folders: WorkspaceFolderRef[],
+): BackgroundWork {
   const cache = new CompletionCache();
   const running = new Map<string, AbortController>();
   const stats = model.completions;
   const skipped = new Set<string>();
+  const ring = new ContextRing();
+  let lastPrompt: LastCompletionPrompt | null = null;
+  let lastRequest: LastRequest | null = null;
+  const background = new BackgroundWork({
+    door: (fn) => gate.runBackground(fn),
+    clock: systemClock,
+    quietMs: defaultQuietMs,
+    busy: () => running.size > 0,
+    log,
+  });
+  const contextSize = (): number => model.info?.contextSize ?? settings().contextSize;
+
+  /** The ring for a prompt at `window`, or none when the ring is off or empty. */
+  function contextFor(window: PromptWindow, languageId: string): InfillContext | undefined {
+    const config = settings().context;
+    if (!config.enabled) {
+      ring.clear();
+      return undefined;
+    }
+    ring.configure(ringLimitsFor(config.tokenBudget, contextSize()));
+    const chunks = ring.select(window);
+    if (chunks.length === 0) return undefined;
+    const where = workspacePath(window.uri, folders);
+    return {
+      chunks: chunks.map((c) => ({ path: c.path, text: c.text, startLine: c.startLine })),
+      budgetTokens: ringTokenBudget(config.tokenBudget, contextSize()),
+      repoName: where.repoName,
+      currentPath: where.path,
+      commentPrefix: commentPrefixFor(languageId),
+    };
+  }
+
+  /** Evaluates the changed ring with the last completion's prompt, so the next keystroke finds it in the KV cache. */
+  async function prefill(signal: AbortSignal): Promise<boolean> {
+    const last = lastRequest;
+    if (!last) return true;
+    const { maxTokens, prefix, middle, suffix, prefixTokens, suffixTokens } = last.params;
+    const result = await model.prefill(
+      { prefix, middle, suffix, prefixTokens, suffixTokens, maxTokens, context: contextFor(last.window, last.languageId) },
+      signal,
+    );
+    connection.console.debug(
+      `Context ring prefill: ${result.evaluatedTokens} tokens evaluated, ${result.promptTokens} held${result.stopped ? '; stopped for a keystroke' : ''}.`,
+    );
+    return !result.stopped;
+  }
+
+  let chunkProblem: string | null = null;
+  connection.onNotification(ContextChunksNotification.method, (raw: unknown) => {
+    const config = settings().context;
+    if (!config.enabled) {
+      ring.clear();
+      return;
+    }
+    const { chunks, problem } = parseChunks(raw);
+    // Said once, not on every update.
+    if (problem !== null && problem !== chunkProblem) log(problem);
+    chunkProblem = problem;
+    ring.configure(ringLimitsFor(config.tokenBudget, contextSize()));
+    if (ring.add(chunks)) background.whenQuiet(prefill);
+  });
+
+  connection.onRequest(LastCompletionPromptRequest.type, () => lastPrompt);
 
   // Registered with onRequest, not languages.inlineCompletion.on: that wrapper reads the params
   // before this handler can check them, so a malformed request would get a raw TypeError.
@@ -71,11 +171,21 @@ function registerInlineCompletion({ connection, documents, gate, driver: model, 
 
     const window = buildInfillWindow(text, offset, defaultBudget);
     const key = { uri: document.uri, prefix: window.prefix, suffix: window.suffix };
+    background.touch();
     const cached = cache.get(key);
     if (cached !== undefined) {
       stats.cacheHits++;
       return [item(cached, position)];
     }
+    // A keystroke wins: background work stops at its next safe point.
+    background.stop();
+    const promptWindow: PromptWindow = {
+      uri: document.uri,
+      startLine: document.positionAt(window.prefixStart).line,
+      endLine: document.positionAt(window.suffixEnd).line,
+    };
+    const context = contextFor(promptWindow, document.languageId);
+    const request = infillParamsFor(window, config);
 
     // One generation per document: the newest request wins.
     running.get(document.uri)?.abort();
@@ -86,35 +196,37 @@ function registerInlineCompletion({ connection, documents, gate, driver: model, 
       if (config.debounceMs > 0) await delay(config.debounceMs, signal);
       const result = await gate.run(
         'completion',
-        (gateSignal) =>
-          model.infill(
-            {
-              prefix: window.beforeLine,
-              middle: window.linePrefix,
-              suffix: window.suffix,
-              prefixTokens: defaultBudget.prefixTokens,
-              suffixTokens: defaultBudget.suffixTokens,
-              maxTokens: config.maxTokens,
-              maxLines: config.maxLines,
-              stopTexts: stopTextsFor(window.suffix),
-            },
-            gateSignal,
-          ),
+        (gateSignal) => model.infill({ ...request, context, describePrompt: true }, gateSignal),
         signal,
       );
-      if (result.stopReason === 'abort' || signal.aborted) {
+      if ((result.stopReason === 'abort' && !result.capped) || signal.aborted) {
         if (superseded.signal.aborted) stats.superseded++;
         return [];
       }
       stats.generated++;
+      const capped = result.capped === true;
+      model.contextChunks = result.contextChunks ?? 0;
+      lastPrompt = {
+        uri: document.uri,
+        line: position.line,
+        character: position.character,
+        parts: result.prompt ?? [],
+        figures: result.figures,
+        capped,
+        at: Date.now(),
+      };
+      lastRequest = { params: request, window: promptWindow, languageId: document.languageId };
       // What the model was given (before its own cut to prefixTokens + suffixTokens): bounded by
       // the window whatever the document's size; and how much of it the KV cache already held.
       connection.console.debug(
-        `Completion in ${document.uri} at ${position.line + 1}:${position.character + 1}: sent ${window.prefix.length} characters before and ${window.suffix.length} after the cursor; ${formatTokenFigures(result.figures)}; ${result.tokens} tokens generated (${result.stopReason}).`,
+        `Completion in ${document.uri} at ${position.line + 1}:${position.character + 1}: sent ${window.prefix.length} characters before and ${window.suffix.length} after the cursor and ${result.contextChunks ?? 0} context chunks; ${formatTokenFigures(result.figures)}; ${result.tokens} tokens generated (${capped ? `capped at ${config.maxMs} ms` : result.stopReason}).`,
       );
-      const completion = postprocess(result.text, { prefix: window.prefix, suffix: window.suffix, maxLines: config.maxLines });
+      if (capped) log(`A completion in ${document.uri} was capped at localLlm.completion.maxMs (${config.maxMs} ms); what was ready is shown.`);
+      const raw = capped ? trimCapped(result.text) : result.text;
+      const completion = postprocess(raw, { prefix: window.prefix, suffix: window.suffix, maxLines: config.maxLines });
       if (completion === null) return [];
       cache.set(key, completion);
+      prefetchNext(document.uri, text, offset, completion, context);
       return [item(completion, position)];
     } catch (err) {
       if (err instanceof GateCancelledError || signal.aborted) return [];
@@ -126,12 +238,55 @@ function registerInlineCompletion({ connection, documents, gate, driver: model, 
     }
   });
 
+  /**
+   * The next suggestion before Tab: the completion at the place where accepting `completion`
+   * leaves the cursor, computed in the background (its stable part by an interruptible prefill)
+   * and cached, so the request after Tab is answered without the model.
+   */
+  function prefetchNext(uri: string, text: string, offset: number, completion: string, context: InfillContext | undefined): void {
+    const config = settings().completion;
+    const accepted = text.slice(0, offset) + completion + text.slice(offset);
+    const window = buildInfillWindow(accepted, offset + completion.length, defaultBudget);
+    const key = { uri, prefix: window.prefix, suffix: window.suffix };
+    if (cache.get(key) !== undefined) return;
+    const request = infillParamsFor(window, config);
+    background.now(async (signal) => {
+      const { prefix, middle, suffix, prefixTokens, suffixTokens, maxTokens } = request;
+      const warmed = await model.prefill({ prefix, middle, suffix, prefixTokens, suffixTokens, maxTokens, context }, signal);
+      if (warmed.stopped || signal.aborted) return true;
+      const result = await model.infill({ ...request, context }, signal, { background: true });
+      if ((result.stopReason === 'abort' && !result.capped) || signal.aborted) return true;
+      const raw = result.capped ? trimCapped(result.text) : result.text;
+      const next = postprocess(raw, { prefix: window.prefix, suffix: window.suffix, maxLines: config.maxLines });
+      if (next === null) return true;
+      cache.set(key, next);
+      stats.prefetched = (stats.prefetched ?? 0) + 1;
+      connection.console.debug(`Next suggestion after accepting in ${uri} ready: ${formatTokenFigures(result.figures)}.`);
+      return true;
+    });
+  }
+
   documents.onDidClose((e) => {
     running.get(e.document.uri)?.abort();
     running.delete(e.document.uri);
     skipped.delete(e.document.uri);
     cache.forgetDocument(e.document.uri);
   });
+  return background;
+}
+
+function infillParamsFor(window: InfillWindow, config: Settings['completion']): Omit<InfillParams, 'context'> {
+  return {
+    prefix: window.beforeLine,
+    middle: window.linePrefix,
+    suffix: window.suffix,
+    prefixTokens: defaultBudget.prefixTokens,
+    suffixTokens: defaultBudget.suffixTokens,
+    maxTokens: config.maxTokens,
+    maxLines: config.maxLines,
+    stopTexts: stopTextsFor(window.suffix),
+    maxMs: config.maxMs,
+  };
 }
 
 function item(text: string, position: Position): InlineCompletionItem {

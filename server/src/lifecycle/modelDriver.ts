@@ -13,6 +13,8 @@ import type {
   GenerationResult,
   HostStats,
   InfillParams,
+  PrefillParams,
+  PrefillResult,
 } from '../host/protocol';
 import { defaultCheckTimeoutMs } from '../models/gguf';
 import { defaultHostDeadlines, HostProcess, type HostDeadlines, type HostExit } from '../host/hostProcess';
@@ -53,7 +55,7 @@ export class ModelDriver implements GateDriver {
   hostBaselineRssBytes: number | null = null;
   readonly counters: Counters = { loads: 0, sleeps: 0, wakes: 0, hostCrashes: 0, lastLoadMs: null, lastWakeMs: null };
   /** Written by the inline completion feature; reported with the rest. */
-  readonly completions: CompletionCounters = { requests: 0, generated: 0, cacheHits: 0, superseded: 0 };
+  readonly completions: CompletionCounters = { requests: 0, generated: 0, cacheHits: 0, superseded: 0, prefetched: 0 };
   /** The last completion and chat turn that ran on the model; kept across sleep. */
   lastCompletion: TokenFigures | null = null;
   lastChat: TokenFigures | null = null;
@@ -215,11 +217,17 @@ export class ModelDriver implements GateDriver {
     if (host) void this.dropHost(host);
   }
 
-  async infill(params: InfillParams, signal: AbortSignal): Promise<GenerationResult> {
+  /** `background`: nobody sees this one (the next suggestion), so it is not the last completion's figures. */
+  async infill(params: InfillParams, signal: AbortSignal, options: { background?: boolean } = {}): Promise<GenerationResult> {
     const result = await this.requireHost().infill(params, signal);
     // A request cancelled before it ran evaluated nothing and says nothing about reuse.
-    if (result.figures.promptTokens > 0) this.lastCompletion = result.figures;
+    if (result.figures.promptTokens > 0 && !options.background) this.lastCompletion = result.figures;
     return result;
+  }
+
+  /** Evaluates a completion prompt up to the cursor line, in the background (the context ring). */
+  prefill(params: PrefillParams, signal: AbortSignal): Promise<PrefillResult> {
+    return this.requireHost().prefill(params, signal);
   }
 
   async chat(params: Omit<ChatGenerateParams, 'streamId'>, onChunk: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {

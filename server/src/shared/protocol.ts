@@ -65,6 +65,8 @@ export interface CompletionCounters {
   cacheHits: number;
   /** Dropped because a newer request for the same document came. */
   superseded: number;
+  /** Suggestions computed in the background for after the shown one is accepted, and cached. */
+  prefetched?: number;
 }
 
 /** What one generation cost: prompt tokens evaluated against those reused from the KV cache, and speed. */

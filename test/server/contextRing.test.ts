@@ -151,6 +151,24 @@ describe('context ring, repository format', () => {
     assert.ok(f.evaluatedTokens <= f.promptTokens - oldTokens);
   });
 
+  it('a changed ring is evaluated in the background once the user pauses, so the next keystroke evaluates only itself', async (t) => {
+    editor.type();
+    await editor.complete();
+    const prefills = (): number => server.logs.filter((l) => l.startsWith('Context ring prefill:') && !l.includes('stopped')).length;
+    const before = prefills();
+    await sendChunks(server, [fileChunk('src/later.ts', 0, lines('later', 4))]);
+    for (let i = 0; i < 100 && prefills() === before; i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.ok(prefills() > before, 'the prefill ran');
+    editor.type();
+    await editor.complete();
+    const prompt = await lastPrompt(server);
+    assert.ok(prompt.parts.some((p) => p.text.includes('<|file_sep|>src/later.ts\n')));
+    const f = prompt.figures;
+    t.diagnostic(`after the prefill: ${f.evaluatedTokens} of ${f.promptTokens} prompt tokens evaluated`);
+    // The typed character, a re-split token at the seam, the one token always decoded.
+    assert.ok(f.evaluatedTokens <= 8, `the keystroke after the prefill evaluated ${f.evaluatedTokens} of ${f.promptTokens} prompt tokens`);
+  });
+
   it('serves the suggestion after an accepted one from the cache, with no new generation', async (t) => {
     let served = false;
     for (let attempt = 0; attempt < 12 && !served; attempt++) {

@@ -309,8 +309,7 @@ export class LlamaEngine {
   }
 
   /**
-   * Evaluates the prompt an infill with these params would use, up to the cursor line, into the
-   * completion sequence, in batches of prefillBatchTokens; aborting `signal` stops it at the next
+   * Evaluates the prompt an infill with these params would use into the completion sequence, in batches of prefillBatchTokens; aborting `signal` stops it at the next
    * batch, keeping what was evaluated. Generates nothing.
    */
   prefill(params: PrefillParams, signal: AbortSignal): Promise<PrefillResult> {
@@ -732,8 +731,8 @@ export class LlamaEngine {
   private async prefillNow(params: PrefillParams, signal: AbortSignal): Promise<PrefillResult> {
     const current = this.requireLoaded();
     await this.restoreState(current, 'completion');
-    const { layout } = this.buildPrompt(current, params);
-    const target = layout.tokens.slice(0, layout.stableLength);
+    // The whole prompt, the cursor line too: a keystroke on that line then evaluates only itself.
+    const target = this.buildPrompt(current, params).layout.tokens;
     const { sequence } = current;
     try {
       // Drops what differs (the old file prompt after a changed ring); keeps the common start.

@@ -272,7 +272,7 @@ export class HostProcess {
     });
   }
 
-  /** Evaluates a prompt up to the cursor line; a cancelled one answers `stopped` at once, whether or not the host does. */
+  /** Evaluates an infill's prompt, generating nothing; a cancelled one answers `stopped` at once, whether or not the host does. */
   prefill(params: PrefillParams, signal?: AbortSignal): Promise<PrefillResult> {
     return this.request<PrefillResult>('a prefill', this.generationDeadline(params.maxTokens), (token) => this.connection.sendRequest(prefillRequest, params, token), {
       signal,

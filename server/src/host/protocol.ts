@@ -85,7 +85,7 @@ export interface InfillContext {
 export type PrefillParams = Omit<InfillParams, 'maxTokens' | 'maxLines' | 'stopTexts' | 'maxMs' | 'describePrompt'> & { maxTokens: number };
 
 export interface PrefillResult {
-  /** Tokens of the prompt up to the cursor line that the sequence now holds. */
+  /** Tokens of the prompt, the cursor line's included. */
   promptTokens: number;
   evaluatedTokens: number;
   /** Stopped at a safe point because it was cancelled (a keystroke came). */
@@ -145,7 +145,7 @@ export const unloadRequest = new RequestType0<HostStats, void>('host/unload');
 export const saveStateRequest = new RequestType<SaveStateParams, SaveStateResult, void>('host/saveState');
 /** Fill in the middle; cancellable with $/cancelRequest. */
 export const infillRequest = new RequestType<InfillParams, GenerationResult, void>('host/infill');
-/** Evaluate the prompt up to the cursor line in small batches, stopping at the next one when cancelled. */
+/** Evaluate an infill's prompt in small batches, stopping at the next one when cancelled; generates nothing. */
 export const prefillRequest = new RequestType<PrefillParams, PrefillResult, void>('host/prefill');
 /** One chat answer over the given messages; streams ChatChunk; cancellable. */
 export const chatRequest = new RequestType<ChatGenerateParams, GenerationResult, void>('host/chat');

@@ -225,7 +225,7 @@ export class ModelDriver implements GateDriver {
     return result;
   }
 
-  /** Evaluates a completion prompt up to the cursor line, in the background (the context ring). */
+  /** Evaluates a completion prompt without generating, in the background (the context ring, the next suggestion). */
   prefill(params: PrefillParams, signal: AbortSignal): Promise<PrefillResult> {
     return this.requireHost().prefill(params, signal);
   }

@@ -231,6 +231,23 @@ describe('context ring, comment blocks and budget', () => {
     assert.equal((await server.status()).contextChunks, chunks.length);
   });
 
+  it('malformed chunks are refused in a sentence, and localLlm.context.enabled off leaves the ring out', async () => {
+    await server.connection.sendNotification(ContextChunksNotification.method, { chunks: [{ path: 7 }, null] });
+    await server.connection.sendNotification(ContextChunksNotification.method, 'not params');
+    for (let i = 0; i < 50 && !server.logs.join('').includes('needs params'); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.ok(server.logs.join('').includes('2 context chunks were ignored'), 'the log names the bad chunks');
+    assert.ok(server.logs.join('').includes('localLlm/contextChunks needs params'), 'the log names the bad params');
+    const off = { ...baseSettings, model: await tinyModel(), context: { enabled: false, tokenBudget: budget } };
+    server.configure(off);
+    await statusUntil(server, (s) => s.state === 'ready', 'the settings to apply');
+    await sendChunks(server, [fileChunk('src/off.ts', 0, lines('off', 2))]);
+    editor.type();
+    await editor.complete();
+    const prompt = await lastPrompt(server);
+    assert.deepEqual(prompt.parts.map((p) => p.kind), ['prefix', 'suffix', 'middle']);
+    assert.equal((await server.status()).contextChunks, 0);
+  });
+
   it('localLlm.completion.maxMs stops a generation and marks it capped', async () => {
     const capped = { ...baseSettings, model: await tinyModel(), context: { enabled: true, tokenBudget: budget } };
     server.configure({ ...capped, completion: { ...capped.completion, maxTokens: 512, maxLines: 200, maxMs: 1 } });

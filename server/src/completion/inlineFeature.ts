@@ -27,7 +27,7 @@ import { systemClock } from '../shared/clock';
 import { errorMessage } from '../shared/errors';
 import { formatTokenFigures } from '../shared/format';
 import { BackgroundWork, defaultQuietMs } from './background';
-import { CompletionCache } from './cache';
+import { CompletionCache, defaultCacheOptions } from './cache';
 import { trimCapped } from './capped';
 import { ContextRing, parseChunks, ringLimitsFor, ringTokenBudget, type PromptWindow } from './contextRing';
 import { checkDocument } from './documentGuard';
@@ -86,6 +86,11 @@ function registerInlineCompletion(
   const ring = new ContextRing();
   let lastPrompt: LastCompletionPrompt | null = null;
   let lastRequest: LastRequest | null = null;
+  /** The ring of the last generation in each document, for the follow-ups of suggestions served from the cache. */
+  const contexts = new Map<string, InfillContext | undefined>();
+  const lastContext = (uri: string): InfillContext | undefined => contexts.get(uri);
+  /** The place whose next suggestion was last computed. */
+  let prefetching: string | null = null;
   const background = new BackgroundWork({
     door: (fn) => gate.runBackground(fn),
     clock: systemClock,
@@ -175,6 +180,8 @@ function registerInlineCompletion(
     const cached = cache.get(key);
     if (cached !== undefined) {
       stats.cacheHits++;
+      // A suggestion shown again (the one prefetched for after Tab, say): its own follow-up next.
+      if (settings().completion.enabled) prefetchNext(document.uri, text, offset, cached, lastContext(document.uri));
       return [item(cached, position)];
     }
     // A keystroke wins: background work stops at its next safe point.
@@ -205,7 +212,6 @@ function registerInlineCompletion(
       }
       stats.generated++;
       const capped = result.capped === true;
-      model.contextChunks = result.contextChunks ?? 0;
       lastPrompt = {
         uri: document.uri,
         line: position.line,
@@ -216,6 +222,7 @@ function registerInlineCompletion(
         at: Date.now(),
       };
       lastRequest = { params: request, window: promptWindow, languageId: document.languageId };
+      contexts.set(document.uri, context);
       // What the model was given (before its own cut to prefixTokens + suffixTokens): bounded by
       // the window whatever the document's size; and how much of it the KV cache already held.
       connection.console.debug(
@@ -245,10 +252,22 @@ function registerInlineCompletion(
    */
   function prefetchNext(uri: string, text: string, offset: number, completion: string, context: InfillContext | undefined): void {
     const config = settings().completion;
+    // The key the request after Tab will look up, from a slice: this runs on every key typed
+    // along a suggestion, and the whole accepted text of a large file is built only when needed.
+    const { prefixTailChars, suffixHeadChars } = defaultCacheOptions;
+    const expected = {
+      uri,
+      prefix: (text.slice(Math.max(0, offset - prefixTailChars), offset) + completion).slice(-prefixTailChars),
+      suffix: text.slice(offset, offset + suffixHeadChars),
+    };
+    const id = `${uri}\0${expected.prefix}\0${expected.suffix}`;
+    // Tried once per place: typing along a suggestion must not restart it (or retry an empty one) on every key.
+    if (prefetching === id) return;
+    if (cache.get(expected) !== undefined) return;
+    prefetching = id;
     const accepted = text.slice(0, offset) + completion + text.slice(offset);
     const window = buildInfillWindow(accepted, offset + completion.length, defaultBudget);
     const key = { uri, prefix: window.prefix, suffix: window.suffix };
-    if (cache.get(key) !== undefined) return;
     const request = infillParamsFor(window, config);
     background.now(async (signal) => {
       const { prefix, middle, suffix, prefixTokens, suffixTokens, maxTokens } = request;
@@ -271,6 +290,7 @@ function registerInlineCompletion(
     running.delete(e.document.uri);
     skipped.delete(e.document.uri);
     cache.forgetDocument(e.document.uri);
+    contexts.delete(e.document.uri);
   });
   return background;
 }

@@ -221,7 +221,10 @@ export class ModelDriver implements GateDriver {
   async infill(params: InfillParams, signal: AbortSignal, options: { background?: boolean } = {}): Promise<GenerationResult> {
     const result = await this.requireHost().infill(params, signal);
     // A request cancelled before it ran evaluated nothing and says nothing about reuse.
-    if (result.figures.promptTokens > 0 && !options.background) this.lastCompletion = result.figures;
+    if (result.figures.promptTokens > 0 && !options.background) {
+      this.lastCompletion = result.figures;
+      this.contextChunks = result.contextChunks ?? 0;
+    }
     return result;
   }
 

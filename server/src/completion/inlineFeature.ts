@@ -247,8 +247,8 @@ function registerInlineCompletion(
 
   /**
    * The next suggestion before Tab: the completion at the place where accepting `completion`
-   * leaves the cursor, computed in the background (its stable part by an interruptible prefill)
-   * and cached, so the request after Tab is answered without the model.
+   * leaves the cursor, computed in the background (its prompt by an interruptible prefill, then
+   * the few tokens of the answer) and cached, so the request after Tab is answered without the model.
    */
   function prefetchNext(uri: string, text: string, offset: number, completion: string, context: InfillContext | undefined): void {
     const config = settings().completion;
@@ -269,7 +269,7 @@ function registerInlineCompletion(
     const window = buildInfillWindow(accepted, offset + completion.length, defaultBudget);
     const key = { uri, prefix: window.prefix, suffix: window.suffix };
     const request = infillParamsFor(window, config);
-    background.now(async (signal) => {
+    const task = async (signal: AbortSignal): Promise<boolean> => {
       const { prefix, middle, suffix, prefixTokens, suffixTokens, maxTokens } = request;
       const warmed = await model.prefill({ prefix, middle, suffix, prefixTokens, suffixTokens, maxTokens, context }, signal);
       if (warmed.stopped || signal.aborted) return true;
@@ -282,7 +282,13 @@ function registerInlineCompletion(
       stats.prefetched = (stats.prefetched ?? 0) + 1;
       connection.console.debug(`Next suggestion after accepting in ${uri} ready: ${formatTokenFigures(result.figures)}.`);
       return true;
-    });
+    };
+    // A one-line suggestion leaves the prompt up to the cursor line as it is, so computing what
+    // follows it costs the next keystroke nothing. Accepting several lines changes the text before
+    // the cursor line, and the KV cache would then hold the accepted text's prompt: that is worth
+    // it only once the user pauses on the suggestion, not while typing past it.
+    if (completion.includes('\n')) background.whenQuiet(task);
+    else background.now(task);
   }
 
   documents.onDidClose((e) => {

@@ -181,7 +181,7 @@ function registerInlineCompletion(
     if (cached !== undefined) {
       stats.cacheHits++;
       // A suggestion shown again (the one prefetched for after Tab, say): its own follow-up next.
-      if (settings().completion.enabled) prefetchNext(document.uri, text, offset, cached, lastContext(document.uri));
+      prefetchNext(document.uri, text, offset, cached, lastContext(document.uri));
       return [item(cached, position)];
     }
     // A keystroke wins: background work stops at its next safe point.

@@ -19,6 +19,8 @@ export interface StatusBarInput {
   /** Server crashes seen this session, and the last one's sentence. */
   crashes: number;
   crashMessage: string | null;
+  /** `localLlm.context.enabled`: whether this window sends context from beyond the file. */
+  contextEnabled: boolean;
 }
 
 export type StatusBackground = 'statusBarItem.errorBackground' | 'statusBarItem.warningBackground';
@@ -168,8 +170,17 @@ function sleepLines(key: StatusKey, input: StatusBarInput): string[] {
   const served = s.completions;
   if (served && served.generated + served.cacheHits > 0) lines.push(`Completions: ${served.generated} generated, ${served.cacheHits} from the cache`);
   if (s.lastCompletion) lines.push(`Last completion: ${formatTokenFigures(s.lastCompletion)}`);
+  const context = contextLine(s.contextChunks ?? 0, input.contextEnabled);
+  if (context) lines.push(context);
   if (s.lastChat) lines.push(`Last chat turn: ${formatTokenFigures(s.lastChat)}`);
   return lines;
+}
+
+/** How many chunks from beyond the file the last completion used; said when context is on or some were used. */
+export function contextLine(chunks: number, enabled: boolean): string | null {
+  const count = `${chunks} chunk${chunks === 1 ? '' : 's'} from other files, copies and definitions`;
+  if (enabled) return chunks > 0 ? `Context: ${count} in the last completion` : 'Context: on, none in use yet';
+  return chunks > 0 ? `Context: off (the last completion used ${count})` : null;
 }
 
 function links(key: StatusKey): string {

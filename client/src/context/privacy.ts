@@ -1,0 +1,65 @@
+// Which documents may give context, and the path a chunk names them by. Only files on disk: an
+// untitled buffer has no name to give and is where people paste tokens to look at them; other
+// schemes (git, output, settings, notebooks) are not the user's code. A file must pass
+// `localLlm.context.exclude` and the `files.exclude` of its workspace folder (exclude.ts).
+import * as vscode from 'vscode';
+import { ExcludeMatcher, type FilesExclude } from './exclude';
+
+export class ContextPrivacy implements vscode.Disposable {
+  /** One matcher per workspace folder (files.exclude is per folder), '' for files outside any. */
+  private readonly matchers = new Map<string, ExcludeMatcher>();
+  /** The context.exclude list the matchers were built from; a new list (a settings change) rebuilds them. */
+  private builtFrom: readonly string[] | null = null;
+  private readonly subscription = vscode.workspace.onDidChangeConfiguration((e) => {
+    if (e.affectsConfiguration('localLlm.context.exclude') || e.affectsConfiguration('files.exclude')) this.matchers.clear();
+  });
+  private readonly folders = vscode.workspace.onDidChangeWorkspaceFolders(() => this.matchers.clear());
+
+  constructor(private readonly contextExclude: () => readonly string[]) {}
+
+  /** The workspace-relative path with forward slashes; outside a workspace, the absolute path. */
+  pathOf(uri: vscode.Uri): string {
+    const folder = vscode.workspace.getWorkspaceFolder(uri);
+    if (!folder) return uri.path.replace(/^\/+/, '');
+    const relative = vscode.workspace.asRelativePath(uri, false).replace(/\\/g, '/');
+    return relative;
+  }
+
+  /** The path a chunk names: workspace-relative, else the file name (the protocol's rule). */
+  chunkPath(uri: vscode.Uri): string {
+    return vscode.workspace.getWorkspaceFolder(uri) ? this.pathOf(uri) : (uri.path.split('/').pop() ?? uri.path);
+  }
+
+  allows(uri: vscode.Uri): boolean {
+    if (uri.scheme !== 'file') return false;
+    const folder = vscode.workspace.getWorkspaceFolder(uri);
+    return !this.matcher(folder).excludes(this.pathOf(uri));
+  }
+
+  /** For a chunk already made: its uri when it has one; clipboard chunks were checked at their source. */
+  allowsChunk(uri: string, path: string): boolean {
+    if (uri !== '') return this.allows(vscode.Uri.parse(uri));
+    return !this.matcher(undefined).excludes(path);
+  }
+
+  private matcher(folder: vscode.WorkspaceFolder | undefined): ExcludeMatcher {
+    const exclude = this.contextExclude();
+    if (exclude !== this.builtFrom) {
+      this.matchers.clear();
+      this.builtFrom = exclude;
+    }
+    const key = folder?.uri.toString() ?? '';
+    let matcher = this.matchers.get(key);
+    if (!matcher) {
+      const filesExclude = folder ? (vscode.workspace.getConfiguration('files', folder.uri).get<FilesExclude>('exclude') ?? {}) : {};
+      matcher = new ExcludeMatcher(exclude, filesExclude);
+      this.matchers.set(key, matcher);
+    }
+    return matcher;
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.folders.dispose();
+  }
+}

@@ -13,8 +13,13 @@ export const restMs = 1000;
 export const lookupTimeoutMs = 400;
 /** All lookups of one rest together. */
 const roundBudgetMs = 1200;
-/** A name in a document is looked up again only after this. */
+/** A name in a document whose definition was sent is looked up again only after this. */
 const repeatAfterMs = 60_000;
+/**
+ * One whose lookup gave nothing to send, sooner: a language server that is still loading its
+ * project may answer with the import line at first (TypeScript's syntax-only server does).
+ */
+const retryAfterMs = 10_000;
 /** Files read from disk for a definition are at most this large. */
 const maxFileBytes = 1024 * 1024;
 
@@ -25,9 +30,12 @@ function target(d: Definition): { uri: vscode.Uri; first: number; last: number }
   return { uri: d.uri, first: d.range.start.line, last: d.range.end.line };
 }
 
-async function withTimeout<T>(promise: Thenable<T>, ms: number): Promise<T | undefined> {
+const timedOut = Symbol('timed out');
+
+/** The answer, undefined when the provider failed, or `timedOut`. */
+async function withTimeout<T>(promise: Thenable<T>, ms: number): Promise<T | undefined | typeof timedOut> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  const timeout = new Promise<typeof timedOut>((resolve) => (timer = setTimeout(() => resolve(timedOut), ms)));
   try {
     return await Promise.race([Promise.resolve(promise).catch(() => undefined), timeout]);
   } finally {
@@ -50,6 +58,7 @@ async function linesOf(uri: vscode.Uri): Promise<LineSource | null> {
 }
 
 export function watchDefinitions(privacy: ContextPrivacy, enabled: () => boolean, offer: (chunk: ContextChunk) => void): vscode.Disposable {
+  /** `uri|name` to when it may be looked up again. */
   const asked = new Map<string, number>();
   let timer: ReturnType<typeof setTimeout> | null = null;
   let running = false;
@@ -64,17 +73,21 @@ export function watchDefinitions(privacy: ContextPrivacy, enabled: () => boolean
       const document = editor.document;
       const cursor = editor.selection.active;
       const now = Date.now();
-      for (const [key, at] of asked) if (now - at > repeatAfterMs) asked.delete(key);
+      for (const [key, until] of asked) if (now >= until) asked.delete(key);
       const names = namesNear((i) => document.lineAt(i).text, cursor.line, cursor.character).filter((n) => !asked.has(`${document.uri}|${n.name}`));
       const deadline = now + roundBudgetMs;
       for (const name of names) {
         if (disposed || Date.now() > deadline || !enabled()) break;
-        asked.set(`${document.uri}|${name.name}`, Date.now());
         const position = new vscode.Position(name.line, name.character);
         const found = await withTimeout(
           vscode.commands.executeCommand<Definition[] | undefined>('vscode.executeDefinitionProvider', document.uri, position),
           lookupTimeoutMs,
         );
+        // Too slow (a language server still starting, or busy): leave the rest of the names, and
+        // this one, for the next rest; at most one slow lookup runs on per rest.
+        if (found === timedOut) break;
+        const key = `${document.uri}|${name.name}`;
+        asked.set(key, Date.now() + retryAfterMs);
         const first = found?.[0];
         if (!first) continue;
         const t = target(first);
@@ -84,7 +97,9 @@ export function watchDefinitions(privacy: ContextPrivacy, enabled: () => boolean
         const source = await linesOf(t.uri);
         if (!source || disposed || !enabled()) continue;
         const chunk = chunkOf('definition', { path: privacy.chunkPath(t.uri), uri: t.uri.toString() }, source, spanFrom(t.first, t.last, source.lineCount));
-        if (chunk) offer(chunk);
+        if (!chunk) continue;
+        asked.set(key, Date.now() + repeatAfterMs);
+        offer(chunk);
       }
     } finally {
       running = false;

@@ -67,6 +67,39 @@ describe('context chunks', () => {
     await vscode.commands.executeCommand('workbench.action.files.revert');
   });
 
+  it('sends the definition of a name at the cursor, from the language\'s own definition provider', async () => {
+    await vscode.workspace.fs.writeFile(workspaceFile('util/math.ts'), new TextEncoder().encode('/** Adds two numbers. */\nexport function addNumbers(a: number, b: number): number {\n  return a + b;\n}\n'));
+    await vscode.workspace.fs.writeFile(workspaceFile('main.ts'), new TextEncoder().encode("import { addNumbers } from './util/math';\n\nexport const sum = addNumbers(1, 2);\n"));
+    const editor = await show('main.ts', 2);
+    // The TypeScript server starts with the first TypeScript file, and finds definitions in other
+    // files once it has loaded the project; the feature asks only providers that answer quickly,
+    // so wait here until this one can.
+    const name = new vscode.Position(2, 'export const sum = addNum'.length);
+    const started = Date.now();
+    for (;;) {
+      const found = await vscode.commands.executeCommand<Array<vscode.Location | vscode.LocationLink>>('vscode.executeDefinitionProvider', editor.document.uri, name);
+      if (found.some((d) => ('targetUri' in d ? d.targetUri : d.uri).path.endsWith('/util/math.ts'))) break;
+      assert.ok(Date.now() - started < 90_000, 'the TypeScript server found no definition within 90 s');
+      await delay(500);
+    }
+    const warm = Date.now();
+    await vscode.commands.executeCommand('vscode.executeDefinitionProvider', editor.document.uri, name);
+    console.log(`The TypeScript definition provider answered after ${warm - started} ms, then in ${Date.now() - warm} ms.`);
+    const deadline = Date.now() + 30_000;
+    for (let i = 0; !sent.some((c) => c.kind === 'definition' && c.path === 'util/math.ts'); i++) {
+      assert.ok(Date.now() < deadline, `no definition chunk within 30 s of a quick provider; sent: ${JSON.stringify(sent.map((c) => [c.kind, c.path]))}`);
+      // Each rest of the cursor asks again.
+      const at = name.translate(0, i % 3);
+      editor.selection = new vscode.Selection(at, at);
+      await delay(1500);
+    }
+    const chunk = sent.find((c) => c.kind === 'definition' && c.path === 'util/math.ts');
+    assert.ok(chunk);
+    assert.equal(chunk.uri, workspaceFile('util/math.ts').toString());
+    assert.equal(chunk.startLine, 0);
+    assert.equal(chunk.text, '/** Adds two numbers. */\nexport function addNumbers(a: number, b: number): number {\n  return a + b;\n}\n');
+  });
+
   it('Show Last Completion Prompt opens a read-only document of its own', async () => {
     await vscode.commands.executeCommand('localLlm.showLastCompletionPrompt');
     const editor = vscode.window.activeTextEditor;

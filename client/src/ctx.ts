@@ -25,7 +25,7 @@ import type { CommandCtx, CommandId, CommandTable } from './commands/types';
 import { CompletionReports } from './completionReports';
 import { LocalSettings } from './config';
 import { PromptView } from './context/promptView';
-import { ContextWatch } from './context/watch';
+import { ContextWatch, sendsContext } from './context/watch';
 import { BackoffErrorHandler, createLanguageClient, type CrashReport } from './languageClient';
 import { ProgressNotifications } from './progress';
 import { ModelStatusTracker } from './status/feature';
@@ -271,7 +271,7 @@ export class Ctx implements CommandCtx, vscode.Disposable {
       now: Date.now(),
       crashes: this.crashes,
       crashMessage: this.crashMessage,
-      contextEnabled: this.settings.context.enabled,
+      contextEnabled: sendsContext(this.settings),
     };
   }
 

@@ -17,17 +17,20 @@ export class ContextPrivacy implements vscode.Disposable {
 
   constructor(private readonly contextExclude: () => readonly string[]) {}
 
-  /** The workspace-relative path with forward slashes; outside a workspace, the absolute path. */
-  pathOf(uri: vscode.Uri): string {
+  /** What the globs see: the path relative to its workspace folder; outside any, the absolute path. */
+  private pathOf(uri: vscode.Uri): string {
     const folder = vscode.workspace.getWorkspaceFolder(uri);
     if (!folder) return uri.path.replace(/^\/+/, '');
-    const relative = vscode.workspace.asRelativePath(uri, false).replace(/\\/g, '/');
-    return relative;
+    return vscode.workspace.asRelativePath(uri, false).replace(/\\/g, '/');
   }
 
-  /** The path a chunk names: workspace-relative, else the file name (the protocol's rule). */
+  /**
+   * The path a chunk names (the protocol's rule): workspace-relative, with the folder's name in
+   * front when several folders are open; outside a workspace, the file name.
+   */
   chunkPath(uri: vscode.Uri): string {
-    return vscode.workspace.getWorkspaceFolder(uri) ? this.pathOf(uri) : (uri.path.split('/').pop() ?? uri.path);
+    if (!vscode.workspace.getWorkspaceFolder(uri)) return uri.path.split('/').pop() ?? uri.path;
+    return vscode.workspace.asRelativePath(uri).replace(/\\/g, '/');
   }
 
   allows(uri: vscode.Uri): boolean {

@@ -9,6 +9,11 @@ import { watchEditors } from './editorWatch';
 import { ContextFeed } from './feed';
 import { ContextPrivacy } from './privacy';
 
+/** Whether chunks go to the server at all: context on, and a token budget to spend. */
+export function sendsContext(settings: Settings): boolean {
+  return settings.context.enabled && settings.context.tokenBudget > 0;
+}
+
 export interface ContextSettingsSource {
   readonly current: Settings;
   readonly onDidChange: vscode.Event<Settings>;
@@ -22,7 +27,7 @@ export class ContextWatch implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[];
 
   constructor(settings: ContextSettingsSource, send: (chunks: ContextChunk[]) => Promise<boolean>) {
-    const enabled = (): boolean => settings.current.context.enabled;
+    const enabled = (): boolean => sendsContext(settings.current);
     const privacy = new ContextPrivacy(() => settings.current.context.exclude);
     this.feed = new ContextFeed({
       enabled,

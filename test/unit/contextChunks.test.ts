@@ -14,6 +14,7 @@ import {
   type LineSource,
 } from '../../client/src/context/chunks';
 import { namesNear } from '../../client/src/context/identifiers';
+import { chunksOnLeaving, dwellMs, noteEdit } from '../../client/src/context/leaving';
 import { RecentSelections, maxSelectionChars } from '../../client/src/context/selections';
 
 function numbered(count: number): LineSource {
@@ -130,5 +131,40 @@ describe('where copied text came from', () => {
     assert.equal(s.match('x'.repeat(maxSelectionChars + 1)), null);
     s.clear();
     assert.equal(s.match('selection 19'), null);
+  });
+});
+
+describe('what a file gives when the user leaves it', () => {
+  const origin = { path: 'src/a.ts', uri: 'file:///w/src/a.ts' };
+  const source = numbered(300);
+
+  it('gives the chunk around the cursor after a real visit, nothing after a glance', () => {
+    const chunks = chunksOnLeaving({ since: 0, cursorLine: 100, edits: null }, dwellMs, origin, source);
+    assert.deepEqual(
+      chunks.map((c) => [c.kind, c.startLine]),
+      [['file', 80]],
+    );
+    assert.deepEqual(chunksOnLeaving({ since: 0, cursorLine: 100, edits: null }, dwellMs - 1, origin, source), []);
+  });
+
+  it('gives the edited region, even after a glance, and one chunk when the cursor rests in it', () => {
+    const edits = noteEdit(noteEdit(null, 100, 1), 104, 2);
+    assert.deepEqual(edits, { first: 100, last: 105, latest: 105 });
+    const chunks = chunksOnLeaving({ since: 0, cursorLine: 105, edits }, 10, origin, source);
+    assert.deepEqual(
+      chunks.map((c) => [c.kind, c.startLine, c.text.split('\n').length - 1]),
+      [['edit', 97, 12]],
+    );
+  });
+
+  it('gives both when the cursor went elsewhere after editing', () => {
+    const chunks = chunksOnLeaving({ since: 0, cursorLine: 250, edits: noteEdit(null, 10, 1) }, 5000, origin, source);
+    assert.deepEqual(
+      chunks.map((c) => [c.kind, c.startLine]),
+      [
+        ['edit', 7],
+        ['file', 240],
+      ],
+    );
   });
 });

@@ -4,26 +4,15 @@
 // the prompt's prefix, which the server then evaluates again in the background).
 import * as vscode from 'vscode';
 import type { ContextChunk } from '../../../server/src/shared/protocol';
-import { chunkOf, mostlyOverlap, spanAround, spanOver, type LineSource } from './chunks';
+import { chunksOnLeaving, noteEdit, type Visit } from './leaving';
 import type { ContextPrivacy } from './privacy';
 
-/** A file glanced at for less than this (flicking through tabs) gives no chunk unless edited. */
-export const dwellMs = 1000;
-
-interface Visit {
+interface OpenVisit extends Visit {
   document: vscode.TextDocument;
-  since: number;
-  cursorLine: number;
-  /** Lines touched by the user's edits during this visit: first, last, most recent. */
-  edits: { first: number; last: number; latest: number } | null;
-}
-
-function lines(document: vscode.TextDocument): LineSource {
-  return { lineCount: document.lineCount, lineAt: (i) => document.lineAt(i).text };
 }
 
 export function watchEditors(privacy: ContextPrivacy, offer: (chunk: ContextChunk) => void): vscode.Disposable {
-  let visit: Visit | null = null;
+  let visit: OpenVisit | null = null;
 
   const begin = (editor: vscode.TextEditor | undefined): void => {
     const document = editor?.document;
@@ -34,20 +23,10 @@ export function watchEditors(privacy: ContextPrivacy, offer: (chunk: ContextChun
     const v = visit;
     visit = null;
     if (!v || v.document.isClosed || !privacy.allows(v.document.uri)) return;
-    const origin = { path: privacy.chunkPath(v.document.uri), uri: v.document.uri.toString() };
-    const source = lines(v.document);
-    const around = spanAround(v.cursorLine, source.lineCount);
-    if (v.edits) {
-      const edited = spanOver(v.edits.first, v.edits.last, v.edits.latest, source.lineCount);
-      const chunk = chunkOf('edit', origin, source, edited);
-      if (chunk) offer(chunk);
-      // The cursor usually rests where it edited; one chunk says it all then.
-      if (mostlyOverlap(edited, around)) return;
-    } else if (Date.now() - v.since < dwellMs) {
-      return;
-    }
-    const chunk = chunkOf('file', origin, source, around);
-    if (chunk) offer(chunk);
+    const document = v.document;
+    const origin = { path: privacy.chunkPath(document.uri), uri: document.uri.toString() };
+    const source = { lineCount: document.lineCount, lineAt: (i: number) => document.lineAt(i).text };
+    for (const chunk of chunksOnLeaving(v, Date.now(), origin, source)) offer(chunk);
   };
 
   begin(vscode.window.activeTextEditor);
@@ -63,14 +42,10 @@ export function watchEditors(privacy: ContextPrivacy, offer: (chunk: ContextChun
     }),
     vscode.workspace.onDidChangeTextDocument((e) => {
       // Only the user's own edits: the document being visited, in the active editor.
-      if (!visit || e.document !== visit.document || e.contentChanges.length === 0) return;
+      const v = visit;
+      if (!v || e.document !== v.document || e.contentChanges.length === 0) return;
       if (vscode.window.activeTextEditor?.document !== e.document) return;
-      for (const change of e.contentChanges) {
-        const first = change.range.start.line;
-        const last = first + change.text.split('\n').length - 1;
-        const prev = visit.edits;
-        visit.edits = prev ? { first: Math.min(prev.first, first), last: Math.max(prev.last, last), latest: last } : { first, last, latest: last };
-      }
+      for (const change of e.contentChanges) v.edits = noteEdit(v.edits, change.range.start.line, change.text.split('\n').length);
     }),
   ];
   return new vscode.Disposable(() => {

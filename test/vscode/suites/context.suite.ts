@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'mocha';
 import * as vscode from 'vscode';
-import { dwellMs } from '../../../client/src/context/editorWatch';
+import { dwellMs } from '../../../client/src/context/leaving';
 import { noCompletionYet } from '../../../client/src/context/promptDocument';
 import { promptScheme } from '../../../client/src/context/promptView';
 import type { ContextChunk } from '../../../server/src/shared/protocol';

@@ -10,10 +10,12 @@ export class ContextPrivacy implements vscode.Disposable {
   private readonly matchers = new Map<string, ExcludeMatcher>();
   /** The context.exclude list the matchers were built from; a new list (a settings change) rebuilds them. */
   private builtFrom: readonly string[] | null = null;
+  /** Earlier answers by URI, dropped with the matchers. */
+  private readonly verdicts = new Map<string, boolean>();
   private readonly subscription = vscode.workspace.onDidChangeConfiguration((e) => {
-    if (e.affectsConfiguration('localLlm.context.exclude') || e.affectsConfiguration('files.exclude')) this.matchers.clear();
+    if (e.affectsConfiguration('localLlm.context.exclude') || e.affectsConfiguration('files.exclude')) this.forget();
   });
-  private readonly folders = vscode.workspace.onDidChangeWorkspaceFolders(() => this.matchers.clear());
+  private readonly folders = vscode.workspace.onDidChangeWorkspaceFolders(() => this.forget());
 
   constructor(private readonly contextExclude: () => readonly string[]) {}
 
@@ -36,7 +38,16 @@ export class ContextPrivacy implements vscode.Disposable {
   allows(uri: vscode.Uri): boolean {
     if (uri.scheme !== 'file') return false;
     const folder = vscode.workspace.getWorkspaceFolder(uri);
-    return !this.matcher(folder).excludes(this.pathOf(uri));
+    const matcher = this.matcher(folder);
+    // Asked on every selection change; the answer holds until the globs change.
+    const key = uri.toString();
+    let verdict = this.verdicts.get(key);
+    if (verdict === undefined) {
+      if (this.verdicts.size >= 1000) this.verdicts.clear();
+      verdict = !matcher.excludes(this.pathOf(uri));
+      this.verdicts.set(key, verdict);
+    }
+    return verdict;
   }
 
   /** For a chunk already made: its uri when it has one; clipboard chunks were checked at their source. */
@@ -48,7 +59,7 @@ export class ContextPrivacy implements vscode.Disposable {
   private matcher(folder: vscode.WorkspaceFolder | undefined): ExcludeMatcher {
     const exclude = this.contextExclude();
     if (exclude !== this.builtFrom) {
-      this.matchers.clear();
+      this.forget();
       this.builtFrom = exclude;
     }
     const key = folder?.uri.toString() ?? '';
@@ -59,6 +70,11 @@ export class ContextPrivacy implements vscode.Disposable {
       this.matchers.set(key, matcher);
     }
     return matcher;
+  }
+
+  private forget(): void {
+    this.matchers.clear();
+    this.verdicts.clear();
   }
 
   dispose(): void {

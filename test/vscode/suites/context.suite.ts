@@ -67,6 +67,33 @@ describe('context chunks', () => {
     await vscode.commands.executeCommand('workbench.action.files.revert');
   });
 
+  it('collects and sends nothing while localLlm.context.enabled is off', async () => {
+    const config = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('localLlm');
+    const setEnabled = async (value: boolean | undefined): Promise<void> => {
+      await config().update('context.enabled', value, vscode.ConfigurationTarget.Global);
+      while (config().get('context.enabled') !== (value ?? true)) await delay(50);
+    };
+    await setEnabled(false);
+    try {
+      await show('notes.md');
+      await delay(dwellMs + 300);
+      await show('fibonacci.ts');
+    } finally {
+      await setEnabled(undefined);
+    }
+    // A file visited after context is back on goes the same way; once it arrives, notes.md would have.
+    await vscode.workspace.fs.writeFile(workspaceFile('control.ts'), new TextEncoder().encode('export const control = true;\n'));
+    await show('control.ts');
+    await delay(dwellMs + 300);
+    await show('fibonacci.ts');
+    const deadline = Date.now() + 30_000;
+    while (!sent.some((c) => c.path === 'control.ts')) {
+      assert.ok(Date.now() < deadline, `no chunk of control.ts within 30 s; sent: ${JSON.stringify(sent.map((c) => c.path))}`);
+      await delay(100);
+    }
+    assert.deepEqual(sent.filter((c) => c.path === 'notes.md'), []);
+  });
+
   it('sends the definition of a name at the cursor, from the language\'s own definition provider', async () => {
     await vscode.workspace.fs.writeFile(workspaceFile('util/math.ts'), new TextEncoder().encode('/** Adds two numbers. */\nexport function addNumbers(a: number, b: number): number {\n  return a + b;\n}\n'));
     await vscode.workspace.fs.writeFile(workspaceFile('main.ts'), new TextEncoder().encode("import { addNumbers } from './util/math';\n\nexport const sum = addNumbers(1, 2);\n"));

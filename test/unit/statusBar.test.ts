@@ -185,6 +185,8 @@ describe('renderStatus', () => {
     assert.ok(view.tooltip.includes('Last completion: 812 prompt tokens, 3 evaluated (809 reused), 23 tok/s'), view.tooltip);
     // No speed when fewer than two tokens were generated.
     assert.match(view.tooltip, /Last chat turn: 812 prompt tokens, 3 evaluated \(809 reused\)$/m);
+    // ...and links to the whole prompt of that completion.
+    assert.ok(view.tooltip.includes('[Last Prompt](command:localLlm.showLastCompletionPrompt)'), view.tooltip);
   });
 
   it('says how many context chunks the last completion used while context is on, or when some were used', () => {

@@ -19,7 +19,7 @@ export interface StatusBarInput {
   /** Server crashes seen this session, and the last one's sentence. */
   crashes: number;
   crashMessage: string | null;
-  /** `localLlm.context.enabled`: whether this window sends context from beyond the file. */
+  /** Whether this window sends context from beyond the file (`localLlm.context.enabled`, with a token budget). */
   contextEnabled: boolean;
 }
 
@@ -45,6 +45,7 @@ export const tooltipCommands: readonly CommandId[] = [
   'localLlm.showLogs',
   'localLlm.restartServer',
   'localLlm.selectModel',
+  'localLlm.showLastCompletionPrompt',
 ];
 
 const looks: Record<StatusKey, { icon: string; text: string }> = {
@@ -183,11 +184,12 @@ export function contextLine(chunks: number, enabled: boolean): string | null {
   return chunks > 0 ? `Context: off (the last completion used ${count})` : null;
 }
 
-function links(key: StatusKey): string {
+function links(key: StatusKey, status: ModelStatus | null): string {
   const all: Array<[CommandId, string]> = [];
   if (key === 'ready' || key === 'generating') all.push(['localLlm.sleepNow', 'Sleep Now']);
   if (key === 'sleeping' || key === 'error') all.push(['localLlm.wake', key === 'error' ? 'Retry' : 'Wake Up']);
   if (key === 'crashed' || key === 'stopped') all.push(['localLlm.restartServer', 'Restart Server']);
+  if (status?.lastCompletion) all.push(['localLlm.showLastCompletionPrompt', 'Last Prompt']);
   all.push(['localLlm.openChat', 'Open Chat'], ['localLlm.selectModel', 'Select Model'], ['localLlm.showLogs', 'Show Logs']);
   return all.map(([id, label]) => `[${label}](command:${id})`).join(' · ');
 }
@@ -204,7 +206,7 @@ export function renderStatus(input: StatusBarInput): StatusView {
   if (input.crashes > 0 && key !== 'crashed') {
     paragraphs.push(`The language server crashed ${input.crashes} time${input.crashes === 1 ? '' : 's'} this session and was restarted.`);
   }
-  paragraphs.push(links(key));
+  paragraphs.push(links(key, s));
 
   const view: StatusView = { key, text: look.text, icon: look.icon, tooltip: paragraphs.join('\n\n'), command: commandFor(key) };
   if (key === 'error' || key === 'crashed') view.backgroundColor = 'statusBarItem.errorBackground';

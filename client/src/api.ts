@@ -1,7 +1,7 @@
 // What `activate()` returns: enough for integration tests and other extensions to observe and
 // drive the model without scraping the UI.
 import type * as vscode from 'vscode';
-import type { ModelStatus } from '../../server/src/shared/protocol';
+import type { ContextChunk, ModelStatus } from '../../server/src/shared/protocol';
 import type { TurnOutcome } from './chat/session';
 import type { ClientState, StatusView } from './status/render';
 
@@ -52,4 +52,6 @@ export interface LocalLlmApi {
   /** The language server's process id while it runs, for diagnostics. */
   getServerPid(): number | undefined;
   readonly onDidProvideInlineCompletions: vscode.Event<InlineCompletionReport>;
+  /** Context chunks the server was sent, one event per `localLlm/contextChunks` notification written to it. */
+  readonly onDidSendContextChunks: vscode.Event<ContextChunk[]>;
 }

@@ -14,8 +14,13 @@ export function rawSettings(): unknown {
 /** Our settings, normalized; refreshed whenever a `localLlm` setting changes. */
 export class LocalSettings implements vscode.Disposable {
   private value = LocalSettings.read();
+  private readonly changed = new vscode.EventEmitter<Settings>();
+  /** Fires after `current` took a changed `localLlm` configuration. */
+  readonly onDidChange = this.changed.event;
   private readonly subscription = vscode.workspace.onDidChangeConfiguration((e) => {
-    if (e.affectsConfiguration(settingsSection)) this.value = LocalSettings.read();
+    if (!e.affectsConfiguration(settingsSection)) return;
+    this.value = LocalSettings.read();
+    this.changed.fire(this.value);
   });
 
   get current(): Settings {
@@ -28,6 +33,7 @@ export class LocalSettings implements vscode.Disposable {
 
   dispose(): void {
     this.subscription.dispose();
+    this.changed.dispose();
   }
 }
 

@@ -5,7 +5,15 @@ import type { ChildProcess } from 'node:child_process';
 import * as vscode from 'vscode';
 import { State, type LanguageClient, type Middleware } from 'vscode-languageclient/node';
 import { delay } from '../../server/src/shared/cancellation';
-import { ActivityNotification, SleepRequest, WakeRequest, type ActivityKind, type ModelStatus } from '../../server/src/shared/protocol';
+import {
+  ActivityNotification,
+  ContextChunksNotification,
+  SleepRequest,
+  WakeRequest,
+  type ActivityKind,
+  type ContextChunk,
+  type ModelStatus,
+} from '../../server/src/shared/protocol';
 import type { Settings } from '../../server/src/shared/settings';
 import { watchActivity } from './activity/watch';
 import type { ChatOptions, LocalLlmApi } from './api';
@@ -16,6 +24,8 @@ import { ChatViewProvider } from './chat/viewProvider';
 import type { CommandCtx, CommandId, CommandTable } from './commands/types';
 import { CompletionReports } from './completionReports';
 import { LocalSettings } from './config';
+import { PromptView } from './context/promptView';
+import { ContextWatch, sendsContext } from './context/watch';
 import { BackoffErrorHandler, createLanguageClient, type CrashReport } from './languageClient';
 import { ProgressNotifications } from './progress';
 import { ModelStatusTracker } from './status/feature';
@@ -41,6 +51,8 @@ export class Ctx implements CommandCtx, vscode.Disposable {
   private readonly progress: ProgressNotifications;
   private readonly statusItem: StatusItem;
   private readonly chatView: ChatViewProvider;
+  private readonly contextWatch: ContextWatch;
+  readonly promptView = new PromptView();
   private readonly extCleanup: vscode.Disposable[] = [];
   private clientCleanup: vscode.Disposable[] = [];
   private lastContextState: string | null = null;
@@ -54,6 +66,7 @@ export class Ctx implements CommandCtx, vscode.Disposable {
     this.errorHandler = new BackoffErrorHandler((report) => this.onCrash(report));
     this.progress = new ProgressNotifications(() => this.client);
     this.statusItem = new StatusItem(() => this.statusInput());
+    this.contextWatch = new ContextWatch(this.localSettings, (chunks) => this.sendContextChunks(chunks));
     const editor = new EditorContext();
     this.chatView = new ChatViewProvider({
       extensionUri: extCtx.extensionUri,
@@ -67,6 +80,9 @@ export class Ctx implements CommandCtx, vscode.Disposable {
       this.tracker,
       this.clientStateChanged,
       this.localSettings,
+      this.localSettings.onDidChange(() => this.render()),
+      this.contextWatch,
+      this.promptView,
       this.completionReports,
       this.progress,
       this.statusItem,
@@ -165,6 +181,7 @@ export class Ctx implements CommandCtx, vscode.Disposable {
       getChatView: () => this.chatView.report(),
       getServerPid: () => (this.state === 'running' ? this.client?.serverProcess?.pid : undefined),
       onDidProvideInlineCompletions: this.completionReports.onDidProvide,
+      onDidSendContextChunks: this.contextWatch.onDidSend,
     };
   }
 
@@ -182,6 +199,7 @@ export class Ctx implements CommandCtx, vscode.Disposable {
         if (e.newState === State.Running) {
           this.setState('running');
           this.watchProcess(client.serverProcess);
+          this.contextWatch.serverStarted();
           void this.tracker.refresh(client).catch((err: unknown) => this.log.warn(`Status request failed: ${String(err)}`));
         } else if (e.newState === State.Starting) {
           this.setState('starting');
@@ -237,6 +255,14 @@ export class Ctx implements CommandCtx, vscode.Disposable {
     void client.sendNotification(ActivityNotification.type, { kind }).catch(() => undefined);
   }
 
+  /** False when no server took them; the context feed then keeps them for the next one. */
+  private async sendContextChunks(chunks: ContextChunk[]): Promise<boolean> {
+    const client = this.client;
+    if (!client || this.state !== 'running') return false;
+    await client.sendNotification(ContextChunksNotification.type, { chunks });
+    return true;
+  }
+
   private statusInput(): StatusBarInput {
     return {
       client: this.state,
@@ -245,6 +271,7 @@ export class Ctx implements CommandCtx, vscode.Disposable {
       now: Date.now(),
       crashes: this.crashes,
       crashMessage: this.crashMessage,
+      contextEnabled: sendsContext(this.settings),
     };
   }
 

@@ -59,7 +59,7 @@ function status(state: ModelState, over: Partial<ModelStatus> = {}): ModelStatus
 }
 
 function input(client: ClientState, s: ModelStatus | null, over: Partial<StatusBarInput> = {}): StatusBarInput {
-  return { client, status: s, receivedAt: now, now, crashes: 0, crashMessage: null, ...over };
+  return { client, status: s, receivedAt: now, now, crashes: 0, crashMessage: null, contextEnabled: true, ...over };
 }
 
 interface Row {
@@ -185,6 +185,25 @@ describe('renderStatus', () => {
     assert.ok(view.tooltip.includes('Last completion: 812 prompt tokens, 3 evaluated (809 reused), 23 tok/s'), view.tooltip);
     // No speed when fewer than two tokens were generated.
     assert.match(view.tooltip, /Last chat turn: 812 prompt tokens, 3 evaluated \(809 reused\)$/m);
+    // ...and links to the whole prompt of that completion.
+    assert.ok(view.tooltip.includes('[Last Prompt](command:localLlm.showLastCompletionPrompt)'), view.tooltip);
+  });
+
+  it('says how many context chunks the last completion used while context is on, or when some were used', () => {
+    const on = renderStatus(input('running', status('ready', { contextChunks: 3 })));
+    assert.ok(on.tooltip.includes('Context: 3 chunks from other files, copies and definitions in the last completion'), on.tooltip);
+    const one = renderStatus(input('running', status('ready', { contextChunks: 1 })));
+    assert.ok(one.tooltip.includes('Context: 1 chunk from other files'), one.tooltip);
+    const none = renderStatus(input('running', status('ready')));
+    assert.ok(none.tooltip.includes('Context: on, none in use yet'), none.tooltip);
+    const offButUsed = renderStatus(input('running', status('ready', { contextChunks: 2 }), { contextEnabled: false }));
+    assert.ok(offButUsed.tooltip.includes('Context: off (the last completion used 2 chunks'), offButUsed.tooltip);
+    const off = renderStatus(input('running', status('ready'), { contextEnabled: false }));
+    assert.ok(!off.tooltip.includes('Context:'), off.tooltip);
+    // A server that does not report the count (another implementation) reads as none.
+    const older = { ...status('ready') } as Partial<ModelStatus>;
+    delete older.contextChunks;
+    assert.ok(renderStatus(input('running', older as ModelStatus)).tooltip.includes('Context: on, none in use yet'));
   });
 
   it('shows a notice from the server', () => {

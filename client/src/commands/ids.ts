@@ -9,5 +9,6 @@ export type CommandId =
   | 'localLlm.toggleCompletions'
   | 'localLlm.selectModel'
   | 'localLlm.showLogs'
+  | 'localLlm.showLastCompletionPrompt'
   | 'localLlm.restartServer'
   | 'localLlm.showMenu';

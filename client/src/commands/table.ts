@@ -47,6 +47,10 @@ export function createCommands(): CommandTable {
       enabled: ({ ctx, client }) => () => selectModel(client, ctx.settings.model),
       disabled: (ctx) => () => selectModel(undefined, ctx.settings.model),
     },
+    'localLlm.showLastCompletionPrompt': {
+      title: 'Show Last Completion Prompt',
+      enabled: ({ ctx, client }) => () => ctx.promptView.show(client),
+    },
     'localLlm.showLogs': always({ title: 'Show Logs', make: (ctx) => () => ctx.log.show() }),
     'localLlm.restartServer': always({ title: 'Restart Server', when: `${stateContextKey} != starting`, make: (ctx) => () => ctx.restart() }),
     // Opened by clicking the status bar item; not useful from the palette.

@@ -4,6 +4,7 @@ import type * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import type { ModelStatus } from '../../../server/src/shared/protocol';
 import type { Settings } from '../../../server/src/shared/settings';
+import type { PromptView } from '../context/promptView';
 import type { ClientState } from '../status/render';
 import type { CommandId } from './ids';
 
@@ -19,6 +20,8 @@ export interface CommandCtx {
   sleep(): Promise<ModelStatus>;
   wake(): Promise<ModelStatus>;
   restart(): Promise<void>;
+  /** The read-only document of the last completion's prompt. */
+  readonly promptView: PromptView;
 }
 
 /** A CommandCtx whose language client is known to be running. */

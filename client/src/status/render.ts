@@ -19,6 +19,8 @@ export interface StatusBarInput {
   /** Server crashes seen this session, and the last one's sentence. */
   crashes: number;
   crashMessage: string | null;
+  /** Whether this window sends context from beyond the file (`localLlm.context.enabled`, with a token budget). */
+  contextEnabled: boolean;
 }
 
 export type StatusBackground = 'statusBarItem.errorBackground' | 'statusBarItem.warningBackground';
@@ -43,6 +45,7 @@ export const tooltipCommands: readonly CommandId[] = [
   'localLlm.showLogs',
   'localLlm.restartServer',
   'localLlm.selectModel',
+  'localLlm.showLastCompletionPrompt',
 ];
 
 const looks: Record<StatusKey, { icon: string; text: string }> = {
@@ -168,15 +171,25 @@ function sleepLines(key: StatusKey, input: StatusBarInput): string[] {
   const served = s.completions;
   if (served && served.generated + served.cacheHits > 0) lines.push(`Completions: ${served.generated} generated, ${served.cacheHits} from the cache`);
   if (s.lastCompletion) lines.push(`Last completion: ${formatTokenFigures(s.lastCompletion)}`);
+  const context = contextLine(s.contextChunks ?? 0, input.contextEnabled);
+  if (context) lines.push(context);
   if (s.lastChat) lines.push(`Last chat turn: ${formatTokenFigures(s.lastChat)}`);
   return lines;
 }
 
-function links(key: StatusKey): string {
+/** How many chunks from beyond the file the last completion used; said when context is on or some were used. */
+export function contextLine(chunks: number, enabled: boolean): string | null {
+  const count = `${chunks} chunk${chunks === 1 ? '' : 's'} from other files, copies and definitions`;
+  if (enabled) return chunks > 0 ? `Context: ${count} in the last completion` : 'Context: on, none in use yet';
+  return chunks > 0 ? `Context: off (the last completion used ${count})` : null;
+}
+
+function links(key: StatusKey, status: ModelStatus | null): string {
   const all: Array<[CommandId, string]> = [];
   if (key === 'ready' || key === 'generating') all.push(['localLlm.sleepNow', 'Sleep Now']);
   if (key === 'sleeping' || key === 'error') all.push(['localLlm.wake', key === 'error' ? 'Retry' : 'Wake Up']);
   if (key === 'crashed' || key === 'stopped') all.push(['localLlm.restartServer', 'Restart Server']);
+  if (status?.lastCompletion) all.push(['localLlm.showLastCompletionPrompt', 'Last Prompt']);
   all.push(['localLlm.openChat', 'Open Chat'], ['localLlm.selectModel', 'Select Model'], ['localLlm.showLogs', 'Show Logs']);
   return all.map(([id, label]) => `[${label}](command:${id})`).join(' · ');
 }
@@ -193,7 +206,7 @@ export function renderStatus(input: StatusBarInput): StatusView {
   if (input.crashes > 0 && key !== 'crashed') {
     paragraphs.push(`The language server crashed ${input.crashes} time${input.crashes === 1 ? '' : 's'} this session and was restarted.`);
   }
-  paragraphs.push(links(key));
+  paragraphs.push(links(key, s));
 
   const view: StatusView = { key, text: look.text, icon: look.icon, tooltip: paragraphs.join('\n\n'), command: commandFor(key) };
   if (key === 'error' || key === 'crashed') view.backgroundColor = 'statusBarItem.errorBackground';

@@ -5,9 +5,17 @@ import type { ChildProcess } from 'node:child_process';
 import * as vscode from 'vscode';
 import { State, type LanguageClient, type Middleware } from 'vscode-languageclient/node';
 import { delay } from '../../server/src/shared/cancellation';
-import { ActivityNotification, SleepRequest, WakeRequest, type ActivityKind, type ModelStatus } from '../../server/src/shared/protocol';
+import {
+  ActivityNotification,
+  SetApiKeyNotification,
+  SleepRequest,
+  WakeRequest,
+  type ActivityKind,
+  type ModelStatus,
+} from '../../server/src/shared/protocol';
 import type { Settings } from '../../server/src/shared/settings';
 import { watchActivity } from './activity/watch';
+import { ServerApiKey } from './apiKey';
 import type { ChatOptions, LocalLlmApi } from './api';
 import { chatBackend } from './chat/backend';
 import { bannerFor } from './chat/banner';
@@ -44,6 +52,7 @@ export class Ctx implements CommandCtx, vscode.Disposable {
   private readonly extCleanup: vscode.Disposable[] = [];
   private clientCleanup: vscode.Disposable[] = [];
   private lastContextState: string | null = null;
+  private readonly apiKey: ServerApiKey;
   private disposed = false;
 
   constructor(
@@ -54,6 +63,7 @@ export class Ctx implements CommandCtx, vscode.Disposable {
     this.errorHandler = new BackoffErrorHandler((report) => this.onCrash(report));
     this.progress = new ProgressNotifications(() => this.client);
     this.statusItem = new StatusItem(() => this.statusInput());
+    this.apiKey = new ServerApiKey(extCtx.secrets, (key) => this.sendApiKey(key));
     const editor = new EditorContext();
     this.chatView = new ChatViewProvider({
       extensionUri: extCtx.extensionUri,
@@ -70,6 +80,7 @@ export class Ctx implements CommandCtx, vscode.Disposable {
       this.completionReports,
       this.progress,
       this.statusItem,
+      this.apiKey,
       editor,
       this.chatView,
       vscode.window.registerWebviewViewProvider(ChatViewProvider.viewType, this.chatView),
@@ -95,9 +106,11 @@ export class Ctx implements CommandCtx, vscode.Disposable {
 
   async start(): Promise<void> {
     if (this.disposed) return;
+    this.setState('starting');
+    await this.apiKey.load().catch((err: unknown) => this.log.warn(`The server API key could not be read: ${errorMessage(err)}`));
+    if (this.disposed) return;
     const client = this.createClient();
     this.client = client;
-    this.setState('starting');
     try {
       await client.start();
     } catch (err) {
@@ -138,6 +151,15 @@ export class Ctx implements CommandCtx, vscode.Disposable {
     return this.client;
   }
 
+  async setApiKey(key: string): Promise<void> {
+    await this.apiKey.set(key);
+    this.sendApiKey(this.apiKey.current);
+  }
+
+  private sendApiKey(key: string | null): void {
+    if (this.client && this.state === 'running') void this.client.sendNotification(SetApiKeyNotification.type, { apiKey: key });
+  }
+
   async sleep(): Promise<ModelStatus> {
     const status = await this.requireClient().sendRequest(SleepRequest.type, undefined);
     this.tracker.update(status);
@@ -174,6 +196,7 @@ export class Ctx implements CommandCtx, vscode.Disposable {
       log: this.log,
       errorHandler: this.errorHandler,
       middleware: this.middleware(),
+      apiKey: () => this.apiKey.current,
     });
     this.clientCleanup.push(
       this.tracker.listen(client),

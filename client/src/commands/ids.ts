@@ -10,4 +10,5 @@ export type CommandId =
   | 'localLlm.selectModel'
   | 'localLlm.showLogs'
   | 'localLlm.restartServer'
+  | 'localLlm.setApiKey'
   | 'localLlm.showMenu';

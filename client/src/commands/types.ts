@@ -19,6 +19,8 @@ export interface CommandCtx {
   sleep(): Promise<ModelStatus>;
   wake(): Promise<ModelStatus>;
   restart(): Promise<void>;
+  /** Stores the model server's API key in secret storage (empty: removes it) and tells the server. */
+  setApiKey(key: string): Promise<void>;
 }
 
 /** A CommandCtx whose language client is known to be running. */

@@ -14,6 +14,8 @@ const suites = [
   { name: 'unit', dir: 'test/unit', concurrency: 2 },
   { name: 'host', dir: 'test/host', concurrency: 1 },
   { name: 'server', dir: 'test/server', concurrency: 1 },
+  // A real llama-server (built once per machine by scripts/dev/llamaServer.ts).
+  { name: 'remote', dir: 'test/remote', concurrency: 1 },
   { name: 'vscode', dir: 'test/vscode', concurrency: 1 },
   { name: 'e2e', dir: 'test/e2e', concurrency: 1 },
 ];

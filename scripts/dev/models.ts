@@ -13,6 +13,12 @@ export const modelCacheDir = path.join(repoRoot, '.cache', 'models');
 /** 2 layers x 64: about 0.5 MB, loads in milliseconds. */
 export const tinyOptions: GgufModelOptions = { ...defaultGgufOptions, name: 'tiny-random', seed: 1 };
 
+/**
+ * The tiny model for llama-server: byte tokens 0x00-0x7F only, so whatever random weights sample is
+ * valid UTF-8 (llama-server answers 500 on invalid UTF-8 in its JSON).
+ */
+export const tinyAsciiOptions: GgufModelOptions = { ...tinyOptions, name: 'tiny-ascii', asciiBytesOnly: true };
+
 /** 8 layers x 1024, F16: about 270 MB, big enough that freeing it shows in RSS. */
 export const largeOptions: GgufModelOptions = {
   ...defaultGgufOptions,
@@ -43,6 +49,7 @@ export async function cachedModel(options: GgufModelOptions): Promise<string> {
 
 export const tinyModel = (): Promise<string> => cachedModel(tinyOptions);
 export const largeModel = (): Promise<string> => cachedModel(largeOptions);
+export const tinyAsciiModel = (): Promise<string> => cachedModel(tinyAsciiOptions);
 
 async function main(which: string | undefined): Promise<void> {
   if (which !== 'tiny' && which !== 'large') {

@@ -117,7 +117,7 @@ describe('HttpClient', () => {
 
   it('answers a cancelled request as cancelled, and the server sees the connection close', async () => {
     let closed = false;
-    routes.set('/slow', (req, res) => {
+    routes.set('/slow', (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.write('data: {"n":1}\n\n');
       res.on('close', () => (closed = true));

@@ -15,7 +15,7 @@ import { StatusFeature } from './lifecycle/statusFeature';
 import { ModelSetupFeature } from './models/modelSetupFeature';
 import { systemClock } from './shared/clock';
 import type { InitializationOptions } from './shared/protocol';
-import { needsReload, normalizeSettings, type Settings } from './shared/settings';
+import { isRemoteEngine, needsReload, normalizeSettings, type Settings } from './shared/settings';
 
 const serverInfo = { name: 'local-llm', version: '0.1.0' };
 
@@ -74,7 +74,7 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
     connection,
     gate,
     driver,
-    modelSetting: () => settings.model,
+    modelSetting: () => (isRemoteEngine(settings) ? settings.engine : settings.model),
     status: () =>
       buildStatus({ gate, driver, settings, problems: modelSwitch.problem ? [modelSwitch.problem, ...problems] : problems }),
   });

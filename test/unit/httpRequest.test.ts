@@ -107,6 +107,16 @@ describe('HttpClient', () => {
     assert.equal(got.length, 1);
   });
 
+  it('never follows a redirect', async () => {
+    routes.set('/moved', (_req, res) => {
+      res.writeHead(302, { location: 'http://192.0.2.1/props' });
+      res.end();
+    });
+    await assert.rejects(client('k').json('GET', '/moved', undefined, { timeoutMs: 2000 }), (e: unknown) => {
+      return e instanceof RemoteError && /answered with a redirect, which is not followed/.test(e.message);
+    });
+  });
+
   it('names a refused connection', async () => {
     const port = await freePort();
     const nobody = new HttpClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: () => null });

@@ -238,7 +238,7 @@ export class RemoteEngine implements Engine {
         signal,
         timeoutMs: asleep ? remote.wakeTimeoutMs : remote.timeoutMs,
         onSlow: async () => {
-          const sleeping = await adapter.sleeping(this.context(), described, { timeoutMs: pollTimeoutMs }).catch(() => null);
+          const sleeping = await adapter.sleeping(this.context(), described, { timeoutMs: Math.min(pollTimeoutMs, remote.timeoutMs) }).catch(() => null);
           if (sleeping !== true) return null;
           this.setServer('waking');
           return remote.wakeTimeoutMs;

@@ -199,6 +199,8 @@ export class HttpClient {
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: abort.signal,
+        // A redirect could send the code (and the key) to another host: never followed.
+        redirect: 'error',
       });
       answered = true;
       arm(options.timeoutMs);
@@ -239,6 +241,9 @@ export class HttpClient {
       case 'UND_ERR_CLOSED':
         return new RemoteError('cut', `${this.label} closed the connection before it answered.`);
       default: {
+        if (/redirect/i.test(causeMessage(err))) {
+          return new RemoteError('http', `${this.label} answered with a redirect, which is not followed; set localLlm.engine to the address it redirects to.`);
+        }
         const why = code ?? (err instanceof Error ? err.message : String(err));
         return new RemoteError('unreachable', `${this.label} cannot be reached (${why}).`);
       }
@@ -258,6 +263,17 @@ export function serverMessage(body: unknown): string | null {
   }
   const message = (body as { message?: unknown }).message;
   return typeof message === 'string' ? message.slice(0, 300) : null;
+}
+
+/** The messages along an error's cause chain, for recognising what fetch wrapped. */
+function causeMessage(err: unknown): string {
+  const parts: string[] = [];
+  let e: unknown = err;
+  for (let depth = 0; depth < 4 && e instanceof Error; depth++) {
+    parts.push(e.message);
+    e = e.cause;
+  }
+  return parts.join(' / ');
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -38,6 +38,9 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
       apiKey: () => remoteAccess.apiKey(),
       notify: (sentence) => remoteAccess.notify(sentence),
       confirmPlainHttp: (host) => remoteAccess.confirmPlainHttp(host),
+      // HOOK: the context ring's chunks ({ filename, text }, already filtered by
+      // localLlm.context.exclude) for llama-server's /infill input_extra, once the ring exists.
+      extraChunks: () => [],
       pollMs: pollMsFromEnv(),
     },
   });

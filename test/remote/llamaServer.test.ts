@@ -95,7 +95,7 @@ describe('llama-server as the engine', () => {
     const asleep = await server.connection.sendRequest(SleepRequest.type);
     assert.equal(asleep.state, 'sleeping');
     assert.equal(asleep.engine?.canSleep, false);
-    await until(server, () => server.logs.slice(from).some((l) => /\[shown\].*sleeps on its own/.test(l)), 'the Sleep Now sentence');
+    await until(server, () => server.logs.slice(from).some((l) => /\[(shown|asked)\].*sleeps on its own/.test(l)), 'the Sleep Now sentence');
     assert.equal(llama.process.exitCode, null, 'llama-server still runs');
   });
 });
@@ -211,7 +211,7 @@ describe('the API key', () => {
       const failed = await server.waitForState('error', 30_000);
       assert.match(failed.error ?? '', /refused the API key \(HTTP 401\).*Set Server API Key/);
       assert.match(failed.engine?.error ?? '', /HTTP 401/);
-      assert.ok(server.logs.some((l) => /\[shown\].*HTTP 401/.test(l)), 'said once as a notification');
+      await until(server, () => server.logs.some((l) => /\[(shown|asked)\].*HTTP 401/.test(l)), 'the notification');
       void server.connection.sendNotification(SetApiKeyNotification.type, { apiKey: 'right-key' });
       const ready = await server.waitForState('ready', 30_000);
       assert.equal(ready.engine?.error, null);

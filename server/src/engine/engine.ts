@@ -25,6 +25,9 @@ export interface EngineLoadResult extends Omit<LoadResult, 'backend'> {
   backend: Backend | null;
 }
 
+/** The engine's model cannot fill in the middle (a server's model without FIM tokens). */
+export class NoFimError extends Error {}
+
 /** What a model server says about itself, for status; the local host has none. */
 export interface RemoteView {
   kind: EngineKind;

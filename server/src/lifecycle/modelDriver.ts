@@ -1,8 +1,8 @@
-// Drives the engine (engine/engine.ts: the local model host, or a model server) on behalf of the gate: loads, unloads per sleep mode, survives host
-// crashes (falling back to the CPU after a GPU crash), remembers what was loaded so status can be
-// answered while asleep (and without waiting on the host while awake), and owns every counter the
-// status reports. Every host call has a deadline (hostProcess.ts); a host that misses one counts
-// as crashed.
+// Drives the engine (engine/engine.ts: the local model host or a model server) on behalf of the
+// gate: loads, unloads per sleep mode, survives host crashes (falling back to the CPU after a GPU
+// crash), remembers what was loaded so status can be answered while asleep (and without waiting
+// on the host while awake), and owns every counter the status reports. Every host call has a
+// deadline (hostProcess.ts); a host that misses one counts as crashed.
 import * as os from 'node:os';
 import { isRemoteModelRef } from '../shared/modelRef';
 import type { Backend, CompletionCounters, Counters, EngineStatus, ModelInfo, ModelState, SleepFreed, TokenFigures } from '../shared/protocol';
@@ -16,7 +16,7 @@ import type {
 } from '../host/protocol';
 import { defaultCheckTimeoutMs } from '../models/gguf';
 import { defaultHostDeadlines, type HostDeadlines } from '../host/hostProcess';
-import type { Engine, EngineExit } from '../engine/engine';
+import { NoFimError, type Engine, type EngineExit } from '../engine/engine';
 import { EngineFactory, engineMatches, type RemoteEngineHooks } from '../engine/create';
 import { readProcessRss } from '../host/memory';
 import { errorMessage } from '../shared/errors';
@@ -258,7 +258,7 @@ export class ModelDriver implements GateDriver {
       result = await host.infill(params, signal);
     } catch (err) {
       // A server whose model turned out to have no FIM tokens: completions off until the next load.
-      if (host.remote() && this.lastInfo?.hasFim && /fill-in-the-middle/.test(errorMessage(err))) {
+      if (err instanceof NoFimError && this.lastInfo?.hasFim) {
         this.lastInfo = { ...this.lastInfo, hasFim: false };
         this.notice = errorMessage(err);
         this.options.onChange();

@@ -16,7 +16,7 @@ import { noFigures } from '../../host/protocol';
 import { needsInsecureConfirmation } from '../../models/insecureUrl';
 import type { EngineKind, EngineServerState } from '../../shared/protocol';
 import type { Settings } from '../../shared/settings';
-import type { Engine, EngineExit, EngineLoadResult, RemoteView } from '../engine';
+import { NoFimError, type Engine, type EngineExit, type EngineLoadResult, type RemoteView } from '../engine';
 import type { AdapterContext, ExtraChunk, ServerAdapter, ServerDescription } from './adapter';
 import { adapters, detectKind } from './detect';
 import { HttpClient, RemoteAbortError, RemoteError, type RequestOptions } from './request';
@@ -253,7 +253,10 @@ export class RemoteEngine implements Engine {
         if (this.options.session.view.server === 'waking') this.setServer(asleep ? 'sleeping' : 'awake');
         return aborted();
       }
-      if (err instanceof RemoteError && err.failure === 'no-fim') described.hasFim = false;
+      if (err instanceof RemoteError && err.failure === 'no-fim') {
+        described.hasFim = false;
+        throw new NoFimError(this.fail(err, false), { cause: err });
+      }
       throw new Error(this.fail(err, false), { cause: err });
     } finally {
       this.inFlight--;

@@ -14,6 +14,8 @@ const suites = [
   { name: 'unit', dir: 'test/unit', concurrency: 2 },
   { name: 'host', dir: 'test/host', concurrency: 1 },
   { name: 'server', dir: 'test/server', concurrency: 1 },
+  // A real llama-server (built once per machine by scripts/dev/llamaServer.ts).
+  { name: 'remote', dir: 'test/remote', concurrency: 1 },
   { name: 'vscode', dir: 'test/vscode', concurrency: 1 },
   { name: 'e2e', dir: 'test/e2e', concurrency: 1 },
 ];
@@ -49,6 +51,13 @@ const failedSuites = [];
 for (const suite of selected) {
   const files = testFiles(path.join(root, suite.dir)).map((f) => path.relative(root, f)).sort();
   if (!files.length) continue;
+  // The remote suite needs llama-server: built once per machine (minutes), reused after that.
+  if (suite.name === 'remote' && run(process.execPath, ['--import', 'tsx', path.join(root, 'scripts', 'dev', 'llamaServer.ts')]) !== 0) {
+    console.log(`-- ${suite.name}: llama-server could not be built`);
+    totals.fail += 1;
+    failedSuites.push(suite.name);
+    continue;
+  }
   console.log(`\n== ${suite.name}: ${files.length} file(s) ==`);
   const tap = path.join(resultsDir, `${suite.name}.tap`);
   rmSync(tap, { force: true });

@@ -8,6 +8,7 @@ import { delay } from '../../server/src/shared/cancellation';
 import {
   ActivityNotification,
   ContextChunksNotification,
+  SetApiKeyNotification,
   SleepRequest,
   WakeRequest,
   type ActivityKind,
@@ -16,6 +17,7 @@ import {
 } from '../../server/src/shared/protocol';
 import type { Settings } from '../../server/src/shared/settings';
 import { watchActivity } from './activity/watch';
+import { ServerApiKey } from './apiKey';
 import type { ChatOptions, LocalLlmApi } from './api';
 import { chatBackend } from './chat/backend';
 import { bannerFor } from './chat/banner';
@@ -56,6 +58,7 @@ export class Ctx implements CommandCtx, vscode.Disposable {
   private readonly extCleanup: vscode.Disposable[] = [];
   private clientCleanup: vscode.Disposable[] = [];
   private lastContextState: string | null = null;
+  private readonly apiKey: ServerApiKey;
   private disposed = false;
 
   constructor(
@@ -67,6 +70,7 @@ export class Ctx implements CommandCtx, vscode.Disposable {
     this.progress = new ProgressNotifications(() => this.client);
     this.statusItem = new StatusItem(() => this.statusInput());
     this.contextWatch = new ContextWatch(this.localSettings, (chunks) => this.sendContextChunks(chunks));
+    this.apiKey = new ServerApiKey(extCtx.secrets, (key) => this.sendApiKey(key));
     const editor = new EditorContext();
     this.chatView = new ChatViewProvider({
       extensionUri: extCtx.extensionUri,
@@ -86,6 +90,7 @@ export class Ctx implements CommandCtx, vscode.Disposable {
       this.completionReports,
       this.progress,
       this.statusItem,
+      this.apiKey,
       editor,
       this.chatView,
       vscode.window.registerWebviewViewProvider(ChatViewProvider.viewType, this.chatView),
@@ -111,9 +116,11 @@ export class Ctx implements CommandCtx, vscode.Disposable {
 
   async start(): Promise<void> {
     if (this.disposed) return;
+    this.setState('starting');
+    await this.apiKey.load().catch((err: unknown) => this.log.warn(`The server API key could not be read: ${errorMessage(err)}`));
+    if (this.disposed) return;
     const client = this.createClient();
     this.client = client;
-    this.setState('starting');
     try {
       await client.start();
     } catch (err) {
@@ -154,6 +161,15 @@ export class Ctx implements CommandCtx, vscode.Disposable {
     return this.client;
   }
 
+  async setApiKey(key: string): Promise<void> {
+    await this.apiKey.set(key);
+    this.sendApiKey(this.apiKey.current);
+  }
+
+  private sendApiKey(key: string | null): void {
+    if (this.client && this.state === 'running') void this.client.sendNotification(SetApiKeyNotification.type, { apiKey: key });
+  }
+
   async sleep(): Promise<ModelStatus> {
     const status = await this.requireClient().sendRequest(SleepRequest.type, undefined);
     this.tracker.update(status);
@@ -191,6 +207,7 @@ export class Ctx implements CommandCtx, vscode.Disposable {
       log: this.log,
       errorHandler: this.errorHandler,
       middleware: this.middleware(),
+      apiKey: () => this.apiKey.current,
     });
     this.clientCleanup.push(
       this.tracker.listen(client),

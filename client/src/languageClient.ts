@@ -84,6 +84,8 @@ export interface ClientSetup {
   log: vscode.LogOutputChannel;
   errorHandler: ErrorHandler;
   middleware: Middleware;
+  /** The model server's API key, read from secret storage before the start. */
+  apiKey(): string | null;
 }
 
 export function createLanguageClient(setup: ClientSetup): LanguageClient {
@@ -96,6 +98,7 @@ export function createLanguageClient(setup: ClientSetup): LanguageClient {
     initializationOptions: (): InitializationOptions => ({
       storageDir: setup.context.globalStorageUri.fsPath,
       settings: rawSettings(),
+      apiKey: setup.apiKey(),
     }),
     outputChannel: setup.log,
     revealOutputChannelOn: RevealOutputChannelOn.Never,

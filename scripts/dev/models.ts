@@ -15,6 +15,11 @@ export const tinyOptions: GgufModelOptions = { ...defaultGgufOptions, name: 'tin
 
 /** The tiny model with Qwen2.5-Coder's repository tokens, so the ring's repository layout runs on a real model. */
 export const tinyRepoOptions: GgufModelOptions = { ...tinyOptions, name: 'tiny-repo', withRepo: true };
+/**
+ * The tiny model for llama-server: byte tokens 0x00-0x7F only, so whatever random weights sample is
+ * valid UTF-8 (llama-server answers 500 on invalid UTF-8 in its JSON).
+ */
+export const tinyAsciiOptions: GgufModelOptions = { ...tinyOptions, name: 'tiny-ascii', asciiBytesOnly: true };
 
 /** 8 layers x 1024, F16: about 270 MB, big enough that freeing it shows in RSS. */
 export const largeOptions: GgufModelOptions = {
@@ -47,6 +52,7 @@ export async function cachedModel(options: GgufModelOptions): Promise<string> {
 export const tinyModel = (): Promise<string> => cachedModel(tinyOptions);
 export const tinyRepoModel = (): Promise<string> => cachedModel(tinyRepoOptions);
 export const largeModel = (): Promise<string> => cachedModel(largeOptions);
+export const tinyAsciiModel = (): Promise<string> => cachedModel(tinyAsciiOptions);
 
 async function main(which: string | undefined): Promise<void> {
   if (which !== 'tiny' && which !== 'large') {

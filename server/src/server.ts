@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { TextDocumentSyncKind, TextDocuments, type Connection, type InitializeResult, type ServerCapabilities } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { ChatFeature } from './chat/chatFeature';
+import { RemoteAccessFeature } from './engine/remoteAccessFeature';
 import { InlineCompletionFeature } from './completion/inlineFeature';
 import type { Feature } from './feature';
 import { ResumeGate } from './lifecycle/gate';
@@ -14,7 +15,7 @@ import { StatusFeature } from './lifecycle/statusFeature';
 import { ModelSetupFeature } from './models/modelSetupFeature';
 import { systemClock } from './shared/clock';
 import type { InitializationOptions } from './shared/protocol';
-import { needsReload, normalizeSettings, type Settings } from './shared/settings';
+import { isRemoteEngine, needsReload, normalizeSettings, type Settings } from './shared/settings';
 
 const serverInfo = { name: 'local-llm', version: '0.1.0' };
 
@@ -33,6 +34,20 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
     stateDir: () => setup.stateDir,
     onCrash: (message) => gate.crashed(message),
     onChange: () => status.push(),
+    remote: {
+      apiKey: () => remoteAccess.apiKey(),
+      notify: (sentence) => remoteAccess.notify(sentence),
+      confirmPlainHttp: (host) => remoteAccess.confirmPlainHttp(host),
+      pollMs: pollMsFromEnv(),
+    },
+  });
+  const remoteAccess: RemoteAccessFeature = new RemoteAccessFeature({
+    connection,
+    log,
+    // A server that refused the old key is asked again with the new one.
+    onKeyChange: () => {
+      if (gate.state === 'error') void gate.wake();
+    },
   });
   const gate: ResumeGate = new ResumeGate(driver, systemClock, {
     idleMs: settings.sleepIdleSeconds * 1000,
@@ -59,11 +74,12 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
     connection,
     gate,
     driver,
-    modelSetting: () => settings.model,
+    modelSetting: () => (isRemoteEngine(settings) ? settings.engine : settings.model),
     status: () =>
       buildStatus({ gate, driver, settings, problems: modelSwitch.problem ? [modelSwitch.problem, ...problems] : problems }),
   });
   const features: Feature[] = [
+    remoteAccess,
     status,
     setup,
     new InlineCompletionFeature({ connection, documents, gate, driver, settings: () => settings, log }),
@@ -118,4 +134,10 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
 
   documents.listen(connection);
   connection.listen();
+}
+
+/** LOCAL_LLM_REMOTE_POLL_MS: how often a model server's sleep is asked (tests); default 2 s. */
+function pollMsFromEnv(): number | undefined {
+  const ms = Number(process.env['LOCAL_LLM_REMOTE_POLL_MS']);
+  return Number.isInteger(ms) && ms >= 100 ? ms : undefined;
 }

@@ -45,6 +45,8 @@ export interface StartOptions {
   onMessageRequest?(params: { message: string; actions?: Array<{ title: string }> }): { title: string } | null;
   /** Every window/workDoneProgress/create the server asked for. */
   progressTokens?: unknown[];
+  /** The model server API key, as the client sends it from secret storage. */
+  apiKey?: string;
 }
 
 export async function startServer(settings: Record<string, unknown>, options: StartOptions = {}): Promise<TestServer> {
@@ -75,7 +77,7 @@ export async function startServer(settings: Record<string, unknown>, options: St
     processId: process.pid,
     rootUri: null,
     capabilities: { window: { workDoneProgress: true } },
-    initializationOptions: { storageDir, settings },
+    initializationOptions: { storageDir, settings, ...(options.apiKey !== undefined ? { apiKey: options.apiKey } : {}) },
   });
   await connection.sendNotification(InitializedNotification.type, {});
 

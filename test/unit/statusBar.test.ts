@@ -262,3 +262,43 @@ describe('formats', () => {
     assert.equal(escapeMarkdown('two\nlines'), 'two lines');
   });
 });
+
+describe('a model server as the engine', () => {
+  const remoteModel = { name: 'qwen2.5-coder', path: 'http://gpu-box:8080', sizeBytes: 0, backend: null, gpuLayers: 0, totalLayers: 0, contextSize: 0, hasFim: true };
+  const engine = (server: 'awake' | 'sleeping' | 'waking' | null, error: string | null = null): ModelStatus['engine'] => ({
+    kind: 'llama-server',
+    url: 'http://gpu-box:8080',
+    server,
+    error,
+    canSleep: false,
+  });
+  const noHost = { serverRssBytes: 80 * MB, hostRssBytes: null, hostBaselineRssBytes: null, hostPid: null, vramUsedBytes: null, vramTotalBytes: null };
+
+  it('shows the server’s own sleep and wake in the label', () => {
+    const asleep = renderStatus(input('running', status('ready', { model: remoteModel, memory: noHost, engine: engine('sleeping') })));
+    assert.equal(asleep.text, 'LLM sleeping on the server');
+    assert.equal(asleep.key, 'ready', 'our side is ready: a request goes to the server and wakes it');
+    assert.match(asleep.tooltip, /Engine: llama-server at gpu\\?-box:8080, sleeping on the server/);
+    assert.match(asleep.tooltip, /it sleeps on its own/);
+    assert.doesNotMatch(asleep.tooltip, /0 B/);
+    const waking = renderStatus(input('running', status('ready', { model: remoteModel, memory: noHost, inFlight: 2, engine: engine('waking') })));
+    assert.equal(waking.text, 'LLM waking on the server');
+    assert.equal(waking.icon, 'sync~spin');
+    const awake = renderStatus(input('running', status('ready', { model: remoteModel, memory: noHost, engine: engine('awake') })));
+    assert.equal(awake.text, 'LLM ready');
+  });
+
+  it('shows the server’s last failure as a warning, and our own sleep as ours', () => {
+    const failed = renderStatus(input('running', status('ready', { model: remoteModel, memory: noHost, engine: engine(null, 'gpu-box:8080 did not answer within 30 s.') })));
+    assert.equal(failed.backgroundColor, 'statusBarItem.warningBackground');
+    assert.match(failed.tooltip, /did not answer within 30 s/);
+    const ours = renderStatus(input('running', status('sleeping', { model: remoteModel, memory: noHost, engine: engine('sleeping') })));
+    assert.equal(ours.text, 'LLM asleep');
+  });
+
+  it('renders a status without an engine field (an older server) as local', () => {
+    const view = renderStatus(input('running', status('ready')));
+    assert.equal(view.text, 'LLM ready');
+    assert.doesNotMatch(view.tooltip, /Engine:/);
+  });
+});

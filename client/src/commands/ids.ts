@@ -11,4 +11,5 @@ export type CommandId =
   | 'localLlm.showLogs'
   | 'localLlm.showLastCompletionPrompt'
   | 'localLlm.restartServer'
+  | 'localLlm.setApiKey'
   | 'localLlm.showMenu';

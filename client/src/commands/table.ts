@@ -17,6 +17,18 @@ function always(command: { title: string; when?: string; make: (ctx: CommandCtx)
   return { ...info, enabled: ({ ctx }) => make(ctx), disabled: make };
 }
 
+async function setApiKey(ctx: CommandCtx): Promise<void> {
+  const key = await vscode.window.showInputBox({
+    title: 'Local LLM: model server API key',
+    prompt: 'Sent as a bearer token to the server in localLlm.engine; kept in secret storage. Leave empty to remove it.',
+    password: true,
+    ignoreFocusOut: true,
+  });
+  if (key === undefined) return;
+  await ctx.setApiKey(key);
+  vscode.window.setStatusBarMessage(`Local LLM: server API key ${key.trim() ? 'set' : 'removed'}`, 3000);
+}
+
 async function toggleCompletions(ctx: CommandCtx): Promise<void> {
   const enabled = !ctx.settings.completion.enabled;
   await writeSetting('completion.enabled', enabled);
@@ -52,6 +64,7 @@ export function createCommands(): CommandTable {
       enabled: ({ ctx, client }) => () => ctx.promptView.show(client),
     },
     'localLlm.showLogs': always({ title: 'Show Logs', make: (ctx) => () => ctx.log.show() }),
+    'localLlm.setApiKey': always({ title: 'Set Server API Key', make: (ctx) => () => setApiKey(ctx) }),
     'localLlm.restartServer': always({ title: 'Restart Server', when: `${stateContextKey} != starting`, make: (ctx) => () => ctx.restart() }),
     // Opened by clicking the status bar item; not useful from the palette.
     'localLlm.showMenu': always({ title: 'Show Status Menu', when: 'false', make: (ctx) => () => showMenu(ctx) }),

@@ -22,6 +22,8 @@ export interface CommandCtx {
   restart(): Promise<void>;
   /** The read-only document of the last completion's prompt. */
   readonly promptView: PromptView;
+  /** Stores the model server's API key in secret storage (empty: removes it) and tells the server. */
+  setApiKey(key: string): Promise<void>;
 }
 
 /** A CommandCtx whose language client is known to be running. */

@@ -1,6 +1,6 @@
 // The status bar item as a pure function of the client's state and the last ModelStatus the
 // server pushed. No `vscode` import: item.ts applies the result.
-import type { Backend, ModelState, ModelStatus } from '../../../server/src/shared/protocol';
+import type { Backend, EngineStatus, ModelState, ModelStatus } from '../../../server/src/shared/protocol';
 import { formatBytes, formatClock, formatDuration, formatMs, formatTokenFigures } from '../../../server/src/shared/format';
 import type { CommandId } from '../commands/ids';
 
@@ -128,11 +128,41 @@ function stateSentence(key: StatusKey, input: StatusBarInput): string {
   }
 }
 
+/** A model server's own sleep, when the server says it and our model is up: it wins the label. */
+function serverLook(key: StatusKey, engine: EngineStatus | undefined): { icon: string; text: string } | null {
+  if (!engine || engine.kind === 'local' || (key !== 'ready' && key !== 'generating')) return null;
+  if (engine.server === 'sleeping') return { icon: 'debug-pause', text: 'LLM sleeping on the server' };
+  if (engine.server === 'waking') return { icon: 'sync~spin', text: 'LLM waking on the server' };
+  return null;
+}
+
+const serverStates = {
+  awake: 'awake there',
+  sleeping: 'sleeping on the server: the next request wakes it',
+  waking: 'waking on the server: requests wait for it',
+} as const;
+
+/** "Engine: llama-server at gpu-box:8080, sleeping on the server: …" for a model server; nothing for the local host. */
+function engineLine(engine: EngineStatus | undefined): string[] {
+  if (!engine || engine.kind === 'local' || engine.url === null) return [];
+  let host = engine.url;
+  try {
+    host = new URL(engine.url).host;
+  } catch {
+    // Shown as given.
+  }
+  const state = engine.server === null ? '' : `, ${serverStates[engine.server]}`;
+  const sleep = engine.canSleep ? '' : ' (it sleeps on its own)';
+  return [`Engine: ${engine.kind} at ${escapeMarkdown(host)}${state}${sleep}`];
+}
+
 function modelLines(s: ModelStatus): string[] {
-  const lines: string[] = [];
+  const lines: string[] = [...engineLine(s.engine)];
   const m = s.model;
   if (m) {
-    lines.push(`Model: **${escapeMarkdown(m.name)}** (${formatBytes(m.sizeBytes)}, context ${m.contextSize})`);
+    const size = m.sizeBytes > 0 ? `${formatBytes(m.sizeBytes)}, ` : '';
+    const context = m.contextSize > 0 ? `context ${m.contextSize}` : 'context set by the server';
+    lines.push(`Model: **${escapeMarkdown(m.name)}** (${size}${context})`);
     if (m.backend) {
       const onGpu = m.backend === 'cpu' ? 'no layers on a GPU' : `${m.gpuLayers}/${m.totalLayers} layers on the GPU`;
       lines.push(`Backend: ${backendNames[m.backend]}, ${onGpu}`);
@@ -201,6 +231,7 @@ export function renderStatus(input: StatusBarInput): StatusView {
 
   const paragraphs: string[] = [`**Local LLM**: ${stateSentence(key, input)}`];
   if (s?.error) paragraphs.push(`$(error) ${escapeMarkdown(s.error)}`);
+  if (s?.engine?.error && s.engine.error !== s.error) paragraphs.push(`$(warning) ${escapeMarkdown(s.engine.error)}`);
   if (s?.notice) paragraphs.push(`$(info) ${escapeMarkdown(s.notice)}`);
   if (s) paragraphs.push([...modelLines(s), ...sleepLines(key, input)].join('  \n'));
   if (input.crashes > 0 && key !== 'crashed') {
@@ -208,8 +239,10 @@ export function renderStatus(input: StatusBarInput): StatusView {
   }
   paragraphs.push(links(key, s));
 
-  const view: StatusView = { key, text: look.text, icon: look.icon, tooltip: paragraphs.join('\n\n'), command: commandFor(key) };
+  const shown = serverLook(key, s?.engine) ?? look;
+  const view: StatusView = { key, text: shown.text, icon: shown.icon, tooltip: paragraphs.join('\n\n'), command: commandFor(key) };
   if (key === 'error' || key === 'crashed') view.backgroundColor = 'statusBarItem.errorBackground';
+  else if (s?.engine?.error) view.backgroundColor = 'statusBarItem.warningBackground';
   else if (key === 'stopped') view.backgroundColor = 'statusBarItem.warningBackground';
   return view;
 }

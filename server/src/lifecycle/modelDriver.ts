@@ -1,12 +1,12 @@
-// Drives the model host on behalf of the gate: loads, unloads per sleep mode, survives host
-// crashes (falling back to the CPU after a GPU crash), remembers what was loaded so status can be
-// answered while asleep (and without waiting on the host while awake), and owns every counter the
-// status reports. Every host call has a deadline (hostProcess.ts); a host that misses one counts
-// as crashed.
+// Drives the engine (engine/engine.ts: the local model host or a model server) on behalf of the
+// gate: loads, unloads per sleep mode, survives host crashes (falling back to the CPU after a GPU
+// crash), remembers what was loaded so status can be answered while asleep (and without waiting
+// on the host while awake), and owns every counter the status reports. Every host call has a
+// deadline (hostProcess.ts); a host that misses one counts as crashed.
 import * as os from 'node:os';
 import { isRemoteModelRef } from '../shared/modelRef';
-import type { Backend, CompletionCounters, Counters, ModelInfo, ModelState, SleepFreed, TokenFigures } from '../shared/protocol';
-import type { Settings } from '../shared/settings';
+import type { Backend, CompletionCounters, Counters, EngineStatus, ModelInfo, ModelState, SleepFreed, TokenFigures } from '../shared/protocol';
+import { isRemoteEngine, type Settings } from '../shared/settings';
 import type { DriverCall, GateDriver } from './gate';
 import type {
   ChatGenerateParams,
@@ -17,7 +17,9 @@ import type {
   PrefillResult,
 } from '../host/protocol';
 import { defaultCheckTimeoutMs } from '../models/gguf';
-import { defaultHostDeadlines, HostProcess, type HostDeadlines, type HostExit } from '../host/hostProcess';
+import { defaultHostDeadlines, type HostDeadlines } from '../host/hostProcess';
+import { NoFimError, type Engine, type EngineExit } from '../engine/engine';
+import { EngineFactory, engineMatches, type RemoteEngineHooks } from '../engine/create';
 import { readProcessRss } from '../host/memory';
 import { errorMessage } from '../shared/errors';
 
@@ -34,6 +36,8 @@ export interface ModelDriverOptions {
   stateDir?(): string;
   /** Host deadlines other than the defaults (tests). */
   hostDeadlines?: Partial<HostDeadlines>;
+  /** What an engine on a model server needs (`localLlm.engine` set to a URL). */
+  remote?: RemoteEngineHooks;
 }
 
 /** How long a deep sleep waits for the host to exit by itself before it is killed. */
@@ -42,7 +46,8 @@ const shutdownMs = 5000;
 const stepMarginMs = 30_000;
 
 export class ModelDriver implements GateDriver {
-  private host: HostProcess | null = null;
+  private host: Engine | null = null;
+  private readonly engines: EngineFactory;
   private loaded = false;
   private lastInfo: ModelInfo | null = null;
   private forceCpu = false;
@@ -68,6 +73,30 @@ export class ModelDriver implements GateDriver {
 
   constructor(private readonly options: ModelDriverOptions) {
     this.deadlines = { ...defaultHostDeadlines, ...options.hostDeadlines };
+    this.engines = new EngineFactory({
+      host: { hostPath: options.hostPath, log: (line) => options.log(`[host] ${line}`), deadlines: options.hostDeadlines },
+      settings: options.settings,
+      log: options.log,
+      onChange: options.onChange,
+      remote: options.remote,
+    });
+  }
+
+  /** What runs the model, for status: the local host, or a server and what it said last. */
+  engineStatus(): EngineStatus {
+    const view = this.host?.remote() ?? this.engines.remoteSession?.view ?? null;
+    if (!view) return { kind: 'local', url: null, server: null, error: null, canSleep: true };
+    return { ...view };
+  }
+
+  /** Sleep Now on a server that sleeps on its own: the sentence that says so; null otherwise. */
+  sleepNowNote(): string | null {
+    const status = this.engineStatus();
+    if (status.kind === 'local' || status.canSleep || status.url === null) return null;
+    const host = new URL(status.url).host;
+    return status.kind === 'llama-server'
+      ? `The model on ${host} sleeps on its own after the server's --sleep-idle-seconds; Sleep Now only stops this window from using it (unloading it from here needs router mode and localLlm.remote.controlSleep).`
+      : `The model on ${host} sleeps on its own; Sleep Now only stops this window from using it (unloading it from here needs localLlm.remote.controlSleep).`;
   }
 
   /** What was loaded last; kept across sleep for status. */
@@ -113,12 +142,15 @@ export class ModelDriver implements GateDriver {
     const abort = (this.loadAbort = new AbortController());
     const { signal } = abort;
     try {
-      const path = await this.options.resolveModelPath(settings.model, signal);
+      const remote = isRemoteEngine(settings);
+      // An engine kept through a light sleep may be for an engine setting that has changed since.
+      if (this.host && !engineMatches(this.host, settings)) await this.dropHost(this.host);
+      const path = remote ? settings.engine : await this.options.resolveModelPath(settings.model, signal);
       if (signal.aborted) throw new Error(`Loading ${path} was cancelled.`);
       let host = this.host;
       if (!host) {
         host = this.spawn();
-        this.hostBaselineRssBytes = (await host.stats()).rssBytes;
+        this.hostBaselineRssBytes = remote ? null : (await host.stats()).rssBytes;
       }
       let result;
       try {
@@ -154,9 +186,11 @@ export class ModelDriver implements GateDriver {
       this.counters.loads++;
       const loadMs = (this.counters.lastLoadMs = Date.now() - started);
       this.lastStats = await host.stats().catch(() => null);
-      this.options.log(
-        `Loaded ${result.name} on ${result.backend} (${result.gpuLayers}/${result.totalLayers} layers on the GPU) in ${loadMs} ms.`,
-      );
+      if (!remote) {
+        this.options.log(
+          `Loaded ${result.name} on ${result.backend} (${result.gpuLayers}/${result.totalLayers} layers on the GPU) in ${loadMs} ms.`,
+        );
+      }
     } finally {
       if (this.loadAbort === abort) this.loadAbort = null;
       this.options.onChange();
@@ -203,6 +237,8 @@ export class ModelDriver implements GateDriver {
    */
   stepTimeoutMs(kind: DriverCall): number | null {
     if (kind === 'unload') return this.deadlines.unloadMs + Math.max(this.deadlines.unloadMs, shutdownMs) + stepMarginMs;
+    // A server: each request has its own deadline, and plain http waits on the user's answer.
+    if (isRemoteEngine(this.options.settings())) return null;
     // An empty setting means the recommended preset, which is downloaded too.
     const model = this.options.settings().model;
     if (model.trim() === '' || isRemoteModelRef(model)) return null;
@@ -219,7 +255,19 @@ export class ModelDriver implements GateDriver {
 
   /** `background`: nobody sees this one (the next suggestion), so it is not the last completion's figures. */
   async infill(params: InfillParams, signal: AbortSignal, options: { background?: boolean } = {}): Promise<GenerationResult> {
-    const result = await this.requireHost().infill(params, signal);
+    const host = this.requireHost();
+    let result: GenerationResult;
+    try {
+      result = await host.infill(params, signal);
+    } catch (err) {
+      // A server whose model turned out to have no FIM tokens: completions off until the next load.
+      if (err instanceof NoFimError && this.lastInfo?.hasFim) {
+        this.lastInfo = { ...this.lastInfo, hasFim: false };
+        this.notice = errorMessage(err);
+        this.options.onChange();
+      }
+      throw err;
+    }
     // A request cancelled before it ran evaluated nothing and says nothing about reuse.
     if (result.figures.promptTokens > 0 && !options.background) {
       this.lastCompletion = result.figures;
@@ -264,7 +312,7 @@ export class ModelDriver implements GateDriver {
   }
 
   /** Lets the host save its sequences' state before it sleeps; a failure costs the reuse, never the sleep. */
-  private async saveState(host: HostProcess): Promise<void> {
+  private async saveState(host: Engine): Promise<void> {
     const capMB = this.options.settings().stateCacheMB;
     if (capMB <= 0 || !this.options.stateDir) return;
     try {
@@ -277,7 +325,7 @@ export class ModelDriver implements GateDriver {
     }
   }
 
-  private requireHost(): HostProcess {
+  private requireHost(): Engine {
     if (!this.host || !this.loaded) throw new Error('The model is not loaded.');
     return this.host;
   }
@@ -287,7 +335,7 @@ export class ModelDriver implements GateDriver {
   }
 
   /** Ends a host the driver no longer trusts, as an expected exit. */
-  private async dropHost(host: HostProcess): Promise<void> {
+  private async dropHost(host: Engine): Promise<void> {
     if (this.host === host) {
       this.host = null;
       this.loaded = false;
@@ -296,19 +344,15 @@ export class ModelDriver implements GateDriver {
     await host.kill();
   }
 
-  private spawn(): HostProcess {
-    const host = new HostProcess({
-      hostPath: this.options.hostPath,
-      log: (line) => this.options.log(`[host] ${line}`),
-      deadlines: this.options.hostDeadlines,
-    });
+  private spawn(): Engine {
+    const host = this.engines.create();
     host.onExit((exit) => this.onHostExit(host, exit));
     this.host = host;
 
     return host;
   }
 
-  private onHostExit(host: HostProcess, exit: HostExit): void {
+  private onHostExit(host: Engine, exit: EngineExit): void {
     if (this.host !== host) return;
     const modelInUse = this.loaded || this.loadAbort !== null;
     this.host = null;

@@ -43,5 +43,6 @@ export function buildStatus({ gate, driver, settings, problems }: StatusSources)
     lastCompletion: driver.lastCompletion,
     lastChat: driver.lastChat,
     contextChunks: driver.contextChunks,
+    engine: driver.engineStatus(),
   };
 }

@@ -54,6 +54,9 @@ export class StatusFeature implements Feature {
     });
     connection.onRequest(SleepRequest.type, async () => {
       await gate.sleep();
+      // A server that sleeps on its own: say that Sleep Now did not reach it.
+      const note = driver.sleepNowNote();
+      if (note) void connection.window.showInformationMessage(`Local LLM: ${note}`);
       return status();
     });
     connection.onRequest(WakeRequest.type, async () => {

@@ -50,6 +50,23 @@ export interface Counters {
   lastWakeMs: number | null;
 }
 
+/** What runs the model: the local host, or the kind of server found at the engine URL. */
+export type EngineKind = 'local' | 'llama-server' | 'ollama' | 'openai';
+/** A server's own model state, from its status endpoint (llama-server's `is_sleeping`). */
+export type EngineServerState = 'awake' | 'sleeping' | 'waking';
+
+export interface EngineStatus {
+  kind: EngineKind;
+  /** The server's URL; null for the local host. */
+  url: string | null;
+  /** The server's own sleep; null for the local host or a server that does not say. */
+  server: EngineServerState | null;
+  /** The server's last failure in one sentence (unreachable, refused, key, timeout…); null after a success. */
+  error: string | null;
+  /** Sleep Now unloads the server's model; false: the server sleeps on its own. */
+  canSleep: boolean;
+}
+
 /** What the last sleep gave back, measured before and after. */
 export interface SleepFreed {
   rssBytes: number;
@@ -109,6 +126,8 @@ export interface ModelStatus {
   lastChat: TokenFigures | null;
   /** Context chunks (from other files, copies, definitions) in the last completion's prompt. */
   contextChunks: number;
+  /** What runs the model; absent from servers older than the engine setting (then: local). */
+  engine?: EngineStatus;
 }
 
 export type ActivityKind = 'typing' | 'cursor' | 'editor' | 'focus';
@@ -194,6 +213,19 @@ export interface InitializationOptions {
   storageDir?: string;
   /** Raw `localLlm` settings at start; later changes arrive via workspace/didChangeConfiguration. */
   settings?: unknown;
+  /** The model server's API key from the client's secret storage; sent as a bearer token, never logged. */
+  apiKey?: string | null;
+}
+
+export interface SetApiKeyParams {
+  /** null or empty: no key. */
+  apiKey: string | null;
+}
+
+/** Client -> server: the model server's API key changed (kept in the client's secret storage). */
+export namespace SetApiKeyNotification {
+  export const method = 'localLlm/setApiKey' as const;
+  export const type = new NotificationType<SetApiKeyParams>(method);
 }
 
 // Models: the cache in the extension's storage and the presets offered to a new user.

@@ -5,6 +5,22 @@
 export const gpuChoices = ['auto', 'cuda', 'metal', 'vulkan', 'cpu'] as const;
 export type GpuChoice = (typeof gpuChoices)[number];
 export const sleepModes = ['deep', 'light'] as const;
+/** What speaks at a server URL: found from the server itself (`auto`) or forced. */
+export const remoteKinds = ['auto', 'llama-server', 'ollama', 'openai'] as const;
+export type RemoteKind = (typeof remoteKinds)[number];
+
+/** How the language server talks to a model server when `engine` is a URL. */
+export interface RemoteSettings {
+  kind: RemoteKind;
+  /** The user says the server is theirs: Sleep Now may unload its model. */
+  controlSleep: boolean;
+  /** No answer (or no new streamed data) for this long: the request fails in a sentence. */
+  timeoutMs: number;
+  /** The same bound while the server is waking its model (it said it was asleep). */
+  wakeTimeoutMs: number;
+  /** The model name sent to servers that serve several (Ollama, vLLM, llama-server's router); empty: the server's first. */
+  model: string;
+}
 
 export interface CompletionSettings {
   enabled: boolean;
@@ -25,6 +41,8 @@ export interface ContextSettings {
 }
 
 export interface Settings {
+  /** `local` (the model host on this machine) or the http(s) URL of a model server. */
+  engine: string;
   /** A local .gguf path or an `hf:` URI / https URL; empty means the default model. */
   model: string;
   gpu: GpuChoice;
@@ -42,9 +60,11 @@ export interface Settings {
   stateCacheMB: number;
   completion: CompletionSettings;
   context: ContextSettings;
+  remote: RemoteSettings;
 }
 
 export const defaultSettings: Settings = {
+  engine: 'local',
   model: '',
   gpu: 'auto',
   gpuLayers: 'auto',
@@ -77,6 +97,7 @@ export const defaultSettings: Settings = {
     ],
     tokenBudget: 1024,
   },
+  remote: { kind: 'auto', controlSleep: false, timeoutMs: 30_000, wakeTimeoutMs: 300_000, model: '' },
 };
 
 interface IntRange {
@@ -96,19 +117,33 @@ export const ranges = {
   'completion.maxLines': { min: 1, max: 200 },
   'completion.maxMs': { min: 0, max: 60000 },
   'context.tokenBudget': { min: 0, max: 65536 },
+  'remote.timeoutMs': { min: 100, max: 3_600_000 },
+  'remote.wakeTimeoutMs': { min: 100, max: 3_600_000 },
 } satisfies Record<string, IntRange>;
 
 /** Settings whose change needs the model reloaded; all others apply at once. */
-export const reloadKeys = ['model', 'gpu', 'gpuLayers', 'contextSize', 'threads'] as const;
+export const reloadKeys = ['engine', 'model', 'gpu', 'gpuLayers', 'contextSize', 'threads', 'remote.kind', 'remote.model'] as const;
 
 /**
  * Settings only the user may set, in user settings or (over Remote/SSH) in that machine's remote
  * settings, never a repository's `.vscode/settings.json`: they choose which file native llama.cpp
  * parses (model), which GPU code runs (gpu, gpuLayers) and how much memory and CPU it takes
- * (contextSize, threads). package.json gives each `"scope": "machine"`, and VS Code then ignores
- * workspace and folder values of them (a unit test checks the two agree).
+ * (contextSize, threads), and where the code goes (engine: a repository must never send the
+ * user's code to another server) and what is done to that server (remote.*). package.json gives
+ * each `"scope": "machine"`, and VS Code then ignores workspace and folder values of them (a unit
+ * test checks the two agree).
  */
-export const machineScopedKeys = ['model', 'gpu', 'gpuLayers', 'contextSize', 'threads'] as const;
+export const machineScopedKeys = [
+  'engine',
+  'model',
+  'gpu',
+  'gpuLayers',
+  'contextSize',
+  'threads',
+  'remote.kind',
+  'remote.controlSleep',
+  'remote.model',
+] as const;
 
 export interface NormalizedSettings {
   settings: Settings;
@@ -191,8 +226,23 @@ export function normalizeSettings(raw: unknown): NormalizedSettings {
     }
   }
 
+  let engine = d.engine;
+  const rawEngine = pick('engine');
+  if (rawEngine !== undefined && rawEngine !== null) {
+    const problem = typeof rawEngine === 'string' ? engineProblem(rawEngine) : 'it is not a string';
+    if (problem === null) engine = normalizeEngine(rawEngine as string);
+    else problems.push(`localLlm.engine must be "local" or the http(s) URL of a model server (${problem}), not ${JSON.stringify(rawEngine)}; using local.`);
+  }
+  let remoteModel = d.remote.model;
+  const rawRemoteModel = pick('remote.model');
+  if (typeof rawRemoteModel === 'string') remoteModel = rawRemoteModel.trim();
+  else if (rawRemoteModel !== undefined && rawRemoteModel !== null) {
+    problems.push(`localLlm.remote.model must be a model name, not ${JSON.stringify(rawRemoteModel)}; the server's first model is used.`);
+  }
+
   return {
     settings: {
+      engine,
       model,
       gpu: choice('gpu', gpuChoices, d.gpu),
       gpuLayers,
@@ -215,12 +265,54 @@ export function normalizeSettings(raw: unknown): NormalizedSettings {
         exclude,
         tokenBudget: int('context.tokenBudget', d.context.tokenBudget),
       },
+      remote: {
+        kind: choice('remote.kind', remoteKinds, d.remote.kind),
+        controlSleep: bool('remote.controlSleep', d.remote.controlSleep),
+        timeoutMs: int('remote.timeoutMs', d.remote.timeoutMs),
+        wakeTimeoutMs: int('remote.wakeTimeoutMs', d.remote.wakeTimeoutMs),
+        model: remoteModel,
+      },
     },
     problems,
   };
 }
 
+/** The value of a (possibly dotted) settings key. */
+function valueOf(settings: Settings, key: string): unknown {
+  let value: unknown = settings;
+  for (const part of key.split('.')) value = isRecord(value) ? value[part] : undefined;
+  return value;
+}
+
 /** True when going from `a` to `b` needs the model reloaded. */
 export function needsReload(a: Settings, b: Settings): boolean {
-  return reloadKeys.some((k) => a[k] !== b[k]);
+  return reloadKeys.some((k) => valueOf(a, k) !== valueOf(b, k));
+}
+
+/** Why `value` is neither `local` nor a usable server URL; null when it is fine. */
+export function engineProblem(value: string): string | null {
+  const v = value.trim();
+  if (v === '' || v.toLowerCase() === 'local') return null;
+  let url: URL;
+  try {
+    url = new URL(v);
+  } catch {
+    return 'it is not a URL';
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `${url.protocol} is not http or https`;
+  if (url.username || url.password) return 'put the API key in "Local LLM: Set Server API Key", not in the URL';
+  return null;
+}
+
+/** `local`, or the URL without a trailing slash; call only when engineProblem() is null. */
+export function normalizeEngine(value: string): string {
+  const v = value.trim();
+  if (v === '' || v.toLowerCase() === 'local') return 'local';
+  const url = new URL(v);
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+/** True when the engine setting points at a server. */
+export function isRemoteEngine(settings: Pick<Settings, 'engine'>): boolean {
+  return settings.engine !== 'local';
 }

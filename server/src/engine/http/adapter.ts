@@ -1,0 +1,76 @@
+// What each kind of model server must answer: its description, its own sleep, fill-in-the-middle,
+// a streamed chat answer and (where it has one) an unload. The remote engine (remoteEngine.ts)
+// adds what is common: polling, the wake, deadlines, errors, the API key.
+import type { ChatGenerateParams, GenerationResult, InfillParams } from '../../host/protocol';
+import type { EngineKind } from '../../shared/protocol';
+import type { HttpClient, RequestOptions } from './request';
+
+export type ServerKind = Exclude<EngineKind, 'local'>;
+
+/** A file chunk for a server's own context (llama-server's `input_extra`). */
+export interface ExtraChunk {
+  filename: string;
+  text: string;
+}
+
+export interface ServerDescription {
+  /** The model's name as the server gives it. */
+  name: string;
+  contextSize: number;
+  /** Whether the model can fill in the middle; null: unknown until the first completion asks. */
+  hasFim: boolean | null;
+  /** The server's own sleep; null when it does not say. */
+  sleeping: boolean | null;
+  /** The model name to put in requests; null when the server serves one model. */
+  model: string | null;
+  /** Whether Sleep Now can unload the model (llama-server's router mode, Ollama, vLLM's dev mode). */
+  canUnload: boolean;
+}
+
+export interface AdapterContext {
+  http: HttpClient;
+  /** The model setting (`localLlm.remote.model`); empty: the server's first. */
+  model: string;
+  /** The user's sleepIdleSeconds, for servers that take a keep-alive. */
+  keepAliveSeconds: number;
+}
+
+export interface ServerAdapter {
+  readonly kind: ServerKind;
+  /** Read-only calls that never wake the model nor reset the server's idle timer. */
+  describe(ctx: AdapterContext, options: RequestOptions): Promise<ServerDescription>;
+  /** The server's own sleep, asked without waking it; null when it does not say. */
+  sleeping(ctx: AdapterContext, described: ServerDescription, options: RequestOptions): Promise<boolean | null>;
+  infill(
+    ctx: AdapterContext,
+    described: ServerDescription,
+    params: InfillParams,
+    extra: readonly ExtraChunk[],
+    options: RequestOptions,
+  ): Promise<GenerationResult>;
+  chat(
+    ctx: AdapterContext,
+    described: ServerDescription,
+    params: Omit<ChatGenerateParams, 'streamId'>,
+    onChunk: (text: string) => void,
+    options: RequestOptions,
+  ): Promise<GenerationResult>;
+  /** Unloads the model on the server (only when described.canUnload). */
+  unload(ctx: AdapterContext, described: ServerDescription, options: RequestOptions): Promise<void>;
+  /** Wakes a model the server put to sleep, for servers that do not wake on a request by themselves. */
+  wake?(ctx: AdapterContext, described: ServerDescription, options: RequestOptions): Promise<void>;
+}
+
+/** Cuts `text` before its `maxLines`-th line break; null while it has fewer. */
+export function cutAtLines(text: string, maxLines: number): string | null {
+  let at = -1;
+  for (let i = 0; i < maxLines; i++) {
+    at = text.indexOf('\n', at + 1);
+    if (at < 0) return null;
+  }
+  return text.slice(0, at);
+}
+
+export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+export const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+export const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);

@@ -1,0 +1,235 @@
+// llama.cpp's llama-server: FIM through /infill (with `input_extra` for the context ring, so the
+// server's prompt cache and --cache-reuse keep working), chat through /v1/chat/completions, both
+// streamed; its own sleep from GET /props `is_sleeping` (exempt on the server: it neither wakes
+// the model nor resets the idle timer). In router mode (`role: router`) the model's state comes
+// from GET /models and Sleep Now unloads it with POST /models/unload.
+import type { ChatGenerateParams, GenerationResult, InfillParams } from '../../host/protocol';
+import type { StopReason, TokenFigures } from '../../shared/protocol';
+import {
+  cutAtLines,
+  isRecord,
+  num,
+  str,
+  type AdapterContext,
+  type ExtraChunk,
+  type ServerAdapter,
+  type ServerDescription,
+} from './adapter';
+import { RemoteError, type RequestOptions } from './request';
+
+/** What /props must hold for the server to count as llama-server. */
+export function looksLikeLlamaServer(props: unknown): boolean {
+  return isRecord(props) && ('default_generation_settings' in props || props.role === 'router') && 'build_info' in props;
+}
+
+function figuresFrom(final: Record<string, unknown>, fallbackGenerated: number): TokenFigures {
+  const timings = isRecord(final.timings) ? final.timings : {};
+  const usage = isRecord(final.usage) ? final.usage : {};
+  const cached = num(timings.cache_n) ?? num(final.tokens_cached) ?? 0;
+  const evaluated = num(timings.prompt_n) ?? 0;
+  const prompt = num(final.tokens_evaluated) ?? num(usage.prompt_tokens) ?? cached + evaluated;
+  const generated = num(timings.predicted_n) ?? num(usage.completion_tokens) ?? num(final.tokens_predicted) ?? fallbackGenerated;
+  const ms = (num(timings.prompt_ms) ?? 0) + (num(timings.predicted_ms) ?? 0);
+  return {
+    promptTokens: prompt,
+    evaluatedTokens: evaluated,
+    reusedTokens: Math.max(0, prompt - evaluated),
+    generatedTokens: generated,
+    tokensPerSecond: generated >= 2 ? num(timings.predicted_per_second) : null,
+    ms: Math.round(ms),
+  };
+}
+
+function stopReasonOf(type: string | null): StopReason {
+  switch (type) {
+    case 'eos':
+    case 'stop':
+      return 'eos';
+    case 'limit':
+    case 'length':
+      return 'maxTokens';
+    case 'word':
+      return 'suffix';
+    default:
+      return 'eos';
+  }
+}
+
+export const llamaServerAdapter: ServerAdapter = {
+  kind: 'llama-server',
+
+  async describe(ctx: AdapterContext, options: RequestOptions): Promise<ServerDescription> {
+    const { status, body } = await ctx.http.json('GET', '/props', undefined, options);
+    if (status !== 200) throw ctx.http.statusError(status, body);
+    if (!looksLikeLlamaServer(body) || !isRecord(body)) {
+      throw new RemoteError('unknown-server', `${ctx.http.label} answered /props, but not as llama-server does.`);
+    }
+    if (body.role === 'router') return describeRouter(ctx, options);
+    const settings = isRecord(body.default_generation_settings) ? body.default_generation_settings : {};
+    const path = str(body.model_path) ?? '';
+    const name = str(body.model_alias) || path.split(/[\\/]/).pop() || 'llama-server';
+    return {
+      name,
+      contextSize: num(settings.n_ctx) ?? 0,
+      hasFim: null,
+      sleeping: typeof body.is_sleeping === 'boolean' ? body.is_sleeping : null,
+      model: null,
+      canUnload: false,
+    };
+  },
+
+  async sleeping(ctx, described, options): Promise<boolean | null> {
+    if (described.model !== null) {
+      const entry = await routerEntry(ctx, described.model, options);
+      const value = routerState(entry);
+      return value === null ? null : value !== 'loaded' && value !== 'loading';
+    }
+    const { status, body } = await ctx.http.json('GET', '/props', undefined, options);
+    if (status !== 200) throw ctx.http.statusError(status, body);
+    return isRecord(body) && typeof body.is_sleeping === 'boolean' ? body.is_sleeping : null;
+  },
+
+  async infill(ctx, described, params: InfillParams, extra: readonly ExtraChunk[], options): Promise<GenerationResult> {
+    const maxLines = Math.max(1, params.maxLines);
+    let text = '';
+    let stopReason: StopReason = 'eos';
+    let final: Record<string, unknown> | null = null;
+    let pieces = 0;
+    try {
+      await ctx.http.stream(
+        '/infill',
+        {
+          ...(described.model !== null ? { model: described.model } : {}),
+          input_prefix: params.prefix,
+          input_suffix: params.suffix,
+          prompt: params.middle,
+          input_extra: extra,
+          n_predict: params.maxTokens,
+          stop: params.stopTexts,
+          stream: true,
+          cache_prompt: true,
+        },
+        options,
+        (event) => {
+          if (!isRecord(event)) return true;
+          const piece = str(event.content) ?? '';
+          if (piece) pieces++;
+          text += piece;
+          const cut = cutAtLines(text, maxLines);
+          if (cut !== null) {
+            text = cut;
+            stopReason = 'maxLines';
+            return false;
+          }
+          if (event.stop === true) {
+            final = event;
+            stopReason = stopReasonOf(str(event.stop_type));
+            return false;
+          }
+          return true;
+        },
+      );
+    } catch (err) {
+      if (err instanceof RemoteError && err.status === 501) {
+        throw new RemoteError('no-fim', `The model on ${ctx.http.label} has no fill-in-the-middle tokens, so inline completions cannot run; chat works.`, 501);
+      }
+      throw err;
+    }
+    const figures = figuresFrom(final ?? {}, pieces);
+    return { text, stopReason, tokens: figures.generatedTokens, figures };
+  },
+
+  async chat(ctx, described, params: Omit<ChatGenerateParams, 'streamId'>, onChunk, options): Promise<GenerationResult> {
+    return openAiChat(ctx, described, params, onChunk, options);
+  },
+
+  async unload(ctx, described, options): Promise<void> {
+    if (described.model === null) {
+      throw new RemoteError('http', `${ctx.http.label} runs one model and sleeps on its own (--sleep-idle-seconds); it cannot be unloaded from here.`);
+    }
+    const { status, body } = await ctx.http.json('POST', '/models/unload', { model: described.model }, options);
+    // A model that is not running is asleep already.
+    if (status === 400 && /not running/i.test(JSON.stringify(body))) return;
+    if (status !== 200) throw ctx.http.statusError(status, body);
+  },
+};
+
+async function routerEntry(ctx: AdapterContext, model: string, options: RequestOptions): Promise<Record<string, unknown> | null> {
+  const { status, body } = await ctx.http.json('GET', '/models', undefined, options);
+  if (status !== 200) throw ctx.http.statusError(status, body);
+  const list = isRecord(body) && Array.isArray(body.data) ? body.data.filter(isRecord) : [];
+  return list.find((m) => m.id === model || (Array.isArray(m.aliases) && m.aliases.includes(model))) ?? null;
+}
+
+function routerState(entry: Record<string, unknown> | null): string | null {
+  if (!entry) return null;
+  const status = entry.status;
+  return isRecord(status) ? str(status.value) : str(status);
+}
+
+async function describeRouter(ctx: AdapterContext, options: RequestOptions): Promise<ServerDescription> {
+  const { status, body } = await ctx.http.json('GET', '/models', undefined, options);
+  if (status !== 200) throw ctx.http.statusError(status, body);
+  const list = isRecord(body) && Array.isArray(body.data) ? body.data.filter(isRecord) : [];
+  const entry = ctx.model ? list.find((m) => m.id === ctx.model) : list[0];
+  const id = entry ? str(entry.id) : null;
+  if (!entry || id === null) {
+    const known = list.map((m) => str(m.id)).filter((m): m is string => m !== null);
+    throw new RemoteError(
+      'http',
+      ctx.model
+        ? `${ctx.http.label} has no model named ${ctx.model} (it has ${known.join(', ') || 'none'}); set localLlm.remote.model.`
+        : `${ctx.http.label} runs in router mode but lists no model.`,
+    );
+  }
+  const state = routerState(entry);
+  return {
+    name: id,
+    contextSize: 0,
+    hasFim: null,
+    sleeping: state === null ? null : state !== 'loaded' && state !== 'loading',
+    model: id,
+    canUnload: true,
+  };
+}
+
+/** A streamed /v1/chat/completions answer (llama-server, vLLM and other OpenAI-compatible servers). */
+export async function openAiChat(
+  ctx: AdapterContext,
+  described: ServerDescription,
+  params: Omit<ChatGenerateParams, 'streamId'>,
+  onChunk: (text: string) => void,
+  options: RequestOptions,
+): Promise<GenerationResult> {
+  let text = '';
+  let finish: string | null = null;
+  let pieces = 0;
+  let final: Record<string, unknown> = {};
+  await ctx.http.stream(
+    '/v1/chat/completions',
+    {
+      ...(described.model !== null ? { model: described.model } : {}),
+      messages: params.messages.map((m) => ({ role: m.role, content: m.text })),
+      max_tokens: params.maxTokens,
+      stream: true,
+      stream_options: { include_usage: true },
+    },
+    options,
+    (event) => {
+      if (!isRecord(event)) return true;
+      const choice = Array.isArray(event.choices) && isRecord(event.choices[0]) ? event.choices[0] : null;
+      const delta = choice && isRecord(choice.delta) ? choice.delta : null;
+      const piece = delta ? (str(delta.content) ?? '') : '';
+      if (piece) {
+        pieces++;
+        text += piece;
+        onChunk(piece);
+      }
+      if (choice && str(choice.finish_reason)) finish = str(choice.finish_reason);
+      if (isRecord(event.usage) || isRecord(event.timings)) final = { ...final, ...event };
+      return true;
+    },
+  );
+  const figures = figuresFrom(final, pieces);
+  return { text, stopReason: stopReasonOf(finish), tokens: figures.generatedTokens, figures };
+}

@@ -1,0 +1,143 @@
+// Ollama: FIM through /api/generate with `suffix` (Ollama applies the model's own FIM template),
+// chat through /api/chat, both streamed as one JSON object a line. Ollama frees a model after its
+// `keep_alive`, which we set to the user's sleepIdleSeconds; /api/ps (read-only) lists the models
+// in memory, so a model missing from it is asleep. Sleep Now is `keep_alive: 0`.
+// Shapes from Ollama's API documentation; not run against a real Ollama here.
+import type { ChatGenerateParams, GenerationResult, InfillParams } from '../../host/protocol';
+import type { StopReason, TokenFigures } from '../../shared/protocol';
+import { cutAtLines, isRecord, num, str, type AdapterContext, type ServerAdapter, type ServerDescription } from './adapter';
+import { RemoteError } from './request';
+
+function keepAlive(ctx: AdapterContext): string | number {
+  // 0 means "never sleep" for us; Ollama's -1 keeps the model loaded.
+  return ctx.keepAliveSeconds > 0 ? `${ctx.keepAliveSeconds}s` : -1;
+}
+
+/** Ollama reports durations in nanoseconds. */
+export function ollamaFigures(final: Record<string, unknown>, fallbackGenerated: number): TokenFigures {
+  const prompt = num(final.prompt_eval_count) ?? 0;
+  const generated = num(final.eval_count) ?? fallbackGenerated;
+  const evalNs = num(final.eval_duration) ?? 0;
+  const ms = ((num(final.prompt_eval_duration) ?? 0) + evalNs) / 1e6;
+  return {
+    promptTokens: prompt,
+    // Ollama counts only the prompt tokens it evaluated; what it reused is not reported.
+    evaluatedTokens: prompt,
+    reusedTokens: 0,
+    generatedTokens: generated,
+    tokensPerSecond: generated >= 2 && evalNs > 0 ? generated / (evalNs / 1e9) : null,
+    ms: Math.round(ms),
+  };
+}
+
+function stopReasonOf(reason: string | null): StopReason {
+  return reason === 'length' ? 'maxTokens' : 'eos';
+}
+
+export const ollamaAdapter: ServerAdapter = {
+  kind: 'ollama',
+
+  async describe(ctx, options): Promise<ServerDescription> {
+    const { status, body } = await ctx.http.json('GET', '/api/tags', undefined, options);
+    if (status !== 200) throw ctx.http.statusError(status, body);
+    const names = (isRecord(body) && Array.isArray(body.models) ? body.models.filter(isRecord) : [])
+      .map((m) => str(m.name) ?? str(m.model))
+      .filter((n): n is string => n !== null);
+    const model = ctx.model || names[0];
+    if (!model) throw new RemoteError('http', `${ctx.http.label} (Ollama) has no model; pull one with \`ollama pull\`.`);
+    if (ctx.model && !names.includes(ctx.model)) {
+      throw new RemoteError('http', `${ctx.http.label} (Ollama) has no model named ${ctx.model} (it has ${names.join(', ') || 'none'}).`);
+    }
+    const described: ServerDescription = { name: model, contextSize: 0, hasFim: null, sleeping: null, model, canUnload: true };
+    described.sleeping = await this.sleeping(ctx, described, options);
+    return described;
+  },
+
+  async sleeping(ctx, described, options): Promise<boolean | null> {
+    const { status, body } = await ctx.http.json('GET', '/api/ps', undefined, options);
+    if (status !== 200) return null;
+    const loaded = (isRecord(body) && Array.isArray(body.models) ? body.models.filter(isRecord) : []).map((m) => str(m.name) ?? str(m.model));
+    return !loaded.includes(described.model);
+  },
+
+  async infill(ctx, described, params: InfillParams, _extra, options): Promise<GenerationResult> {
+    const maxLines = Math.max(1, params.maxLines);
+    let text = '';
+    let stopReason: StopReason = 'eos';
+    let final: Record<string, unknown> = {};
+    let pieces = 0;
+    await ctx.http.stream(
+      '/api/generate',
+      {
+        model: described.model,
+        prompt: params.prefix + params.middle,
+        suffix: params.suffix,
+        stream: true,
+        keep_alive: keepAlive(ctx),
+        options: { num_predict: params.maxTokens, stop: params.stopTexts },
+      },
+      options,
+      (event) => {
+        if (!isRecord(event)) return true;
+        const piece = str(event.response) ?? '';
+        if (piece) pieces++;
+        text += piece;
+        const cut = cutAtLines(text, maxLines);
+        if (cut !== null) {
+          text = cut;
+          stopReason = 'maxLines';
+          return false;
+        }
+        if (event.done === true) {
+          final = event;
+          stopReason = stopReasonOf(str(event.done_reason));
+          return false;
+        }
+        return true;
+      },
+      'ndjson',
+    );
+    const figures = ollamaFigures(final, pieces);
+    return { text, stopReason, tokens: figures.generatedTokens, figures };
+  },
+
+  async chat(ctx, described, params: Omit<ChatGenerateParams, 'streamId'>, onChunk, options): Promise<GenerationResult> {
+    let text = '';
+    let final: Record<string, unknown> = {};
+    let pieces = 0;
+    await ctx.http.stream(
+      '/api/chat',
+      {
+        model: described.model,
+        messages: params.messages.map((m) => ({ role: m.role, content: m.text })),
+        stream: true,
+        keep_alive: keepAlive(ctx),
+        options: { num_predict: params.maxTokens },
+      },
+      options,
+      (event) => {
+        if (!isRecord(event)) return true;
+        const message = isRecord(event.message) ? event.message : null;
+        const piece = message ? (str(message.content) ?? '') : '';
+        if (piece) {
+          pieces++;
+          text += piece;
+          onChunk(piece);
+        }
+        if (event.done === true) {
+          final = event;
+          return false;
+        }
+        return true;
+      },
+      'ndjson',
+    );
+    const figures = ollamaFigures(final, pieces);
+    return { text, stopReason: stopReasonOf(str(final.done_reason)), tokens: figures.generatedTokens, figures };
+  },
+
+  async unload(ctx, described, options): Promise<void> {
+    const { status, body } = await ctx.http.json('POST', '/api/generate', { model: described.model, keep_alive: 0 }, options);
+    if (status !== 200) throw ctx.http.statusError(status, body);
+  },
+};

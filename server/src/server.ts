@@ -33,9 +33,13 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
     stateDir: () => setup.stateDir,
     onCrash: (message) => gate.crashed(message),
     onChange: () => status.push(),
+    // The shared model host decides the sleep for every window; this window's gate follows it.
+    onSharedSleep: (byUser) => void gate.sleep(byUser),
+    onSharedReady: () => void gate.wake(),
   });
+  // The idle time is the shared host's (it counts every window's activity), so the gate keeps none.
   const gate: ResumeGate = new ResumeGate(driver, systemClock, {
-    idleMs: settings.sleepIdleSeconds * 1000,
+    idleMs: 0,
     wakeOnActivity: settings.wakeOnActivity,
   });
   const modelSwitch: ModelSwitch = new ModelSwitch({
@@ -80,7 +84,8 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
       void connection.window.showWarningMessage(`Local LLM: ${problem}`);
     }
     problems = normalized.problems;
-    gate.configure({ idleMs: settings.sleepIdleSeconds * 1000, wakeOnActivity: settings.wakeOnActivity });
+    gate.configure({ wakeOnActivity: settings.wakeOnActivity });
+    driver.shared.configure();
     if (initialized && needsReload(previous, settings)) modelSwitch.apply(previous, settings);
     status.push();
   }

@@ -13,9 +13,11 @@ import type {
   GenerationResult,
   HostStats,
   InfillParams,
+  LoadParams,
 } from '../host/protocol';
 import { defaultCheckTimeoutMs } from '../models/gguf';
 import { defaultHostDeadlines, HostProcess, type HostDeadlines, type HostExit } from '../host/hostProcess';
+import { SharedMirror } from '../host/sharedMirror';
 import { readProcessRss } from '../host/memory';
 import { errorMessage } from '../shared/errors';
 
@@ -32,6 +34,9 @@ export interface ModelDriverOptions {
   stateDir?(): string;
   /** Host deadlines other than the defaults (tests). */
   hostDeadlines?: Partial<HostDeadlines>;
+  /** The shared host went to sleep (for every window) or became ready: the gate follows it. */
+  onSharedSleep?(byUser: boolean): void;
+  onSharedReady?(): void;
 }
 
 /** How long a deep sleep waits for the host to exit by itself before it is killed. */
@@ -63,9 +68,17 @@ export class ModelDriver implements GateDriver {
   asleepSince: number | null = null;
   private previousState: ModelState | null = null;
   private wakeStarted: number | null = null;
+  /** The shared host's side of things: identity, state for status, activity, mirrored sleeps. */
+  readonly shared: SharedMirror;
 
   constructor(private readonly options: ModelDriverOptions) {
     this.deadlines = { ...defaultHostDeadlines, ...options.hostDeadlines };
+    this.shared = new SharedMirror({
+      settings: options.settings,
+      onSleep: (byUser) => options.onSharedSleep?.(byUser),
+      onReady: () => options.onSharedReady?.(),
+      onChange: options.onChange,
+    });
   }
 
   /** What was loaded last; kept across sleep for status. */
@@ -113,24 +126,24 @@ export class ModelDriver implements GateDriver {
     try {
       const path = await this.options.resolveModelPath(settings.model, signal);
       if (signal.aborted) throw new Error(`Loading ${path} was cancelled.`);
+      const params: LoadParams = {
+        modelPath: path,
+        gpu: this.forceCpu ? 'cpu' : settings.gpu,
+        gpuLayers: this.forceCpu ? 0 : settings.gpuLayers,
+        contextSize: settings.contextSize,
+        threads: settings.threads > 0 ? settings.threads : os.availableParallelism(),
+        stateDir: settings.stateCacheMB > 0 ? (this.options.stateDir?.() ?? null) : null,
+      };
+      // A shared host serves one identity: other settings are another host.
+      if (this.host && !this.shared.serves(this.host, params)) await this.dropHost(this.host);
       let host = this.host;
       if (!host) {
-        host = this.spawn();
+        host = this.spawn(params);
         this.hostBaselineRssBytes = (await host.stats()).rssBytes;
       }
       let result;
       try {
-        result = await host.load(
-          {
-            modelPath: path,
-            gpu: this.forceCpu ? 'cpu' : settings.gpu,
-            gpuLayers: this.forceCpu ? 0 : settings.gpuLayers,
-            contextSize: settings.contextSize,
-            threads: settings.threads > 0 ? settings.threads : os.availableParallelism(),
-            stateDir: settings.stateCacheMB > 0 ? (this.options.stateDir?.() ?? null) : null,
-          },
-          signal,
-        );
+        result = await host.load(params, signal);
       } catch (err) {
         // What a cancelled load left in the host is unknown (the host may not even have seen the
         // cancel): a new host serves the next load.
@@ -142,6 +155,7 @@ export class ModelDriver implements GateDriver {
         throw new Error(`Loading ${path} was cancelled.`);
       }
       this.loaded = true;
+      this.shared.loaded();
       const { fallbackReason, ...info } = result;
       this.lastInfo = { ...info, path };
       if (fallbackReason) this.notice = fallbackReason;
@@ -169,19 +183,27 @@ export class ModelDriver implements GateDriver {
     const deep = this.options.settings().sleepMode === 'deep';
     // A deep-sleeping host is on its way out: status shows none while it saves its state.
     if (deep) this.host = null;
-    await this.saveState(host);
-    if (deep) {
-      await host.shutdown(shutdownMs);
+    // The shared host decided this sleep itself (or another window asked for it): it frees the model alone.
+    if (this.shared.followingSleep(host)) {
+      if (host.sharedState?.deep) await this.shared.leaveSleepingHost(host);
+      // A light shared sleep keeps the host, whatever this window's own mode.
+      else if (deep && !host.exit) this.host = host;
       this.lastStats = null;
-    } else {
-      try {
-        this.lastStats = await host.unload();
-      } catch (err) {
-        // A host that died or hung (and was killed for it) freed the model all the same.
-        if (!host.exit) throw err;
+    } else await this.shared.ownSleepOf(async () => {
+      await this.saveState(host);
+      if (deep) {
+        await host.shutdown(shutdownMs);
         this.lastStats = null;
+      } else {
+        try {
+          this.lastStats = await host.unload();
+        } catch (err) {
+          // A host that died or hung (and was killed for it) freed the model all the same.
+          if (!host.exit) throw err;
+          this.lastStats = null;
+        }
       }
-    }
+    });
     const after = this.memorySample();
     this.lastSleepFreed = {
       rssBytes: Math.max(0, before.rss - after.rss),
@@ -249,7 +271,9 @@ export class ModelDriver implements GateDriver {
     const host = this.host;
     this.host = null;
     this.loaded = false;
-    await host?.shutdown(3000);
+    this.shared.dispose();
+    // A shared host stays for the other windows.
+    await host?.detach(3000);
   }
 
   /** Lets the host save its sequences' state before it sleeps; a failure costs the reuse, never the sleep. */
@@ -285,13 +309,15 @@ export class ModelDriver implements GateDriver {
     await host.kill();
   }
 
-  private spawn(): HostProcess {
+  private spawn(params: LoadParams): HostProcess {
     const host = new HostProcess({
       hostPath: this.options.hostPath,
       log: (line) => this.options.log(`[host] ${line}`),
       deadlines: this.options.hostDeadlines,
+      shared: this.shared.hostOptions(params),
     });
     host.onExit((exit) => this.onHostExit(host, exit));
+    this.shared.follow(host, params);
     this.host = host;
 
     return host;

@@ -107,6 +107,16 @@ export interface ModelStatus {
   lastChat: TokenFigures | null;
   /** Context chunks (from other files, copies, definitions) in the last completion's prompt. */
   contextChunks: number;
+  /** The model host shared by the windows of this user; absent or null when none is attached. */
+  sharing?: SharingStatus | null;
+}
+
+/** One model host serves every window of the user with the same model and load settings. */
+export interface SharingStatus {
+  /** Other windows (language servers) attached to the same model host. */
+  otherWindows: number;
+  /** Why this window runs its own host while another window's host serves other settings; null otherwise. */
+  notShared: string | null;
 }
 
 export type ActivityKind = 'typing' | 'cursor' | 'editor' | 'focus';

@@ -2,6 +2,7 @@
 // announced state (for status and the idle countdown), this window's settings and activity sent
 // to it, and the sleeps and wakes of other windows handed to the gate, so that the gate follows
 // the shared model instead of deciding alone.
+import type { SharingStatus } from '../shared/protocol';
 import type { Settings } from '../shared/settings';
 import type { HostProcess, HostProcessOptions } from './hostProcess';
 import type { HelloParams, LoadParams, SharedHostState } from './protocol';
@@ -17,11 +18,6 @@ export interface SharedMirrorOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** Status of the sharing, as the status reports it. */
-export interface SharingInfo {
-  otherWindows: number;
-  notShared: string | null;
-}
 
 /** How long a window waits for a deep-sleeping shared host to exit by itself. */
 const exitWaitMs = 5000;
@@ -147,9 +143,14 @@ export class SharedMirror {
     return Math.max(0, state.idleMsLeft - (Date.now() - this.receivedAt));
   }
 
-  info(): SharingInfo | null {
+  info(): SharingStatus | null {
     if (!this.state && this.notShared === null) return null;
-    return { otherWindows: Math.max(0, (this.state?.clients ?? 1) - 1), notShared: this.state && this.state.clients > 1 ? null : this.notShared };
+    const state = this.state;
+    return {
+      otherWindows: Math.max(0, (state?.clients ?? 1) - 1),
+      notShared: state && state.clients > 1 ? null : this.notShared,
+      hostLoads: state?.loads ?? 0,
+    };
   }
 
   dispose(): void {

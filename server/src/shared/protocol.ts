@@ -117,6 +117,8 @@ export interface SharingStatus {
   otherWindows: number;
   /** Why this window runs its own host while another window's host serves other settings; null otherwise. */
   notShared: string | null;
+  /** Model loads the shared host has done since it started (one for every window that shares it). */
+  hostLoads: number;
 }
 
 export type ActivityKind = 'typing' | 'cursor' | 'editor' | 'focus';

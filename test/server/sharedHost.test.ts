@@ -215,12 +215,54 @@ describe('a window that goes, a host that crashes', { skip: linuxOnly }, () => {
     assert.deepEqual(hostPids(dir), [sb.memory.hostPid]);
   });
 
+  it('a window that restarts its server finds the model still loaded (Restart Server, a reload)', async () => {
+    const before = await servers[1].status();
+    await servers[2].stop();
+    servers[2] = await startServer(settings(), { env: { LOCAL_LLM_RUNTIME_DIR: dir } });
+    const ready = await servers[2].waitForState('ready');
+    assert.equal(ready.memory.hostPid, before.memory.hostPid, 'the same host');
+    const after = await until(() => servers[2].status(), (s) => s.sharing?.otherWindows === 1, 'the new server to see the other window');
+    assert.equal(after.sharing?.hostLoads, before.sharing?.hostLoads, 'no second load');
+    assert.equal((await servers[1].status()).state, 'ready', 'the other window was not touched');
+  });
+
   it('no host outlives the last window past the grace period (1 s here)', async () => {
     const pid = (await servers[1].status()).memory.hostPid!;
     await stopAll(servers);
     await until(() => isAlive(pid), (alive) => !alive, 'the host to exit after the grace period', 20_000);
     assert.deepEqual(hostPids(dir), []);
     assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.sock') || f.endsWith('.lock')), [], 'socket and lock are gone');
+  });
+});
+
+describe('deep sleep of a shared host', { skip: linuxOnly }, () => {
+  it('Sleep Now ends the host for all; a request from one window starts one host, and the other follows', async () => {
+    const dir = runtimeDir();
+    const servers = await startWindows(2, dir);
+    try {
+      const [a, b] = servers;
+      await Promise.all(servers.map((s) => s.waitForState('ready')));
+      const pid = (await a.status()).memory.hostPid!;
+      await a.connection.sendRequest(SleepRequest.type);
+      await b.waitForState('sleeping');
+      await until(() => isAlive(pid), (alive) => !alive, 'the host to exit');
+      assert.deepEqual(hostPids(dir), []);
+      assert.ok(Array.isArray(await complete(b, 'file:///work/deep.ts')));
+      const woke = await b.status();
+      assert.equal(woke.state, 'ready');
+      const followed = await a.waitForState('ready', 30_000);
+      assert.equal(followed.memory.hostPid, woke.memory.hostPid);
+      assert.deepEqual(hostPids(dir), [woke.memory.hostPid]);
+      const statuses = await until(
+        () => Promise.all(servers.map((s) => s.status())),
+        (all) => all.every((s) => s.sharing?.otherWindows === 1),
+        'both windows on the new host',
+      );
+      for (const s of statuses) assert.equal(s.sharing?.hostLoads, 1, 'the new host loaded once');
+    } finally {
+      await stopAll(servers);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

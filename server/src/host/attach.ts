@@ -6,7 +6,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import * as net from 'node:net';
+import { createMessageConnection, SocketMessageReader, SocketMessageWriter } from 'vscode-jsonrpc/node';
 import { delay } from '../shared/cancellation';
+import { statsRequest } from './protocol';
 import { ensurePrivateDir, hostKey, rendezvousPaths, runtimeDir, type HostIdentity, type RendezvousPaths } from './rendezvous';
 
 export interface AttachOptions {
@@ -116,5 +118,33 @@ export async function attachSharedHost(options: AttachOptions): Promise<Attached
     }
     await delay(wait);
     wait = Math.min(250, wait * 2);
+  }
+}
+
+/**
+ * Whether a shared host of `identity` runs with its model loaded, asked without attaching (and
+ * without starting one): a deep-sleeping window learns so that another window woke the model.
+ */
+export async function peekSharedHost(identity: HostIdentity, env: NodeJS.ProcessEnv, timeoutMs = 2000): Promise<boolean> {
+  const paths = rendezvousPaths(runtimeDir(env), hostKey(identity));
+  const socket = await connectSocket(paths.socket);
+  if (typeof socket === 'string') return false;
+  const connection = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+  connection.onError(() => undefined);
+  socket.on('error', () => undefined);
+  connection.listen();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const stats = await Promise.race([
+      connection.sendRequest(statsRequest),
+      new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeoutMs))),
+    ]);
+    return stats?.loaded === true;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+    connection.dispose();
+    socket.destroy();
   }
 }

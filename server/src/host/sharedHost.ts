@@ -104,7 +104,7 @@ export class SharedHost {
       state: this.state,
       byUser: this.byUser,
       deep: this.deep,
-      clients: [...this.clients].filter((c) => c.pid !== 0).length,
+      clients: this.windows(),
       loads: this.loads,
       idleMsLeft: this.idleMsLeft(),
       hostPid: process.pid,
@@ -128,7 +128,6 @@ export class SharedHost {
     const connection = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
     const client: Client = { connection, pid: 0, idleMs: 0, sleepMode: 'deep', stateCapBytes: 0, running: new Set() };
     this.clients.add(client);
-    this.clearGrace();
     const reply = <T>(work: () => Promise<T>): Promise<T> => answer((line) => this.logLine(line), work);
     socket.on('error', () => undefined);
     connection.onError(() => undefined);
@@ -136,6 +135,8 @@ export class SharedHost {
     connection.onRequest(host.helloRequest, (params) => {
       this.configure(client, params);
       client.pid = params.clientPid;
+      // Only a window that said hello keeps the host; a peek at its state (attach.ts) does not.
+      this.clearGrace();
       this.logLine(`Window server ${params.clientPid} attached (${this.snapshot().clients} now).`);
       this.touch();
       this.broadcast();
@@ -193,7 +194,12 @@ export class SharedHost {
     if (client.pid !== 0) this.logLine(`Window server ${client.pid} detached (${this.snapshot().clients} left).`);
     this.armIdle();
     this.broadcast();
-    if (this.clients.size === 0) this.armGrace();
+    if (this.windows() === 0 && this.graceTimer === null) this.armGrace();
+  }
+
+  /** Attached windows (clients that said hello). */
+  private windows(): number {
+    return [...this.clients].filter((c) => c.pid !== 0).length;
   }
 
   private armGrace(): void {
@@ -201,7 +207,7 @@ export class SharedHost {
     if (this.exiting) return;
     this.graceTimer = setTimeout(() => {
       this.graceTimer = null;
-      if (this.clients.size > 0) return;
+      if (this.windows() > 0) return;
       this.logLine('No window uses the model host any more; it exits.');
       void this.sleep({ byUser: false, deep: true, save: true });
     }, this.options.graceMs);

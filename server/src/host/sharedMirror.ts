@@ -4,6 +4,7 @@
 // the shared model instead of deciding alone.
 import type { SharingStatus } from '../shared/protocol';
 import type { Settings } from '../shared/settings';
+import { peekSharedHost } from './attach';
 import type { HostProcess, HostProcessOptions } from './hostProcess';
 import type { HelloParams, LoadParams, SharedHostState } from './protocol';
 import { hostKey, notSharedReason, otherHosts, runtimeDir, type HostIdentity } from './rendezvous';
@@ -21,6 +22,8 @@ export interface SharedMirrorOptions {
 
 /** How long a window waits for a deep-sleeping shared host to exit by itself. */
 const exitWaitMs = 5000;
+/** How often a window whose shared host ended in deep sleep looks whether another window woke it. */
+const peekMs = 1000;
 
 function identityOf(params: LoadParams): HostIdentity {
   const { modelPath, gpu, gpuLayers, contextSize, threads } = params;
@@ -38,6 +41,8 @@ export class SharedMirror {
   private ownSleep = false;
   private lastActivitySent = 0;
   private notShared: string | null = null;
+  private peekTimer: NodeJS.Timeout | null = null;
+  private peeking = false;
 
   constructor(private readonly options: SharedMirrorOptions) {}
 
@@ -66,16 +71,20 @@ export class SharedMirror {
   }
 
   follow(host: HostProcess, params: LoadParams): void {
+    this.stopPeeking();
     this.host = host;
     this.identity = identityOf(params);
     this.state = null;
     this.pendingSleep = false;
     this.refreshNotShared();
     host.onSharedState((state) => this.onState(host, state));
-    host.onExit(() => {
+    host.onExit((exit) => {
       if (this.host !== host) return;
+      const deepSleep = exit.expected && this.state?.state === 'sleeping' && this.state.deep;
       this.host = null;
       this.state = null;
+      // Asleep without a host: the next window to wake the model wakes it for this one too.
+      if (deepSleep && host.isShared) this.startPeeking();
       this.options.onChange();
     });
   }
@@ -154,8 +163,32 @@ export class SharedMirror {
   }
 
   dispose(): void {
+    this.stopPeeking();
     this.host = null;
     this.state = null;
+  }
+
+  private startPeeking(): void {
+    if (this.peekTimer !== null || this.identity === null) return;
+    const identity = this.identity;
+    this.peekTimer = setInterval(() => {
+      if (this.peeking) return;
+      this.peeking = true;
+      peekSharedHost(identity, this.env)
+        .then((loaded) => {
+          if (!loaded || this.peekTimer === null) return;
+          this.stopPeeking();
+          this.options.onReady();
+        })
+        .catch(() => undefined)
+        .finally(() => (this.peeking = false));
+    }, peekMs);
+    this.peekTimer.unref();
+  }
+
+  private stopPeeking(): void {
+    if (this.peekTimer !== null) clearInterval(this.peekTimer);
+    this.peekTimer = null;
   }
 
   private refreshNotShared(): void {

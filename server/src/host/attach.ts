@@ -48,9 +48,18 @@ export function connectSocket(socketPath: string): Promise<net.Socket | 'absent'
   });
 }
 
+/** A log over this size starts afresh when a new host starts. */
+const logCapBytes = 1024 * 1024;
+
 function startHost(options: AttachOptions, paths: RendezvousPaths): ChildProcess {
   const { env } = options;
-  const logFd = openSync(paths.log, 'a', 0o600);
+  let size = 0;
+  try {
+    size = statSync(paths.log).size;
+  } catch {
+    // No log yet.
+  }
+  const logFd = openSync(paths.log, size > logCapBytes ? 'w' : 'a', 0o600);
   try {
     const child = spawn(process.execPath, ['--expose-gc', options.hostPath], {
       detached: true,

@@ -1,4 +1,5 @@
-// The language server's handle on the model host child process: typed requests, cancellation
+// The language server's handle on the model host (a child of its own, or the host shared by
+// every window with the same model, reached through its socket: attach.ts): typed requests, cancellation
 // by AbortSignal, and a death that is always reported as one human sentence. Pending requests
 // reject with that sentence when the child dies, so nothing waits forever. Every request has a
 // deadline; a host that misses one is hung (stopped, or stuck in native code) and is killed, and
@@ -197,6 +198,8 @@ export class HostProcess {
   private resolveExited: (exit: HostExit) => void = () => undefined;
   /** The shared host's last announced state; null for a child of our own. */
   private shared: SharedHostState | null = null;
+  /** The shared host's socket, once attached. */
+  private socket: Attached['socket'] | null = null;
 
   /** Fires once when the child process ends, for whatever reason. */
   readonly onExit: Event<HostExit> = this.exitEmitter.event;
@@ -285,8 +288,6 @@ export class HostProcess {
     this.ended(null, null);
     return this.exited;
   }
-
-  private socket: Attached['socket'] | null = null;
 
   private async attachShared(shared: NonNullable<HostProcessOptions['shared']>): Promise<MessageConnection> {
     let attached: Attached;

@@ -83,8 +83,9 @@ export class SharedMirror {
       const deepSleep = exit.expected && this.state?.state === 'sleeping' && this.state.deep;
       this.host = null;
       this.state = null;
-      // Asleep without a host: the next window to wake the model wakes it for this one too.
-      if (deepSleep && host.isShared) this.startPeeking();
+      // Asleep without a host, or its host crashed: the next window to load the model (any
+      // window's request starts a new host) loads it for this one too.
+      if ((deepSleep || !exit.expected) && host.isShared) this.startPeeking();
       this.options.onChange();
     });
   }

@@ -47,6 +47,12 @@ export interface StartOptions {
   progressTokens?: unknown[];
 }
 
+/** Rendezvous folders of servers a test killed (and so never stopped): removed when the test process ends. */
+const runtimeDirs = new Set<string>();
+process.once('exit', () => {
+  for (const dir of runtimeDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 export async function startServer(settings: Record<string, unknown>, options: StartOptions = {}): Promise<TestServer> {
   const ownStorage = options.storageDir === undefined ? mkdtempSync(path.join(os.tmpdir(), 'local-llm-storage-')) : null;
   const storageDir = options.storageDir ?? ownStorage!;
@@ -54,6 +60,7 @@ export async function startServer(settings: Record<string, unknown>, options: St
   // share a host with each other or with the user's editor. A host outlives its last server by 1 s.
   const ownRuntime = options.env?.['LOCAL_LLM_RUNTIME_DIR'] === undefined ? mkdtempSync(path.join(os.tmpdir(), 'llm-rt-')) : null;
   const env = { LOCAL_LLM_HOST_GRACE_MS: '1000', ...process.env, ...(ownRuntime ? { LOCAL_LLM_RUNTIME_DIR: ownRuntime } : {}), ...options.env };
+  if (ownRuntime) runtimeDirs.add(ownRuntime);
   const child = spawn(process.execPath, [serverPath, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env });
   const logs: string[] = [];
   child.stderr!.on('data', (d: Buffer) => logs.push(d.toString()));
@@ -133,7 +140,10 @@ export async function startServer(settings: Record<string, unknown>, options: St
       connection.dispose();
       if (ownStorage) rmSync(ownStorage, { recursive: true, force: true });
       // The host may still be on its way out (grace period): its socket and lock go with it.
-      if (ownRuntime) rmSync(ownRuntime, { recursive: true, force: true });
+      if (ownRuntime) {
+        rmSync(ownRuntime, { recursive: true, force: true });
+        runtimeDirs.delete(ownRuntime);
+      }
     },
   };
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
@@ -53,6 +53,7 @@ describe('rendezvous', () => {
     const link = path.join(base, 'link');
     symlinkSync(target, link);
     assert.throws(() => ensurePrivateDir(link), /is not a directory/);
+    rmSync(base, { recursive: true, force: true });
   });
 });
 
@@ -71,6 +72,7 @@ describe('pid lock', () => {
     assert.equal(acquirePidLock(lock), true);
     assert.equal(readFileSync(lock, 'utf8'), String(process.pid));
     releasePidLock(lock);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('a takeover already claimed by a live process is not taken twice', () => {
@@ -82,5 +84,6 @@ describe('pid lock', () => {
     writeFileSync(`${lock}.${dead}`, String(process.ppid));
     assert.equal(acquirePidLock(lock), false);
     assert.equal(readFileSync(lock, 'utf8'), String(dead));
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -17,7 +17,9 @@ export interface RunningCodeServer {
 }
 
 function codeServerEnv(profile: Profile): NodeJS.ProcessEnv {
-  return { ...process.env, XDG_CONFIG_HOME: profile.configHome };
+  // Its own rendezvous for the shared model host: a workbench of the tests (or of `npm start`)
+  // never attaches to the model of the user's own editor, nor that one to its.
+  return { ...process.env, XDG_CONFIG_HOME: profile.configHome, LOCAL_LLM_RUNTIME_DIR: process.env['LOCAL_LLM_RUNTIME_DIR'] ?? path.join(profile.root, 'run') };
 }
 
 function profileArgs(profile: Profile): string[] {

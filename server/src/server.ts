@@ -34,6 +34,9 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
     stateDir: () => setup.stateDir,
     onCrash: (message) => gate.crashed(message),
     onChange: () => status.push(),
+    // The shared model host decides the sleep for every window; this window's gate follows it.
+    onSharedSleep: (byUser) => void gate.sleep(byUser),
+    onSharedReady: () => void gate.wake(),
     remote: {
       apiKey: () => remoteAccess.apiKey(),
       notify: (sentence) => remoteAccess.notify(sentence),
@@ -50,7 +53,7 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
     },
   });
   const gate: ResumeGate = new ResumeGate(driver, systemClock, {
-    idleMs: settings.sleepIdleSeconds * 1000,
+    idleMs: gateIdleMs(settings),
     wakeOnActivity: settings.wakeOnActivity,
   });
   const modelSwitch: ModelSwitch = new ModelSwitch({
@@ -96,7 +99,8 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
       void connection.window.showWarningMessage(`Local LLM: ${problem}`);
     }
     problems = normalized.problems;
-    gate.configure({ idleMs: settings.sleepIdleSeconds * 1000, wakeOnActivity: settings.wakeOnActivity });
+    gate.configure({ idleMs: gateIdleMs(settings), wakeOnActivity: settings.wakeOnActivity });
+    driver.shared.configure();
     if (initialized && needsReload(previous, settings)) modelSwitch.apply(previous, settings);
     status.push();
   }
@@ -140,4 +144,12 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
 function pollMsFromEnv(): number | undefined {
   const ms = Number(process.env['LOCAL_LLM_REMOTE_POLL_MS']);
   return Number.isInteger(ms) && ms >= 100 ? ms : undefined;
+}
+
+/**
+ * The local model's idle time is the shared host's (it counts every window's activity), so the
+ * gate keeps none; a model server is this window's alone to stop using.
+ */
+function gateIdleMs(settings: Settings): number {
+  return isRemoteEngine(settings) ? settings.sleepIdleSeconds * 1000 : 0;
 }

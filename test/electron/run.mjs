@@ -69,6 +69,8 @@ try {
     vscodeExecutablePath: executable,
     extensionDevelopmentPath: root,
     extensionTestsPath: testsPath,
+    // Its own rendezvous for the shared model host, apart from the user's editor.
+    extensionTestsEnv: { LOCAL_LLM_RUNTIME_DIR: path.join(profile.root, 'run') },
     launchArgs: [
       workspace,
       '--user-data-dir',

@@ -49,10 +49,21 @@ export interface StartOptions {
   apiKey?: string;
 }
 
+/** Rendezvous folders of servers a test killed (and so never stopped): removed when the test process ends. */
+const runtimeDirs = new Set<string>();
+process.once('exit', () => {
+  for (const dir of runtimeDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 export async function startServer(settings: Record<string, unknown>, options: StartOptions = {}): Promise<TestServer> {
   const ownStorage = options.storageDir === undefined ? mkdtempSync(path.join(os.tmpdir(), 'local-llm-storage-')) : null;
   const storageDir = options.storageDir ?? ownStorage!;
-  const child = spawn(process.execPath, [serverPath, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env } });
+  // Each server meets its model host in a folder of its own unless the test shares one: tests never
+  // share a host with each other or with the user's editor. A host outlives its last server by 1 s.
+  const ownRuntime = options.env?.['LOCAL_LLM_RUNTIME_DIR'] === undefined ? mkdtempSync(path.join(os.tmpdir(), 'llm-rt-')) : null;
+  const env = { LOCAL_LLM_HOST_GRACE_MS: '1000', ...process.env, ...(ownRuntime ? { LOCAL_LLM_RUNTIME_DIR: ownRuntime } : {}), ...options.env };
+  if (ownRuntime) runtimeDirs.add(ownRuntime);
+  const child = spawn(process.execPath, [serverPath, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env });
   const logs: string[] = [];
   child.stderr!.on('data', (d: Buffer) => logs.push(d.toString()));
   const connection = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
@@ -130,6 +141,11 @@ export async function startServer(settings: Record<string, unknown>, options: St
       clearTimeout(timer);
       connection.dispose();
       if (ownStorage) rmSync(ownStorage, { recursive: true, force: true });
+      // The host may still be on its way out (grace period): its socket and lock go with it.
+      if (ownRuntime) {
+        rmSync(ownRuntime, { recursive: true, force: true });
+        runtimeDirs.delete(ownRuntime);
+      }
     },
   };
 }

@@ -708,6 +708,15 @@ describe('ResumeGate after Sleep Now', () => {
     assert.equal(gate.state, 'ready');
     assert.deepEqual(driver.calls, ['load', 'unload', 'load', 'unload', 'load']);
   });
+  it('a sleep the shared host decided (byUser false) wakes on any activity, like an idle sleep', async () => {
+    const { gate, driver } = await readyGate();
+    await gate.sleep(false);
+    assert.equal(gate.state, 'sleeping');
+    gate.activity('focus');
+    await settle();
+    assert.equal(gate.state, 'ready');
+    assert.deepEqual(driver.calls, ['load', 'unload', 'load']);
+  });
 });
 
 describe('ResumeGate crashed()', () => {

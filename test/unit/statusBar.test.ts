@@ -206,6 +206,21 @@ describe('renderStatus', () => {
     assert.ok(renderStatus(input('running', older as ModelStatus)).tooltip.includes('Context: on, none in use yet'));
   });
 
+  it('says the model process is shared with other windows, and counts its memory once', () => {
+    const tip = renderStatus(input('running', status('ready', { sharing: { otherWindows: 2, notShared: null, hostLoads: 1 } }))).tooltip;
+    assert.match(tip, /model 770 MB, shared with 2 other windows\)/);
+    assert.match(tip, /Model process shared with 2 other windows: it sleeps when all of them are idle/);
+    assert.equal(tip.split('770 MB').length - 1, 1, 'the model process memory appears once');
+    const alone = renderStatus(input('running', status('ready', { sharing: { otherWindows: 0, notShared: null, hostLoads: 1 } }))).tooltip;
+    assert.doesNotMatch(alone, /shared with/);
+  });
+
+  it('says why the model process is not shared with another window', () => {
+    const notShared = 'Not shared with another window\'s model host: it uses contextSize 1024 (here 512).';
+    const tip = renderStatus(input('running', status('ready', { sharing: { otherWindows: 0, notShared, hostLoads: 1 } }))).tooltip;
+    assert.ok(tip.includes(escapeMarkdown(notShared)), tip);
+  });
+
   it('shows a notice from the server', () => {
     const view = renderStatus(input('running', status('ready', { notice: 'CUDA is unavailable here, so the model runs on the CPU.' })));
     assert.ok(view.tooltip.includes('CUDA is unavailable here'));

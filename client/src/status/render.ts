@@ -170,13 +170,23 @@ function modelLines(s: ModelStatus): string[] {
   }
   const mem = s.memory;
   const rss = mem.serverRssBytes + (mem.hostRssBytes ?? 0);
-  const rssParts = mem.hostRssBytes === null ? 'server only, no model process' : `server ${formatBytes(mem.serverRssBytes)} + model ${formatBytes(mem.hostRssBytes)}`;
+  const others = s.sharing?.otherWindows ?? 0;
+  // A shared model process is counted once, here, whichever window shows it.
+  const shared = others > 0 ? `, shared with ${windows(others)}` : '';
+  const rssParts =
+    mem.hostRssBytes === null ? 'server only, no model process' : `server ${formatBytes(mem.serverRssBytes)} + model ${formatBytes(mem.hostRssBytes)}${shared}`;
   let memory = `Memory: RAM ${formatBytes(rss)} (${rssParts})`;
   if (mem.vramUsedBytes !== null) {
     memory += `, VRAM ${formatBytes(mem.vramUsedBytes)}${mem.vramTotalBytes !== null ? ` of ${formatBytes(mem.vramTotalBytes)}` : ''}`;
   }
   lines.push(memory);
+  if (others > 0) lines.push(`Model process shared with ${windows(others)}: it sleeps when all of them are idle`);
+  else if (s.sharing?.notShared) lines.push(escapeMarkdown(s.sharing.notShared));
   return lines;
+}
+
+function windows(count: number): string {
+  return `${count} other window${count === 1 ? '' : 's'}`;
 }
 
 function sleepLines(key: StatusKey, input: StatusBarInput): string[] {

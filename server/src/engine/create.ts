@@ -41,9 +41,10 @@ export class EngineFactory {
     return isRemoteEngine(settings) && this.session?.url === settings.engine ? this.session : null;
   }
 
-  create(): Engine {
+  /** `shared`: the local host is the one shared by this user's windows with the same identity. */
+  create(shared?: HostProcessOptions['shared']): Engine {
     const settings = this.options.settings();
-    if (!isRemoteEngine(settings)) return new LocalEngine(this.options.host);
+    if (!isRemoteEngine(settings)) return new LocalEngine({ ...this.options.host, shared });
     if (this.session?.url !== settings.engine) this.session = new RemoteSession(settings.engine);
     const hooks = this.options.remote;
     return new RemoteEngine({

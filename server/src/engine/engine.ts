@@ -70,6 +70,8 @@ export interface Engine {
   stats(): Promise<HostStats>;
   /** Deep sleep or the end: the engine lets everything go; resolves once it has. */
   shutdown(timeoutMs?: number): Promise<EngineExit>;
+  /** This window lets go: a host shared with other windows stays for them, any other engine ends. */
+  detach(timeoutMs?: number): Promise<EngineExit>;
   /** Ends the engine at once, as an expected end. */
   kill(): Promise<EngineExit>;
   /** A server's own view; null for the local host. */

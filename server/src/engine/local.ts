@@ -19,58 +19,63 @@ import type { Engine, EngineExit, RemoteView } from './engine';
 
 export class LocalEngine implements Engine {
   readonly kind = 'local' as const;
-  private readonly host: HostProcess;
+  /** The host process itself: the shared host's mirror follows its announcements. */
+  readonly process: HostProcess;
 
   constructor(options: HostProcessOptions) {
-    this.host = new HostProcess(options);
+    this.process = new HostProcess(options);
   }
 
   get pid(): number | undefined {
-    return this.host.pid;
+    return this.process.pid;
   }
 
   get exit(): EngineExit | null {
-    return this.host.exit;
+    return this.process.exit;
   }
 
   get onExit(): Event<EngineExit> {
-    return this.host.onExit;
+    return this.process.onExit;
   }
 
   load(params: LoadParams, signal?: AbortSignal): Promise<LoadResult> {
-    return this.host.load(params, signal);
+    return this.process.load(params, signal);
   }
 
   saveState(params: SaveStateParams): Promise<SaveStateResult> {
-    return this.host.saveState(params);
+    return this.process.saveState(params);
   }
 
   unload(): Promise<HostStats> {
-    return this.host.unload();
+    return this.process.unload();
   }
 
   infill(params: InfillParams, signal?: AbortSignal): Promise<GenerationResult> {
-    return this.host.infill(params, signal);
+    return this.process.infill(params, signal);
   }
 
   prefill(params: PrefillParams, signal?: AbortSignal): Promise<PrefillResult> {
-    return this.host.prefill(params, signal);
+    return this.process.prefill(params, signal);
   }
 
   chat(params: Omit<ChatGenerateParams, 'streamId'>, onChunk: (text: string) => void, signal?: AbortSignal): Promise<GenerationResult> {
-    return this.host.chat(params, onChunk, signal);
+    return this.process.chat(params, onChunk, signal);
   }
 
   stats(): Promise<HostStats> {
-    return this.host.stats();
+    return this.process.stats();
   }
 
   shutdown(timeoutMs?: number): Promise<EngineExit> {
-    return this.host.shutdown(timeoutMs);
+    return this.process.shutdown(timeoutMs);
+  }
+
+  detach(timeoutMs?: number): Promise<EngineExit> {
+    return this.process.detach(timeoutMs);
   }
 
   kill(): Promise<EngineExit> {
-    return this.host.kill();
+    return this.process.kill();
   }
 
   remote(): RemoteView | null {

@@ -2,9 +2,10 @@
 // stats and unload, with no IPC. The model host (main.ts) serves it to the language server, and
 // the benchmark's direct baseline (bench/direct/engineWorker.ts) calls it in a bare process, so
 // both run the very same load and generation code.
-// One model and one context serve every request, one generation at a time. The context has two
-// sequences, each with its own KV cache of contextSize tokens: completions on one, chat on the
-// other, so neither evicts the other's cache.
+// One model and one context serve every request. The context has two sequences, each with its
+// own KV cache of contextSize tokens: completions on one, chat on the other, so neither evicts the
+// other's cache; a completion runs beside a chat answer (laneQueue.ts), one generation at a time
+// per sequence.
 import { chmod, readFile, rename, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import type {
@@ -23,6 +24,7 @@ import type { Backend, PromptPart, StopReason, TokenFigures } from '../shared/pr
 import type { GpuChoice } from '../shared/settings';
 import { nthNewline } from '../shared/text';
 import { startLlama, type NodeLlamaCpp, type StartedLlama } from './backend';
+import { LaneQueue } from './laneQueue';
 import { EngineError, nativeMessage } from './engineError';
 import { ownRssBytes } from './memory';
 import { checkModelFile, checkTensorData } from './modelFile';
@@ -69,16 +71,6 @@ export interface LoadTimings {
 }
 
 export type ChatParams = Omit<ChatGenerateParams, 'streamId'>;
-
-/** Runs tasks one after another: native generation and disposal must never overlap. */
-class SerialQueue {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(task);
-    this.tail = result.catch(() => undefined);
-    return result;
-  }
-}
 
 interface LlamaState extends StartedLlama {
   requested: GpuChoice;
@@ -244,7 +236,7 @@ function fitChatHistory(current: Loaded, messages: HostChatMessage[], maxTokens:
 }
 
 /**
- * node-llama-cpp behind one serial queue. Every failure meant for the user is an EngineError
+ * node-llama-cpp behind one lane queue. Every failure meant for the user is an EngineError
  * holding one sentence; anything else thrown is a bug.
  */
 export class LlamaEngine {
@@ -254,7 +246,8 @@ export class LlamaEngine {
   private llamaState: LlamaState | null = null;
   private loaded: Loaded | null = null;
   private timings: LoadTimings | null = null;
-  private readonly queue = new SerialQueue();
+  /** Loads, unloads, state saves and disposal run alone; each sequence's generations in its own lane. */
+  private readonly queue = new LaneQueue();
   /** Generations in flight or waiting, aborted by dispose(). */
   private readonly running = new Set<AbortController>();
   /** Aborted by dispose(): a load still running stops, as a generation does. */
@@ -305,7 +298,7 @@ export class LlamaEngine {
   /** Fill in the middle. Aborting `signal` stops it; one aborted while it waits answers at once. */
   infill(params: InfillParams, signal: AbortSignal): Promise<GenerationResult> {
     this.refuseWhileStopping();
-    return this.generation(signal, abortResult, (stop) => this.infillNow(params, stop));
+    return this.generation('completion', signal, abortResult, (stop) => this.infillNow(params, stop));
   }
 
   /**
@@ -314,13 +307,13 @@ export class LlamaEngine {
    */
   prefill(params: PrefillParams, signal: AbortSignal): Promise<PrefillResult> {
     this.refuseWhileStopping();
-    return this.generation(signal, stoppedPrefill, (stop) => this.prefillNow(params, stop));
+    return this.generation('completion', signal, stoppedPrefill, (stop) => this.prefillNow(params, stop));
   }
 
   /** One chat answer over `params.messages`, each streamed piece of text passed to `onChunk`. */
   chat(params: ChatParams, onChunk: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {
     this.refuseWhileStopping();
-    return this.generation(signal, abortResult, (stop) => this.chatNow(params, onChunk, stop));
+    return this.generation('chat', signal, abortResult, (stop) => this.chatNow(params, onChunk, stop));
   }
 
   /** RSS of this process and the GPU's memory (the whole device, as llama.cpp reports it). */
@@ -606,11 +599,12 @@ export class LlamaEngine {
   }
 
   /**
-   * Runs `task` in the queue with a signal that `signal` and dispose() both abort. A generation
-   * aborted while it still waits answers `aborted` at once; once begun, its own result (the
-   * text so far) is the answer.
+   * Runs `task` in its sequence's lane with a signal that `signal` and dispose() both abort. A
+   * generation aborted while it still waits answers `aborted` at once; once begun, its own result
+   * (the text so far) is the answer. A saved state still to be restored into the sequence is
+   * restored first, alone: loading a sequence's state must not overlap a decode of the other.
    */
-  private generation<T>(signal: AbortSignal, aborted: T, task: (stop: AbortSignal) => Promise<T>): Promise<T> {
+  private generation<T>(kind: SequenceKind, signal: AbortSignal, aborted: T, task: (stop: AbortSignal) => Promise<T>): Promise<T> {
     const controller = new AbortController();
     const abort = (): void => controller.abort();
     if (signal.aborted) controller.abort();
@@ -618,7 +612,15 @@ export class LlamaEngine {
     this.running.add(controller);
     const stop = controller.signal;
     let started = false;
-    const queued = this.queue.run(() => {
+    if (this.loaded?.pendingRestore.has(kind)) {
+      this.queue
+        .run(async () => {
+          const current = this.loaded;
+          if (current && !stop.aborted) await this.restoreState(current, kind);
+        })
+        .catch((err: unknown) => this.log(`Could not restore the saved ${kind} state: ${nativeMessage(err)}.`));
+    }
+    const queued = this.queue.lane(kind, () => {
       if (stop.aborted) return Promise.resolve(aborted);
       started = true;
       return task(stop);

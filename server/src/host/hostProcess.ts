@@ -1,10 +1,11 @@
-// The language server's handle on the model host child process: typed requests, cancellation
+// The language server's handle on the model host (a child of its own, or the host shared by
+// every window with the same model, reached through its socket: attach.ts): typed requests, cancellation
 // by AbortSignal, and a death that is always reported as one human sentence. Pending requests
 // reject with that sentence when the child dies, so nothing waits forever. Every request has a
 // deadline; a host that misses one is hung (stopped, or stuck in native code) and is killed, and
 // a cancelled generation is answered at once even when the host cannot answer.
 // Must not import node-llama-cpp: the server stays pure TypeScript.
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import {
@@ -14,13 +15,22 @@ import {
   IPCMessageReader,
   IPCMessageWriter,
   ResponseError,
+  SocketMessageReader,
+  SocketMessageWriter,
   type Event,
   type CancellationToken,
   type MessageConnection,
 } from 'vscode-jsonrpc/node';
 import {
+  activityNotification,
   chatChunkNotification,
   chatRequest,
+  configureNotification,
+  helloRequest,
+  logNotification,
+  stateNotification,
+  type HelloParams,
+  type SharedHostState,
   infillRequest,
   prefillRequest,
   loadRequest,
@@ -42,7 +52,9 @@ import {
   type LoadResult,
 } from './protocol';
 import { shortenPaths } from '../shared/text';
+import { attachSharedHost, logTail, type Attached } from './attach';
 import { readProcessRss } from './memory';
+import type { HostIdentity } from './rendezvous';
 
 export interface HostExit {
   code: number | null;
@@ -98,6 +110,17 @@ export interface HostProcessOptions {
   env?: NodeJS.ProcessEnv;
   /** Defaults: defaultHostDeadlines. */
   deadlines?: Partial<HostDeadlines>;
+  /**
+   * Attach to the host shared by every server of this user with the same identity (started
+   * detached when none runs) instead of forking a child of our own.
+   */
+  shared?: { identity: HostIdentity; hello: Omit<HelloParams, 'clientPid'> };
+}
+
+/** How the handle reaches its host: a child of ours, or a shared host's socket. */
+interface HostLink {
+  pid(): number | undefined;
+  signal(signal: NodeJS.Signals): void;
 }
 
 /** A request as the deadline sentence names it: "did not answer <what> within …". */
@@ -152,9 +175,12 @@ export function describeExit(code: number | null, signal: NodeJS.Signals | null,
 }
 
 export class HostProcess {
-  private readonly child: ChildProcess;
-  private readonly connection: MessageConnection;
+  private readonly link: HostLink;
+  /** The connection once the host is reached (at once for a child; after the attach for a shared host). */
+  private readonly linked: Promise<MessageConnection>;
+  private connection: MessageConnection | null = null;
   private readonly exitEmitter = new Emitter<HostExit>();
+  private readonly stateEmitter = new Emitter<SharedHostState>();
   private readonly recentLines: string[] = [];
   private readonly chatStreams = new Map<number, (text: string) => void>();
   private nextStreamId = 1;
@@ -171,58 +197,193 @@ export class HostProcess {
   private answeredOnce = false;
   /** Rejects with the exit sentence; raced against every request. */
   private readonly death: Promise<never>;
+  private rejectDeath: (err: Error) => void = () => undefined;
   private readonly exited: Promise<HostExit>;
+  private resolveExited: (exit: HostExit) => void = () => undefined;
+  /** The shared host's last announced state; null for a child of our own. */
+  private shared: SharedHostState | null = null;
+  /** The shared host's socket, once attached. */
+  private socket: Attached['socket'] | null = null;
 
   /** Fires once when the child process ends, for whatever reason. */
   readonly onExit: Event<HostExit> = this.exitEmitter.event;
+  /** A shared host's state, on every change (never for a child of our own). */
+  readonly onSharedState: Event<SharedHostState> = this.stateEmitter.event;
 
   constructor(private readonly options: HostProcessOptions) {
     this.deadlines = { ...defaultHostDeadlines, ...options.deadlines };
     if (!existsSync(options.hostPath)) {
       throw new Error(`The model host ${options.hostPath} does not exist; the extension is not built.`);
     }
+    this.death = new Promise<never>((_, reject) => (this.rejectDeath = reject));
+    this.death.catch(() => undefined);
+    this.exited = new Promise<HostExit>((resolve) => (this.resolveExited = resolve));
+    if (options.shared) {
+      const shared = options.shared;
+      this.link = {
+        pid: () => this.shared?.hostPid,
+        signal: (signal) => {
+          const pid = this.shared?.hostPid;
+          if (pid !== undefined) {
+            try {
+              process.kill(pid, signal);
+            } catch {
+              // Gone already.
+            }
+          }
+        },
+      };
+      this.linked = this.attachShared(shared);
+      this.linked.catch(() => undefined);
+      return;
+    }
     const env = options.env ?? process.env;
     // Our own execArgv: the parent's --inspect or --import must not reach the host. The host
     // collects garbage after an unload so the model's metadata leaves the JS heap as well.
-    this.child = fork(options.hostPath, [], {
+    const child = fork(options.hostPath, [], {
       execArgv: ['--expose-gc'],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...env, MALLOC_TRIM_THRESHOLD_: env['MALLOC_TRIM_THRESHOLD_'] ?? mallocTrimThreshold },
       serialization: 'json',
     });
-    for (const stream of [this.child.stdout, this.child.stderr]) {
+    this.link = { pid: () => child.pid, signal: (signal) => child.kill(signal) };
+    for (const stream of [child.stdout, child.stderr]) {
       if (stream) createInterface({ input: stream }).on('line', (line) => this.onLine(line));
     }
-    let rejectDeath: (err: Error) => void = () => undefined;
-    this.death = new Promise<never>((_, reject) => (rejectDeath = reject));
-    this.death.catch(() => undefined);
-    this.exited = new Promise<HostExit>((resolve) => {
-      this.child.once('exit', (code, signal) => {
-        const detail = [...this.recentLines].reverse().find((l) => looksLikeError.test(l)) ?? null;
-        const hung = this.hangMessage !== null && !this.expectExit;
-        const message = hung && this.hangMessage !== null ? this.hangMessage : describeExit(code, signal, this.expectExit, detail);
-        const exit: HostExit = { code, signal, expected: this.expectExit, hung, message };
-        this.exitInfo = exit;
-        this.watch(0);
-        rejectDeath(new Error(exit.message));
-        this.connection.dispose();
-        this.chatStreams.clear();
-        resolve(exit);
-        this.exitEmitter.fire(exit);
-        this.exitEmitter.dispose();
-      });
-    });
-    this.child.on('error', (err) => this.onLine(`model host process error: ${err.message}`));
+    child.once('exit', (code, signal) => this.ended(code, signal));
+    child.on('error', (err) => this.onLine(`model host process error: ${err.message}`));
+    const connection = createMessageConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
+    this.useConnection(connection);
+    this.linked = Promise.resolve(connection);
+  }
 
-    this.connection = createMessageConnection(new IPCMessageReader(this.child), new IPCMessageWriter(this.child));
-    this.connection.onNotification(chatChunkNotification, ({ streamId, text }) => this.chatStreams.get(streamId)?.(text));
+  /** Whether this handle is attached to a shared host rather than to a child of its own. */
+  get isShared(): boolean {
+    return this.options.shared !== undefined;
+  }
+
+  /** The shared host's last announced state; null for a child, or before the hello. */
+  get sharedState(): SharedHostState | null {
+    return this.shared;
+  }
+
+  /** A shared host learns this window's idle time, sleep mode and state cap. */
+  configureShared(params: Omit<HelloParams, 'clientPid'>): void {
+    if (this.options.shared) this.options.shared.hello = params;
+    void this.connection?.sendNotification(configureNotification, params).catch(() => undefined);
+  }
+
+  /** Editor activity in this window, for a shared host's idle time (the caller throttles). */
+  activity(): void {
+    if (this.shared) void this.connection?.sendNotification(activityNotification).catch(() => undefined);
+  }
+
+  /**
+   * This server is done with the host: a child is shut down; a shared host is left to the other
+   * windows (it ends by itself a grace period after the last one leaves).
+   */
+  async detach(timeoutMs = 3000): Promise<HostExit> {
+    if (!this.options.shared) return this.shutdown(timeoutMs);
+    if (this.exitInfo) return this.exitInfo;
+    this.expectExit = true;
+    this.connection?.dispose();
+    this.socket?.destroy();
+    // An attach still under way ends here too.
+    this.ended(null, null);
+    return this.exited;
+  }
+
+  private async attachShared(shared: NonNullable<HostProcessOptions['shared']>): Promise<MessageConnection> {
+    let attached: Attached;
+    try {
+      attached = await attachSharedHost({
+        hostPath: this.options.hostPath,
+        identity: shared.identity,
+        env: this.options.env ?? process.env,
+        deadlineMs: this.deadlines.startMs,
+        log: (line) => this.onLine(line),
+      });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.onLine(message);
+      this.ended(null, null, message);
+      throw err;
+    }
+    const { socket, child, paths } = attached;
+    if (this.exitInfo) {
+      socket.destroy();
+      throw new Error(this.exitInfo.message);
+    }
+    this.socket = socket;
+    const connection = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+    connection.onNotification(stateNotification, (state) => this.sharedStateChanged(state));
+    connection.onNotification(logNotification, (line) => this.onLine(line));
+    socket.on('error', () => undefined);
+    socket.once('close', () => {
+      // A host we started is our child: its exit says how it ended, a moment after the socket closed.
+      const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
+        if (!this.exitInfo) {
+          for (const line of logTail(paths.log).slice(-5)) this.rememberLine(line);
+        }
+        this.ended(code, signal);
+      };
+      if (child && child.exitCode === null && child.signalCode === null) {
+        const timer = setTimeout(() => finish(null, null), 500);
+        child.once('exit', (code, signal) => {
+          clearTimeout(timer);
+          finish(code, signal);
+        });
+      } else {
+        finish(child?.exitCode ?? null, child?.signalCode ?? null);
+      }
+    });
+    this.useConnection(connection);
+    const state = await connection.sendRequest(helloRequest, { clientPid: process.pid, ...shared.hello });
+    this.sharedStateChanged(state);
+    return connection;
+  }
+
+  private sharedStateChanged(state: SharedHostState): void {
+    this.shared = state;
+    if (!this.exitInfo) this.stateEmitter.fire(state);
+  }
+
+  private useConnection(connection: MessageConnection): void {
+    this.connection = connection;
+    connection.onNotification(chatChunkNotification, ({ streamId, text }) => this.chatStreams.get(streamId)?.(text));
     // Writes to a channel that just closed fail; the exit event carries the real story.
-    this.connection.onError(() => undefined);
-    this.connection.listen();
+    connection.onError(() => undefined);
+    connection.listen();
+  }
+
+  /** The host is gone (or this handle let go of it): reject what waits and tell once. */
+  private ended(code: number | null, signal: NodeJS.Signals | null, failure?: string): void {
+    if (this.exitInfo) return;
+    const detail = [...this.recentLines].reverse().find((l) => looksLikeError.test(l)) ?? null;
+    // A shared host that announced its deep sleep ends as asked.
+    const announced = this.shared?.state === 'sleeping' && this.shared.deep;
+    const expected = this.expectExit || (announced && failure === undefined);
+    const hung = this.hangMessage !== null && !this.expectExit;
+    let message = hung && this.hangMessage !== null ? this.hangMessage : describeExit(code, signal, expected, detail);
+    if (failure !== undefined) message = failure;
+    else if (!expected && !hung && this.options.shared && code === null && signal === null) {
+      message = 'The model host crashed or was killed (it closed its connection).';
+    }
+    const exit: HostExit = { code, signal, expected, hung, message };
+    this.exitInfo = exit;
+    this.watch(0);
+    this.rejectDeath(new Error(exit.message));
+    this.connection?.dispose();
+    this.socket?.destroy();
+    this.chatStreams.clear();
+    this.resolveExited(exit);
+    this.exitEmitter.fire(exit);
+    this.exitEmitter.dispose();
+    this.stateEmitter.dispose();
   }
 
   get pid(): number | undefined {
-    return this.child.pid;
+    return this.link.pid();
   }
 
   /** Null while the process runs. */
@@ -232,7 +393,8 @@ export class HostProcess {
 
   /** RSS from /proc, answered even while the host is busy in native code. */
   rssBytes(): number | null {
-    return this.exitInfo || this.child.pid === undefined ? null : readProcessRss(this.child.pid);
+    const pid = this.link.pid();
+    return this.exitInfo || pid === undefined ? null : readProcessRss(pid);
   }
 
   /**
@@ -240,7 +402,7 @@ export class HostProcess {
    * once the host confirms, or after the cancel grace when it does not answer.
    */
   load(params: LoadParams, signal?: AbortSignal): Promise<LoadResult> {
-    return this.request('the model load', this.deadlines.loadMs, (token) => this.connection.sendRequest(loadRequest, params, token), {
+    return this.request('the model load', this.deadlines.loadMs, (connection, token) => connection.sendRequest(loadRequest, params, token), {
       signal,
       cancelled: () => {
         throw new Error(`Loading ${params.modelPath} was cancelled.`);
@@ -251,21 +413,21 @@ export class HostProcess {
 
   /** Before a sleep: the host saves its sequences' state (bounded like an unload). */
   saveState(params: SaveStateParams): Promise<SaveStateResult> {
-    return this.request('the request to save the model state', this.deadlines.unloadMs, (token) => this.connection.sendRequest(saveStateRequest, params, token), {
+    return this.request('the request to save the model state', this.deadlines.unloadMs, (connection, token) => connection.sendRequest(saveStateRequest, params, token), {
       watch: true,
     });
   }
 
   /** Light sleep: frees model and context, keeps the process. */
   unload(): Promise<HostStats> {
-    return this.request('the request to free the model', this.deadlines.unloadMs, (token) => this.connection.sendRequest(unloadRequest, token), {
+    return this.request('the request to free the model', this.deadlines.unloadMs, (connection, token) => connection.sendRequest(unloadRequest, token), {
       watch: true,
     });
   }
 
   /** A cancelled infill answers stopReason abort at once, whether or not the host does. */
   infill(params: InfillParams, signal?: AbortSignal): Promise<GenerationResult> {
-    return this.request<GenerationResult>('a completion', this.generationDeadline(params.maxTokens), (token) => this.connection.sendRequest(infillRequest, params, token), {
+    return this.request<GenerationResult>('a completion', this.generationDeadline(params.maxTokens), (connection, token) => connection.sendRequest(infillRequest, params, token), {
       signal,
       cancelled: () => ({ text: '', stopReason: 'abort', tokens: 0, figures: noFigures }),
       watch: true,
@@ -274,7 +436,7 @@ export class HostProcess {
 
   /** Evaluates an infill's prompt, generating nothing; a cancelled one answers `stopped` at once, whether or not the host does. */
   prefill(params: PrefillParams, signal?: AbortSignal): Promise<PrefillResult> {
-    return this.request<PrefillResult>('a prefill', this.generationDeadline(params.maxTokens), (token) => this.connection.sendRequest(prefillRequest, params, token), {
+    return this.request<PrefillResult>('a prefill', this.generationDeadline(params.maxTokens), (connection, token) => connection.sendRequest(prefillRequest, params, token), {
       signal,
       cancelled: () => ({ promptTokens: 0, evaluatedTokens: 0, stopped: true }),
       watch: true,
@@ -293,7 +455,7 @@ export class HostProcess {
       return await this.request<GenerationResult>(
         'a chat answer',
         this.generationDeadline(params.maxTokens),
-        (token) => this.connection.sendRequest(chatRequest, { ...params, streamId }, token),
+        (connection, token) => connection.sendRequest(chatRequest, { ...params, streamId }, token),
         // The host's count is unknown when it does not answer.
         { signal, cancelled: () => ({ text: streamed, stopReason: 'abort', tokens: 0, figures: noFigures }), watch: true },
       );
@@ -304,7 +466,7 @@ export class HostProcess {
 
   stats(): Promise<HostStats> {
     const deadline = this.answeredOnce ? this.deadlines.statsMs : Math.max(this.deadlines.startMs, this.deadlines.statsMs);
-    return this.request('a status request', deadline, (token) => this.connection.sendRequest(statsRequest, token));
+    return this.request('a status request', deadline, (connection, token) => connection.sendRequest(statsRequest, token));
   }
 
   /**
@@ -314,19 +476,26 @@ export class HostProcess {
   async shutdown(timeoutMs = 3000): Promise<HostExit> {
     if (this.exitInfo) return this.exitInfo;
     this.expectExit = true;
-    this.connection.sendRequest(shutdownRequest).catch(() => undefined);
+    this.linked.then((connection) => connection.sendRequest(shutdownRequest)).catch(() => undefined);
     if (await this.exitWithin(Math.round(timeoutMs * 0.7))) return this.exited;
-    this.child.kill('SIGTERM');
+    this.link.signal('SIGTERM');
     if (await this.exitWithin(Math.round(timeoutMs * 0.3))) return this.exited;
-    this.child.kill('SIGKILL');
+    this.link.signal('SIGKILL');
+    // A shared host's end shows only as its connection closing.
+    if (this.options.shared) this.ended(null, 'SIGKILL');
     return this.exited;
   }
 
-  /** Ends the host at once (SIGKILL), as an expected exit. */
+  /**
+   * Ends the host at once (SIGKILL), as an expected exit. A shared host that other windows use is
+   * only left: what it holds is theirs.
+   */
   kill(): Promise<HostExit> {
     if (!this.exitInfo) {
       this.expectExit = true;
-      this.child.kill('SIGKILL');
+      if (this.options.shared && (this.shared?.clients ?? 1) > 1) return this.detach();
+      this.link.signal('SIGKILL');
+      if (this.options.shared) this.ended(null, 'SIGKILL');
     }
     return this.exited;
   }
@@ -354,18 +523,13 @@ export class HostProcess {
   private async request<R>(
     what: RequestWhat,
     deadlineMs: number,
-    send: (token: CancellationToken) => Promise<R>,
+    send: (connection: MessageConnection, token: CancellationToken) => Promise<R>,
     options: { signal?: AbortSignal; cancelled?: () => R; watch?: boolean } = {},
   ): Promise<R> {
     if (this.exitInfo) throw new Error(this.exitInfo.message);
     const source = new CancellationTokenSource();
-    let reply: Promise<R>;
-    try {
-      reply = send(source.token);
-    } catch (err) {
-      // A channel that just closed throws at once; the exit event carries the real story.
-      reply = Promise.reject(err instanceof Error ? err : new Error(String(err)));
-    }
+    // A channel that just closed throws at once; the exit event carries the real story.
+    const reply: Promise<R> = this.linked.then((connection) => send(connection, source.token));
     // Unref'd: a pending deadline must not keep the server alive. After an exit it does nothing.
     const watchdog = setTimeout(() => this.hung(what, deadlineMs), deadlineMs).unref();
     if (options.watch) this.watch(1);
@@ -426,7 +590,7 @@ export class HostProcess {
     }
     if (this.heartbeatInFlight) return;
     this.heartbeatInFlight = true;
-    this.request('a check that it still runs', this.deadlines.statsMs, (token) => this.connection.sendRequest(pingRequest, token))
+    this.request('a check that it still runs', this.deadlines.statsMs, (connection, token) => connection.sendRequest(pingRequest, token))
       .catch(() => undefined)
       .finally(() => (this.heartbeatInFlight = false));
   }
@@ -437,12 +601,17 @@ export class HostProcess {
     this.hangMessage = `The model host did not answer ${what} within ${formatDuration(deadlineMs)}, so it was stopped; the next request starts a new one.`;
     this.onLine(this.hangMessage);
     // SIGKILL ends a stopped process too.
-    this.child.kill('SIGKILL');
+    this.link.signal('SIGKILL');
+    if (this.options.shared) this.ended(null, 'SIGKILL');
   }
 
   private onLine(line: string): void {
+    this.rememberLine(line);
+    this.options.log?.(line);
+  }
+
+  private rememberLine(line: string): void {
     this.recentLines.push(line);
     if (this.recentLines.length > recentLineCount) this.recentLines.shift();
-    this.options.log?.(line);
   }
 }

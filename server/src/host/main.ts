@@ -1,77 +1,19 @@
-// The model host: a child process of the language server that serves the engine (engine.ts)
-// over IPC (vscode-jsonrpc). It owns node-llama-cpp and nothing else; if llama.cpp aborts, only
-// this process dies.
-import {
-  createMessageConnection,
-  ErrorCodes,
-  IPCMessageReader,
-  IPCMessageWriter,
-  ResponseError,
-} from 'vscode-jsonrpc/node';
-import { abortSignalOf } from '../shared/cancellation';
+// The model host process: the only importer of node-llama-cpp. Started by a language server
+// either as its own child over IPC (childHost.ts), or detached, as the host that every window of
+// the user with the same model and settings shares through a socket (sharedHost.ts). If llama.cpp
+// aborts, only this process dies.
 import { errorMessage, errorStack } from '../shared/errors';
-import { processPresence } from '../shared/processes';
+import { serveParent } from './childHost';
 import { LlamaEngine } from './engine';
-import { EngineError, nativeMessage } from './engineError';
-import * as host from './protocol';
+import { hostKey, rendezvousPaths, type HostIdentity } from './rendezvous';
+import { SharedHost } from './sharedHost';
 
-/** How long the shutdown waits for node-llama-cpp to dispose before the process exits anyway. */
-const disposeBoundMs = 1500;
-/** How often the host checks that its language server is still there. */
-const parentCheckMs = 2000;
-
-/** The server is there; another user's process under its pid means the pid was reused. */
-function isAlive(pid: number): boolean {
-  return processPresence(pid) === 'ours';
-}
+/** How long a shared host waits for a window after the last one left; tests shorten it. */
+const defaultGraceMs = 10_000;
 
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
-
-const engine = new LlamaEngine({ log });
-const connection = createMessageConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
-
-/** Whatever a handler throws reaches the server as one sentence, never as a stack. */
-async function answer<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    if (err instanceof EngineError) throw new ResponseError<void>(ErrorCodes.InternalError, err.message);
-    log(`Model host request failed: ${errorStack(err)}`);
-    throw new ResponseError<void>(ErrorCodes.InternalError, `The model host failed: ${nativeMessage(err)}.`);
-  }
-}
-
-connection.onRequest(host.loadRequest, (params, token) => answer(() => engine.load(params, abortSignalOf(token))));
-connection.onRequest(host.saveStateRequest, (params) => answer(() => engine.saveStates(params.capBytes)));
-connection.onRequest(host.unloadRequest, () => answer(() => engine.unload()));
-connection.onRequest(host.infillRequest, (params, token) => answer(() => engine.infill(params, abortSignalOf(token))));
-connection.onRequest(host.prefillRequest, (params, token) => answer(() => engine.prefill(params, abortSignalOf(token))));
-connection.onRequest(host.chatRequest, (params, token) =>
-  answer(() =>
-    engine.chat(
-      { messages: params.messages, maxTokens: params.maxTokens },
-      (text) => void connection.sendNotification(host.chatChunkNotification, { streamId: params.streamId, text }).catch(() => undefined),
-      abortSignalOf(token),
-    ),
-  ),
-);
-connection.onRequest(host.statsRequest, () => answer(() => engine.stats()));
-connection.onRequest(host.pingRequest, () => undefined);
-connection.onRequest(host.shutdownRequest, () =>
-  answer(async () => {
-    // Disposing is bounded: the process exit frees whatever is left, and a clean exit of our own
-    // must come before the server's SIGTERM.
-    const disposed = await Promise.race([
-      engine.dispose().then(() => true),
-      new Promise<false>((resolve) => setTimeout(() => resolve(false), disposeBoundMs)),
-    ]);
-    if (!disposed) log(`Disposing the model did not finish within ${disposeBoundMs} ms; the process exits anyway.`);
-    // Let the reply leave before the process does.
-    setTimeout(() => process.exit(0), 20);
-  }),
-);
 
 process.on('uncaughtException', (err) => {
   log(`Model host error: ${errorStack(err)}`);
@@ -80,19 +22,40 @@ process.on('uncaughtException', (err) => {
 process.on('unhandledRejection', (reason) => {
   log(`Model host unhandled rejection: ${errorStack(reason)}`);
 });
-// The language server is gone: nobody can use the model any more.
-process.on('disconnect', () => process.exit(0));
-// A host that was stopped (SIGSTOP, a debugger, a frozen cgroup) while its server died must end
-// as soon as it runs again, even if the closed channel is not noticed at once.
-const serverPid = process.ppid;
-function exitIfOrphaned(): void {
-  if (!process.connected || !isAlive(serverPid)) process.exit(0);
-}
-if (process.platform !== 'win32') process.on('SIGCONT', exitIfOrphaned);
-setInterval(exitIfOrphaned, parentCheckMs).unref();
+
+/** Where the engine's lines go: stderr, and in a shared host also every attached window's log. */
+let logLine = log;
+const engine = new LlamaEngine({ log: (line) => logLine(line) });
 engine.ready().catch((err: unknown) => {
   log(`node-llama-cpp could not be imported: ${errorMessage(err)}`);
   process.exit(1);
 });
 
-connection.listen();
+const sharedDir = process.env['LOCAL_LLM_HOST_DIR'];
+if (sharedDir) {
+  // Whatever the host creates (socket, description, log) is the user's alone.
+  process.umask(0o077);
+  const identity = JSON.parse(process.env['LOCAL_LLM_HOST_IDENTITY'] ?? '{}') as HostIdentity;
+  const grace = Number(process.env['LOCAL_LLM_HOST_GRACE_MS']);
+  const shared = new SharedHost({
+    engine,
+    identity,
+    paths: rendezvousPaths(sharedDir, hostKey(identity)),
+    graceMs: Number.isFinite(grace) && grace >= 0 ? grace : defaultGraceMs,
+    log: (line) => log(`${new Date().toISOString()} ${line}`),
+  });
+  logLine = (line) => shared.logLine(line);
+  shared.listen().then(
+    (listening) => {
+      if (listening) return;
+      log('Another model host of this model and these settings runs already; this one exits.');
+      process.exit(0);
+    },
+    (err: unknown) => {
+      log(`The model host could not listen: ${errorMessage(err)}`);
+      process.exit(1);
+    },
+  );
+} else {
+  serveParent(engine, log);
+}

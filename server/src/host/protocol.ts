@@ -157,3 +157,44 @@ export const statsRequest = new RequestType0<HostStats, void>('host/stats');
 export const pingRequest = new RequestType0<void, void>('host/ping');
 /** Dispose everything and exit the process. */
 export const shutdownRequest = new RequestType0<void, void>('host/shutdown');
+
+// The shared host (sharedHost.ts): one host per user and model serves every language server that
+// attaches to its socket. These messages exist only on that socket.
+
+export interface HelloParams {
+  /** The language server's pid, for the host's log. */
+  clientPid: number;
+  /** This window's sleepIdleSeconds in ms; 0 = this window never asks for sleep. */
+  idleMs: number;
+  sleepMode: 'deep' | 'light';
+  /** localLlm.stateCacheMB in bytes: what the host may keep across a sleep it decides itself. */
+  stateCapBytes: number;
+}
+
+/** The shared model's state as the host sees it, sent to every client on each change. */
+export interface SharedHostState {
+  /** empty: nothing loaded yet; sleeping: going to sleep or asleep (light). */
+  state: 'empty' | 'loading' | 'ready' | 'sleeping';
+  /** The sleep came from "Sleep Now" in some window. */
+  byUser: boolean;
+  /** The sleep ends the process (deep). */
+  deep: boolean;
+  /** Language servers attached. */
+  clients: number;
+  /** Model loads this host has done. */
+  loads: number;
+  /** Until the shared idle sleep, as of sending; null when not ready or no window asks for sleep. */
+  idleMsLeft: number | null;
+  hostPid: number;
+}
+
+/** First message of a client on the socket; answers the state. */
+export const helloRequest = new RequestType<HelloParams, SharedHostState, void>('host/hello');
+/** The client's idle time, sleep mode or state cap changed. */
+export const configureNotification = new NotificationType<Omit<HelloParams, 'clientPid'>>('host/configure');
+/** Editor activity in the client's window (throttled by the client). */
+export const activityNotification = new NotificationType<void>('host/activity');
+/** Host -> every client: the shared state changed. */
+export const stateNotification = new NotificationType<SharedHostState>('host/state');
+/** Host -> every client: a line of the host's log. */
+export const logNotification = new NotificationType<string>('host/log');

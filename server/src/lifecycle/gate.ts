@@ -283,11 +283,15 @@ export class ResumeGate {
     }
   }
 
-  /** "Sleep Now": aborts in-flight completions, waits for every request, unloads -> sleeping. */
-  async sleep(): Promise<void> {
+  /**
+   * "Sleep Now": aborts in-flight completions, waits for every request, unloads -> sleeping.
+   * byUser false: a sleep the shared model host decided (the idle time of every window), which
+   * activity may undo as an idle sleep.
+   */
+  async sleep(byUser = true): Promise<void> {
     if (this.disposed || !this.started) return;
     if (this.loaded || this.current !== null || this.queue.length > 0) await this.schedule('sleep', () => this.sleepModel());
-    if (this.currentState === 'sleeping') this.sleptByUser = true;
+    if (this.currentState === 'sleeping' && byUser) this.sleptByUser = true;
   }
 
   /** sleeping | error -> waking -> ready (or error); joins a wake already on its way. Never rejects. */

@@ -13,13 +13,16 @@ import type {
   GenerationResult,
   HostStats,
   InfillParams,
+  LoadParams,
   PrefillParams,
   PrefillResult,
 } from '../host/protocol';
 import { defaultCheckTimeoutMs } from '../models/gguf';
-import { defaultHostDeadlines, type HostDeadlines } from '../host/hostProcess';
+import { defaultHostDeadlines, type HostDeadlines, type HostProcess } from '../host/hostProcess';
+import { SharedMirror } from '../host/sharedMirror';
 import { NoFimError, type Engine, type EngineExit } from '../engine/engine';
 import { EngineFactory, engineMatches, type RemoteEngineHooks } from '../engine/create';
+import { LocalEngine } from '../engine/local';
 import { readProcessRss } from '../host/memory';
 import { errorMessage } from '../shared/errors';
 
@@ -38,6 +41,9 @@ export interface ModelDriverOptions {
   hostDeadlines?: Partial<HostDeadlines>;
   /** What an engine on a model server needs (`localLlm.engine` set to a URL). */
   remote?: RemoteEngineHooks;
+  /** The shared host went to sleep (for every window) or became ready: the gate follows it. */
+  onSharedSleep?(byUser: boolean): void;
+  onSharedReady?(): void;
 }
 
 /** How long a deep sleep waits for the host to exit by itself before it is killed. */
@@ -70,6 +76,8 @@ export class ModelDriver implements GateDriver {
   asleepSince: number | null = null;
   private previousState: ModelState | null = null;
   private wakeStarted: number | null = null;
+  /** The shared host's side of things: identity, state for status, activity, mirrored sleeps. */
+  readonly shared: SharedMirror;
 
   constructor(private readonly options: ModelDriverOptions) {
     this.deadlines = { ...defaultHostDeadlines, ...options.hostDeadlines };
@@ -79,6 +87,12 @@ export class ModelDriver implements GateDriver {
       log: options.log,
       onChange: options.onChange,
       remote: options.remote,
+    });
+    this.shared = new SharedMirror({
+      settings: options.settings,
+      onSleep: (byUser) => options.onSharedSleep?.(byUser),
+      onReady: () => options.onSharedReady?.(),
+      onChange: options.onChange,
     });
   }
 
@@ -147,24 +161,25 @@ export class ModelDriver implements GateDriver {
       if (this.host && !engineMatches(this.host, settings)) await this.dropHost(this.host);
       const path = remote ? settings.engine : await this.options.resolveModelPath(settings.model, signal);
       if (signal.aborted) throw new Error(`Loading ${path} was cancelled.`);
+      const params: LoadParams = {
+        modelPath: path,
+        gpu: this.forceCpu ? 'cpu' : settings.gpu,
+        gpuLayers: this.forceCpu ? 0 : settings.gpuLayers,
+        contextSize: settings.contextSize,
+        threads: settings.threads > 0 ? settings.threads : os.availableParallelism(),
+        stateDir: settings.stateCacheMB > 0 ? (this.options.stateDir?.() ?? null) : null,
+      };
+      // A shared host serves one identity: other settings are another host.
+      const current = processOf(this.host);
+      if (this.host && current && !this.shared.serves(current, params)) await this.dropHost(this.host);
       let host = this.host;
       if (!host) {
-        host = this.spawn();
+        host = this.spawn(params);
         this.hostBaselineRssBytes = remote ? null : (await host.stats()).rssBytes;
       }
       let result;
       try {
-        result = await host.load(
-          {
-            modelPath: path,
-            gpu: this.forceCpu ? 'cpu' : settings.gpu,
-            gpuLayers: this.forceCpu ? 0 : settings.gpuLayers,
-            contextSize: settings.contextSize,
-            threads: settings.threads > 0 ? settings.threads : os.availableParallelism(),
-            stateDir: settings.stateCacheMB > 0 ? (this.options.stateDir?.() ?? null) : null,
-          },
-          signal,
-        );
+        result = await host.load(params, signal);
       } catch (err) {
         // What a cancelled load left in the host is unknown (the host may not even have seen the
         // cancel): a new host serves the next load.
@@ -176,6 +191,7 @@ export class ModelDriver implements GateDriver {
         throw new Error(`Loading ${path} was cancelled.`);
       }
       this.loaded = true;
+      this.shared.loaded();
       const { fallbackReason, ...info } = result;
       this.lastInfo = { ...info, path };
       if (fallbackReason) this.notice = fallbackReason;
@@ -205,19 +221,28 @@ export class ModelDriver implements GateDriver {
     const deep = this.options.settings().sleepMode === 'deep';
     // A deep-sleeping host is on its way out: status shows none while it saves its state.
     if (deep) this.host = null;
-    await this.saveState(host);
-    if (deep) {
-      await host.shutdown(shutdownMs);
+    // The shared host decided this sleep itself (or another window asked for it): it frees the model alone.
+    const process = processOf(host);
+    if (process && this.shared.followingSleep(process)) {
+      if (process.sharedState?.deep) await this.shared.leaveSleepingHost(process);
+      // A light shared sleep keeps the host, whatever this window's own mode.
+      else if (deep && !host.exit) this.host = host;
       this.lastStats = null;
-    } else {
-      try {
-        this.lastStats = await host.unload();
-      } catch (err) {
-        // A host that died or hung (and was killed for it) freed the model all the same.
-        if (!host.exit) throw err;
+    } else await this.shared.ownSleepOf(async () => {
+      await this.saveState(host);
+      if (deep) {
+        await host.shutdown(shutdownMs);
         this.lastStats = null;
+      } else {
+        try {
+          this.lastStats = await host.unload();
+        } catch (err) {
+          // A host that died or hung (and was killed for it) freed the model all the same.
+          if (!host.exit) throw err;
+          this.lastStats = null;
+        }
       }
-    }
+    });
     const after = this.memorySample();
     this.lastSleepFreed = {
       rssBytes: Math.max(0, before.rss - after.rss),
@@ -308,7 +333,9 @@ export class ModelDriver implements GateDriver {
     const host = this.host;
     this.host = null;
     this.loaded = false;
-    await host?.shutdown(3000);
+    this.shared.dispose();
+    // A shared host stays for the other windows.
+    await host?.detach(3000);
   }
 
   /** Lets the host save its sequences' state before it sleeps; a failure costs the reuse, never the sleep. */
@@ -344,9 +371,12 @@ export class ModelDriver implements GateDriver {
     await host.kill();
   }
 
-  private spawn(): Engine {
-    const host = this.engines.create();
+  private spawn(params: LoadParams): Engine {
+    const local = !isRemoteEngine(this.options.settings());
+    const host = this.engines.create(local ? this.shared.hostOptions(params) : undefined);
     host.onExit((exit) => this.onHostExit(host, exit));
+    const process = processOf(host);
+    if (process) this.shared.follow(process, params);
     this.host = host;
 
     return host;
@@ -377,4 +407,9 @@ export class ModelDriver implements GateDriver {
     this.options.log(message);
     this.options.onCrash(message);
   }
+}
+
+/** The local host's process behind an engine (the shared host follows it); null for a server. */
+function processOf(engine: Engine | null): HostProcess | null {
+  return engine instanceof LocalEngine ? engine.process : null;
 }

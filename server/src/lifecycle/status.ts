@@ -17,7 +17,8 @@ export function buildStatus({ gate, driver, settings, problems }: StatusSources)
   const snap = gate.snapshot();
   const info = driver.info;
   const vram = driver.vram();
-  const idleMs = snap.idleMsLeft;
+  // With a shared host the host keeps the idle time of every window; the gate's own is off.
+  const idleMs = snap.idleMsLeft ?? (snap.state === 'ready' ? driver.shared.idleMsLeft() : null);
   const notices = [driver.notice, ...problems].filter((n): n is string => !!n);
   return {
     state: snap.state,
@@ -44,5 +45,6 @@ export function buildStatus({ gate, driver, settings, problems }: StatusSources)
     lastChat: driver.lastChat,
     contextChunks: driver.contextChunks,
     engine: driver.engineStatus(),
+    sharing: driver.shared.info(),
   };
 }

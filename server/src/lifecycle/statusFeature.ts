@@ -65,6 +65,8 @@ export class StatusFeature implements Feature {
     });
     connection.onNotification(ActivityNotification.type, (activity: ActivityParams | undefined) => {
       gate.activity(activity?.kind ?? 'cursor');
+      // The shared host's idle time counts every window's activity.
+      driver.shared.activity();
       this.push();
     });
     return {};

@@ -128,6 +128,18 @@ export interface ModelStatus {
   contextChunks: number;
   /** What runs the model; absent from servers older than the engine setting (then: local). */
   engine?: EngineStatus;
+  /** The model host shared by the windows of this user; absent or null when none is attached. */
+  sharing?: SharingStatus | null;
+}
+
+/** One model host serves every window of the user with the same model and load settings. */
+export interface SharingStatus {
+  /** Other windows (language servers) attached to the same model host. */
+  otherWindows: number;
+  /** Why this window runs its own host while another window's host serves other settings; null otherwise. */
+  notShared: string | null;
+  /** Model loads the shared host has done since it started (one for every window that shares it). */
+  hostLoads: number;
 }
 
 export type ActivityKind = 'typing' | 'cursor' | 'editor' | 'focus';

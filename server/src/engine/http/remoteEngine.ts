@@ -190,6 +190,11 @@ export class RemoteEngine implements Engine {
     return this.end();
   }
 
+  /** A server is nobody else's concern here: letting go is ending. */
+  detach(): Promise<EngineExit> {
+    return this.kill();
+  }
+
   kill(): Promise<EngineExit> {
     this.stopPolling();
     return Promise.resolve(this.exitInfo ?? this.end());

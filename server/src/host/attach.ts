@@ -1,0 +1,159 @@
+// A language server's way to the shared model host: connect to the socket of its model identity,
+// and when nobody listens there, start the host as a detached process (it must outlive no window
+// needlessly, but must not die with the one that started it) and connect once it listens. Two
+// servers that do this at the same instant both start a host; the host's lock lets one of them
+// live, and both servers end up connected to it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
+import * as net from 'node:net';
+import { createMessageConnection, SocketMessageReader, SocketMessageWriter } from 'vscode-jsonrpc/node';
+import { delay } from '../shared/cancellation';
+import { statsRequest } from './protocol';
+import { ensurePrivateDir, hostKey, rendezvousPaths, runtimeDir, type HostIdentity, type RendezvousPaths } from './rendezvous';
+
+export interface AttachOptions {
+  hostPath: string;
+  identity: HostIdentity;
+  env: NodeJS.ProcessEnv;
+  /** Give up after this long (the host's import of node-llama-cpp included). */
+  deadlineMs: number;
+  log(line: string): void;
+}
+
+export interface Attached {
+  socket: net.Socket;
+  paths: RendezvousPaths;
+  /** The host process, when this server started the one it reached (its exit code and signal can be known). */
+  child: ChildProcess | null;
+}
+
+/** See hostProcess.ts: glibc keeps freed heap otherwise. */
+const mallocTrimThreshold = String(128 * 1024);
+/** Hosts this server may start in one attach before it gives up (each lost race costs one). */
+const maxStarts = 5;
+
+/** Connects, or says why not: 'absent' (no socket file), 'refused' (a dead host's socket). */
+export function connectSocket(socketPath: string): Promise<net.Socket | 'absent' | 'refused'> {
+  return new Promise((resolve) => {
+    const socket = net.connect(socketPath);
+    const onError = (err: NodeJS.ErrnoException): void => {
+      socket.destroy();
+      resolve(err.code === 'ENOENT' ? 'absent' : 'refused');
+    };
+    socket.once('error', onError);
+    socket.once('connect', () => {
+      socket.off('error', onError);
+      resolve(socket);
+    });
+  });
+}
+
+/** A log over this size starts afresh when a new host starts. */
+const logCapBytes = 1024 * 1024;
+
+function startHost(options: AttachOptions, paths: RendezvousPaths): ChildProcess {
+  const { env } = options;
+  let size = 0;
+  try {
+    size = statSync(paths.log).size;
+  } catch {
+    // No log yet.
+  }
+  const logFd = openSync(paths.log, size > logCapBytes ? 'w' : 'a', 0o600);
+  try {
+    const child = spawn(process.execPath, ['--expose-gc', options.hostPath], {
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+      windowsHide: true,
+      env: {
+        ...env,
+        MALLOC_TRIM_THRESHOLD_: env['MALLOC_TRIM_THRESHOLD_'] ?? mallocTrimThreshold,
+        LOCAL_LLM_HOST_DIR: paths.dir,
+        LOCAL_LLM_HOST_IDENTITY: JSON.stringify(options.identity),
+      },
+    });
+    child.on('error', (err) => options.log(`The model host could not be started: ${err.message}`));
+    // The host lives on its own: this server's event loop must not wait for it.
+    child.unref();
+    return child;
+  } finally {
+    closeSync(logFd);
+  }
+}
+
+/** The last lines of the host's log, for a sentence about why it ended. */
+export function logTail(logPath: string, bytes = 4096): string[] {
+  try {
+    const size = statSync(logPath).size;
+    const text = readFileSync(logPath, 'utf8');
+    return text.slice(Math.max(0, size - bytes)).split('\n').filter((l) => l.trim() !== '');
+  } catch {
+    return [];
+  }
+}
+
+/** Connects to the shared host of `identity`, starting it when none runs. Throws a sentence. */
+export async function attachSharedHost(options: AttachOptions): Promise<Attached> {
+  const dir = runtimeDir(options.env);
+  ensurePrivateDir(dir);
+  const paths = rendezvousPaths(dir, hostKey(options.identity));
+  const started = Date.now();
+  let child: ChildProcess | null = null;
+  // Set by the exit event of the host this server started last.
+  const ended: { status: { code: number | null; signal: NodeJS.Signals | null } | null } = { status: null };
+  let starts = 0;
+  let wait = 20;
+  for (;;) {
+    const result = await connectSocket(paths.socket);
+    const childEnded = ended.status;
+    if (typeof result !== 'string') return { socket: result, paths, child: childEnded ? null : child };
+    if (child === null || childEnded !== null) {
+      if (childEnded !== null && childEnded.code !== 0) {
+        const detail = logTail(paths.log).reverse().find((l) => /error|fail|abort|cannot|could not/i.test(l));
+        throw new Error(`The model host could not start (exit code ${childEnded.code ?? childEnded.signal})${detail ? `: ${detail}` : '.'}`);
+      }
+      if (starts >= maxStarts) throw new Error(`The model host did not start after ${starts} tries; see ${paths.log}.`);
+      starts++;
+      ended.status = null;
+      const spawned: ChildProcess = startHost(options, paths);
+      child = spawned;
+      spawned.once('exit', (code, signal) => {
+        if (child === spawned) ended.status = { code, signal };
+      });
+      wait = 20;
+    }
+    if (Date.now() - started > options.deadlineMs) {
+      throw new Error(`The model host did not start listening within ${Math.round(options.deadlineMs / 1000)} s; see ${paths.log}.`);
+    }
+    await delay(wait);
+    wait = Math.min(250, wait * 2);
+  }
+}
+
+/**
+ * Whether a shared host of `identity` runs with its model loaded, asked without attaching (and
+ * without starting one): a deep-sleeping window learns so that another window woke the model.
+ */
+export async function peekSharedHost(identity: HostIdentity, env: NodeJS.ProcessEnv, timeoutMs = 2000): Promise<boolean> {
+  const paths = rendezvousPaths(runtimeDir(env), hostKey(identity));
+  const socket = await connectSocket(paths.socket);
+  if (typeof socket === 'string') return false;
+  const connection = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+  connection.onError(() => undefined);
+  socket.on('error', () => undefined);
+  connection.listen();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const stats = await Promise.race([
+      connection.sendRequest(statsRequest),
+      new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), timeoutMs))),
+    ]);
+    return stats?.loaded === true;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+    connection.dispose();
+    socket.destroy();
+  }
+}

@@ -1,0 +1,214 @@
+// The language server's view of the shared model host: which identity it serves, its last
+// announced state (for status and the idle countdown), this window's settings and activity sent
+// to it, and the sleeps and wakes of other windows handed to the gate, so that the gate follows
+// the shared model instead of deciding alone.
+import type { SharingStatus } from '../shared/protocol';
+import type { Settings } from '../shared/settings';
+import { peekSharedHost } from './attach';
+import type { HostProcess, HostProcessOptions } from './hostProcess';
+import type { HelloParams, LoadParams, SharedHostState } from './protocol';
+import { hostKey, notSharedReason, otherHosts, runtimeDir, type HostIdentity } from './rendezvous';
+
+export interface SharedMirrorOptions {
+  settings(): Settings;
+  /** The shared host goes to sleep (for every window); byUser: some window said Sleep Now. */
+  onSleep(byUser: boolean): void;
+  /** The shared host is ready (another window woke it, or this one did). */
+  onReady(): void;
+  onChange(): void;
+  env?: NodeJS.ProcessEnv;
+}
+
+
+/** How long a window waits for a deep-sleeping shared host to exit by itself. */
+const exitWaitMs = 5000;
+/** How often a window whose shared host ended in deep sleep looks whether another window woke it. */
+const peekMs = 1000;
+
+function identityOf(params: LoadParams): HostIdentity {
+  const { modelPath, gpu, gpuLayers, contextSize, threads } = params;
+  return { modelPath, gpu, gpuLayers, contextSize, threads };
+}
+
+export class SharedMirror {
+  private host: HostProcess | null = null;
+  private identity: HostIdentity | null = null;
+  private state: SharedHostState | null = null;
+  private receivedAt = 0;
+  /** The host announced a sleep this window did not ask for: its gate's unload only follows it. */
+  private pendingSleep = false;
+  /** This window is asking the host to sleep right now: the announcement is its own. */
+  private ownSleep = false;
+  private lastActivitySent = 0;
+  private notShared: string | null = null;
+  private peekTimer: NodeJS.Timeout | null = null;
+  private peeking = false;
+
+  constructor(private readonly options: SharedMirrorOptions) {}
+
+  private get env(): NodeJS.ProcessEnv {
+    return this.options.env ?? process.env;
+  }
+
+  hello(): Omit<HelloParams, 'clientPid'> {
+    const settings = this.options.settings();
+    return {
+      idleMs: settings.sleepIdleSeconds * 1000,
+      sleepMode: settings.sleepMode,
+      stateCapBytes: settings.stateCacheMB * 1024 * 1024,
+    };
+  }
+
+  /** The HostProcess option that attaches to the host of this identity. */
+  hostOptions(params: LoadParams): HostProcessOptions['shared'] {
+    return { identity: identityOf(params), hello: this.hello() };
+  }
+
+  /** Whether `host` is the shared host for these load settings. */
+  serves(host: HostProcess, params: LoadParams): boolean {
+    if (host !== this.host || this.identity === null) return true;
+    return hostKey(this.identity) === hostKey(identityOf(params));
+  }
+
+  follow(host: HostProcess, params: LoadParams): void {
+    this.stopPeeking();
+    this.host = host;
+    this.identity = identityOf(params);
+    this.state = null;
+    this.pendingSleep = false;
+    this.refreshNotShared();
+    host.onSharedState((state) => this.onState(host, state));
+    host.onExit((exit) => {
+      if (this.host !== host) return;
+      const deepSleep = exit.expected && this.state?.state === 'sleeping' && this.state.deep;
+      this.host = null;
+      this.state = null;
+      // Asleep without a host, or its host crashed: the next window to load the model (any
+      // window's request starts a new host) loads it for this one too.
+      if ((deepSleep || !exit.expected) && host.isShared) this.startPeeking();
+      this.options.onChange();
+    });
+  }
+
+  /** The window's sleep settings changed. */
+  configure(): void {
+    this.host?.configureShared(this.hello());
+  }
+
+  /** Editor activity: sent to the host at most a few times per idle period. */
+  activity(): void {
+    const host = this.host;
+    if (!host?.isShared) return;
+    const idleMs = this.options.settings().sleepIdleSeconds * 1000;
+    const every = Math.max(100, Math.min(1000, idleMs / 4));
+    const now = Date.now();
+    if (now - this.lastActivitySent < every) return;
+    this.lastActivitySent = now;
+    host.activity();
+  }
+
+  /** Runs this window's own request that the host sleep. */
+  async ownSleepOf<T>(work: () => Promise<T>): Promise<T> {
+    this.ownSleep = true;
+    try {
+      return await work();
+    } finally {
+      this.ownSleep = false;
+    }
+  }
+
+  /**
+   * Whether the gate's unload only follows a sleep the host announced (so the host is not asked
+   * to sleep again, which would undo a wake that another window asked for meanwhile).
+   */
+  followingSleep(host: HostProcess): boolean {
+    if (!host.isShared || host !== this.host) return false;
+    const following = this.pendingSleep || this.state?.state === 'sleeping';
+    this.pendingSleep = false;
+    return following;
+  }
+
+  /** A deep-sleeping shared host exits by itself; this window waits for that, briefly, then lets go. */
+  async leaveSleepingHost(host: HostProcess): Promise<void> {
+    if (host.exit) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, exitWaitMs);
+      host.onExit(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    if (!host.exit) await host.detach();
+  }
+
+  /** Loaded by this window: any earlier announcement is history. */
+  loaded(): void {
+    this.pendingSleep = false;
+  }
+
+  /** Until the shared idle sleep, counted from when the host said it; null when none is due. */
+  idleMsLeft(): number | null {
+    const state = this.state;
+    if (!state || state.state !== 'ready' || state.idleMsLeft === null) return null;
+    return Math.max(0, state.idleMsLeft - (Date.now() - this.receivedAt));
+  }
+
+  info(): SharingStatus | null {
+    if (!this.state && this.notShared === null) return null;
+    const state = this.state;
+    return {
+      otherWindows: Math.max(0, (state?.clients ?? 1) - 1),
+      notShared: state && state.clients > 1 ? null : this.notShared,
+      hostLoads: state?.loads ?? 0,
+    };
+  }
+
+  dispose(): void {
+    this.stopPeeking();
+    this.host = null;
+    this.state = null;
+  }
+
+  private startPeeking(): void {
+    if (this.peekTimer !== null || this.identity === null) return;
+    const identity = this.identity;
+    this.peekTimer = setInterval(() => {
+      if (this.peeking) return;
+      this.peeking = true;
+      peekSharedHost(identity, this.env)
+        .then((loaded) => {
+          if (!loaded || this.peekTimer === null) return;
+          this.stopPeeking();
+          this.options.onReady();
+        })
+        .catch(() => undefined)
+        .finally(() => (this.peeking = false));
+    }, peekMs);
+    this.peekTimer.unref();
+  }
+
+  private stopPeeking(): void {
+    if (this.peekTimer !== null) clearInterval(this.peekTimer);
+    this.peekTimer = null;
+  }
+
+  private refreshNotShared(): void {
+    if (this.identity === null) return;
+    this.notShared = notSharedReason(this.identity, otherHosts(runtimeDir(this.env), hostKey(this.identity)));
+  }
+
+  private onState(host: HostProcess, state: SharedHostState): void {
+    if (host !== this.host) return;
+    const previous = this.state?.state ?? null;
+    this.state = state;
+    this.receivedAt = Date.now();
+    if (previous === null || previous !== state.state || state.clients <= 1) this.refreshNotShared();
+    if (state.state === 'sleeping' && previous !== 'sleeping') {
+      if (!this.ownSleep) this.pendingSleep = true;
+      this.options.onSleep(state.byUser);
+    } else if (state.state === 'ready' && previous !== 'ready') {
+      this.options.onReady();
+    }
+    this.options.onChange();
+  }
+}

@@ -1,0 +1,290 @@
+// Several language servers (VS Code windows) of one user share one model host: the built server
+// over stdio, real LSP clients, the real detached host and the generated tiny GGUF. Each describe
+// gives its servers one rendezvous folder of their own. Asserts processes, states, counts and file
+// modes; never text or timings.
+// Run: npm run build && node --import tsx --test test/server/sharedHost.test.ts
+import * as assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { InlineCompletionRequest, type InlineCompletionItem } from 'vscode-languageserver-protocol/node';
+import { ActivityNotification, ChatRequest, SleepRequest, type ChatResult, type ModelStatus } from '../../server/src/shared/protocol';
+import { tinyModel } from '../fixtures/models';
+import { isAlive } from '../fixtures/processes';
+import { startServer, type TestServer } from './lspClient';
+
+const docUri = 'file:///work/shared.ts';
+const docText = 'function add(a: number, b: number) {\n  return \n}\n';
+const cursor = { line: 1, character: 9 };
+const linuxOnly = process.platform !== 'linux' && '/proc and Unix socket modes';
+
+let tiny: string;
+
+function settings(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    model: tiny,
+    contextSize: 1024,
+    threads: 1,
+    sleepIdleSeconds: 0,
+    wakeOnActivity: false,
+    completion: { debounceMs: 0, maxTokens: 8, maxLines: 2 },
+    ...extra,
+  };
+}
+
+function runtimeDir(): string {
+  return mkdtempSync(path.join(os.tmpdir(), 'llm-shared-'));
+}
+
+async function startWindows(count: number, dir: string, extra: Record<string, unknown> = {}): Promise<TestServer[]> {
+  // All at the same instant: the race at start must end with one host.
+  const servers = await Promise.all(Array.from({ length: count }, () => startServer(settings(extra), { env: { LOCAL_LLM_RUNTIME_DIR: dir } })));
+  for (const server of servers) server.open(docUri, docText);
+  return servers;
+}
+
+/** A completion in a document of its own (opened here), so that no cache answers it. */
+function complete(server: TestServer, uri = docUri): Promise<InlineCompletionItem[] | null> {
+  if (uri !== docUri) server.open(uri, docText);
+  return server.connection.sendRequest(InlineCompletionRequest.type, { textDocument: { uri }, position: cursor, context: { triggerKind: 2 } }) as Promise<
+    InlineCompletionItem[] | null
+  >;
+}
+
+function chat(server: TestServer, sessionId: string, message: string): Promise<ChatResult> {
+  return server.connection.sendRequest(ChatRequest.type, { sessionId, message });
+}
+
+/** Model host processes started for this rendezvous folder (from /proc: their environment names it). */
+function hostPids(dir: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const environ = readFileSync(`/proc/${name}/environ`, 'utf8').split('\0');
+      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8');
+      if (cmdline.includes('host.js') && environ.includes(`LOCAL_LLM_HOST_DIR=${dir}`)) pids.push(Number(name));
+    } catch {
+      // Gone meanwhile, or not ours.
+    }
+  }
+  return pids;
+}
+
+async function until<T>(read: () => Promise<T> | T, ok: (value: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function stopAll(servers: TestServer[]): Promise<void> {
+  await Promise.all(servers.map((s) => (s.process.exitCode === null && s.process.signalCode === null ? s.stop() : Promise.resolve())));
+}
+
+before(async () => {
+  tiny = await tinyModel();
+});
+
+describe('three windows with the same model', { skip: linuxOnly }, () => {
+  let dir: string;
+  let servers: TestServer[];
+  before(async () => {
+    dir = runtimeDir();
+    servers = await startWindows(3, dir, { sleepMode: 'light' });
+  });
+  after(async () => {
+    await stopAll(servers);
+    await until(() => hostPids(dir), (pids) => pids.length === 0, 'the host to leave after the last window');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('started at the same instant, share one host process that loaded the model once', async () => {
+    const ready = await Promise.all(servers.map((s) => s.waitForState('ready')));
+    const pids = new Set(ready.map((s) => s.memory.hostPid));
+    assert.equal(pids.size, 1, `one host pid: ${[...pids].join(' ')}`);
+    assert.deepEqual(hostPids(dir), [...pids]);
+    const statuses = await until(
+      () => Promise.all(servers.map((s) => s.status())),
+      (all) => all.every((s) => s.sharing?.otherWindows === 2),
+      'every window to see the two others',
+    );
+    for (const s of statuses) assert.equal(s.sharing?.hostLoads, 1, 'one load for three windows');
+    assert.deepEqual(statuses.map((s) => s.counters.hostCrashes), [0, 0, 0]);
+  });
+
+  it('the rendezvous folder is 0700 and the socket 0600', () => {
+    assert.equal(statSync(dir).mode & 0o777, 0o700);
+    const sockets = readdirSync(dir).filter((f) => f.endsWith('.sock'));
+    assert.equal(sockets.length, 1);
+    const socket = statSync(path.join(dir, sockets[0]));
+    assert.ok(socket.isSocket());
+    assert.equal(socket.mode & 0o777, 0o600);
+  });
+
+  it('every window completes on the shared model; one window’s chat history is not another’s', async () => {
+    for (const server of servers) assert.ok(Array.isArray(await complete(server)));
+    const [a, b] = servers;
+    await chat(a, 'same-id', 'What is a closure?');
+    const first = (await a.status()).lastChat!;
+    await chat(a, 'same-id', 'And a promise?');
+    const second = (await a.status()).lastChat!;
+    assert.ok(second.reusedTokens > 0, 'the second turn continues the first');
+    // The same session id in another window starts empty: its prompt is exactly the first turn's.
+    await chat(b, 'same-id', 'What is a closure?');
+    assert.equal((await b.status()).lastChat!.promptTokens, first.promptTokens);
+  });
+
+  it('activity in one window keeps all awake; idleness in all puts the model to sleep for all', async () => {
+    for (const server of servers) server.configure(settings({ sleepMode: 'light', sleepIdleSeconds: 2 }));
+    const [a] = servers;
+    // Three idle periods of activity in window A alone.
+    const end = Date.now() + 6000;
+    while (Date.now() < end) {
+      void a.connection.sendNotification(ActivityNotification.type, { kind: 'typing' });
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    const awake = await Promise.all(servers.map((s) => s.status()));
+    assert.deepEqual(awake.map((s) => s.state), ['ready', 'ready', 'ready']);
+    for (const s of awake) assert.equal(s.counters.sleeps, 0);
+    const asleep = await Promise.all(servers.map((s) => s.waitForState('sleeping', 30_000)));
+    assert.equal(new Set(asleep.map((s) => s.memory.hostPid)).size, 1, 'light sleep keeps the one host');
+    for (const server of servers) server.configure(settings({ sleepMode: 'light', sleepIdleSeconds: 0 }));
+  });
+
+  it('a request from any window wakes the model once, for every window', async () => {
+    const before = await servers[1].status();
+    assert.equal(before.state, 'sleeping');
+    const loadsBefore = before.sharing?.hostLoads ?? 0;
+    const results = await Promise.all([complete(servers[1], 'file:///work/w1.ts'), complete(servers[2], 'file:///work/w2.ts')]);
+    for (const r of results) assert.ok(Array.isArray(r) || r === null);
+    const all = await until(
+      () => Promise.all(servers.map((s) => s.status())),
+      (statuses) => statuses.every((s) => s.state === 'ready'),
+      'every window to follow the wake',
+    );
+    for (const s of all) assert.equal(s.sharing?.hostLoads, loadsBefore + 1, 'one load for the wake');
+  });
+
+  it('Sleep Now in one window is seen by all', async () => {
+    await servers[0].connection.sendRequest(SleepRequest.type);
+    const seen = await Promise.all(servers.map((s) => s.waitForState('sleeping', 10_000)));
+    assert.equal(seen.length, 3);
+    for (const s of await Promise.all(servers.map((x) => x.status()))) assert.equal(s.state, 'sleeping');
+  });
+});
+
+describe('a window that goes, a host that crashes', { skip: linuxOnly }, () => {
+  let dir: string;
+  let servers: TestServer[];
+  before(async () => {
+    dir = runtimeDir();
+    servers = await startWindows(3, dir);
+    await Promise.all(servers.map((s) => s.waitForState('ready')));
+  });
+  after(async () => {
+    await stopAll(servers);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('killing one window leaves the others working', async () => {
+    const pid = (await servers[1].status()).memory.hostPid;
+    const died = new Promise<void>((resolve) => servers[0].process.once('exit', () => resolve()));
+    servers[0].process.kill('SIGKILL');
+    await died;
+    await until(() => servers[1].status(), (s) => s.sharing?.otherWindows === 1, 'the window to be counted gone');
+    for (const server of servers.slice(1)) assert.ok(Array.isArray(await complete(server)));
+    assert.equal((await servers[2].status()).memory.hostPid, pid);
+  });
+
+  it('kill -9 of the host is recovered: one new host serves the remaining windows', async () => {
+    const [, b, c] = servers;
+    const pid = (await b.status()).memory.hostPid!;
+    process.kill(pid, 'SIGKILL');
+    await Promise.all([b.waitForState('error'), c.waitForState('error')]);
+    // A request in B starts a new host; C, which asked nothing, re-attaches to it.
+    assert.ok(Array.isArray(await complete(b, 'file:///work/k1.ts')));
+    await c.waitForState('ready', 30_000);
+    assert.ok(Array.isArray(await complete(c, 'file:///work/k2.ts')));
+    const [sb, sc] = await Promise.all([b.status(), c.status()]);
+    assert.equal(sb.state, 'ready');
+    assert.equal(sb.sharing?.hostLoads, 1, 'the new host loaded once for both');
+    assert.notEqual(sb.memory.hostPid, pid);
+    assert.equal(sb.memory.hostPid, sc.memory.hostPid, 'both windows on the same new host');
+    assert.deepEqual(hostPids(dir), [sb.memory.hostPid]);
+  });
+
+  it('a window that restarts its server finds the model still loaded (Restart Server, a reload)', async () => {
+    const before = await servers[1].status();
+    await servers[2].stop();
+    servers[2] = await startServer(settings(), { env: { LOCAL_LLM_RUNTIME_DIR: dir } });
+    const ready = await servers[2].waitForState('ready');
+    assert.equal(ready.memory.hostPid, before.memory.hostPid, 'the same host');
+    const after = await until(() => servers[2].status(), (s) => s.sharing?.otherWindows === 1, 'the new server to see the other window');
+    assert.equal(after.sharing?.hostLoads, before.sharing?.hostLoads, 'no second load');
+    assert.equal((await servers[1].status()).state, 'ready', 'the other window was not touched');
+  });
+
+  it('no host outlives the last window past the grace period (1 s here)', async () => {
+    const pid = (await servers[1].status()).memory.hostPid!;
+    await stopAll(servers);
+    await until(() => isAlive(pid), (alive) => !alive, 'the host to exit after the grace period', 20_000);
+    assert.deepEqual(hostPids(dir), []);
+    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.sock') || f.endsWith('.lock')), [], 'socket and lock are gone');
+  });
+});
+
+describe('deep sleep of a shared host', { skip: linuxOnly }, () => {
+  it('Sleep Now ends the host for all; a request from one window starts one host, and the other follows', async () => {
+    const dir = runtimeDir();
+    const servers = await startWindows(2, dir);
+    try {
+      const [a, b] = servers;
+      await Promise.all(servers.map((s) => s.waitForState('ready')));
+      const pid = (await a.status()).memory.hostPid!;
+      await a.connection.sendRequest(SleepRequest.type);
+      await b.waitForState('sleeping');
+      await until(() => isAlive(pid), (alive) => !alive, 'the host to exit');
+      assert.deepEqual(hostPids(dir), []);
+      assert.ok(Array.isArray(await complete(b, 'file:///work/deep.ts')));
+      const woke = await b.status();
+      assert.equal(woke.state, 'ready');
+      const followed = await a.waitForState('ready', 30_000);
+      assert.equal(followed.memory.hostPid, woke.memory.hostPid);
+      assert.deepEqual(hostPids(dir), [woke.memory.hostPid]);
+      const statuses = await until(
+        () => Promise.all(servers.map((s) => s.status())),
+        (all) => all.every((s) => s.sharing?.otherWindows === 1),
+        'both windows on the new host',
+      );
+      for (const s of statuses) assert.equal(s.sharing?.hostLoads, 1, 'the new host loaded once');
+    } finally {
+      await stopAll(servers);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('windows with other settings', { skip: linuxOnly }, () => {
+  it('another context size gets its own host, and its status says why it does not share', async () => {
+    const dir = runtimeDir();
+    const servers: TestServer[] = [];
+    try {
+      servers.push(...(await startWindows(1, dir)));
+      const first = await servers[0].waitForState('ready');
+      servers.push(await startServer(settings({ contextSize: 512 }), { env: { LOCAL_LLM_RUNTIME_DIR: dir } }));
+      const second: ModelStatus = await servers[1].waitForState('ready');
+      assert.notEqual(second.memory.hostPid, first.memory.hostPid);
+      assert.equal(hostPids(dir).length, 2);
+      assert.match(second.sharing?.notShared ?? '', /contextSize 1024 \(here 512\)/);
+      assert.equal(second.sharing?.otherWindows, 0);
+    } finally {
+      await stopAll(servers);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -7,6 +7,8 @@ import { runWake } from './wake';
 import { runMemory } from './memory';
 import { runTypingStorm } from './typingStorm';
 import { runChatAcrossSleep } from './chatAcrossSleep';
+import { runKeystroke } from './keystroke';
+import { runGhostAfterSleep } from './ghostAfterSleep';
 import { buildEngineWorker } from './lib/buildWorker';
 import type { BenchContext, BenchOutcome } from './lib/context';
 import { pageCacheDropProblem } from './lib/pageCache';
@@ -18,6 +20,8 @@ const benchmarks: Record<string, (ctx: BenchContext) => Promise<BenchOutcome>> =
   memory: runMemory,
   typingStorm: runTypingStorm,
   chatAcrossSleep: runChatAcrossSleep,
+  keystroke: runKeystroke,
+  ghostAfterSleep: runGhostAfterSleep,
 };
 
 async function main(): Promise<void> {

@@ -35,6 +35,8 @@ interface Cycle {
   awake: TokenFigures | null;
   after: TokenFigures | null;
   second: TokenFigures | null;
+  /** Model host CPU time of the awake key and of the next key after the wake. */
+  hostCpuMs: { awake: number | null; next: number | null };
   /** The state when the key was typed, one second after the focus. */
   stateAtKey: string;
   /** The server's last wake, from its start to ready. */
@@ -87,6 +89,7 @@ export async function runGhostAfterSleep(ctx: BenchContext): Promise<BenchOutcom
           awake: awake.figures,
           after: after.figures,
           second: second.figures,
+          hostCpuMs: { awake: awake.hostCpuMs, next: second.hostCpuMs },
           stateAtKey,
           wakeMs: status.counters.lastWakeMs,
         };

@@ -50,7 +50,7 @@ const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 export async function runGhostAfterSleep(ctx: BenchContext): Promise<BenchOutcome> {
   const header = resultHeader('ghostAfterSleep', loadAverage());
-  const reps = count(ctx, 4, 1);
+  const reps = count(ctx, 6, 1);
   const settings = (sleepMode: SleepMode, sleepIdleSeconds: number): Record<string, unknown> =>
     serverSettings(ctx.largeModel, { contextSize, sleepMode, sleepIdleSeconds, completion: { debounceMs: 0, ...limits } });
   const file = longFile(lineCount);

@@ -128,15 +128,16 @@ export async function runKeystroke(ctx: BenchContext): Promise<BenchOutcome> {
         reusedTokens: summarize(figureOf(runs, kind, (t) => t.reusedTokens)),
         generatedTokens: summarize(figureOf(runs, kind, (t) => t.generatedTokens)),
         hostMs: summarize(figureOf(runs, kind, (t) => t.ms)),
+        tokensPerSecond: summarize(figureOf(runs, kind, (t) => t.tokensPerSecond ?? Number.NaN).filter((x) => !Number.isNaN(x))),
       },
     ]),
-  ) as Record<Kind, Record<'ms' | 'hostCpuMs' | 'promptTokens' | 'evaluatedTokens' | 'reusedTokens' | 'generatedTokens' | 'hostMs', ReturnType<typeof summarize>>>;
+  ) as Record<Kind, Record<'ms' | 'hostCpuMs' | 'promptTokens' | 'evaluatedTokens' | 'reusedTokens' | 'generatedTokens' | 'hostMs' | 'tokensPerSecond', ReturnType<typeof summarize>>>;
   printTable(
     `Per keystroke, completion after each key (debounce 0); large model, context ${contextSize}, ${threads} thread(s), maxTokens ${limits.maxTokens}`,
-    ['typing in', 'keys', 'p50 ms', 'p95 ms', 'host CPU ms p50', 'prompt tokens p50', 'evaluated p50', 'evaluated max', 'reused p50', 'generated p50', 'host ms p50'],
+    ['typing in', 'keys', 'p50 ms', 'p95 ms', 'host CPU ms p50', 'prompt tokens p50', 'evaluated p50', 'evaluated max', 'reused p50', 'generated p50', 'host ms p50', 'generated tokens/s p50'],
     kinds.map((k) => {
       const s = stats[k];
-      return [labels[k], s.ms.n, s.ms.p50, s.ms.p95, s.hostCpuMs.p50, s.promptTokens.p50, s.evaluatedTokens.p50, s.evaluatedTokens.max, s.reusedTokens.p50, s.generatedTokens.p50, s.hostMs.p50];
+      return [labels[k], s.ms.n, s.ms.p50, s.ms.p95, s.hostCpuMs.p50, s.promptTokens.p50, s.evaluatedTokens.p50, s.evaluatedTokens.max, s.reusedTokens.p50, s.generatedTokens.p50, s.hostMs.p50, s.tokensPerSecond.p50];
     }),
   );
   const longOverShort = stats.long.ms.p50 / stats.short.ms.p50;
@@ -178,6 +179,7 @@ export async function runKeystroke(ctx: BenchContext): Promise<BenchOutcome> {
         reusedTokens: s.figures?.reusedTokens ?? null,
         generatedTokens: s.figures?.generatedTokens ?? null,
         hostMs: s.figures ? round(s.figures.ms) : null,
+        tokensPerSecond: s.figures?.tokensPerSecond == null ? null : round(s.figures.tokensPerSecond),
       })),
     })),
   });

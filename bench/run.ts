@@ -8,6 +8,8 @@ import { runMemory } from './memory';
 import { runTypingStorm } from './typingStorm';
 import { runChatAcrossSleep } from './chatAcrossSleep';
 import { runRemote } from './remote';
+import { runKeystroke } from './keystroke';
+import { runGhostAfterSleep } from './ghostAfterSleep';
 import { buildEngineWorker } from './lib/buildWorker';
 import type { BenchContext, BenchOutcome } from './lib/context';
 import { pageCacheDropProblem } from './lib/pageCache';
@@ -20,6 +22,8 @@ const benchmarks: Record<string, (ctx: BenchContext) => Promise<BenchOutcome>> =
   typingStorm: runTypingStorm,
   chatAcrossSleep: runChatAcrossSleep,
   remote: runRemote,
+  keystroke: runKeystroke,
+  ghostAfterSleep: runGhostAfterSleep,
 };
 
 async function main(): Promise<void> {

@@ -2,11 +2,11 @@
 // request, the previous request cancelled as VS Code does ($/cancelRequest). Then typing along a
 // shown completion, where the cache should answer without the model.
 import { CancellationTokenSource } from 'vscode-languageserver-protocol/node';
-import { TextDocument } from 'vscode-languageserver-textdocument';
 import type { CompletionCounters } from '../server/src/shared/protocol';
 import { serverSettings, threads } from './lib/config';
 import { count, type BenchContext, type BenchOutcome, type Verdict } from './lib/context';
 import { offsetAt, sampleDocument } from './lib/document';
+import { EditorBuffer } from './lib/editorBuffer';
 import { complete, startServer, type TestServer, type TimedCompletion } from './lib/lsp';
 import { loadAverage, resultHeader, writeResult } from './lib/results';
 import { round, roundSummary, summarize } from './lib/stats';
@@ -43,25 +43,6 @@ interface StormResult {
 
 function diff(a: CompletionCounters, b: CompletionCounters): CompletionCounters {
   return { requests: b.requests - a.requests, generated: b.generated - a.generated, cacheHits: b.cacheHits - a.cacheHits, superseded: b.superseded - a.superseded };
-}
-
-/** An editor buffer that the benchmark types into, mirrored to the server with full-text changes. */
-class EditorBuffer {
-  private doc: TextDocument;
-  constructor(private readonly server: TestServer, readonly uri: string, text: string, private offset: number) {
-    this.doc = TextDocument.create(uri, 'typescript', 1, text);
-    server.open(uri, text);
-  }
-  get position(): { line: number; character: number } {
-    return this.doc.positionAt(this.offset);
-  }
-  type(chars: string): void {
-    const text = this.doc.getText();
-    const next = text.slice(0, this.offset) + chars + text.slice(this.offset);
-    this.offset += chars.length;
-    this.doc = TextDocument.create(this.uri, 'typescript', this.doc.version + 1, next);
-    this.server.change(this.uri, this.doc.version, next);
-  }
 }
 
 async function storm(server: TestServer, ctx: BenchContext, variant: StormVariant, index: number): Promise<StormResult> {

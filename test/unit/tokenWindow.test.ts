@@ -61,6 +61,22 @@ describe('cutBeforeLine', () => {
     assert.deepEqual(cutBeforeLine(tokenize, text, 400, first.kept), first);
   });
 
+  it('keeps all of a text that fits, even when the last cut (from another document) is found inside it', () => {
+    const { tokenize } = charTokenizer();
+    const other = lines(50, 2);
+    const text = lines(0, 10) + other + lines(60, 3);
+    const cut = cutBeforeLine(tokenize, text, 1000, other);
+    assert.equal(cut.kept, text);
+  });
+
+  it('never keeps a last cut that starts inside a line', () => {
+    const { tokenize } = charTokenizer();
+    const text = lines(0, 100);
+    const cut = cutBeforeLine(tokenize, text, 400, 'compute(99);\n');
+    assert.equal(text[text.length - cut.kept.length - 1], '\n');
+    assert.ok(cut.kept.length > 'compute(99);\n'.length);
+  });
+
   it('tokenizes a bounded part of a 10 MB text', () => {
     const { tokenize, seen } = charTokenizer();
     const text = lines(0, 350_000);

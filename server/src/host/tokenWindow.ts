@@ -33,9 +33,13 @@ export function cutBeforeLine(tokenize: Tokenize, text: string, budget: number, 
   if (text.length > cap) text = text.slice(lineStartFrom(text, text.length - cap));
   if (previous) {
     const at = text.lastIndexOf(previous);
-    if (at >= 0) {
+    // At a line start only, and only while the text before it would not fit as well: the kept
+    // text may come from another document, found inside this one by chance.
+    if (at === 0 || (at > 0 && text.charCodeAt(at - 1) === 0x0a)) {
       const tokens = tokenize(text.slice(at));
-      if (tokens.length <= budget) return { tokens, kept: text.slice(at) };
+      if (tokens.length <= budget && (at === 0 || !wholeFits(tokenize, text, at, budget, tokens.length))) {
+        return { tokens, kept: text.slice(at) };
+      }
     }
   }
   let start = 0;
@@ -54,6 +58,16 @@ export function cutBeforeLine(tokenize: Tokenize, text: string, budget: number, 
     tokens = tokenize(text.slice(start));
   }
   return { tokens, kept: text.slice(start) };
+}
+
+/**
+ * Whether the whole text fits in `budget`, given that the part from `at` takes `keptTokens`. The
+ * whole is tokenized only when the part before `at` might fit (a token is at most
+ * maxCharsPerToken characters), which a sticky cut of a long file never does.
+ */
+function wholeFits(tokenize: Tokenize, text: string, at: number, budget: number, keptTokens: number): boolean {
+  if (at > (budget - keptTokens) * maxCharsPerToken) return false;
+  return tokenize(text).length <= budget;
 }
 
 /** The first line start at or after `at`; else `at` itself, moved off a surrogate pair's second half. */

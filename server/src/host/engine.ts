@@ -292,7 +292,21 @@ export class LlamaEngine {
   load(params: LoadParams, signal?: AbortSignal): Promise<LoadResult> {
     this.refuseWhileStopping();
     const stop = signal ? AbortSignal.any([signal, this.stopping.signal]) : this.stopping.signal;
-    return this.queue.run(() => this.loadNow(params, stop));
+    const loaded = this.queue.run(() => this.loadNow(params, stop));
+    // A wake is mostly the user coming back to type: the completion's saved state is put back at
+    // once, so the first ghost text does not wait for it. A chat's waits for its next question.
+    void loaded.then(() => this.restoreAhead('completion'), () => undefined);
+    return loaded;
+  }
+
+  private restoreAhead(kind: SequenceKind): void {
+    const current = this.loaded;
+    if (!current?.pendingRestore.has(kind)) return;
+    this.queue
+      .run(async () => {
+        if (this.loaded === current) await this.restoreState(current, kind);
+      })
+      .catch((err: unknown) => this.log(`Could not restore the saved ${kind} state: ${nativeMessage(err)}.`));
   }
 
   /** Fill in the middle. Aborting `signal` stops it; one aborted while it waits answers at once. */

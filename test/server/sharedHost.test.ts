@@ -208,7 +208,9 @@ describe('a window that goes, a host that crashes', { skip: linuxOnly }, () => {
     await Promise.all([b.waitForState('error'), c.waitForState('error')]);
     // A request in B starts a new host; C, which asked nothing, re-attaches to it.
     assert.ok(Array.isArray(await complete(b, 'file:///work/k1.ts')));
-    await c.waitForState('ready', 30_000);
+    await c.waitForState('ready', 30_000).catch((err: unknown) => {
+      throw new Error(`${String(err)}\nB's log: ${b.logs.join('')}\nC's log: ${c.logs.join('')}`);
+    });
     assert.ok(Array.isArray(await complete(c, 'file:///work/k2.ts')));
     const [sb, sc] = await Promise.all([b.status(), c.status()]);
     assert.equal(sb.state, 'ready');

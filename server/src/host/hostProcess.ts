@@ -309,7 +309,10 @@ export class HostProcess {
       this.ended(null, null, message);
       throw err;
     }
-    const { socket, child, paths } = attached;
+    const { socket, paths } = attached;
+    // The host this server started is our child only if it is the one that answered (it may
+    // have lost the race to another server's).
+    let child = attached.child;
     if (this.exitInfo) {
       socket.destroy();
       throw new Error(this.exitInfo.message);
@@ -339,6 +342,7 @@ export class HostProcess {
     });
     this.useConnection(connection);
     const state = await connection.sendRequest(helloRequest, { clientPid: process.pid, ...shared.hello });
+    if (child && child.pid !== state.hostPid) child = null;
     this.sharedStateChanged(state);
     return connection;
   }

@@ -33,6 +33,12 @@ export interface SharedHostOptions {
 
 /** How long the exit waits for node-llama-cpp to dispose before the process ends anyway. */
 const disposeBoundMs = 1500;
+/**
+ * How long a new host waits for its first window. Longer than the grace after the last one: on a
+ * busy machine the server that started it may take a while to say hello, and a host that ended
+ * meanwhile would fail that window's load.
+ */
+const firstWindowMs = 30_000;
 
 interface Client {
   connection: MessageConnection;
@@ -63,6 +69,8 @@ export class SharedHost {
   private exiting = false;
   /** The last state cap a client gave, for the save at the grace exit when no client is left. */
   private lastCap = 0;
+  /** Some window said hello since the host started. */
+  private greeted = false;
 
   constructor(private readonly options: SharedHostOptions) {}
 
@@ -135,6 +143,7 @@ export class SharedHost {
     connection.onRequest(host.helloRequest, (params) => {
       this.configure(client, params);
       client.pid = params.clientPid;
+      this.greeted = true;
       // Only a window that said hello keeps the host; a peek at its state (attach.ts) does not.
       this.clearGrace();
       this.logLine(`Window server ${params.clientPid} attached (${this.snapshot().clients} now).`);
@@ -211,7 +220,7 @@ export class SharedHost {
       if (this.windows() > 0) return;
       this.logLine('No window uses the model host any more; it exits.');
       void this.sleep({ byUser: false, deep: true, save: true });
-    }, this.options.graceMs);
+    }, this.greeted ? this.options.graceMs : Math.max(this.options.graceMs, firstWindowMs));
   }
 
   private clearGrace(): void {

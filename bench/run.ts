@@ -7,6 +7,7 @@ import { runWake } from './wake';
 import { runMemory } from './memory';
 import { runTypingStorm } from './typingStorm';
 import { runChatAcrossSleep } from './chatAcrossSleep';
+import { runContextRing } from './contextRing';
 import { buildEngineWorker } from './lib/buildWorker';
 import type { BenchContext, BenchOutcome } from './lib/context';
 import { pageCacheDropProblem } from './lib/pageCache';
@@ -18,6 +19,7 @@ const benchmarks: Record<string, (ctx: BenchContext) => Promise<BenchOutcome>> =
   memory: runMemory,
   typingStorm: runTypingStorm,
   chatAcrossSleep: runChatAcrossSleep,
+  contextRing: runContextRing,
 };
 
 async function main(): Promise<void> {

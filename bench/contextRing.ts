@@ -187,7 +187,7 @@ interface UpdateTrial {
 /** Where each key of part b is sent: this long after the quiet time that follows the key before it began. */
 const offsetsMs = [-150, 0, 50, 150, 300, 500];
 
-async function keyDuringPrefill(server: TestServer, ctx: BenchContext) {
+async function keyDuringPrefill(server: TestServer, ctx: BenchContext, settings: (enabled: boolean) => Record<string, unknown>) {
   const editor = new Editor(server, 'file:///bench/ring-prefill.ts', sampleDocument, offsetAt(sampleDocument, { line: 60, character: 0 }));
   let nextChunk = 100;
   let shown: string | null = null;
@@ -199,6 +199,7 @@ async function keyDuringPrefill(server: TestServer, ctx: BenchContext) {
     return r;
   };
   // The ring full and prefilled before the first trial: the prefill evaluates it and the file's prompt.
+  await clearRing(server, settings);
   await key();
   const from = server.logs.length;
   await sendChunks(server, fullRing);
@@ -315,8 +316,7 @@ export async function runContextRing(ctx: BenchContext): Promise<BenchOutcome> {
     loads['a'] = loadAverage();
     a = await keystrokeCost(server, ctx, settings);
     loads['b'] = loadAverage();
-    server.configure(settings(true, oneLine));
-    b = await keyDuringPrefill(server, ctx);
+    b = await keyDuringPrefill(server, ctx, (enabled) => settings(enabled, oneLine));
     loads['c'] = loadAverage();
     server.configure(settings(true));
     c = await tabAfterSuggestion(server, ctx);

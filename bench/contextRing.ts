@@ -249,6 +249,10 @@ async function keyDuringPrefill(server: TestServer, ctx: BenchContext, settings:
 
 interface TabTrial {
   freshMs: number;
+  /** The shown suggestion came from the model (a key the cache could not answer). */
+  freshGenerated: boolean;
+  /** The suggestion after Tab has several lines: its own follow-up waits for a pause instead of starting at once. */
+  nextMultiLine: boolean | null;
   /** null: no next suggestion was prefetched (the model's was empty after post-processing). */
   tabMs: number | null;
   tabFromCache: boolean | null;
@@ -272,12 +276,13 @@ async function tabAfterSuggestion(server: TestServer, ctx: BenchContext) {
   for (let attempt = 0; attempt < wanted * 3 && trials.filter((t) => t.tabMs !== null).length < wanted; attempt++) {
     const pick = places[(attempt * 7) % places.length];
     const editor = new Editor(server, `file:///bench/ring-tab-${attempt}.ts`, sampleDocument, offsetAt(sampleDocument, { line: pick.i, character: pick.line.length }));
-    await editor.complete();
-    editor.insert(' ');
+    const first = await editor.complete();
+    editor.insert(keyAvoiding(' ', first.text));
     const before = (await server.status()).completions;
     const fresh = await editor.complete();
     if (fresh.text === null || fresh.text.length < 2) continue;
-    const trial: TabTrial = { freshMs: fresh.ms, tabMs: null, tabFromCache: null, hitMs: null };
+    const freshGenerated = (await server.status()).completions.generated === before.generated + 1;
+    const trial: TabTrial = { freshMs: fresh.ms, freshGenerated, nextMultiLine: null, tabMs: null, tabFromCache: null, hitMs: null };
     trials.push(trial);
     // A one-line suggestion's follow-up is computed at once; a multi-line one's after the pause.
     const ready = await statusUntil(server, (c) => (c.prefetched ?? 0) > (before.prefetched ?? 0), defaultQuietMs + 3000);
@@ -286,6 +291,7 @@ async function tabAfterSuggestion(server: TestServer, ctx: BenchContext) {
     const tab = await editor.complete();
     const after = (await server.status()).completions;
     trial.tabMs = tab.ms;
+    trial.nextMultiLine = tab.text?.includes('\n') ?? null;
     trial.tabFromCache = after.generated === ready.generated && after.cacheHits === ready.cacheHits + 1;
     if (tab.text === null || tab.text.length < 2) continue;
     // Typing the next suggestion's first character: the ordinary cache hit.
@@ -394,13 +400,16 @@ export async function runContextRing(ctx: BenchContext): Promise<BenchOutcome> {
   const served = c.trials.filter((t) => t.tabMs !== null);
   const tab = summarize(served.map((t) => t.tabMs!));
   const hit = summarize(c.trials.flatMap((t) => (t.hitMs === null ? [] : [t.hitMs])));
-  const fresh = summarize(c.trials.map((t) => t.freshMs));
+  const fresh = summarize(c.trials.flatMap((t) => (t.freshGenerated ? [t.freshMs] : [])));
+  const tabBy = (multi: boolean): Summary => summarize(served.flatMap((t) => (t.nextMultiLine === multi ? [t.tabMs!] : [])));
   const fromCache = served.filter((t) => t.tabFromCache).length;
   printTable(
     `c. Tab on a shown suggestion (${c.trials.length} shown, ${served.length} with a next suggestion prefetched)`,
     ['request', 'count', 'p50 ms', 'p95 ms', 'max ms'],
     [
       ['after Tab (prefetched)', tab.n, tab.p50, tab.p95, tab.max],
+      ['... its next suggestion one line (follow-up started at once)', tabBy(false).n, tabBy(false).p50, tabBy(false).p95, tabBy(false).max],
+      ['... its next suggestion several lines (follow-up at the pause)', tabBy(true).n, tabBy(true).p50, tabBy(true).p95, tabBy(true).max],
       ['normal cache hit (typing along)', hit.n, hit.p50, hit.p95, hit.max],
       ['fresh generation', fresh.n, fresh.p50, fresh.p95, fresh.max],
     ],
@@ -444,9 +453,11 @@ export async function runContextRing(ctx: BenchContext): Promise<BenchOutcome> {
       prefetched: served.length,
       servedFromCache: fromCache,
       tabMs: roundSummary(tab),
+      tabMsNextOneLine: roundSummary(tabBy(false)),
+      tabMsNextMultiLine: roundSummary(tabBy(true)),
       cacheHitMs: roundSummary(hit),
       freshMs: roundSummary(fresh),
-      trials: c.trials.map((t) => ({ freshMs: round(t.freshMs), tabMs: t.tabMs === null ? null : round(t.tabMs), tabFromCache: t.tabFromCache, hitMs: t.hitMs === null ? null : round(t.hitMs) })),
+      trials: c.trials.map((t) => ({ freshMs: round(t.freshMs), freshGenerated: t.freshGenerated, nextMultiLine: t.nextMultiLine, tabMs: t.tabMs === null ? null : round(t.tabMs), tabFromCache: t.tabFromCache, hitMs: t.hitMs === null ? null : round(t.hitMs) })),
     },
     targets: { keystrokeRatio: targetRatio, tabMs: targetTabMs },
   });

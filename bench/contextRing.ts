@@ -121,9 +121,20 @@ async function clearRing(server: TestServer, settings: (enabled: boolean) => Rec
   server.configure(settings(true));
 }
 
-async function keystrokeCost(server: TestServer, ctx: BenchContext, settings: (enabled: boolean) => Record<string, unknown>) {
-  const blocks = count(ctx, 5, 2);
-  const keysPerBlock = count(ctx, 10, 4);
+interface KeystrokeResult {
+  blocks: number;
+  keysPerBlock: number;
+  samples: KeySample[];
+  prefills: { evaluated: number; waitedMs: number }[];
+  cacheAnswered: number;
+}
+
+async function keystrokeCost(
+  server: TestServer,
+  settings: (enabled: boolean) => Record<string, unknown>,
+  size: { blocks: number; keysPerBlock: number },
+): Promise<KeystrokeResult> {
+  const { blocks, keysPerBlock } = size;
   const anchor = '      throw new RangeError(`concurrency must be a positive integer, not ${concurrency}`);\n    }';
   const at = sampleDocument.indexOf(anchor);
   if (at < 0) throw new Error('The keystroke anchor is not in the sample document.');
@@ -142,8 +153,8 @@ async function keystrokeCost(server: TestServer, ctx: BenchContext, settings: (e
         // The chunks come while the user pauses; the prefill evaluates them and the file's prompt.
         const from = server.logs.length;
         await sendChunks(server, fullRing);
-        const line = await prefillEnded(server, from, 30_000);
-        if (line === null) throw new Error(`The ring prefill did not run within 30 s. The server's log since the chunks:\n${server.logs.slice(from - 5).join('\n')}`);
+        const line = await prefillEnded(server, from, 120_000);
+        if (line === null) throw new Error(`The ring prefill did not run within 120 s. The server's log since the chunks:\n${server.logs.slice(from - 5).join('\n')}`);
         prefills.push({ evaluated: evaluatedIn(line), waitedMs: performance.now() - pausedAt });
       }
       // The same pause in both arms: past the quiet time, and past the prefill of the full arm.
@@ -303,33 +314,8 @@ async function tabAfterSuggestion(server: TestServer, ctx: BenchContext) {
   return { trials };
 }
 
-// --- The run --------------------------------------------------------------------------------------
-
-const mean = (xs: readonly number[]): number => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : Number.NaN);
-const fig = (s: KeySample[], k: keyof TokenFigures): number => mean(s.map((x) => x.figures?.[k] ?? Number.NaN).filter((x) => !Number.isNaN(x)));
-
-export async function runContextRing(ctx: BenchContext): Promise<BenchOutcome> {
-  const header = resultHeader('contextRing', loadAverage());
-  const settings = (enabled: boolean, completion = limits): Record<string, unknown> =>
-    serverSettings(ctx.tinyModel, { contextSize, completion: { debounceMs: 0, ...completion }, context: { enabled, tokenBudget } });
-  const server = await startServer(settings(true));
-  let a: Awaited<ReturnType<typeof keystrokeCost>>;
-  let b: Awaited<ReturnType<typeof keyDuringPrefill>>;
-  let c: Awaited<ReturnType<typeof tabAfterSuggestion>>;
-  const loads: Record<string, number[]> = {};
-  try {
-    await server.waitForState('ready', 120_000);
-    loads['a'] = loadAverage();
-    a = await keystrokeCost(server, ctx, settings);
-    loads['b'] = loadAverage();
-    b = await keyDuringPrefill(server, ctx, (enabled) => settings(enabled, oneLine));
-    loads['c'] = loadAverage();
-    server.configure(settings(true));
-    c = await tabAfterSuggestion(server, ctx);
-  } finally {
-    await server.stop();
-  }
-
+/** Part a's table, its JSON and its verdict. */
+function reportKeystrokes(a: KeystrokeResult, model: string): { json: object; verdict: Verdict } {
   // a. Every key, and the keys after the first of each block (the first follows the pause, where
   // the ring's prefill, or in the empty arm a multi-line suggestion's prefetch, changed the KV cache).
   const arm = (x: Arm, which: 'all' | 'first' | 'rest' = 'all'): KeySample[] =>
@@ -346,7 +332,7 @@ export async function runContextRing(ctx: BenchContext): Promise<BenchOutcome> {
     return [label, t.n, t.p50, t.p95, t.mean, fig(xs, 'promptTokens'), fig(xs, 'evaluatedTokens'), fig(xs, 'reusedTokens'), fig(xs, 'generatedTokens'), fig(xs, 'ms'), fig(xs, 'tokensPerSecond')];
   };
   printTable(
-    `a. Per keystroke, typing along a line: ${a.blocks} blocks x ${a.keysPerBlock} keys per arm, tiny model, ${threads} thread(s), debounce 0, maxTokens ${limits.maxTokens}, maxLines ${limits.maxLines}, ring budget ${tokenBudget} tokens`,
+    `a. Per keystroke, typing along a line: ${a.blocks} blocks x ${a.keysPerBlock} keys per arm, ${model}, ${threads} thread(s), debounce 0, maxTokens ${limits.maxTokens}, maxLines ${limits.maxLines}, ring budget ${tokenBudget} tokens`,
     ['ring', 'keys', 'p50 ms', 'p95 ms', 'mean ms', 'prompt tok', 'evaluated', 'reused', 'generated', 'host ms', 'gen tok/s'],
     [
       row('empty', arm('empty')),
@@ -361,6 +347,91 @@ export async function runContextRing(ctx: BenchContext): Promise<BenchOutcome> {
     `Full / empty: ${ratioP50.toFixed(2)}x at p50, ${ratioP95.toFixed(2)}x at p95 (later keys ${steadyRatio.toFixed(2)}x at p50). ` +
       `Prefill in each pause: ${a.prefills.map((p) => p.evaluated).join(', ')} tokens. Keys answered from the cache (left out): ${a.cacheAnswered}.\n`,
   );
+
+  const figures = (xs: KeySample[]): Record<string, number> =>
+    Object.fromEntries((['promptTokens', 'evaluatedTokens', 'reusedTokens', 'generatedTokens', 'ms', 'tokensPerSecond'] as const).map((k) => [k, round(fig(xs, k))]));
+  const fullFig = (k: keyof TokenFigures): string => fig(arm('full'), k).toFixed(k === 'evaluatedTokens' ? 1 : 0);
+  const emptyFig = (k: keyof TokenFigures): string => fig(arm('empty'), k).toFixed(k === 'evaluatedTokens' ? 1 : 0);
+  const verdict: Verdict = {
+    figure: `Per keystroke, full ring / empty ring, p50 (p95), ${model}`,
+    value:
+      `${ratioP50.toFixed(2)}x (${ratioP95.toFixed(2)}x): ${full.p50.toFixed(1)} vs ${empty.p50.toFixed(1)} ms (${full.p95.toFixed(1)} vs ${empty.p95.toFixed(1)}); ` +
+      `evaluated ${fullFig('evaluatedTokens')} vs ${emptyFig('evaluatedTokens')} tokens, reused ${fullFig('reusedTokens')} vs ${emptyFig('reusedTokens')}`,
+    target: `<= ${targetRatio}x`,
+    met: ratioP50 <= targetRatio,
+  };
+  const json = {
+    blocks: a.blocks,
+    keysPerBlock: a.keysPerBlock,
+    emptyMs: roundSummary(empty),
+    fullMs: roundSummary(full),
+    ratio: { p50: round(ratioP50, 3), p95: round(ratioP95, 3), laterKeysP50: round(steadyRatio, 3) },
+    firstKeyMs: { empty: roundSummary(ms(arm('empty', 'first'))), full: roundSummary(ms(arm('full', 'first'))) },
+    laterKeysMs: { empty: roundSummary(ms(arm('empty', 'rest'))), full: roundSummary(ms(arm('full', 'rest'))) },
+    meanFigures: { empty: figures(arm('empty')), full: figures(arm('full')), emptyFirst: figures(arm('empty', 'first')), fullFirst: figures(arm('full', 'first')) },
+    contextChunks: { empty: chunksSeen('empty'), full: chunksSeen('full') },
+    prefills: a.prefills.map((p) => ({ evaluated: p.evaluated, waitedMs: round(p.waitedMs) })),
+    cacheAnswered: a.cacheAnswered,
+    samples: a.samples.map((s) => ({ arm: s.arm, first: s.first, ms: round(s.ms), evaluated: s.figures?.evaluatedTokens ?? null, reused: s.figures?.reusedTokens ?? null, generated: s.figures?.generatedTokens ?? null })),
+  };
+  return { json, verdict };
+}
+
+// --- The run --------------------------------------------------------------------------------------
+
+const mean = (xs: readonly number[]): number => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : Number.NaN);
+const fig = (s: KeySample[], k: keyof TokenFigures): number => mean(s.map((x) => x.figures?.[k] ?? Number.NaN).filter((x) => !Number.isNaN(x)));
+
+/**
+ * BENCH_RING_MODEL=large runs part a alone with the large model (8 layers x 1024, whose weights,
+ * not its KV cache, dominate a generated token's cost) and writes contextRing-large.json.
+ */
+async function runLargeKeystrokes(ctx: BenchContext): Promise<BenchOutcome> {
+  const header = resultHeader('contextRing-large', loadAverage());
+  const settings = (enabled: boolean): Record<string, unknown> =>
+    // No time cap: a key that evaluates the whole prompt on one thread takes seconds.
+    serverSettings(ctx.largeModel, { contextSize, completion: { debounceMs: 0, ...limits, maxMs: 60_000 }, context: { enabled, tokenBudget } });
+  const server = await startServer(settings(true));
+  let a: KeystrokeResult;
+  try {
+    await server.waitForState('ready', 180_000);
+    a = await keystrokeCost(server, settings, { blocks: count(ctx, 2, 1), keysPerBlock: count(ctx, 6, 2) });
+  } finally {
+    await server.stop();
+  }
+  const keys = reportKeystrokes(a, 'large model');
+  const file = writeResult('contextRing-large', header, {
+    model: { path: ctx.largeModel, kind: 'large random (8 layers x 1024, F16, 258 MiB)' },
+    settings: { contextSize, threads, debounceMs: 0, ...limits, maxMs: 60_000, tokenBudget, quietMs: defaultQuietMs, keyGapMs },
+    keystroke: keys.json,
+    targets: { keystrokeRatio: targetRatio },
+  });
+  return { name: 'contextRing', file, verdicts: [keys.verdict] };
+}
+
+export async function runContextRing(ctx: BenchContext): Promise<BenchOutcome> {
+  if (process.env['BENCH_RING_MODEL'] === 'large') return runLargeKeystrokes(ctx);
+  const header = resultHeader('contextRing', loadAverage());
+  const settings = (enabled: boolean, completion = limits): Record<string, unknown> =>
+    serverSettings(ctx.tinyModel, { contextSize, completion: { debounceMs: 0, ...completion }, context: { enabled, tokenBudget } });
+  const server = await startServer(settings(true));
+  let a: KeystrokeResult;
+  let b: Awaited<ReturnType<typeof keyDuringPrefill>>;
+  let c: Awaited<ReturnType<typeof tabAfterSuggestion>>;
+  const loads: Record<string, number[]> = {};
+  try {
+    await server.waitForState('ready', 120_000);
+    loads['a'] = loadAverage();
+    a = await keystrokeCost(server, settings, { blocks: count(ctx, 5, 2), keysPerBlock: count(ctx, 10, 4) });
+    loads['b'] = loadAverage();
+    b = await keyDuringPrefill(server, ctx, (enabled) => settings(enabled, oneLine));
+    loads['c'] = loadAverage();
+    server.configure(settings(true));
+    c = await tabAfterSuggestion(server, ctx);
+  } finally {
+    await server.stop();
+  }
+  const keys = reportKeystrokes(a, 'tiny model');
 
   // b. The added delay against the baseline's median; and the part of it spent outside the
   // host's infill (client round trip minus the infill's own time), where a key waits for the
@@ -416,26 +487,11 @@ export async function runContextRing(ctx: BenchContext): Promise<BenchOutcome> {
   );
   process.stdout.write(`After Tab served from the cache with no new generation: ${fromCache}/${served.length}.\n`);
 
-  const figures = (xs: KeySample[]): Record<string, number> =>
-    Object.fromEntries((['promptTokens', 'evaluatedTokens', 'reusedTokens', 'generatedTokens', 'ms', 'tokensPerSecond'] as const).map((k) => [k, round(fig(xs, k))]));
   const file = writeResult('contextRing', header, {
     model: { path: ctx.tinyModel, kind: 'tiny random (2 layers x 64)' },
     settings: { contextSize, threads, debounceMs: 0, ...limits, partB: oneLine, tokenBudget, quietMs: defaultQuietMs, keyGapMs },
     loadAverageAtParts: loads,
-    keystroke: {
-      blocks: a.blocks,
-      keysPerBlock: a.keysPerBlock,
-      emptyMs: roundSummary(empty),
-      fullMs: roundSummary(full),
-      ratio: { p50: round(ratioP50, 3), p95: round(ratioP95, 3), laterKeysP50: round(steadyRatio, 3) },
-      firstKeyMs: { empty: roundSummary(ms(arm('empty', 'first'))), full: roundSummary(ms(arm('full', 'first'))) },
-      laterKeysMs: { empty: roundSummary(ms(arm('empty', 'rest'))), full: roundSummary(ms(arm('full', 'rest'))) },
-      meanFigures: { empty: figures(arm('empty')), full: figures(arm('full')), emptyFirst: figures(arm('empty', 'first')), fullFirst: figures(arm('full', 'first')) },
-      contextChunks: { empty: chunksSeen('empty'), full: chunksSeen('full') },
-      prefills: a.prefills.map((p) => ({ evaluated: p.evaluated, waitedMs: round(p.waitedMs) })),
-      cacheAnswered: a.cacheAnswered,
-      samples: a.samples.map((s) => ({ arm: s.arm, first: s.first, ms: round(s.ms), evaluated: s.figures?.evaluatedTokens ?? null, reused: s.figures?.reusedTokens ?? null, generated: s.figures?.generatedTokens ?? null })),
-    },
+    keystroke: keys.json,
     keyDuringPrefill: {
       ringPrefillTokens: b.ringPrefillTokens,
       offsetsMs,
@@ -462,17 +518,8 @@ export async function runContextRing(ctx: BenchContext): Promise<BenchOutcome> {
     targets: { keystrokeRatio: targetRatio, tabMs: targetTabMs },
   });
 
-  const fullFig = (k: keyof TokenFigures): string => fig(arm('full'), k).toFixed(k === 'evaluatedTokens' ? 1 : 0);
-  const emptyFig = (k: keyof TokenFigures): string => fig(arm('empty'), k).toFixed(k === 'evaluatedTokens' ? 1 : 0);
   const verdicts: Verdict[] = [
-    {
-      figure: 'Per keystroke, full ring / empty ring, p50 (p95)',
-      value:
-        `${ratioP50.toFixed(2)}x (${ratioP95.toFixed(2)}x): ${full.p50.toFixed(1)} vs ${empty.p50.toFixed(1)} ms (${full.p95.toFixed(1)} vs ${empty.p95.toFixed(1)}); ` +
-        `evaluated ${fullFig('evaluatedTokens')} vs ${emptyFig('evaluatedTokens')} tokens, reused ${fullFig('reusedTokens')} vs ${emptyFig('reusedTokens')}`,
-      target: `<= ${targetRatio}x`,
-      met: ratioP50 <= targetRatio,
-    },
+    keys.verdict,
     {
       figure: 'Largest delay a ring update adds to a key during its prefill',
       value: `${maxAdded.toFixed(1)} ms (p50 ${addedSummary.p50.toFixed(1)} ms over ${during.length} keys, baseline p50 ${baseMs.p50.toFixed(1)} ms); waiting for the safe point p50 ${waited.p50.toFixed(1)}, max ${waited.max.toFixed(1)} ms`,

@@ -88,7 +88,7 @@ function keyAvoiding(wanted: string, shown: string | null): string {
 const prefillLines = (server: TestServer, from: number): string[] =>
   server.logs.slice(from).flatMap((l) => l.split('\n')).filter((l) => l.includes('Context ring prefill:'));
 
-/** Waits for a prefill after log line `from` to end; returns its log line, or null after `timeoutMs`. */
+/** Waits for a prefill logged after line `from` (one that ran to its end, or any when `finished` is false); its log line, or null after `timeoutMs`. */
 async function prefillEnded(server: TestServer, from: number, timeoutMs: number, finished = true): Promise<string | null> {
   const until = performance.now() + timeoutMs;
   while (performance.now() < until) {
@@ -326,14 +326,17 @@ function reportKeystrokes(a: KeystrokeResult, model: string): { json: object; ve
   const ratioP50 = full.p50 / empty.p50;
   const ratioP95 = full.p95 / empty.p95;
   const steadyRatio = ms(arm('full', 'rest')).p50 / ms(arm('empty', 'rest')).p50;
+  // Mean client round trip minus the host's infill time: mostly the wait for the background work
+  // running when the key came (the previous key's next suggestion) to reach a safe point.
+  const outsideHost = (xs: KeySample[]): number => mean(xs.map((k) => k.ms - (k.figures?.ms ?? Number.NaN)).filter((x) => !Number.isNaN(x)));
   const chunksSeen = (x: Arm): number[] => [...new Set(arm(x).map((s) => s.contextChunks))];
   const row = (label: string, xs: KeySample[]): (string | number)[] => {
     const t = ms(xs);
-    return [label, t.n, t.p50, t.p95, t.mean, fig(xs, 'promptTokens'), fig(xs, 'evaluatedTokens'), fig(xs, 'reusedTokens'), fig(xs, 'generatedTokens'), fig(xs, 'ms'), fig(xs, 'tokensPerSecond')];
+    return [label, t.n, t.p50, t.p95, t.mean, fig(xs, 'promptTokens'), fig(xs, 'evaluatedTokens'), fig(xs, 'reusedTokens'), fig(xs, 'generatedTokens'), fig(xs, 'ms'), outsideHost(xs), fig(xs, 'tokensPerSecond')];
   };
   printTable(
     `a. Per keystroke, typing along a line: ${a.blocks} blocks x ${a.keysPerBlock} keys per arm, ${model}, ${threads} thread(s), debounce 0, maxTokens ${limits.maxTokens}, maxLines ${limits.maxLines}, ring budget ${tokenBudget} tokens`,
-    ['ring', 'keys', 'p50 ms', 'p95 ms', 'mean ms', 'prompt tok', 'evaluated', 'reused', 'generated', 'host ms', 'gen tok/s'],
+    ['ring', 'keys', 'p50 ms', 'p95 ms', 'mean ms', 'prompt tok', 'evaluated', 'reused', 'generated', 'host ms', 'outside host ms', 'gen tok/s'],
     [
       row('empty', arm('empty')),
       row(`full (${chunksSeen('full').join('/')} chunks)`, arm('full')),
@@ -369,10 +372,13 @@ function reportKeystrokes(a: KeystrokeResult, model: string): { json: object; ve
     firstKeyMs: { empty: roundSummary(ms(arm('empty', 'first'))), full: roundSummary(ms(arm('full', 'first'))) },
     laterKeysMs: { empty: roundSummary(ms(arm('empty', 'rest'))), full: roundSummary(ms(arm('full', 'rest'))) },
     meanFigures: { empty: figures(arm('empty')), full: figures(arm('full')), emptyFirst: figures(arm('empty', 'first')), fullFirst: figures(arm('full', 'first')) },
+    meanOutsideHostMs: Object.fromEntries(
+      (['all', 'first', 'rest'] as const).flatMap((w) => (['empty', 'full'] as Arm[]).map((x) => [`${x}-${w}`, round(outsideHost(arm(x, w)))])),
+    ),
     contextChunks: { empty: chunksSeen('empty'), full: chunksSeen('full') },
     prefills: a.prefills.map((p) => ({ evaluated: p.evaluated, waitedMs: round(p.waitedMs) })),
     cacheAnswered: a.cacheAnswered,
-    samples: a.samples.map((s) => ({ arm: s.arm, first: s.first, ms: round(s.ms), evaluated: s.figures?.evaluatedTokens ?? null, reused: s.figures?.reusedTokens ?? null, generated: s.figures?.generatedTokens ?? null })),
+    samples: a.samples.map((s) => ({ arm: s.arm, first: s.first, ms: round(s.ms), hostMs: s.figures === null ? null : round(s.figures.ms), evaluated: s.figures?.evaluatedTokens ?? null, reused: s.figures?.reusedTokens ?? null, generated: s.figures?.generatedTokens ?? null })),
   };
   return { json, verdict };
 }

@@ -10,6 +10,7 @@ import { runChatAcrossSleep } from './chatAcrossSleep';
 import { runRemote } from './remote';
 import { runKeystroke } from './keystroke';
 import { runGhostAfterSleep } from './ghostAfterSleep';
+import { runContextRing } from './contextRing';
 import { buildEngineWorker } from './lib/buildWorker';
 import type { BenchContext, BenchOutcome } from './lib/context';
 import { pageCacheDropProblem } from './lib/pageCache';
@@ -24,6 +25,7 @@ const benchmarks: Record<string, (ctx: BenchContext) => Promise<BenchOutcome>> =
   remote: runRemote,
   keystroke: runKeystroke,
   ghostAfterSleep: runGhostAfterSleep,
+  contextRing: runContextRing,
 };
 
 async function main(): Promise<void> {

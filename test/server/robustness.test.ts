@@ -51,6 +51,11 @@ function chat(server: TestServer, message: string, token?: CancellationTokenSour
 function stopHost(pid: number): void {
   stopped.add(pid);
   process.kill(pid, 'SIGSTOP');
+  // The stop is delivered asynchronously: on a busy machine the host may still be running for a
+  // while. Wait (bounded) until it is stopped, so that what follows meets a stopped host.
+  const deadline = Date.now() + 5000;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let state = processState(pid); state !== 'T' && state !== null && Date.now() < deadline; state = processState(pid)) Atomics.wait(pause, 0, 0, 10);
 }
 
 /** Lets a stopped host run again (a stopped process ignores everything but SIGKILL and SIGCONT). */

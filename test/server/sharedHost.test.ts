@@ -209,7 +209,8 @@ describe('a window that goes, a host that crashes', { skip: linuxOnly }, () => {
     // A request in B starts a new host; C, which asked nothing, re-attaches to it.
     assert.ok(Array.isArray(await complete(b, 'file:///work/k1.ts')));
     await c.waitForState('ready', 30_000).catch((err: unknown) => {
-      throw new Error(`${String(err)}\nB's log: ${b.logs.join('')}\nC's log: ${c.logs.join('')}`);
+      const hostLogs = readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => readFileSync(path.join(dir, f), 'utf8'));
+      throw new Error(`${String(err)}\nB's log: ${b.logs.join('')}\nC's log: ${c.logs.join('')}\nHost log: ${hostLogs.join('\n')}`);
     });
     assert.ok(Array.isArray(await complete(c, 'file:///work/k2.ts')));
     const [sb, sc] = await Promise.all([b.status(), c.status()]);

@@ -51,6 +51,7 @@ import {
   type SaveStateResult,
   type LoadResult,
 } from './protocol';
+import { delay } from '../shared/cancellation';
 import { shortenPaths } from '../shared/text';
 import { attachSharedHost, logTail, type Attached } from './attach';
 import { readProcessRss } from './memory';
@@ -141,6 +142,8 @@ function formatDuration(ms: number): string {
 }
 
 const recentLineCount = 20;
+/** Connections to a shared host that closed before its hello, before the attach gives up. */
+const attachAttempts = 3;
 /**
  * glibc raises its trim threshold after large frees and then keeps freed heap for reuse, which
  * left 20-40 MB of each unloaded model in RSS. A fixed threshold gives it back to the system
@@ -294,6 +297,22 @@ export class HostProcess {
   }
 
   private async attachShared(shared: NonNullable<HostProcessOptions['shared']>): Promise<MessageConnection> {
+    // A host that is exiting (its grace period ran out, a deep sleep, a kill still being torn
+    // down) may take a connection and close it before it answers the hello: attach again.
+    for (let attempt = 1; ; attempt++) {
+      const reached = await this.attachOnce(shared);
+      if (reached !== null) return reached;
+      if (attempt >= attachAttempts) {
+        const message = 'The model host closed every connection before it answered; the next request tries again.';
+        this.ended(null, null, message);
+        throw new Error(message);
+      }
+      await delay(100 * attempt);
+    }
+  }
+
+  /** Null when the host closed the connection before its hello. */
+  private async attachOnce(shared: NonNullable<HostProcessOptions['shared']>): Promise<MessageConnection | null> {
     let attached: Attached;
     try {
       attached = await attachSharedHost({
@@ -317,11 +336,29 @@ export class HostProcess {
       socket.destroy();
       throw new Error(this.exitInfo.message);
     }
-    this.socket = socket;
-    const connection = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
-    connection.onNotification(stateNotification, (state) => this.sharedStateChanged(state));
-    connection.onNotification(logNotification, (line) => this.onLine(line));
     socket.on('error', () => undefined);
+    const connection = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
+    connection.onError(() => undefined);
+    connection.listen();
+    const closed = new Promise<null>((resolve) => socket.once('close', () => resolve(null)));
+    let state: SharedHostState | null;
+    try {
+      state = await Promise.race([connection.sendRequest(helloRequest, { clientPid: process.pid, ...shared.hello }), closed]);
+    } catch {
+      state = null;
+    }
+    // Read through the getter: a detach may have ended this handle while the hello was out.
+    const gone = this.exit;
+    if (state === null || socket.destroyed || gone) {
+      connection.dispose();
+      socket.destroy();
+      if (gone) throw new Error(gone.message);
+      return null;
+    }
+    if (child && child.pid !== state.hostPid) child = null;
+    this.socket = socket;
+    connection.onNotification(stateNotification, (next) => this.sharedStateChanged(next));
+    connection.onNotification(logNotification, (line) => this.onLine(line));
     socket.once('close', () => {
       // A host we started is our child: its exit says how it ended, a moment after the socket closed.
       const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
@@ -341,8 +378,6 @@ export class HostProcess {
       }
     });
     this.useConnection(connection);
-    const state = await connection.sendRequest(helloRequest, { clientPid: process.pid, ...shared.hello });
-    if (child && child.pid !== state.hostPid) child = null;
     this.sharedStateChanged(state);
     return connection;
   }
@@ -357,7 +392,8 @@ export class HostProcess {
     connection.onNotification(chatChunkNotification, ({ streamId, text }) => this.chatStreams.get(streamId)?.(text));
     // Writes to a channel that just closed fail; the exit event carries the real story.
     connection.onError(() => undefined);
-    connection.listen();
+    // A shared host's connection listens from its hello on.
+    if (!this.options.shared) connection.listen();
   }
 
   /** The host is gone (or this handle let go of it): reject what waits and tell once. */

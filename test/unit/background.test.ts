@@ -50,6 +50,19 @@ describe('BackgroundWork', () => {
     assert.equal(work.active, false);
   });
 
+  it('a task may ask for a shorter pause (the next suggestion), and a key within it puts it off', async () => {
+    const { clock, work } = setup();
+    const t = task();
+    work.touch();
+    work.whenQuiet(t.run, 250);
+    await clock.advance(200);
+    work.touch();
+    await clock.advance(200);
+    assert.equal(t.starts, 0);
+    await clock.advance(50);
+    assert.equal(t.starts, 1);
+  });
+
   it('a keystroke stops the task, which runs again at the next quiet moment', async () => {
     const { clock, work } = setup();
     const t = task();
@@ -80,7 +93,6 @@ describe('BackgroundWork', () => {
     await settle();
     open.value = false;
     const refused = task();
-    work.now(refused.run);
     work.whenQuiet(refused.run);
     await clock.advance(5000);
     assert.equal(refused.starts, 0);

@@ -24,14 +24,25 @@ export interface BackgroundOptions {
 /** About a second without a keystroke: the user is reading, not typing (DESIGN.md). */
 export const defaultQuietMs = 1000;
 
+/**
+ * The pause after a one-line suggestion is shown before what follows its acceptance is computed:
+ * longer than the gap between two keys of someone typing on, shorter than reading it before Tab.
+ * (Started at once, it held the next key up to half a second on a slow model while it stopped.)
+ */
+export const nextSuggestionQuietMs = 250;
+
 export class BackgroundWork {
-  private running: { controller: AbortController; task: BackgroundTask; quiet: boolean } | null = null;
+  private running: { controller: AbortController; task: BackgroundTask } | null = null;
   private quietTask: BackgroundTask | null = null;
+  /** How long without a key the waiting task needs (its own, or options.quietMs). */
+  private quietMs: number;
   private timer: unknown = null;
   private lastKeyAt = Number.NEGATIVE_INFINITY;
   private disposed = false;
 
-  constructor(private readonly options: BackgroundOptions) {}
+  constructor(private readonly options: BackgroundOptions) {
+    this.quietMs = options.quietMs;
+  }
 
   /** Whether a task runs now (tests and logs). */
   get active(): boolean {
@@ -50,17 +61,15 @@ export class BackgroundWork {
     this.running?.controller.abort();
   }
 
-  /** Runs `task` once no key came for quietMs and no completion runs; a newer one replaces one still waiting. */
-  whenQuiet(task: BackgroundTask): void {
+  /**
+   * Runs `task` once no key came for `quietMs` (default: the options') and no completion runs; a
+   * newer one replaces one still waiting.
+   */
+  whenQuiet(task: BackgroundTask, quietMs = this.options.quietMs): void {
     if (this.disposed) return;
     this.quietTask = task;
+    this.quietMs = quietMs;
     this.arm();
-  }
-
-  /** Runs `task` now when the model is ready (the next suggestion, right after one was shown); otherwise drops it. */
-  now(task: BackgroundTask): void {
-    if (this.disposed) return;
-    this.start(task, false);
   }
 
   dispose(): void {
@@ -72,7 +81,7 @@ export class BackgroundWork {
 
   private arm(): void {
     this.options.clock.clearTimeout(this.timer);
-    const wait = Math.max(0, this.lastKeyAt + this.options.quietMs - this.options.clock.now());
+    const wait = Math.max(0, this.lastKeyAt + this.quietMs - this.options.clock.now());
     this.timer = this.options.clock.setTimeout(() => this.fire(), wait);
   }
 
@@ -80,7 +89,8 @@ export class BackgroundWork {
     this.timer = null;
     const task = this.quietTask;
     if (!task || this.disposed) return;
-    const { clock, quietMs } = this.options;
+    const { clock } = this.options;
+    const quietMs = this.quietMs;
     if (clock.now() < this.lastKeyAt + quietMs) return this.arm();
     // Something runs: try again once it has had time to end.
     if (this.options.busy() || this.running) {
@@ -88,13 +98,13 @@ export class BackgroundWork {
       return;
     }
     this.quietTask = null;
-    this.start(task, true);
+    this.start(task);
   }
 
-  private start(task: BackgroundTask, quiet: boolean): void {
+  private start(task: BackgroundTask): void {
     this.running?.controller.abort();
     const controller = new AbortController();
-    const entry = { controller, task, quiet };
+    const entry = { controller, task };
     const work = this.options.door((gateSignal) => task(AbortSignal.any([gateSignal, controller.signal])));
     // The model sleeps or is busy with a lifecycle step: a wake must not be our doing; the next
     // completion evaluates what the task would have.
@@ -103,7 +113,7 @@ export class BackgroundWork {
     work
       .then(
         (done) => {
-          if (!done && quiet && !this.quietTask) this.whenQuiet(task);
+          if (!done && !this.quietTask) this.whenQuiet(task, this.options.quietMs);
         },
         (err: unknown) => this.options.log(`Background completion work failed: ${errorMessage(err)}`),
       )

@@ -26,7 +26,7 @@ import { abortSignalOf, delay } from '../shared/cancellation';
 import { systemClock } from '../shared/clock';
 import { errorMessage } from '../shared/errors';
 import { formatTokenFigures } from '../shared/format';
-import { BackgroundWork, defaultQuietMs } from './background';
+import { BackgroundWork, defaultQuietMs, nextSuggestionQuietMs } from './background';
 import { CompletionCache, defaultCacheOptions } from './cache';
 import { trimCapped } from './capped';
 import { ContextRing, parseChunks, ringLimitsFor, ringTokenBudget, type PromptWindow } from './contextRing';
@@ -284,11 +284,11 @@ function registerInlineCompletion(
       return true;
     };
     // A one-line suggestion leaves the prompt up to the cursor line as it is, so computing what
-    // follows it costs the next keystroke nothing. Accepting several lines changes the text before
-    // the cursor line, and the KV cache would then hold the accepted text's prompt: that is worth
-    // it only once the user pauses on the suggestion, not while typing past it.
+    // follows it costs the next keystroke only the wait for a safe point: after a short pause.
+    // Accepting several lines changes the text before the cursor line, and the KV cache would then
+    // hold the accepted text's prompt: that is worth it only once the user pauses for longer.
     if (completion.includes('\n')) background.whenQuiet(task);
-    else background.now(task);
+    else background.whenQuiet(task, nextSuggestionQuietMs);
   }
 
   documents.onDidClose((e) => {

@@ -188,15 +188,16 @@ describe('a loaded tiny model', () => {
     assert.ok(finished.includes(next.stopReason));
   });
 
-  it('a request waiting behind a running generation leaves the queue at once when cancelled', async () => {
+  it('a request waiting behind a running generation on its sequence leaves the queue at once when cancelled', async () => {
     const first = new AbortController();
     const second = new AbortController();
     let onFirstChunk = (): void => undefined;
     const waiting = new Promise<GenerationResult>((resolve) => {
       onFirstChunk = () => {
         onFirstChunk = () => undefined;
-        // The chat is generating now, so this one queues behind it; then it is cancelled.
-        resolve(t.host.infill(infillParams({ maxTokens: 50 }), second.signal));
+        // The chat is generating now, so a second chat queues behind it (a completion would run
+        // beside it, on its own sequence); then it is cancelled.
+        resolve(t.host.chat({ messages: [{ role: 'user', text: 'And more.' }], maxTokens: 50 }, () => undefined, second.signal));
         second.abort();
       };
     });

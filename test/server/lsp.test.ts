@@ -432,10 +432,15 @@ describe('bad input', () => {
       const ready = await server.waitForState('ready');
       const pid = ready.memory.hostPid;
       assert.ok(pid !== null);
-      const chunks: ChatChunk[] = [];
-      const pending = chat(server, 'A long answer please', chunks);
-      await waitUntil(() => chunks.length >= 1, 'the first chunk');
-      process.kill(pid, 'SIGKILL');
+      // Killed on the first streamed piece, not after a poll: the tiny model may finish a short answer first.
+      let killed = false;
+      const partialResultToken = 'chat-killed';
+      server.connection.onProgress(ChatRequest.type, partialResultToken, () => {
+        if (killed) return;
+        killed = true;
+        process.kill(pid, 'SIGKILL');
+      });
+      const pending = server.connection.sendRequest(ChatRequest.type, { sessionId: 's1', message: 'A long answer please', partialResultToken });
       await assert.rejects(pending, (e: unknown) => e instanceof ResponseError && /killed|crash|exit/i.test(e.message));
       const crashed = await server.waitFor((s) => s.counters.hostCrashes === 1, 'the crash in the status');
       assert.match(crashed.error ?? '', /killed|crash/i);

@@ -485,7 +485,7 @@ export async function runContextRing(ctx: BenchContext): Promise<BenchOutcome> {
     ['request', 'count', 'p50 ms', 'p95 ms', 'max ms'],
     [
       ['after Tab (prefetched)', tab.n, tab.p50, tab.p95, tab.max],
-      ['... its next suggestion one line (follow-up started at once)', tabBy(false).n, tabBy(false).p50, tabBy(false).p95, tabBy(false).max],
+      ['... its next suggestion one line (follow-up after a 250 ms pause)', tabBy(false).n, tabBy(false).p50, tabBy(false).p95, tabBy(false).max],
       ['... its next suggestion several lines (follow-up at the pause)', tabBy(true).n, tabBy(true).p50, tabBy(true).p95, tabBy(true).max],
       ['normal cache hit (typing along)', hit.n, hit.p50, hit.p95, hit.max],
       ['fresh generation', fresh.n, fresh.p50, fresh.p95, fresh.max],

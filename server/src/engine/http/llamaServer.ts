@@ -6,7 +6,7 @@
 import type { ChatGenerateParams, GenerationResult, InfillParams } from '../../host/protocol';
 import type { StopReason, TokenFigures } from '../../shared/protocol';
 import {
-  cutAtLines,
+  StreamedInfill,
   isRecord,
   num,
   str,
@@ -90,11 +90,8 @@ export const llamaServerAdapter: ServerAdapter = {
   },
 
   async infill(ctx, described, params: InfillParams, extra: readonly ExtraChunk[], options): Promise<GenerationResult> {
-    const maxLines = Math.max(1, params.maxLines);
-    let text = '';
-    let stopReason: StopReason = 'eos';
+    const out = new StreamedInfill(params.maxLines);
     let final: Record<string, unknown> | null = null;
-    let pieces = 0;
     try {
       await ctx.http.stream(
         '/infill',
@@ -112,18 +109,10 @@ export const llamaServerAdapter: ServerAdapter = {
         options,
         (event) => {
           if (!isRecord(event)) return true;
-          const piece = str(event.content) ?? '';
-          if (piece) pieces++;
-          text += piece;
-          const cut = cutAtLines(text, maxLines);
-          if (cut !== null) {
-            text = cut;
-            stopReason = 'maxLines';
-            return false;
-          }
+          if (!out.add(str(event.content) ?? '')) return false;
           if (event.stop === true) {
             final = event;
-            stopReason = stopReasonOf(str(event.stop_type));
+            out.stopReason = stopReasonOf(str(event.stop_type));
             return false;
           }
           return true;
@@ -135,8 +124,8 @@ export const llamaServerAdapter: ServerAdapter = {
       }
       throw err;
     }
-    const figures = figuresFrom(final ?? {}, pieces);
-    return { text, stopReason, tokens: figures.generatedTokens, figures };
+    const figures = figuresFrom(final ?? {}, out.pieces);
+    return { text: out.text, stopReason: out.stopReason, tokens: figures.generatedTokens, figures };
   },
 
   async chat(ctx, described, params: Omit<ChatGenerateParams, 'streamId'>, onChunk, options): Promise<GenerationResult> {

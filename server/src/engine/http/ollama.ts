@@ -5,7 +5,7 @@
 // Shapes from Ollama's API documentation; not run against a real Ollama here.
 import type { ChatGenerateParams, GenerationResult, InfillParams } from '../../host/protocol';
 import type { StopReason, TokenFigures } from '../../shared/protocol';
-import { cutAtLines, isRecord, num, str, type AdapterContext, type ServerAdapter, type ServerDescription } from './adapter';
+import { StreamedInfill, isRecord, num, str, type AdapterContext, type ServerAdapter, type ServerDescription } from './adapter';
 import { RemoteError } from './request';
 
 function keepAlive(ctx: AdapterContext): string | number {
@@ -61,11 +61,8 @@ export const ollamaAdapter: ServerAdapter = {
   },
 
   async infill(ctx, described, params: InfillParams, _extra, options): Promise<GenerationResult> {
-    const maxLines = Math.max(1, params.maxLines);
-    let text = '';
-    let stopReason: StopReason = 'eos';
+    const out = new StreamedInfill(params.maxLines);
     let final: Record<string, unknown> = {};
-    let pieces = 0;
     await ctx.http.stream(
       '/api/generate',
       {
@@ -79,26 +76,18 @@ export const ollamaAdapter: ServerAdapter = {
       options,
       (event) => {
         if (!isRecord(event)) return true;
-        const piece = str(event.response) ?? '';
-        if (piece) pieces++;
-        text += piece;
-        const cut = cutAtLines(text, maxLines);
-        if (cut !== null) {
-          text = cut;
-          stopReason = 'maxLines';
-          return false;
-        }
+        if (!out.add(str(event.response) ?? '')) return false;
         if (event.done === true) {
           final = event;
-          stopReason = stopReasonOf(str(event.done_reason));
+          out.stopReason = stopReasonOf(str(event.done_reason));
           return false;
         }
         return true;
       },
       'ndjson',
     );
-    const figures = ollamaFigures(final, pieces);
-    return { text, stopReason, tokens: figures.generatedTokens, figures };
+    const figures = ollamaFigures(final, out.pieces);
+    return { text: out.text, stopReason: out.stopReason, tokens: figures.generatedTokens, figures };
   },
 
   async chat(ctx, described, params: Omit<ChatGenerateParams, 'streamId'>, onChunk, options): Promise<GenerationResult> {

@@ -5,8 +5,7 @@
 // puts the model to sleep and a request wakes it first.
 // Shapes from vLLM's and OpenAI's API documentation; not run against a real vLLM here.
 import type { ChatGenerateParams, GenerationResult, InfillParams } from '../../host/protocol';
-import type { StopReason } from '../../shared/protocol';
-import { cutAtLines, isRecord, num, str, type AdapterContext, type ServerAdapter, type ServerDescription } from './adapter';
+import { StreamedInfill, isRecord, num, str, type AdapterContext, type ServerAdapter, type ServerDescription } from './adapter';
 import { openAiChat } from './llamaServer';
 import { RemoteError, type RequestOptions } from './request';
 
@@ -46,11 +45,8 @@ export const openAiAdapter: ServerAdapter = {
   },
 
   async infill(ctx, described, params: InfillParams, _extra, options): Promise<GenerationResult> {
-    const maxLines = Math.max(1, params.maxLines);
-    let text = '';
-    let stopReason: StopReason = 'eos';
+    const out = new StreamedInfill(params.maxLines);
     let usage: Record<string, unknown> = {};
-    let pieces = 0;
     await ctx.http.stream(
       '/v1/completions',
       {
@@ -65,28 +61,20 @@ export const openAiAdapter: ServerAdapter = {
       (event) => {
         if (!isRecord(event)) return true;
         const choice = Array.isArray(event.choices) && isRecord(event.choices[0]) ? event.choices[0] : null;
-        const piece = choice ? (str(choice.text) ?? '') : '';
-        if (piece) pieces++;
-        text += piece;
         if (isRecord(event.usage)) usage = event.usage;
-        const cut = cutAtLines(text, maxLines);
-        if (cut !== null) {
-          text = cut;
-          stopReason = 'maxLines';
-          return false;
-        }
+        if (!out.add(choice ? (str(choice.text) ?? '') : '')) return false;
         const finish = choice ? str(choice.finish_reason) : null;
-        if (finish) stopReason = finish === 'length' ? 'maxTokens' : 'eos';
+        if (finish) out.stopReason = finish === 'length' ? 'maxTokens' : 'eos';
         return true;
       },
     );
     const prompt = num(usage.prompt_tokens) ?? 0;
     const details = isRecord(usage.prompt_tokens_details) ? usage.prompt_tokens_details : {};
     const cached = num(details.cached_tokens) ?? 0;
-    const generated = num(usage.completion_tokens) ?? pieces;
+    const generated = num(usage.completion_tokens) ?? out.pieces;
     return {
-      text,
-      stopReason,
+      text: out.text,
+      stopReason: out.stopReason,
       tokens: generated,
       figures: { promptTokens: prompt, evaluatedTokens: prompt - cached, reusedTokens: cached, generatedTokens: generated, tokensPerSecond: null, ms: 0 },
     };

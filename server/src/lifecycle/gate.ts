@@ -249,12 +249,7 @@ export class ResumeGate {
     if (this.disposed || this.currentState !== 'ready' || this.current !== null || this.queue.length > 0 || this.waiters.size > 0) return null;
     const controller = new AbortController();
     this.background.add(controller);
-    let result: Promise<T>;
-    try {
-      result = Promise.resolve(fn(controller.signal));
-    } catch (error) {
-      result = Promise.reject(error);
-    }
+    const result = settled(fn, controller.signal);
     return result.finally(() => {
       this.background.delete(controller);
       this.settleDrain();
@@ -568,12 +563,7 @@ export class ResumeGate {
     this.running.add(entry);
     this.clearIdle();
     this.emit();
-    let result: Promise<T>;
-    try {
-      result = Promise.resolve(fn(controller.signal));
-    } catch (error) {
-      result = Promise.reject(error);
-    }
+    const result = settled(fn, controller.signal);
     return result.finally(() => {
       callerSignal?.removeEventListener('abort', forward);
       this.running.delete(entry);
@@ -671,4 +661,13 @@ function overdueSentence(kind: DriverCall, ms: number): string {
 
 function cancelledWhileWaiting(): GateCancelledError {
   return new GateCancelledError('The request was cancelled while it waited for the model.');
+}
+
+/** fn's promise; one that throws before it returns gives a rejected promise, never a throw. */
+function settled<T>(fn: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
+  try {
+    return Promise.resolve(fn(signal));
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }

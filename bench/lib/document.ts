@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Position } from 'vscode-languageserver-protocol';
-import { buildInfillWindow, defaultBudget, stopTextsFor } from '../../server/src/completion/prompt';
+import { buildInfillWindow, defaultBudget, infillParamsFor as serverInfillParams } from '../../server/src/completion/prompt';
 import type { EngineInfillParams } from '../direct/engineProtocol';
 
 export const sampleDocument = readFileSync(path.resolve(__dirname, '../fixtures/sampleDocument.txt'), 'utf8');
@@ -31,15 +31,5 @@ export interface CompletionLimits {
 }
 
 export function infillParamsFor(text: string, position: Position, limits: CompletionLimits): EngineInfillParams {
-  const window = buildInfillWindow(text, offsetAt(text, position), defaultBudget);
-  return {
-    prefix: window.beforeLine,
-    middle: window.linePrefix,
-    suffix: window.suffix,
-    prefixTokens: defaultBudget.prefixTokens,
-    suffixTokens: defaultBudget.suffixTokens,
-    maxTokens: limits.maxTokens,
-    maxLines: limits.maxLines,
-    stopTexts: stopTextsFor(window.suffix),
-  };
+  return serverInfillParams(buildInfillWindow(text, offsetAt(text, position), defaultBudget), limits);
 }

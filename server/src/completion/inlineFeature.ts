@@ -32,7 +32,7 @@ import { trimCapped } from './capped';
 import { ContextRing, parseChunks, ringLimitsFor, ringTokenBudget, type PromptWindow } from './contextRing';
 import { checkDocument } from './documentGuard';
 import { postprocess } from './postprocess';
-import { buildInfillWindow, defaultBudget, stopTextsFor, type InfillWindow } from './prompt';
+import { buildInfillWindow, defaultBudget, infillParamsFor } from './prompt';
 import { commentPrefixFor } from './promptLayout';
 import { workspacePath, type WorkspaceFolderRef } from './workspacePath';
 
@@ -299,20 +299,6 @@ function registerInlineCompletion(
     contexts.delete(e.document.uri);
   });
   return background;
-}
-
-function infillParamsFor(window: InfillWindow, config: Settings['completion']): Omit<InfillParams, 'context'> {
-  return {
-    prefix: window.beforeLine,
-    middle: window.linePrefix,
-    suffix: window.suffix,
-    prefixTokens: defaultBudget.prefixTokens,
-    suffixTokens: defaultBudget.suffixTokens,
-    maxTokens: config.maxTokens,
-    maxLines: config.maxLines,
-    stopTexts: stopTextsFor(window.suffix),
-    maxMs: config.maxMs,
-  };
 }
 
 function item(text: string, position: Position): InlineCompletionItem {

@@ -5,6 +5,7 @@
 // The window is laid out so the model's KV cache survives typing: the text before the cursor
 // line and the text after the cursor stay byte-identical while the user types along a line, and
 // the window's start moves in coarse steps, to line starts, never with each keystroke.
+import type { InfillParams } from '../host/protocol';
 import { isHighSurrogate, isLowSurrogate } from '../shared/text';
 
 export interface InfillBudget {
@@ -173,4 +174,26 @@ export function stopTextsFor(suffix: string, opts: StopTextOptions = defaultStop
     if (!texts.includes(text)) texts.push(text);
   }
   return texts;
+}
+
+export interface InfillLimits {
+  maxTokens: number;
+  maxLines: number;
+  /** The time cap (completion.maxMs); absent: none. */
+  maxMs?: number;
+}
+
+/** The model host's infill request for a window (the context ring is added by the caller). */
+export function infillParamsFor(window: InfillWindow, limits: InfillLimits): Omit<InfillParams, 'context'> {
+  return {
+    prefix: window.beforeLine,
+    middle: window.linePrefix,
+    suffix: window.suffix,
+    prefixTokens: defaultBudget.prefixTokens,
+    suffixTokens: defaultBudget.suffixTokens,
+    maxTokens: limits.maxTokens,
+    maxLines: limits.maxLines,
+    stopTexts: stopTextsFor(window.suffix),
+    ...(limits.maxMs !== undefined ? { maxMs: limits.maxMs } : {}),
+  };
 }

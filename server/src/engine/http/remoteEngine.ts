@@ -19,6 +19,7 @@ import type { EngineKind, EngineServerState } from '../../shared/protocol';
 import type { Settings } from '../../shared/settings';
 import { NoFimError, type Engine, type EngineExit, type EngineLoadResult, type RemoteView } from '../engine';
 import type { AdapterContext, ExtraChunk, ServerAdapter, ServerDescription } from './adapter';
+import { ringCharsPerToken } from '../../completion/contextRing';
 import { adapters, detectKind } from './detect';
 import { HttpClient, RemoteAbortError, RemoteError, type RequestOptions } from './request';
 
@@ -351,9 +352,6 @@ function stateOf(sleeping: boolean | null, busy: boolean): EngineServerState | n
   return busy ? 'waking' : 'sleeping';
 }
 
-/** Characters per token the ring's budget is estimated with when the server does the tokenizing. */
-const charsPerToken = 4;
-
 /**
  * The context ring as llama-server's `input_extra`: the newest chunks that fit the ring's budget,
  * oldest first, so the server's prompt cache keeps the older ones' tokens when one is added.
@@ -361,7 +359,8 @@ const charsPerToken = 4;
 export function extraChunks(params: InfillParams): ExtraChunk[] {
   const context = params.context;
   if (!context) return [];
-  let room = context.budgetTokens * charsPerToken;
+  // The server tokenizes: the budget is estimated in characters, as the ring itself does.
+  let room = context.budgetTokens * ringCharsPerToken;
   const kept: ExtraChunk[] = [];
   for (let i = context.chunks.length - 1; i >= 0; i--) {
     const chunk = context.chunks[i];

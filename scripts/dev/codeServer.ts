@@ -1,6 +1,8 @@
 // Serving a real VS Code workbench (code-server) on 127.0.0.1, in its own process group.
+import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { processPresence } from '../../server/src/shared/processes';
 import { ensureCodeServer } from './codeServerInstall';
 import { freePort } from './freePort';
 import { isGroupAlive, spawnGroup, stopGroup, type GroupProcess } from './processGroup';
@@ -16,10 +18,62 @@ export interface RunningCodeServer {
   stop(): Promise<void>;
 }
 
+// Its own rendezvous for the shared model host: a workbench of the tests (or of `npm start`)
+// never attaches to the model of the user's own editor, nor that one to its.
+function runtimeDirOf(profile: Profile): string {
+  return process.env['LOCAL_LLM_RUNTIME_DIR'] ?? path.join(profile.root, 'run');
+}
+
 function codeServerEnv(profile: Profile): NodeJS.ProcessEnv {
-  // Its own rendezvous for the shared model host: a workbench of the tests (or of `npm start`)
-  // never attaches to the model of the user's own editor, nor that one to its.
-  return { ...process.env, XDG_CONFIG_HOME: profile.configHome, LOCAL_LLM_RUNTIME_DIR: process.env['LOCAL_LLM_RUNTIME_DIR'] ?? path.join(profile.root, 'run') };
+  return { ...process.env, XDG_CONFIG_HOME: profile.configHome, LOCAL_LLM_RUNTIME_DIR: runtimeDirOf(profile) };
+}
+
+/**
+ * The shared model hosts this workbench's servers started. Each is detached in its own process
+ * group (it outlives a window by a grace period), so stopping code-server's group leaves them.
+ */
+function modelHostPids(runtimeDir: string): number[] {
+  let names: string[];
+  try {
+    names = readdirSync(runtimeDir);
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const name of names.filter((n) => /^host-[0-9a-f]+\.json$/.test(n))) {
+    try {
+      const { pid } = JSON.parse(readFileSync(path.join(runtimeDir, name), 'utf8')) as { pid?: unknown };
+      if (typeof pid === 'number' && Number.isInteger(pid) && pid > 0) pids.push(pid);
+    } catch {
+      // Removed or half-written meanwhile: that host is on its way out.
+    }
+  }
+  return pids;
+}
+
+/**
+ * SIGTERM, then SIGKILL after 5 s. Gone includes a zombie: with its server stopped first, the
+ * host is left to pid 1, which may never reap it, so its group would look alive for ever.
+ */
+async function stopModelHost(pid: number): Promise<void> {
+  const signalGroup = (signal: NodeJS.Signals): void => {
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // Already gone.
+    }
+  };
+  signalGroup('SIGTERM');
+  const deadline = Date.now() + 5000;
+  while (processPresence(pid) === 'ours' && Date.now() < deadline) await sleep(100);
+  if (processPresence(pid) === 'ours') signalGroup('SIGKILL');
+}
+
+/** Stops code-server, then the model hosts it left, so nothing outlives the run. */
+async function stopWorkbench(pgid: number, runtimeDir: string): Promise<void> {
+  const hosts = modelHostPids(runtimeDir);
+  await stopGroup(pgid);
+  await Promise.all(hosts.filter((pid) => processPresence(pid) === 'ours').map(stopModelHost));
 }
 
 function profileArgs(profile: Profile): string[] {
@@ -93,7 +147,7 @@ export async function startCodeServer({ profile, workspace, port: fixedPort, tim
         baseUrl,
         pgid: proc.pgid,
         output: proc.output,
-        stop: () => stopGroup(proc.pgid),
+        stop: () => stopWorkbench(proc.pgid, runtimeDirOf(profile)),
       };
     }
     lastOutput = proc.output();

@@ -50,11 +50,13 @@ export async function openSession({ settings, log }: SessionOptions): Promise<Ui
   const profile = createProfile('e2e');
   let server: RunningCodeServer | undefined;
   let browser: Browser | undefined;
-  const close = async (): Promise<void> => {
-    await browser?.close().catch(() => undefined);
-    await server?.stop();
-    if (!process.env.LOCAL_LLM_KEEP_PROFILE) profile.dispose();
-  };
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      await browser?.close().catch(() => undefined);
+      await server?.stop();
+      if (!process.env.LOCAL_LLM_KEEP_PROFILE) profile.dispose();
+    })());
   try {
     writeUserSettings(profile, { ...quietWorkbenchSettings, 'localLlm.model': model, ...settings });
     await installExtension(profile, vsix);

@@ -207,4 +207,11 @@ describe('Local LLM in a real VS Code workbench', { timeout: 12 * 60_000 }, () =
     const settings = JSON.parse(readFileSync(s.profile.machineSettingsFile, 'utf8')) as Record<string, unknown>;
     assert.equal(settings['localLlm.model'], s.model, 'Select Model wrote the chosen file to the settings');
   });
+
+  it('9. closing the workbench leaves no model host behind (no grace period to wait out)', { timeout: 60_000 }, async () => {
+    const running = modelHostPids(s.profile.extensionsDir);
+    assert.ok(running.length > 0, 'the model host runs before the close');
+    await s.close();
+    assert.deepEqual(modelHostPids(s.profile.extensionsDir), [], 'the shared model host ended with the workbench');
+  });
 });

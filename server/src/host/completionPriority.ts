@@ -1,11 +1,16 @@
 // Whose completion work runs on a model host that several windows share. All windows use the one
 // completion sequence (its KV holds one prompt), so the work of a window the user left only
-// delays the window the user types in and then throws away that window's prompt. The window with
-// the latest activity (editor activity, a chat question, a completion request) is the typed one:
-// - a completion request makes its window the typed one, and every other window's completion
-//   work, queued or running, yields to it (answered as no suggestion);
+// delays the window the user types in, and then throws away that window's prompt. One window is
+// the typed one, the window the user is in:
+// - editor activity (or a chat question) in a window makes it the typed one, and stops the
+//   background work of the others;
+// - a completion request from the typed window stops every other window's completion work,
+//   queued or running (each is answered as no suggestion);
+// - a completion request from another window makes that window the typed one only when the typed
+//   window has been quiet for typingHoldMs; until then it runs after the typed window's work and
+//   stops nothing, so a window that keeps asking cannot take turns with the one being typed in;
 // - background work (the context ring's prefill, the next suggestion) runs only for the typed
-//   window; another window's yields at once, and activity elsewhere stops it.
+//   window; another window's yields at once.
 // A window's own requests are not reordered here: its server already cancels the older one.
 // Pure: no IPC, no node-llama-cpp; sharedHost.ts applies the decisions.
 
@@ -24,52 +29,53 @@ export interface Admission<T> {
   stop: T[];
 }
 
+/**
+ * How long the typed window keeps its place with no activity and no completion request of its
+ * own: about the pause between a typist's keys (background.ts's quiet second). Activity
+ * notifications come at most once a second per window (sharedMirror.ts), so typing alone keeps it.
+ */
+export const typingHoldMs = 1000;
+
 export class CompletionPriority<W> {
-  /** Each window's latest activity, as an increasing count (clock ties cannot reorder windows). */
-  private readonly lastActive = new Map<W, number>();
-  private ticks = 0;
+  private typedWindow: W | undefined;
+  private typedAt = Number.NEGATIVE_INFINITY;
 
   /** `enabled` false: first come, first served, as with no priority at all (the benchmark's baseline). */
-  constructor(readonly enabled = true) {}
+  constructor(
+    readonly enabled = true,
+    private readonly holdMs = typingHoldMs,
+  ) {}
 
-  /** The window with the latest activity; undefined before any. */
+  /** The window the user was last seen in; undefined before any activity or request, or after it detached. */
   typed(): W | undefined {
-    let typed: W | undefined;
-    let latest = -1;
-    for (const [window, tick] of this.lastActive) {
-      if (tick > latest) {
-        latest = tick;
-        typed = window;
-      }
-    }
-    return typed;
+    return this.typedWindow;
   }
 
-  /**
-   * Activity in `window` (editor activity or a chat question): it becomes the typed window, and
-   * the background work of other windows in `pending` stops. Their completions go on: the user
-   * may be back before they end, and the next completion request decides.
-   */
-  activity<T extends CompletionWork<W>>(window: W, pending: Iterable<T>): T[] {
-    this.lastActive.set(window, ++this.ticks);
+  /** Editor activity in `window` (or a chat question) at `now` (ms): returns the background work of other windows in `pending` to stop. */
+  activity<T extends CompletionWork<W>>(window: W, now: number, pending: Iterable<T>): T[] {
+    this.typedWindow = window;
+    this.typedAt = now;
     if (!this.enabled) return [];
     return [...pending].filter((work) => work.window !== window && work.kind === 'background');
   }
 
-  /** Whether `work` runs now, and which of `pending` (queued or running) yields to it. */
-  admit<T extends CompletionWork<W>>(work: CompletionWork<W>, pending: Iterable<T>): Admission<T> {
-    if (work.kind === 'completion') {
-      this.lastActive.set(work.window, ++this.ticks);
-      if (!this.enabled) return { run: true, stop: [] };
-      return { run: true, stop: [...pending].filter((other) => other.window !== work.window) };
+  /** Whether `work`, arriving at `now` (ms), runs, and which of `pending` (queued or running) yields to it. */
+  admit<T extends CompletionWork<W>>(work: CompletionWork<W>, now: number, pending: Iterable<T>): Admission<T> {
+    const typed = this.typedWindow;
+    if (work.kind === 'background') {
+      return { run: !this.enabled || typed === undefined || typed === work.window, stop: [] };
     }
+    if (typed !== undefined && typed !== work.window && now - this.typedAt < this.holdMs) return { run: true, stop: [] };
+    this.typedWindow = work.window;
+    this.typedAt = now;
     if (!this.enabled) return { run: true, stop: [] };
-    const typed = this.typed();
-    return { run: typed === undefined || typed === work.window, stop: [] };
+    return { run: true, stop: [...pending].filter((other) => other.window !== work.window) };
   }
 
   /** A window that detached. */
   forget(window: W): void {
-    this.lastActive.delete(window);
+    if (this.typedWindow !== window) return;
+    this.typedWindow = undefined;
+    this.typedAt = Number.NEGATIVE_INFINITY;
   }
 }

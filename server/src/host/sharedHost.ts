@@ -183,7 +183,7 @@ export class SharedHost {
       this.broadcast();
     });
     connection.onNotification(host.activityNotification, () => {
-      this.yieldAll(this.priority.activity(client, this.pendingWork));
+      this.yieldAll(this.priority.activity(client, Date.now(), this.pendingWork));
       this.touch();
       this.broadcast();
     });
@@ -201,7 +201,7 @@ export class SharedHost {
     connection.onRequest(host.chatRequest, (params, token) =>
       reply(() => {
         // A question in the chat: the user is in this window.
-        this.yieldAll(this.priority.activity(client, this.pendingWork));
+        this.yieldAll(this.priority.activity(client, Date.now(), this.pendingWork));
         return this.generate(client, controllerFor(token), token, (signal) =>
           this.options.engine.chat(
             { messages: params.messages, maxTokens: params.maxTokens },
@@ -383,7 +383,7 @@ export class SharedHost {
 
   /** The priority's decision for new completion work: null when it yields at once; else its entry, after the work it stops. */
   private admit(client: Client, kind: PendingWork['kind'], token: CancellationToken): PendingWork | null {
-    const { run, stop } = this.priority.admit({ window: client, kind }, this.pendingWork);
+    const { run, stop } = this.priority.admit({ window: client, kind }, Date.now(), this.pendingWork);
     this.yieldAll(stop);
     if (!run) return null;
     const work: PendingWork = { window: client, kind, controller: controllerFor(token), yielded: false };

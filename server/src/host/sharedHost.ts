@@ -3,6 +3,8 @@
 // server the same requests as the child host does over IPC, and it decides the sleep for all of
 // them: the model sleeps when no window has been active for the shortest idle time among them,
 // a load asked by several windows at once is one load, and Sleep Now from one is a sleep for all.
+// All windows share the one completion sequence: the window the user is in goes first
+// (completionPriority.ts decides, this class stops the work that yields).
 // Every change of the shared state is sent to every client, so each window's gate can follow it.
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';

@@ -11,6 +11,7 @@ import { runRemote } from './remote';
 import { runKeystroke } from './keystroke';
 import { runGhostAfterSleep } from './ghostAfterSleep';
 import { runContextRing } from './contextRing';
+import { runWindowPriority } from './windowPriority';
 import { buildEngineWorker } from './lib/buildWorker';
 import type { BenchContext, BenchOutcome } from './lib/context';
 import { pageCacheDropProblem } from './lib/pageCache';
@@ -26,6 +27,7 @@ const benchmarks: Record<string, (ctx: BenchContext) => Promise<BenchOutcome>> =
   keystroke: runKeystroke,
   ghostAfterSleep: runGhostAfterSleep,
   contextRing: runContextRing,
+  windowPriority: runWindowPriority,
 };
 
 async function main(): Promise<void> {

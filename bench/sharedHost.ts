@@ -46,10 +46,10 @@ async function memory(servers: TestServer[]): Promise<{ serversMiB: number; host
   };
 }
 
-async function completionLatencies(a: TestServer, n: number, prefix: string): Promise<number[]> {
+/** `n` completions in A at the cursors from `first` on: each a new document (no cache hit) and a new place (no KV reuse of the one before). */
+async function completionLatencies(a: TestServer, n: number, prefix: string, first = 0): Promise<number[]> {
   const ms: number[] = [];
-  for (let i = 0; i < n; i++) {
-    // A new document each time: no cache hit, the model runs.
+  for (let i = first; i < first + n; i++) {
     const uri = `file:///bench/${prefix}-${i}.ts`;
     a.open(uri, sampleDocument);
     ms.push((await complete(a, uri, cursorAt(i))).ms);
@@ -86,7 +86,8 @@ async function main(): Promise<void> {
     await started;
     clearInterval(watch);
     await new Promise((r) => setTimeout(r, 100));
-    during.push(...(await completionLatencies(a, 1, `during-${i}`)));
+    // The same cursors as alone: the same prompts, none found in the KV cache.
+    during.push(...(await completionLatencies(a, 1, `during-${i}`, i)));
     await answer;
     chatTokensPerTurn.push((await b.status()).lastChat?.generatedTokens ?? 0);
   }

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InlineCompletionRequest, type InlineCompletionItem } from 'vscode-languageserver-protocol/node';
 import { ActivityNotification, ChatRequest, SleepRequest, type ChatResult, type ModelStatus } from '../../server/src/shared/protocol';
-import { tinyModel } from '../fixtures/models';
+import { largeModel, tinyModel } from '../fixtures/models';
 import { isAlive } from '../fixtures/processes';
 import { startServer, type TestServer } from './lspClient';
 
@@ -80,6 +80,12 @@ async function until<T>(read: () => Promise<T> | T, ok: (value: T) => boolean, w
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** User + system CPU time of a process in clock ticks (/proc/<pid>/stat). */
+function cpuTicks(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return Number(fields[11]) + Number(fields[12]);
 }
 
 async function stopAll(servers: TestServer[]): Promise<void> {
@@ -285,6 +291,47 @@ describe('windows with other settings', { skip: linuxOnly }, () => {
       assert.equal(hostPids(dir).length, 2);
       assert.match(second.sharing?.notShared ?? '', /contextSize 1024 \(here 512\)/);
       assert.equal(second.sharing?.otherWindows, 0);
+    } finally {
+      await stopAll(servers);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('completions of two windows on one host', { skip: linuxOnly }, () => {
+  it('a completion in the window the user is in goes first: the other window’s long one yields and shows nothing', async () => {
+    const dir = runtimeDir();
+    const large = await largeModel();
+    // The large model writes every token it may (random weights, no end of text), ~40 a second on one thread.
+    const long = { debounceMs: 0, maxTokens: 1024, maxLines: 200, maxMs: 0 };
+    const short = { debounceMs: 0, maxTokens: 4, maxLines: 1, maxMs: 0 };
+    const servers = await Promise.all([
+      startServer(settings({ model: large, completion: short }), { env: { LOCAL_LLM_RUNTIME_DIR: dir } }),
+      startServer(settings({ model: large, completion: long }), { env: { LOCAL_LLM_RUNTIME_DIR: dir } }),
+    ]);
+    try {
+      const [a, b] = servers;
+      const ready = await Promise.all(servers.map((s) => s.waitForState('ready', 120_000)));
+      const hostPid = ready[0].memory.hostPid!;
+      assert.equal(ready[1].memory.hostPid, hostPid, 'one host');
+      const cpuBefore = cpuTicks(hostPid);
+      const longOne = complete(b, 'file:///work/b-long.ts');
+      // B's completion has reached the host and runs: the host, idle before, has spent CPU on it.
+      await until(() => cpuTicks(hostPid) - cpuBefore, (ticks) => ticks >= 20, 'window B’s completion to run in the host');
+      void a.connection.sendNotification(ActivityNotification.type, { kind: 'typing' });
+      const typed = await complete(a, 'file:///work/a-typed.ts');
+      const cut = await longOne;
+      assert.ok(Array.isArray(typed));
+      assert.deepEqual(cut, [], 'the window the user left shows no suggestion');
+      const [sa, sb] = await Promise.all([a.status(), b.status()]);
+      assert.equal(sa.completions.generated, 1, 'A’s completion ran to its end');
+      assert.ok((sa.lastCompletion?.generatedTokens ?? 0) > 0);
+      assert.equal(sa.completions.yielded ?? 0, 0);
+      assert.equal(sb.completions.generated, 0, 'B’s did not');
+      assert.equal(sb.completions.yielded, 1, 'B’s yielded to A’s');
+      assert.ok((sb.lastCompletion?.generatedTokens ?? 0) < long.maxTokens, `B was cut: ${JSON.stringify(sb.lastCompletion)}`);
+      for (const s of [sa, sb]) assert.equal(s.state, 'ready');
+      assert.ok(!b.logs.some((line) => /fail|error/i.test(line)), `B logged no failure: ${b.logs.join('')}`);
     } finally {
       await stopAll(servers);
       rmSync(dir, { recursive: true, force: true });

@@ -129,6 +129,11 @@ function registerInlineCompletion(
       { prefix, middle, suffix, prefixTokens, suffixTokens, maxTokens, context: contextFor(last.window, last.languageId) },
       signal,
     );
+    if (result.yielded) {
+      // The user is in another window that shares the model: this window's next completion evaluates the ring.
+      connection.console.debug('Context ring prefill left to the next completion: the user is in another window sharing the model.');
+      return true;
+    }
     connection.console.debug(
       `Context ring prefill: ${result.evaluatedTokens} tokens evaluated, ${result.promptTokens} held${result.stopped ? '; stopped for a keystroke' : ''}.`,
     );
@@ -208,6 +213,7 @@ function registerInlineCompletion(
       );
       if ((result.stopReason === 'abort' && !result.capped) || signal.aborted) {
         if (superseded.signal.aborted) stats.superseded++;
+        else if (result.yielded) stats.yielded = (stats.yielded ?? 0) + 1;
         return [];
       }
       stats.generated++;
@@ -273,7 +279,7 @@ function registerInlineCompletion(
       const { prefix, middle, suffix, prefixTokens, suffixTokens, maxTokens } = request;
       const warmed = await model.prefill({ prefix, middle, suffix, prefixTokens, suffixTokens, maxTokens, context }, signal);
       if (warmed.stopped || signal.aborted) return true;
-      const result = await model.infill({ ...request, context }, signal, { background: true });
+      const result = await model.infill({ ...request, context, background: true }, signal, { background: true });
       if ((result.stopReason === 'abort' && !result.capped) || signal.aborted) return true;
       const raw = result.capped ? trimCapped(result.text) : result.text;
       const next = postprocess(raw, { prefix: window.prefix, suffix: window.suffix, maxLines: config.maxLines });

@@ -42,6 +42,8 @@ if (sharedDir) {
     identity,
     paths: rendezvousPaths(sharedDir, hostKey(identity)),
     graceMs: Number.isFinite(grace) && grace >= 0 ? grace : defaultGraceMs,
+    // The benchmark's baseline: completions of all windows first come, first served.
+    priority: process.env['LOCAL_LLM_HOST_PRIORITY'] !== 'off',
     log: (line) => log(`${new Date().toISOString()} ${line}`),
   });
   logLine = (line) => shared.logLine(line);

@@ -58,6 +58,11 @@ export interface InfillParams {
   maxMs?: number;
   /** Answer with the prompt's parts, control tokens written out (for localLlm/lastCompletionPrompt). */
   describePrompt?: boolean;
+  /**
+   * Nobody waits for it (the next suggestion): a host shared by several windows runs it only for
+   * the window the user is in (completionPriority.ts), and it does not make its window that one.
+   */
+  background?: boolean;
 }
 
 export interface InfillContextChunk {
@@ -82,7 +87,7 @@ export interface InfillContext {
 }
 
 /** The prompt an infill would use, evaluated into the completion sequence and nothing generated. */
-export type PrefillParams = Omit<InfillParams, 'maxTokens' | 'maxLines' | 'stopTexts' | 'maxMs' | 'describePrompt'> & { maxTokens: number };
+export type PrefillParams = Omit<InfillParams, 'maxTokens' | 'maxLines' | 'stopTexts' | 'maxMs' | 'describePrompt' | 'background'> & { maxTokens: number };
 
 export interface PrefillResult {
   /** Tokens of the prompt, the cursor line's included. */
@@ -90,6 +95,8 @@ export interface PrefillResult {
   evaluatedTokens: number;
   /** Stopped at a safe point because it was cancelled (a keystroke came). */
   stopped: boolean;
+  /** Not run, or stopped, because the user is in another window that shares the model host: not worth trying again. */
+  yielded?: boolean;
 }
 
 export interface GenerationResult {
@@ -105,6 +112,8 @@ export interface GenerationResult {
   prompt?: PromptPart[];
   /** Context chunks that went into the prompt. */
   contextChunks?: number;
+  /** Aborted, or never run, because the user asked for a completion in another window that shares the model host (stopReason abort). */
+  yielded?: boolean;
 }
 
 /** The figures of a request that evaluated and generated nothing. */

@@ -3,6 +3,8 @@
 // server the same requests as the child host does over IPC, and it decides the sleep for all of
 // them: the model sleeps when no window has been active for the shortest idle time among them,
 // a load asked by several windows at once is one load, and Sleep Now from one is a sleep for all.
+// All windows share the one completion sequence: the window the user is in goes first
+// (completionPriority.ts decides, this class stops the work that yields).
 // Every change of the shared state is sent to every client, so each window's gate can follow it.
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
@@ -16,6 +18,7 @@ import {
 import { abortSignalOf } from '../shared/cancellation';
 import { errorMessage } from '../shared/errors';
 import { answer } from './answer';
+import { CompletionPriority, type CompletionWork } from './completionPriority';
 import type { LlamaEngine } from './engine';
 import { EngineError } from './engineError';
 import { acquirePidLock, releasePidLock } from './pidLock';
@@ -28,6 +31,8 @@ export interface SharedHostOptions {
   paths: RendezvousPaths;
   /** How long the host waits for a new client after the last one left (or none came) before it exits. */
   graceMs: number;
+  /** Whose completion work goes first (completionPriority.ts); false: first come, first served (the benchmark's baseline). Default true. */
+  priority?: boolean;
   log(line: string): void;
 }
 
@@ -51,6 +56,24 @@ interface Client {
   running: Set<AbortController>;
 }
 
+/** Completion-sequence work that runs or waits in the engine, and whether it was made to yield to another window. */
+interface PendingWork extends CompletionWork<Client> {
+  controller: AbortController;
+  yielded: boolean;
+}
+
+/**
+ * A controller that the request's cancellation aborts, and that the host can also abort itself
+ * (a sleep, its window detaching, another window's completion).
+ */
+function controllerFor(token: CancellationToken): AbortController {
+  const controller = new AbortController();
+  const signal = abortSignalOf(token);
+  if (signal.aborted) controller.abort();
+  else signal.addEventListener('abort', () => controller.abort(), { once: true });
+  return controller;
+}
+
 export class SharedHost {
   private readonly clients = new Set<Client>();
   private server: net.Server | null = null;
@@ -71,8 +94,13 @@ export class SharedHost {
   private lastCap = 0;
   /** Some window said hello since the host started. */
   private greeted = false;
+  private readonly priority: CompletionPriority<Client>;
+  /** Every window's completion-sequence work in flight, for the priority to stop. */
+  private readonly pendingWork = new Set<PendingWork>();
 
-  constructor(private readonly options: SharedHostOptions) {}
+  constructor(private readonly options: SharedHostOptions) {
+    this.priority = new CompletionPriority(options.priority ?? true);
+  }
 
   /**
    * Takes the lock and listens. Returns false when another live host of this identity holds the
@@ -157,6 +185,7 @@ export class SharedHost {
       this.broadcast();
     });
     connection.onNotification(host.activityNotification, () => {
+      this.yieldAll(this.priority.activity(client, Date.now(), this.pendingWork));
       this.touch();
       this.broadcast();
     });
@@ -169,21 +198,21 @@ export class SharedHost {
       }),
     );
     connection.onRequest(host.shutdownRequest, () => reply(() => this.sleep({ byUser: true, deep: true, save: false })));
-    connection.onRequest(host.infillRequest, (params, token) =>
-      reply(() => this.generate(client, token, (signal) => this.options.engine.infill(params, signal))),
-    );
+    connection.onRequest(host.infillRequest, (params, token) => reply(() => this.infill(client, token, params)));
     connection.onRequest(host.prefillRequest, (params, token) => reply(() => this.prefill(client, token, params)));
     connection.onRequest(host.chatRequest, (params, token) =>
-      reply(() =>
-        this.generate(client, token, (signal) =>
+      reply(() => {
+        // A question in the chat: the user is in this window.
+        this.yieldAll(this.priority.activity(client, Date.now(), this.pendingWork));
+        return this.generate(client, controllerFor(token), token, (signal) =>
           this.options.engine.chat(
             { messages: params.messages, maxTokens: params.maxTokens },
             // The answer streams to the window that asked, and to no other.
             (text) => void connection.sendNotification(host.chatChunkNotification, { streamId: params.streamId, text }).catch(() => undefined),
             signal,
           ),
-        ),
-      ),
+        );
+      }),
     );
     connection.onRequest(host.statsRequest, () => reply(() => this.options.engine.stats()));
     connection.onRequest(host.pingRequest, () => undefined);
@@ -201,6 +230,7 @@ export class SharedHost {
     if (!this.clients.delete(client)) return;
     // Its generations have nobody to answer to.
     for (const controller of client.running) controller.abort();
+    this.priority.forget(client);
     if (client.pid !== 0) this.logLine(`Window server ${client.pid} detached (${this.snapshot().clients} left).`);
     this.armIdle();
     this.broadcast();
@@ -297,14 +327,15 @@ export class SharedHost {
   }
 
   /**
-   * One generation of one client. A request that finds the model asleep (a window that had not
-   * yet heard of the sleep) wakes it with the last load's settings.
+   * One generation of one client, aborted by `controller`. A request that finds the model asleep
+   * (a window that had not yet heard of the sleep) wakes it with the last load's settings.
    */
-  private async generate(client: Client, token: CancellationToken, run: (signal: AbortSignal) => Promise<host.GenerationResult>): Promise<host.GenerationResult> {
-    const controller = new AbortController();
-    const signal = abortSignalOf(token);
-    signal.addEventListener('abort', () => controller.abort(), { once: true });
-    if (signal.aborted) controller.abort();
+  private async generate(
+    client: Client,
+    controller: AbortController,
+    token: CancellationToken,
+    run: (signal: AbortSignal) => Promise<host.GenerationResult>,
+  ): Promise<host.GenerationResult> {
     client.running.add(controller);
     this.inFlight++;
     this.touch();
@@ -319,20 +350,55 @@ export class SharedHost {
   }
 
   /**
+   * A completion, or the next suggestion in the background: first the priority decides whether
+   * it runs and which other window's work yields to it (completionPriority.ts).
+   */
+  private async infill(client: Client, token: CancellationToken, params: host.InfillParams): Promise<host.GenerationResult> {
+    const work = this.admit(client, params.background === true ? 'background' : 'completion', token);
+    if (!work) return { text: '', stopReason: 'abort', tokens: 0, figures: host.noFigures, yielded: true };
+    try {
+      const result = await this.generate(client, work.controller, token, (signal) => this.options.engine.infill(params, signal));
+      return work.yielded && result.stopReason === 'abort' ? { ...result, yielded: true } : result;
+    } finally {
+      this.pendingWork.delete(work);
+    }
+  }
+
+  /**
    * Background evaluation (a window's context ring while its user pauses): never wakes the model,
-   * never counts as activity, and stops with its window.
+   * never counts as activity, stops with its window, and yields to the window the user is in.
    */
   private async prefill(client: Client, token: CancellationToken, params: host.PrefillParams): Promise<host.PrefillResult> {
-    if (this.state !== 'ready' || this.exiting) return { promptTokens: 0, evaluatedTokens: 0, stopped: true };
-    const controller = new AbortController();
-    const signal = abortSignalOf(token);
-    signal.addEventListener('abort', () => controller.abort(), { once: true });
-    if (signal.aborted) controller.abort();
-    client.running.add(controller);
+    const stopped: host.PrefillResult = { promptTokens: 0, evaluatedTokens: 0, stopped: true };
+    if (this.state !== 'ready' || this.exiting) return stopped;
+    const work = this.admit(client, 'background', token);
+    if (!work) return { ...stopped, yielded: true };
+    client.running.add(work.controller);
     try {
-      return await this.options.engine.prefill(params, controller.signal);
+      const result = await this.options.engine.prefill(params, work.controller.signal);
+      return work.yielded ? { ...result, yielded: true } : result;
     } finally {
-      client.running.delete(controller);
+      client.running.delete(work.controller);
+      this.pendingWork.delete(work);
+    }
+  }
+
+  /** The priority's decision for new completion work: null when it yields at once; else its entry, after the work it stops. */
+  private admit(client: Client, kind: PendingWork['kind'], token: CancellationToken): PendingWork | null {
+    const { run, stop } = this.priority.admit({ window: client, kind }, Date.now(), this.pendingWork);
+    this.yieldAll(stop);
+    if (!run) return null;
+    const work: PendingWork = { window: client, kind, controller: controllerFor(token), yielded: false };
+    this.pendingWork.add(work);
+    return work;
+  }
+
+  /** Aborts work that yields to another window's; queued, it answers at once, running, at its next token or batch. */
+  private yieldAll(works: PendingWork[]): void {
+    for (const work of works) {
+      if (work.controller.signal.aborted) continue;
+      work.yielded = true;
+      work.controller.abort();
     }
   }
 

@@ -84,6 +84,8 @@ export interface CompletionCounters {
   superseded: number;
   /** Suggestions computed in the background for after the shown one is accepted, and cached. */
   prefetched?: number;
+  /** Dropped (no suggestion) because the user asked for a completion in another window sharing the model host. */
+  yielded?: number;
 }
 
 /** What one generation cost: prompt tokens evaluated against those reused from the KV cache, and speed. */

@@ -52,6 +52,10 @@ function moduleUrls(root, outdir) {
         if (!inPackage.startsWith('dist/')) return { errors: [{ text: `${args.path} is outside node-llama-cpp's dist/.` }] };
         if (!source.includes('import.meta')) return undefined;
         if (/\bimport\.meta\.(?!url\b)/.test(source)) return { errors: [{ text: `${args.path} uses import.meta beyond .url; extend scripts/build/nodeLlamaCpp.mjs.` }] };
+        // A module that starts its own file in a child needs a bundle of its own (ownUrl).
+        if (/\bfork\(|new Worker\(/.test(source) && !ownUrl[inPackage]) {
+          return { errors: [{ text: `${args.path} may start its own file in a child process; give it its own bundle (scripts/build/nodeLlamaCpp.mjs).` }] };
+        }
         const target = ownUrl[inPackage] ?? `node_modules/node-llama-cpp/${inPackage}`;
         const fromBundle = posix(path.relative(path.join(root, outdir), path.join(root, target)));
         const url = `new URL(${JSON.stringify(fromBundle)}, import.meta.url).href`;

@@ -1,6 +1,7 @@
 // One build script for every bundle: client (extension host), server, model host, download
 // worker, chat webview; with --tests also the suite that runs inside a real extension host.
 import * as esbuild from 'esbuild';
+import { importBundledNodeLlamaCpp, nodeLlamaCppBundles } from './scripts/build/nodeLlamaCpp.mjs';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
@@ -15,16 +16,20 @@ const node = {
   sourcemap: !production,
   minify: production,
   logLevel: 'info',
-  // node-llama-cpp ships native binaries per platform and must stay a real package on disk.
+  // Only the model host and the download worker load node-llama-cpp, from its own bundle.
   external: ['vscode', 'node-llama-cpp'],
 };
+/** The bundles that import node-llama-cpp: their import loads dist/nodeLlamaCpp.mjs. */
+const llamaUser = { ...node, external: ['vscode'], plugins: [importBundledNodeLlamaCpp] };
 
 const bundles = [
   { ...node, entryPoints: { client: 'client/src/extension.ts' }, outdir: 'dist' },
   { ...node, entryPoints: { server: 'server/src/main.ts' }, outdir: 'dist' },
-  { ...node, entryPoints: { host: 'server/src/host/main.ts' }, outdir: 'dist' },
+  { ...llamaUser, entryPoints: { host: 'server/src/host/main.ts' }, outdir: 'dist' },
   // Short-lived child for model downloads, so the server never loads node-llama-cpp itself.
-  { ...node, entryPoints: { downloadWorker: 'server/src/models/download/worker.ts' }, outdir: 'dist' },
+  { ...llamaUser, entryPoints: { downloadWorker: 'server/src/models/download/worker.ts' }, outdir: 'dist' },
+  // node-llama-cpp and its dependencies, with its binaries and data left where it looks for them.
+  ...nodeLlamaCppBundles({ root: import.meta.dirname, base: node }),
   {
     bundle: true,
     platform: 'browser',

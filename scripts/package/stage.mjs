@@ -1,34 +1,41 @@
-// Builds one target's staging folder: what vsce packages (with --no-dependencies), so that only
-// that target's native packages are in it, whatever this machine has installed.
+// Builds one target's staging folder: what vsce packages, so that only that target's native
+// packages are in it, whatever this machine has installed.
 //   stage/package.json, README.md, CHANGELOG.md, LICENSE, .vscodeignore, dist/, media/
-//   stage/node_modules/  every production package from the lockfile that is plain JavaScript,
-//                        copied from node_modules, plus the target's platform packages, unpacked
+//   stage/node_modules/  node-llama-cpp's package.json and data (its JavaScript is in
+//                        dist/nodeLlamaCpp.mjs, scripts/build/nodeLlamaCpp.mjs), the few packages
+//                        the bundles load at run time, and the target's platform packages, unpacked
 //                        from registry tarballs checked against the lockfile's integrity.
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { runtimePackages } from '../build/nodeLlamaCpp.mjs';
 import { cachedTarball, extractPackage, registryIntegrity } from './tarball.mjs';
 
 /** Top-level files and folders of the project that go into the stage (.vscodeignore trims them). */
 export const shipped = ['package.json', 'README.md', 'CHANGELOG.md', 'LICENSE', '.vscodeignore', 'dist', 'media'];
 
-const isPlatformPackage = (entry) => Boolean(entry.os || entry.cpu);
+/** Copies an installed production package into the stage, less its nested node_modules and `leaveOut`. */
+function stageInstalled({ root, stage, lock, name, leaveOut = [] }) {
+  const key = `node_modules/${name}`;
+  const entry = lock.packages[key];
+  if (!entry || entry.dev) throw new Error(`${name} is not a production package in package-lock.json.`);
+  const from = path.join(root, key);
+  if (!existsSync(path.join(from, 'package.json'))) throw new Error(`${name} is not installed; run npm ci first.`);
+  const skipped = new Set(['node_modules', ...leaveOut].map((p) => path.join(from, p)));
+  cpSync(from, path.join(stage, key), { recursive: true, filter: (src) => !skipped.has(src) });
+}
 
 /**
- * Copies the production packages that are the same on every platform. Packages that
- * .vscodeignore drops whole (a `node_modules/<name>/**` line) are not copied at all.
+ * node-llama-cpp without its JavaScript: the bundles find its package.json, llama/ and bins/ here.
+ * vsce lists the packages to ship with `npm list`, which fails on a dependency that is not
+ * installed, so the staged package.json drops `dependencies` (they are in the bundle) and keeps
+ * `optionalDependencies` (its binaries packages).
  */
-function stageCommonPackages({ root, stage, lock, ignoreLines }) {
-  for (const [key, entry] of Object.entries(lock.packages)) {
-    if (!key || entry.dev || entry.link || isPlatformPackage(entry)) continue;
-    if (ignoreLines.has(`${key}/**`)) continue;
-    const from = path.join(root, key);
-    if (!existsSync(path.join(from, 'package.json'))) {
-      if (entry.optional) continue;
-      throw new Error(`${key} is in package-lock.json but not installed; run npm ci first.`);
-    }
-    const nested = path.join(from, 'node_modules');
-    cpSync(from, path.join(stage, key), { recursive: true, filter: (src) => src !== nested });
-  }
+function stageNodeLlamaCpp({ root, stage, lock }) {
+  stageInstalled({ root, stage, lock, name: 'node-llama-cpp', leaveOut: ['dist'] });
+  const manifestFile = path.join(stage, 'node_modules', 'node-llama-cpp', 'package.json');
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
+  delete manifest.dependencies;
+  writeFileSync(manifestFile, `${JSON.stringify(manifest, null, 2)}\n`);
 }
 
 /**
@@ -68,12 +75,8 @@ export function buildStage({ root, stage, packages, cacheDir, verified, log }) {
     cpSync(from, path.join(stage, entry), { recursive: true });
   }
   const lock = JSON.parse(readFileSync(path.join(root, 'package-lock.json'), 'utf8'));
-  const ignoreLines = new Set(
-    readFileSync(path.join(root, '.vscodeignore'), 'utf8')
-      .split('\n')
-      .map((l) => l.trim()),
-  );
-  stageCommonPackages({ root, stage, lock, ignoreLines });
+  stageNodeLlamaCpp({ root, stage, lock });
+  for (const name of runtimePackages) stageInstalled({ root, stage, lock, name });
   const sources = {};
   for (const name of packages) sources[name] = stagePlatformPackage({ root, stage, lock, name, cacheDir, verified, log });
   return sources;

@@ -1,17 +1,20 @@
 // `npm run package` for two targets from this (Linux x64) machine, one of them foreign: the
 // .vsix files themselves are read back and checked for the bundles, exactly the target's
 // node-llama-cpp binaries (Metal on darwin-arm64), no sources or tests, the marketplace
-// metadata, a size budget, and vsce's output.
+// metadata, a size budget, fewer than 100 JavaScript files, and vsce's output (no warning).
+// The linux-x64 one is unpacked alone and its bundled node-llama-cpp runs the tiny model.
 // The first run on a machine fetches the targets' binary packages from the npm registry into
 // .cache/npm-tarballs/; later runs use that cache.
 // Alone: `node --import tsx --test test/e2e/package.test.ts`.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { inflateRawSync } from 'node:zlib';
 import { cacheRoot, repoRoot } from '../../scripts/dev/paths';
+import { tinyModelPath } from '../../scripts/dev/tinyModel';
 
 interface ZipEntry {
   name: string;
@@ -101,7 +104,7 @@ describe('npm run package: one .vsix per target, from this machine', () => {
 
     test(`${target}: the bundles, the manifest files and the marketplace metadata are in it`, () => {
       const zip = readZip(vsixOf(target));
-      for (const file of ['client.js', 'server.js', 'host.js', 'downloadWorker.js', 'media/chat.js']) {
+      for (const file of ['client.js', 'server.js', 'host.js', 'downloadWorker.js', 'media/chat.js', 'nodeLlamaCpp.mjs', 'testBindingBinary.mjs']) {
         assert.ok(zip.get(`extension/dist/${file}`)?.size, `extension/dist/${file} is missing or empty`);
       }
       for (const file of ['package.json', 'readme.md', 'changelog.md', 'LICENSE.txt', 'media/icon.png', 'media/chat.css', 'node_modules/node-llama-cpp/package.json']) {
@@ -170,13 +173,93 @@ describe('npm run package: one .vsix per target, from this machine', () => {
       const mb = readFileSync(file).length / 1024 / 1024;
       assert.ok(mb < want.budgetMb, `${path.basename(file)} is ${mb.toFixed(1)} MB, over the ${want.budgetMb} MB budget`);
     });
+
+    test(`${target}: node-llama-cpp is bundled: under 100 JavaScript files, its data still next to its package.json`, () => {
+      const names = [...readZip(vsixOf(target)).keys()];
+      // vsce counts .js only; .mjs and .cjs are JavaScript too.
+      const scripts = names.filter((name) => /\.[cm]?js$/.test(name));
+      assert.ok(scripts.length < 100, `${scripts.length} JavaScript files:\n${scripts.join('\n')}`);
+      assert.deepEqual(
+        names.filter((name) => name.startsWith('extension/node_modules/node-llama-cpp/dist/')),
+        [],
+        "node-llama-cpp's own modules are in dist/nodeLlamaCpp.mjs",
+      );
+      // What the bundle reads at paths relative to node-llama-cpp's modules, and the package it
+      // loads at run time (scripts/build/nodeLlamaCpp.mjs).
+      for (const file of ['node-llama-cpp/llama/binariesGithubRelease.json', 'node-llama-cpp/llama/grammars/json.gbnf', '@reflink/reflink/index.js']) {
+        assert.ok(names.includes(`extension/node_modules/${file}`), `${file} is missing`);
+      }
+    });
   }
 
-  test('vsce warns about nothing but the JavaScript file count of node-llama-cpp, a real package', () => {
-    // node-llama-cpp finds its binaries, grammars and version through paths relative to its own
-    // files, so it cannot be bundled; its ~850 JavaScript files make vsce suggest bundling.
-    const warnings = log.split('\n').filter((line) => /WARNING/.test(line));
-    for (const warning of warnings) assert.match(warning, /out of which \d+ are JavaScript files\. For performance reasons, you should bundle/, warning);
+  test('linux-x64: node-llama-cpp runs from the unpacked .vsix alone, its binary tested in a fork of the bundled test file', {
+    skip: process.platform === 'linux' && process.arch === 'x64' ? false : 'runs the linux-x64 binaries',
+  }, async () => {
+    // Outside the repository, so no package can be found in its node_modules instead.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'local-llm-vsix-'));
+    try {
+      for (const entry of readZip(vsixOf('linux-x64')).values()) {
+        const file = path.join(dir, ...entry.name.split('/'));
+        mkdirSync(path.dirname(file), { recursive: true });
+        writeFileSync(file, entry.read());
+      }
+      const extension = path.join(dir, 'extension');
+      // Records what node-llama-cpp forks, then asks it for a CPU llama (the prebuilt binary is
+      // tested in a child first), loads the tiny model and completes a few tokens.
+      const script = `
+        import cp from 'node:child_process';
+        import { syncBuiltinESMExports } from 'node:module';
+        import { pathToFileURL } from 'node:url';
+        const forks = [];
+        const fork = cp.fork;
+        cp.fork = function (file, ...rest) {
+          const child = fork.call(this, file, ...rest);
+          const record = { file: String(file), code: null };
+          forks.push(record);
+          child.on('exit', (code) => { record.code = code; });
+          return child;
+        };
+        syncBuiltinESMExports();
+        const [bundle, model] = process.argv.slice(2);
+        const lib = await import(pathToFileURL(bundle).href);
+        const version = await lib.getModuleVersion();
+        const llama = await lib.getLlama({ build: 'never', gpu: false, logLevel: 'error' });
+        const loaded = await llama.loadModel({ modelPath: model });
+        const context = await loaded.createContext({ contextSize: 256 });
+        const completion = new lib.LlamaCompletion({ contextSequence: context.getSequence() });
+        const text = await completion.generateCompletion('def main', { maxTokens: 4 });
+        await context.dispose();
+        await loaded.dispose();
+        const buildType = llama.buildType;
+        await llama.dispose();
+        process.stdout.write(JSON.stringify({ version, buildType, forks, text }) + '\\n');
+      `;
+      // A file, not `node -e`: a fork inherits the parent's execArgv, and with it an -e script.
+      const probe = path.join(dir, 'probe.mjs');
+      writeFileSync(probe, script);
+      const result = spawnSync(process.execPath, [probe, path.join(extension, 'dist', 'nodeLlamaCpp.mjs'), await tinyModelPath()], {
+        cwd: dir,
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      const output = `${result.stdout}\n${result.stderr}`;
+      assert.equal(result.status, 0, output);
+      const ran = JSON.parse(result.stdout.trim().split('\n').pop() ?? '') as { version: string; buildType: string; forks: { file: string; code: number | null }[]; text: string };
+      const locked = (JSON.parse(readFileSync(path.join(repoRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string }> }).packages['node_modules/node-llama-cpp']!.version;
+      assert.equal(ran.version, locked, "the version is read from the shipped node-llama-cpp/package.json");
+      assert.equal(ran.buildType, 'prebuilt');
+      assert.deepEqual(ran.forks, [{ file: path.join(extension, 'dist', 'testBindingBinary.mjs'), code: 0 }], output);
+      assert.doesNotMatch(output, /not independent|Assuming the test passed/);
+      assert.equal(typeof ran.text, 'string');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('vsce warns about nothing', () => {
+    // Without node-llama-cpp's ~850 module files vsce has nothing to suggest (it warns above 100
+    // .js files or 5000 files).
+    assert.deepEqual(log.split('\n').filter((line) => /WARNING/.test(line)), []);
     assert.doesNotMatch(log, /--allow-missing-repository|--skip-license|LICENSE not found|repository field/i);
   });
 });

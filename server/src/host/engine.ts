@@ -6,7 +6,7 @@
 // own KV cache of contextSize tokens: completions on one, chat on the other, so neither evicts the
 // other's cache; a completion runs beside a chat answer (laneQueue.ts), one generation at a time
 // per sequence.
-import { chmod, readFile, rename, rm, stat } from 'node:fs/promises';
+import { chmod, rename, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import type {
   ChatHistoryItem,
@@ -125,13 +125,15 @@ export const prefillBatchTokens = 32;
 
 let versionOfLibrary: string | null = null;
 
-/** node-llama-cpp's version, from its package.json; a state file is only loaded by the version that wrote it. */
+/**
+ * node-llama-cpp's version, as it reads it from its package.json (the package's own entry is
+ * not shipped: the library is bundled); a state file is only loaded by the version that wrote it.
+ */
 async function libraryVersion(): Promise<string> {
   if (versionOfLibrary !== null) return versionOfLibrary;
-  const main = require.resolve('node-llama-cpp');
-  const manifest = JSON.parse(await readFile(path.join(path.dirname(main), '..', 'package.json'), 'utf8')) as { version?: unknown };
-  if (typeof manifest.version !== 'string') throw new Error('node-llama-cpp has no version');
-  versionOfLibrary = manifest.version;
+  const version: unknown = await (await import('node-llama-cpp')).getModuleVersion();
+  if (typeof version !== 'string' || version === '') throw new Error('node-llama-cpp has no version');
+  versionOfLibrary = version;
   return versionOfLibrary;
 }
 

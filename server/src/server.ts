@@ -32,7 +32,11 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
     settings: () => modelSwitch.effective(settings),
     resolveModelPath: (setting, signal) => setup.resolve(setting, signal),
     stateDir: () => setup.stateDir,
-    onCrash: (message) => gate.crashed(message),
+    // Every window whose shared host crashed restarts it; the rendezvous makes that one host.
+    onCrash: (message, restart) => {
+      gate.crashed(message, { restart });
+      if (gate.state === 'loading') log('The model host is started again.');
+    },
     onChange: () => status.push(),
     // The shared model host decides the sleep for every window; this window's gate follows it.
     onSharedSleep: (byUser) => void gate.sleep(byUser),

@@ -32,8 +32,12 @@ export interface ModelDriverOptions {
   settings(): Settings;
   /** Turns the model setting into a local, checked file path (may download). */
   resolveModelPath(setting: string, signal: AbortSignal): Promise<string>;
-  /** The host died when nobody asked it to. */
-  onCrash(message: string): void;
+  /**
+   * The host died when nobody asked it to, holding the model (or loading it). `restart`: it
+   * crashed on its own (a host that hung was killed by us: false), so the gate may start it
+   * again at once.
+   */
+  onCrash(message: string, restart: boolean): void;
   onChange(): void;
   /** The folder where the sequences' state is kept across sleep (sequenceState.ts). */
   stateDir?(): string;
@@ -405,7 +409,7 @@ export class ModelDriver implements GateDriver {
       message += ` The ${backend.toUpperCase()} backend crashed; the next load uses the CPU.`;
     }
     this.options.log(message);
-    this.options.onCrash(message);
+    this.options.onCrash(message, !exit.hung);
   }
 }
 

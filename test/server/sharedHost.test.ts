@@ -4,7 +4,7 @@
 // modes; never text or timings.
 // Run: npm run build && node --import tsx --test test/server/sharedHost.test.ts
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -323,6 +323,42 @@ describe('deep sleep of a shared host', { skip: linuxOnly }, () => {
     } finally {
       await stopAll(servers);
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a wake that meets the shared host on its way out (deep sleep)', { skip: linuxOnly }, () => {
+  it('waits for it to go and starts a new host: the wake succeeds, never error', async () => {
+    const dir = runtimeDir();
+    const gateDir = mkdtempSync(path.join(os.tmpdir(), 'llm-load-gate-'));
+    const loadGate = path.join(gateDir, 'go');
+    const servers = await startWindows(1, dir);
+    try {
+      const [a] = servers;
+      const pid = (await a.waitForState('ready')).memory.hostPid!;
+      // B attaches (its hello) and holds its load until the file exists.
+      const b = await startServer(settings(), { env: { LOCAL_LLM_RUNTIME_DIR: dir, LOCAL_LLM_TEST_LOAD_GATE: loadGate } });
+      servers.push(b);
+      await until(() => a.status(), (s) => s.sharing?.otherWindows === 1, 'B attached');
+      assert.equal((await b.status()).state, 'loading');
+      // Sleep Now (deep) in A ends the host B is attached to; then B's load goes to it.
+      await a.connection.sendRequest(SleepRequest.type);
+      await until(() => isAlive(pid), (alive) => !alive, 'the host to exit');
+      writeFileSync(loadGate, '');
+      const ready = await b.waitFor((s) => s.state === 'ready', 'B ready', 30_000);
+      assert.deepEqual(b.statuses.filter((s) => s.state === 'error').map((s) => s.error), [], 'the wake never failed');
+      assert.ok(b.logs.some((l) => /going to sleep \(deep\) as this window woke it/.test(l)), 'the load met the leaving host');
+      assert.notEqual(ready.memory.hostPid, pid);
+      // A follows the wake onto the same new host, and B stays awake.
+      const followed = await a.waitForState('ready', 30_000);
+      assert.equal(followed.memory.hostPid, ready.memory.hostPid);
+      assert.deepEqual(hostPids(dir), [ready.memory.hostPid]);
+      assert.equal((await b.status()).state, 'ready');
+      assert.ok(Array.isArray(await complete(b, 'file:///work/race.ts')));
+    } finally {
+      await stopAll(servers);
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(gateDir, { recursive: true, force: true });
     }
   });
 });

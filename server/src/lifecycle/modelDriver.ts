@@ -48,6 +48,8 @@ export interface ModelDriverOptions {
   /** The shared host went to sleep (for every window) or became ready: the gate follows it. */
   onSharedSleep?(byUser: boolean): void;
   onSharedReady?(): void;
+  /** Awaited just before each load is sent to the host (tests: LOCAL_LLM_TEST_LOAD_GATE, server.ts). */
+  beforeHostLoad?(): Promise<void>;
 }
 
 /** How long a deep sleep waits for the host to exit by itself before it is killed. */
@@ -181,14 +183,27 @@ export class ModelDriver implements GateDriver {
         host = this.spawn(params);
         this.hostBaselineRssBytes = remote ? null : (await host.stats()).rssBytes;
       }
+      await this.options.beforeHostLoad?.();
       let result;
-      try {
-        result = await host.load(params, signal);
-      } catch (err) {
-        // What a cancelled load left in the host is unknown (the host may not even have seen the
-        // cancel): a new host serves the next load.
-        if (signal.aborted) await this.dropHost(host);
-        throw err;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          result = await host.load(params, signal);
+          break;
+        } catch (err) {
+          // What a cancelled load left in the host is unknown (the host may not even have seen the
+          // cancel): a new host serves the next load.
+          if (signal.aborted) await this.dropHost(host);
+          const leaving = processOf(host);
+          if (signal.aborted || attempt > 1 || !leaving || !leavingInDeepSleep(leaving)) throw err;
+          // The wake met a shared host on its way out in a deep sleep (it refused the load, or
+          // ended under it): once it is gone, a new host serves this wake.
+          this.options.log('The model host was going to sleep (deep) as this window woke it; a new one is started.');
+          await this.shared.leaveSleepingHost(leaving);
+          if (this.host === host) this.host = null;
+          if (signal.aborted) throw new Error(`Loading ${path} was cancelled.`, { cause: err });
+          host = this.spawn(params);
+          this.hostBaselineRssBytes = (await host.stats()).rssBytes;
+        }
       }
       if (signal.aborted) {
         await this.dropHost(host);
@@ -411,6 +426,12 @@ export class ModelDriver implements GateDriver {
     this.options.log(message);
     this.options.onCrash(message, !exit.hung);
   }
+}
+
+/** A shared host that announced a deep sleep: it exits, or has exited, as asked. */
+function leavingInDeepSleep(process: HostProcess): boolean {
+  const state = process.sharedState;
+  return process.isShared && state?.state === 'sleeping' && state.deep;
 }
 
 /** The local host's process behind an engine (the shared host follows it); null for a server. */

@@ -114,6 +114,7 @@ describe('three windows with the same model', { skip: linuxOnly }, () => {
       'every window to see the two others',
     );
     for (const s of statuses) assert.equal(s.sharing?.hostLoads, 1, 'one load for three windows');
+    assert.equal(new Set(statuses.map((s) => s.memory.hostBaselineRssBytes)).size, 1, 'one pre-load baseline, the host’s');
     assert.deepEqual(statuses.map((s) => s.counters.hostCrashes), [0, 0, 0]);
   });
 
@@ -228,6 +229,9 @@ describe('a window that goes, a host that crashes', { skip: linuxOnly }, () => {
     servers[2] = await startServer(settings(), { env: { LOCAL_LLM_RUNTIME_DIR: dir } });
     const ready = await servers[2].waitForState('ready');
     assert.equal(ready.memory.hostPid, before.memory.hostPid, 'the same host');
+    // Its memory figures are the host's: the pre-load baseline the host took, not its RSS now with the model in it.
+    assert.ok(before.memory.hostBaselineRssBytes !== null && ready.memory.hostBaselineRssBytes !== null);
+    assert.equal(ready.memory.hostBaselineRssBytes, before.memory.hostBaselineRssBytes, 'the same baseline as the window that loaded');
     const after = await until(() => servers[2].status(), (s) => s.sharing?.otherWindows === 1, 'the new server to see the other window');
     assert.equal(after.sharing?.hostLoads, before.sharing?.hostLoads, 'no second load');
     assert.equal((await servers[1].status()).state, 'ready', 'the other window was not touched');

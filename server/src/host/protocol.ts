@@ -186,6 +186,11 @@ export interface SharedHostState {
   /** Until the shared idle sleep, as of sending; null when not ready or no window asks for sleep. */
   idleMsLeft: number | null;
   hostPid: number;
+  /**
+   * The host's RSS just before its first load: the pre-load baseline, which a window that
+   * attached after the load cannot measure itself. Null until a load starts.
+   */
+  baselineRssBytes: number | null;
 }
 
 /** First message of a client on the socket; answers the state. */

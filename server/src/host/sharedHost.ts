@@ -18,6 +18,7 @@ import { errorMessage } from '../shared/errors';
 import { answer } from './answer';
 import type { LlamaEngine } from './engine';
 import { EngineError } from './engineError';
+import { ownRssBytes } from './memory';
 import { acquirePidLock, releasePidLock } from './pidLock';
 import * as host from './protocol';
 import { hostKey, type HostIdentity, type RendezvousPaths } from './rendezvous';
@@ -58,6 +59,8 @@ export class SharedHost {
   private byUser = false;
   private deep = false;
   private loads = 0;
+  /** RSS just before the first load, for every window's status (SharedHostState). */
+  private baselineRssBytes: number | null = null;
   private loaded: host.LoadResult | null = null;
   private lastParams: host.LoadParams | null = null;
   private loading: { promise: Promise<host.LoadResult>; controller: AbortController; waiting: number } | null = null;
@@ -116,6 +119,7 @@ export class SharedHost {
       loads: this.loads,
       idleMsLeft: this.idleMsLeft(),
       hostPid: process.pid,
+      baselineRssBytes: this.baselineRssBytes,
     };
   }
 
@@ -245,6 +249,7 @@ export class SharedHost {
     let loading = this.loading;
     if (!loading) {
       const controller = new AbortController();
+      this.baselineRssBytes ??= ownRssBytes();
       this.lastParams = params;
       this.state = 'loading';
       this.byUser = false;

@@ -181,7 +181,7 @@ export class ModelDriver implements GateDriver {
       let host = this.host;
       if (!host) {
         host = this.spawn(params);
-        this.hostBaselineRssBytes = remote ? null : (await host.stats()).rssBytes;
+        this.hostBaselineRssBytes = remote ? null : await this.baselineOf(host);
       }
       await this.options.beforeHostLoad?.();
       let result;
@@ -202,7 +202,7 @@ export class ModelDriver implements GateDriver {
           if (this.host === host) this.host = null;
           if (signal.aborted) throw new Error(`Loading ${path} was cancelled.`, { cause: err });
           host = this.spawn(params);
-          this.hostBaselineRssBytes = (await host.stats()).rssBytes;
+          this.hostBaselineRssBytes = await this.baselineOf(host);
         }
       }
       if (signal.aborted) {
@@ -211,6 +211,8 @@ export class ModelDriver implements GateDriver {
       }
       this.loaded = true;
       this.shared.loaded();
+      // A shared host that was still empty at the attach has its own figure now: the same one, taken by the host.
+      this.hostBaselineRssBytes = processOf(host)?.sharedState?.baselineRssBytes ?? this.hostBaselineRssBytes;
       const { fallbackReason, ...info } = result;
       this.lastInfo = { ...info, path };
       if (fallbackReason) this.notice = fallbackReason;
@@ -369,6 +371,16 @@ export class ModelDriver implements GateDriver {
     } catch (err) {
       this.options.log(`The model state was not saved before sleep (${errorMessage(err)}); after the wake it is evaluated again.`);
     }
+  }
+
+  /**
+   * The host's RSS before it loaded the model (this also waits for a new host to answer). A shared
+   * host that already holds the model, or is loading it for another window, says what its RSS
+   * was before its first load; measured now, the model would count as the baseline.
+   */
+  private async baselineOf(host: Engine): Promise<number> {
+    const { rssBytes } = await host.stats();
+    return processOf(host)?.sharedState?.baselineRssBytes ?? rssBytes;
   }
 
   private requireHost(): Engine {

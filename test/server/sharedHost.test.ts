@@ -154,6 +154,13 @@ describe('three windows with the same model', { skip: linuxOnly }, () => {
     for (const s of awake) assert.equal(s.counters.sleeps, 0);
     const asleep = await Promise.all(servers.map((s) => s.waitForState('sleeping', 30_000)));
     assert.equal(new Set(asleep.map((s) => s.memory.hostPid)).size, 1, 'light sleep keeps the one host');
+    // What the sleep freed is the host's own figure, the same in every window (none of them asked for it).
+    const freed = await until(
+      () => Promise.all(servers.map((s) => s.status())),
+      (all) => all.every((s) => s.lastSleepFreed !== null),
+      'every window to say what the sleep freed',
+    );
+    assert.equal(new Set(freed.map((s) => s.lastSleepFreed!.rssBytes)).size, 1, 'one figure for all windows');
     for (const server of servers) server.configure(settings({ sleepMode: 'light', sleepIdleSeconds: 0 }));
   });
 
@@ -308,10 +315,14 @@ describe('deep sleep of a shared host', { skip: linuxOnly }, () => {
       const [a, b] = servers;
       await Promise.all(servers.map((s) => s.waitForState('ready')));
       const pid = (await a.status()).memory.hostPid!;
-      await a.connection.sendRequest(SleepRequest.type);
+      const slept = await a.connection.sendRequest(SleepRequest.type);
       await b.waitForState('sleeping');
       await until(() => isAlive(pid), (alive) => !alive, 'the host to exit');
       assert.deepEqual(hostPids(dir), []);
+      // The window that asked and the one that followed say the same: all of the host's RSS.
+      const followedSleep = await until(() => b.status(), (s) => s.lastSleepFreed !== null, 'B to say what the sleep freed');
+      assert.ok((slept.lastSleepFreed?.rssBytes ?? 0) > 0);
+      assert.equal(followedSleep.lastSleepFreed?.rssBytes, slept.lastSleepFreed?.rssBytes);
       assert.ok(Array.isArray(await complete(b, 'file:///work/deep.ts')));
       const woke = await b.status();
       assert.equal(woke.state, 'ready');

@@ -61,6 +61,7 @@ export class SharedHost {
   private loads = 0;
   /** RSS just before the first load, for every window's status (SharedHostState). */
   private baselineRssBytes: number | null = null;
+  private sleepRssBytes: host.SharedHostState['sleepRssBytes'] = null;
   private loaded: host.LoadResult | null = null;
   private lastParams: host.LoadParams | null = null;
   private loading: { promise: Promise<host.LoadResult>; controller: AbortController; waiting: number } | null = null;
@@ -120,6 +121,7 @@ export class SharedHost {
       idleMsLeft: this.idleMsLeft(),
       hostPid: process.pid,
       baselineRssBytes: this.baselineRssBytes,
+      sleepRssBytes: this.sleepRssBytes,
     };
   }
 
@@ -250,6 +252,7 @@ export class SharedHost {
     if (!loading) {
       const controller = new AbortController();
       this.baselineRssBytes ??= ownRssBytes();
+      this.sleepRssBytes = null;
       this.lastParams = params;
       this.state = 'loading';
       this.byUser = false;
@@ -357,6 +360,7 @@ export class SharedHost {
       this.byUser = how.byUser;
       this.deep = how.deep;
       const wasLoaded = this.state === 'ready';
+      if (wasLoaded) this.sleepRssBytes = { before: ownRssBytes(), after: null };
       this.state = 'sleeping';
       if (how.deep) this.exiting = true;
       this.broadcast();
@@ -370,6 +374,7 @@ export class SharedHost {
         return;
       }
       await this.options.engine.unload();
+      if (this.sleepRssBytes) this.sleepRssBytes = { ...this.sleepRssBytes, after: ownRssBytes() };
       this.loaded = null;
       this.broadcast();
     })();

@@ -265,8 +265,10 @@ export class ModelDriver implements GateDriver {
       }
     });
     const after = this.memorySample();
+    // A shared host measured the sleep itself: a window that only followed it came too late to.
+    const hostFreed = process ? await this.shared.sleepFreedRss(process) : null;
     this.lastSleepFreed = {
-      rssBytes: Math.max(0, before.rss - after.rss),
+      rssBytes: hostFreed ?? Math.max(0, before.rss - after.rss),
       vramBytes: before.vram === null ? null : Math.max(0, before.vram - (after.vram ?? 0)),
     };
     this.options.onChange();

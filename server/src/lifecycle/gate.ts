@@ -635,8 +635,14 @@ export class ResumeGate {
     this.clearIdle();
     this.emit();
     const result = settled(fn, controller.signal);
-    // A model restarted after a crash proves itself by serving a request.
-    result.then(() => (this.servedSinceRestart = true), () => undefined);
+    // A model restarted after a crash proves itself by serving a request (one that started on it).
+    const restartedAt = this.restartedAt;
+    result.then(
+      () => {
+        if (this.restartedAt === restartedAt) this.servedSinceRestart = true;
+      },
+      () => undefined,
+    );
     return result.finally(() => {
       callerSignal?.removeEventListener('abort', forward);
       this.running.delete(entry);

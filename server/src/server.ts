@@ -1,5 +1,6 @@
 // The language server's wiring: the connection, the settings, the gate and its driver, and the
 // list of features, each of which registers its own handlers and capabilities.
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { TextDocumentSyncKind, TextDocuments, type Connection, type InitializeResult, type ServerCapabilities } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
@@ -32,11 +33,16 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
     settings: () => modelSwitch.effective(settings),
     resolveModelPath: (setting, signal) => setup.resolve(setting, signal),
     stateDir: () => setup.stateDir,
-    onCrash: (message) => gate.crashed(message),
+    // Every window whose shared host crashed restarts it; the rendezvous makes that one host.
+    onCrash: (message, restart) => {
+      gate.crashed(message, { restart });
+      if (gate.state === 'loading') log('The model host is started again.');
+    },
     onChange: () => status.push(),
     // The shared model host decides the sleep for every window; this window's gate follows it.
     onSharedSleep: (byUser) => void gate.sleep(byUser),
     onSharedReady: () => void gate.wake(),
+    beforeHostLoad: loadGateFromEnv(),
     remote: {
       apiKey: () => remoteAccess.apiKey(),
       notify: (sentence) => remoteAccess.notify(sentence),
@@ -138,6 +144,19 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
 
   documents.listen(connection);
   connection.listen();
+}
+
+/**
+ * LOCAL_LLM_TEST_LOAD_GATE (tests only): a file each load waits for (at most 60 s) before it
+ * reaches the model host, so that a test can time a wake against another window's sleep.
+ */
+function loadGateFromEnv(): (() => Promise<void>) | undefined {
+  const file = process.env['LOCAL_LLM_TEST_LOAD_GATE'];
+  if (!file) return undefined;
+  return async () => {
+    const deadline = Date.now() + 60_000;
+    while (!existsSync(file) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  };
 }
 
 /** LOCAL_LLM_REMOTE_POLL_MS: how often a model server's sleep is asked (tests); default 2 s. */

@@ -171,6 +171,11 @@ describe('a model host that stops answering', { skip: linuxOnly }, () => {
     const crashed = await server.waitFor((s) => s.counters.hostCrashes === 1, 'the hung host counted as a crash');
     assert.equal(crashed.state, 'error');
     assert.match(crashed.error ?? '', /^The model host did not answer .* within \d+ s, so it was stopped; the next request starts a new one\.$/);
+    // A host we killed for hanging is not restarted on its own (a crash is): it stays in error until a request.
+    const waited = await server.status();
+    assert.equal(waited.state, 'error');
+    assert.equal(waited.counters.loads, crashed.counters.loads);
+    assert.equal(waited.memory.hostPid, null);
     await until(async () => processState(pid!), (s) => s === null, 'the hung host to be gone');
     stopped.delete(pid);
 

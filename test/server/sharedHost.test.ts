@@ -4,7 +4,7 @@
 // modes; never text or timings.
 // Run: npm run build && node --import tsx --test test/server/sharedHost.test.ts
 import * as assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -120,6 +120,7 @@ describe('three windows with the same model', { skip: linuxOnly }, () => {
       'every window to see the two others',
     );
     for (const s of statuses) assert.equal(s.sharing?.hostLoads, 1, 'one load for three windows');
+    assert.equal(new Set(statuses.map((s) => s.memory.hostBaselineRssBytes)).size, 1, 'one pre-load baseline, the host’s');
     assert.deepEqual(statuses.map((s) => s.counters.hostCrashes), [0, 0, 0]);
   });
 
@@ -159,6 +160,13 @@ describe('three windows with the same model', { skip: linuxOnly }, () => {
     for (const s of awake) assert.equal(s.counters.sleeps, 0);
     const asleep = await Promise.all(servers.map((s) => s.waitForState('sleeping', 30_000)));
     assert.equal(new Set(asleep.map((s) => s.memory.hostPid)).size, 1, 'light sleep keeps the one host');
+    // What the sleep freed is the host's own figure, the same in every window (none of them asked for it).
+    const freed = await until(
+      () => Promise.all(servers.map((s) => s.status())),
+      (all) => all.every((s) => s.lastSleepFreed !== null),
+      'every window to say what the sleep freed',
+    );
+    assert.equal(new Set(freed.map((s) => s.lastSleepFreed!.rssBytes)).size, 1, 'one figure for all windows');
     for (const server of servers) server.configure(settings({ sleepMode: 'light', sleepIdleSeconds: 0 }));
   });
 
@@ -207,23 +215,24 @@ describe('a window that goes, a host that crashes', { skip: linuxOnly }, () => {
     assert.equal((await servers[2].status()).memory.hostPid, pid);
   });
 
-  it('kill -9 of the host is recovered: one new host serves the remaining windows', async () => {
+  it('kill -9 of the host is recovered: one new host serves the remaining windows, with no request', async () => {
     const [, b, c] = servers;
     const pid = (await b.status()).memory.hostPid!;
     process.kill(pid, 'SIGKILL');
-    await Promise.all([b.waitForState('error'), c.waitForState('error')]);
-    // A request in B starts a new host; C, which asked nothing, re-attaches to it.
+    // Both windows load again on their own; the rendezvous makes that one host and one load.
+    const back = await Promise.all([b, c].map((s) => s.waitFor((x) => x.counters.hostCrashes === 1 && x.state === 'ready', 'ready again after the crash', 30_000))).catch(
+      (err: unknown) => {
+        const hostLogs = readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => readFileSync(path.join(dir, f), 'utf8'));
+        throw new Error(`${String(err)}\nB's log: ${b.logs.join('')}\nC's log: ${c.logs.join('')}\nHost log: ${hostLogs.join('\n')}`);
+      },
+    );
+    assert.notEqual(back[0].memory.hostPid, pid);
+    assert.equal(back[0].memory.hostPid, back[1].memory.hostPid, 'both windows on the same new host');
     assert.ok(Array.isArray(await complete(b, 'file:///work/k1.ts')));
-    await c.waitForState('ready', 30_000).catch((err: unknown) => {
-      const hostLogs = readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => readFileSync(path.join(dir, f), 'utf8'));
-      throw new Error(`${String(err)}\nB's log: ${b.logs.join('')}\nC's log: ${c.logs.join('')}\nHost log: ${hostLogs.join('\n')}`);
-    });
     assert.ok(Array.isArray(await complete(c, 'file:///work/k2.ts')));
     const [sb, sc] = await Promise.all([b.status(), c.status()]);
-    assert.equal(sb.state, 'ready');
     assert.equal(sb.sharing?.hostLoads, 1, 'the new host loaded once for both');
-    assert.notEqual(sb.memory.hostPid, pid);
-    assert.equal(sb.memory.hostPid, sc.memory.hostPid, 'both windows on the same new host');
+    assert.equal(sb.memory.hostPid, sc.memory.hostPid);
     assert.deepEqual(hostPids(dir), [sb.memory.hostPid]);
   });
 
@@ -233,6 +242,9 @@ describe('a window that goes, a host that crashes', { skip: linuxOnly }, () => {
     servers[2] = await startServer(settings(), { env: { LOCAL_LLM_RUNTIME_DIR: dir } });
     const ready = await servers[2].waitForState('ready');
     assert.equal(ready.memory.hostPid, before.memory.hostPid, 'the same host');
+    // Its memory figures are the host's: the pre-load baseline the host took, not its RSS now with the model in it.
+    assert.ok(before.memory.hostBaselineRssBytes !== null && ready.memory.hostBaselineRssBytes !== null);
+    assert.equal(ready.memory.hostBaselineRssBytes, before.memory.hostBaselineRssBytes, 'the same baseline as the window that loaded');
     const after = await until(() => servers[2].status(), (s) => s.sharing?.otherWindows === 1, 'the new server to see the other window');
     assert.equal(after.sharing?.hostLoads, before.sharing?.hostLoads, 'no second load');
     assert.equal((await servers[1].status()).state, 'ready', 'the other window was not touched');
@@ -247,6 +259,60 @@ describe('a window that goes, a host that crashes', { skip: linuxOnly }, () => {
   });
 });
 
+describe('a crashed shared host is restarted once', { skip: linuxOnly }, () => {
+  let dir: string;
+  let servers: TestServer[];
+  before(async () => {
+    dir = runtimeDir();
+    servers = await startWindows(3, dir);
+    await Promise.all(servers.map((s) => s.waitForState('ready')));
+  });
+  after(async () => {
+    await stopAll(servers);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function hostLogs(): string {
+    return readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => readFileSync(path.join(dir, f), 'utf8')).join('\n');
+  }
+
+  it('kill -9: every window loads again on its own, and they end on one new host that loaded once', async () => {
+    const pid = (await servers[0].status()).memory.hostPid!;
+    const killedAt = Date.now();
+    process.kill(pid, 'SIGKILL');
+    const back = await Promise.all(servers.map((s) => s.waitFor((x) => x.counters.hostCrashes === 1 && x.state === 'ready', 'ready again after the crash', 30_000))).catch(
+      (err: unknown) => Promise.reject(new Error(`${String(err)}\nHost log: ${hostLogs()}`)),
+    );
+    console.log(`kill -9 of the shared host to all 3 windows ready again: ${Date.now() - killedAt} ms`);
+    const pids = new Set(back.map((s) => s.memory.hostPid));
+    assert.equal(pids.size, 1, `one new host: ${[...pids].join(' ')}`);
+    assert.ok(!pids.has(pid));
+    assert.deepEqual(hostPids(dir), [...pids], 'exactly one host process');
+    const statuses = await until(
+      () => Promise.all(servers.map((s) => s.status())),
+      (all) => all.every((s) => s.sharing?.otherWindows === 2),
+      'every window on the new host',
+    );
+    for (const s of statuses) {
+      assert.equal(s.sharing?.hostLoads, 1, 'the new host loaded once for three windows');
+      assert.equal(s.state, 'ready');
+    }
+  });
+
+  it('a second crash before the restarted host served anything is not restarted: error in every window, until a request', async () => {
+    const pid = (await servers[0].status()).memory.hostPid!;
+    process.kill(pid, 'SIGKILL');
+    const failed = await Promise.all(servers.map((s) => s.waitFor((x) => x.counters.hostCrashes === 2 && x.state === 'error', 'error after the second crash', 30_000)));
+    for (const s of failed) assert.match(s.error ?? '', /killed.*not restarted on its own again; the next request starts it\.$/);
+    assert.deepEqual(hostPids(dir), [], 'nobody started a host');
+    // A request in one window starts one host; the others follow it.
+    assert.ok(Array.isArray(await complete(servers[1], 'file:///work/again.ts')));
+    const back = await Promise.all(servers.map((s) => s.waitFor((x) => x.counters.hostCrashes === 2 && x.state === 'ready', 'ready after the request', 30_000)));
+    assert.equal(new Set(back.map((s) => s.memory.hostPid)).size, 1);
+    assert.equal(hostPids(dir).length, 1);
+  });
+});
+
 describe('deep sleep of a shared host', { skip: linuxOnly }, () => {
   it('Sleep Now ends the host for all; a request from one window starts one host, and the other follows', async () => {
     const dir = runtimeDir();
@@ -255,10 +321,14 @@ describe('deep sleep of a shared host', { skip: linuxOnly }, () => {
       const [a, b] = servers;
       await Promise.all(servers.map((s) => s.waitForState('ready')));
       const pid = (await a.status()).memory.hostPid!;
-      await a.connection.sendRequest(SleepRequest.type);
+      const slept = await a.connection.sendRequest(SleepRequest.type);
       await b.waitForState('sleeping');
       await until(() => isAlive(pid), (alive) => !alive, 'the host to exit');
       assert.deepEqual(hostPids(dir), []);
+      // The window that asked and the one that followed say the same: all of the host's RSS.
+      const followedSleep = await until(() => b.status(), (s) => s.lastSleepFreed !== null, 'B to say what the sleep freed');
+      assert.ok((slept.lastSleepFreed?.rssBytes ?? 0) > 0);
+      assert.equal(followedSleep.lastSleepFreed?.rssBytes, slept.lastSleepFreed?.rssBytes);
       assert.ok(Array.isArray(await complete(b, 'file:///work/deep.ts')));
       const woke = await b.status();
       assert.equal(woke.state, 'ready');
@@ -274,6 +344,42 @@ describe('deep sleep of a shared host', { skip: linuxOnly }, () => {
     } finally {
       await stopAll(servers);
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a wake that meets the shared host on its way out (deep sleep)', { skip: linuxOnly }, () => {
+  it('waits for it to go and starts a new host: the wake succeeds, never error', async () => {
+    const dir = runtimeDir();
+    const gateDir = mkdtempSync(path.join(os.tmpdir(), 'llm-load-gate-'));
+    const loadGate = path.join(gateDir, 'go');
+    const servers = await startWindows(1, dir);
+    try {
+      const [a] = servers;
+      const pid = (await a.waitForState('ready')).memory.hostPid!;
+      // B attaches (its hello) and holds its load until the file exists.
+      const b = await startServer(settings(), { env: { LOCAL_LLM_RUNTIME_DIR: dir, LOCAL_LLM_TEST_LOAD_GATE: loadGate } });
+      servers.push(b);
+      await until(() => a.status(), (s) => s.sharing?.otherWindows === 1, 'B attached');
+      assert.equal((await b.status()).state, 'loading');
+      // Sleep Now (deep) in A ends the host B is attached to; then B's load goes to it.
+      await a.connection.sendRequest(SleepRequest.type);
+      await until(() => isAlive(pid), (alive) => !alive, 'the host to exit');
+      writeFileSync(loadGate, '');
+      const ready = await b.waitFor((s) => s.state === 'ready', 'B ready', 30_000);
+      assert.deepEqual(b.statuses.filter((s) => s.state === 'error').map((s) => s.error), [], 'the wake never failed');
+      assert.ok(b.logs.some((l) => /going to sleep \(deep\) as this window woke it/.test(l)), 'the load met the leaving host');
+      assert.notEqual(ready.memory.hostPid, pid);
+      // A follows the wake onto the same new host, and B stays awake.
+      const followed = await a.waitForState('ready', 30_000);
+      assert.equal(followed.memory.hostPid, ready.memory.hostPid);
+      assert.deepEqual(hostPids(dir), [ready.memory.hostPid]);
+      assert.equal((await b.status()).state, 'ready');
+      assert.ok(Array.isArray(await complete(b, 'file:///work/race.ts')));
+    } finally {
+      await stopAll(servers);
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(gateDir, { recursive: true, force: true });
     }
   });
 });

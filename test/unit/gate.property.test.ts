@@ -23,7 +23,7 @@ type Step =
   | { t: 'reload' }
   | { t: 'failNextLoad' }
   | { t: 'failNextUnload' }
-  | { t: 'crash' }
+  | { t: 'crash'; restart: boolean }
   | { t: 'configure'; idleMs: number; wakeOnActivity: boolean }
   | { t: 'exempt' };
 
@@ -55,7 +55,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ t: 'reload' as const }) },
   { weight: 1, arbitrary: fc.constant({ t: 'failNextLoad' as const }) },
   { weight: 1, arbitrary: fc.constant({ t: 'failNextUnload' as const }) },
-  { weight: 1, arbitrary: fc.constant({ t: 'crash' as const }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('crash' as const), restart: fc.boolean() }) },
   {
     weight: 1,
     arbitrary: fc.record({ t: fc.constant('configure' as const), idleMs: idleChoices, wakeOnActivity: fc.boolean() }),
@@ -82,7 +82,7 @@ class SimulatedDriver implements GateDriver {
   readonly violations: string[] = [];
   /** Set by the test: whether an unload now may come from the idle watchdog, and if so, why not. */
   idleUnloadCheck: () => string | null = () => null;
-  private failPendingLoad: ((message: string) => void) | null = null;
+  private failPendingLoad: ((message: string, final: boolean) => void) | null = null;
 
   constructor(
     private readonly clock: FakeClock,
@@ -107,11 +107,11 @@ class SimulatedDriver implements GateDriver {
         this.loaded = true;
         resolve();
       }, this.loadMs);
-      this.failPendingLoad = (message) => {
+      this.failPendingLoad = (message, final) => {
         this.clock.clearTimeout(handle);
         this.busy = null;
         this.failPendingLoad = null;
-        this.onLoadFailed();
+        if (final) this.onLoadFailed();
         reject(new Error(message));
       };
     });
@@ -137,10 +137,13 @@ class SimulatedDriver implements GateDriver {
     });
   }
 
-  /** The host dies: the model is gone and a load on its way fails, as the real manager does. */
-  crash(): void {
+  /**
+   * The host dies: the model is gone and a load on its way fails, as the real manager does. With
+   * restart the gate may run that load again, so the requests waiting on it need not fail.
+   */
+  crash(restart: boolean): void {
     this.loaded = false;
-    this.failPendingLoad?.('The model host stopped unexpectedly.');
+    this.failPendingLoad?.('The model host stopped unexpectedly.', !restart);
   }
 
   /** Called when a load fails, before the gate hears of it. */
@@ -314,8 +317,8 @@ async function runSchedule(schedule: Schedule): Promise<void> {
       case 'crash':
         // The model is gone, so a drain on its way has nothing left to unload.
         drainActive = false;
-        driver.crash();
-        gate.crashed('The model host stopped unexpectedly.');
+        driver.crash(step.restart);
+        gate.crashed('The model host stopped unexpectedly.', { restart: step.restart });
         break;
       case 'configure':
         idleMs = step.idleMs;

@@ -3,7 +3,9 @@ import { describe, it } from 'node:test';
 import {
   GateCancelledError,
   GateUnavailableError,
+  noSecondRestart,
   ResumeGate,
+  restartSettleMs,
   type GateDriver,
   type GateOptions,
   type GateState,
@@ -760,6 +762,132 @@ describe('ResumeGate crashed()', () => {
     assert.equal(chatResult.outcome(), 'resolved');
     assert.equal(gate.state, 'error');
     assert.deepEqual(driver.calls, ['load']);
+  });
+});
+
+describe('ResumeGate crashed() with restart', () => {
+  const restart = { restart: true };
+
+  it('loads again at once, without a request: loading -> ready, never error', async () => {
+    const { gate, driver, states } = await readyGate();
+    const chat = new Job(driver);
+    const chatResult = track(gate.run('chat', chat.fn));
+    driver.loaded = false;
+    gate.crashed('The model host was killed.', restart);
+    assert.equal(gate.state, 'loading');
+    await settle();
+    assert.equal(gate.state, 'ready');
+    assert.deepEqual(states, ['loading', 'ready']);
+    assert.deepEqual(driver.calls, ['load', 'load']);
+    assert.ok(chatResult.outcome() instanceof GateUnavailableError, 'the request on the crashed host fails');
+    await runsWithModelLoaded(gate, driver);
+  });
+
+  it('does not restart a second crash before the restarted model served a request: error, and the next request retries', async () => {
+    const { gate, driver, clock } = await readyGate({ idleMs: 0 });
+    driver.loaded = false;
+    gate.crashed('The model host was killed.', restart);
+    await settle();
+    assert.equal(gate.state, 'ready');
+    await clock.advance(restartSettleMs * 2);
+    driver.loaded = false;
+    gate.crashed('The model host was killed.', restart);
+    await settle();
+    assert.equal(gate.state, 'error');
+    assert.equal(gate.error, `The model host was killed. ${noSecondRestart}`);
+    assert.deepEqual(driver.calls, ['load', 'load']);
+    await runsWithModelLoaded(gate, driver);
+    assert.deepEqual(driver.calls, ['load', 'load', 'load']);
+  });
+
+  it('does not restart a second crash within restartSettleMs, even after a request', async () => {
+    const { gate, driver, clock } = await readyGate({ idleMs: 0 });
+    driver.loaded = false;
+    gate.crashed('Killed.', restart);
+    await settle();
+    await runsWithModelLoaded(gate, driver);
+    await clock.advance(restartSettleMs - 1);
+    driver.loaded = false;
+    gate.crashed('Killed.', restart);
+    await settle();
+    assert.equal(gate.state, 'error');
+    assert.deepEqual(driver.calls, ['load', 'load']);
+    // Activity retries a crash, as before.
+    gate.activity();
+    await settle();
+    assert.equal(gate.state, 'ready');
+  });
+
+  it('restarts again once the restarted model served a request and stayed up restartSettleMs', async () => {
+    const { gate, driver, clock } = await readyGate({ idleMs: 0 });
+    driver.loaded = false;
+    gate.crashed('Killed.', restart);
+    await settle();
+    await runsWithModelLoaded(gate, driver);
+    await clock.advance(restartSettleMs);
+    driver.loaded = false;
+    gate.crashed('Killed.', restart);
+    await settle();
+    assert.equal(gate.state, 'ready');
+    assert.deepEqual(driver.calls, ['load', 'load', 'load']);
+  });
+
+  it('without restart (a hung host we killed) stays in error as before', async () => {
+    const { gate, driver } = await readyGate();
+    driver.loaded = false;
+    gate.crashed('The model host did not answer a completion within 60 s, so it was stopped; the next request starts a new one.');
+    await settle();
+    assert.equal(gate.state, 'error');
+    assert.deepEqual(driver.calls, ['load']);
+  });
+
+  it('a crash during a Sleep Now drain is not restarted: the user wanted the model gone', async () => {
+    const { gate, driver } = await readyGate();
+    const chat = new Job(driver, false);
+    track(gate.run('chat', chat.fn));
+    const slept = gate.sleep();
+    driver.loaded = false;
+    gate.crashed('Crashed.', restart);
+    await chat.end();
+    await slept;
+    assert.equal(gate.state, 'error');
+    assert.deepEqual(driver.calls, ['load']);
+  });
+
+  it('a crash during a load retries that load once, and the request that waited on it runs', async () => {
+    const { gate, driver } = await sleepingGate();
+    driver.holdLoads = true;
+    const job = new Job(driver);
+    const waiting = track(gate.run('completion', job.fn));
+    await settle();
+    assert.equal(gate.state, 'waking');
+    gate.crashed('The model host was killed.', restart);
+    driver.loadFailures.push('The model host was killed.');
+    await driver.finish();
+    assert.equal(gate.state, 'waking', 'still waking: the load runs again');
+    assert.deepEqual(driver.calls, ['load', 'load']);
+    await driver.finish();
+    assert.equal(gate.state, 'ready');
+    assert.equal(job.loadedAtStart, true);
+    await job.end();
+    assert.equal(waiting.outcome(), 'resolved');
+  });
+
+  it('a second crash during the retried load ends in error, and the waiting request fails with the sentence', async () => {
+    const { gate, driver } = await sleepingGate();
+    driver.holdLoads = true;
+    const waiting = track(gate.run('completion', new Job(driver).fn));
+    await settle();
+    gate.crashed('Killed.', restart);
+    driver.loadFailures.push('Killed.');
+    await driver.finish();
+    gate.crashed('Killed again.', restart);
+    driver.loadFailures.push('Killed again.');
+    await driver.finish();
+    assert.equal(gate.state, 'error');
+    assert.equal(gate.error, `Killed again. ${noSecondRestart}`);
+    assert.deepEqual(driver.calls, ['load', 'load']);
+    assert.ok(waiting.outcome() instanceof GateUnavailableError);
   });
 });
 

@@ -8,6 +8,8 @@ import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import * as net from 'node:net';
 import { createMessageConnection, SocketMessageReader, SocketMessageWriter } from 'vscode-jsonrpc/node';
 import { delay } from '../shared/cancellation';
+import { processPresence } from '../shared/processes';
+import { lockOwner } from './pidLock';
 import { statsRequest } from './protocol';
 import { ensurePrivateDir, hostKey, rendezvousPaths, runtimeDir, type HostIdentity, type RendezvousPaths } from './rendezvous';
 
@@ -156,4 +158,17 @@ export async function peekSharedHost(identity: HostIdentity, env: NodeJS.Process
     connection.dispose();
     socket.destroy();
   }
+}
+
+/**
+ * A host that closed a connection before its hello is exiting (a deep sleep, its grace period):
+ * waits until it gives up the rendezvous lock (it does so before it frees the model), at most
+ * `timeoutMs`, so that the next attach starts a new host instead of meeting the old one again.
+ */
+export async function waitForExitingHost(identity: HostIdentity, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<void> {
+  const { lock } = rendezvousPaths(runtimeDir(env), hostKey(identity));
+  const pid = lockOwner(lock);
+  if (pid === null) return;
+  const deadline = Date.now() + timeoutMs;
+  while (lockOwner(lock) === pid && processPresence(pid) === 'ours' && Date.now() < deadline) await delay(50);
 }

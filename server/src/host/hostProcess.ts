@@ -53,7 +53,7 @@ import {
 } from './protocol';
 import { delay } from '../shared/cancellation';
 import { shortenPaths } from '../shared/text';
-import { attachSharedHost, logTail, type Attached } from './attach';
+import { attachSharedHost, logTail, waitForExitingHost, type Attached } from './attach';
 import { readProcessRss } from './memory';
 import type { HostIdentity } from './rendezvous';
 
@@ -144,6 +144,8 @@ function formatDuration(ms: number): string {
 const recentLineCount = 20;
 /** Connections to a shared host that closed before its hello, before the attach gives up. */
 const attachAttempts = 3;
+/** How long an attach waits for a shared host that closed its connection (it is exiting) to let go of the rendezvous. */
+const exitingHostWaitMs = 10_000;
 /**
  * glibc raises its trim threshold after large frees and then keeps freed heap for reuse, which
  * left 20-40 MB of each unloaded model in RSS. A fixed threshold gives it back to the system
@@ -307,7 +309,8 @@ export class HostProcess {
         this.ended(null, null, message);
         throw new Error(message);
       }
-      await delay(100 * attempt);
+      // It is on its way out: once it has let go, the next try starts a new host.
+      await Promise.all([delay(100 * attempt), waitForExitingHost(shared.identity, this.options.env ?? process.env, exitingHostWaitMs)]);
     }
   }
 

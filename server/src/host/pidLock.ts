@@ -4,7 +4,8 @@
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { processPresence } from '../shared/processes';
 
-function owner(file: string): number | null {
+/** The pid the lock file names; null when there is no lock (or it is being written). */
+export function lockOwner(file: string): number | null {
   try {
     const pid = Number(readFileSync(file, 'utf8').trim());
     return Number.isInteger(pid) && pid > 0 ? pid : null;
@@ -35,14 +36,14 @@ function createExclusive(file: string): boolean {
  */
 export function acquirePidLock(file: string, depth = 0): boolean {
   if (createExclusive(file)) return true;
-  const pid = owner(file);
+  const pid = lockOwner(file);
   // An empty file is one being written: its owner is alive.
   if (pid === null || pid === process.pid || processPresence(pid) !== 'none' || depth > 3) return pid === process.pid;
   const takeover = `${file}.${pid}`;
   if (!acquirePidLock(takeover, depth + 1)) return false;
   try {
     // Still the same dead owner? Then nobody else replaced it meanwhile.
-    if (owner(file) !== pid) return false;
+    if (lockOwner(file) !== pid) return false;
     rmSync(file, { force: true });
     return createExclusive(file);
   } finally {
@@ -52,5 +53,5 @@ export function acquirePidLock(file: string, depth = 0): boolean {
 
 /** Gives the lock up, if this process holds it. */
 export function releasePidLock(file: string): void {
-  if (owner(file) === process.pid) rmSync(file, { force: true });
+  if (lockOwner(file) === process.pid) rmSync(file, { force: true });
 }

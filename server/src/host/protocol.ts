@@ -195,6 +195,17 @@ export interface SharedHostState {
   /** Until the shared idle sleep, as of sending; null when not ready or no window asks for sleep. */
   idleMsLeft: number | null;
   hostPid: number;
+  /**
+   * The host's RSS just before its first load: the pre-load baseline, which a window that
+   * attached after the load cannot measure itself. Null until a load starts.
+   */
+  baselineRssBytes: number | null;
+  /**
+   * The host's RSS as its current sleep began, and once a light sleep has freed the model (null
+   * until then; a deep sleep ends the process, which returns all of it). Every window reports
+   * what the sleep freed from these, whichever window asked for it. Null while not asleep.
+   */
+  sleepRssBytes: { before: number; after: number | null } | null;
 }
 
 /** First message of a client on the socket; answers the state. */

@@ -21,6 +21,7 @@ import { answer } from './answer';
 import { CompletionPriority, type CompletionWork } from './completionPriority';
 import type { LlamaEngine } from './engine';
 import { EngineError } from './engineError';
+import { ownRssBytes } from './memory';
 import { acquirePidLock, releasePidLock } from './pidLock';
 import * as host from './protocol';
 import { hostKey, type HostIdentity, type RendezvousPaths } from './rendezvous';
@@ -81,6 +82,9 @@ export class SharedHost {
   private byUser = false;
   private deep = false;
   private loads = 0;
+  /** RSS just before the first load, for every window's status (SharedHostState). */
+  private baselineRssBytes: number | null = null;
+  private sleepRssBytes: host.SharedHostState['sleepRssBytes'] = null;
   private loaded: host.LoadResult | null = null;
   private lastParams: host.LoadParams | null = null;
   private loading: { promise: Promise<host.LoadResult>; controller: AbortController; waiting: number } | null = null;
@@ -144,6 +148,8 @@ export class SharedHost {
       loads: this.loads,
       idleMsLeft: this.idleMsLeft(),
       hostPid: process.pid,
+      baselineRssBytes: this.baselineRssBytes,
+      sleepRssBytes: this.sleepRssBytes,
     };
   }
 
@@ -275,6 +281,8 @@ export class SharedHost {
     let loading = this.loading;
     if (!loading) {
       const controller = new AbortController();
+      this.baselineRssBytes ??= ownRssBytes();
+      this.sleepRssBytes = null;
       this.lastParams = params;
       this.state = 'loading';
       this.byUser = false;
@@ -418,6 +426,7 @@ export class SharedHost {
       this.byUser = how.byUser;
       this.deep = how.deep;
       const wasLoaded = this.state === 'ready';
+      if (wasLoaded) this.sleepRssBytes = { before: ownRssBytes(), after: null };
       this.state = 'sleeping';
       if (how.deep) this.exiting = true;
       this.broadcast();
@@ -431,6 +440,7 @@ export class SharedHost {
         return;
       }
       await this.options.engine.unload();
+      if (this.sleepRssBytes) this.sleepRssBytes = { ...this.sleepRssBytes, after: ownRssBytes() };
       this.loaded = null;
       this.broadcast();
     })();

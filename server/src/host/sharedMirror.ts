@@ -22,6 +22,8 @@ export interface SharedMirrorOptions {
 
 /** How long a window waits for a deep-sleeping shared host to exit by itself. */
 const exitWaitMs = 5000;
+/** How long a window waits for the shared host to say what a light sleep freed. */
+const sleepFreedWaitMs = 10_000;
 /** How often a window whose shared host ended in deep sleep looks whether another window woke it. */
 const peekMs = 1000;
 
@@ -139,6 +141,37 @@ export class SharedMirror {
       });
     });
     if (!host.exit) await host.detach();
+  }
+
+  /**
+   * What the shared host's current sleep freed, as the host measured it, so that every window
+   * says the same: all of its RSS for a deep sleep (the process ends), before minus after for a
+   * light one, waiting (at most `timeoutMs`) for the host to say it has freed the model. Null
+   * when the host said nothing of it (it crashed, or is not shared).
+   */
+  async sleepFreedRss(host: HostProcess, timeoutMs = sleepFreedWaitMs): Promise<number | null> {
+    const figure = (): number | null => {
+      const state = host.sharedState;
+      const rss = state?.sleepRssBytes;
+      if (!host.isShared || state?.state !== 'sleeping' || !rss) return null;
+      if (state.deep) return rss.before;
+      return rss.after === null ? null : Math.max(0, rss.before - rss.after);
+    };
+    if (figure() !== null || host.exit) return figure();
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        onState.dispose();
+        onExit.dispose();
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      const onState = host.onSharedState(() => {
+        if (figure() !== null) done();
+      });
+      const onExit = host.onExit(done);
+    });
+    return figure();
   }
 
   /** Loaded by this window: any earlier announcement is history. */

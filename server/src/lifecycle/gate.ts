@@ -89,6 +89,26 @@ interface Running {
 /** Why the gate is in `error`: only a crash of a model that was fine is retried on activity. */
 type ErrorCause = 'load' | 'unload' | 'crash';
 
+export interface CrashOptions {
+  /**
+   * The host died on its own while the model was loaded or loading (not hung and killed for it,
+   * not put to sleep): load the model again at once, without waiting for a request. The gate
+   * does so once; see restartSettleMs.
+   */
+  restart?: boolean;
+}
+
+/**
+ * An automatic restart counts as having worked, so that a later crash is restarted again, once
+ * the restarted model has served a request and stayed up this long. A crash before that is left
+ * in `error` (a model that crashes again and again must not reload in a loop), and the next
+ * request or activity retries, as after any crash.
+ */
+export const restartSettleMs = 60_000;
+
+/** Added to the crash sentence when the gate does not restart on its own. */
+export const noSecondRestart = 'It had been restarted after a crash just before, so it is not restarted on its own again; the next request starts it.';
+
 /** A call may join the same operation at the end of the queue, unless that one may already
  * be using old settings (a reload that started). */
 function joinable(op: Operation): boolean {
@@ -131,7 +151,11 @@ export class ResumeGate {
   /** The model is loaded as far as the gate knows (false from the moment an unload begins). */
   private loaded = false;
   private driverCall: DriverCall | null = null;
-  private crashDuringLoad: string | null = null;
+  private crashDuringLoad: { sentence: string; restart: boolean } | null = null;
+  /** When the gate last restarted a crashed model on its own; null: never. */
+  private restartedAt: number | null = null;
+  /** A request succeeded since that restart. */
+  private servedSinceRestart = false;
 
   private readonly queue: Operation[] = [];
   private current: Operation | null = null;
@@ -307,22 +331,51 @@ export class ResumeGate {
     return this.schedule('reload', () => this.reloadModel());
   }
 
-  /** The model host died unexpectedly: the model is gone, running requests are aborted, state
-   * -> error(message). The next request or wake retries the load. */
-  crashed(message: string): void {
+  /**
+   * The model host died unexpectedly: the model is gone and running requests are aborted. With
+   * `restart` (and unless a sleep was asked for, or the last automatic restart has not proved
+   * itself yet: restartSettleMs) the model is loaded again at once (state `loading`); otherwise
+   * state -> error(message), and the next request, activity or wake retries the load.
+   */
+  crashed(message: string, options: CrashOptions = {}): void {
     if (this.disposed || this.driverCall === 'unload') return;
-    const sentence = message.trim() === '' ? 'The model host stopped unexpectedly.' : message;
+    let sentence = message.trim() === '' ? 'The model host stopped unexpectedly.' : message;
     if (this.driverCall === 'load') {
       // The load decides; if it claims success anyway, the model is still treated as gone.
-      this.crashDuringLoad = sentence;
+      this.crashDuringLoad = { sentence, restart: options.restart === true };
       return;
     }
     this.loaded = false;
     this.abortRunning('all', new GateUnavailableError(sentence));
     this.clearIdle();
+    const restart = options.restart === true && this.started && !this.sleepAsked();
+    if (restart && !this.mayRestart()) sentence = `${sentence} ${noSecondRestart}`;
     this.errorCause = 'crash';
+    if (restart && this.mayRestart()) {
+      this.noteRestart();
+      // Behind an operation that runs now (a reload loads anyway), the error shows until the load starts.
+      if (this.current !== null) this.setState('error', sentence);
+      void this.schedule('load', () => this.loadModel('loading'));
+      return;
+    }
     this.setState('error', sentence);
     this.pump();
+  }
+
+  /** Whether a crash may be restarted on its own now: never before, or the last restart proved itself. */
+  private mayRestart(): boolean {
+    if (this.restartedAt === null) return true;
+    return this.servedSinceRestart && this.clock.now() - this.restartedAt >= restartSettleMs;
+  }
+
+  private noteRestart(): void {
+    this.restartedAt = this.clock.now();
+    this.servedSinceRestart = false;
+  }
+
+  /** A sleep runs or waits: the user or the shared host wants the model gone, crash or not. */
+  private sleepAsked(): boolean {
+    return this.current?.kind === 'sleep' || this.queue.some((op) => op.kind === 'sleep');
   }
 
   /** Milliseconds until the idle sleep; null when not ready, sleep is off or a drain runs. Exempt. */
@@ -429,19 +482,30 @@ export class ResumeGate {
     }
     this.errorCause = null;
     this.setState(label, null);
-    this.crashDuringLoad = null;
-    let failure: string | null = null;
-    this.driverCall = 'load';
-    try {
-      await this.callDriver('load');
-    } catch (error) {
-      failure = describe(error, 'The model could not be loaded.');
-    } finally {
-      this.driverCall = null;
+    let failure: string | null;
+    for (;;) {
+      this.crashDuringLoad = null;
+      failure = null;
+      this.driverCall = 'load';
+      try {
+        await this.callDriver('load');
+      } catch (error) {
+        failure = describe(error, 'The model could not be loaded.');
+      } finally {
+        this.driverCall = null;
+      }
+      const crash = this.takeCrashDuringLoad();
+      if (crash === null) break;
+      failure ??= crash.sentence;
+      if (this.disposed || !crash.restart || this.queue.some((op) => op.kind === 'sleep')) break;
+      // The host died under the load: the same load starts it again, once (crashed()).
+      if (!this.mayRestart()) {
+        failure = `${failure} ${noSecondRestart}`;
+        break;
+      }
+      this.noteRestart();
     }
-    if (failure === null && this.crashDuringLoad !== null) failure = this.crashDuringLoad;
-    else if (failure === null) this.loaded = true;
-    this.crashDuringLoad = null;
+    if (failure === null) this.loaded = true;
     if (this.disposed) return;
     if (failure !== null) {
       this.errorCause = 'load';
@@ -450,6 +514,13 @@ export class ResumeGate {
       return;
     }
     this.setState('ready', null);
+  }
+
+  /** The crash that crashed() noted while the driver loaded, if any; forgotten once read. */
+  private takeCrashDuringLoad(): { sentence: string; restart: boolean } | null {
+    const crash = this.crashDuringLoad;
+    this.crashDuringLoad = null;
+    return crash;
   }
 
   private async sleepModel(): Promise<void> {
@@ -564,6 +635,14 @@ export class ResumeGate {
     this.clearIdle();
     this.emit();
     const result = settled(fn, controller.signal);
+    // A model restarted after a crash proves itself by serving a request (one that started on it).
+    const restartedAt = this.restartedAt;
+    result.then(
+      () => {
+        if (this.restartedAt === restartedAt) this.servedSinceRestart = true;
+      },
+      () => undefined,
+    );
     return result.finally(() => {
       callerSignal?.removeEventListener('abort', forward);
       this.running.delete(entry);

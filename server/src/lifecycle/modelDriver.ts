@@ -32,8 +32,12 @@ export interface ModelDriverOptions {
   settings(): Settings;
   /** Turns the model setting into a local, checked file path (may download). */
   resolveModelPath(setting: string, signal: AbortSignal): Promise<string>;
-  /** The host died when nobody asked it to. */
-  onCrash(message: string): void;
+  /**
+   * The host died when nobody asked it to, holding the model (or loading it). `restart`: it
+   * crashed on its own (a host that hung was killed by us: false), so the gate may start it
+   * again at once.
+   */
+  onCrash(message: string, restart: boolean): void;
   onChange(): void;
   /** The folder where the sequences' state is kept across sleep (sequenceState.ts). */
   stateDir?(): string;
@@ -44,6 +48,8 @@ export interface ModelDriverOptions {
   /** The shared host went to sleep (for every window) or became ready: the gate follows it. */
   onSharedSleep?(byUser: boolean): void;
   onSharedReady?(): void;
+  /** Awaited just before each load is sent to the host (tests: LOCAL_LLM_TEST_LOAD_GATE, server.ts). */
+  beforeHostLoad?(): Promise<void>;
 }
 
 /** How long a deep sleep waits for the host to exit by itself before it is killed. */
@@ -175,16 +181,29 @@ export class ModelDriver implements GateDriver {
       let host = this.host;
       if (!host) {
         host = this.spawn(params);
-        this.hostBaselineRssBytes = remote ? null : (await host.stats()).rssBytes;
+        this.hostBaselineRssBytes = remote ? null : await this.baselineOf(host);
       }
+      await this.options.beforeHostLoad?.();
       let result;
-      try {
-        result = await host.load(params, signal);
-      } catch (err) {
-        // What a cancelled load left in the host is unknown (the host may not even have seen the
-        // cancel): a new host serves the next load.
-        if (signal.aborted) await this.dropHost(host);
-        throw err;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          result = await host.load(params, signal);
+          break;
+        } catch (err) {
+          // What a cancelled load left in the host is unknown (the host may not even have seen the
+          // cancel): a new host serves the next load.
+          if (signal.aborted) await this.dropHost(host);
+          const leaving = processOf(host);
+          if (signal.aborted || attempt > 1 || !leaving || !leavingInDeepSleep(leaving)) throw err;
+          // The wake met a shared host on its way out in a deep sleep (it refused the load, or
+          // ended under it): once it is gone, a new host serves this wake.
+          this.options.log('The model host was going to sleep (deep) as this window woke it; a new one is started.');
+          await this.shared.leaveSleepingHost(leaving);
+          if (this.host === host) this.host = null;
+          if (signal.aborted) throw new Error(`Loading ${path} was cancelled.`, { cause: err });
+          host = this.spawn(params);
+          this.hostBaselineRssBytes = await this.baselineOf(host);
+        }
       }
       if (signal.aborted) {
         await this.dropHost(host);
@@ -192,6 +211,8 @@ export class ModelDriver implements GateDriver {
       }
       this.loaded = true;
       this.shared.loaded();
+      // A shared host that was still empty at the attach has its own figure now: the same one, taken by the host.
+      this.hostBaselineRssBytes = processOf(host)?.sharedState?.baselineRssBytes ?? this.hostBaselineRssBytes;
       const { fallbackReason, ...info } = result;
       this.lastInfo = { ...info, path };
       if (fallbackReason) this.notice = fallbackReason;
@@ -244,8 +265,10 @@ export class ModelDriver implements GateDriver {
       }
     });
     const after = this.memorySample();
+    // A shared host measured the sleep itself: a window that only followed it came too late to.
+    const hostFreed = process ? await this.shared.sleepFreedRss(process) : null;
     this.lastSleepFreed = {
-      rssBytes: Math.max(0, before.rss - after.rss),
+      rssBytes: hostFreed ?? Math.max(0, before.rss - after.rss),
       vramBytes: before.vram === null ? null : Math.max(0, before.vram - (after.vram ?? 0)),
     };
     this.options.onChange();
@@ -352,6 +375,16 @@ export class ModelDriver implements GateDriver {
     }
   }
 
+  /**
+   * The host's RSS before it loaded the model (this also waits for a new host to answer). A shared
+   * host that already holds the model, or is loading it for another window, says what its RSS
+   * was before its first load; measured now, the model would count as the baseline.
+   */
+  private async baselineOf(host: Engine): Promise<number> {
+    const { rssBytes } = await host.stats();
+    return processOf(host)?.sharedState?.baselineRssBytes ?? rssBytes;
+  }
+
   private requireHost(): Engine {
     if (!this.host || !this.loaded) throw new Error('The model is not loaded.');
     return this.host;
@@ -405,8 +438,14 @@ export class ModelDriver implements GateDriver {
       message += ` The ${backend.toUpperCase()} backend crashed; the next load uses the CPU.`;
     }
     this.options.log(message);
-    this.options.onCrash(message);
+    this.options.onCrash(message, !exit.hung);
   }
+}
+
+/** A shared host that announced a deep sleep: it exits, or has exited, as asked. */
+function leavingInDeepSleep(process: HostProcess): boolean {
+  const state = process.sharedState;
+  return process.isShared && state?.state === 'sleeping' && state.deep;
 }
 
 /** The local host's process behind an engine (the shared host follows it); null for a server. */

@@ -169,6 +169,9 @@ export class SharedHost {
     connection.onError(() => undefined);
     connection.onClose(() => this.detach(client));
     connection.onRequest(host.helloRequest, (params) => {
+      // Its connection closed before its hello was read (a window that stopped at once): it must
+      // not count, nor cancel the grace that ends a host nobody uses.
+      if (!this.clients.has(client)) return this.snapshot();
       this.configure(client, params);
       client.pid = params.clientPid;
       this.greeted = true;

@@ -289,7 +289,8 @@ export async function runWindowPriority(ctx: BenchContext): Promise<BenchOutcome
       ['restore', restore.n, restore.p50, restore.max, ''],
     ],
   );
-  const file = writeResult('windowPriority', header, {
+  // Part b alone must not replace the whole benchmark's results.
+  const file = writeResult(switchOnly ? 'windowPriority-switch' : 'windowPriority', header, {
     settings: { contextSize, typedLimits, longLimits, gapsMs, n, rounds, reps, switchOnly },
     blocks,
     switches,

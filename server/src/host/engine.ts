@@ -5,8 +5,10 @@
 // One model and one context serve every request. The context has two sequences, each with its
 // own KV cache of contextSize tokens: completions on one, chat on the other, so neither evicts the
 // other's cache; a completion runs beside a chat answer (laneQueue.ts), one generation at a time
-// per sequence.
-import { chmod, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
+// per sequence. On a host several windows share, the completion sequence holds one window's tokens
+// at a time: at a switch the holder's state goes to a file and the new window's own comes back
+// (switchWindow, windowStates.ts), rather than a sequence (and a KV cache) per window.
+import { chmod, mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type {
@@ -23,6 +25,7 @@ import type {
 import { layoutPrompt, ringPieces, type FimControls, type PromptLayout, type PromptPiece } from '../completion/promptLayout';
 import type { Backend, PromptPart, StopReason, TokenFigures } from '../shared/protocol';
 import type { GpuChoice } from '../shared/settings';
+import { processPresence } from '../shared/processes';
 import { nthNewline } from '../shared/text';
 import { startLlama, type NodeLlamaCpp, type StartedLlama } from './backend';
 import { LaneQueue } from './laneQueue';
@@ -647,10 +650,21 @@ export class LlamaEngine {
     }
   }
 
-  /** A private folder (0700; mkdtemp makes it so) for this load's window states: under the state folder when the load keeps one, else the temp folder. */
+  /**
+   * A private folder (0700; mkdtemp makes it so) for this load's window states: under the state
+   * folder when the load keeps one, else the temp folder. Folders in the state folder that a host
+   * left when it crashed (its pid is gone) are removed.
+   */
   private async makeWindowDir(current: Loaded): Promise<string> {
-    const parent = current.stateDir ?? os.tmpdir();
-    if (current.stateDir) await ensureStateDir(current.stateDir);
+    if (!current.stateDir) return mkdtemp(path.join(os.tmpdir(), `local-llm-windows-${process.pid}-`));
+    const parent = current.stateDir;
+    await ensureStateDir(parent);
+    for (const name of await readdir(parent).catch(() => [])) {
+      const pid = /^windows-(\d+)-/.exec(name)?.[1];
+      if (pid !== undefined && Number(pid) !== process.pid && processPresence(Number(pid)) === 'none') {
+        await rm(path.join(parent, name), { recursive: true, force: true }).catch(() => undefined);
+      }
+    }
     return mkdtemp(path.join(parent, `windows-${process.pid}-`));
   }
 

@@ -611,7 +611,7 @@ export class LlamaEngine {
     current.keptBeforeLine = null;
     if (plan.restore === null) return;
     const started = performance.now();
-    const record = await this.loadSavedState(current, 'completion', plan.restore.base, `completion state of window ${owner.key}`);
+    const record = await this.loadSavedState(current, 'completion', plan.restore.base, `completion state of ${owner.key}`);
     await removeState(plan.restore.base).catch(() => undefined);
     if (!record) return;
     current.keptBeforeLine = plan.restore.keptBeforeLine;

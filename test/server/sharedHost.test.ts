@@ -404,6 +404,9 @@ describe('a switch between two windows on one host', { skip: linuxOnly }, () => 
             const files = readdirSync(folders[0]!);
             assert.ok(files.some((f) => f.endsWith('.bin')), `B's state is kept: ${files.join(' ')}`);
             for (const f of files) assert.equal(statSync(path.join(folders[0]!, f)).mode & 0o777, 0o600, f);
+            // B's window closes: its state goes with it.
+            await b.stop();
+            await until(() => readdirSync(folders[0]!), (left) => left.length === 0, 'the state of the window that closed to be deleted', 20_000);
           } else {
             assert.ok(back.evaluatedTokens > back.promptTokens / 2, `A after B evaluated ${back.evaluatedTokens} of ${back.promptTokens} prompt tokens`);
             assert.deepEqual(storages.flatMap(windowDirs), [], 'no window state was saved');

@@ -5,9 +5,13 @@
 //    windows with a host each, blocks alternated on / off, off / on;
 // b. what one completion sequence for all windows costs at a switch: a completion in A typed
 //    along a line (its prompt in the KV cache), against A's first completion after one in B
-//    (B's prompt replaced A's), on the 1,100-token prompts of the sample document.
-// `node --import tsx bench/run.ts windowPriority`; BENCH_QUICK=1 for a few repetitions.
-import { mkdtempSync, rmSync } from 'node:fs';
+//    (B's prompt replaced A's), on the 1,100-token prompts of the sample document; with each
+//    window's completion state kept across the switch (the host saves B's and restores A's) and
+//    without (LOCAL_LLM_HOST_WINDOW_STATES=off: A's prompt evaluated again), a host each,
+//    repetitions alternated; and the host's save and restore times from its log.
+// `node --import tsx bench/run.ts windowPriority`; BENCH_QUICK=1 for a few repetitions;
+// BENCH_SWITCH_ONLY=1 for part b alone.
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ActivityNotification, type CompletionCounters, type TokenFigures } from '../server/src/shared/protocol';
@@ -16,7 +20,7 @@ import { count, type BenchContext, type BenchOutcome } from './lib/context';
 import { cursorAt, sampleDocument } from './lib/document';
 import { close, complete, startServer, type TestServer } from './lib/lsp';
 import { loadAverage, resultHeader, writeResult } from './lib/results';
-import { summarize } from './lib/stats';
+import { summarize, type Summary } from './lib/stats';
 import { printTable } from './lib/table';
 
 const contextSize = 2048;
@@ -36,9 +40,13 @@ interface Pair {
   dir: string;
 }
 
-async function startPair(ctx: BenchContext, priority: boolean): Promise<Pair> {
+async function startPair(ctx: BenchContext, priority: boolean, windowStates = true): Promise<Pair> {
   const dir = mkdtempSync(path.join(os.tmpdir(), `llm-bench-priority-${priority ? 'on' : 'off'}-`));
-  const env = { LOCAL_LLM_RUNTIME_DIR: dir, ...(priority ? {} : { LOCAL_LLM_HOST_PRIORITY: 'off' }) };
+  const env = {
+    LOCAL_LLM_RUNTIME_DIR: dir,
+    ...(priority ? {} : { LOCAL_LLM_HOST_PRIORITY: 'off' }),
+    ...(windowStates ? {} : { LOCAL_LLM_HOST_WINDOW_STATES: 'off' }),
+  };
   const a = await startServer(serverSettings(ctx.largeModel, { contextSize, completion: typedLimits }), { env });
   const b = await startServer(serverSettings(ctx.largeModel, { contextSize, completion: longLimits }), { env });
   await Promise.all([a.waitForState('ready', 300_000), b.waitForState('ready', 300_000)]);
@@ -120,6 +128,8 @@ async function block(pair: Pair, priority: boolean, n: number): Promise<Block> {
 }
 
 interface SwitchSample {
+  /** Whether the host kept A's completion state across B's completion. */
+  kept: boolean;
   warmMs: number;
   warm: TokenFigures | null;
   afterSwitchMs: number;
@@ -127,55 +137,90 @@ interface SwitchSample {
 }
 
 /** A types along a line of the sample document; between two of its keys B asks once. */
-async function switchCost(pair: Pair, reps: number): Promise<SwitchSample[]> {
+async function switchCost(pair: Pair, kept: boolean, r: number): Promise<SwitchSample> {
   const { a, b } = pair;
-  const samples: SwitchSample[] = [];
-  for (let r = 0; r < reps; r++) {
-    const uri = `file:///bench/switch-${r}.ts`;
-    const position = cursorAt(r * 3 + 1);
-    const lines = sampleDocument.split('\n');
-    let version = 1;
-    a.open(uri, sampleDocument);
-    const key = async (ch: string, at: number): Promise<{ ms: number; figures: TokenFigures | null }> => {
-      const line = lines[position.line];
-      lines[position.line] = line.slice(0, position.character + at) + ch + line.slice(position.character + at);
-      a.change(uri, ++version, lines.join('\n'));
-      void a.connection.sendNotification(ActivityNotification.type, { kind: 'typing' });
-      const { ms } = await complete(a, uri, { line: position.line, character: position.character + at + 1 });
-      return { ms, figures: (await a.status()).lastCompletion };
-    };
-    await key('q', 0); // the prompt into the KV cache
-    const warm = await key('w', 1);
-    const other = `file:///bench/switch-b-${r}.ts`;
-    b.open(other, longDocument);
-    void b.connection.sendNotification(ActivityNotification.type, { kind: 'typing' });
-    await complete(b, other, { line: 1, character: 0 });
-    close(b, other);
-    const back = await key('e', 2);
-    close(a, uri);
-    samples.push({ warmMs: warm.ms, warm: warm.figures, afterSwitchMs: back.ms, afterSwitch: back.figures });
+  const uri = `file:///bench/switch-${r}.ts`;
+  const position = cursorAt(r * 3 + 1);
+  const lines = sampleDocument.split('\n');
+  let version = 1;
+  a.open(uri, sampleDocument);
+  const key = async (ch: string, at: number): Promise<{ ms: number; figures: TokenFigures | null }> => {
+    const line = lines[position.line];
+    lines[position.line] = line.slice(0, position.character + at) + ch + line.slice(position.character + at);
+    a.change(uri, ++version, lines.join('\n'));
+    void a.connection.sendNotification(ActivityNotification.type, { kind: 'typing' });
+    const { ms } = await complete(a, uri, { line: position.line, character: position.character + at + 1 });
+    return { ms, figures: (await a.status()).lastCompletion };
+  };
+  await key('q', 0); // the prompt into the KV cache
+  const warm = await key('w', 1);
+  const other = `file:///bench/switch-b-${r}.ts`;
+  b.open(other, longDocument);
+  void b.connection.sendNotification(ActivityNotification.type, { kind: 'typing' });
+  await complete(b, other, { line: 1, character: 0 });
+  close(b, other);
+  const back = await key('e', 2);
+  close(a, uri);
+  return { kept, warmMs: warm.ms, warm: warm.figures, afterSwitchMs: back.ms, afterSwitch: back.figures };
+}
+
+interface SwitchTimings {
+  saveMs: number[];
+  restoreMs: number[];
+  /** Sizes of the states saved. */
+  bytes: number[];
+}
+
+/** The host's save and restore times at window switches, from its log (engine.ts traces them). */
+function switchTimings(dir: string): SwitchTimings {
+  const timings: SwitchTimings = { saveMs: [], restoreMs: [], bytes: [] };
+  for (const name of readdirSync(dir).filter((f) => f.endsWith('.log'))) {
+    for (const line of readFileSync(path.join(dir, name), 'utf8').split('\n')) {
+      const match = /Window switch: (saved|restored) the completion state of \S+ \((\d+) tokens, (\d+) bytes\) in ([\d.]+) ms/.exec(line);
+      if (!match) continue;
+      (match[1] === 'saved' ? timings.saveMs : timings.restoreMs).push(Number(match[4]));
+      if (match[1] === 'saved') timings.bytes.push(Number(match[3]));
+    }
   }
-  return samples;
+  return timings;
 }
 
 export async function runWindowPriority(ctx: BenchContext): Promise<BenchOutcome> {
   const header = resultHeader('windowPriority', loadAverage());
+  const switchOnly = process.env['BENCH_SWITCH_ONLY'] === '1';
   const n = count(ctx, 10, 3);
-  const rounds = count(ctx, 2, 1);
-  const on = await startPair(ctx, true);
-  const off = await startPair(ctx, false);
+  const rounds = switchOnly ? 0 : count(ctx, 2, 1);
+  const reps = count(ctx, 3, 2);
   const blocks: Block[] = [];
-  let switches: SwitchSample[];
+  const switches: SwitchSample[] = [];
+  let timings: SwitchTimings;
+  const on = await startPair(ctx, true);
   try {
-    for (let r = 0; r < rounds; r++) {
-      // A B, then B A: neither side always runs first.
-      const order = r % 2 === 0 ? [true, false] : [false, true];
-      for (const priority of order) blocks.push(await block(priority ? on : off, priority, n));
+    if (rounds > 0) {
+      const off = await startPair(ctx, false);
+      try {
+        for (let r = 0; r < rounds; r++) {
+          // A B, then B A: neither side always runs first.
+          const order = r % 2 === 0 ? [true, false] : [false, true];
+          for (const priority of order) blocks.push(await block(priority ? on : off, priority, n));
+        }
+      } finally {
+        await stopPair(off);
+      }
     }
-    switches = await switchCost(on, count(ctx, 3, 1));
+    const again = await startPair(ctx, true, false);
+    try {
+      for (let r = 0; r < reps; r++) {
+        // Kept then evaluated again, then the other way round.
+        const order = r % 2 === 0 ? [true, false] : [false, true];
+        for (const kept of order) switches.push(await switchCost(kept ? on : again, kept, r));
+      }
+    } finally {
+      await stopPair(again);
+    }
+    timings = switchTimings(on.dir);
   } finally {
     await stopPair(on);
-    await stopPair(off);
   }
 
   const arm = (priority: boolean): { alone: number[]; during: number[]; evaluated: number[]; asked: number; yielded: number; generated: number } => {
@@ -195,50 +240,77 @@ export async function runWindowPriority(ctx: BenchContext): Promise<BenchOutcome
     const s = summarize(samples);
     return [label, s.n, s.p50, s.p95, s.max];
   };
-  printTable(
-    `Completion latency in window A while window B keeps asking for ${longLimits.maxTokens}-token completions; large model, ${threads} thread(s), A's maxTokens ${typedLimits.maxTokens}`,
-    ['', 'n', 'p50 ms', 'p95 ms', 'max ms'],
-    [
-      row('A while B asks, priority on', withPriority.during),
-      row('A while B asks, priority off (FIFO)', fifo.during),
-      row('A alone (priority on)', withPriority.alone),
-      row('A alone (priority off)', fifo.alone),
-    ],
-  );
-  printTable(
-    "Window B's long completions in the same blocks",
-    ['', 'asked', 'ran to their end', 'yielded to A'],
-    [
-      ['priority on', withPriority.asked, withPriority.generated, withPriority.yielded],
-      ['priority off (FIFO)', fifo.asked, fifo.generated, fifo.yielded],
-    ],
-  );
-  const warm = summarize(switches.map((s) => s.warmMs));
-  const cold = summarize(switches.map((s) => s.afterSwitchMs));
+  if (rounds > 0) {
+    printTable(
+      `Completion latency in window A while window B keeps asking for ${longLimits.maxTokens}-token completions; large model, ${threads} thread(s), A's maxTokens ${typedLimits.maxTokens}`,
+      ['', 'n', 'p50 ms', 'p95 ms', 'max ms'],
+      [
+        row('A while B asks, priority on', withPriority.during),
+        row('A while B asks, priority off (FIFO)', fifo.during),
+        row('A alone (priority on)', withPriority.alone),
+        row('A alone (priority off)', fifo.alone),
+      ],
+    );
+    printTable(
+      "Window B's long completions in the same blocks",
+      ['', 'asked', 'ran to their end', 'yielded to A'],
+      [
+        ['priority on', withPriority.asked, withPriority.generated, withPriority.yielded],
+        ['priority off (FIFO)', fifo.asked, fifo.generated, fifo.yielded],
+      ],
+    );
+  }
+  const side = (kept: boolean): { warm: Summary; cold: Summary; samples: SwitchSample[] } => {
+    const samples = switches.filter((x) => x.kept === kept);
+    return { warm: summarize(samples.map((x) => x.warmMs)), cold: summarize(samples.map((x) => x.afterSwitchMs)), samples };
+  };
+  const keptSide = side(true);
+  const againSide = side(false);
   const evaluated = (figures: (TokenFigures | null)[]): string => figures.map((f) => (f ? `${f.evaluatedTokens}/${f.promptTokens}` : '-')).join(' ');
+  const switchRow = (label: string, sum: Summary, figures: (TokenFigures | null)[]): (string | number)[] => [label, sum.n, sum.p50, sum.max, evaluated(figures)];
   printTable(
-    'One completion sequence for all windows: A typed along a line vs A right after a completion in B (sample document)',
+    'One completion sequence for all windows: A typed along a line vs A right after a completion in B (sample document), its state kept across the switch or evaluated again',
     ['', 'n', 'p50 ms', 'max ms', 'prompt tokens evaluated / in prompt'],
     [
-      ['A, next key (its prompt in the KV)', warm.n, warm.p50, warm.max, evaluated(switches.map((s) => s.warm))],
-      ['A, first key after B completed', cold.n, cold.p50, cold.max, evaluated(switches.map((s) => s.afterSwitch))],
+      switchRow('A, next key (its prompt in the KV), state kept', keptSide.warm, keptSide.samples.map((x) => x.warm)),
+      switchRow('A, first key after B completed, state kept', keptSide.cold, keptSide.samples.map((x) => x.afterSwitch)),
+      switchRow('A, next key (its prompt in the KV), evaluated again', againSide.warm, againSide.samples.map((x) => x.warm)),
+      switchRow('A, first key after B completed, evaluated again (old)', againSide.cold, againSide.samples.map((x) => x.afterSwitch)),
     ],
   );
-  const file = writeResult('windowPriority', header, {
-    settings: { contextSize, typedLimits, longLimits, gapsMs, n, rounds },
+  const save = summarize(timings.saveMs);
+  const restore = summarize(timings.restoreMs);
+  const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
+  printTable(
+    'The host at a window switch (state kept): saving the holder’s completion state, restoring the new window’s',
+    ['', 'n', 'p50 ms', 'max ms', 'state MiB (p50 / max)'],
+    [
+      ['save', save.n, save.p50, save.max, `${mib(summarize(timings.bytes).p50)} / ${mib(summarize(timings.bytes).max)}`],
+      ['restore', restore.n, restore.p50, restore.max, ''],
+    ],
+  );
+  // Part b alone must not replace the whole benchmark's results.
+  const file = writeResult(switchOnly ? 'windowPriority-switch' : 'windowPriority', header, {
+    settings: { contextSize, typedLimits, longLimits, gapsMs, n, rounds, reps, switchOnly },
     blocks,
     switches,
+    timings,
   });
   process.stdout.write(`${file}\n`);
   const on50 = summarize(withPriority.during).p50;
   const off50 = summarize(fifo.during).p50;
   const alone50 = summarize(withPriority.alone).p50;
-  return {
-    name: 'windowPriority',
-    file,
-    verdicts: [
-      { figure: 'A while B asks long completions, p50: priority on / off / A alone', value: `${on50.toFixed(0)} / ${off50.toFixed(0)} / ${alone50.toFixed(0)} ms`, target: '-', met: null },
-      { figure: 'A right after a completion in B vs its next key, p50', value: `${cold.p50.toFixed(0)} vs ${warm.p50.toFixed(0)} ms`, target: '-', met: null },
-    ],
-  };
+  const verdicts = [
+    {
+      figure: "A's first key after a completion in B, p50: state kept / evaluated again / A's next key",
+      value: `${keptSide.cold.p50.toFixed(0)} / ${againSide.cold.p50.toFixed(0)} / ${keptSide.warm.p50.toFixed(0)} ms`,
+      target: '-',
+      met: null,
+    },
+    { figure: 'window switch: save / restore of a completion state, p50', value: `${save.p50.toFixed(0)} / ${restore.p50.toFixed(0)} ms`, target: '-', met: null },
+  ];
+  if (rounds > 0) {
+    verdicts.unshift({ figure: 'A while B asks long completions, p50: priority on / off / A alone', value: `${on50.toFixed(0)} / ${off50.toFixed(0)} / ${alone50.toFixed(0)} ms`, target: '-', met: null });
+  }
+  return { name: 'windowPriority', file, verdicts };
 }

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InlineCompletionRequest, type InlineCompletionItem } from 'vscode-languageserver-protocol/node';
-import { ActivityNotification, ChatRequest, SleepRequest, type ChatResult, type ModelStatus } from '../../server/src/shared/protocol';
+import { ActivityNotification, ChatRequest, SleepRequest, type ChatResult, type ModelStatus, type TokenFigures } from '../../server/src/shared/protocol';
 import { largeModel, tinyModel } from '../fixtures/models';
 import { isAlive } from '../fixtures/processes';
 import { startServer, type TestServer } from './lspClient';
@@ -443,4 +443,90 @@ describe('completions of two windows on one host', { skip: linuxOnly }, () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
+
+describe('a switch between two windows on one host', { skip: linuxOnly }, () => {
+  /** A document of its own for each window, different from its first character on, so that their prompts share no more than the FIM layout. */
+  const lines = (name: string, count: number): string[] => Array.from({ length: count }, (_, i) => `${name}${i} = compute(${name}, ${i % 11}) + ${i % 7};`);
+  /** The window states of a load live in a windows-* folder of the storage's state folder. */
+  const windowDirs = (storage: string): string[] => {
+    try {
+      return readdirSync(path.join(storage, 'state')).filter((f) => f.startsWith('windows-')).map((f) => path.join(storage, 'state', f));
+    } catch {
+      return [];
+    }
+  };
+
+  for (const kept of [true, false]) {
+    it(
+      kept
+        ? 'A, B, A: A’s completion state is kept while B completes, so A’s next key evaluates only a few tokens'
+        : 'with LOCAL_LLM_HOST_WINDOW_STATES=off, A’s next key after B evaluates A’s whole prompt again (the old cost)',
+      async (t) => {
+        const dir = runtimeDir();
+        const storages = [mkdtempSync(path.join(os.tmpdir(), 'llm-switch-a-')), mkdtempSync(path.join(os.tmpdir(), 'llm-switch-b-'))];
+        const env = { LOCAL_LLM_RUNTIME_DIR: dir, ...(kept ? {} : { LOCAL_LLM_HOST_WINDOW_STATES: 'off' }) };
+        const servers = await Promise.all(storages.map((storageDir) => startServer(settings(), { env, storageDir })));
+        try {
+          const [a, b] = servers;
+          await Promise.all(servers.map((s) => s.waitForState('ready')));
+          const aLines = lines('alpha', 60);
+          const aUri = 'file:///work/switch-a.ts';
+          const row = 30;
+          let version = 1;
+          a.open(aUri, aLines.join('\n'));
+          let typed = '';
+          /** A types `key` along its cursor line and asks there: a new text, so its server's cache never answers. */
+          const typeInA = async (key: string): Promise<TokenFigures> => {
+            aLines[row] = typed + key + aLines[row]!.slice(typed.length);
+            typed += key;
+            a.change(aUri, ++version, aLines.join('\n'));
+            void a.connection.sendNotification(ActivityNotification.type, { kind: 'typing' });
+            const items = await a.connection.sendRequest(InlineCompletionRequest.type, {
+              textDocument: { uri: aUri },
+              position: { line: row, character: typed.length },
+              context: { triggerKind: 2 },
+            });
+            assert.ok(items !== undefined);
+            return (await a.status()).lastCompletion!;
+          };
+          const first = await typeInA('x');
+          assert.ok(first.promptTokens > 100, `A's prompt is long enough to tell the cases apart: ${first.promptTokens} tokens`);
+          // B is where the user goes now: A's background work (a next suggestion) yields to it.
+          const bUri = 'file:///work/switch-b.ts';
+          b.open(bUri, lines('omega', 60).join('\n'));
+          void b.connection.sendNotification(ActivityNotification.type, { kind: 'typing' });
+          assert.ok(Array.isArray(await b.connection.sendRequest(InlineCompletionRequest.type, { textDocument: { uri: bUri }, position: { line: 30, character: 0 }, context: { triggerKind: 2 } })));
+          const bFigures = (await b.status()).lastCompletion!;
+          assert.ok(bFigures.evaluatedTokens > bFigures.promptTokens / 2, `B's prompt was evaluated: ${JSON.stringify(bFigures)}`);
+          const back = await typeInA('y');
+          t.diagnostic(`A ${first.evaluatedTokens}/${first.promptTokens}, B ${bFigures.evaluatedTokens}/${bFigures.promptTokens}, A after B ${back.evaluatedTokens}/${back.promptTokens} prompt tokens evaluated`);
+          if (kept) {
+            assert.ok(back.evaluatedTokens <= 10, `A after B evaluated ${back.evaluatedTokens} of ${back.promptTokens} prompt tokens`);
+            // A's saved state was private to the user while it was kept (B's is now).
+            const folders = storages.flatMap(windowDirs);
+            assert.equal(folders.length, 1, `one window folder for the load: ${folders.join(' ')}`);
+            assert.equal(statSync(folders[0]!).mode & 0o777, 0o700);
+            const files = readdirSync(folders[0]!);
+            assert.ok(files.some((f) => f.endsWith('.bin')), `B's state is kept: ${files.join(' ')}`);
+            for (const f of files) assert.equal(statSync(path.join(folders[0]!, f)).mode & 0o777, 0o600, f);
+            // B's window closes: its state goes with it.
+            await b.stop();
+            await until(() => readdirSync(folders[0]!), (left) => left.length === 0, 'the state of the window that closed to be deleted', 20_000);
+          } else {
+            assert.ok(back.evaluatedTokens > back.promptTokens / 2, `A after B evaluated ${back.evaluatedTokens} of ${back.promptTokens} prompt tokens`);
+            assert.deepEqual(storages.flatMap(windowDirs), [], 'no window state was saved');
+          }
+          const pid = (await a.status()).memory.hostPid!;
+          await stopAll(servers);
+          await until(() => isAlive(pid), (alive) => !alive, 'the host to exit after the last window');
+          assert.deepEqual(storages.flatMap(windowDirs), [], 'the window states are gone with the host');
+        } finally {
+          await stopAll(servers);
+          rmSync(dir, { recursive: true, force: true });
+          for (const s of storages) rmSync(s, { recursive: true, force: true });
+        }
+      },
+    );
+  }
 });

@@ -5,8 +5,11 @@
 // One model and one context serve every request. The context has two sequences, each with its
 // own KV cache of contextSize tokens: completions on one, chat on the other, so neither evicts the
 // other's cache; a completion runs beside a chat answer (laneQueue.ts), one generation at a time
-// per sequence.
-import { chmod, rename, rm, stat } from 'node:fs/promises';
+// per sequence. On a host several windows share, the completion sequence holds one window's tokens
+// at a time: at a switch the holder's state goes to a file and the new window's own comes back
+// (switchWindow, windowStates.ts), rather than a sequence (and a KV cache) per window.
+import { chmod, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type {
   ChatHistoryItem,
@@ -22,6 +25,7 @@ import type {
 import { layoutPrompt, ringPieces, type FimControls, type PromptLayout, type PromptPiece } from '../completion/promptLayout';
 import type { Backend, PromptPart, StopReason, TokenFigures } from '../shared/protocol';
 import type { GpuChoice } from '../shared/settings';
+import { processPresence } from '../shared/processes';
 import { nthNewline } from '../shared/text';
 import { startLlama, type NodeLlamaCpp, type StartedLlama } from './backend';
 import { LaneQueue } from './laneQueue';
@@ -54,12 +58,31 @@ import {
   writeStateRecord,
   type ModelIdentity,
   type SequenceKind,
+  type StateRecord,
 } from './sequenceState';
 import { cutBeforeLine, firstTokens, fitInfillBudget, lastTokens } from './tokenWindow';
+import { WindowStates } from './windowStates';
 
 export interface EngineOptions {
   /** Diagnostic lines (llama.cpp's warnings, a GPU backend that would not start); stderr by default. */
   log?: (line: string) => void;
+  /** Lines for the host's own log only (a window switch's save and restore times); none by default. */
+  trace?: (line: string) => void;
+}
+
+/**
+ * The window a completion comes from on a host several windows share, as the host names it (never
+ * the window itself), and the bytes its other windows' saved states may take together.
+ */
+export interface CompletionOwner {
+  key: string;
+  capBytes: number;
+}
+
+/** A window's saved completion state: its files' base (sequenceState.ts) and its kept text before the cursor line. */
+interface WindowFile {
+  base: string;
+  keptBeforeLine: string | null;
 }
 
 /** How long the phases of the last load took; the benchmarks report them. */
@@ -105,6 +128,12 @@ interface Loaded {
   repoTokens?: { rep: Token | null; sep: Token | null };
   /** Tokens of recent context chunks by their laid-out text: the ring rarely changes, tokenizing it on every keystroke would be waste. */
   chunkTokens: Map<string, Token[]>;
+  /** Which window's tokens the completion sequence holds, and the others' saved states (windowStates.ts). */
+  windows: WindowStates<WindowFile>;
+  /** This load's private folder of window states; made at the first save, removed with the load. */
+  windowDir: Promise<string> | null;
+  /** Names the next window state file. */
+  windowFiles: number;
 }
 
 /** A completion prompt as laid out for one request. */
@@ -143,6 +172,8 @@ const abortResult: GenerationResult = { text: '', stopReason: 'abort', tokens: 0
 const stoppedPrefill: PrefillResult = { promptTokens: 0, evaluatedTokens: 0, stopped: true };
 /** How long the model of a failed context creation gets to dispose before it is left to the process exit. */
 const failedDisposeWaitMs = 2000;
+/** Windows whose completion state is kept besides the one the sequence holds. */
+export const keptWindowStates = 4;
 
 type LibraryStopReason = 'eogToken' | 'stopGenerationTrigger' | 'functionCalls' | 'maxTokens' | 'abort' | 'customStopTrigger';
 
@@ -243,6 +274,7 @@ function fitChatHistory(current: Loaded, messages: HostChatMessage[], maxTokens:
  */
 export class LlamaEngine {
   private readonly log: (line: string) => void;
+  private readonly trace: (line: string) => void;
   private readonly library: Promise<NodeLlamaCpp>;
   private importDurationMs: number | null = null;
   private llamaState: LlamaState | null = null;
@@ -258,6 +290,7 @@ export class LlamaEngine {
 
   constructor(options: EngineOptions = {}) {
     this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
+    this.trace = options.trace ?? (() => undefined);
     // Imported at once, so the RSS measured before the first load already includes the library
     // and what a sleep gives back is the model alone.
     const started = performance.now();
@@ -312,18 +345,27 @@ export class LlamaEngine {
   }
 
   /** Fill in the middle. Aborting `signal` stops it; one aborted while it waits answers at once. */
-  infill(params: InfillParams, signal: AbortSignal): Promise<GenerationResult> {
+  infill(params: InfillParams, signal: AbortSignal, owner?: CompletionOwner): Promise<GenerationResult> {
     this.refuseWhileStopping();
-    return this.generation('completion', signal, abortResult, (stop) => this.infillNow(params, stop));
+    return this.generation('completion', signal, abortResult, (stop) => this.infillNow(params, stop, owner));
   }
 
   /**
    * Evaluates the prompt an infill with these params would use into the completion sequence, in batches of prefillBatchTokens; aborting `signal` stops it at the next
    * batch, keeping what was evaluated. Generates nothing.
    */
-  prefill(params: PrefillParams, signal: AbortSignal): Promise<PrefillResult> {
+  prefill(params: PrefillParams, signal: AbortSignal, owner?: CompletionOwner): Promise<PrefillResult> {
     this.refuseWhileStopping();
-    return this.generation('completion', signal, stoppedPrefill, (stop) => this.prefillNow(params, stop));
+    return this.generation('completion', signal, stoppedPrefill, (stop) => this.prefillNow(params, stop, owner));
+  }
+
+  /** A window detached from the shared host: its saved completion state is deleted, never to be restored. */
+  forgetOwner(key: string): Promise<void> {
+    return this.queue.lane('completion', async () => {
+      const current = this.loaded;
+      const file = current?.windows.forget(key);
+      if (file) await removeState(file.base).catch(() => undefined);
+    });
   }
 
   /** One chat answer over `params.messages`, each streamed piece of text passed to `onChunk`. */
@@ -487,6 +529,11 @@ export class LlamaEngine {
     current.chatSequence.dispose();
     await current.context.dispose();
     await current.model.dispose();
+    // Window states belong to this load's sequence: the next load starts without them.
+    current.windows.clear();
+    if (current.windowDir) {
+      await current.windowDir.then((dir) => rm(dir, { recursive: true, force: true })).catch(() => undefined);
+    }
     // The file's metadata (vocabulary, template) is garbage now; without a full collection V8
     // keeps its heap grown. gc exists when the process runs with --expose-gc (the host does).
     (globalThis as { gc?: () => void }).gc?.();
@@ -499,19 +546,31 @@ export class LlamaEngine {
    */
   private async restoreState(current: Loaded, kind: SequenceKind): Promise<void> {
     if (!current.pendingRestore.delete(kind) || !current.stateDir || !current.identity) return;
-    const sequence = kind === 'completion' ? current.sequence : current.chatSequence;
     const base = stateBase(current.stateDir, current.identity.modelPath, kind);
-    const refuse = async (why: string): Promise<void> => {
+    const record = await this.loadSavedState(current, kind, base, `saved ${kind} state ${path.basename(base)}`);
+    if (record && kind === 'completion') current.keptBeforeLine = record.keptBeforeLine;
+  }
+
+  /**
+   * Loads the state saved at `base` into the sequence of `kind` when its record matches this
+   * load and its file is the size recorded; else deletes it, logs why (naming it `what`) and
+   * leaves the sequence as it was (emptied when llama.cpp failed half way). The record, or null.
+   */
+  private async loadSavedState(current: Loaded, kind: SequenceKind, base: string, what: string): Promise<StateRecord | null> {
+    const sequence = kind === 'completion' ? current.sequence : current.chatSequence;
+    const refuse = async (why: string): Promise<null> => {
       await removeState(base).catch(() => undefined);
-      this.log(`Deleted the saved ${kind} state ${path.basename(base)} unloaded: ${why}.`);
+      this.log(`Deleted the ${what} unloaded: ${why}.`);
+      return null;
     };
+    if (!current.identity) return null;
     let record;
     try {
       record = await readStateRecord(base);
     } catch (err) {
       return refuse(`its record is unreadable (${nativeMessage(err)})`);
     }
-    if (!record) return;
+    if (!record) return null;
     const why = recordMismatch(record, { ...current.identity, contextSize: sequence.contextSize, engineVersion: await libraryVersion(), kind });
     if (why !== null) return refuse(why);
     let bytes: number;
@@ -528,7 +587,87 @@ export class LlamaEngine {
       await sequence.clearHistory().catch(() => undefined);
       return refuse(`llama.cpp could not load it (${nativeMessage(err)})`);
     }
-    if (kind === 'completion') current.keptBeforeLine = record.keptBeforeLine;
+    return record;
+  }
+
+  /**
+   * Before a completion of `owner` on a shared host: when the completion sequence holds another
+   * window's tokens, saves them (that window's state) and loads `owner`'s own saved state, if it
+   * has one; the prompt's prefix reuse then evaluates only what differs. Runs in the completion
+   * lane: node-llama-cpp's context lock keeps the save and load from overlapping a chat decode.
+   * A failed save or load costs the reuse only: one line in the log, and the prompt is evaluated.
+   */
+  private async switchWindow(current: Loaded, owner: CompletionOwner | undefined): Promise<void> {
+    if (!owner) return;
+    const { windows, sequence } = current;
+    const plan = windows.plan(owner.key);
+    if (plan.save === null && plan.restore === null) {
+      windows.hold(owner.key);
+      return;
+    }
+    if (plan.save !== null && owner.capBytes > 0 && current.identity && sequence.contextTokens.length > 0) {
+      await this.saveWindow(current, plan.save, owner.capBytes);
+    }
+    windows.hold(owner.key);
+    // Whatever the sequence holds now is no longer the cut point of this window's text.
+    current.keptBeforeLine = null;
+    if (plan.restore === null) return;
+    const started = performance.now();
+    const record = await this.loadSavedState(current, 'completion', plan.restore.base, `completion state of ${owner.key}`);
+    await removeState(plan.restore.base).catch(() => undefined);
+    if (!record) return;
+    current.keptBeforeLine = plan.restore.keptBeforeLine;
+    this.trace(`Window switch: restored the completion state of ${owner.key} (${record.tokenCount} tokens, ${record.bytes} bytes) in ${(performance.now() - started).toFixed(1)} ms.`);
+  }
+
+  /** Saves the completion sequence as `key`'s state in this load's window folder, then drops the states over the count or `capBytes`. */
+  private async saveWindow(current: Loaded, key: string, capBytes: number): Promise<void> {
+    const { sequence, identity } = current;
+    if (!identity) return;
+    const started = performance.now();
+    let base: string | null = null;
+    try {
+      current.windowDir ??= this.makeWindowDir(current);
+      base = path.join(await current.windowDir, `window-${++current.windowFiles}`);
+      const tokenCount = sequence.contextTokens.length;
+      const { fileSize } = await sequence.saveStateToFile(binOf(base));
+      await chmod(binOf(base), 0o600);
+      await writeStateRecord(base, {
+        format: 1,
+        ...identity,
+        kind: 'completion',
+        contextSize: sequence.contextSize,
+        engineVersion: await libraryVersion(),
+        tokenCount,
+        bytes: fileSize,
+        keptBeforeLine: current.keptBeforeLine,
+      });
+      for (const dropped of current.windows.keep(key, fileSize, { base, keptBeforeLine: current.keptBeforeLine }, capBytes)) {
+        await removeState(dropped.base).catch(() => undefined);
+      }
+      this.trace(`Window switch: saved the completion state of ${key} (${tokenCount} tokens, ${fileSize} bytes) in ${(performance.now() - started).toFixed(1)} ms.`);
+    } catch (err) {
+      if (base !== null) await removeState(base).catch(() => undefined);
+      this.log(`Could not keep the completion state of another window (${nativeMessage(err)}); its next completion evaluates its prompt again.`);
+    }
+  }
+
+  /**
+   * A private folder (0700; mkdtemp makes it so) for this load's window states: under the state
+   * folder when the load keeps one, else the temp folder. Folders in the state folder that a host
+   * left when it crashed (its pid is gone) are removed.
+   */
+  private async makeWindowDir(current: Loaded): Promise<string> {
+    if (!current.stateDir) return mkdtemp(path.join(os.tmpdir(), `local-llm-windows-${process.pid}-`));
+    const parent = current.stateDir;
+    await ensureStateDir(parent);
+    for (const name of await readdir(parent).catch(() => [])) {
+      const pid = /^windows-(\d+)-/.exec(name)?.[1];
+      if (pid !== undefined && Number(pid) !== process.pid && processPresence(Number(pid)) === 'none') {
+        await rm(path.join(parent, name), { recursive: true, force: true }).catch(() => undefined);
+      }
+    }
+    return mkdtemp(path.join(parent, `windows-${process.pid}-`));
   }
 
   private async loadNow(params: LoadParams, signal: AbortSignal): Promise<LoadResult> {
@@ -610,6 +749,9 @@ export class LlamaEngine {
       identity,
       pendingRestore: new Set(identity ? ['completion', 'chat'] : []),
       chunkTokens: new Map(),
+      windows: new WindowStates(keptWindowStates),
+      windowDir: null,
+      windowFiles: 0,
     };
     return result;
   }
@@ -746,9 +888,10 @@ export class LlamaEngine {
     return { layout, bos, contextChunks: ring.length, maxTokens: budget.maxTokens };
   }
 
-  private async prefillNow(params: PrefillParams, signal: AbortSignal): Promise<PrefillResult> {
+  private async prefillNow(params: PrefillParams, signal: AbortSignal, owner: CompletionOwner | undefined): Promise<PrefillResult> {
     const current = this.requireLoaded();
     await this.restoreState(current, 'completion');
+    await this.switchWindow(current, owner);
     // The whole prompt, the cursor line too: a keystroke on that line then evaluates only itself.
     const target = this.buildPrompt(current, params).layout.tokens;
     const { sequence } = current;
@@ -770,10 +913,11 @@ export class LlamaEngine {
     }
   }
 
-  private async infillNow(params: InfillParams, signal: AbortSignal): Promise<GenerationResult> {
+  private async infillNow(params: InfillParams, signal: AbortSignal, owner: CompletionOwner | undefined): Promise<GenerationResult> {
     const started = performance.now();
     const current = this.requireLoaded();
     await this.restoreState(current, 'completion');
+    await this.switchWindow(current, owner);
     const { model } = current;
     const built = this.buildPrompt(current, params);
     const { layout } = built;

@@ -25,13 +25,14 @@ process.on('unhandledRejection', (reason) => {
 
 /** Where the engine's lines go: stderr, and in a shared host also every attached window's log. */
 let logLine = log;
-const engine = new LlamaEngine({ log: (line) => logLine(line) });
+const sharedDir = process.env['LOCAL_LLM_HOST_DIR'];
+// A shared host's own log (its detached stderr) also gets the window switches' save and restore times.
+const engine = new LlamaEngine({ log: (line) => logLine(line), ...(sharedDir ? { trace: (line: string) => log(`${new Date().toISOString()} ${line}`) } : {}) });
 engine.ready().catch((err: unknown) => {
   log(`node-llama-cpp could not be imported: ${errorMessage(err)}`);
   process.exit(1);
 });
 
-const sharedDir = process.env['LOCAL_LLM_HOST_DIR'];
 if (sharedDir) {
   // Whatever the host creates (socket, description, log) is the user's alone.
   process.umask(0o077);
@@ -44,6 +45,8 @@ if (sharedDir) {
     graceMs: Number.isFinite(grace) && grace >= 0 ? grace : defaultGraceMs,
     // The benchmark's baseline: completions of all windows first come, first served.
     priority: process.env['LOCAL_LLM_HOST_PRIORITY'] !== 'off',
+    // The benchmark's baseline: a window switch evaluates the window's prompt again.
+    windowStates: process.env['LOCAL_LLM_HOST_WINDOW_STATES'] !== 'off',
     log: (line) => log(`${new Date().toISOString()} ${line}`),
   });
   logLine = (line) => shared.logLine(line);

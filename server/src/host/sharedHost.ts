@@ -4,7 +4,8 @@
 // them: the model sleeps when no window has been active for the shortest idle time among them,
 // a load asked by several windows at once is one load, and Sleep Now from one is a sleep for all.
 // All windows share the one completion sequence: the window the user is in goes first
-// (completionPriority.ts decides, this class stops the work that yields).
+// (completionPriority.ts decides, this class stops the work that yields), and the engine keeps
+// each window's completion state across a switch, so that A, B, A does not evaluate A's prompt again.
 // Every change of the shared state is sent to every client, so each window's gate can follow it.
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
@@ -19,7 +20,7 @@ import { abortSignalOf } from '../shared/cancellation';
 import { errorMessage } from '../shared/errors';
 import { answer } from './answer';
 import { CompletionPriority, type CompletionWork } from './completionPriority';
-import type { LlamaEngine } from './engine';
+import type { CompletionOwner, LlamaEngine } from './engine';
 import { EngineError } from './engineError';
 import { ownRssBytes } from './memory';
 import { acquirePidLock, releasePidLock } from './pidLock';
@@ -34,6 +35,8 @@ export interface SharedHostOptions {
   graceMs: number;
   /** Whose completion work goes first (completionPriority.ts); false: first come, first served (the benchmark's baseline). Default true. */
   priority?: boolean;
+  /** Whether each window's completion state is kept across a switch to another window (engine.ts); false: the benchmark's baseline. Default true. */
+  windowStates?: boolean;
   log(line: string): void;
 }
 
@@ -55,6 +58,8 @@ interface Client {
   stateCapBytes: number;
   /** Generations of this client that run or wait in the engine. */
   running: Set<AbortController>;
+  /** The host's name for this window's completion state (engine.ts, CompletionOwner); never one the window sends. */
+  owner: string;
 }
 
 /** Completion-sequence work that runs or waits in the engine, and whether it was made to yield to another window. */
@@ -101,6 +106,8 @@ export class SharedHost {
   private readonly priority: CompletionPriority<Client>;
   /** Every window's completion-sequence work in flight, for the priority to stop. */
   private readonly pendingWork = new Set<PendingWork>();
+  /** Names the next client's completion state. */
+  private clientCount = 0;
 
   constructor(private readonly options: SharedHostOptions) {
     this.priority = new CompletionPriority(options.priority ?? true);
@@ -168,13 +175,16 @@ export class SharedHost {
       return;
     }
     const connection = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
-    const client: Client = { connection, pid: 0, idleMs: 0, sleepMode: 'deep', stateCapBytes: 0, running: new Set() };
+    const client: Client = { connection, pid: 0, idleMs: 0, sleepMode: 'deep', stateCapBytes: 0, running: new Set(), owner: `window-${++this.clientCount}` };
     this.clients.add(client);
     const reply = <T>(work: () => Promise<T>): Promise<T> => answer((line) => this.logLine(line), work);
     socket.on('error', () => undefined);
     connection.onError(() => undefined);
     connection.onClose(() => this.detach(client));
     connection.onRequest(host.helloRequest, (params) => {
+      // Its connection closed before its hello was read (a window that stopped at once): it must
+      // not count, nor cancel the grace that ends a host nobody uses.
+      if (!this.clients.has(client)) return this.snapshot();
       this.configure(client, params);
       client.pid = params.clientPid;
       this.greeted = true;
@@ -237,6 +247,7 @@ export class SharedHost {
     // Its generations have nobody to answer to.
     for (const controller of client.running) controller.abort();
     this.priority.forget(client);
+    void this.options.engine.forgetOwner(client.owner).catch(() => undefined);
     if (client.pid !== 0) this.logLine(`Window server ${client.pid} detached (${this.snapshot().clients} left).`);
     this.armIdle();
     this.broadcast();
@@ -365,7 +376,7 @@ export class SharedHost {
     const work = this.admit(client, params.background === true ? 'background' : 'completion', token);
     if (!work) return { text: '', stopReason: 'abort', tokens: 0, figures: host.noFigures, yielded: true };
     try {
-      const result = await this.generate(client, work.controller, token, (signal) => this.options.engine.infill(params, signal));
+      const result = await this.generate(client, work.controller, token, (signal) => this.options.engine.infill(params, signal, this.ownerOf(client)));
       return work.yielded && result.stopReason === 'abort' ? { ...result, yielded: true } : result;
     } finally {
       this.pendingWork.delete(work);
@@ -383,12 +394,27 @@ export class SharedHost {
     if (!work) return { ...stopped, yielded: true };
     client.running.add(work.controller);
     try {
-      const result = await this.options.engine.prefill(params, work.controller.signal);
+      const result = await this.options.engine.prefill(params, work.controller.signal, this.ownerOf(client));
       return work.yielded ? { ...result, yielded: true } : result;
     } finally {
       client.running.delete(work.controller);
       this.pendingWork.delete(work);
     }
+  }
+
+  /**
+   * Whose completion this is, for the engine to keep each window's completion state across a
+   * switch to another window; the bytes are what the windows allow for saved state (stateCacheMB),
+   * none when LOCAL_LLM_HOST_WINDOW_STATES=off (the benchmark's baseline).
+   */
+  private ownerOf(client: Client): CompletionOwner {
+    const cap = this.options.windowStates === false ? 0 : this.stateCap();
+    return { key: client.owner, capBytes: cap };
+  }
+
+  /** The largest state cap of the attached windows, or the last one given. */
+  private stateCap(): number {
+    return Math.max(0, ...[...this.clients].map((c) => c.stateCapBytes), this.lastCap);
   }
 
   /** The priority's decision for new completion work: null when it yields at once; else its entry, after the work it stops. */
@@ -432,7 +458,7 @@ export class SharedHost {
       this.broadcast();
       for (const client of this.clients) for (const controller of client.running) controller.abort();
       if (how.save && wasLoaded) {
-        const cap = Math.max(0, ...[...this.clients].map((c) => c.stateCapBytes), this.lastCap);
+        const cap = this.stateCap();
         if (cap > 0) await this.options.engine.saveStates(cap).catch(() => undefined);
       }
       if (how.deep) {

@@ -8,8 +8,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { InlineCompletionRequest, type InlineCompletionItem } from 'vscode-languageserver-protocol/node';
-import { ActivityNotification, ChatRequest, SleepRequest, type ChatResult, type ModelStatus, type TokenFigures } from '../../server/src/shared/protocol';
+import { CancellationTokenSource, InlineCompletionRequest, type InlineCompletionItem } from 'vscode-languageserver-protocol/node';
+import { ActivityNotification, ChatRequest, SleepRequest, type ChatChunk, type ChatResult, type ModelStatus, type TokenFigures } from '../../server/src/shared/protocol';
 import { largeModel, tinyModel } from '../fixtures/models';
 import { isAlive } from '../fixtures/processes';
 import { startServer, type TestServer } from './lspClient';
@@ -445,9 +445,10 @@ describe('completions of two windows on one host', { skip: linuxOnly }, () => {
   });
 });
 
+/** A document of its own for each window, different from its first character on, so that their prompts share no more than the FIM layout. */
+const lines = (name: string, count: number): string[] => Array.from({ length: count }, (_, i) => `${name}${i} = compute(${name}, ${i % 11}) + ${i % 7};`);
+
 describe('a switch between two windows on one host', { skip: linuxOnly }, () => {
-  /** A document of its own for each window, different from its first character on, so that their prompts share no more than the FIM layout. */
-  const lines = (name: string, count: number): string[] => Array.from({ length: count }, (_, i) => `${name}${i} = compute(${name}, ${i % 11}) + ${i % 7};`);
   /** The window states of a load live in a windows-* folder of the storage's state folder. */
   const windowDirs = (storage: string): string[] => {
     try {
@@ -529,4 +530,86 @@ describe('a switch between two windows on one host', { skip: linuxOnly }, () => 
       },
     );
   }
+});
+
+describe('window switches while a third window streams a chat', { skip: linuxOnly }, () => {
+  // A window switch saves one window's completion state and loads another's into the completion
+  // sequence while the chat sequence decodes (they share the context); this must neither crash
+  // the host nor lose a state.
+  it('the states are saved and restored beside the chat: one host all along, no failed save or restore, each switch evaluates a few tokens', async (t) => {
+    const dir = runtimeDir();
+    const large = await largeModel();
+    // The large model writes every token it may, so the chat streams until it is cancelled.
+    const short = { debounceMs: 0, maxTokens: 4, maxLines: 1, maxMs: 0 };
+    const servers = await Promise.all([0, 1, 2].map(() => startServer(settings({ model: large, completion: short }), { env: { LOCAL_LLM_RUNTIME_DIR: dir } })));
+    const hostLog = (): string => readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => readFileSync(path.join(dir, f), 'utf8')).join('\n');
+    const chatSource = new CancellationTokenSource();
+    try {
+      const [a, b, c] = servers;
+      const ready = await Promise.all(servers.map((s) => s.waitForState('ready', 120_000)));
+      const hostPid = ready[0].memory.hostPid!;
+      const docs = [a, b].map((server, i) => {
+        const text = lines(i === 0 ? 'alpha' : 'omega', 20);
+        const uri = `file:///work/chat-switch-${i}.ts`;
+        server.open(uri, text.join('\n'));
+        return { server, uri, text, typed: '', version: 1 };
+      });
+      /** The window types one key along line 10 and asks there: a new text, so its server's cache never answers. */
+      const typeAndAsk = async (doc: (typeof docs)[number], key: string): Promise<TokenFigures> => {
+        doc.text[10] = doc.typed + key + doc.text[10]!.slice(doc.typed.length);
+        doc.typed += key;
+        doc.server.change(doc.uri, ++doc.version, doc.text.join('\n'));
+        void doc.server.connection.sendNotification(ActivityNotification.type, { kind: 'typing' });
+        const items = await doc.server.connection.sendRequest(InlineCompletionRequest.type, {
+          textDocument: { uri: doc.uri },
+          position: { line: 10, character: doc.typed.length },
+          context: { triggerKind: 2 },
+        });
+        assert.ok(Array.isArray(items));
+        return (await doc.server.status()).lastCompletion!;
+      };
+      // Each window's prompt is evaluated once, before the chat.
+      for (const doc of docs) await typeAndAsk(doc, 'k');
+
+      const chunks: ChatChunk[] = [];
+      const partialResultToken = 'chat-beside-switches';
+      c.connection.onProgress(ChatRequest.type, partialResultToken, (chunk) => void chunks.push(chunk));
+      let chatDone = false;
+      const answer = c.connection
+        .sendRequest(ChatRequest.type, { sessionId: 'beside', message: 'Explain closures at length.', partialResultToken }, chatSource.token)
+        .then(
+          (result) => ({ result, error: null }),
+          (error: unknown) => ({ result: null, error }),
+        )
+        .finally(() => (chatDone = true));
+      await until(() => chunks.length, (n) => n > 0, 'the chat to stream');
+
+      const figures: TokenFigures[] = [];
+      let duringChat = 0;
+      for (let round = 0; round < 3; round++) {
+        for (const doc of docs) {
+          figures.push(await typeAndAsk(doc, String(round)));
+          if (!chatDone) duringChat++;
+        }
+      }
+      chatSource.cancel();
+      const { error } = await answer;
+      t.diagnostic(`${duringChat} of ${figures.length} switched completions ended while the chat streamed; ${chunks.length} chat chunks; evaluated ${figures.map((f) => `${f.evaluatedTokens}/${f.promptTokens}`).join(' ')}`);
+      assert.equal(error, null, `the chat ended without an error: ${String(error)}`);
+      for (const f of figures) assert.ok(f.evaluatedTokens <= 10, `each switch restored the window's own state: ${JSON.stringify(f)}`);
+      const log = hostLog();
+      assert.ok(/Window switch: saved/.test(log) && /Window switch: restored/.test(log), 'the switches went through saved states');
+      assert.ok(!/Could not (save|restore|keep)/.test(log), `no save or restore failed: ${log}`);
+      const after = await Promise.all(servers.map((s) => s.status()));
+      for (const s of after) {
+        assert.equal(s.state, 'ready');
+        assert.equal(s.memory.hostPid, hostPid, 'the same host all along');
+        assert.equal(s.counters.hostCrashes, 0);
+      }
+    } finally {
+      chatSource.dispose();
+      await stopAll(servers);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

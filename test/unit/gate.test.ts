@@ -10,6 +10,7 @@ import {
   type GateOptions,
   type GateState,
 } from '../../server/src/lifecycle/gate';
+import { ModelLeftError } from '../../server/src/shared/errors';
 import { FakeClock, settle } from './fakeClock';
 
 /** A model manager stand-in that records calls, can hold them open and can fail them. */
@@ -910,5 +911,65 @@ describe('ResumeGate dispose()', () => {
     assert.equal(clock.pending, 1);
     gate.dispose();
     assert.equal(clock.pending, 0);
+  });
+});
+
+describe('ResumeGate and a model that left under a request', () => {
+  /** A fn that fails with `error` on its first call (the host was leaving) and answers 'answer' after, noting whether the model was loaded each time. */
+  function leavesOnce(driver: ManualDriver, error: Error): { fn: (signal: AbortSignal) => Promise<string>; loadedAt: boolean[] } {
+    const loadedAt: boolean[] = [];
+    return {
+      loadedAt,
+      fn: async () => {
+        loadedAt.push(driver.loaded);
+        if (loadedAt.length === 1) throw error;
+        return 'answer';
+      },
+    };
+  }
+
+  it('runs the request again after the sleep it came too late for, on the woken model', async () => {
+    const { gate, driver, states } = await readyGate();
+    const refusal = deferred<string>();
+    const loadedAt: boolean[] = [];
+    const result = track(
+      gate.run('chat', () => {
+        loadedAt.push(driver.loaded);
+        return loadedAt.length === 1 ? refusal.promise : Promise.resolve('answer');
+      }),
+    );
+    await settle();
+    // The sleep the shared host announced is followed first (it waits for the chat), then the host's refusal arrives.
+    const slept = gate.sleep(false);
+    await settle();
+    assert.deepEqual(driver.calls, ['load'], 'the sleep waits for the running chat');
+    refusal.reject(new ModelLeftError('The model host was going to sleep.'));
+    await slept;
+    await settle();
+    assert.equal(result.outcome(), 'resolved');
+    assert.deepEqual(loadedAt, [true, true], 'the second run found the model loaded again');
+    assert.deepEqual(driver.calls, ['load', 'unload', 'load']);
+    assert.deepEqual(states, ['sleeping', 'waking', 'ready']);
+    assert.deepEqual(driver.violations, []);
+  });
+
+  it('runs it again once only: a second refusal is the caller’s error', async () => {
+    const { gate, driver } = await readyGate();
+    let calls = 0;
+    const refused = new ModelLeftError('The model host was going to sleep.');
+    const result = gate.run('chat', () => {
+      calls++;
+      return Promise.reject(refused);
+    });
+    await assert.rejects(result, (e: unknown) => e === refused);
+    assert.equal(calls, 2);
+    assert.deepEqual(driver.violations, []);
+  });
+
+  it('does not run a request again for any other failure', async () => {
+    const { gate, driver } = await readyGate();
+    const chat = leavesOnce(driver, new Error('The model host failed: out of memory.'));
+    await assert.rejects(gate.run('chat', chat.fn), /out of memory/);
+    assert.equal(chat.loadedAt.length, 1);
   });
 });

@@ -2,6 +2,7 @@
 // Pure: no node-llama-cpp, no vscode, no timers of its own. The model manager is the driver,
 // time comes from a Clock, so every rule here can be tested with a fake clock and a fake driver.
 import type { Clock } from '../shared/clock';
+import { ModelLeftError } from '../shared/errors';
 import type { ActivityKind, ModelState } from '../shared/protocol';
 
 /** The gate's states are the model states the status reports. */
@@ -235,6 +236,16 @@ export class ResumeGate {
    * signal aborts while waiting, GateUnavailableError when the wake fails.
    */
   run<T>(kind: RequestKind, fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return this.runOnce(kind, fn, signal).catch((err: unknown) => {
+      // The model left under the request (a deep sleep this window heard of just after sending
+      // it): the gate already follows that sleep, so the request now waits for the wake, as one
+      // that came during the sleep does. Once: a second time is an error like any other.
+      if (!(err instanceof ModelLeftError) || this.disposed) throw err;
+      return this.runOnce(kind, fn, signal);
+    });
+  }
+
+  private runOnce<T>(kind: RequestKind, fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
     if (this.disposed) return Promise.reject(new GateUnavailableError('The model server is shutting down.'));
     if (signal?.aborted) return Promise.reject(cancelledWhileWaiting());
     if (this.currentState === 'ready' && this.current === null) return this.execute(kind, fn, signal);

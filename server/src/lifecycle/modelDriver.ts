@@ -24,7 +24,7 @@ import { NoFimError, type Engine, type EngineExit } from '../engine/engine';
 import { EngineFactory, engineMatches, type RemoteEngineHooks } from '../engine/create';
 import { LocalEngine } from '../engine/local';
 import { readProcessRss } from '../host/memory';
-import { errorMessage } from '../shared/errors';
+import { errorMessage, ModelLeftError } from '../shared/errors';
 
 export interface ModelDriverOptions {
   hostPath: string;
@@ -306,7 +306,7 @@ export class ModelDriver implements GateDriver {
     const host = this.requireHost();
     let result: GenerationResult;
     try {
-      result = await host.infill(params, signal);
+      result = await leftAsModelLeft(host, signal, () => host.infill(params, signal));
     } catch (err) {
       // A server whose model turned out to have no FIM tokens: completions off until the next load.
       if (err instanceof NoFimError && this.lastInfo?.hasFim) {
@@ -326,11 +326,13 @@ export class ModelDriver implements GateDriver {
 
   /** Evaluates a completion prompt without generating, in the background (the context ring, the next suggestion). */
   prefill(params: PrefillParams, signal: AbortSignal): Promise<PrefillResult> {
-    return this.requireHost().prefill(params, signal);
+    const host = this.requireHost();
+    return leftAsModelLeft(host, signal, () => host.prefill(params, signal));
   }
 
   async chat(params: Omit<ChatGenerateParams, 'streamId'>, onChunk: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {
-    const result = await this.requireHost().chat(params, onChunk, signal);
+    const host = this.requireHost();
+    const result = await leftAsModelLeft(host, signal, () => host.chat(params, onChunk, signal));
     if (result.figures.promptTokens > 0) this.lastChat = result.figures;
     return result;
   }
@@ -446,6 +448,20 @@ export class ModelDriver implements GateDriver {
 function leavingInDeepSleep(process: HostProcess): boolean {
   const state = process.sharedState;
   return process.isShared && state?.state === 'sleeping' && state.deep;
+}
+
+/**
+ * A generation that failed because its shared host was leaving in a deep sleep (it refused the
+ * request, or ended under it) fails as ModelLeftError, which the gate runs again after the wake.
+ */
+async function leftAsModelLeft<T>(host: Engine, signal: AbortSignal, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    const process = processOf(host);
+    if (!signal.aborted && process && leavingInDeepSleep(process)) throw new ModelLeftError(errorMessage(err), { cause: err });
+    throw err;
+  }
 }
 
 /** The local host's process behind an engine (the shared host follows it); null for a server. */

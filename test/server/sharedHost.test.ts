@@ -72,6 +72,14 @@ function hostPids(dir: string): number[] {
   return pids;
 }
 
+/** Everything the model hosts of this rendezvous folder wrote to their logs, for a failure's message. */
+function hostLogs(dir: string): string {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.log'))
+    .map((f) => readFileSync(path.join(dir, f), 'utf8'))
+    .join('\n');
+}
+
 async function until<T>(read: () => Promise<T> | T, ok: (value: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -222,8 +230,7 @@ describe('a window that goes, a host that crashes', { skip: linuxOnly }, () => {
     // Both windows load again on their own; the rendezvous makes that one host and one load.
     const back = await Promise.all([b, c].map((s) => s.waitFor((x) => x.counters.hostCrashes === 1 && x.state === 'ready', 'ready again after the crash', 30_000))).catch(
       (err: unknown) => {
-        const hostLogs = readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => readFileSync(path.join(dir, f), 'utf8'));
-        throw new Error(`${String(err)}\nB's log: ${b.logs.join('')}\nC's log: ${c.logs.join('')}\nHost log: ${hostLogs.join('\n')}`);
+        throw new Error(`${String(err)}\nB's log: ${b.logs.join('')}\nC's log: ${c.logs.join('')}\nHost log: ${hostLogs(dir)}`);
       },
     );
     assert.notEqual(back[0].memory.hostPid, pid);
@@ -272,16 +279,12 @@ describe('a crashed shared host is restarted once', { skip: linuxOnly }, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function hostLogs(): string {
-    return readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => readFileSync(path.join(dir, f), 'utf8')).join('\n');
-  }
-
   it('kill -9: every window loads again on its own, and they end on one new host that loaded once', async () => {
     const pid = (await servers[0].status()).memory.hostPid!;
     const killedAt = Date.now();
     process.kill(pid, 'SIGKILL');
     const back = await Promise.all(servers.map((s) => s.waitFor((x) => x.counters.hostCrashes === 1 && x.state === 'ready', 'ready again after the crash', 30_000))).catch(
-      (err: unknown) => Promise.reject(new Error(`${String(err)}\nHost log: ${hostLogs()}`)),
+      (err: unknown) => Promise.reject(new Error(`${String(err)}\nHost log: ${hostLogs(dir)}`)),
     );
     console.log(`kill -9 of the shared host to all 3 windows ready again: ${Date.now() - killedAt} ms`);
     const pids = new Set(back.map((s) => s.memory.hostPid));
@@ -542,7 +545,6 @@ describe('window switches while a third window streams a chat', { skip: linuxOnl
     // The large model writes every token it may, so the chat streams until it is cancelled.
     const short = { debounceMs: 0, maxTokens: 4, maxLines: 1, maxMs: 0 };
     const servers = await Promise.all([0, 1, 2].map(() => startServer(settings({ model: large, completion: short }), { env: { LOCAL_LLM_RUNTIME_DIR: dir } })));
-    const hostLog = (): string => readdirSync(dir).filter((f) => f.endsWith('.log')).map((f) => readFileSync(path.join(dir, f), 'utf8')).join('\n');
     const chatSource = new CancellationTokenSource();
     try {
       const [a, b, c] = servers;
@@ -597,7 +599,7 @@ describe('window switches while a third window streams a chat', { skip: linuxOnl
       t.diagnostic(`${duringChat} of ${figures.length} switched completions ended while the chat streamed; ${chunks.length} chat chunks; evaluated ${figures.map((f) => `${f.evaluatedTokens}/${f.promptTokens}`).join(' ')}`);
       assert.equal(error, null, `the chat ended without an error: ${String(error)}`);
       for (const f of figures) assert.ok(f.evaluatedTokens <= 10, `each switch restored the window's own state: ${JSON.stringify(f)}`);
-      const log = hostLog();
+      const log = hostLogs(dir);
       assert.ok(/Window switch: saved/.test(log) && /Window switch: restored/.test(log), 'the switches went through saved states');
       assert.ok(!/Could not (save|restore|keep)/.test(log), `no save or restore failed: ${log}`);
       const after = await Promise.all(servers.map((s) => s.status()));

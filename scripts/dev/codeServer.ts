@@ -1,8 +1,7 @@
 // Serving a real VS Code workbench (code-server) on 127.0.0.1, in its own process group.
-import { readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { processPresence } from '../../server/src/shared/processes';
+import { otherHosts } from '../../server/src/host/rendezvous';
 import { ensureCodeServer } from './codeServerInstall';
 import { freePort } from './freePort';
 import { isGroupAlive, spawnGroup, stopGroup, type GroupProcess } from './processGroup';
@@ -29,51 +28,14 @@ function codeServerEnv(profile: Profile): NodeJS.ProcessEnv {
 }
 
 /**
- * The shared model hosts this workbench's servers started. Each is detached in its own process
- * group (it outlives a window by a grace period), so stopping code-server's group leaves them.
+ * Stops code-server, then the shared model hosts its servers started: each is detached in a
+ * process group of its own (it outlives a window by a grace period), so code-server's group
+ * leaves them, and nothing must outlive the run.
  */
-function modelHostPids(runtimeDir: string): number[] {
-  let names: string[];
-  try {
-    names = readdirSync(runtimeDir);
-  } catch {
-    return [];
-  }
-  const pids: number[] = [];
-  for (const name of names.filter((n) => /^host-[0-9a-f]+\.json$/.test(n))) {
-    try {
-      const { pid } = JSON.parse(readFileSync(path.join(runtimeDir, name), 'utf8')) as { pid?: unknown };
-      if (typeof pid === 'number' && Number.isInteger(pid) && pid > 0) pids.push(pid);
-    } catch {
-      // Removed or half-written meanwhile: that host is on its way out.
-    }
-  }
-  return pids;
-}
-
-/**
- * SIGTERM, then SIGKILL after 5 s. Gone includes a zombie: with its server stopped first, the
- * host is left to pid 1, which may never reap it, so its group would look alive for ever.
- */
-async function stopModelHost(pid: number): Promise<void> {
-  const signalGroup = (signal: NodeJS.Signals): void => {
-    try {
-      process.kill(-pid, signal);
-    } catch {
-      // Already gone.
-    }
-  };
-  signalGroup('SIGTERM');
-  const deadline = Date.now() + 5000;
-  while (processPresence(pid) === 'ours' && Date.now() < deadline) await sleep(100);
-  if (processPresence(pid) === 'ours') signalGroup('SIGKILL');
-}
-
-/** Stops code-server, then the model hosts it left, so nothing outlives the run. */
 async function stopWorkbench(pgid: number, runtimeDir: string): Promise<void> {
-  const hosts = modelHostPids(runtimeDir);
+  const hosts = otherHosts(runtimeDir, null).map((host) => host.pid);
   await stopGroup(pgid);
-  await Promise.all(hosts.filter((pid) => processPresence(pid) === 'ours').map(stopModelHost));
+  await Promise.all(hosts.map((pid) => stopGroup(pid)));
 }
 
 function profileArgs(profile: Profile): string[] {

@@ -1,6 +1,7 @@
 // Long-lived helpers (code-server and its watchers) run in their own process group, so one
 // signal to the group stops every child; killing only the leader leaves orphans behind.
 import { spawn, type SpawnOptions } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface GroupProcess {
@@ -17,10 +18,31 @@ const liveGroups = new Set<number>();
 export function isGroupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+  return process.platform !== 'linux' || hasLiveMember(pgid);
+}
+
+/**
+ * Whether a member of the group has not exited. A member nobody reaped answers signal 0 but is
+ * gone: a detached model host whose server was stopped first is left to pid 1, and in a container
+ * that is often not an init that reaps. Linux (/proc).
+ */
+function hasLiveMember(pgid: number): boolean {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // Exited while we looked.
+    }
+    // After the command's name in parentheses: state, ppid, pgrp.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') return true;
+  }
+  return false;
 }
 
 function killGroup(pgid: number, signal: NodeJS.Signals): void {

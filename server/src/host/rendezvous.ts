@@ -84,8 +84,8 @@ export function rendezvousPaths(dir: string, key: string): RendezvousPaths {
   return { dir, socket, lock: `${base}.lock`, log: `${base}.log`, description: `${base}.json` };
 }
 
-/** The hosts described in the directory whose process still runs, except the one with `exceptKey`. */
-export function otherHosts(dir: string, exceptKey: string): HostDescription[] {
+/** The hosts described in the directory whose process still runs, except the one with `exceptKey` (null: all of them). */
+export function otherHosts(dir: string, exceptKey: string | null): HostDescription[] {
   let names: string[];
   try {
     names = readdirSync(dir);

@@ -172,6 +172,32 @@ const abortResult: GenerationResult = { text: '', stopReason: 'abort', tokens: 0
 const stoppedPrefill: PrefillResult = { promptTokens: 0, evaluatedTokens: 0, stopped: true };
 /** How long the model of a failed context creation gets to dispose before it is left to the process exit. */
 const failedDisposeWaitMs = 2000;
+/** The sequence of `kind` in a load. */
+function sequenceIn(current: Loaded, kind: SequenceKind): LlamaContextSequence {
+  return kind === 'completion' ? current.sequence : current.chatSequence;
+}
+
+/**
+ * Writes the evaluated state of `kind`'s sequence to `file` (0600) and returns the record that
+ * describes it, for the caller to write once the file is in its place.
+ */
+async function saveSequenceState(current: Loaded, identity: ModelIdentity, kind: SequenceKind, file: string): Promise<StateRecord> {
+  const sequence = sequenceIn(current, kind);
+  const tokenCount = sequence.contextTokens.length;
+  const { fileSize } = await sequence.saveStateToFile(file);
+  await chmod(file, 0o600);
+  return {
+    format: 1,
+    ...identity,
+    kind,
+    contextSize: sequence.contextSize,
+    engineVersion: await libraryVersion(),
+    tokenCount,
+    bytes: fileSize,
+    keptBeforeLine: kind === 'completion' ? current.keptBeforeLine : null,
+  };
+}
+
 /** Windows whose completion state is kept besides the one the sequence holds. */
 export const keptWindowStates = 4;
 
@@ -407,33 +433,20 @@ export class LlamaEngine {
       const current = this.loaded;
       const saved: SaveStateResult['saved'] = [];
       if (!current?.stateDir || !current.identity || capBytes <= 0) return { saved };
-      const dir = current.stateDir;
+      const { stateDir: dir, identity } = current;
       try {
         await ensureStateDir(dir);
-        const engineVersion = await libraryVersion();
         for (const kind of ['completion', 'chat'] as const) {
-          const sequence = kind === 'completion' ? current.sequence : current.chatSequence;
-          const tokenCount = sequence.contextTokens.length;
-          if (current.pendingRestore.has(kind) || tokenCount === 0) continue;
-          const base = stateBase(dir, current.identity.modelPath, kind);
+          if (current.pendingRestore.has(kind) || sequenceIn(current, kind).contextTokens.length === 0) continue;
+          const base = stateBase(dir, identity.modelPath, kind);
           const temporary = `${base}.saving`;
           try {
-            const { fileSize } = await sequence.saveStateToFile(temporary);
-            await chmod(temporary, 0o600);
+            const record = await saveSequenceState(current, identity, kind, temporary);
             // The record goes first: a .bin without its record is never loaded.
             await removeState(base);
             await rename(temporary, binOf(base));
-            await writeStateRecord(base, {
-              format: 1,
-              ...current.identity,
-              kind,
-              contextSize: sequence.contextSize,
-              engineVersion,
-              tokenCount,
-              bytes: fileSize,
-              keptBeforeLine: kind === 'completion' ? current.keptBeforeLine : null,
-            });
-            saved.push({ kind, tokens: tokenCount, bytes: fileSize });
+            await writeStateRecord(base, record);
+            saved.push({ kind, tokens: record.tokenCount, bytes: record.bytes });
           } catch (err) {
             await rm(temporary, { force: true }).catch(() => undefined);
             await removeState(base).catch(() => undefined);
@@ -458,8 +471,7 @@ export class LlamaEngine {
   }
 
   private sequenceOf(kind: SequenceKind): LlamaContextSequence {
-    const current = this.requireLoaded();
-    return kind === 'completion' ? current.sequence : current.chatSequence;
+    return sequenceIn(this.requireLoaded(), kind);
   }
 
 
@@ -557,7 +569,7 @@ export class LlamaEngine {
    * leaves the sequence as it was (emptied when llama.cpp failed half way). The record, or null.
    */
   private async loadSavedState(current: Loaded, kind: SequenceKind, base: string, what: string): Promise<StateRecord | null> {
-    const sequence = kind === 'completion' ? current.sequence : current.chatSequence;
+    const sequence = sequenceIn(current, kind);
     const refuse = async (why: string): Promise<null> => {
       await removeState(base).catch(() => undefined);
       this.log(`Deleted the ${what} unloaded: ${why}.`);
@@ -622,30 +634,19 @@ export class LlamaEngine {
 
   /** Saves the completion sequence as `key`'s state in this load's window folder, then drops the states over the count or `capBytes`. */
   private async saveWindow(current: Loaded, key: string, capBytes: number): Promise<void> {
-    const { sequence, identity } = current;
+    const { identity } = current;
     if (!identity) return;
     const started = performance.now();
     let base: string | null = null;
     try {
       current.windowDir ??= this.makeWindowDir(current);
       base = path.join(await current.windowDir, `window-${++current.windowFiles}`);
-      const tokenCount = sequence.contextTokens.length;
-      const { fileSize } = await sequence.saveStateToFile(binOf(base));
-      await chmod(binOf(base), 0o600);
-      await writeStateRecord(base, {
-        format: 1,
-        ...identity,
-        kind: 'completion',
-        contextSize: sequence.contextSize,
-        engineVersion: await libraryVersion(),
-        tokenCount,
-        bytes: fileSize,
-        keptBeforeLine: current.keptBeforeLine,
-      });
-      for (const dropped of current.windows.keep(key, fileSize, { base, keptBeforeLine: current.keptBeforeLine }, capBytes)) {
+      const record = await saveSequenceState(current, identity, 'completion', binOf(base));
+      await writeStateRecord(base, record);
+      for (const dropped of current.windows.keep(key, record.bytes, { base, keptBeforeLine: current.keptBeforeLine }, capBytes)) {
         await removeState(dropped.base).catch(() => undefined);
       }
-      this.trace(`Window switch: saved the completion state of ${key} (${tokenCount} tokens, ${fileSize} bytes) in ${(performance.now() - started).toFixed(1)} ms.`);
+      this.trace(`Window switch: saved the completion state of ${key} (${record.tokenCount} tokens, ${record.bytes} bytes) in ${(performance.now() - started).toFixed(1)} ms.`);
     } catch (err) {
       if (base !== null) await removeState(base).catch(() => undefined);
       this.log(`Could not keep the completion state of another window (${nativeMessage(err)}); its next completion evaluates its prompt again.`);

@@ -359,10 +359,11 @@ export class ResumeGate {
     this.loaded = false;
     this.abortRunning('all', new GateUnavailableError(sentence));
     this.clearIdle();
-    const restart = options.restart === true && this.started && !this.sleepAsked();
-    if (restart && !this.mayRestart()) sentence = `${sentence} ${noSecondRestart}`;
+    const wanted = options.restart === true && this.started && !this.sleepAsked();
+    const restart = wanted && this.mayRestart();
+    if (wanted && !restart) sentence = `${sentence} ${noSecondRestart}`;
     this.errorCause = 'crash';
-    if (restart && this.mayRestart()) {
+    if (restart) {
       this.noteRestart();
       // Behind an operation that runs now (a reload loads anyway), the error shows until the load starts.
       if (this.current !== null) this.setState('error', sentence);
@@ -508,7 +509,7 @@ export class ResumeGate {
       const crash = this.takeCrashDuringLoad();
       if (crash === null) break;
       failure ??= crash.sentence;
-      if (this.disposed || !crash.restart || this.queue.some((op) => op.kind === 'sleep')) break;
+      if (this.disposed || !crash.restart || this.sleepAsked()) break;
       // The host died under the load: the same load starts it again, once (crashed()).
       if (!this.mayRestart()) {
         failure = `${failure} ${noSecondRestart}`;

@@ -157,7 +157,8 @@ export class SharedMirror {
       if (state.deep) return rss.before;
       return rss.after === null ? null : Math.max(0, rss.before - rss.after);
     };
-    if (figure() !== null || host.exit) return figure();
+    // A host of this window alone never announces it: nothing to wait for.
+    if (!host.isShared || host.exit || figure() !== null) return figure();
     await new Promise<void>((resolve) => {
       const done = (): void => {
         clearTimeout(timer);

@@ -24,7 +24,9 @@ function settingsFor(url: string, extra: Record<string, unknown> = {}): Record<s
   return {
     engine: url,
     sleepIdleSeconds: 0,
-    completion: { debounceMs: 0, maxTokens: 16, maxLines: 4 },
+    // No cut at a line limit: the server's figures come with its stream's last event, which a
+    // cut stops reading before, and the random model writes newlines often enough to hit 4 lines.
+    completion: { debounceMs: 0, maxTokens: 16, maxLines: 200 },
     ...extra,
   };
 }

@@ -33,15 +33,22 @@ function run(cmd, args) {
 }
 
 console.log('\n== build and typecheck ==');
-if (run(process.execPath, ['esbuild.mjs', '--tests']) !== 0 || run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.', '--noEmit']) !== 0) {
+if (
+  run(process.execPath, ['esbuild.mjs', '--tests']) !== 0 ||
+  run(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', '.', '--noEmit']) !== 0
+) {
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
 
 // The lint holds the folder layout (no import cycles; client/ and media/ reach the server only
-// through server/src/shared/), so a lint error fails the run like a type error does.
+// through server/src/shared/), so a lint error fails the run like a type error does; so does a
+// file that Prettier would format differently (`npm run format` fixes that).
 console.log('\n== lint ==');
-if (run(process.execPath, [path.join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'), '.']) !== 0) {
+if (
+  run(process.execPath, [path.join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'), '.']) !== 0 ||
+  run(process.execPath, [path.join(root, 'node_modules', 'prettier', 'bin', 'prettier.cjs'), '--check', '.']) !== 0
+) {
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
@@ -49,7 +56,9 @@ if (run(process.execPath, [path.join(root, 'node_modules', 'eslint', 'bin', 'esl
 const totals = { pass: 0, fail: 0, skipped: 0 };
 const failedSuites = [];
 for (const suite of selected) {
-  const files = testFiles(path.join(root, suite.dir)).map((f) => path.relative(root, f)).sort();
+  const files = testFiles(path.join(root, suite.dir))
+    .map((f) => path.relative(root, f))
+    .sort();
   if (!files.length) continue;
   // The remote suite needs llama-server: built once per machine (minutes), reused after that.
   if (suite.name === 'remote' && run(process.execPath, ['--import', 'tsx', path.join(root, 'scripts', 'dev', 'llamaServer.ts')]) !== 0) {

@@ -13,17 +13,7 @@ const serverOnlyViaShared =
   'Import it from there, or move what you need (pure, free of node-llama-cpp and vscode-languageserver) into server/src/shared/.';
 
 export default defineConfig(
-  globalIgnores([
-    'dist/',
-    'out/',
-    '.cache/',
-    '.gpu/',
-    '.gl/',
-    '.whl/',
-    'test-results/',
-    'bench/results/',
-    '**/*.vsix',
-  ]),
+  globalIgnores(['dist/', 'out/', '.cache/', '.gpu/', '.gl/', '.whl/', 'test-results/', 'bench/results/', '**/*.vsix']),
 
   js.configs.recommended,
   tseslint.configs.recommended,

@@ -131,7 +131,9 @@ export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcom
         }
       }
       results.push(rec);
-      process.stdout.write(`  rep ${rep + 1}: server ${JSON.stringify(rec.server, (_, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))}\n`);
+      process.stdout.write(
+        `  rep ${rep + 1}: server ${JSON.stringify(rec.server, (_, v: unknown) => (typeof v === 'number' ? Math.round(v) : v))}\n`,
+      );
     }
   } finally {
     await mirror.stop();
@@ -152,7 +154,10 @@ export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcom
   );
   process.stdout.write(
     `The server saves the sequences' state before it sleeps and restores it at the wake, so its follow-up reads only what the saved state lacks (conversation ~${results[0]?.historyTokensApprox ?? 0} characters). ` +
-      `Direct: state file ${Math.round((results[0]?.direct.stateBytes ?? 0) / 1024)} KiB, restored in ${round(m((r) => r.direct.stateLoadMs), 1)} ms.\n`,
+      `Direct: state file ${Math.round((results[0]?.direct.stateBytes ?? 0) / 1024)} KiB, restored in ${round(
+        m((r) => r.direct.stateLoadMs),
+        1,
+      )} ms.\n`,
   );
   const file = writeResult('chatAcrossSleep', header, {
     model: { path: ctx.largeModel, kind: 'large random (8 layers x 1024, F16, 258 MiB)' },
@@ -192,7 +197,12 @@ export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcom
         target: '-',
         met: null,
       },
-      { figure: 'Chat follow-up TTFT, awake', value: `${fmt(m((r) => r.server.awake))} vs direct ${fmt(m((r) => r.direct.awake))}`, target: '-', met: null },
+      {
+        figure: 'Chat follow-up TTFT, awake',
+        value: `${fmt(m((r) => r.server.awake))} vs direct ${fmt(m((r) => r.direct.awake))}`,
+        target: '-',
+        met: null,
+      },
     ],
   };
 }

@@ -63,7 +63,12 @@ function sendChunks(server: TestServer, chunks: ContextChunk[]): Promise<void> {
 class Editor {
   private version = 1;
   private text: string;
-  constructor(private readonly server: TestServer, readonly uri: string, text: string, private offset: number) {
+  constructor(
+    private readonly server: TestServer,
+    readonly uri: string,
+    text: string,
+    private offset: number,
+  ) {
     this.text = text;
     server.open(uri, text);
   }
@@ -86,7 +91,10 @@ function keyAvoiding(wanted: string, shown: string | null): string {
 }
 
 const prefillLines = (server: TestServer, from: number): string[] =>
-  server.logs.slice(from).flatMap((l) => l.split('\n')).filter((l) => l.includes('Context ring prefill:'));
+  server.logs
+    .slice(from)
+    .flatMap((l) => l.split('\n'))
+    .filter((l) => l.includes('Context ring prefill:'));
 
 /** Waits for a prefill logged after line `from` (one that ran to its end, or any when `finished` is false); its log line, or null after `timeoutMs`. */
 async function prefillEnded(server: TestServer, from: number, timeoutMs: number, finished = true): Promise<string | null> {
@@ -154,7 +162,10 @@ async function keystrokeCost(
         const from = server.logs.length;
         await sendChunks(server, fullRing);
         const line = await prefillEnded(server, from, 120_000);
-        if (line === null) throw new Error(`The ring prefill did not run within 120 s. The server's log since the chunks:\n${server.logs.slice(from - 5).join('\n')}`);
+        if (line === null)
+          throw new Error(
+            `The ring prefill did not run within 120 s. The server's log since the chunks:\n${server.logs.slice(from - 5).join('\n')}`,
+          );
         prefills.push({ evaluated: evaluatedIn(line), waitedMs: performance.now() - pausedAt });
       }
       // The same pause in both arms: past the quiet time, and past the prefill of the full arm.
@@ -249,7 +260,15 @@ async function keyDuringPrefill(server: TestServer, ctx: BenchContext, settings:
           await prefillEnded(server, server.logs.length, defaultQuietMs + 30_000);
         }
         await wait(200);
-        trials.push({ offsetMs, update, ms: r.ms, hostMs: status.lastCompletion?.ms ?? null, evaluatedTokens: status.lastCompletion?.evaluatedTokens ?? null, timing, prefillEvaluated });
+        trials.push({
+          offsetMs,
+          update,
+          ms: r.ms,
+          hostMs: status.lastCompletion?.ms ?? null,
+          evaluatedTokens: status.lastCompletion?.evaluatedTokens ?? null,
+          timing,
+          prefillEvaluated,
+        });
       }
     }
   }
@@ -270,7 +289,11 @@ interface TabTrial {
   hitMs: number | null;
 }
 
-async function statusUntil(server: TestServer, ok: (c: CompletionCounters) => boolean, timeoutMs: number): Promise<CompletionCounters | null> {
+async function statusUntil(
+  server: TestServer,
+  ok: (c: CompletionCounters) => boolean,
+  timeoutMs: number,
+): Promise<CompletionCounters | null> {
   const until = performance.now() + timeoutMs;
   while (performance.now() < until) {
     const c = (await server.status()).completions;
@@ -283,10 +306,18 @@ async function statusUntil(server: TestServer, ok: (c: CompletionCounters) => bo
 async function tabAfterSuggestion(server: TestServer, ctx: BenchContext) {
   const wanted = count(ctx, 20, 4);
   const trials: TabTrial[] = [];
-  const places = sampleDocument.split('\n').map((line, i) => ({ line, i })).filter((l) => l.line.trim().length > 8);
+  const places = sampleDocument
+    .split('\n')
+    .map((line, i) => ({ line, i }))
+    .filter((l) => l.line.trim().length > 8);
   for (let attempt = 0; attempt < wanted * 3 && trials.filter((t) => t.tabMs !== null).length < wanted; attempt++) {
     const pick = places[(attempt * 7) % places.length];
-    const editor = new Editor(server, `file:///bench/ring-tab-${attempt}.ts`, sampleDocument, offsetAt(sampleDocument, { line: pick.i, character: pick.line.length }));
+    const editor = new Editor(
+      server,
+      `file:///bench/ring-tab-${attempt}.ts`,
+      sampleDocument,
+      offsetAt(sampleDocument, { line: pick.i, character: pick.line.length }),
+    );
     const first = await editor.complete();
     editor.insert(keyAvoiding(' ', first.text));
     const before = (await server.status()).completions;
@@ -328,15 +359,42 @@ function reportKeystrokes(a: KeystrokeResult, model: string): { json: object; ve
   const steadyRatio = ms(arm('full', 'rest')).p50 / ms(arm('empty', 'rest')).p50;
   // Mean client round trip minus the host's infill time: mostly the wait for the background work
   // running when the key came (the previous key's next suggestion) to reach a safe point.
-  const outsideHost = (xs: KeySample[]): number => mean(xs.map((k) => k.ms - (k.figures?.ms ?? Number.NaN)).filter((x) => !Number.isNaN(x)));
+  const outsideHost = (xs: KeySample[]): number =>
+    mean(xs.map((k) => k.ms - (k.figures?.ms ?? Number.NaN)).filter((x) => !Number.isNaN(x)));
   const chunksSeen = (x: Arm): number[] => [...new Set(arm(x).map((s) => s.contextChunks))];
   const row = (label: string, xs: KeySample[]): (string | number)[] => {
     const t = ms(xs);
-    return [label, t.n, t.p50, t.p95, t.mean, fig(xs, 'promptTokens'), fig(xs, 'evaluatedTokens'), fig(xs, 'reusedTokens'), fig(xs, 'generatedTokens'), fig(xs, 'ms'), outsideHost(xs), fig(xs, 'tokensPerSecond')];
+    return [
+      label,
+      t.n,
+      t.p50,
+      t.p95,
+      t.mean,
+      fig(xs, 'promptTokens'),
+      fig(xs, 'evaluatedTokens'),
+      fig(xs, 'reusedTokens'),
+      fig(xs, 'generatedTokens'),
+      fig(xs, 'ms'),
+      outsideHost(xs),
+      fig(xs, 'tokensPerSecond'),
+    ];
   };
   printTable(
     `a. Per keystroke, typing along a line: ${a.blocks} blocks x ${a.keysPerBlock} keys per arm, ${model}, ${threads} thread(s), debounce 0, maxTokens ${limits.maxTokens}, maxLines ${limits.maxLines}, ring budget ${tokenBudget} tokens`,
-    ['ring', 'keys', 'p50 ms', 'p95 ms', 'mean ms', 'prompt tok', 'evaluated', 'reused', 'generated', 'host ms', 'outside host ms', 'gen tok/s'],
+    [
+      'ring',
+      'keys',
+      'p50 ms',
+      'p95 ms',
+      'mean ms',
+      'prompt tok',
+      'evaluated',
+      'reused',
+      'generated',
+      'host ms',
+      'outside host ms',
+      'gen tok/s',
+    ],
     [
       row('empty', arm('empty')),
       row(`full (${chunksSeen('full').join('/')} chunks)`, arm('full')),
@@ -352,7 +410,12 @@ function reportKeystrokes(a: KeystrokeResult, model: string): { json: object; ve
   );
 
   const figures = (xs: KeySample[]): Record<string, number> =>
-    Object.fromEntries((['promptTokens', 'evaluatedTokens', 'reusedTokens', 'generatedTokens', 'ms', 'tokensPerSecond'] as const).map((k) => [k, round(fig(xs, k))]));
+    Object.fromEntries(
+      (['promptTokens', 'evaluatedTokens', 'reusedTokens', 'generatedTokens', 'ms', 'tokensPerSecond'] as const).map((k) => [
+        k,
+        round(fig(xs, k)),
+      ]),
+    );
   const fullFig = (k: keyof TokenFigures): string => fig(arm('full'), k).toFixed(k === 'evaluatedTokens' ? 1 : 0);
   const emptyFig = (k: keyof TokenFigures): string => fig(arm('empty'), k).toFixed(k === 'evaluatedTokens' ? 1 : 0);
   const verdict: Verdict = {
@@ -371,14 +434,29 @@ function reportKeystrokes(a: KeystrokeResult, model: string): { json: object; ve
     ratio: { p50: round(ratioP50, 3), p95: round(ratioP95, 3), laterKeysP50: round(steadyRatio, 3) },
     firstKeyMs: { empty: roundSummary(ms(arm('empty', 'first'))), full: roundSummary(ms(arm('full', 'first'))) },
     laterKeysMs: { empty: roundSummary(ms(arm('empty', 'rest'))), full: roundSummary(ms(arm('full', 'rest'))) },
-    meanFigures: { empty: figures(arm('empty')), full: figures(arm('full')), emptyFirst: figures(arm('empty', 'first')), fullFirst: figures(arm('full', 'first')) },
+    meanFigures: {
+      empty: figures(arm('empty')),
+      full: figures(arm('full')),
+      emptyFirst: figures(arm('empty', 'first')),
+      fullFirst: figures(arm('full', 'first')),
+    },
     meanOutsideHostMs: Object.fromEntries(
-      (['all', 'first', 'rest'] as const).flatMap((w) => (['empty', 'full'] as Arm[]).map((x) => [`${x}-${w}`, round(outsideHost(arm(x, w)))])),
+      (['all', 'first', 'rest'] as const).flatMap((w) =>
+        (['empty', 'full'] as Arm[]).map((x) => [`${x}-${w}`, round(outsideHost(arm(x, w)))]),
+      ),
     ),
     contextChunks: { empty: chunksSeen('empty'), full: chunksSeen('full') },
     prefills: a.prefills.map((p) => ({ evaluated: p.evaluated, waitedMs: round(p.waitedMs) })),
     cacheAnswered: a.cacheAnswered,
-    samples: a.samples.map((s) => ({ arm: s.arm, first: s.first, ms: round(s.ms), hostMs: s.figures === null ? null : round(s.figures.ms), evaluated: s.figures?.evaluatedTokens ?? null, reused: s.figures?.reusedTokens ?? null, generated: s.figures?.generatedTokens ?? null })),
+    samples: a.samples.map((s) => ({
+      arm: s.arm,
+      first: s.first,
+      ms: round(s.ms),
+      hostMs: s.figures === null ? null : round(s.figures.ms),
+      evaluated: s.figures?.evaluatedTokens ?? null,
+      reused: s.figures?.reusedTokens ?? null,
+      generated: s.figures?.generatedTokens ?? null,
+    })),
   };
   return { json, verdict };
 }
@@ -386,7 +464,8 @@ function reportKeystrokes(a: KeystrokeResult, model: string): { json: object; ve
 // --- The run --------------------------------------------------------------------------------------
 
 const mean = (xs: readonly number[]): number => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : Number.NaN);
-const fig = (s: KeySample[], k: keyof TokenFigures): number => mean(s.map((x) => x.figures?.[k] ?? Number.NaN).filter((x) => !Number.isNaN(x)));
+const fig = (s: KeySample[], k: keyof TokenFigures): number =>
+  mean(s.map((x) => x.figures?.[k] ?? Number.NaN).filter((x) => !Number.isNaN(x)));
 
 /**
  * BENCH_RING_MODEL=large runs part a alone with the large model (8 layers x 1024, whose weights,
@@ -396,7 +475,11 @@ async function runLargeKeystrokes(ctx: BenchContext): Promise<BenchOutcome> {
   const header = resultHeader('contextRing-large', loadAverage());
   const settings = (enabled: boolean): Record<string, unknown> =>
     // No time cap: a key that evaluates the whole prompt on one thread takes seconds.
-    serverSettings(ctx.largeModel, { contextSize, completion: { debounceMs: 0, ...limits, maxMs: 60_000 }, context: { enabled, tokenBudget } });
+    serverSettings(ctx.largeModel, {
+      contextSize,
+      completion: { debounceMs: 0, ...limits, maxMs: 60_000 },
+      context: { enabled, tokenBudget },
+    });
   const server = await startServer(settings(true));
   let a: KeystrokeResult;
   try {
@@ -462,14 +545,25 @@ export async function runContextRing(ctx: BenchContext): Promise<BenchOutcome> {
         const ts = byTiming(x);
         const t = summarize(ts.map((k) => k.ms));
         const o = summarize(ts.map(outside));
-        return [`update, key ${x} the prefill`, ts.length, t.p50, t.max, o.p50, o.max, mean(ts.map((k) => k.evaluatedTokens ?? Number.NaN)), mean(ts.map((k) => k.prefillEvaluated ?? Number.NaN))];
+        return [
+          `update, key ${x} the prefill`,
+          ts.length,
+          t.p50,
+          t.max,
+          o.p50,
+          o.max,
+          mean(ts.map((k) => k.evaluatedTokens ?? Number.NaN)),
+          mean(ts.map((k) => k.prefillEvaluated ?? Number.NaN)),
+        ];
       }),
     ],
   );
   const maxAdded = added.length ? Math.max(...added) : Number.NaN;
   process.stdout.write(
     `Largest delay added to a key during the prefill: ${maxAdded.toFixed(1)} ms over the baseline's p50` +
-      (worst ? ` (the key evaluated ${worst.evaluatedTokens} tokens itself; the prefill had evaluated ${worst.prefillEvaluated} when it stopped)` : '') +
+      (worst
+        ? ` (the key evaluated ${worst.evaluatedTokens} tokens itself; the prefill had evaluated ${worst.prefillEvaluated} when it stopped)`
+        : '') +
       `. Of the added delay, outside the host's infill (the wait for the prefill's safe point): p50 ${waited.p50.toFixed(1)}, max ${waited.max.toFixed(1)} ms.\n`,
   );
 
@@ -485,7 +579,13 @@ export async function runContextRing(ctx: BenchContext): Promise<BenchOutcome> {
     ['request', 'count', 'p50 ms', 'p95 ms', 'max ms'],
     [
       ['after Tab (prefetched)', tab.n, tab.p50, tab.p95, tab.max],
-      ['... its next suggestion one line (follow-up after a 250 ms pause)', tabBy(false).n, tabBy(false).p50, tabBy(false).p95, tabBy(false).max],
+      [
+        '... its next suggestion one line (follow-up after a 250 ms pause)',
+        tabBy(false).n,
+        tabBy(false).p50,
+        tabBy(false).p95,
+        tabBy(false).max,
+      ],
       ['... its next suggestion several lines (follow-up at the pause)', tabBy(true).n, tabBy(true).p50, tabBy(true).p95, tabBy(true).max],
       ['normal cache hit (typing along)', hit.n, hit.p50, hit.p95, hit.max],
       ['fresh generation', fresh.n, fresh.p50, fresh.p95, fresh.max],
@@ -507,7 +607,12 @@ export async function runContextRing(ctx: BenchContext): Promise<BenchOutcome> {
       addedMs: roundSummary(addedSummary),
       baselineOutsideHostMs: roundSummary(baseOutside),
       addedOutsideHostMs: roundSummary(waited),
-      counts: { during: during.length, before: byTiming('before').length, after: byTiming('after').length, unknown: b.trials.filter((t) => t.update && t.timing === null).length },
+      counts: {
+        during: during.length,
+        before: byTiming('before').length,
+        after: byTiming('after').length,
+        unknown: b.trials.filter((t) => t.update && t.timing === null).length,
+      },
       trials: b.trials.map((t) => ({ ...t, ms: round(t.ms), hostMs: t.hostMs === null ? null : round(t.hostMs) })),
     },
     tab: {
@@ -519,7 +624,14 @@ export async function runContextRing(ctx: BenchContext): Promise<BenchOutcome> {
       tabMsNextMultiLine: roundSummary(tabBy(true)),
       cacheHitMs: roundSummary(hit),
       freshMs: roundSummary(fresh),
-      trials: c.trials.map((t) => ({ freshMs: round(t.freshMs), freshGenerated: t.freshGenerated, nextMultiLine: t.nextMultiLine, tabMs: t.tabMs === null ? null : round(t.tabMs), tabFromCache: t.tabFromCache, hitMs: t.hitMs === null ? null : round(t.hitMs) })),
+      trials: c.trials.map((t) => ({
+        freshMs: round(t.freshMs),
+        freshGenerated: t.freshGenerated,
+        nextMultiLine: t.nextMultiLine,
+        tabMs: t.tabMs === null ? null : round(t.tabMs),
+        tabFromCache: t.tabFromCache,
+        hitMs: t.hitMs === null ? null : round(t.hitMs),
+      })),
     },
     targets: { keystrokeRatio: targetRatio, tabMs: targetTabMs },
   });

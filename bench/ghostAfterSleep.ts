@@ -110,7 +110,18 @@ export async function runGhostAfterSleep(ctx: BenchContext): Promise<BenchOutcom
   const ratio = (mode: SleepMode): number => of(mode, (c) => c.afterMs) / of(mode, (c) => c.awakeMs);
   printTable(
     `First ghost text after sleep: focus, then a key ${focusToKeyMs} ms later, vs an awake key at the same place (median of ${reps}); large model, ${lineCount}-line file, context ${contextSize}, ${threads} thread(s); ms`,
-    ['sleep', 'awake key', 'key after sleep', 'ratio', 'next key', 'host ms: awake / after / next', 'wake ms', 'evaluated after sleep', 'reused after sleep', 'prompt tokens'],
+    [
+      'sleep',
+      'awake key',
+      'key after sleep',
+      'ratio',
+      'next key',
+      'host ms: awake / after / next',
+      'wake ms',
+      'evaluated after sleep',
+      'reused after sleep',
+      'prompt tokens',
+    ],
     modes.map((m) => [
       m,
       of(m, (c) => c.awakeMs),
@@ -131,14 +142,21 @@ export async function runGhostAfterSleep(ctx: BenchContext): Promise<BenchOutcom
       'Milliseconds from the inline completion request to its answer at the client. The model fell asleep through localLlm.sleepIdleSeconds (1 s); ' +
       `${asleepMs} ms later a localLlm/activity {kind: focus} notification, and ${focusToKeyMs} ms after it a key and its completion, then one more key. The awake key was typed at the same place right before the sleep. hostMs: the status lastCompletion.ms (time in the model host).`,
     medians: Object.fromEntries(
-      modes.map((m) => [m, {
+      modes.map((m) => [
+        m,
+        {
           awakeMs: round(of(m, (c) => c.awakeMs)),
           afterMs: round(of(m, (c) => c.afterMs)),
           ratio: round(ratio(m), 3),
           nextKeyMs: round(of(m, (c) => c.secondMs)),
-          hostMs: { awake: round(of(m, (c) => c.awake?.ms)), after: round(of(m, (c) => c.after?.ms)), next: round(of(m, (c) => c.second?.ms)) },
+          hostMs: {
+            awake: round(of(m, (c) => c.awake?.ms)),
+            after: round(of(m, (c) => c.after?.ms)),
+            next: round(of(m, (c) => c.second?.ms)),
+          },
           wakeMs: of(m, (c) => c.wakeMs),
-        },]),
+        },
+      ]),
     ),
     target: { ratio: targetRatio },
     cycles: cycles.map((c) => ({

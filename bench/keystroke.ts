@@ -41,7 +41,12 @@ interface Run {
 }
 
 /** Types `keys` characters along the cursor line, a completion after each. */
-async function typeAlong(server: TestServer, file: CodeFile, uri: string, keys: number): Promise<Omit<Run, 'kind' | 'rep' | 'loadAverage'>> {
+async function typeAlong(
+  server: TestServer,
+  file: CodeFile,
+  uri: string,
+  keys: number,
+): Promise<Omit<Run, 'kind' | 'rep' | 'loadAverage'>> {
   const buffer = new EditorBuffer(server, uri, file.text, file.offset);
   try {
     const prime = await completeHere(server, buffer);
@@ -61,7 +66,13 @@ async function typeAlong(server: TestServer, file: CodeFile, uri: string, keys: 
 }
 
 /** The same keys in the long file, each after a completion in a small unrelated document has replaced the sequence's KV. */
-async function typeCold(server: TestServer, file: CodeFile, uri: string, keys: number, rep: number): Promise<Omit<Run, 'kind' | 'rep' | 'loadAverage'>> {
+async function typeCold(
+  server: TestServer,
+  file: CodeFile,
+  uri: string,
+  keys: number,
+  rep: number,
+): Promise<Omit<Run, 'kind' | 'rep' | 'loadAverage'>> {
   const buffer = new EditorBuffer(server, uri, file.text, file.offset);
   try {
     let shown: string | null = null;
@@ -105,7 +116,8 @@ export async function runKeystroke(ctx: BenchContext): Promise<BenchOutcome> {
       for (const kind of kinds.map((_, i) => kinds[(i + rep) % kinds.length])) {
         const load = loadAverage();
         const uri = `file:///bench/keystroke-${kind}-${rep}.ts`;
-        const run = kind === 'cold' ? await typeCold(server, files.long, uri, coldKeys, rep) : await typeAlong(server, files[kind], uri, keys);
+        const run =
+          kind === 'cold' ? await typeCold(server, files.long, uri, coldKeys, rep) : await typeAlong(server, files[kind], uri, keys);
         runs.push({ kind, rep, loadAverage: load, ...run });
         const ms = run.samples.map((s) => s.ms);
         process.stdout.write(
@@ -131,13 +143,45 @@ export async function runKeystroke(ctx: BenchContext): Promise<BenchOutcome> {
         tokensPerSecond: summarize(figureOf(runs, kind, (t) => t.tokensPerSecond ?? Number.NaN).filter((x) => !Number.isNaN(x))),
       },
     ]),
-  ) as Record<Kind, Record<'ms' | 'hostCpuMs' | 'promptTokens' | 'evaluatedTokens' | 'reusedTokens' | 'generatedTokens' | 'hostMs' | 'tokensPerSecond', ReturnType<typeof summarize>>>;
+  ) as Record<
+    Kind,
+    Record<
+      'ms' | 'hostCpuMs' | 'promptTokens' | 'evaluatedTokens' | 'reusedTokens' | 'generatedTokens' | 'hostMs' | 'tokensPerSecond',
+      ReturnType<typeof summarize>
+    >
+  >;
   printTable(
     `Per keystroke, completion after each key (debounce 0); large model, context ${contextSize}, ${threads} thread(s), maxTokens ${limits.maxTokens}`,
-    ['typing in', 'keys', 'p50 ms', 'p95 ms', 'host CPU ms p50', 'prompt tokens p50', 'evaluated p50', 'evaluated max', 'reused p50', 'generated p50', 'host ms p50', 'generated tokens/s p50'],
+    [
+      'typing in',
+      'keys',
+      'p50 ms',
+      'p95 ms',
+      'host CPU ms p50',
+      'prompt tokens p50',
+      'evaluated p50',
+      'evaluated max',
+      'reused p50',
+      'generated p50',
+      'host ms p50',
+      'generated tokens/s p50',
+    ],
     kinds.map((k) => {
       const s = stats[k];
-      return [labels[k], s.ms.n, s.ms.p50, s.ms.p95, s.hostCpuMs.p50, s.promptTokens.p50, s.evaluatedTokens.p50, s.evaluatedTokens.max, s.reusedTokens.p50, s.generatedTokens.p50, s.hostMs.p50, s.tokensPerSecond.p50];
+      return [
+        labels[k],
+        s.ms.n,
+        s.ms.p50,
+        s.ms.p95,
+        s.hostCpuMs.p50,
+        s.promptTokens.p50,
+        s.evaluatedTokens.p50,
+        s.evaluatedTokens.max,
+        s.reusedTokens.p50,
+        s.generatedTokens.p50,
+        s.hostMs.p50,
+        s.tokensPerSecond.p50,
+      ];
     }),
   );
   const longOverShort = stats.long.ms.p50 / stats.short.ms.p50;
@@ -152,12 +196,24 @@ export async function runKeystroke(ctx: BenchContext): Promise<BenchOutcome> {
 
   const file = writeResult('keystroke', header, {
     model: { path: ctx.largeModel, kind: 'large random (8 layers x 1024, F16, 258 MiB)' },
-    settings: { contextSize, threads, debounceMs: 0, ...limits, longLines, shortLines, keysPerRun: keys, coldKeysPerRun: coldKeys, repetitions: reps },
+    settings: {
+      contextSize,
+      threads,
+      debounceMs: 0,
+      ...limits,
+      longLines,
+      shortLines,
+      keysPerRun: keys,
+      coldKeysPerRun: coldKeys,
+      repetitions: reps,
+    },
     note:
       'Milliseconds from the inline completion request to its answer at the client, for keys the model ran for; token figures from the status lastCompletion after each key; ' +
       'hostCpuMs: user + system CPU time of the model host process over the request (/proc, 10 ms resolution). ' +
       'Cold: before each key a completion in a small unrelated document replaced the completion sequence, so the same prompt is evaluated from scratch.',
-    summary: Object.fromEntries(kinds.map((k) => [k, Object.fromEntries(Object.entries(stats[k]).map(([name, s]) => [name, roundSummary(s)]))])),
+    summary: Object.fromEntries(
+      kinds.map((k) => [k, Object.fromEntries(Object.entries(stats[k]).map(([name, s]) => [name, roundSummary(s)]))]),
+    ),
     ratios: {
       longOverShortP50: round(longOverShort, 3),
       longOverColdP50: round(longOverCold, 3),
@@ -170,7 +226,9 @@ export async function runKeystroke(ctx: BenchContext): Promise<BenchOutcome> {
       rep: r.rep,
       loadAverage: r.loadAverage,
       notGenerated: r.notGenerated,
-      prime: r.prime?.figures ? { ms: round(r.prime.ms), evaluatedTokens: r.prime.figures.evaluatedTokens, promptTokens: r.prime.figures.promptTokens } : null,
+      prime: r.prime?.figures
+        ? { ms: round(r.prime.ms), evaluatedTokens: r.prime.figures.evaluatedTokens, promptTokens: r.prime.figures.promptTokens }
+        : null,
       keys: r.samples.map((s) => ({
         ms: round(s.ms),
         hostCpuMs: s.hostCpuMs,

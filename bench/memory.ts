@@ -151,7 +151,15 @@ export async function runMemory(ctx: BenchContext): Promise<BenchOutcome> {
     const snap = async (step: string): Promise<void> => {
       const { stats } = await engine.request({ op: 'stats' });
       const vram = vramSnapshot();
-      steps.push({ step: `direct: ${step}`, serverRss: null, hostRss: null, hostRunning: null, directRss: stats.rssBytes, vramMiB: vramFor(vram, engine.pid), vram });
+      steps.push({
+        step: `direct: ${step}`,
+        serverRss: null,
+        hostRss: null,
+        hostRunning: null,
+        directRss: stats.rssBytes,
+        vramMiB: vramFor(vram, engine.pid),
+        vram,
+      });
     };
     await snap('started, node-llama-cpp imported, before getLlama');
     // Its "before load" is after getLlama, as the host's baseline is.
@@ -218,7 +226,13 @@ export async function runMemory(ctx: BenchContext): Promise<BenchOutcome> {
       serverRssAfterEachDeepSleep: deepServer.map(mib),
       directRssAfterEachUnload: directRss.map(mib),
       directVramAfterEachUnload: directVram,
-      growthMiB: { host: mib(hostGrowth), hostVram: vramGrowth, serverLight: mib(serverGrowthLight), serverDeep: mib(serverGrowthDeep), direct: mib(directGrowth) },
+      growthMiB: {
+        host: mib(hostGrowth),
+        hostVram: vramGrowth,
+        serverLight: mib(serverGrowthLight),
+        serverDeep: mib(serverGrowthDeep),
+        direct: mib(directGrowth),
+      },
     },
     targets: { lightSleepOverBaselineMiB: targetLightMiB, growthMiB: targetGrowthMiB },
   });

@@ -33,7 +33,11 @@ function infillBody(params: ReturnType<typeof infillParamsFor>): Record<string, 
 /** The same request straight to llama-server: timed to the end of its stream, then post-processed. */
 async function direct(url: string, params: ReturnType<typeof infillParamsFor>): Promise<{ ms: number; text: string | null }> {
   const started = performance.now();
-  const response = await fetch(`${url}/infill`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(infillBody(params)) });
+  const response = await fetch(`${url}/infill`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(infillBody(params)),
+  });
   const body = await response.text();
   let text = '';
   for (const line of body.split('\n')) {
@@ -134,7 +138,11 @@ export async function runRemote(ctx: BenchContext): Promise<BenchOutcome> {
       directMs: roundSummary(dir),
       differenceMs: { p50: round(diffP50), p95: round(lsp.p95 - dir.p95), mean: round(lsp.mean - dir.mean) },
       sameText: same,
-      afterSleep: { lspMs: roundSummary(wl), directMs: roundSummary(wd), samples: { lsp: wakeLsp.map((x) => round(x)), direct: wakeDirect.map((x) => round(x)) } },
+      afterSleep: {
+        lspMs: roundSummary(wl),
+        directMs: roundSummary(wd),
+        samples: { lsp: wakeLsp.map((x) => round(x)), direct: wakeDirect.map((x) => round(x)) },
+      },
       serverWakes: llama.wakes(),
       samples: { lspMs: lspMs.map((x) => round(x)), directMs: directMs.map((x) => round(x)) },
     });
@@ -142,8 +150,18 @@ export async function runRemote(ctx: BenchContext): Promise<BenchOutcome> {
       name: 'remote',
       file,
       verdicts: [
-        { figure: 'Overhead through llama-server, p50', value: `${signed(diffP50)} ms (${lsp.p50.toFixed(1)} vs ${dir.p50.toFixed(1)})`, target: `<= +${targetP50Ms} ms`, met: diffP50 <= targetP50Ms },
-        { figure: 'First completion after llama-server slept, p50', value: `${wl.p50.toFixed(1)} ms via us vs ${wd.p50.toFixed(1)} ms direct`, target: '-', met: null },
+        {
+          figure: 'Overhead through llama-server, p50',
+          value: `${signed(diffP50)} ms (${lsp.p50.toFixed(1)} vs ${dir.p50.toFixed(1)})`,
+          target: `<= +${targetP50Ms} ms`,
+          met: diffP50 <= targetP50Ms,
+        },
+        {
+          figure: 'First completion after llama-server slept, p50',
+          value: `${wl.p50.toFixed(1)} ms via us vs ${wd.p50.toFixed(1)} ms direct`,
+          target: '-',
+          met: null,
+        },
       ],
     };
   } finally {

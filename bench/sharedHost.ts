@@ -15,7 +15,12 @@ import { percentile } from './lib/stats';
 const quick = process.env['BENCH_QUICK'] === '1';
 const mib = 1024 * 1024;
 
-async function windows(count: number, model: string, sharedDir: string | null, extra: Record<string, unknown> = {}): Promise<{ servers: TestServer[]; dirs: string[] }> {
+async function windows(
+  count: number,
+  model: string,
+  sharedDir: string | null,
+  extra: Record<string, unknown> = {},
+): Promise<{ servers: TestServer[]; dirs: string[] }> {
   const dirs: string[] = [];
   const servers: TestServer[] = [];
   for (let i = 0; i < count; i++) {
@@ -94,9 +99,17 @@ async function main(): Promise<void> {
   await stop(pair.servers, [latencyDir]);
 
   const rows = [
-    ['3 windows, RSS of the model hosts', `${sharedMemory.hostsMiB.toFixed(0)} MiB (${sharedMemory.hosts} host)`, `${apartMemory.hostsMiB.toFixed(0)} MiB (${apartMemory.hosts} hosts)`],
+    [
+      '3 windows, RSS of the model hosts',
+      `${sharedMemory.hostsMiB.toFixed(0)} MiB (${sharedMemory.hosts} host)`,
+      `${apartMemory.hostsMiB.toFixed(0)} MiB (${apartMemory.hosts} hosts)`,
+    ],
     ['3 windows, RSS of the servers', `${sharedMemory.serversMiB.toFixed(0)} MiB`, `${apartMemory.serversMiB.toFixed(0)} MiB`],
-    ['completion in A, p50 / max (ms)', `${percentile(during, 50).toFixed(0)} / ${Math.max(...during).toFixed(0)} while B chats`, `${percentile(alone, 50).toFixed(0)} / ${Math.max(...alone).toFixed(0)} alone`],
+    [
+      'completion in A, p50 / max (ms)',
+      `${percentile(during, 50).toFixed(0)} / ${Math.max(...during).toFixed(0)} while B chats`,
+      `${percentile(alone, 50).toFixed(0)} / ${Math.max(...alone).toFixed(0)} alone`,
+    ],
     ['B chat answer, tokens (median)', `${percentile(chatTokensPerTurn, 50)}`, ''],
   ];
   for (const row of rows) process.stdout.write(`${row[0].padEnd(40)} ${row[1].padEnd(32)} ${row[2]}\n`);

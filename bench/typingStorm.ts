@@ -42,7 +42,12 @@ interface StormResult {
 }
 
 function diff(a: CompletionCounters, b: CompletionCounters): CompletionCounters {
-  return { requests: b.requests - a.requests, generated: b.generated - a.generated, cacheHits: b.cacheHits - a.cacheHits, superseded: b.superseded - a.superseded };
+  return {
+    requests: b.requests - a.requests,
+    generated: b.generated - a.generated,
+    cacheHits: b.cacheHits - a.cacheHits,
+    superseded: b.superseded - a.superseded,
+  };
 }
 
 async function storm(server: TestServer, ctx: BenchContext, variant: StormVariant, index: number): Promise<StormResult> {
@@ -115,7 +120,10 @@ interface AlongResult {
 async function typeAlong(server: TestServer, ctx: BenchContext): Promise<AlongResult> {
   const wanted = count(ctx, 60, 10);
   const result: AlongResult = { completions: 0, keystrokes: 0, hits: 0, hitMs: [], missMs: [] };
-  const anchors = sampleDocument.split('\n').map((line, i) => ({ line, i })).filter((l) => l.line.trim().length > 8);
+  const anchors = sampleDocument
+    .split('\n')
+    .map((line, i) => ({ line, i }))
+    .filter((l) => l.line.trim().length > 8);
   for (let attempt = 0; attempt < 40 && result.keystrokes < wanted; attempt++) {
     const pick = anchors[(attempt * 5) % anchors.length];
     const offset = offsetAt(sampleDocument, { line: pick.i, character: pick.line.length });
@@ -162,7 +170,17 @@ export async function runTypingStorm(ctx: BenchContext): Promise<BenchOutcome> {
   printTable(
     `Typing storm: ${keystrokesPerSecond} keystrokes/s, previous request cancelled; large model, ${threads} thread(s), maxTokens ${limits.maxTokens}`,
     ['debounce ms', 'keystrokes', 'requests', 'reached model', 'finished', 'aborted', 'max in flight', 'last request ms', 'items shown'],
-    storms.map((s) => [s.debounceMs, s.keystrokes, s.counters.requests, s.reachedModel, s.counters.generated, s.counters.superseded, s.maxInFlight, s.lastRequestMs, s.clientResults.withItem]),
+    storms.map((s) => [
+      s.debounceMs,
+      s.keystrokes,
+      s.counters.requests,
+      s.reachedModel,
+      s.counters.generated,
+      s.counters.superseded,
+      s.maxInFlight,
+      s.lastRequestMs,
+      s.clientResults.withItem,
+    ]),
   );
   const hit = summarize(along.hitMs);
   const miss = summarize(along.missMs);
@@ -183,7 +201,11 @@ export async function runTypingStorm(ctx: BenchContext): Promise<BenchOutcome> {
   const file = writeResult('typingStorm', header, {
     model: { path: ctx.largeModel, kind: 'large random (8 layers x 1024, F16, 258 MiB)' },
     settings: { contextSize, threads, ...limits, keystrokesPerSecond },
-    storms: storms.map((s) => ({ ...s, lastRequestMs: round(s.lastRequestMs), lastShown: s.lastShown === null ? null : s.lastShown.length })),
+    storms: storms.map((s) => ({
+      ...s,
+      lastRequestMs: round(s.lastRequestMs),
+      lastShown: s.lastShown === null ? null : s.lastShown.length,
+    })),
     typingAlong: {
       completions: along.completions,
       keystrokes: along.keystrokes,
@@ -201,8 +223,18 @@ export async function runTypingStorm(ctx: BenchContext): Promise<BenchOutcome> {
     met: s.maxInFlight <= 1,
   }));
   verdicts.push(
-    { figure: 'Cache hit rate typing along a shown completion', value: `${(hitRate * 100).toFixed(1)}% (${along.hits}/${along.keystrokes})`, target: '-', met: null },
-    { figure: 'Cache hit latency, p50 / p95', value: `${hit.p50.toFixed(2)} / ${hit.p95.toFixed(2)} ms`, target: `<= ${targetHitMs} ms`, met: hit.p95 <= targetHitMs },
+    {
+      figure: 'Cache hit rate typing along a shown completion',
+      value: `${(hitRate * 100).toFixed(1)}% (${along.hits}/${along.keystrokes})`,
+      target: '-',
+      met: null,
+    },
+    {
+      figure: 'Cache hit latency, p50 / p95',
+      value: `${hit.p50.toFixed(2)} / ${hit.p95.toFixed(2)} ms`,
+      target: `<= ${targetHitMs} ms`,
+      met: hit.p95 <= targetHitMs,
+    },
   );
   return { name: 'typingStorm', file, verdicts };
 }

@@ -77,7 +77,10 @@ export async function runWake(ctx: BenchContext): Promise<BenchOutcome> {
       return waitUntil(server, (x) => x.state === 'sleeping', 'the model sleeps');
     };
 
-    const lspWake = async (mode: SleepMode, cache: Cache): Promise<{ ms: number; serverWakeMs: number | null; resident: number | null }> => {
+    const lspWake = async (
+      mode: SleepMode,
+      cache: Cache,
+    ): Promise<{ ms: number; serverWakeMs: number | null; resident: number | null }> => {
       server.configure(settingsFor(ctx, mode));
       const s = await server.status();
       if (s.state !== 'ready') await wake(server);
@@ -103,7 +106,10 @@ export async function runWake(ctx: BenchContext): Promise<BenchOutcome> {
       return { ms: result.ms, serverWakeMs: after.counters.lastWakeMs, resident };
     };
 
-    const directWake = async (mode: SleepMode, cache: Cache): Promise<{ ms: number; timings: EngineTimings; infillMs: number; resident: number | null }> => {
+    const directWake = async (
+      mode: SleepMode,
+      cache: Cache,
+    ): Promise<{ ms: number; timings: EngineTimings; infillMs: number; resident: number | null }> => {
       if (cache === 'cold') await serverAsleep();
       if (mode === 'light') {
         if (!inPlaceLoaded) await inPlace.request({ op: 'load', params: loadParams });
@@ -180,7 +186,20 @@ export async function runWake(ctx: BenchContext): Promise<BenchOutcome> {
     const ratio = lsp.p50 / dir.p50;
     const serverWake = median(list.map((s) => s.serverWakeMs ?? Number.NaN));
     const t = (f: (x: EngineTimings) => number | null): number => median(list.map((s) => f(s.directTimings) ?? Number.NaN));
-    rows.push([key, lsp.p50, dir.p50, ratio, lsp.max, dir.max, serverWake, t((x) => x.importMs), t((x) => x.getLlamaMs), t((x) => x.loadModelMs), t((x) => x.createContextMs), median(list.map((s) => s.directInfillMs))]);
+    rows.push([
+      key,
+      lsp.p50,
+      dir.p50,
+      ratio,
+      lsp.max,
+      dir.max,
+      serverWake,
+      t((x) => x.importMs),
+      t((x) => x.getLlamaMs),
+      t((x) => x.loadModelMs),
+      t((x) => x.createContextMs),
+      median(list.map((s) => s.directInfillMs)),
+    ]);
     verdicts.push({
       figure: `Wake, ${key.replace('/', ' sleep, ')} page cache`,
       value: `${(lsp.p50 / 1000).toFixed(2)} s vs ${(dir.p50 / 1000).toFixed(2)} s direct = ${ratio.toFixed(2)}x`,
@@ -209,7 +228,20 @@ export async function runWake(ctx: BenchContext): Promise<BenchOutcome> {
   }
   printTable(
     `Wake latency (median of ${reps}): large model, context ${contextSize}, ${threads} thread(s), completion of ${limits.maxTokens} tokens; ms`,
-    ['sleep/cache', 'LSP', 'direct', 'ratio', 'LSP max', 'direct max', 'server wake', 'd.import', 'd.getLlama', 'd.load', 'd.context', 'd.infill'],
+    [
+      'sleep/cache',
+      'LSP',
+      'direct',
+      'ratio',
+      'LSP max',
+      'direct max',
+      'server wake',
+      'd.import',
+      'd.getLlama',
+      'd.load',
+      'd.context',
+      'd.infill',
+    ],
     rows,
   );
   if (ctx.pageCacheProblem) process.stdout.write(`Cold page cache not measured: ${ctx.pageCacheProblem}.\n`);

@@ -29,7 +29,8 @@ const typedLimits = { debounceMs: 0, maxTokens: 16, maxLines: 1, maxMs: 0 };
 /** B's: long multi-line answers; the random-weight model writes every token it may. */
 const longLimits = { debounceMs: 0, maxTokens: 128, maxLines: 200, maxMs: 0 };
 /** A's document: ~100 prompt tokens (one per character with this model), different from its start on each request, so no request reuses another's KV. */
-const typedDocument = (i: number): string => `// request ${i}\nfunction scale(values: number[], factor: number) {\n  return values.map((v) => `;
+const typedDocument = (i: number): string =>
+  `// request ${i}\nfunction scale(values: number[], factor: number) {\n  return values.map((v) => `;
 const longDocument = 'const table = [\n';
 /** Pauses between A's requests: they land at different points of B's generation. */
 const gapsMs = [700, 1500, 1100, 1900];
@@ -223,7 +224,9 @@ export async function runWindowPriority(ctx: BenchContext): Promise<BenchOutcome
     await stopPair(on);
   }
 
-  const arm = (priority: boolean): { alone: number[]; during: number[]; evaluated: number[]; asked: number; yielded: number; generated: number } => {
+  const arm = (
+    priority: boolean,
+  ): { alone: number[]; during: number[]; evaluated: number[]; asked: number; yielded: number; generated: number } => {
     const mine = blocks.filter((bl) => bl.priority === priority);
     return {
       alone: mine.flatMap((bl) => bl.alone),
@@ -266,16 +269,39 @@ export async function runWindowPriority(ctx: BenchContext): Promise<BenchOutcome
   };
   const keptSide = side(true);
   const againSide = side(false);
-  const evaluated = (figures: (TokenFigures | null)[]): string => figures.map((f) => (f ? `${f.evaluatedTokens}/${f.promptTokens}` : '-')).join(' ');
-  const switchRow = (label: string, sum: Summary, figures: (TokenFigures | null)[]): (string | number)[] => [label, sum.n, sum.p50, sum.max, evaluated(figures)];
+  const evaluated = (figures: (TokenFigures | null)[]): string =>
+    figures.map((f) => (f ? `${f.evaluatedTokens}/${f.promptTokens}` : '-')).join(' ');
+  const switchRow = (label: string, sum: Summary, figures: (TokenFigures | null)[]): (string | number)[] => [
+    label,
+    sum.n,
+    sum.p50,
+    sum.max,
+    evaluated(figures),
+  ];
   printTable(
     'One completion sequence for all windows: A typed along a line vs A right after a completion in B (sample document), its state kept across the switch or evaluated again',
     ['', 'n', 'p50 ms', 'max ms', 'prompt tokens evaluated / in prompt'],
     [
-      switchRow('A, next key (its prompt in the KV), state kept', keptSide.warm, keptSide.samples.map((x) => x.warm)),
-      switchRow('A, first key after B completed, state kept', keptSide.cold, keptSide.samples.map((x) => x.afterSwitch)),
-      switchRow('A, next key (its prompt in the KV), evaluated again', againSide.warm, againSide.samples.map((x) => x.warm)),
-      switchRow('A, first key after B completed, evaluated again (old)', againSide.cold, againSide.samples.map((x) => x.afterSwitch)),
+      switchRow(
+        'A, next key (its prompt in the KV), state kept',
+        keptSide.warm,
+        keptSide.samples.map((x) => x.warm),
+      ),
+      switchRow(
+        'A, first key after B completed, state kept',
+        keptSide.cold,
+        keptSide.samples.map((x) => x.afterSwitch),
+      ),
+      switchRow(
+        'A, next key (its prompt in the KV), evaluated again',
+        againSide.warm,
+        againSide.samples.map((x) => x.warm),
+      ),
+      switchRow(
+        'A, first key after B completed, evaluated again (old)',
+        againSide.cold,
+        againSide.samples.map((x) => x.afterSwitch),
+      ),
     ],
   );
   const save = summarize(timings.saveMs);
@@ -307,10 +333,20 @@ export async function runWindowPriority(ctx: BenchContext): Promise<BenchOutcome
       target: '-',
       met: null,
     },
-    { figure: 'window switch: save / restore of a completion state, p50', value: `${save.p50.toFixed(0)} / ${restore.p50.toFixed(0)} ms`, target: '-', met: null },
+    {
+      figure: 'window switch: save / restore of a completion state, p50',
+      value: `${save.p50.toFixed(0)} / ${restore.p50.toFixed(0)} ms`,
+      target: '-',
+      met: null,
+    },
   ];
   if (rounds > 0) {
-    verdicts.unshift({ figure: 'A while B asks long completions, p50: priority on / off / A alone', value: `${on50.toFixed(0)} / ${off50.toFixed(0)} / ${alone50.toFixed(0)} ms`, target: '-', met: null });
+    verdicts.unshift({
+      figure: 'A while B asks long completions, p50: priority on / off / A alone',
+      value: `${on50.toFixed(0)} / ${off50.toFixed(0)} / ${alone50.toFixed(0)} ms`,
+      target: '-',
+      met: null,
+    });
   }
   return { name: 'windowPriority', file, verdicts };
 }

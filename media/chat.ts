@@ -57,7 +57,10 @@ function renderAnswer(target: HTMLElement, source: string): void {
     block.className = 'code-block';
     const tools = document.createElement('div');
     tools.className = 'code-tools';
-    for (const [action, label] of [['copy', 'Copy'], ['insert', 'Insert at cursor']] as const) {
+    for (const [action, label] of [
+      ['copy', 'Copy'],
+      ['insert', 'Insert at cursor'],
+    ] as const) {
       const button = document.createElement('button');
       button.type = 'button';
       button.className = 'code-button';

@@ -53,7 +53,9 @@ const known = Object.keys(targets);
 let wanted = options.all ? known : (options.target ?? [hostTarget()]);
 for (const target of wanted) {
   if (!target || !known.includes(target)) {
-    fail(`"${target ?? `${process.platform}-${process.arch}`}" is not a target with node-llama-cpp binaries; use one of ${known.join(', ')}.`);
+    fail(
+      `"${target ?? `${process.platform}-${process.arch}`}" is not a target with node-llama-cpp binaries; use one of ${known.join(', ')}.`,
+    );
   }
 }
 wanted = [...new Set(wanted)];
@@ -73,7 +75,8 @@ const llamaVersion = lock.packages['node_modules/node-llama-cpp']?.version;
 for (const name of wanted.flatMap((t) => packagesFor(t, options.cuda))) {
   const version = lock.packages[`node_modules/${name}`]?.version;
   // node-llama-cpp ignores a binaries package whose version is not its own.
-  if (name.startsWith('@node-llama-cpp/') && version !== llamaVersion) fail(`${name}@${version} is locked, but node-llama-cpp is ${llamaVersion}; they must match.`);
+  if (name.startsWith('@node-llama-cpp/') && version !== llamaVersion)
+    fail(`${name}@${version} is locked, but node-llama-cpp is ${llamaVersion}; they must match.`);
 }
 
 const vsce = path.join(root, 'node_modules', '@vscode', 'vsce', 'vsce');
@@ -89,7 +92,9 @@ const outDir = path.resolve(options['out-dir'] ?? root);
 const cacheDir = path.join(root, '.cache', 'npm-tarballs');
 const results = [];
 for (const target of wanted) {
-  const out = options.out ? path.resolve(options.out) : path.join(outDir, `${manifest.name}-${target}${options.cuda ? '-cuda' : ''}-${manifest.version}.vsix`);
+  const out = options.out
+    ? path.resolve(options.out)
+    : path.join(outDir, `${manifest.name}-${target}${options.cuda ? '-cuda' : ''}-${manifest.version}.vsix`);
   mkdirSync(path.dirname(out), { recursive: true });
   rmSync(out, { force: true });
   const stage = path.join(root, '.cache', 'package', `${target}-${process.pid}`);

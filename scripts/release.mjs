@@ -21,10 +21,14 @@ try {
 }
 
 function packageStep(args) {
-  const result = spawnSync(process.execPath, [path.join(root, 'scripts', 'package.mjs'), '--all', '--verified', '--out-dir', outDir, ...args], {
-    cwd: root,
-    stdio: 'inherit',
-  });
+  const result = spawnSync(
+    process.execPath,
+    [path.join(root, 'scripts', 'package.mjs'), '--all', '--verified', '--out-dir', outDir, ...args],
+    {
+      cwd: root,
+      stdio: 'inherit',
+    },
+  );
   if (result.status !== 0) {
     process.stderr.write(`release: node scripts/package.mjs ${args.join(' ')} failed.\n`);
     process.exit(result.status ?? 1);
@@ -39,7 +43,12 @@ if (options.cuda) packageStep(['--cuda', '--skip-build']);
 const files = readdirSync(outDir)
   .filter((f) => f.endsWith('.vsix'))
   .sort();
-const sums = files.map((f) => `${createHash('sha256').update(readFileSync(path.join(outDir, f))).digest('hex')}  ${f}`);
+const sums = files.map(
+  (f) =>
+    `${createHash('sha256')
+      .update(readFileSync(path.join(outDir, f)))
+      .digest('hex')}  ${f}`,
+);
 writeFileSync(path.join(outDir, 'SHA256SUMS'), `${sums.join('\n')}\n`);
 process.stdout.write(`\n${path.relative(root, outDir)}/:\n`);
 for (const f of files) process.stdout.write(`  ${f}  ${(statSync(path.join(outDir, f)).size / 1024 / 1024).toFixed(1)} MB\n`);

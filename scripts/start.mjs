@@ -37,7 +37,8 @@ try {
   fail(`${err.message}. Usage: npm start [-- --demo | --model <file.gguf|hf:…>] [--code-server] [--port N]`);
 }
 const port = options.port === undefined ? undefined : Number(options.port);
-if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) fail(`--port must be a port number, not "${options.port}".`);
+if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536))
+  fail(`--port must be a port number, not "${options.port}".`);
 
 /** The user's own localLlm.model from a desktop VS Code or code-server settings file. */
 function userModelSetting() {
@@ -47,7 +48,9 @@ function userModelSetting() {
   const mac = path.join(home, 'Library', 'Application Support');
   const products = ['Code', 'Code - Insiders', 'VSCodium'];
   const files = [
-    ...products.flatMap((p) => [path.join(config, p), path.join(mac, p), path.join(appData, p)]).map((d) => path.join(d, 'User', 'settings.json')),
+    ...products
+      .flatMap((p) => [path.join(config, p), path.join(mac, p), path.join(appData, p)])
+      .map((d) => path.join(d, 'User', 'settings.json')),
     path.join(home, '.local', 'share', 'code-server', 'User', 'settings.json'),
   ];
   for (const file of files) {
@@ -114,7 +117,9 @@ async function main() {
       profileArgs.push(`--user-data-dir=${userDataDir}`);
     }
     console.log(`Opening VS Code (${code}) with the extension in development mode on ${workspace}`);
-    console.log(chosen ? `Model: ${chosen.value} (${chosen.why}).` : 'Model: your localLlm.model setting, or the default model when none is set.');
+    console.log(
+      chosen ? `Model: ${chosen.value} (${chosen.why}).` : 'Model: your localLlm.model setting, or the default model when none is set.',
+    );
     const r = spawnSync(code, ['--new-window', ...profileArgs, `--extensionDevelopmentPath=${root}`, workspace], { stdio: 'inherit' });
     process.exit(r.status ?? 1);
   }
@@ -131,10 +136,22 @@ async function main() {
     console.log(`Model: ${chosen.value} (${chosen.why}).`);
   }
 
-  const { ensureCodeServer, installExtension, startCodeServer, packageVsix, createProfile, writeUserSettings, onSignalCleanup, setSignalExitCode } =
-    dev;
+  const {
+    ensureCodeServer,
+    installExtension,
+    startCodeServer,
+    packageVsix,
+    createProfile,
+    writeUserSettings,
+    onSignalCleanup,
+    setSignalExitCode,
+  } = dev;
 
-  console.log(options['code-server'] ? 'Serving VS Code in the browser (code-server).' : 'No desktop `code` on the PATH: serving VS Code in the browser (code-server).');
+  console.log(
+    options['code-server']
+      ? 'Serving VS Code in the browser (code-server).'
+      : 'No desktop `code` on the PATH: serving VS Code in the browser (code-server).',
+  );
   await ensureCodeServer();
   console.log('Packaging the extension…');
   const vsix = await packageVsix(path.join(startDir, 'local-llm.vsix'));

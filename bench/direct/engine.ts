@@ -39,7 +39,9 @@ export class DirectEngine {
     return this.child.pid ?? -1;
   }
 
-  async request<Op extends EngineCommand['op']>(command: Extract<EngineCommand, { op: Op }>): Promise<ReplyOf<Op extends 'exit' ? 'stats' : Op>> {
+  async request<Op extends EngineCommand['op']>(
+    command: Extract<EngineCommand, { op: Op }>,
+  ): Promise<ReplyOf<Op extends 'exit' ? 'stats' : Op>> {
     const reply = await new Promise<EngineReply>((resolve, reject) => {
       this.pending.push({ resolve, reject });
       this.child.send(command);

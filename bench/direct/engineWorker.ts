@@ -4,7 +4,15 @@
 // dist/bench/engineWorker.js and run with plain `node`, so its start costs what the host's does.
 import { errorMessage } from '../../server/src/shared/errors';
 import { LlamaEngine } from '../../server/src/host/engine';
-import type { EngineCommand, EngineInfillParams, EngineInfillResult, EngineLoadParams, EngineReply, EngineStats, EngineTimings } from './engineProtocol';
+import type {
+  EngineCommand,
+  EngineInfillParams,
+  EngineInfillResult,
+  EngineLoadParams,
+  EngineReply,
+  EngineStats,
+  EngineTimings,
+} from './engineProtocol';
 
 const engine = new LlamaEngine();
 let importReported = false;

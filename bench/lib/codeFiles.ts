@@ -34,7 +34,9 @@ function withCursorLine(lines: string[], line: number): CodeFile {
 /** About `lineCount` lines: copies of the sample, the cursor line in the middle copy. */
 export function longFile(lineCount: number): CodeFile {
   const copies = Math.ceil(lineCount / sampleLines.length);
-  const lines = Array.from({ length: copies }, (_, i) => copy(String(i + 1))).flat().slice(0, lineCount - 1);
+  const lines = Array.from({ length: copies }, (_, i) => copy(String(i + 1)))
+    .flat()
+    .slice(0, lineCount - 1);
   const middle = Math.floor(copies / 2);
   return withCursorLine(lines, middle * sampleLines.length + insertAt);
 }

@@ -8,7 +8,14 @@ import {
   type InlineCompletionItem,
   type Position,
 } from 'vscode-languageserver-protocol/node';
-import { ChatRequest, SleepRequest, WakeRequest, type ChatContext, type ChatResult, type ModelStatus } from '../../server/src/shared/protocol';
+import {
+  ChatRequest,
+  SleepRequest,
+  WakeRequest,
+  type ChatContext,
+  type ChatResult,
+  type ModelStatus,
+} from '../../server/src/shared/protocol';
 import { startServer, type TestServer } from '../../test/server/lspClient';
 
 export { startServer, type TestServer };

@@ -36,7 +36,11 @@ export interface ResultHeader {
 
 function git(args: string[]): string {
   try {
-    return execFileSync('git', args, { cwd: path.resolve(__dirname, '../..'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', args, {
+      cwd: path.resolve(__dirname, '../..'),
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return 'unknown';
   }
@@ -72,7 +76,9 @@ export function loadAverage(): number[] {
 // A copy without .git (the GPU machine) is told its commit by bench/gpu/prepare.sh.
 const runCommit = process.env['BENCH_COMMIT'] ?? git(['rev-parse', 'HEAD']);
 const runDirty =
-  process.env['BENCH_DIRTY'] !== undefined ? process.env['BENCH_DIRTY'] === '1' : git(['status', '--porcelain', '--untracked-files=no']) !== '';
+  process.env['BENCH_DIRTY'] !== undefined
+    ? process.env['BENCH_DIRTY'] === '1'
+    : git(['status', '--porcelain', '--untracked-files=no']) !== '';
 
 export function resultHeader(benchmark: string, loadAverageStart: number[]): ResultHeader {
   return {

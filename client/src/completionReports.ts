@@ -21,7 +21,13 @@ export class CompletionReports implements vscode.Disposable {
       });
       const items = !result ? [] : Array.isArray(result) ? result : result.items;
       const texts = items.map((i) => (typeof i.insertText === 'string' ? i.insertText : i.insertText.value));
-      this.emitter.fire({ uri: document.uri.toString(), items: items.length, texts, cancelled: sent && token.isCancellationRequested, skipped: !sent });
+      this.emitter.fire({
+        uri: document.uri.toString(),
+        items: items.length,
+        texts,
+        cancelled: sent && token.isCancellationRequested,
+        skipped: !sent,
+      });
       return result;
     };
   }

@@ -32,7 +32,11 @@ export class ProgressNotifications implements vscode.Disposable {
   constructor(private readonly client: () => LanguageClient | undefined) {}
 
   /** Middleware `handleWorkDoneProgress`: takes begin/report itself, lets the client clean up on end. */
-  readonly handle = (token: ProgressToken, params: WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd, next: HandleWorkDoneProgressSignature): void => {
+  readonly handle = (
+    token: ProgressToken,
+    params: WorkDoneProgressBegin | WorkDoneProgressReport | WorkDoneProgressEnd,
+    next: HandleWorkDoneProgressSignature,
+  ): void => {
     switch (params.kind) {
       case 'begin': {
         const entry: Running = {

@@ -45,16 +45,27 @@ function moduleUrls(root, outdir) {
         if (inPackage.startsWith('../') || path.isAbsolute(inPackage)) {
           const asks = source.match(/\bimport\.meta\.(url|dirname|filename|resolve)\b|\b__dirname\b|\b__filename\b/);
           if (asks) {
-            return { errors: [{ text: `${args.path} uses ${asks[0]}, which would be the bundle's location; keep its package external (scripts/build/nodeLlamaCpp.mjs).` }] };
+            return {
+              errors: [
+                {
+                  text: `${args.path} uses ${asks[0]}, which would be the bundle's location; keep its package external (scripts/build/nodeLlamaCpp.mjs).`,
+                },
+              ],
+            };
           }
           return undefined;
         }
         if (!inPackage.startsWith('dist/')) return { errors: [{ text: `${args.path} is outside node-llama-cpp's dist/.` }] };
         if (!source.includes('import.meta')) return undefined;
-        if (/\bimport\.meta\.(?!url\b)/.test(source)) return { errors: [{ text: `${args.path} uses import.meta beyond .url; extend scripts/build/nodeLlamaCpp.mjs.` }] };
+        if (/\bimport\.meta\.(?!url\b)/.test(source))
+          return { errors: [{ text: `${args.path} uses import.meta beyond .url; extend scripts/build/nodeLlamaCpp.mjs.` }] };
         // A module that starts its own file in a child needs a bundle of its own (ownUrl).
         if (/\bfork\(|new Worker\(/.test(source) && !ownUrl[inPackage]) {
-          return { errors: [{ text: `${args.path} may start its own file in a child process; give it its own bundle (scripts/build/nodeLlamaCpp.mjs).` }] };
+          return {
+            errors: [
+              { text: `${args.path} may start its own file in a child process; give it its own bundle (scripts/build/nodeLlamaCpp.mjs).` },
+            ],
+          };
         }
         const target = ownUrl[inPackage] ?? `node_modules/node-llama-cpp/${inPackage}`;
         const fromBundle = posix(path.relative(path.join(root, outdir), path.join(root, target)));

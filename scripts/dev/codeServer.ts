@@ -51,7 +51,9 @@ export async function installExtension(profile: Profile, vsixPath: string): Prom
   const code = await proc.exited;
   await stopGroup(proc.pgid, 1000);
   if (code !== 0) {
-    throw new Error(`code-server could not install ${vsixPath} (exit code ${code}): ${proc.output().trim().split('\n').slice(-5).join(' | ')}`);
+    throw new Error(
+      `code-server could not install ${vsixPath} (exit code ${code}): ${proc.output().trim().split('\n').slice(-5).join(' | ')}`,
+    );
   }
 }
 
@@ -82,7 +84,12 @@ export interface ServeOptions {
   timeoutMs?: number;
 }
 
-export async function startCodeServer({ profile, workspace, port: fixedPort, timeoutMs = 60_000 }: ServeOptions): Promise<RunningCodeServer> {
+export async function startCodeServer({
+  profile,
+  workspace,
+  port: fixedPort,
+  timeoutMs = 60_000,
+}: ServeOptions): Promise<RunningCodeServer> {
   const entry = await ensureCodeServer();
   let lastOutput = '';
   // A free port can be taken between the probe and the bind; try a few.

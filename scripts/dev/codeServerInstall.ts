@@ -58,7 +58,9 @@ function npmInstall(cwd: string): Promise<void> {
     });
     child.on('error', reject);
     child.on('exit', (code) =>
-      code === 0 ? resolve() : reject(new Error(`Installing code-server ${codeServerVersion} with npm failed (exit code ${code}); see the npm output above.`)),
+      code === 0
+        ? resolve()
+        : reject(new Error(`Installing code-server ${codeServerVersion} with npm failed (exit code ${code}); see the npm output above.`)),
     );
   });
 }
@@ -74,7 +76,11 @@ export async function ensureCodeServer(): Promise<string> {
     mkdirSync(codeServerDir, { recursive: true });
     writeFileSync(
       path.join(codeServerDir, 'package.json'),
-      JSON.stringify({ name: 'local-llm-code-server-cache', private: true, description: 'Cache for the UI tests; not a project dependency.' }, null, 2),
+      JSON.stringify(
+        { name: 'local-llm-code-server-cache', private: true, description: 'Cache for the UI tests; not a project dependency.' },
+        null,
+        2,
+      ),
     );
     process.stderr.write(`Installing code-server ${codeServerVersion} into ${codeServerDir} (once; about 2 minutes)...\n`);
     const started = Date.now();

@@ -112,7 +112,10 @@ for (const signal of Object.keys(signalNumbers) as (keyof typeof signalNumbers)[
     if (stopping) return;
     stopping = true;
     void (async () => {
-      for (const work of cleanups.reverse()) await Promise.resolve().then(work).catch(() => undefined);
+      for (const work of cleanups.reverse())
+        await Promise.resolve()
+          .then(work)
+          .catch(() => undefined);
       await Promise.all([...liveGroups].map((pgid) => stopGroup(pgid, 3000)));
     })().finally(() => process.exit(signalExitCode ?? 128 + signalNumbers[signal]));
   });

@@ -20,7 +20,8 @@ export function tinyModelPath(): Promise<string> {
     child.on('exit', (code) => {
       const last = out.trim().split('\n').pop()?.trim() ?? '';
       if (code === 0 && last && existsSync(last)) resolve(last);
-      else reject(new Error(`Generating the tiny model failed (exit code ${code}): ${(err || out).trim().split('\n').slice(-5).join(' | ')}`));
+      else
+        reject(new Error(`Generating the tiny model failed (exit code ${code}): ${(err || out).trim().split('\n').slice(-5).join(' | ')}`));
     });
   });
 }

@@ -30,7 +30,8 @@ function npm(args, cwd) {
     maxBuffer: 64 * 1024 * 1024,
   });
   if (result.error) throw new Error(`npm ${args[0]} could not start: ${result.error.message}`);
-  if (result.status !== 0) throw new Error(`npm ${args.join(' ')} failed: ${(result.stderr || result.stdout).trim().split('\n').slice(-3).join(' | ')}`);
+  if (result.status !== 0)
+    throw new Error(`npm ${args.join(' ')} failed: ${(result.stderr || result.stdout).trim().split('\n').slice(-3).join(' | ')}`);
   return result.stdout;
 }
 
@@ -49,7 +50,9 @@ export function cachedTarball({ name, version, integrity, cacheDir, cwd }) {
   if (existsSync(file)) {
     if (matchesIntegrity(file, integrity)) return { file, fetched: false };
     rmSync(file, { force: true });
-    throw new Error(`the cached ${path.basename(file)} did not match the registry's integrity and was deleted; run again to fetch it anew.`);
+    throw new Error(
+      `the cached ${path.basename(file)} did not match the registry's integrity and was deleted; run again to fetch it anew.`,
+    );
   }
   const temp = mkdtempSync(path.join(cacheDir, '.fetch-'));
   try {

@@ -2,7 +2,13 @@
 // list of features, each of which registers its own handlers and capabilities.
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { TextDocumentSyncKind, TextDocuments, type Connection, type InitializeResult, type ServerCapabilities } from 'vscode-languageserver/node';
+import {
+  TextDocumentSyncKind,
+  TextDocuments,
+  type Connection,
+  type InitializeResult,
+  type ServerCapabilities,
+} from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { ChatFeature } from './chat/chatFeature';
 import { RemoteAccessFeature } from './engine/remoteAccessFeature';
@@ -84,8 +90,7 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
     gate,
     driver,
     modelSetting: () => (isRemoteEngine(settings) ? settings.engine : settings.model),
-    status: () =>
-      buildStatus({ gate, driver, settings, problems: modelSwitch.problem ? [modelSwitch.problem, ...problems] : problems }),
+    status: () => buildStatus({ gate, driver, settings, problems: modelSwitch.problem ? [modelSwitch.problem, ...problems] : problems }),
   });
   const features: Feature[] = [
     remoteAccess,

@@ -54,7 +54,10 @@ function readZip(file: string): Map<string, ZipEntry> {
 const expected = {
   'linux-x64': {
     platformPackages: ['@node-llama-cpp/linux-x64', '@node-llama-cpp/linux-x64-vulkan', '@reflink/reflink-linux-x64-gnu'],
-    addons: ['@node-llama-cpp/linux-x64/bins/linux-x64/llama-addon.node', '@node-llama-cpp/linux-x64-vulkan/bins/linux-x64-vulkan/llama-addon.node'],
+    addons: [
+      '@node-llama-cpp/linux-x64/bins/linux-x64/llama-addon.node',
+      '@node-llama-cpp/linux-x64-vulkan/bins/linux-x64-vulkan/llama-addon.node',
+    ],
     // The format of the native files: ELF.
     magic: [Buffer.from([0x7f, 0x45, 0x4c, 0x46])],
     extraFiles: ['@node-llama-cpp/linux-x64-vulkan/bins/linux-x64-vulkan/libggml-vulkan.so'],
@@ -89,12 +92,16 @@ describe('npm run package: one .vsix per target, from this machine', () => {
   before(() => {
     rmSync(outDir, { recursive: true, force: true });
     const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-    const result = spawnSync(npm, ['run', '--silent', 'package', '--', '--target', 'linux-x64', '--target', 'darwin-arm64', '--out-dir', outDir], {
-      cwd: repoRoot,
-      encoding: 'utf8',
-      maxBuffer: 64 * 1024 * 1024,
-      shell: process.platform === 'win32',
-    });
+    const result = spawnSync(
+      npm,
+      ['run', '--silent', 'package', '--', '--target', 'linux-x64', '--target', 'darwin-arm64', '--out-dir', outDir],
+      {
+        cwd: repoRoot,
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+        shell: process.platform === 'win32',
+      },
+    );
     log = `${result.stdout}\n${result.stderr}`;
     assert.equal(result.status, 0, `npm run package failed:\n${log.split('\n').slice(-30).join('\n')}`);
   });
@@ -104,15 +111,34 @@ describe('npm run package: one .vsix per target, from this machine', () => {
 
     test(`${target}: the bundles, the manifest files and the marketplace metadata are in it`, () => {
       const zip = readZip(vsixOf(target));
-      for (const file of ['client.js', 'server.js', 'host.js', 'downloadWorker.js', 'media/chat.js', 'nodeLlamaCpp.mjs', 'testBindingBinary.mjs']) {
+      for (const file of [
+        'client.js',
+        'server.js',
+        'host.js',
+        'downloadWorker.js',
+        'media/chat.js',
+        'nodeLlamaCpp.mjs',
+        'testBindingBinary.mjs',
+      ]) {
         assert.ok(zip.get(`extension/dist/${file}`)?.size, `extension/dist/${file} is missing or empty`);
       }
-      for (const file of ['package.json', 'readme.md', 'changelog.md', 'LICENSE.txt', 'media/icon.png', 'media/chat.css', 'node_modules/node-llama-cpp/package.json']) {
+      for (const file of [
+        'package.json',
+        'readme.md',
+        'changelog.md',
+        'LICENSE.txt',
+        'media/icon.png',
+        'media/chat.css',
+        'node_modules/node-llama-cpp/package.json',
+      ]) {
         assert.ok(zip.has(`extension/${file}`), `extension/${file} is missing`);
       }
       const icon = zip.get('extension/media/icon.png')!.read();
       assert.deepEqual([...icon.subarray(1, 4)], [...Buffer.from('PNG')], 'the icon is a PNG');
-      assert.ok([128, 256].includes(icon.readUInt32BE(16)) && icon.readUInt32BE(16) === icon.readUInt32BE(20), 'the icon is 128 or 256 pixels square');
+      assert.ok(
+        [128, 256].includes(icon.readUInt32BE(16)) && icon.readUInt32BE(16) === icon.readUInt32BE(20),
+        'the icon is 128 or 256 pixels square',
+      );
 
       const vsixManifest = zip.get('extension.vsixmanifest')!.read().toString('utf8');
       assert.match(vsixManifest, new RegExp(`TargetPlatform="${target}"`));
@@ -141,13 +167,17 @@ describe('npm run package: one .vsix per target, from this machine', () => {
           .filter((p): p is string => p !== undefined && (p.startsWith('@node-llama-cpp/') || /^@reflink\/reflink-/.test(p))),
       );
       assert.deepEqual([...platformPackages].sort(), [...want.platformPackages].sort());
-      for (const addon of [...want.addons, ...want.extraFiles]) assert.ok(zip.get(`extension/node_modules/${addon}`)?.size, `${addon} is missing`);
+      for (const addon of [...want.addons, ...want.extraFiles])
+        assert.ok(zip.get(`extension/node_modules/${addon}`)?.size, `${addon} is missing`);
 
       const natives = names.filter(isNative);
       assert.ok(natives.length > 0);
       for (const name of natives) {
         const owner = packageOf(name);
-        assert.ok(owner && (want.platformPackages as readonly string[]).includes(owner), `${name} is a native file outside ${target}'s packages`);
+        assert.ok(
+          owner && (want.platformPackages as readonly string[]).includes(owner),
+          `${name} is a native file outside ${target}'s packages`,
+        );
         const head = zip.get(name)!.read().subarray(0, 4);
         assert.ok(
           want.magic.some((m) => head.equals(m)),
@@ -155,9 +185,11 @@ describe('npm run package: one .vsix per target, from this machine', () => {
         );
       }
       // node-llama-cpp uses a binaries package only when its version is node-llama-cpp's own.
-      const version = (file: string): string => (JSON.parse(zip.get(`extension/node_modules/${file}`)!.read().toString('utf8')) as { version: string }).version;
+      const version = (file: string): string =>
+        (JSON.parse(zip.get(`extension/node_modules/${file}`)!.read().toString('utf8')) as { version: string }).version;
       const llama = version('node-llama-cpp/package.json');
-      for (const p of want.platformPackages.filter((p) => p.startsWith('@node-llama-cpp/'))) assert.equal(version(`${p}/package.json`), llama, p);
+      for (const p of want.platformPackages.filter((p) => p.startsWith('@node-llama-cpp/')))
+        assert.equal(version(`${p}/package.json`), llama, p);
     });
 
     test(`${target}: nothing from tests, benchmarks, caches or sources, and under ${want.budgetMb} MB`, () => {
@@ -186,27 +218,34 @@ describe('npm run package: one .vsix per target, from this machine', () => {
       );
       // What the bundle reads at paths relative to node-llama-cpp's modules, and the package it
       // loads at run time (scripts/build/nodeLlamaCpp.mjs).
-      for (const file of ['node-llama-cpp/llama/binariesGithubRelease.json', 'node-llama-cpp/llama/grammars/json.gbnf', '@reflink/reflink/index.js']) {
+      for (const file of [
+        'node-llama-cpp/llama/binariesGithubRelease.json',
+        'node-llama-cpp/llama/grammars/json.gbnf',
+        '@reflink/reflink/index.js',
+      ]) {
         assert.ok(names.includes(`extension/node_modules/${file}`), `${file} is missing`);
       }
     });
   }
 
-  test('linux-x64: node-llama-cpp runs from the unpacked .vsix alone, its binary tested in a fork of the bundled test file', {
-    skip: process.platform === 'linux' && process.arch === 'x64' ? false : 'runs the linux-x64 binaries',
-  }, async () => {
-    // Outside the repository, so no package can be found in its node_modules instead.
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'local-llm-vsix-'));
-    try {
-      for (const entry of readZip(vsixOf('linux-x64')).values()) {
-        const file = path.join(dir, ...entry.name.split('/'));
-        mkdirSync(path.dirname(file), { recursive: true });
-        writeFileSync(file, entry.read());
-      }
-      const extension = path.join(dir, 'extension');
-      // Records what node-llama-cpp forks, then asks it for a CPU llama (the prebuilt binary is
-      // tested in a child first), loads the tiny model and completes a few tokens.
-      const script = `
+  test(
+    'linux-x64: node-llama-cpp runs from the unpacked .vsix alone, its binary tested in a fork of the bundled test file',
+    {
+      skip: process.platform === 'linux' && process.arch === 'x64' ? false : 'runs the linux-x64 binaries',
+    },
+    async () => {
+      // Outside the repository, so no package can be found in its node_modules instead.
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'local-llm-vsix-'));
+      try {
+        for (const entry of readZip(vsixOf('linux-x64')).values()) {
+          const file = path.join(dir, ...entry.name.split('/'));
+          mkdirSync(path.dirname(file), { recursive: true });
+          writeFileSync(file, entry.read());
+        }
+        const extension = path.join(dir, 'extension');
+        // Records what node-llama-cpp forks, then asks it for a CPU llama (the prebuilt binary is
+        // tested in a child first), loads the tiny model and completes a few tokens.
+        const script = `
         import cp from 'node:child_process';
         import { syncBuiltinESMExports } from 'node:module';
         import { pathToFileURL } from 'node:url';
@@ -234,32 +273,43 @@ describe('npm run package: one .vsix per target, from this machine', () => {
         await llama.dispose();
         process.stdout.write(JSON.stringify({ version, buildType, forks, text }) + '\\n');
       `;
-      // A file, not `node -e`: a fork inherits the parent's execArgv, and with it an -e script.
-      const probe = path.join(dir, 'probe.mjs');
-      writeFileSync(probe, script);
-      const result = spawnSync(process.execPath, [probe, path.join(extension, 'dist', 'nodeLlamaCpp.mjs'), await tinyModelPath()], {
-        cwd: dir,
-        encoding: 'utf8',
-        timeout: 120_000,
-      });
-      const output = `${result.stdout}\n${result.stderr}`;
-      assert.equal(result.status, 0, output);
-      const ran = JSON.parse(result.stdout.trim().split('\n').pop() ?? '') as { version: string; buildType: string; forks: { file: string; code: number | null }[]; text: string };
-      const locked = (JSON.parse(readFileSync(path.join(repoRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string }> }).packages['node_modules/node-llama-cpp']!.version;
-      assert.equal(ran.version, locked, "the version is read from the shipped node-llama-cpp/package.json");
-      assert.equal(ran.buildType, 'prebuilt');
-      assert.deepEqual(ran.forks, [{ file: path.join(extension, 'dist', 'testBindingBinary.mjs'), code: 0 }], output);
-      assert.doesNotMatch(output, /not independent|Assuming the test passed/);
-      assert.equal(typeof ran.text, 'string');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+        // A file, not `node -e`: a fork inherits the parent's execArgv, and with it an -e script.
+        const probe = path.join(dir, 'probe.mjs');
+        writeFileSync(probe, script);
+        const result = spawnSync(process.execPath, [probe, path.join(extension, 'dist', 'nodeLlamaCpp.mjs'), await tinyModelPath()], {
+          cwd: dir,
+          encoding: 'utf8',
+          timeout: 120_000,
+        });
+        const output = `${result.stdout}\n${result.stderr}`;
+        assert.equal(result.status, 0, output);
+        const ran = JSON.parse(result.stdout.trim().split('\n').pop() ?? '') as {
+          version: string;
+          buildType: string;
+          forks: { file: string; code: number | null }[];
+          text: string;
+        };
+        const locked = (
+          JSON.parse(readFileSync(path.join(repoRoot, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version: string }> }
+        ).packages['node_modules/node-llama-cpp']!.version;
+        assert.equal(ran.version, locked, 'the version is read from the shipped node-llama-cpp/package.json');
+        assert.equal(ran.buildType, 'prebuilt');
+        assert.deepEqual(ran.forks, [{ file: path.join(extension, 'dist', 'testBindingBinary.mjs'), code: 0 }], output);
+        assert.doesNotMatch(output, /not independent|Assuming the test passed/);
+        assert.equal(typeof ran.text, 'string');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 
   test('vsce warns about nothing', () => {
     // Without node-llama-cpp's ~850 module files vsce has nothing to suggest (it warns above 100
     // .js files or 5000 files).
-    assert.deepEqual(log.split('\n').filter((line) => /WARNING/.test(line)), []);
+    assert.deepEqual(
+      log.split('\n').filter((line) => /WARNING/.test(line)),
+      [],
+    );
     assert.doesNotMatch(log, /--allow-missing-repository|--skip-license|LICENSE not found|repository field/i);
   });
 });

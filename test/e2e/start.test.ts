@@ -72,7 +72,7 @@ test('npm start -- --demo serves a workbench with the extension active, and Ctrl
     // Killed members linger as zombies for a moment until they are reaped.
     const deadline = Date.now() + 10_000;
     while (isGroupAlive(started.pgid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    assert.equal(isGroupAlive(started.pgid), false, 'no process of code-server\'s group is left');
+    assert.equal(isGroupAlive(started.pgid), false, "no process of code-server's group is left");
   } finally {
     await browser?.close().catch(() => undefined);
     for (const pgid of [child.pid, started?.pgid]) {
@@ -83,29 +83,36 @@ test('npm start -- --demo serves a workbench with the extension active, and Ctrl
 
 // No desktop VS Code can run here, so this one checks only what npm start hands to the `code`
 // CLI: a stand-in `code` on the PATH records its arguments.
-test('with a desktop `code` on the PATH, npm start -- --demo opens it with the extension in development mode', { timeout: 3 * 60_000 }, () => {
-  const bin = mkdtempSync(path.join(os.tmpdir(), 'local-llm-fake-code-'));
-  try {
-    const record = path.join(bin, 'args.json');
-    writeFileSync(path.join(bin, 'code'), `#!/bin/sh\nexec "${process.execPath}" -e 'require("fs").writeFileSync(process.argv[1], JSON.stringify(process.argv.slice(2)))' "${record}" "$@"\n`);
-    chmodSync(path.join(bin, 'code'), 0o755);
-    const r = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'start.mjs'), '--demo'], {
-      cwd: repoRoot,
-      encoding: 'utf8',
-      env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}` },
-    });
-    assert.equal(r.status, 0, r.stdout + r.stderr);
-    const args = JSON.parse(readFileSync(record, 'utf8')) as string[];
-    assert.ok(args.includes(`--extensionDevelopmentPath=${repoRoot}`), JSON.stringify(args));
-    const workspace = args[args.length - 1]!;
-    // The model setting is machine-scoped, so it goes into a profile's user settings, not the workspace's.
-    const userDataDir = args.find((a) => a.startsWith('--user-data-dir='))?.slice('--user-data-dir='.length);
-    assert.ok(userDataDir, `a profile of its own: ${JSON.stringify(args)}`);
-    const settings = JSON.parse(readFileSync(path.join(userDataDir, 'User', 'settings.json'), 'utf8')) as Record<string, unknown>;
-    assert.match(String(settings['localLlm.model']), /tiny-random.*\.gguf$/, 'the demo model is set in the user settings');
-    assert.equal(existsSync(path.join(workspace, '.vscode', 'settings.json')), false, 'nothing is written where VS Code would ignore it');
-    assert.ok(readFileSync(path.join(workspace, 'primes.py'), 'utf8').length > 0, 'the sample workspace is there');
-  } finally {
-    rmSync(bin, { recursive: true, force: true });
-  }
-});
+test(
+  'with a desktop `code` on the PATH, npm start -- --demo opens it with the extension in development mode',
+  { timeout: 3 * 60_000 },
+  () => {
+    const bin = mkdtempSync(path.join(os.tmpdir(), 'local-llm-fake-code-'));
+    try {
+      const record = path.join(bin, 'args.json');
+      writeFileSync(
+        path.join(bin, 'code'),
+        `#!/bin/sh\nexec "${process.execPath}" -e 'require("fs").writeFileSync(process.argv[1], JSON.stringify(process.argv.slice(2)))' "${record}" "$@"\n`,
+      );
+      chmodSync(path.join(bin, 'code'), 0o755);
+      const r = spawnSync(process.execPath, [path.join(repoRoot, 'scripts', 'start.mjs'), '--demo'], {
+        cwd: repoRoot,
+        encoding: 'utf8',
+        env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH ?? ''}` },
+      });
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+      const args = JSON.parse(readFileSync(record, 'utf8')) as string[];
+      assert.ok(args.includes(`--extensionDevelopmentPath=${repoRoot}`), JSON.stringify(args));
+      const workspace = args[args.length - 1]!;
+      // The model setting is machine-scoped, so it goes into a profile's user settings, not the workspace's.
+      const userDataDir = args.find((a) => a.startsWith('--user-data-dir='))?.slice('--user-data-dir='.length);
+      assert.ok(userDataDir, `a profile of its own: ${JSON.stringify(args)}`);
+      const settings = JSON.parse(readFileSync(path.join(userDataDir, 'User', 'settings.json'), 'utf8')) as Record<string, unknown>;
+      assert.match(String(settings['localLlm.model']), /tiny-random.*\.gguf$/, 'the demo model is set in the user settings');
+      assert.equal(existsSync(path.join(workspace, '.vscode', 'settings.json')), false, 'nothing is written where VS Code would ignore it');
+      assert.ok(readFileSync(path.join(workspace, 'primes.py'), 'utf8').length > 0, 'the sample workspace is there');
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  },
+);

@@ -120,7 +120,10 @@ describe('Local LLM in a real VS Code workbench', { timeout: 12 * 60_000 }, () =
     const seen = await recordedStatusTexts(s.page);
     const wakingAt = seen.findIndex((t) => waking.test(t));
     assert.ok(wakingAt >= 0, `the status item never said waking: ${JSON.stringify(seen)}`);
-    assert.ok(seen.slice(wakingAt).some((t) => ready.test(t)), `no ready after waking: ${JSON.stringify(seen)}`);
+    assert.ok(
+      seen.slice(wakingAt).some((t) => ready.test(t)),
+      `no ready after waking: ${JSON.stringify(seen)}`,
+    );
     assert.ok(ghost.trim().length > 0);
     assert.ok(hosts.length > 0, 'the wake started a model host again');
     await s.page.keyboard.press('Escape');
@@ -150,7 +153,10 @@ describe('Local LLM in a real VS Code workbench', { timeout: 12 * 60_000 }, () =
     await waitForStatusText(s.status, ready, 60_000);
     await s.shot('06-woken-by-click');
     const seen = await recordedStatusTexts(s.page);
-    assert.ok(seen.some((t) => waking.test(t)), `the click should show waking: ${JSON.stringify(seen)}`);
+    assert.ok(
+      seen.some((t) => waking.test(t)),
+      `the click should show waking: ${JSON.stringify(seen)}`,
+    );
     assert.ok(modelHostPids(s.profile.extensionsDir).length > 0, 'the model host runs again');
   });
 
@@ -174,39 +180,43 @@ describe('Local LLM in a real VS Code workbench', { timeout: 12 * 60_000 }, () =
     assert.equal(await lastAnswerLength(chat), length, 'a stopped answer does not grow');
   });
 
-  it('8. a missing model file shows the error with the server\'s sentence; choosing a valid model recovers', { timeout: 3 * 60_000 }, async () => {
-    // Typing in settings.json may itself ask for a completion and wake the model; either way the
-    // server loads the newly chosen local file at once and reports that it is missing.
-    await runCommand(s.page, 'Local LLM: Sleep Now');
-    await waitForStatusText(s.status, asleep, 30_000);
-    const missing = path.join(s.profile.root, 'no-such-dir', 'missing-model.gguf');
-    await s.setSettings({ 'localLlm.model': missing });
-    const deadline = Date.now() + 60_000;
-    let text = await statusText(s.status);
-    while (!/LLM error/.test(text) && Date.now() < deadline) {
-      await s.page.waitForTimeout(250);
-      text = await statusText(s.status);
-    }
-    assert.match(text, /LLM error/, 'the status item shows the error state');
-    await s.shot('08-error');
-    const hover = await tooltip();
-    assert.match(hover, /missing-model\.gguf/, `the tooltip should carry the server's sentence about the file: ${hover}`);
+  it(
+    "8. a missing model file shows the error with the server's sentence; choosing a valid model recovers",
+    { timeout: 3 * 60_000 },
+    async () => {
+      // Typing in settings.json may itself ask for a completion and wake the model; either way the
+      // server loads the newly chosen local file at once and reports that it is missing.
+      await runCommand(s.page, 'Local LLM: Sleep Now');
+      await waitForStatusText(s.status, asleep, 30_000);
+      const missing = path.join(s.profile.root, 'no-such-dir', 'missing-model.gguf');
+      await s.setSettings({ 'localLlm.model': missing });
+      const deadline = Date.now() + 60_000;
+      let text = await statusText(s.status);
+      while (!/LLM error/.test(text) && Date.now() < deadline) {
+        await s.page.waitForTimeout(250);
+        text = await statusText(s.status);
+      }
+      assert.match(text, /LLM error/, 'the status item shows the error state');
+      await s.shot('08-error');
+      const hover = await tooltip();
+      assert.match(hover, /missing-model\.gguf/, `the tooltip should carry the server's sentence about the file: ${hover}`);
 
-    await runCommand(s.page, 'Local LLM: Select Model');
-    const quickInput = s.page.locator('.quick-input-widget');
-    await quickInput.locator('.monaco-list-row', { hasText: 'Choose a GGUF file' }).click();
-    // code-server's file dialog is a quick input that takes a typed path.
-    const pathInput = quickInput.locator('input.input');
-    await s.page.waitForTimeout(500);
-    await pathInput.fill(s.model);
-    await s.page.waitForTimeout(300);
-    await pathInput.press('Enter');
-    await waitForStatusText(s.status, ready, 90_000);
-    await s.shot('08-recovered');
-    // The model is machine-scoped: in code-server, a remote window, it lives in the machine's settings.
-    const settings = JSON.parse(readFileSync(s.profile.machineSettingsFile, 'utf8')) as Record<string, unknown>;
-    assert.equal(settings['localLlm.model'], s.model, 'Select Model wrote the chosen file to the settings');
-  });
+      await runCommand(s.page, 'Local LLM: Select Model');
+      const quickInput = s.page.locator('.quick-input-widget');
+      await quickInput.locator('.monaco-list-row', { hasText: 'Choose a GGUF file' }).click();
+      // code-server's file dialog is a quick input that takes a typed path.
+      const pathInput = quickInput.locator('input.input');
+      await s.page.waitForTimeout(500);
+      await pathInput.fill(s.model);
+      await s.page.waitForTimeout(300);
+      await pathInput.press('Enter');
+      await waitForStatusText(s.status, ready, 90_000);
+      await s.shot('08-recovered');
+      // The model is machine-scoped: in code-server, a remote window, it lives in the machine's settings.
+      const settings = JSON.parse(readFileSync(s.profile.machineSettingsFile, 'utf8')) as Record<string, unknown>;
+      assert.equal(settings['localLlm.model'], s.model, 'Select Model wrote the chosen file to the settings');
+    },
+  );
 
   it('9. closing the workbench leaves no model host behind (no grace period to wait out)', { timeout: 60_000 }, async () => {
     const running = modelHostPids(s.profile.extensionsDir);

@@ -88,7 +88,11 @@ describe('a loaded tiny model', () => {
     assert.equal(result.sizeBytes, statSync(tiny).size);
     assert.equal(result.totalLayers, 3, 'two blocks plus the output layer');
     if (result.backend === 'cpu') assert.equal(result.gpuLayers, 0);
-    else assert.ok(result.gpuLayers >= 1 && result.gpuLayers <= result.totalLayers, `${result.gpuLayers} of ${result.totalLayers} layers on the GPU`);
+    else
+      assert.ok(
+        result.gpuLayers >= 1 && result.gpuLayers <= result.totalLayers,
+        `${result.gpuLayers} of ${result.totalLayers} layers on the GPU`,
+      );
     assert.equal(result.contextSize, 1024);
     assert.equal(result.hasFim, true);
     assert.ok(['cpu', 'cuda', 'metal', 'vulkan'].includes(result.backend));
@@ -201,7 +205,11 @@ describe('a loaded tiny model', () => {
         second.abort();
       };
     });
-    const running = t.host.chat({ messages: [{ role: 'user', text: 'Tell me everything.' }], maxTokens: 900 }, () => onFirstChunk(), first.signal);
+    const running = t.host.chat(
+      { messages: [{ role: 'user', text: 'Tell me everything.' }], maxTokens: 900 },
+      () => onFirstChunk(),
+      first.signal,
+    );
     const cancelled = await waiting;
     assert.equal(cancelled.stopReason, 'abort');
     assert.equal(cancelled.tokens, 0, 'it never ran');
@@ -214,7 +222,10 @@ describe('a loaded tiny model', () => {
     const stats = await t.host.unload();
     assert.equal(stats.loaded, false);
     await rejectsWith(t.host.infill(infillParams()), /No model is loaded/);
-    await rejectsWith(t.host.chat({ messages: [{ role: 'user', text: 'hi' }], maxTokens: 4 }, () => undefined), /No model is loaded/);
+    await rejectsWith(
+      t.host.chat({ messages: [{ role: 'user', text: 'hi' }], maxTokens: 4 }, () => undefined),
+      /No model is loaded/,
+    );
     const again = await t.host.unload();
     assert.equal(again.loaded, false, 'unloading twice is harmless');
     await t.host.load(loadParams(tiny));
@@ -271,13 +282,17 @@ describe('bad model files', () => {
     assert.ok(['eos', 'maxTokens'].includes(answer.stopReason));
   });
 
-  it('an unavailable GPU backend falls back to the CPU and says so', { skip: process.platform !== 'linux' && 'Metal exists off Linux' }, async () => {
-    const result = await t.host.load(loadParams(tiny, { gpu: 'metal' }));
-    assert.equal(result.backend, 'cpu');
-    assert.match(result.fallbackReason ?? '', /^Metal is not available on this machine, so the model runs on the CPU\.$/);
-    const answer = await t.host.infill(infillParams({ maxTokens: 2 }));
-    assert.ok(finished.includes(answer.stopReason));
-  });
+  it(
+    'an unavailable GPU backend falls back to the CPU and says so',
+    { skip: process.platform !== 'linux' && 'Metal exists off Linux' },
+    async () => {
+      const result = await t.host.load(loadParams(tiny, { gpu: 'metal' }));
+      assert.equal(result.backend, 'cpu');
+      assert.match(result.fallbackReason ?? '', /^Metal is not available on this machine, so the model runs on the CPU\.$/);
+      const answer = await t.host.infill(infillParams({ maxTokens: 2 }));
+      assert.ok(finished.includes(answer.stopReason));
+    },
+  );
 });
 
 describe('memory of a large model', () => {
@@ -357,7 +372,10 @@ describe('the host process dying', () => {
   });
 
   it('a missing host bundle is refused in words', () => {
-    assert.throws(() => new HostProcess({ hostPath: path.join(os.tmpdir(), 'no-such-host.js') }), /does not exist; the extension is not built/);
+    assert.throws(
+      () => new HostProcess({ hostPath: path.join(os.tmpdir(), 'no-such-host.js') }),
+      /does not exist; the extension is not built/,
+    );
   });
 });
 
@@ -365,9 +383,16 @@ describe('describeExit', () => {
   it('says what each ending means', () => {
     assert.equal(describeExit(0, null, true, null), 'The model host stopped.');
     assert.match(describeExit(null, 'SIGKILL', false, null), /ran out of memory/);
-    assert.match(describeExit(null, 'SIGABRT', false, 'CUDA error: unsupported toolchain.'), /^llama\.cpp aborted the model host: CUDA error: unsupported toolchain\.$/);
-    const assertLine = '/home/runner/work/node-llama-cpp/llama/llama.cpp/src/llama-model-loader.cpp:1321: GGML_ASSERT(t_meta.ne[dim] >= 1) failed';
-    assert.equal(describeExit(null, 'SIGABRT', false, assertLine), 'llama.cpp aborted the model host: llama-model-loader.cpp:1321: GGML_ASSERT(t_meta.ne[dim] >= 1) failed.');
+    assert.match(
+      describeExit(null, 'SIGABRT', false, 'CUDA error: unsupported toolchain.'),
+      /^llama\.cpp aborted the model host: CUDA error: unsupported toolchain\.$/,
+    );
+    const assertLine =
+      '/home/runner/work/node-llama-cpp/llama/llama.cpp/src/llama-model-loader.cpp:1321: GGML_ASSERT(t_meta.ne[dim] >= 1) failed';
+    assert.equal(
+      describeExit(null, 'SIGABRT', false, assertLine),
+      'llama.cpp aborted the model host: llama-model-loader.cpp:1321: GGML_ASSERT(t_meta.ne[dim] >= 1) failed.',
+    );
     assert.match(describeExit(null, 'SIGABRT', false, null), /GPU fault/);
     assert.match(describeExit(null, 'SIGSEGV', false, null), /crashed in native code \(SIGSEGV\)/);
     assert.equal(describeExit(3, null, false, 'Model host error: boom'), 'The model host exited with code 3: Model host error: boom.');
@@ -409,7 +434,10 @@ describe('robustness of the host', { skip: process.platform !== 'linux' && 'name
     execFileSync('mkfifo', [fifo]);
     const t = spawnHost();
     try {
-      await rejectsWith(t.host.load(loadParams(fifo)), /^The model file .*pipe\.gguf cannot be loaded: it is a named pipe, not a regular file\.$/);
+      await rejectsWith(
+        t.host.load(loadParams(fifo)),
+        /^The model file .*pipe\.gguf cannot be loaded: it is a named pipe, not a regular file\.$/,
+      );
       // The host and its queue are free: a real model loads after it.
       assert.equal((await t.host.load(loadParams(tiny))).hasFim, true);
     } finally {
@@ -432,7 +460,10 @@ describe('robustness of the host', { skip: process.platform !== 'linux' && 'name
       assert.equal(exit.code, 0);
       assert.equal(exit.expected, true);
       // Disposing finished: the host did not have to give up on it and exit anyway.
-      assert.deepEqual(t.lines.filter((l) => /Disposing the model did not finish/.test(l)), []);
+      assert.deepEqual(
+        t.lines.filter((l) => /Disposing the model did not finish/.test(l)),
+        [],
+      );
     } finally {
       await release(t);
     }
@@ -444,7 +475,10 @@ describe('robustness of the host', { skip: process.platform !== 'linux' && 'name
       // The first answer waits for node-llama-cpp's import; a load has a long deadline of its own.
       await t.load(loadParams(tiny));
       process.kill(pid, 'SIGSTOP');
-      await rejectsWith(t.stats(), /^The model host did not answer a status request within 500 ms, so it was stopped; the next request starts a new one\.$/);
+      await rejectsWith(
+        t.stats(),
+        /^The model host did not answer a status request within 500 ms, so it was stopped; the next request starts a new one\.$/,
+      );
       assert.equal(exits.length, 1);
       assert.equal(exits[0]!.hung, true);
       assert.equal(exits[0]!.expected, false);
@@ -454,24 +488,28 @@ describe('robustness of the host', { skip: process.platform !== 'linux' && 'name
     }
   });
 
-  it('a generation cancelled while the host is stopped is answered at once; the heartbeat then finds the host hung', { timeout: 60_000 }, async () => {
-    const { t, exits, pid } = hostWithDeadlines({ statsMs: 1000, heartbeatMs: 200 });
-    try {
-      await t.load(loadParams(tiny));
-      process.kill(pid, 'SIGSTOP');
-      const controller = new AbortController();
-      const pending = t.infill(infillParams({ maxTokens: 900 }), controller.signal);
-      controller.abort();
-      const result = await pending;
-      assert.equal(result.stopReason, 'abort');
-      // Answered while the host could not answer anything.
-      assert.equal(exits.length, 0);
-      assert.equal(processState(pid), 'T');
-      const exit = await new Promise<HostExit>((resolve) => (exits.length ? resolve(exits[0]!) : t.onExit(resolve)));
-      assert.equal(exit.hung, true);
-      assert.match(exit.message, /^The model host did not answer a check that it still runs within 1 s, so it was stopped/);
-    } finally {
-      await release({ host: t, lines: [], exits });
-    }
-  });
+  it(
+    'a generation cancelled while the host is stopped is answered at once; the heartbeat then finds the host hung',
+    { timeout: 60_000 },
+    async () => {
+      const { t, exits, pid } = hostWithDeadlines({ statsMs: 1000, heartbeatMs: 200 });
+      try {
+        await t.load(loadParams(tiny));
+        process.kill(pid, 'SIGSTOP');
+        const controller = new AbortController();
+        const pending = t.infill(infillParams({ maxTokens: 900 }), controller.signal);
+        controller.abort();
+        const result = await pending;
+        assert.equal(result.stopReason, 'abort');
+        // Answered while the host could not answer anything.
+        assert.equal(exits.length, 0);
+        assert.equal(processState(pid), 'T');
+        const exit = await new Promise<HostExit>((resolve) => (exits.length ? resolve(exits[0]!) : t.onExit(resolve)));
+        assert.equal(exit.hung, true);
+        assert.match(exit.message, /^The model host did not answer a check that it still runs within 1 s, so it was stopped/);
+      } finally {
+        await release({ host: t, lines: [], exits });
+      }
+    },
+  );
 });

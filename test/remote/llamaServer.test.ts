@@ -9,7 +9,14 @@ import { createServer, type Server } from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { InlineCompletionRequest, type InlineCompletionItem } from 'vscode-languageserver-protocol/node';
-import { ChatRequest, SetApiKeyNotification, SleepRequest, type ChatChunk, type ChatResult, type ModelStatus } from '../../server/src/shared/protocol';
+import {
+  ChatRequest,
+  SetApiKeyNotification,
+  SleepRequest,
+  type ChatChunk,
+  type ChatResult,
+  type ModelStatus,
+} from '../../server/src/shared/protocol';
 import { freePort } from '../../scripts/dev/freePort';
 import { cachedModel, tinyAsciiModel, tinyAsciiOptions } from '../../scripts/dev/models';
 import { startLlamaServer, type LlamaServer } from '../fixtures/llamaServer';
@@ -32,10 +39,11 @@ function settingsFor(url: string, extra: Record<string, unknown> = {}): Record<s
 }
 
 function complete(server: TestServer, uri: string): Promise<InlineCompletionItem[] | null> {
-  return server.connection.sendRequest(
-    InlineCompletionRequest.type,
-    { textDocument: { uri }, position: cursor, context: { triggerKind: 2 } },
-  ) as Promise<InlineCompletionItem[] | null>;
+  return server.connection.sendRequest(InlineCompletionRequest.type, {
+    textDocument: { uri },
+    position: cursor,
+    context: { triggerKind: 2 },
+  }) as Promise<InlineCompletionItem[] | null>;
 }
 
 function chat(server: TestServer, message: string, onChunk: (chunk: ChatChunk) => void = () => undefined): Promise<ChatResult> {
@@ -52,7 +60,10 @@ async function until(server: TestServer, predicate: (s: ModelStatus) => boolean,
   for (;;) {
     const status = await server.status();
     if (predicate(status)) return status;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}; last status: ${JSON.stringify(status.engine)} ${status.state} ${status.error}\n${server.logs.join('')}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `Timed out waiting for ${what}; last status: ${JSON.stringify(status.engine)} ${status.state} ${status.error}\n${server.logs.join('')}`,
+      );
     await delay(100);
   }
 }
@@ -97,7 +108,11 @@ describe('llama-server as the engine', () => {
     const asleep = await server.connection.sendRequest(SleepRequest.type);
     assert.equal(asleep.state, 'sleeping');
     assert.equal(asleep.engine?.canSleep, false);
-    await until(server, () => server.logs.slice(from).some((l) => /\[(shown|asked)\].*sleeps on its own/.test(l)), 'the Sleep Now sentence');
+    await until(
+      server,
+      () => server.logs.slice(from).some((l) => /\[(shown|asked)\].*sleeps on its own/.test(l)),
+      'the Sleep Now sentence',
+    );
     assert.equal(llama.process.exitCode, null, 'llama-server still runs');
   });
 });
@@ -310,7 +325,11 @@ describe('faults', () => {
       second.process.kill('SIGSTOP');
       server.open('file:///work/s2.ts', docText);
       await complete(server, 'file:///work/s2.ts');
-      const stuck = await until(server, (s) => /did not answer within 1\.5 s|stopped sending/.test(s.engine?.error ?? ''), 'the timeout sentence');
+      const stuck = await until(
+        server,
+        (s) => /did not answer within 1\.5 s|stopped sending/.test(s.engine?.error ?? ''),
+        'the timeout sentence',
+      );
       assert.equal(stuck.state, 'ready');
       second.process.kill('SIGCONT');
       server.open('file:///work/s3.ts', docText);

@@ -117,7 +117,10 @@ describe('context ring, repository format', () => {
     editor.type();
     await editor.complete();
     const prompt = await lastPrompt(server);
-    assert.deepEqual(prompt.parts.map((p) => p.kind), ['chunk', 'chunk', 'prefix', 'suffix', 'middle']);
+    assert.deepEqual(
+      prompt.parts.map((p) => p.kind),
+      ['chunk', 'chunk', 'prefix', 'suffix', 'middle'],
+    );
     const [first, second, prefix, suffix] = prompt.parts;
     assert.equal(first?.text, `<s><|repo_name|>workspace\n<|file_sep|>src/money.ts\n${money.text}\n`);
     assert.equal(first?.label, 'src/money.ts lines 1-3');
@@ -129,24 +132,35 @@ describe('context ring, repository format', () => {
     assert.equal((await server.status()).contextChunks, 2);
   });
 
-  it('adding a chunk leaves the older chunks\' tokens in the KV cache', async (t) => {
+  it("adding a chunk leaves the older chunks' tokens in the KV cache", async (t) => {
     // A first, long chunk; then the prompt with it; then a second chunk after it.
     await sendChunks(server, [fileChunk('src/long.ts', 0, lines('long', 12))]);
     editor.type();
     await editor.complete();
     const withOne = await lastPrompt(server);
-    const oldRing = withOne.parts.filter((p) => p.kind === 'chunk').map((p) => p.text).join('');
+    const oldRing = withOne.parts
+      .filter((p) => p.kind === 'chunk')
+      .map((p) => p.text)
+      .join('');
     await sendChunks(server, [fileChunk('src/short.ts', 0, lines('short', 2))]);
     editor.type();
     await editor.complete();
     const withTwo = await lastPrompt(server);
     const chunks = withTwo.parts.filter((p) => p.kind === 'chunk');
     assert.equal(chunks.length, 4);
-    assert.ok(withTwo.parts.map((p) => p.text).join('').startsWith(oldRing), 'the older chunks come first, unchanged');
+    assert.ok(
+      withTwo.parts
+        .map((p) => p.text)
+        .join('')
+        .startsWith(oldRing),
+      'the older chunks come first, unchanged',
+    );
     // The older ring is at least a token per 4 characters (the generated vocabulary merges little).
     const oldTokens = Math.floor(oldRing.length / 4);
     const f = withTwo.figures;
-    t.diagnostic(`older ring ${oldRing.length} characters; after adding a chunk ${f.evaluatedTokens} of ${f.promptTokens} prompt tokens evaluated, ${f.reusedTokens} reused`);
+    t.diagnostic(
+      `older ring ${oldRing.length} characters; after adding a chunk ${f.evaluatedTokens} of ${f.promptTokens} prompt tokens evaluated, ${f.reusedTokens} reused`,
+    );
     assert.ok(f.reusedTokens >= oldTokens, `reused ${f.reusedTokens} tokens; the older ring has at least ${oldTokens}`);
     assert.ok(f.evaluatedTokens <= f.promptTokens - oldTokens);
   });
@@ -222,7 +236,10 @@ describe('context ring, comment blocks and budget', () => {
     assert.ok(chunks.length >= 2 && chunks.length < sent.length, `${chunks.length} of ${sent.length} chunks fit ${budget} tokens`);
     // The newest chunks stay, the oldest go.
     const last = sent[sent.length - 1]!;
-    assert.ok(chunks[chunks.length - 1]?.text.includes(`// ${last.path} lines ${last.startLine + 1}-${last.startLine + 2}\n// export const f0`), chunks[chunks.length - 1]?.text);
+    assert.ok(
+      chunks[chunks.length - 1]?.text.includes(`// ${last.path} lines ${last.startLine + 1}-${last.startLine + 2}\n// export const f0`),
+      chunks[chunks.length - 1]?.text,
+    );
     assert.ok(chunks[0]?.text.startsWith('<s><|fim_prefix|>// src/'), chunks[0]?.text);
     const added = prompt.figures.promptTokens - bare.figures.promptTokens;
     t.diagnostic(`${chunks.length} chunks added ${added} prompt tokens (budget ${budget})`);
@@ -244,7 +261,10 @@ describe('context ring, comment blocks and budget', () => {
     editor.type();
     await editor.complete();
     const prompt = await lastPrompt(server);
-    assert.deepEqual(prompt.parts.map((p) => p.kind), ['prefix', 'suffix', 'middle']);
+    assert.deepEqual(
+      prompt.parts.map((p) => p.kind),
+      ['prefix', 'suffix', 'middle'],
+    );
     assert.equal((await server.status()).contextChunks, 0);
   });
 
@@ -271,7 +291,10 @@ describe('context updates and sleep', () => {
       assert.ok(before.idleSecondsLeft !== null && before.idleSecondsLeft <= 2, `${before.idleSecondsLeft} s left`);
       await sendChunks(server, [fileChunk('src/a.ts', 0, lines('a', 3))]);
       const after = await server.status();
-      assert.ok(after.idleSecondsLeft !== null && after.idleSecondsLeft <= before.idleSecondsLeft, `${after.idleSecondsLeft} s left after the update`);
+      assert.ok(
+        after.idleSecondsLeft !== null && after.idleSecondsLeft <= before.idleSecondsLeft,
+        `${after.idleSecondsLeft} s left after the update`,
+      );
       await server.waitForState('sleeping', 10_000);
       const asleep = await server.status();
       await sendChunks(server, [fileChunk('src/b.ts', 0, lines('b', 3))]);

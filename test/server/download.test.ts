@@ -122,7 +122,10 @@ describe('download with progress, then offline forever', () => {
     for (let i = 1; i < r.progress.length; i++) {
       assert.ok(r.progress[i].downloadedBytes >= r.progress[i - 1].downloadedBytes, 'progress never steps back');
     }
-    assert.ok(r.progress.some((p) => p.downloadedBytes > 0 && p.downloadedBytes < size), 'a progress event mid-file');
+    assert.ok(
+      r.progress.some((p) => p.downloadedBytes > 0 && p.downloadedBytes < size),
+      'a progress event mid-file',
+    );
     const last = r.progress[r.progress.length - 1];
     assert.equal(last.downloadedBytes, size);
     assert.equal(last.totalBytes, size);
@@ -345,7 +348,11 @@ describe('what the server sends is checked, not trusted', () => {
       const storageDir = tempStorage();
       await rejectsWith(resolveModel(uri, run(storageDir, server.endpoint, { timeoutMs: 3000 }).options), 'timeout', /next try resumes/);
       server.setMode('ignoreRangeStart');
-      await rejectsWith(resolveModel(uri, run(storageDir, server.endpoint).options), 'rangeIgnored', /127\.0\.0\.1:\d+ did not send the part .* ignores byte ranges/);
+      await rejectsWith(
+        resolveModel(uri, run(storageDir, server.endpoint).options),
+        'rangeIgnored',
+        /127\.0\.0\.1:\d+ did not send the part .* ignores byte ranges/,
+      );
       await noModelIn(storageDir);
       assert.equal(filesIn(storageDir).filter((f) => f.endsWith('.ipull')).length, 1, 'what arrived before is kept');
 
@@ -369,7 +376,10 @@ describe('what the server sends is checked, not trusted', () => {
       const r = run(storageDir, server.endpoint, { log: (line) => logged.push(line) });
       const err = await rejectsWith(resolveModel(uri, r.options), 'rangeIgnored', /did not send the part of .* ignores byte ranges/);
       assert.doesNotMatch(err.message, libraryText);
-      assert.ok(logged.some((l) => /HTTP 200|Expected \d+ bytes/.test(l)), `logged: ${logged.join(' | ')}`);
+      assert.ok(
+        logged.some((l) => /HTTP 200|Expected \d+ bytes/.test(l)),
+        `logged: ${logged.join(' | ')}`,
+      );
       await noModelIn(storageDir);
     } finally {
       await server.close();
@@ -404,7 +414,11 @@ describe('what the server sends is checked, not trusted', () => {
     try {
       const url = `${server.endpoint}files/tiny-coder-q8_0.gguf`;
       const storageDir = tempStorage();
-      await rejectsWith(resolveModel(`${url}#sha256=${'0'.repeat(64)}`, run(storageDir, server.endpoint).options), 'mismatch', /does not match the sha256 in .*#sha256=0+, so it was deleted/);
+      await rejectsWith(
+        resolveModel(`${url}#sha256=${'0'.repeat(64)}`, run(storageDir, server.endpoint).options),
+        'mismatch',
+        /does not match the sha256 in .*#sha256=0+, so it was deleted/,
+      );
       await noModelIn(storageDir);
 
       const bad = run(storageDir, server.endpoint);

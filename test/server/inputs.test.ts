@@ -42,7 +42,13 @@ describe('completion requests with bad positions or params', () => {
   it('answers a position past the end of a line or the document with the range it was clamped to', async () => {
     // Random weights may give nothing at a given spot: find a line end where the model completes,
     // then ask again past that end. Both land on the same offset, so the second is a cache hit.
-    const docs = ['const total = ', 'function add(a: number, b: number) {\n  return a', 'let x = [1, 2, 3];\nconst y = x.map((v) =>', 'if (', 'const name: string ='];
+    const docs = [
+      'const total = ',
+      'function add(a: number, b: number) {\n  return a',
+      'let x = [1, 2, 3];\nconst y = x.map((v) =>',
+      'if (',
+      'const name: string =',
+    ];
     let found: { uri: string; end: Position; text: string } | null = null;
     for (const [i, text] of docs.entries()) {
       const uri = `file:///work/clamp-${i}.ts`;
@@ -274,7 +280,10 @@ describe('a corrupt message stream', () => {
       try {
         await server.status();
         server.process.stdin!.write(frame);
-        const exited = await Promise.race([exitOf(server.process), new Promise<null>((r) => setTimeout(() => r(null), exitLimitMs).unref())]);
+        const exited = await Promise.race([
+          exitOf(server.process),
+          new Promise<null>((r) => setTimeout(() => r(null), exitLimitMs).unref()),
+        ]);
         assert.ok(exited, `the server still runs ${exitLimitMs / 1000} s after the bad frame (deaf)`);
         assert.equal(exited.code, 1, 'a non-zero exit: no shutdown was asked for');
         assert.ok(
@@ -297,7 +306,10 @@ describe('a corrupt message stream', () => {
         await server.status();
         if (shutdownFirst) await server.connection.sendRequest(ShutdownRequest.type);
         server.process.stdin!.end();
-        const exited = await Promise.race([exitOf(server.process), new Promise<null>((r) => setTimeout(() => r(null), exitLimitMs).unref())]);
+        const exited = await Promise.race([
+          exitOf(server.process),
+          new Promise<null>((r) => setTimeout(() => r(null), exitLimitMs).unref()),
+        ]);
         assert.ok(exited, `the server still runs ${exitLimitMs / 1000} s after its input ended`);
         assert.equal(exited.code, shutdownFirst ? 0 : 1);
       } finally {

@@ -5,10 +5,23 @@ import * as assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CancellationTokenSource, InlineCompletionRequest, ResponseError, type InlineCompletionItem } from 'vscode-languageserver-protocol/node';
+import {
+  CancellationTokenSource,
+  InlineCompletionRequest,
+  ResponseError,
+  type InlineCompletionItem,
+} from 'vscode-languageserver-protocol/node';
 import { defaultHistoryLimits } from '../../server/src/chat/history';
 import { cursorLineReserveChars, defaultBudget, lineBoundaryScanChars, windowStepChars } from '../../server/src/completion/prompt';
-import { ChatRequest, ChatResetRequest, SleepRequest, WakeRequest, type ChatChunk, type ChatContext, type ChatResult } from '../../server/src/shared/protocol';
+import {
+  ChatRequest,
+  ChatResetRequest,
+  SleepRequest,
+  WakeRequest,
+  type ChatChunk,
+  type ChatContext,
+  type ChatResult,
+} from '../../server/src/shared/protocol';
 import { brokenModels, largeModel, tinyModel, type BrokenModels } from '../fixtures/models';
 import { startServer, type TestServer } from './lspClient';
 import { isAlive } from '../fixtures/processes';
@@ -33,7 +46,12 @@ function baseSettings(model: string, extra: Record<string, unknown> = {}): Recor
   };
 }
 
-function complete(server: TestServer, token?: CancellationTokenSource['token'], uri = docUri, position = cursor): Promise<InlineCompletionItem[] | null> {
+function complete(
+  server: TestServer,
+  token?: CancellationTokenSource['token'],
+  uri = docUri,
+  position = cursor,
+): Promise<InlineCompletionItem[] | null> {
   return server.connection.sendRequest(
     InlineCompletionRequest.type,
     { textDocument: { uri }, position, context: { triggerKind: 2 } },
@@ -41,19 +59,28 @@ function complete(server: TestServer, token?: CancellationTokenSource['token'], 
   ) as Promise<InlineCompletionItem[] | null>;
 }
 
-function chat(server: TestServer, message: string, chunks: ChatChunk[], token?: CancellationTokenSource['token'], context?: ChatContext): Promise<ChatResult> {
+function chat(
+  server: TestServer,
+  message: string,
+  chunks: ChatChunk[],
+  token?: CancellationTokenSource['token'],
+  context?: ChatContext,
+): Promise<ChatResult> {
   const partialResultToken = `chat-${Math.random()}`;
   server.connection.onProgress(ChatRequest.type, partialResultToken, (chunk) => {
     chunks.push(chunk);
   });
-  return server.connection.sendRequest(ChatRequest.type, { sessionId: 's1', message, partialResultToken, ...(context ? { context } : {}) }, token);
+  return server.connection.sendRequest(
+    ChatRequest.type,
+    { sessionId: 's1', message, partialResultToken, ...(context ? { context } : {}) },
+    token,
+  );
 }
 
 /** The server's log lines from index `from` on that start with `prefix`. */
 function logLines(server: TestServer, from: number, prefix: string): string[] {
   return server.logs.slice(from).filter((l) => l.startsWith(prefix));
 }
-
 
 before(async () => {
   tiny = await tinyModel();
@@ -116,7 +143,11 @@ describe('completion and chat', () => {
     server.connection.onProgress(ChatRequest.type, partialResultToken, () => {
       if (++pieces === 2) source.cancel();
     });
-    const pending = server.connection.sendRequest(ChatRequest.type, { sessionId: 's1', message: 'Write a long story', partialResultToken }, source.token);
+    const pending = server.connection.sendRequest(
+      ChatRequest.type,
+      { sessionId: 's1', message: 'Write a long story', partialResultToken },
+      source.token,
+    );
     const outcome = await pending.then(
       (r) => r.stopReason,
       (e: unknown) => (e instanceof ResponseError ? `error ${e.code}` : String(e)),
@@ -154,13 +185,22 @@ describe('completion and chat', () => {
     assert.equal(turns.length, 3, turns.join('\n'));
     assert.match(turns[0], new RegExp(`with ${selection.length} characters of context from src/fibonacci\\.ts; 0 earlier turns kept`));
     assert.match(turns[1], /without editor context; 1 earlier turn kept/);
-    assert.match(turns[2], new RegExp(`with ${defaultHistoryLimits.maxContextChars} characters of context from src/fibonacci\\.ts; 0 earlier turns kept`));
+    assert.match(
+      turns[2],
+      new RegExp(`with ${defaultHistoryLimits.maxContextChars} characters of context from src/fibonacci\\.ts; 0 earlier turns kept`),
+    );
     assert.equal((await server.status()).state, 'ready');
   });
 
   it('rejects malformed params and unknown methods with an LSP error, and stays up', async () => {
-    await assert.rejects(server.connection.sendRequest(ChatRequest.method, { message: 42 }), (e: unknown) => e instanceof ResponseError && e.code === -32602);
-    await assert.rejects(server.connection.sendRequest('localLlm/noSuchMethod', {}), (e: unknown) => e instanceof ResponseError && e.code === -32601);
+    await assert.rejects(
+      server.connection.sendRequest(ChatRequest.method, { message: 42 }),
+      (e: unknown) => e instanceof ResponseError && e.code === -32602,
+    );
+    await assert.rejects(
+      server.connection.sendRequest('localLlm/noSuchMethod', {}),
+      (e: unknown) => e instanceof ResponseError && e.code === -32601,
+    );
     const items = await complete(server, undefined, 'file:///never-opened.ts');
     assert.deepEqual(items, []);
     assert.equal((await server.status()).state, 'ready');
@@ -174,7 +214,11 @@ describe('completion and chat', () => {
     const from = server.logs.length;
     const items = await complete(server, undefined, uri, { line: 400_000, character: 0 });
     assert.ok(Array.isArray(items));
-    assert.equal((await server.status()).completions.generated - before.completions.generated, 1, `the model was asked; the server said: ${server.logs.slice(from).join('\n')}`);
+    assert.equal(
+      (await server.status()).completions.generated - before.completions.generated,
+      1,
+      `the model was asked; the server said: ${server.logs.slice(from).join('\n')}`,
+    );
     // What the model was sent: the character window around the cursor, not the 10 MB.
     const sent = logLines(server, from, `Completion in ${uri} `).map((l) => /sent (\d+) characters before and (\d+) after/.exec(l));
     assert.equal(sent.length, 1, server.logs.slice(from).join('\n'));
@@ -182,8 +226,14 @@ describe('completion and chat', () => {
     const [prefixChars, suffixChars] = [Number(sent[0][1]), Number(sent[0][2])];
     // The window's start moves in steps and keeps room for the cursor line (prompt.ts), so it may be that much shorter.
     const prefixSlack = windowStepChars + cursorLineReserveChars + lineBoundaryScanChars;
-    assert.ok(prefixChars <= defaultBudget.prefixChars && prefixChars > defaultBudget.prefixChars - prefixSlack, `${prefixChars} characters before the cursor`);
-    assert.ok(suffixChars <= defaultBudget.suffixChars && suffixChars > defaultBudget.suffixChars - lineBoundaryScanChars, `${suffixChars} characters after the cursor`);
+    assert.ok(
+      prefixChars <= defaultBudget.prefixChars && prefixChars > defaultBudget.prefixChars - prefixSlack,
+      `${prefixChars} characters before the cursor`,
+    );
+    assert.ok(
+      suffixChars <= defaultBudget.suffixChars && suffixChars > defaultBudget.suffixChars - lineBoundaryScanChars,
+      `${suffixChars} characters after the cursor`,
+    );
     server.open('file:///work/blob.bin', 'PNG\u0000\u0001\u0002\u0003'.repeat(1000), 'plaintext');
     assert.deepEqual(await complete(server, undefined, 'file:///work/blob.bin', { line: 0, character: 10 }), []);
     assert.equal((await server.status()).state, 'ready');
@@ -222,7 +272,10 @@ describe('sleep and wake', () => {
         assert.equal(s.state, 'ready');
         assert.ok(s.idleSecondsLeft !== null, 'a ready model with sleepIdleSeconds counts down');
         left.push(s.idleSecondsLeft);
-        assert.ok(Date.now() < deadline, `still ${s.state} after 30 s of polling; the last idle seconds left: ${left.slice(-10).join(' ')}`);
+        assert.ok(
+          Date.now() < deadline,
+          `still ${s.state} after 30 s of polling; the last idle seconds left: ${left.slice(-10).join(' ')}`,
+        );
         await new Promise((r) => setTimeout(r, 50));
       }
       assert.ok(left.length >= 10, `polled ${left.length} times before the sleep`);
@@ -322,7 +375,9 @@ describe('memory after sleep', () => {
       const light = await server.connection.sendRequest(SleepRequest.type);
       assert.equal(light.memory.hostPid, hostPid, 'light sleep keeps the host');
       const lightRss = light.memory.hostRssBytes ?? Infinity;
-      console.log(`host RSS MB: pre-load ${(baseline / mb).toFixed(0)}, loaded ${(loadedRss / mb).toFixed(0)}, light sleep ${(lightRss / mb).toFixed(0)}`);
+      console.log(
+        `host RSS MB: pre-load ${(baseline / mb).toFixed(0)}, loaded ${(loadedRss / mb).toFixed(0)}, light sleep ${(lightRss / mb).toFixed(0)}`,
+      );
       assert.ok(lightRss - baseline <= 64 * mb, `light sleep RSS ${lightRss / mb} MB vs pre-load ${baseline / mb} MB`);
 
       server.configure(baseSettings(large, { sleepMode: 'deep' }));
@@ -340,7 +395,8 @@ describe('memory after sleep', () => {
     const server = await startServer(baseSettings(tiny, { sleepMode: 'light' }));
     try {
       await server.waitForState('ready');
-      const rss = (s: { memory: { serverRssBytes: number; hostRssBytes: number | null } }): number => s.memory.serverRssBytes + (s.memory.hostRssBytes ?? 0);
+      const rss = (s: { memory: { serverRssBytes: number; hostRssBytes: number | null } }): number =>
+        s.memory.serverRssBytes + (s.memory.hostRssBytes ?? 0);
       let first = 0;
       let last = 0;
       for (let i = 0; i < 50; i++) {
@@ -445,7 +501,11 @@ describe('bad input', () => {
         seenBeforeKill = server.statuses.length;
         process.kill(pid, 'SIGKILL');
       });
-      const pending = server.connection.sendRequest(ChatRequest.type, { sessionId: 's1', message: 'A long answer please', partialResultToken });
+      const pending = server.connection.sendRequest(ChatRequest.type, {
+        sessionId: 's1',
+        message: 'A long answer please',
+        partialResultToken,
+      });
       await assert.rejects(pending, (e: unknown) => e instanceof ResponseError && /killed|crash|exit/i.test(e.message));
       // No request after the kill: the server loads the model again on its own.
       const back = await server.waitFor((s) => s.counters.hostCrashes === 1 && s.state === 'ready', 'the model back after the crash');
@@ -453,9 +513,16 @@ describe('bad input', () => {
       assert.ok(back.memory.hostPid !== null && existsSync(`/proc/${back.memory.hostPid}`));
       assert.equal(back.counters.loads, 2);
       const after = server.statuses.slice(seenBeforeKill);
-      assert.deepEqual(after.filter((s) => s.state === 'error'), [], 'straight from the crash to loading, never error');
+      assert.deepEqual(
+        after.filter((s) => s.state === 'error'),
+        [],
+        'straight from the crash to loading, never error',
+      );
       assert.ok(after.some((s) => s.state === 'loading'));
-      assert.ok(server.logs.some((l) => /killed/.test(l)) && server.logs.some((l) => /started again/.test(l)), 'the log says what happened');
+      assert.ok(
+        server.logs.some((l) => /killed/.test(l)) && server.logs.some((l) => /started again/.test(l)),
+        'the log says what happened',
+      );
       server.open(docUri, docText);
       assert.ok(Array.isArray(await complete(server)));
       assert.equal((await server.status()).memory.hostPid, back.memory.hostPid);
@@ -466,8 +533,18 @@ describe('bad input', () => {
 });
 
 /** Random weights sometimes give only whitespace; try a few cursor positions for a real completion. */
-async function someCompletion(server: TestServer, uri: string, minLength = 1): Promise<{ text: string; position: { line: number; character: number } }> {
-  for (const position of [cursor, { line: 1, character: 2 }, { line: 0, character: 12 }, { line: 1, character: 0 }, { line: 0, character: 0 }]) {
+async function someCompletion(
+  server: TestServer,
+  uri: string,
+  minLength = 1,
+): Promise<{ text: string; position: { line: number; character: number } }> {
+  for (const position of [
+    cursor,
+    { line: 1, character: 2 },
+    { line: 0, character: 12 },
+    { line: 1, character: 0 },
+    { line: 0, character: 0 },
+  ]) {
     const items = (await complete(server, undefined, uri, position)) ?? [];
     const text = items[0]?.insertText;
     if (typeof text === 'string' && text.length >= minLength) return { text, position };

@@ -61,7 +61,12 @@ export async function startServer(settings: Record<string, unknown>, options: St
   // Each server meets its model host in a folder of its own unless the test shares one: tests never
   // share a host with each other or with the user's editor. A host outlives its last server by 1 s.
   const ownRuntime = options.env?.['LOCAL_LLM_RUNTIME_DIR'] === undefined ? mkdtempSync(path.join(os.tmpdir(), 'llm-rt-')) : null;
-  const env = { LOCAL_LLM_HOST_GRACE_MS: '1000', ...process.env, ...(ownRuntime ? { LOCAL_LLM_RUNTIME_DIR: ownRuntime } : {}), ...options.env };
+  const env = {
+    LOCAL_LLM_HOST_GRACE_MS: '1000',
+    ...process.env,
+    ...(ownRuntime ? { LOCAL_LLM_RUNTIME_DIR: ownRuntime } : {}),
+    ...options.env,
+  };
   if (ownRuntime) runtimeDirs.add(ownRuntime);
   const child = spawn(process.execPath, [serverPath, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env });
   const logs: string[] = [];
@@ -126,7 +131,10 @@ export async function startServer(settings: Record<string, unknown>, options: St
     open: (uri, text, languageId = 'typescript') =>
       void connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId, version: 1, text } }),
     change: (uri, version, text) =>
-      void connection.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version }, contentChanges: [{ text }] }),
+      void connection.sendNotification(DidChangeTextDocumentNotification.type, {
+        textDocument: { uri, version },
+        contentChanges: [{ text }],
+      }),
     configure: (next) => void connection.sendNotification(DidChangeConfigurationNotification.type, { settings: { localLlm: next } }),
     stop: async () => {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -44,7 +44,11 @@ describe('the default model for a new user', () => {
       assert.match(failed.error ?? '', /declined/);
       // The downloader learns the size with a GET it drops after the headers; nothing may be kept.
       const kept = existsSync(path.join(storageDir, 'models')) ? readdirSync(path.join(storageDir, 'models')) : [];
-      assert.deepEqual(kept.filter((f) => f.includes('.gguf')), [], 'nothing was downloaded');
+      assert.deepEqual(
+        kept.filter((f) => f.includes('.gguf')),
+        [],
+        'nothing was downloaded',
+      );
     } finally {
       await server.stop();
     }

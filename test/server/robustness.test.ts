@@ -10,7 +10,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CancellationTokenSource, InlineCompletionRequest, ResponseError, type InlineCompletionItem } from 'vscode-languageserver-protocol/node';
+import {
+  CancellationTokenSource,
+  InlineCompletionRequest,
+  ResponseError,
+  type InlineCompletionItem,
+} from 'vscode-languageserver-protocol/node';
 import { ChatRequest, SleepRequest, WakeRequest, type ChatResult, type ModelStatus } from '../../server/src/shared/protocol';
 import { tinyModel } from '../fixtures/models';
 import { isAlive, processState } from '../fixtures/processes';
@@ -39,9 +44,11 @@ function settings(model: string, extra: Record<string, unknown> = {}): Record<st
 }
 
 function complete(server: TestServer, token?: CancellationTokenSource['token'], uri = docUri): Promise<InlineCompletionItem[] | null> {
-  return server.connection.sendRequest(InlineCompletionRequest.type, { textDocument: { uri }, position: cursor, context: { triggerKind: 2 } }, token) as Promise<
-    InlineCompletionItem[] | null
-  >;
+  return server.connection.sendRequest(
+    InlineCompletionRequest.type,
+    { textDocument: { uri }, position: cursor, context: { triggerKind: 2 } },
+    token,
+  ) as Promise<InlineCompletionItem[] | null>;
 }
 
 function chat(server: TestServer, message: string, token?: CancellationTokenSource['token']): Promise<ChatResult> {
@@ -55,7 +62,8 @@ function stopHost(pid: number): void {
   // while. Wait (bounded) until it is stopped, so that what follows meets a stopped host.
   const deadline = Date.now() + 5000;
   const pause = new Int32Array(new SharedArrayBuffer(4));
-  for (let state = processState(pid); state !== 'T' && state !== null && Date.now() < deadline; state = processState(pid)) Atomics.wait(pause, 0, 0, 10);
+  for (let state = processState(pid); state !== 'T' && state !== null && Date.now() < deadline; state = processState(pid))
+    Atomics.wait(pause, 0, 0, 10);
 }
 
 /** Lets a stopped host run again (a stopped process ignores everything but SIGKILL and SIGCONT). */
@@ -79,9 +87,16 @@ async function until<T>(read: () => Promise<T>, ok: (value: T) => boolean, what:
 }
 
 /** A completion that reached the model host: the status counts it in flight. */
-async function completionInFlight(server: TestServer, token: CancellationTokenSource['token']): Promise<{ pending: Promise<InlineCompletionItem[] | null> }> {
+async function completionInFlight(
+  server: TestServer,
+  token: CancellationTokenSource['token'],
+): Promise<{ pending: Promise<InlineCompletionItem[] | null> }> {
   const pending = complete(server, token);
-  await until(() => server.status(), (s) => s.inFlight >= 1, 'the completion in flight');
+  await until(
+    () => server.status(),
+    (s) => s.inFlight >= 1,
+    'the completion in flight',
+  );
   return { pending };
 }
 
@@ -142,93 +157,114 @@ describe('a model path whose open never returns', { skip: linuxOnly }, () => {
 describe('a model host that stops answering', { skip: linuxOnly }, () => {
   it('status and cancelled requests answer while the host is stopped; the hung host is then replaced', { timeout: 120_000 }, async () => {
     await withStoppableHost({}, async (server, pid) => {
-    server.open(docUri, docText);
-    stopHost(pid);
+      server.open(docUri, docText);
+      stopHost(pid);
 
-    const status = await server.status();
-    assert.equal(status.state, 'ready');
-    assert.equal(processState(pid), 'T', 'status answered while the host was stopped');
+      const status = await server.status();
+      assert.equal(status.state, 'ready');
+      assert.equal(processState(pid), 'T', 'status answered while the host was stopped');
 
-    const completion = new CancellationTokenSource();
-    const { pending: pendingCompletion } = await completionInFlight(server, completion.token);
-    completion.cancel();
-    const items = await pendingCompletion.catch((e: unknown) => (e instanceof ResponseError && e.code === -32800 ? [] : Promise.reject(e)));
-    assert.deepEqual(items, []);
-    assert.equal(processState(pid), 'T', 'the cancelled completion ended while the host was stopped');
+      const completion = new CancellationTokenSource();
+      const { pending: pendingCompletion } = await completionInFlight(server, completion.token);
+      completion.cancel();
+      const items = await pendingCompletion.catch((e: unknown) =>
+        e instanceof ResponseError && e.code === -32800 ? [] : Promise.reject(e),
+      );
+      assert.deepEqual(items, []);
+      assert.equal(processState(pid), 'T', 'the cancelled completion ended while the host was stopped');
 
-    const chatCancel = new CancellationTokenSource();
-    const pendingChat = chat(server, 'Tell me a long story', chatCancel.token);
-    await until(() => server.status(), (s) => s.inFlight >= 1, 'the chat in flight');
-    chatCancel.cancel();
-    const outcome = await pendingChat.then(
-      (r) => r.stopReason,
-      (e: unknown) => (e instanceof ResponseError ? `error ${e.code}` : String(e)),
-    );
-    assert.ok(outcome === 'abort' || outcome === 'error -32800', outcome);
-    assert.equal(processState(pid), 'T', 'the cancelled chat ended while the host was stopped');
+      const chatCancel = new CancellationTokenSource();
+      const pendingChat = chat(server, 'Tell me a long story', chatCancel.token);
+      await until(
+        () => server.status(),
+        (s) => s.inFlight >= 1,
+        'the chat in flight',
+      );
+      chatCancel.cancel();
+      const outcome = await pendingChat.then(
+        (r) => r.stopReason,
+        (e: unknown) => (e instanceof ResponseError ? `error ${e.code}` : String(e)),
+      );
+      assert.ok(outcome === 'abort' || outcome === 'error -32800', outcome);
+      assert.equal(processState(pid), 'T', 'the cancelled chat ended while the host was stopped');
 
-    // The host never answers: it is treated as crashed, in a sentence, and killed.
-    const crashed = await server.waitFor((s) => s.counters.hostCrashes === 1, 'the hung host counted as a crash');
-    assert.equal(crashed.state, 'error');
-    assert.match(crashed.error ?? '', /^The model host did not answer .* within \d+ s, so it was stopped; the next request starts a new one\.$/);
-    // A host we killed for hanging is not restarted on its own (a crash is): it stays in error until a request.
-    const waited = await server.status();
-    assert.equal(waited.state, 'error');
-    assert.equal(waited.counters.loads, crashed.counters.loads);
-    assert.equal(waited.memory.hostPid, null);
-    await until(async () => processState(pid!), (s) => s === null, 'the hung host to be gone');
-    stopped.delete(pid);
+      // The host never answers: it is treated as crashed, in a sentence, and killed.
+      const crashed = await server.waitFor((s) => s.counters.hostCrashes === 1, 'the hung host counted as a crash');
+      assert.equal(crashed.state, 'error');
+      assert.match(
+        crashed.error ?? '',
+        /^The model host did not answer .* within \d+ s, so it was stopped; the next request starts a new one\.$/,
+      );
+      // A host we killed for hanging is not restarted on its own (a crash is): it stays in error until a request.
+      const waited = await server.status();
+      assert.equal(waited.state, 'error');
+      assert.equal(waited.counters.loads, crashed.counters.loads);
+      assert.equal(waited.memory.hostPid, null);
+      await until(
+        async () => processState(pid!),
+        (s) => s === null,
+        'the hung host to be gone',
+      );
+      stopped.delete(pid);
 
-    // The next request starts a new host.
-    const answer = await chat(server, 'hi');
-    assert.ok(['eos', 'maxTokens'].includes(answer.stopReason), answer.stopReason);
-    const after = await server.status();
-    assert.equal(after.state, 'ready');
-    assert.notEqual(after.memory.hostPid, pid);
-    assert.equal(after.counters.hostCrashes, 1);
+      // The next request starts a new host.
+      const answer = await chat(server, 'hi');
+      assert.ok(['eos', 'maxTokens'].includes(answer.stopReason), answer.stopReason);
+      const after = await server.status();
+      assert.equal(after.state, 'ready');
+      assert.notEqual(after.memory.hostPid, pid);
+      assert.equal(after.counters.hostCrashes, 1);
     });
   });
 
   it('while the host is stopped during a wake, status answers and a new setting replaces the load', { timeout: 120_000 }, async () => {
     await withStoppableHost({ sleepMode: 'light' }, async (server, pid) => {
-    const asleep = await server.connection.sendRequest(SleepRequest.type);
-    assert.equal(asleep.state, 'sleeping');
-    assert.equal(asleep.memory.hostPid, pid, 'light sleep keeps the host');
-    stopHost(pid);
+      const asleep = await server.connection.sendRequest(SleepRequest.type);
+      assert.equal(asleep.state, 'sleeping');
+      assert.equal(asleep.memory.hostPid, pid, 'light sleep keeps the host');
+      stopHost(pid);
 
-    const wake = server.connection.sendRequest(WakeRequest.type);
-    const waking = await until(() => server.status(), (s) => s.state === 'waking', 'the wake to reach the stopped host');
-    assert.equal(processState(pid), 'T', 'status answered while the host was stopped');
-    assert.equal(waking.memory.hostPid, pid);
+      const wake = server.connection.sendRequest(WakeRequest.type);
+      const waking = await until(
+        () => server.status(),
+        (s) => s.state === 'waking',
+        'the wake to reach the stopped host',
+      );
+      assert.equal(processState(pid), 'T', 'status answered while the host was stopped');
+      assert.equal(waking.memory.hostPid, pid);
 
-    // The new setting cancels the load (and the host it was sent to). Should the setting come
-    // before the load reached the host, the reload goes to the stopped host, which is then found
-    // hung; either way the wake answers, and Wake Up loads the new setting on a new host.
-    server.configure(settings(tiny, { sleepMode: 'light', contextSize: 2048 }));
-    let woke = await wake;
-    for (let i = 0; i < 3 && !(woke.state === 'ready' && woke.model?.contextSize === 2048); i++) {
-      if (woke.state === 'error') assert.match(woke.error ?? '', /cancelled|did not answer/);
-      woke = await server.connection.sendRequest(WakeRequest.type);
-    }
-    assert.equal(woke.state, 'ready');
-    assert.equal(woke.model?.contextSize, 2048);
-    assert.notEqual(woke.memory.hostPid, pid, 'the stopped host was replaced');
-    await until(async () => processState(pid!), (s) => s === null, 'the stopped host to be gone');
-    stopped.delete(pid);
+      // The new setting cancels the load (and the host it was sent to). Should the setting come
+      // before the load reached the host, the reload goes to the stopped host, which is then found
+      // hung; either way the wake answers, and Wake Up loads the new setting on a new host.
+      server.configure(settings(tiny, { sleepMode: 'light', contextSize: 2048 }));
+      let woke = await wake;
+      for (let i = 0; i < 3 && !(woke.state === 'ready' && woke.model?.contextSize === 2048); i++) {
+        if (woke.state === 'error') assert.match(woke.error ?? '', /cancelled|did not answer/);
+        woke = await server.connection.sendRequest(WakeRequest.type);
+      }
+      assert.equal(woke.state, 'ready');
+      assert.equal(woke.model?.contextSize, 2048);
+      assert.notEqual(woke.memory.hostPid, pid, 'the stopped host was replaced');
+      await until(
+        async () => processState(pid!),
+        (s) => s === null,
+        'the stopped host to be gone',
+      );
+      stopped.delete(pid);
     });
   });
 
   it('Sleep Now (light) with the host stopped returns, and the model sleeps', { timeout: 120_000 }, async () => {
     await withStoppableHost({ sleepMode: 'light' }, async (server, pid) => {
-    stopHost(pid);
-    const slept = await server.connection.sendRequest(SleepRequest.type);
-    assert.equal(slept.state, 'sleeping');
-    assert.equal(slept.counters.hostCrashes, 1, 'the hung host was ended and counted');
-    assert.equal(slept.memory.hostPid, null);
-    stopped.delete(pid);
-    const woke = await server.connection.sendRequest(WakeRequest.type);
-    assert.equal(woke.state, 'ready');
-    assert.notEqual(woke.memory.hostPid, pid);
+      stopHost(pid);
+      const slept = await server.connection.sendRequest(SleepRequest.type);
+      assert.equal(slept.state, 'sleeping');
+      assert.equal(slept.counters.hostCrashes, 1, 'the hung host was ended and counted');
+      assert.equal(slept.memory.hostPid, null);
+      stopped.delete(pid);
+      const woke = await server.connection.sendRequest(WakeRequest.type);
+      assert.equal(woke.state, 'ready');
+      assert.notEqual(woke.memory.hostPid, pid);
     });
   });
 
@@ -245,7 +281,11 @@ describe('a model host that stops answering', { skip: linuxOnly }, () => {
       await died;
       assert.equal(processState(pid), 'T', 'the orphan waits, stopped');
       resume(pid);
-      await until(async () => isAlive(pid!), (alive) => !alive, 'the orphaned host to exit');
+      await until(
+        async () => isAlive(pid!),
+        (alive) => !alive,
+        'the orphaned host to exit',
+      );
     } finally {
       if (pid !== null) {
         resume(pid);

@@ -9,7 +9,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CancellationTokenSource, InlineCompletionRequest, type InlineCompletionItem } from 'vscode-languageserver-protocol/node';
-import { ActivityNotification, ChatRequest, SleepRequest, type ChatChunk, type ChatResult, type ModelStatus, type TokenFigures } from '../../server/src/shared/protocol';
+import {
+  ActivityNotification,
+  ChatRequest,
+  SleepRequest,
+  type ChatChunk,
+  type ChatResult,
+  type ModelStatus,
+  type TokenFigures,
+} from '../../server/src/shared/protocol';
 import { largeModel, tinyModel } from '../fixtures/models';
 import { isAlive } from '../fixtures/processes';
 import { startServer, type TestServer } from './lspClient';
@@ -39,7 +47,9 @@ function runtimeDir(): string {
 
 async function startWindows(count: number, dir: string, extra: Record<string, unknown> = {}): Promise<TestServer[]> {
   // All at the same instant: the race at start must end with one host.
-  const servers = await Promise.all(Array.from({ length: count }, () => startServer(settings(extra), { env: { LOCAL_LLM_RUNTIME_DIR: dir } })));
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => startServer(settings(extra), { env: { LOCAL_LLM_RUNTIME_DIR: dir } })),
+  );
   for (const server of servers) server.open(docUri, docText);
   return servers;
 }
@@ -47,9 +57,11 @@ async function startWindows(count: number, dir: string, extra: Record<string, un
 /** A completion in a document of its own (opened here), so that no cache answers it. */
 function complete(server: TestServer, uri = docUri): Promise<InlineCompletionItem[] | null> {
   if (uri !== docUri) server.open(uri, docText);
-  return server.connection.sendRequest(InlineCompletionRequest.type, { textDocument: { uri }, position: cursor, context: { triggerKind: 2 } }) as Promise<
-    InlineCompletionItem[] | null
-  >;
+  return server.connection.sendRequest(InlineCompletionRequest.type, {
+    textDocument: { uri },
+    position: cursor,
+    context: { triggerKind: 2 },
+  }) as Promise<InlineCompletionItem[] | null>;
 }
 
 function chat(server: TestServer, sessionId: string, message: string): Promise<ChatResult> {
@@ -113,7 +125,11 @@ describe('three windows with the same model', { skip: linuxOnly }, () => {
   });
   after(async () => {
     await stopAll(servers);
-    await until(() => hostPids(dir), (pids) => pids.length === 0, 'the host to leave after the last window');
+    await until(
+      () => hostPids(dir),
+      (pids) => pids.length === 0,
+      'the host to leave after the last window',
+    );
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -129,7 +145,10 @@ describe('three windows with the same model', { skip: linuxOnly }, () => {
     );
     for (const s of statuses) assert.equal(s.sharing?.hostLoads, 1, 'one load for three windows');
     assert.equal(new Set(statuses.map((s) => s.memory.hostBaselineRssBytes)).size, 1, 'one pre-load baseline, the host’s');
-    assert.deepEqual(statuses.map((s) => s.counters.hostCrashes), [0, 0, 0]);
+    assert.deepEqual(
+      statuses.map((s) => s.counters.hostCrashes),
+      [0, 0, 0],
+    );
   });
 
   it('the rendezvous folder is 0700 and the socket 0600', () => {
@@ -164,7 +183,10 @@ describe('three windows with the same model', { skip: linuxOnly }, () => {
       await new Promise((r) => setTimeout(r, 300));
     }
     const awake = await Promise.all(servers.map((s) => s.status()));
-    assert.deepEqual(awake.map((s) => s.state), ['ready', 'ready', 'ready']);
+    assert.deepEqual(
+      awake.map((s) => s.state),
+      ['ready', 'ready', 'ready'],
+    );
     for (const s of awake) assert.equal(s.counters.sleeps, 0);
     const asleep = await Promise.all(servers.map((s) => s.waitForState('sleeping', 30_000)));
     assert.equal(new Set(asleep.map((s) => s.memory.hostPid)).size, 1, 'light sleep keeps the one host');
@@ -218,7 +240,11 @@ describe('a window that goes, a host that crashes', { skip: linuxOnly }, () => {
     const died = new Promise<void>((resolve) => servers[0].process.once('exit', () => resolve()));
     servers[0].process.kill('SIGKILL');
     await died;
-    await until(() => servers[1].status(), (s) => s.sharing?.otherWindows === 1, 'the window to be counted gone');
+    await until(
+      () => servers[1].status(),
+      (s) => s.sharing?.otherWindows === 1,
+      'the window to be counted gone',
+    );
     for (const server of servers.slice(1)) assert.ok(Array.isArray(await complete(server)));
     assert.equal((await servers[2].status()).memory.hostPid, pid);
   });
@@ -228,11 +254,11 @@ describe('a window that goes, a host that crashes', { skip: linuxOnly }, () => {
     const pid = (await b.status()).memory.hostPid!;
     process.kill(pid, 'SIGKILL');
     // Both windows load again on their own; the rendezvous makes that one host and one load.
-    const back = await Promise.all([b, c].map((s) => s.waitFor((x) => x.counters.hostCrashes === 1 && x.state === 'ready', 'ready again after the crash', 30_000))).catch(
-      (err: unknown) => {
-        throw new Error(`${String(err)}\nB's log: ${b.logs.join('')}\nC's log: ${c.logs.join('')}\nHost log: ${hostLogs(dir)}`);
-      },
-    );
+    const back = await Promise.all(
+      [b, c].map((s) => s.waitFor((x) => x.counters.hostCrashes === 1 && x.state === 'ready', 'ready again after the crash', 30_000)),
+    ).catch((err: unknown) => {
+      throw new Error(`${String(err)}\nB's log: ${b.logs.join('')}\nC's log: ${c.logs.join('')}\nHost log: ${hostLogs(dir)}`);
+    });
     assert.notEqual(back[0].memory.hostPid, pid);
     assert.equal(back[0].memory.hostPid, back[1].memory.hostPid, 'both windows on the same new host');
     assert.ok(Array.isArray(await complete(b, 'file:///work/k1.ts')));
@@ -252,7 +278,11 @@ describe('a window that goes, a host that crashes', { skip: linuxOnly }, () => {
     // Its memory figures are the host's: the pre-load baseline the host took, not its RSS now with the model in it.
     assert.ok(before.memory.hostBaselineRssBytes !== null && ready.memory.hostBaselineRssBytes !== null);
     assert.equal(ready.memory.hostBaselineRssBytes, before.memory.hostBaselineRssBytes, 'the same baseline as the window that loaded');
-    const after = await until(() => servers[2].status(), (s) => s.sharing?.otherWindows === 1, 'the new server to see the other window');
+    const after = await until(
+      () => servers[2].status(),
+      (s) => s.sharing?.otherWindows === 1,
+      'the new server to see the other window',
+    );
     assert.equal(after.sharing?.hostLoads, before.sharing?.hostLoads, 'no second load');
     assert.equal((await servers[1].status()).state, 'ready', 'the other window was not touched');
   });
@@ -260,9 +290,18 @@ describe('a window that goes, a host that crashes', { skip: linuxOnly }, () => {
   it('no host outlives the last window past the grace period (1 s here)', async () => {
     const pid = (await servers[1].status()).memory.hostPid!;
     await stopAll(servers);
-    await until(() => isAlive(pid), (alive) => !alive, 'the host to exit after the grace period', 20_000);
+    await until(
+      () => isAlive(pid),
+      (alive) => !alive,
+      'the host to exit after the grace period',
+      20_000,
+    );
     assert.deepEqual(hostPids(dir), []);
-    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.sock') || f.endsWith('.lock')), [], 'socket and lock are gone');
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.endsWith('.sock') || f.endsWith('.lock')),
+      [],
+      'socket and lock are gone',
+    );
   });
 });
 
@@ -283,9 +322,9 @@ describe('a crashed shared host is restarted once', { skip: linuxOnly }, () => {
     const pid = (await servers[0].status()).memory.hostPid!;
     const killedAt = Date.now();
     process.kill(pid, 'SIGKILL');
-    const back = await Promise.all(servers.map((s) => s.waitFor((x) => x.counters.hostCrashes === 1 && x.state === 'ready', 'ready again after the crash', 30_000))).catch(
-      (err: unknown) => Promise.reject(new Error(`${String(err)}\nHost log: ${hostLogs(dir)}`)),
-    );
+    const back = await Promise.all(
+      servers.map((s) => s.waitFor((x) => x.counters.hostCrashes === 1 && x.state === 'ready', 'ready again after the crash', 30_000)),
+    ).catch((err: unknown) => Promise.reject(new Error(`${String(err)}\nHost log: ${hostLogs(dir)}`)));
     console.log(`kill -9 of the shared host to all 3 windows ready again: ${Date.now() - killedAt} ms`);
     const pids = new Set(back.map((s) => s.memory.hostPid));
     assert.equal(pids.size, 1, `one new host: ${[...pids].join(' ')}`);
@@ -305,12 +344,16 @@ describe('a crashed shared host is restarted once', { skip: linuxOnly }, () => {
   it('a second crash before the restarted host served anything is not restarted: error in every window, until a request', async () => {
     const pid = (await servers[0].status()).memory.hostPid!;
     process.kill(pid, 'SIGKILL');
-    const failed = await Promise.all(servers.map((s) => s.waitFor((x) => x.counters.hostCrashes === 2 && x.state === 'error', 'error after the second crash', 30_000)));
+    const failed = await Promise.all(
+      servers.map((s) => s.waitFor((x) => x.counters.hostCrashes === 2 && x.state === 'error', 'error after the second crash', 30_000)),
+    );
     for (const s of failed) assert.match(s.error ?? '', /killed.*not restarted on its own again; the next request starts it\.$/);
     assert.deepEqual(hostPids(dir), [], 'nobody started a host');
     // A request in one window starts one host; the others follow it.
     assert.ok(Array.isArray(await complete(servers[1], 'file:///work/again.ts')));
-    const back = await Promise.all(servers.map((s) => s.waitFor((x) => x.counters.hostCrashes === 2 && x.state === 'ready', 'ready after the request', 30_000)));
+    const back = await Promise.all(
+      servers.map((s) => s.waitFor((x) => x.counters.hostCrashes === 2 && x.state === 'ready', 'ready after the request', 30_000)),
+    );
     assert.equal(new Set(back.map((s) => s.memory.hostPid)).size, 1);
     assert.equal(hostPids(dir).length, 1);
   });
@@ -326,10 +369,18 @@ describe('deep sleep of a shared host', { skip: linuxOnly }, () => {
       const pid = (await a.status()).memory.hostPid!;
       const slept = await a.connection.sendRequest(SleepRequest.type);
       await b.waitForState('sleeping');
-      await until(() => isAlive(pid), (alive) => !alive, 'the host to exit');
+      await until(
+        () => isAlive(pid),
+        (alive) => !alive,
+        'the host to exit',
+      );
       assert.deepEqual(hostPids(dir), []);
       // The window that asked and the one that followed say the same: all of the host's RSS.
-      const followedSleep = await until(() => b.status(), (s) => s.lastSleepFreed !== null, 'B to say what the sleep freed');
+      const followedSleep = await until(
+        () => b.status(),
+        (s) => s.lastSleepFreed !== null,
+        'B to say what the sleep freed',
+      );
       assert.ok((slept.lastSleepFreed?.rssBytes ?? 0) > 0);
       assert.equal(followedSleep.lastSleepFreed?.rssBytes, slept.lastSleepFreed?.rssBytes);
       assert.ok(Array.isArray(await complete(b, 'file:///work/deep.ts')));
@@ -363,15 +414,30 @@ describe('a wake that meets the shared host on its way out (deep sleep)', { skip
       // B attaches (its hello) and holds its load until the file exists.
       const b = await startServer(settings(), { env: { LOCAL_LLM_RUNTIME_DIR: dir, LOCAL_LLM_TEST_LOAD_GATE: loadGate } });
       servers.push(b);
-      await until(() => a.status(), (s) => s.sharing?.otherWindows === 1, 'B attached');
+      await until(
+        () => a.status(),
+        (s) => s.sharing?.otherWindows === 1,
+        'B attached',
+      );
       assert.equal((await b.status()).state, 'loading');
       // Sleep Now (deep) in A ends the host B is attached to; then B's load goes to it.
       await a.connection.sendRequest(SleepRequest.type);
-      await until(() => isAlive(pid), (alive) => !alive, 'the host to exit');
+      await until(
+        () => isAlive(pid),
+        (alive) => !alive,
+        'the host to exit',
+      );
       writeFileSync(loadGate, '');
       const ready = await b.waitFor((s) => s.state === 'ready', 'B ready', 30_000);
-      assert.deepEqual(b.statuses.filter((s) => s.state === 'error').map((s) => s.error), [], 'the wake never failed');
-      assert.ok(b.logs.some((l) => /going to sleep \(deep\) as this window woke it/.test(l)), 'the load met the leaving host');
+      assert.deepEqual(
+        b.statuses.filter((s) => s.state === 'error').map((s) => s.error),
+        [],
+        'the wake never failed',
+      );
+      assert.ok(
+        b.logs.some((l) => /going to sleep \(deep\) as this window woke it/.test(l)),
+        'the load met the leaving host',
+      );
       assert.notEqual(ready.memory.hostPid, pid);
       // A follows the wake onto the same new host, and B stays awake.
       const followed = await a.waitForState('ready', 30_000);
@@ -426,7 +492,11 @@ describe('completions of two windows on one host', { skip: linuxOnly }, () => {
       const cpuBefore = cpuTicks(hostPid);
       const longOne = complete(b, 'file:///work/b-long.ts');
       // B's completion has reached the host and runs: the host, idle before, has spent CPU on it.
-      await until(() => cpuTicks(hostPid) - cpuBefore, (ticks) => ticks >= 20, 'window B’s completion to run in the host');
+      await until(
+        () => cpuTicks(hostPid) - cpuBefore,
+        (ticks) => ticks >= 20,
+        'window B’s completion to run in the host',
+      );
       void a.connection.sendNotification(ActivityNotification.type, { kind: 'typing' });
       const typed = await complete(a, 'file:///work/a-typed.ts');
       const cut = await longOne;
@@ -449,13 +519,16 @@ describe('completions of two windows on one host', { skip: linuxOnly }, () => {
 });
 
 /** A document of its own for each window, different from its first character on, so that their prompts share no more than the FIM layout. */
-const lines = (name: string, count: number): string[] => Array.from({ length: count }, (_, i) => `${name}${i} = compute(${name}, ${i % 11}) + ${i % 7};`);
+const lines = (name: string, count: number): string[] =>
+  Array.from({ length: count }, (_, i) => `${name}${i} = compute(${name}, ${i % 11}) + ${i % 7};`);
 
 describe('a switch between two windows on one host', { skip: linuxOnly }, () => {
   /** The window states of a load live in a windows-* folder of the storage's state folder. */
   const windowDirs = (storage: string): string[] => {
     try {
-      return readdirSync(path.join(storage, 'state')).filter((f) => f.startsWith('windows-')).map((f) => path.join(storage, 'state', f));
+      return readdirSync(path.join(storage, 'state'))
+        .filter((f) => f.startsWith('windows-'))
+        .map((f) => path.join(storage, 'state', f));
     } catch {
       return [];
     }
@@ -500,11 +573,21 @@ describe('a switch between two windows on one host', { skip: linuxOnly }, () => 
           const bUri = 'file:///work/switch-b.ts';
           b.open(bUri, lines('omega', 60).join('\n'));
           void b.connection.sendNotification(ActivityNotification.type, { kind: 'typing' });
-          assert.ok(Array.isArray(await b.connection.sendRequest(InlineCompletionRequest.type, { textDocument: { uri: bUri }, position: { line: 30, character: 0 }, context: { triggerKind: 2 } })));
+          assert.ok(
+            Array.isArray(
+              await b.connection.sendRequest(InlineCompletionRequest.type, {
+                textDocument: { uri: bUri },
+                position: { line: 30, character: 0 },
+                context: { triggerKind: 2 },
+              }),
+            ),
+          );
           const bFigures = (await b.status()).lastCompletion!;
           assert.ok(bFigures.evaluatedTokens > bFigures.promptTokens / 2, `B's prompt was evaluated: ${JSON.stringify(bFigures)}`);
           const back = await typeInA('y');
-          t.diagnostic(`A ${first.evaluatedTokens}/${first.promptTokens}, B ${bFigures.evaluatedTokens}/${bFigures.promptTokens}, A after B ${back.evaluatedTokens}/${back.promptTokens} prompt tokens evaluated`);
+          t.diagnostic(
+            `A ${first.evaluatedTokens}/${first.promptTokens}, B ${bFigures.evaluatedTokens}/${bFigures.promptTokens}, A after B ${back.evaluatedTokens}/${back.promptTokens} prompt tokens evaluated`,
+          );
           if (kept) {
             assert.ok(back.evaluatedTokens <= 10, `A after B evaluated ${back.evaluatedTokens} of ${back.promptTokens} prompt tokens`);
             // A's saved state was private to the user while it was kept (B's is now).
@@ -512,18 +595,33 @@ describe('a switch between two windows on one host', { skip: linuxOnly }, () => 
             assert.equal(folders.length, 1, `one window folder for the load: ${folders.join(' ')}`);
             assert.equal(statSync(folders[0]!).mode & 0o777, 0o700);
             const files = readdirSync(folders[0]!);
-            assert.ok(files.some((f) => f.endsWith('.bin')), `B's state is kept: ${files.join(' ')}`);
+            assert.ok(
+              files.some((f) => f.endsWith('.bin')),
+              `B's state is kept: ${files.join(' ')}`,
+            );
             for (const f of files) assert.equal(statSync(path.join(folders[0]!, f)).mode & 0o777, 0o600, f);
             // B's window closes: its state goes with it.
             await b.stop();
-            await until(() => readdirSync(folders[0]!), (left) => left.length === 0, 'the state of the window that closed to be deleted', 20_000);
+            await until(
+              () => readdirSync(folders[0]!),
+              (left) => left.length === 0,
+              'the state of the window that closed to be deleted',
+              20_000,
+            );
           } else {
-            assert.ok(back.evaluatedTokens > back.promptTokens / 2, `A after B evaluated ${back.evaluatedTokens} of ${back.promptTokens} prompt tokens`);
+            assert.ok(
+              back.evaluatedTokens > back.promptTokens / 2,
+              `A after B evaluated ${back.evaluatedTokens} of ${back.promptTokens} prompt tokens`,
+            );
             assert.deepEqual(storages.flatMap(windowDirs), [], 'no window state was saved');
           }
           const pid = (await a.status()).memory.hostPid!;
           await stopAll(servers);
-          await until(() => isAlive(pid), (alive) => !alive, 'the host to exit after the last window');
+          await until(
+            () => isAlive(pid),
+            (alive) => !alive,
+            'the host to exit after the last window',
+          );
           assert.deepEqual(storages.flatMap(windowDirs), [], 'the window states are gone with the host');
         } finally {
           await stopAll(servers);
@@ -544,7 +642,9 @@ describe('window switches while a third window streams a chat', { skip: linuxOnl
     const large = await largeModel();
     // The large model writes every token it may, so the chat streams until it is cancelled.
     const short = { debounceMs: 0, maxTokens: 4, maxLines: 1, maxMs: 0 };
-    const servers = await Promise.all([0, 1, 2].map(() => startServer(settings({ model: large, completion: short }), { env: { LOCAL_LLM_RUNTIME_DIR: dir } })));
+    const servers = await Promise.all(
+      [0, 1, 2].map(() => startServer(settings({ model: large, completion: short }), { env: { LOCAL_LLM_RUNTIME_DIR: dir } })),
+    );
     const chatSource = new CancellationTokenSource();
     try {
       const [a, b, c] = servers;
@@ -578,13 +678,21 @@ describe('window switches while a third window streams a chat', { skip: linuxOnl
       c.connection.onProgress(ChatRequest.type, partialResultToken, (chunk) => void chunks.push(chunk));
       let chatDone = false;
       const answer = c.connection
-        .sendRequest(ChatRequest.type, { sessionId: 'beside', message: 'Explain closures at length.', partialResultToken }, chatSource.token)
+        .sendRequest(
+          ChatRequest.type,
+          { sessionId: 'beside', message: 'Explain closures at length.', partialResultToken },
+          chatSource.token,
+        )
         .then(
           (result) => ({ result, error: null }),
           (error: unknown) => ({ result: null, error }),
         )
         .finally(() => (chatDone = true));
-      await until(() => chunks.length, (n) => n > 0, 'the chat to stream');
+      await until(
+        () => chunks.length,
+        (n) => n > 0,
+        'the chat to stream',
+      );
 
       const figures: TokenFigures[] = [];
       let duringChat = 0;
@@ -596,7 +704,9 @@ describe('window switches while a third window streams a chat', { skip: linuxOnl
       }
       chatSource.cancel();
       const { error } = await answer;
-      t.diagnostic(`${duringChat} of ${figures.length} switched completions ended while the chat streamed; ${chunks.length} chat chunks; evaluated ${figures.map((f) => `${f.evaluatedTokens}/${f.promptTokens}`).join(' ')}`);
+      t.diagnostic(
+        `${duringChat} of ${figures.length} switched completions ended while the chat streamed; ${chunks.length} chat chunks; evaluated ${figures.map((f) => `${f.evaluatedTokens}/${f.promptTokens}`).join(' ')}`,
+      );
       assert.equal(error, null, `the chat ended without an error: ${String(error)}`);
       for (const f of figures) assert.ok(f.evaluatedTokens <= 10, `each switch restored the window's own state: ${JSON.stringify(f)}`);
       const log = hostLogs(dir);

@@ -153,7 +153,11 @@ for (const sleepMode of ['light', 'deep'] as const) {
         assert.equal(files.filter((f) => f.endsWith('.bin')).length, 2, `state files: ${files.join(' ')}\n${s.logs()}`);
         for (const f of files) assert.equal((await stat(path.join(s.stateDir, f))).mode & 0o777, 0o600, `${f} is private`);
         assert.equal((await stat(s.stateDir)).mode & 0o777, 0o700);
-        const sizes = await Promise.all(files.filter((f) => f.endsWith('.bin')).map(async (f) => `${f.replace(/^.*-/, '')} ${(await stat(path.join(s.stateDir, f))).size} B`));
+        const sizes = await Promise.all(
+          files
+            .filter((f) => f.endsWith('.bin'))
+            .map(async (f) => `${f.replace(/^.*-/, '')} ${(await stat(path.join(s.stateDir, f))).size} B`),
+        );
 
         const next = await s.chat(followUp);
         const completion = await s.complete('qz');
@@ -165,12 +169,18 @@ for (const sleepMode of ['light', 'deep'] as const) {
         );
         assert.equal((await s.server.status()).counters.wakes, 1);
         // The follow-up's prompt begins with the first turn's whole prompt and its answer: all in the restored state.
-        assert.ok(next.reusedTokens >= firstChat.promptTokens - slack, `the follow-up reused ${next.reusedTokens} of ${next.promptTokens}; the first turn had ${firstChat.promptTokens}`);
+        assert.ok(
+          next.reusedTokens >= firstChat.promptTokens - slack,
+          `the follow-up reused ${next.reusedTokens} of ${next.promptTokens}; the first turn had ${firstChat.promptTokens}`,
+        );
         assert.ok(
           next.evaluatedTokens <= floor.evaluatedTokens + slack,
           `the follow-up evaluated ${next.evaluatedTokens} of ${next.promptTokens}; with no sleep ${floor.evaluatedTokens} of ${floor.promptTokens}`,
         );
-        assert.ok(completion.evaluatedTokens <= 2 + slack, `the completion after the wake evaluated ${completion.evaluatedTokens} of ${completion.promptTokens}`);
+        assert.ok(
+          completion.evaluatedTokens <= 2 + slack,
+          `the completion after the wake evaluated ${completion.evaluatedTokens} of ${completion.promptTokens}`,
+        );
         assert.ok(completion.promptTokens > 500);
       } finally {
         await s.server.stop();
@@ -186,7 +196,9 @@ describe('without state kept (localLlm.stateCacheMB 0)', () => {
       await beforeSleep(s);
       const next = await s.chat(followUp);
       const completion = await s.complete('qz');
-      t.diagnostic(`no state: follow-up ${next.evaluatedTokens} of ${next.promptTokens} evaluated, completion ${completion.evaluatedTokens} of ${completion.promptTokens}`);
+      t.diagnostic(
+        `no state: follow-up ${next.evaluatedTokens} of ${next.promptTokens} evaluated, completion ${completion.evaluatedTokens} of ${completion.promptTokens}`,
+      );
       assert.equal(next.evaluatedTokens, next.promptTokens);
       assert.equal(completion.evaluatedTokens, completion.promptTokens);
       assert.deepEqual(await stateFiles(s.stateDir), []);
@@ -216,7 +228,10 @@ describe('a state file that does not match', () => {
   it('from another model file (same path, another file) is refused, logged and deleted', async () => {
     const original = await stat(modelCopy);
     try {
-      await refused(() => utimes(modelCopy, original.atime, new Date(original.mtimeMs + 60_000)), /Deleted the saved chat state \S+ unloaded: it belongs to another model file/);
+      await refused(
+        () => utimes(modelCopy, original.atime, new Date(original.mtimeMs + 60_000)),
+        /Deleted the saved chat state \S+ unloaded: it belongs to another model file/,
+      );
     } finally {
       await utimes(modelCopy, original.atime, original.mtime);
     }
@@ -233,7 +248,14 @@ describe('a state file that does not match', () => {
 
   it('from another context size is refused, logged and deleted', async () => {
     await refused(async (s) => {
-      s.server.configure({ model: modelCopy, contextSize: 1024, threads: 1, sleepIdleSeconds: 0, sleepMode: 'light', completion: { debounceMs: 0, maxTokens: 8, maxLines: 2 } });
+      s.server.configure({
+        model: modelCopy,
+        contextSize: 1024,
+        threads: 1,
+        sleepIdleSeconds: 0,
+        sleepMode: 'light',
+        completion: { debounceMs: 0, maxTokens: 8, maxLines: 2 },
+      });
       await new Promise((r) => setTimeout(r, 300));
     }, /Deleted the saved chat state \S+ unloaded: it comes from a context of 2048 tokens, not 1024/);
   });
@@ -266,7 +288,10 @@ describe('a full disk during the save', () => {
       try {
         await beforeSleep(s);
         assert.match(s.logs(), /Could not save the (completion|chat) state \(.*\); after the wake it is evaluated again/);
-        assert.deepEqual((await stateFiles(s.stateDir)).filter((f) => !f.endsWith('.saving')), []);
+        assert.deepEqual(
+          (await stateFiles(s.stateDir)).filter((f) => !f.endsWith('.saving')),
+          [],
+        );
         const status = await s.server.status();
         assert.equal(status.state, 'sleeping');
         const next = await s.chat(followUp);

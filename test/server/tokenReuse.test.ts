@@ -129,7 +129,10 @@ describe('token reuse', () => {
       const f = figures(status, 'lastCompletion');
       report.push(`${f.evaluatedTokens}/${f.promptTokens}`);
       const typed = current.length - lineStart.length;
-      assert.ok(f.evaluatedTokens <= typed + slack, `keystroke ${i + 1} evaluated ${f.evaluatedTokens} of ${f.promptTokens} prompt tokens (${report.join(' ')})`);
+      assert.ok(
+        f.evaluatedTokens <= typed + slack,
+        `keystroke ${i + 1} evaluated ${f.evaluatedTokens} of ${f.promptTokens} prompt tokens (${report.join(' ')})`,
+      );
     }
     t.diagnostic(`evaluated/prompt tokens per keystroke: ${report.join(' ')}`);
     assert.ok(generated >= keys - 2, `${generated} of ${keys} keystrokes generated`);
@@ -146,7 +149,10 @@ describe('token reuse', () => {
     assert.ok(generated);
     const f = figures(status, 'lastCompletion');
     t.diagnostic(`Enter: ${f.evaluatedTokens} of ${f.promptTokens} prompt tokens evaluated`);
-    assert.ok(f.evaluatedTokens <= defaultBudget.suffixTokens + ended + 1 + slack, `Enter evaluated ${f.evaluatedTokens} of ${f.promptTokens} prompt tokens`);
+    assert.ok(
+      f.evaluatedTokens <= defaultBudget.suffixTokens + ended + 1 + slack,
+      `Enter evaluated ${f.evaluatedTokens} of ${f.promptTokens} prompt tokens`,
+    );
     assert.ok(f.reusedTokens >= f.promptTokens - defaultBudget.suffixTokens - ended - 1 - slack);
   });
 
@@ -159,7 +165,10 @@ describe('token reuse', () => {
     assert.ok(second.generated);
     const f = figures(second.status, 'lastCompletion');
     t.diagnostic(`after a chat turn: ${f.evaluatedTokens} of ${f.promptTokens} prompt tokens evaluated`);
-    assert.ok(f.evaluatedTokens <= 1 + slack, `the completion after a chat turn evaluated ${f.evaluatedTokens} of ${f.promptTokens} prompt tokens`);
+    assert.ok(
+      f.evaluatedTokens <= 1 + slack,
+      `the completion after a chat turn evaluated ${f.evaluatedTokens} of ${f.promptTokens} prompt tokens`,
+    );
   });
 
   it('a completion between two chat turns leaves the chat cache intact', async (t) => {
@@ -167,7 +176,9 @@ describe('token reuse', () => {
     await type(nextKey());
     assert.ok((await complete()).generated);
     const followUp = await chat('between-chats', 'And a test for it');
-    t.diagnostic(`first turn ${first.promptTokens} prompt tokens; follow-up ${followUp.evaluatedTokens} of ${followUp.promptTokens} evaluated`);
+    t.diagnostic(
+      `first turn ${first.promptTokens} prompt tokens; follow-up ${followUp.evaluatedTokens} of ${followUp.promptTokens} evaluated`,
+    );
     // The follow-up's prompt begins with the first turn's whole prompt (system, question), then its answer.
     assert.ok(followUp.promptTokens > first.promptTokens);
     assert.ok(

@@ -89,22 +89,27 @@ describe('ActivityThrottle', () => {
 
   it('never reports twice within an interval, and never leaves the last event unreported', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 5000 }), { minLength: 1, maxLength: 60 }), fc.integer({ min: 1, max: 4000 }), (gaps, interval) => {
-        const { clock, sent, throttle } = setup(interval);
-        let lastEvent = 0;
-        gaps.forEach((gap, i) => {
-          clock.advanceTo(clock.now() + gap);
-          lastEvent = clock.now();
-          throttle.note(`e${i}`);
-        });
-        clock.advanceTo(lastEvent + interval);
-        for (let i = 1; i < sent.length; i++) assert.ok(sent[i].at - sent[i - 1].at >= interval, `reports ${sent[i - 1].at} and ${sent[i].at}`);
-        // The newest event is always delivered, no later than one interval after it happened.
-        const last = sent.at(-1);
-        assert.ok(last);
-        assert.equal(last.value, `e${gaps.length - 1}`);
-        assert.ok(last.at >= lastEvent && last.at <= lastEvent + interval);
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 5000 }), { minLength: 1, maxLength: 60 }),
+        fc.integer({ min: 1, max: 4000 }),
+        (gaps, interval) => {
+          const { clock, sent, throttle } = setup(interval);
+          let lastEvent = 0;
+          gaps.forEach((gap, i) => {
+            clock.advanceTo(clock.now() + gap);
+            lastEvent = clock.now();
+            throttle.note(`e${i}`);
+          });
+          clock.advanceTo(lastEvent + interval);
+          for (let i = 1; i < sent.length; i++)
+            assert.ok(sent[i].at - sent[i - 1].at >= interval, `reports ${sent[i - 1].at} and ${sent[i].at}`);
+          // The newest event is always delivered, no later than one interval after it happened.
+          const last = sent.at(-1);
+          assert.ok(last);
+          assert.equal(last.value, `e${gaps.length - 1}`);
+          assert.ok(last.at >= lastEvent && last.at <= lastEvent + interval);
+        },
+      ),
     );
   });
 });

@@ -9,14 +9,42 @@ import { isFromWebview } from '../../media/messages';
 import { renderMarkdown } from '../../media/render';
 
 /** Tags markdown-it emits for ordinary Markdown; anything else came from the input. */
-const markdownTags = new Set(['p', 'em', 'strong', 's', 'code', 'pre', 'a', 'ul', 'ol', 'li', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6', 'blockquote', 'hr', 'br', 'table', 'thead', 'tbody', 'tr', 'th', 'td']);
+const markdownTags = new Set([
+  'p',
+  'em',
+  'strong',
+  's',
+  'code',
+  'pre',
+  'a',
+  'ul',
+  'ol',
+  'li',
+  'h1',
+  'h2',
+  'h3',
+  'h4',
+  'h5',
+  'h6',
+  'blockquote',
+  'hr',
+  'br',
+  'table',
+  'thead',
+  'tbody',
+  'tr',
+  'th',
+  'td',
+]);
 
 function tags(html: string): string[] {
   return [...html.matchAll(/<\/?([a-zA-Z][\w-]*)/g)].map((m) => m[1].toLowerCase());
 }
 
 function attributes(html: string): string[] {
-  return [...html.matchAll(/<[a-zA-Z][\w-]*((?:\s+[^\s=>]+(?:="[^"]*")?)*)\s*\/?>/g)].flatMap((m) => [...m[1].matchAll(/\s([^\s=>]+)/g)].map((a) => a[1].toLowerCase()));
+  return [...html.matchAll(/<[a-zA-Z][\w-]*((?:\s+[^\s=>]+(?:="[^"]*")?)*)\s*\/?>/g)].flatMap((m) =>
+    [...m[1].matchAll(/\s([^\s=>]+)/g)].map((a) => a[1].toLowerCase()),
+  );
 }
 
 describe('renderMarkdown', () => {
@@ -68,7 +96,28 @@ describe('renderMarkdown', () => {
   });
 
   it('never emits a tag or an event attribute that Markdown did not ask for, whatever the model writes', () => {
-    const fragment = fc.constantFrom('<', '>', '</', 'img', 'script', ' src=x', ' onerror=alert(1)', '"', "'", '`', '```', '\n', '*', '[', '](', ')', 'javascript:', ' ', 'a', '=');
+    const fragment = fc.constantFrom(
+      '<',
+      '>',
+      '</',
+      'img',
+      'script',
+      ' src=x',
+      ' onerror=alert(1)',
+      '"',
+      "'",
+      '`',
+      '```',
+      '\n',
+      '*',
+      '[',
+      '](',
+      ')',
+      'javascript:',
+      ' ',
+      'a',
+      '=',
+    );
     fc.assert(
       fc.property(fc.array(fragment, { maxLength: 40 }), (parts) => {
         const html = renderMarkdown(parts.join(''));
@@ -81,7 +130,12 @@ describe('renderMarkdown', () => {
 });
 
 describe('chat page', () => {
-  const parts = { cspSource: 'https://file+.vscode-resource.vscode-cdn.net', nonce: 'bm9uY2Vub25jZW5vbmNl', scriptUri: 'https://file+.vscode-resource.vscode-cdn.net/ext/dist/media/chat.js', styleUri: 'https://file+.vscode-resource.vscode-cdn.net/ext/media/chat.css' };
+  const parts = {
+    cspSource: 'https://file+.vscode-resource.vscode-cdn.net',
+    nonce: 'bm9uY2Vub25jZW5vbmNl',
+    scriptUri: 'https://file+.vscode-resource.vscode-cdn.net/ext/dist/media/chat.js',
+    styleUri: 'https://file+.vscode-resource.vscode-cdn.net/ext/media/chat.css',
+  };
 
   it('denies everything by default and runs scripts only by nonce', () => {
     const csp = contentSecurityPolicy(parts);
@@ -108,7 +162,16 @@ describe('messages from the webview', () => {
   });
 
   it('rejects anything else', () => {
-    for (const bad of [null, 'send', { type: 'eval', code: '1' }, { type: 'send' }, { type: 'send', text: 3 }, { type: 'setIncludeContext', value: 'yes' }, { type: 'insert' }, { type: 'selectModel' }]) {
+    for (const bad of [
+      null,
+      'send',
+      { type: 'eval', code: '1' },
+      { type: 'send' },
+      { type: 'send', text: 3 },
+      { type: 'setIncludeContext', value: 'yes' },
+      { type: 'insert' },
+      { type: 'selectModel' },
+    ]) {
       assert.equal(isFromWebview(bad), false, JSON.stringify(bad));
     }
   });

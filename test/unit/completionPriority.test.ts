@@ -106,10 +106,14 @@ describe('CompletionPriority', () => {
         const next = work(`${round}-${step}`, window, choice === 1 ? 'completion' : 'background');
         const typedBefore = p.typed();
         const { run, stop } = p.admit(next, now, pending);
-        assert.ok(stop.every((w) => w.window !== window), 'never its own window');
+        assert.ok(
+          stop.every((w) => w.window !== window),
+          'never its own window',
+        );
         if (next.kind === 'completion') {
           assert.equal(run, true);
-          if (p.typed() === window) assert.deepEqual(new Set(pending.filter((w) => w.window !== window)), new Set(stop), 'all of the others');
+          if (p.typed() === window)
+            assert.deepEqual(new Set(pending.filter((w) => w.window !== window)), new Set(stop), 'all of the others');
           else assert.deepEqual(stop, [], 'a window that is not the typed one stops nothing');
           if (typedBefore === undefined || typedBefore === window) assert.equal(p.typed(), window);
         } else {

@@ -66,7 +66,13 @@ describe('context chunk spans', () => {
 describe('context chunk text', () => {
   it('joins the lines with a final line break and names where it starts', () => {
     const chunk = chunkOf('file', { path: 'src/a.ts', uri: 'file:///w/src/a.ts' }, numbered(100), { start: 20, end: 23 });
-    assert.deepEqual(chunk, { path: 'src/a.ts', uri: 'file:///w/src/a.ts', startLine: 20, text: 'line 20\nline 21\nline 22\n', kind: 'file' });
+    assert.deepEqual(chunk, {
+      path: 'src/a.ts',
+      uri: 'file:///w/src/a.ts',
+      startLine: 20,
+      text: 'line 20\nline 21\nline 22\n',
+      kind: 'file',
+    });
   });
 
   it('cuts long lines and keeps the whole chunk under its size', () => {
@@ -86,7 +92,13 @@ describe('context chunk text', () => {
   });
 
   it('makes copied text a clipboard chunk with no place in a file, bounded like the rest', () => {
-    assert.deepEqual(clipboardChunk('src/a.ts', 'foo();\r\nbar();'), { path: 'src/a.ts', uri: '', startLine: -1, text: 'foo();\nbar();\n', kind: 'clipboard' });
+    assert.deepEqual(clipboardChunk('src/a.ts', 'foo();\r\nbar();'), {
+      path: 'src/a.ts',
+      uri: '',
+      startLine: -1,
+      text: 'foo();\nbar();\n',
+      kind: 'clipboard',
+    });
     const long = Array.from({ length: 200 }, (_, i) => `l${i}`).join('\n');
     assert.equal(clipboardChunk('a', long)?.text.split('\n').length, chunkLines + 1);
     assert.equal(clipboardChunk('a', ' \n '), null);
@@ -117,7 +129,10 @@ describe('where copied text came from', () => {
   it('matches the clipboard only to a recent selection, whatever its line endings and outer blanks', () => {
     const s = new RecentSelections();
     s.note('function add(a, b) {\n  return a + b;\n}', 'src/math.ts');
-    assert.deepEqual(s.match('  function add(a, b) {\r\n  return a + b;\r\n}\n'), { text: 'function add(a, b) {\n  return a + b;\n}', path: 'src/math.ts' });
+    assert.deepEqual(s.match('  function add(a, b) {\r\n  return a + b;\r\n}\n'), {
+      text: 'function add(a, b) {\n  return a + b;\n}',
+      path: 'src/math.ts',
+    });
     assert.equal(s.match('hunter2'), null, 'text copied elsewhere (a password) matches nothing');
     assert.equal(s.match(''), null);
   });

@@ -26,7 +26,8 @@ describe('context exclude matching', () => {
   });
 
   it('lets ordinary source files through', () => {
-    for (const path of ['src/main.ts', 'env.ts', 'docs/environment.md', 'src/keys.ts', 'certs.py', 'README.md']) assert.ok(!defaults.excludes(path), path);
+    for (const path of ['src/main.ts', 'env.ts', 'docs/environment.md', 'src/keys.ts', 'certs.py', 'README.md'])
+      assert.ok(!defaults.excludes(path), path);
   });
 
   it('ignores case, so KEY.PEM is as excluded as key.pem', () => {
@@ -35,7 +36,7 @@ describe('context exclude matching', () => {
   });
 
   it('applies files.exclude entries set to true, to the file and to everything inside a hidden folder', () => {
-    const m = new ExcludeMatcher([], { '**/.git': true, 'build': true, '**/*.gen.ts': true, '**/shown': false });
+    const m = new ExcludeMatcher([], { '**/.git': true, build: true, '**/*.gen.ts': true, '**/shown': false });
     assert.ok(m.excludes('.git/config'));
     assert.ok(m.excludes('sub/.git/HEAD'));
     assert.ok(m.excludes('build/out/app.js'));

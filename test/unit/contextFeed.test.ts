@@ -123,7 +123,10 @@ describe('context feed', () => {
     assert.equal(sent.at(-1)?.[0].path, 'f1.ts');
     feed.offer(chunk('f0.ts'));
     await clock.runAll();
-    assert.deepEqual(sent.at(-1)?.map((c) => c.path), ['f0.ts']);
+    assert.deepEqual(
+      sent.at(-1)?.map((c) => c.path),
+      ['f0.ts'],
+    );
   });
 
   it('flush hands over what is pending at once; a failing sender loses nothing for the next server', async () => {
@@ -134,7 +137,8 @@ describe('context feed', () => {
       clock,
       enabled: () => true,
       allowed: () => true,
-      send: (chunks) => (fail ? Promise.reject(new Error('connection closed')) : Promise.resolve(sent.push(...chunks.map((c) => c.path)) > 0)),
+      send: (chunks) =>
+        fail ? Promise.reject(new Error('connection closed')) : Promise.resolve(sent.push(...chunks.map((c) => c.path)) > 0),
     });
     feed.offer(chunk('a.ts'));
     await feed.flush();

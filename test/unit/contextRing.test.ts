@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ContextRing, nearDuplicate, parseChunks, ringLimitsFor, ringTokenBudget, type RingLimits } from '../../server/src/completion/contextRing';
+import {
+  ContextRing,
+  nearDuplicate,
+  parseChunks,
+  ringLimitsFor,
+  ringTokenBudget,
+  type RingLimits,
+} from '../../server/src/completion/contextRing';
 import { layoutPrompt, ringPieces, type FimControls } from '../../server/src/completion/promptLayout';
 import type { ContextChunk } from '../../server/src/shared/protocol';
 
@@ -17,7 +24,10 @@ describe('ContextRing', () => {
     const ring = new ContextRing(limits);
     assert.equal(ring.add([chunk('a.ts', 0, body('a')), chunk('b.ts', 0, body('b'))]), true);
     ring.add([chunk('c.ts', 0, body('c'))]);
-    assert.deepEqual(ring.select(null).map((c) => c.path), ['a.ts', 'b.ts', 'c.ts']);
+    assert.deepEqual(
+      ring.select(null).map((c) => c.path),
+      ['a.ts', 'b.ts', 'c.ts'],
+    );
   });
 
   it('drops a near-duplicate and keeps the older one in place', () => {
@@ -25,26 +35,48 @@ describe('ContextRing', () => {
     ring.add([chunk('a.ts', 0, body('a', 10)), chunk('b.ts', 0, body('b'))]);
     const version = ring.version;
     // The same lines, indented differently, from a copy.
-    assert.equal(ring.add([chunk('', -1, body('a', 10).map((l) => `  ${l}`), 'clipboard')]), false);
+    assert.equal(
+      ring.add([
+        chunk(
+          '',
+          -1,
+          body('a', 10).map((l) => `  ${l}`),
+          'clipboard',
+        ),
+      ]),
+      false,
+    );
     assert.equal(ring.version, version);
-    assert.deepEqual(ring.select(null).map((c) => c.path), ['a.ts', 'b.ts']);
+    assert.deepEqual(
+      ring.select(null).map((c) => c.path),
+      ['a.ts', 'b.ts'],
+    );
   });
 
   it('replaces an overlapping chunk of the same file that says something new, at the end', () => {
     const ring = new ContextRing(limits);
     ring.add([chunk('a.ts', 0, body('a')), chunk('b.ts', 0, body('b'))]);
     ring.add([chunk('a.ts', 2, body('x'))]);
-    assert.deepEqual(ring.select(null).map((c) => `${c.path}:${c.startLine}`), ['b.ts:0', 'a.ts:2']);
+    assert.deepEqual(
+      ring.select(null).map((c) => `${c.path}:${c.startLine}`),
+      ['b.ts:0', 'a.ts:2'],
+    );
   });
 
   it('evicts the oldest over the chunk count and over the character budget', () => {
     const ring = new ContextRing(limits);
     ring.add(['a', 'b', 'c', 'd', 'e'].map((n) => chunk(`${n}.ts`, 0, body(n))));
-    assert.deepEqual(ring.select(null).map((c) => c.path), ['b.ts', 'c.ts', 'd.ts', 'e.ts']);
+    assert.deepEqual(
+      ring.select(null).map((c) => c.path),
+      ['b.ts', 'c.ts', 'd.ts', 'e.ts'],
+    );
     const small = new ContextRing({ ...limits, maxChars: 100 });
     small.add(['a', 'b', 'c'].map((n) => chunk(`${n}.ts`, 0, body(n))));
     assert.ok(small.chars <= 100, `${small.chars} characters held`);
-    assert.deepEqual(small.select(null).map((c) => c.path), ['b.ts', 'c.ts']);
+    assert.deepEqual(
+      small.select(null).map((c) => c.path),
+      ['b.ts', 'c.ts'],
+    );
   });
 
   it('cuts a chunk to its line limit and a huge line to half the budget', () => {
@@ -57,11 +89,14 @@ describe('ContextRing', () => {
     assert.ok(ring.select(null).every((c) => c.text.length <= 200));
   });
 
-  it('leaves out chunks that overlap the current file\'s prompt window, not other lines of it', () => {
+  it("leaves out chunks that overlap the current file's prompt window, not other lines of it", () => {
     const ring = new ContextRing(limits);
     ring.add([chunk('a.ts', 0, body('a')), chunk('a.ts', 100, body('far')), chunk('b.ts', 0, body('b'))]);
     const selected = ring.select({ uri: 'file:///w/a.ts', startLine: 50, endLine: 101 });
-    assert.deepEqual(selected.map((c) => `${c.path}:${c.startLine}`), ['a.ts:0', 'b.ts:0']);
+    assert.deepEqual(
+      selected.map((c) => `${c.path}:${c.startLine}`),
+      ['a.ts:0', 'b.ts:0'],
+    );
   });
 
   it('ignores empty chunks and a zero budget; forgets a document; clears', () => {
@@ -71,7 +106,10 @@ describe('ContextRing', () => {
     assert.equal(ring.add([chunk('a.ts', 0, ['   ', ''])]), false);
     ring.add([chunk('a.ts', 0, body('a')), chunk('b.ts', 0, body('b'))]);
     assert.equal(ring.forgetDocument('file:///w/a.ts'), true);
-    assert.deepEqual(ring.select(null).map((c) => c.path), ['b.ts']);
+    assert.deepEqual(
+      ring.select(null).map((c) => c.path),
+      ['b.ts'],
+    );
     ring.clear();
     assert.equal(ring.size, 0);
   });

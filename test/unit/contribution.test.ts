@@ -6,7 +6,15 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import './vscodeStub';
 import { commandCategory, createCommands } from '../../client/src/commands/table';
-import { defaultSettings, gpuChoices, machineScopedKeys, normalizeSettings, ranges, reloadKeys, sleepModes } from '../../server/src/shared/settings';
+import {
+  defaultSettings,
+  gpuChoices,
+  machineScopedKeys,
+  normalizeSettings,
+  ranges,
+  reloadKeys,
+  sleepModes,
+} from '../../server/src/shared/settings';
 
 const root = path.resolve(__dirname, '../..');
 
@@ -145,7 +153,16 @@ describe('commands contribution', () => {
 
   it('has the commands the product promises', () => {
     const titles = contributed.map((c) => c.title);
-    for (const t of ['Sleep Now', 'Wake Up', 'Open Chat', 'Toggle Inline Completions', 'Select Model', 'Show Logs', 'Show Last Completion Prompt']) assert.ok(titles.includes(t), t);
+    for (const t of [
+      'Sleep Now',
+      'Wake Up',
+      'Open Chat',
+      'Toggle Inline Completions',
+      'Select Model',
+      'Show Logs',
+      'Show Last Completion Prompt',
+    ])
+      assert.ok(titles.includes(t), t);
   });
 });
 
@@ -160,6 +177,9 @@ describe('extension manifest', () => {
     assert.ok(container);
     assert.ok(existsSync(path.join(root, container.icon)), container.icon);
     const views = manifest.contributes.views[container.id];
-    assert.deepEqual(views?.map((v) => [v.type, v.id]), [['webview', 'localLlm.chatView']]);
+    assert.deepEqual(
+      views?.map((v) => [v.type, v.id]),
+      [['webview', 'localLlm.chatView']],
+    );
   });
 });

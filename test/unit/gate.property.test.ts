@@ -5,13 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import {
-  GateCancelledError,
-  GateUnavailableError,
-  ResumeGate,
-  type GateDriver,
-  type RequestKind,
-} from '../../server/src/lifecycle/gate';
+import { GateCancelledError, GateUnavailableError, ResumeGate, type GateDriver, type RequestKind } from '../../server/src/lifecycle/gate';
 import { FakeClock, settle } from './fakeClock';
 
 type Step =
@@ -357,9 +351,7 @@ async function runSchedule(schedule: Schedule): Promise<void> {
     const fine =
       r.outcome === 'ok'
         ? r.started
-        : r.outcome instanceof GateCancelledError ||
-          r.outcome instanceof GateUnavailableError ||
-          r.outcome instanceof CallerCancelled;
+        : r.outcome instanceof GateCancelledError || r.outcome instanceof GateUnavailableError || r.outcome instanceof CallerCancelled;
     if (!fine) violations.push(`request ${r.step} ended with ${String(r.outcome)}`);
     if (r.waitedOnFailedLoad && !(r.outcome instanceof GateUnavailableError)) {
       violations.push(`request ${r.step} waited on a failed load but ended with ${String(r.outcome)}`);

@@ -26,13 +26,17 @@ function untilAborted(driver: CountingDriver): (signal: AbortSignal) => Promise<
   return (signal) => {
     driver.backgroundRunning++;
     return new Promise<string>((resolve) => {
-      signal.addEventListener('abort', () => {
-        // Stops at its next safe point, a little later.
-        setImmediate(() => {
-          driver.backgroundRunning--;
-          resolve('stopped');
-        });
-      }, { once: true });
+      signal.addEventListener(
+        'abort',
+        () => {
+          // Stops at its next safe point, a little later.
+          setImmediate(() => {
+            driver.backgroundRunning--;
+            resolve('stopped');
+          });
+        },
+        { once: true },
+      );
     });
   };
 }
@@ -52,7 +56,10 @@ describe('ResumeGate background work', () => {
     const gate = new ResumeGate(driver, clock, { idleMs: 10_000, wakeOnActivity: true });
     await gate.start(false);
     let ran = false;
-    assert.equal(gate.runBackground(async () => (ran = true)), null);
+    assert.equal(
+      gate.runBackground(async () => (ran = true)),
+      null,
+    );
     await settle();
     assert.equal(ran, false);
     assert.equal(gate.state, 'sleeping');

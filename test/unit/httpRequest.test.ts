@@ -67,7 +67,8 @@ describe('HttpClient', () => {
     const wrong = client('k2');
     await assert.rejects(
       wrong.stream('/auth', {}, { timeoutMs: 2000 }, () => true),
-      (e: unknown) => e instanceof RemoteError && e.failure === 'auth' && /refused the API key \(HTTP 401\)/.test(e.message) && !e.message.includes('k2'),
+      (e: unknown) =>
+        e instanceof RemoteError && e.failure === 'auth' && /refused the API key \(HTTP 401\)/.test(e.message) && !e.message.includes('k2'),
     );
   });
 
@@ -76,9 +77,14 @@ describe('HttpClient', () => {
       res.writeHead(501, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { code: 501, message: 'Infill is not supported by this model.' } }));
     });
-    await assert.rejects(client().stream('/501', {}, { timeoutMs: 2000 }, () => true), (e: unknown) => {
-      return e instanceof RemoteError && e.status === 501 && /answered HTTP 501: Infill is not supported by this model\.$/.test(e.message);
-    });
+    await assert.rejects(
+      client().stream('/501', {}, { timeoutMs: 2000 }, () => true),
+      (e: unknown) => {
+        return (
+          e instanceof RemoteError && e.status === 501 && /answered HTTP 501: Infill is not supported by this model\.$/.test(e.message)
+        );
+      },
+    );
   });
 
   it('gives up on a server that does not answer, unless it says it is waking', async () => {
@@ -101,9 +107,12 @@ describe('HttpClient', () => {
       setTimeout(() => res.socket?.destroy(), 50);
     });
     const got: unknown[] = [];
-    await assert.rejects(client().stream('/cut', {}, { timeoutMs: 2000 }, (e) => (got.push(e), true)), (e: unknown) => {
-      return e instanceof RemoteError && e.failure === 'cut' && /cut in the middle of the answer/.test(e.message);
-    });
+    await assert.rejects(
+      client().stream('/cut', {}, { timeoutMs: 2000 }, (e) => (got.push(e), true)),
+      (e: unknown) => {
+        return e instanceof RemoteError && e.failure === 'cut' && /cut in the middle of the answer/.test(e.message);
+      },
+    );
     assert.equal(got.length, 1);
   });
 
@@ -121,7 +130,11 @@ describe('HttpClient', () => {
     const port = await freePort();
     const nobody = new HttpClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: () => null });
     await assert.rejects(nobody.json('GET', '/props', undefined, { timeoutMs: 2000 }), (e: unknown) => {
-      return e instanceof RemoteError && e.failure === 'refused' && e.message === `127.0.0.1:${port} refused the connection: no model server is running there.`;
+      return (
+        e instanceof RemoteError &&
+        e.failure === 'refused' &&
+        e.message === `127.0.0.1:${port} refused the connection: no model server is running there.`
+      );
     });
   });
 

@@ -43,7 +43,14 @@ describe('needsInsecureConfirmation', () => {
   });
 
   it('does not ask for https or for what is not an http URL', () => {
-    for (const url of ['https://example.com/model.gguf', 'https://10.0.0.1/model.gguf', 'file:///models/a.gguf', 'hf:user/repo/a.gguf', 'not a url', '']) {
+    for (const url of [
+      'https://example.com/model.gguf',
+      'https://10.0.0.1/model.gguf',
+      'file:///models/a.gguf',
+      'hf:user/repo/a.gguf',
+      'not a url',
+      '',
+    ]) {
       assert.equal(needsInsecureConfirmation(url), false, url);
     }
   });

@@ -5,14 +5,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, wri
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  deleteModel,
-  findCached,
-  listModels,
-  modelsDirOf,
-  readIndex,
-  recordDownload,
-} from '../../server/src/models/cache';
+import { deleteModel, findCached, listModels, modelsDirOf, readIndex, recordDownload } from '../../server/src/models/cache';
 import { tinyModel } from '../fixtures/models';
 import { modelSource } from '../../server/src/shared/modelRef';
 
@@ -82,14 +75,21 @@ describe('model cache', () => {
     assert.deepEqual(await readIndex(modelsDir), [], 'an entry with a broken hash is not trusted');
     assert.equal(await findCached(modelsDir, 'hf:u/r/m.gguf'), null);
     writeFileSync(path.join(modelsDir, 'index.json'), JSON.stringify({ entries: [entry] }));
-    assert.deepEqual(await findCached(modelsDir, 'hf:u/r/m.gguf'), { path: file, sizeBytes: statSync(tiny).size }, 'an older entry without a hash still counts');
+    assert.deepEqual(
+      await findCached(modelsDir, 'hf:u/r/m.gguf'),
+      { path: file, sizeBytes: statSync(tiny).size },
+      'an older entry without a hash still counts',
+    );
   });
 
   it('treats a broken index as empty, and replaces it on the next record', async () => {
     const { modelsDir } = storage();
     writeFileSync(path.join(modelsDir, 'index.json'), '{ this is not json');
     assert.deepEqual(await readIndex(modelsDir), []);
-    writeFileSync(path.join(modelsDir, 'index.json'), JSON.stringify({ entries: [{ source: 'x', file: '../escape.gguf', sizeBytes: 1, downloadedAt: '' }] }));
+    writeFileSync(
+      path.join(modelsDir, 'index.json'),
+      JSON.stringify({ entries: [{ source: 'x', file: '../escape.gguf', sizeBytes: 1, downloadedAt: '' }] }),
+    );
     assert.deepEqual(await readIndex(modelsDir), [], 'an entry pointing outside the folder is ignored');
     await recordDownload(modelsDir, { source: 'hf:u/r/m.gguf', file: 'm.gguf', sizeBytes: 1 });
     assert.deepEqual(

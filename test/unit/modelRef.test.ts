@@ -37,7 +37,13 @@ describe('hf: references', () => {
     });
   });
 
-  for (const spelling of ['hf://user/repo/model.gguf', 'huggingface:user/repo/model.gguf', 'huggingface://user/repo/model.gguf', 'HF:user/repo/model.gguf', '  hf:user/repo/model.gguf  ']) {
+  for (const spelling of [
+    'hf://user/repo/model.gguf',
+    'huggingface:user/repo/model.gguf',
+    'huggingface://user/repo/model.gguf',
+    'HF:user/repo/model.gguf',
+    '  hf:user/repo/model.gguf  ',
+  ]) {
     it(`reads ${JSON.stringify(spelling)} as the same reference as hf:`, () => {
       const ref = hf(spelling);
       assert.equal(ref.source, 'hf:user/repo/model.gguf');
@@ -106,7 +112,15 @@ describe('URL references', () => {
 });
 
 describe('local references', () => {
-  for (const local of ['/models/a.gguf', 'model.gguf', './models/a.gguf', '~/models/a.gguf', 'C:\\models\\a.gguf', 'file:///models/a.gguf', 'FILE:///models/a.gguf']) {
+  for (const local of [
+    '/models/a.gguf',
+    'model.gguf',
+    './models/a.gguf',
+    '~/models/a.gguf',
+    'C:\\models\\a.gguf',
+    'file:///models/a.gguf',
+    'FILE:///models/a.gguf',
+  ]) {
     it(`reads ${JSON.stringify(local)} as a local file, as written`, () => {
       assert.deepEqual(parsed(local), { kind: 'local', text: local });
       assert.equal(isRemoteModelRef(local), false);
@@ -130,10 +144,28 @@ describe('local references', () => {
 describe('a model to download, as Select Model checks it', () => {
   const downloadable = (text: string): boolean => isRemoteModelRef(text) && parseModelRef(text).ok;
 
-  for (const ok of ['hf:user/repo/model.gguf', 'hf:user/repo:Q4_K_M', 'hf:user/repo/sub/dir/model-Q8_0.gguf#main', 'hf://user/repo/model.gguf', 'huggingface:user/repo/model.gguf', 'https://example.com/models/a.gguf?download=true', 'http://example.com/a.gguf']) {
+  for (const ok of [
+    'hf:user/repo/model.gguf',
+    'hf:user/repo:Q4_K_M',
+    'hf:user/repo/sub/dir/model-Q8_0.gguf#main',
+    'hf://user/repo/model.gguf',
+    'huggingface:user/repo/model.gguf',
+    'https://example.com/models/a.gguf?download=true',
+    'http://example.com/a.gguf',
+  ]) {
     it(`accepts ${ok}`, () => assert.ok(downloadable(ok)));
   }
-  for (const bad of ['', '   ', 'hf:', 'hf:user', 'hf:user/repo with space', 'ftp://example.com/a.gguf', 'https://example.com/a.bin', 'model.gguf', 'file:///models/a.gguf']) {
+  for (const bad of [
+    '',
+    '   ',
+    'hf:',
+    'hf:user',
+    'hf:user/repo with space',
+    'ftp://example.com/a.gguf',
+    'https://example.com/a.bin',
+    'model.gguf',
+    'file:///models/a.gguf',
+  ]) {
     it(`refuses ${JSON.stringify(bad)}`, () => {
       assert.equal(downloadable(bad), false);
       const result = parseModelRef(bad);

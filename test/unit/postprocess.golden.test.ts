@@ -33,7 +33,9 @@ function readCase(file: string): GoldenCase {
 }
 
 const dir = join(__dirname, '..', 'golden', 'completion');
-const files = readdirSync(dir).filter((name) => name.endsWith('.json')).sort();
+const files = readdirSync(dir)
+  .filter((name) => name.endsWith('.json'))
+  .sort();
 
 describe('golden completion cases', () => {
   it('finds the golden cases', () => {

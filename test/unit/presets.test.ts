@@ -63,7 +63,8 @@ describe('recommendPreset', () => {
       [1_894_532_160, q8],
       [2 * GB, q8],
     ];
-    for (const [bytes, id] of cases) assert.equal(recommendPreset({ vramFreeBytes: bytes, ramFreeBytes: 32 * GB }).id, id, `${bytes} bytes of VRAM`);
+    for (const [bytes, id] of cases)
+      assert.equal(recommendPreset({ vramFreeBytes: bytes, ramFreeBytes: 32 * GB }).id, id, `${bytes} bytes of VRAM`);
     assert.match(recommendPreset(gpu(0.5)).detail, /with \d+ MB of free VRAM only part of it runs on the GPU and the rest on the CPU/);
     assert.match(recommendPreset(gpu(1)).detail, /part of it runs on the GPU and the rest on the CPU/);
   });
@@ -87,7 +88,10 @@ describe('presets', () => {
       list.filter((p) => p.detail.startsWith('Recommended')).map((p) => p.id),
       ['qwen2.5-coder-3b-q8_0'],
     );
-    assert.match(list.find((p) => p.id === 'qwen2.5-coder-7b-q8_0')?.detail ?? '', /only part of it runs on the GPU and the rest on the CPU/);
+    assert.match(
+      list.find((p) => p.id === 'qwen2.5-coder-7b-q8_0')?.detail ?? '',
+      /only part of it runs on the GPU and the rest on the CPU/,
+    );
     assert.match(list.find((p) => p.id === 'qwen2.5-coder-1.5b-q8_0')?.detail ?? '', /Fits in the 8\.4 GB of free VRAM/);
     const onCpu = presetsFor(cpu(8));
     assert.match(onCpu.find((p) => p.id === 'qwen2.5-coder-7b-q8_0')?.detail ?? '', /No GPU found.*slow/);

@@ -8,7 +8,11 @@ const prompt: LastCompletionPrompt = {
   line: 41,
   character: 7,
   parts: [
-    { kind: 'chunk', label: 'src/util.ts lines 10-49', text: '<|repo_name|>w\n<|file_sep|>src/util.ts\nexport function add(a: number, b: number) {}\n' },
+    {
+      kind: 'chunk',
+      label: 'src/util.ts lines 10-49',
+      text: '<|repo_name|>w\n<|file_sep|>src/util.ts\nexport function add(a: number, b: number) {}\n',
+    },
     { kind: 'prefix', label: 'before the cursor line', text: '<|file_sep|>src/main.ts\n<|fim_prefix|>import { add } from "./util";\n' },
     { kind: 'suffix', label: 'after the cursor', text: '<|fim_suffix|>\n}\n' },
     { kind: 'middle', label: 'the cursor line up to the cursor', text: '<|fim_middle|>  add(' },
@@ -46,7 +50,13 @@ describe('the last completion prompt document', () => {
   });
 
   it('says when a part runs on into the next line', () => {
-    const runOn: LastCompletionPrompt = { ...prompt, parts: [{ kind: 'prefix', label: 'a', text: 'no break' }, { kind: 'middle', label: 'b', text: 'x' }] };
+    const runOn: LastCompletionPrompt = {
+      ...prompt,
+      parts: [
+        { kind: 'prefix', label: 'a', text: 'no break' },
+        { kind: 'middle', label: 'b', text: 'x' },
+      ],
+    };
     const doc = renderPromptDocument(runOn);
     assert.ok(doc.includes('no break\n━━━━ 2/2 middle: b ━━━━ (continues the previous line)\nx\n'), doc);
     assert.equal(promptOf(doc), 'no breakx');
@@ -54,7 +64,16 @@ describe('the last completion prompt document', () => {
 
   it('gives the figures: tokens evaluated and reused, speed, time, capped, and where it ran', () => {
     const doc = renderPromptDocument(prompt);
-    for (const phrase of ['812 (3 evaluated, 809 reused from the KV cache)', '16 tokens, 23.4 tok/s', '700 ms', 'Capped:          yes', 'line 42, column 8', 'file:///w/src/main.ts', 'Context chunks:  1', '2026-11-30 14:05:09']) {
+    for (const phrase of [
+      '812 (3 evaluated, 809 reused from the KV cache)',
+      '16 tokens, 23.4 tok/s',
+      '700 ms',
+      'Capped:          yes',
+      'line 42, column 8',
+      'file:///w/src/main.ts',
+      'Context chunks:  1',
+      '2026-11-30 14:05:09',
+    ]) {
       assert.ok(doc.includes(phrase), `${phrase}:\n${doc}`);
     }
     const uncapped = renderPromptDocument({ ...prompt, capped: false, figures: { ...prompt.figures, tokensPerSecond: null } });

@@ -44,7 +44,9 @@ function readCase(file: string): GoldenPrompt {
 }
 
 const dir = join(__dirname, '..', 'golden', 'prompt');
-const files = readdirSync(dir).filter((name) => name.endsWith('.json')).sort();
+const files = readdirSync(dir)
+  .filter((name) => name.endsWith('.json'))
+  .sort();
 
 describe('golden prompt layouts', () => {
   it('finds the golden prompts', () => {

@@ -4,7 +4,16 @@ import { describe, it } from 'node:test';
 import { extraChunks } from '../../server/src/engine/http/remoteEngine';
 import type { InfillParams } from '../../server/src/host/protocol';
 
-const base: InfillParams = { prefix: '', middle: '', suffix: '', prefixTokens: 512, suffixTokens: 128, maxTokens: 16, maxLines: 4, stopTexts: [] };
+const base: InfillParams = {
+  prefix: '',
+  middle: '',
+  suffix: '',
+  prefixTokens: 512,
+  suffixTokens: 128,
+  maxTokens: 16,
+  maxLines: 4,
+  stopTexts: [],
+};
 
 function withChunks(texts: string[], budgetTokens: number): InfillParams {
   return {
@@ -34,6 +43,9 @@ describe('input_extra from the context ring', () => {
 
   it('drops the oldest chunks past the budget (about 4 characters a token)', () => {
     const kept = extraChunks(withChunks(['a'.repeat(40), 'b'.repeat(40), 'c'.repeat(40)], 20));
-    assert.deepEqual(kept.map((c) => c.text[0]), ['b', 'c']);
+    assert.deepEqual(
+      kept.map((c) => c.text[0]),
+      ['b', 'c'],
+    );
   });
 });

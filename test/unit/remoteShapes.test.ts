@@ -8,7 +8,16 @@ import { fimPrompt } from '../../server/src/engine/http/openai';
 import { normalizeSettings, type Settings } from '../../server/src/shared/settings';
 import { replay, type ReplayServer } from '../fixtures/replayServer';
 
-const infillParams = { prefix: 'function add(a, b) {\n', middle: '  return ', suffix: '\n}\n', prefixTokens: 1024, suffixTokens: 256, maxTokens: 16, maxLines: 4, stopTexts: ['}'] };
+const infillParams = {
+  prefix: 'function add(a, b) {\n',
+  middle: '  return ',
+  suffix: '\n}\n',
+  prefixTokens: 1024,
+  suffixTokens: 256,
+  maxTokens: 16,
+  maxLines: 4,
+  stopTexts: ['}'],
+};
 const loadParams = { modelPath: '', gpu: 'auto' as const, gpuLayers: 'auto' as const, contextSize: 4096, threads: 1 };
 
 function engineFor(url: string, over: Record<string, unknown> = {}): { engine: RemoteEngine; notified: string[]; settings: Settings } {
@@ -131,7 +140,10 @@ describe('vLLM (documented API, development mode)', () => {
     assert.equal(result.figures.promptTokens, 31);
     const from = server.requests.length;
     await engine.shutdown();
-    assert.deepEqual(server.requests.slice(from).map((r) => `${r.method} ${r.path}`), ['POST /sleep?level=1']);
+    assert.deepEqual(
+      server.requests.slice(from).map((r) => `${r.method} ${r.path}`),
+      ['POST /sleep?level=1'],
+    );
   });
 
   it('writes the FIM layout of the model families it knows', () => {

@@ -5,7 +5,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { acquirePidLock, releasePidLock } from '../../server/src/host/pidLock';
-import { ensurePrivateDir, hostKey, notSharedReason, rendezvousPaths, runtimeDir, type HostIdentity } from '../../server/src/host/rendezvous';
+import {
+  ensurePrivateDir,
+  hostKey,
+  notSharedReason,
+  rendezvousPaths,
+  runtimeDir,
+  type HostIdentity,
+} from '../../server/src/host/rendezvous';
 
 const unixOnly = process.platform === 'win32' && 'Unix modes';
 const identity: HostIdentity = { modelPath: '/models/coder.gguf', gpu: 'auto', gpuLayers: 'auto', contextSize: 4096, threads: 8 };
@@ -18,7 +25,13 @@ function deadPid(): number {
 describe('rendezvous', () => {
   it('one key per model and load settings', () => {
     assert.equal(hostKey(identity), hostKey({ ...identity }));
-    for (const other of [{ modelPath: '/models/other.gguf' }, { gpu: 'cpu' as const }, { gpuLayers: 0 }, { contextSize: 2048 }, { threads: 4 }]) {
+    for (const other of [
+      { modelPath: '/models/other.gguf' },
+      { gpu: 'cpu' as const },
+      { gpuLayers: 0 },
+      { contextSize: 2048 },
+      { threads: 4 },
+    ]) {
       assert.notEqual(hostKey({ ...identity, ...other }), hostKey(identity), JSON.stringify(other));
     }
     const paths = rendezvousPaths('/run/user/1000/local-llm', hostKey(identity));

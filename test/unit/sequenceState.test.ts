@@ -6,15 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { deleteModel, modelsDirOf } from '../../server/src/models/cache';
-import {
-  binOf,
-  pruneStates,
-  recordMismatch,
-  recordOf,
-  stateBase,
-  stateDirOf,
-  type StateRecord,
-} from '../../server/src/host/sequenceState';
+import { binOf, pruneStates, recordMismatch, recordOf, stateBase, stateDirOf, type StateRecord } from '../../server/src/host/sequenceState';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'local-llm-state-unit-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -34,7 +26,10 @@ describe('sequence state on disk', () => {
     saved(path.join(dir, 'mid-chat'), 400, 20);
     saved(path.join(dir, 'new-completion'), 400, 10);
     const removed = await pruneStates(dir, 1000);
-    assert.deepEqual(removed.map((b) => path.basename(b)), ['old-chat']);
+    assert.deepEqual(
+      removed.map((b) => path.basename(b)),
+      ['old-chat'],
+    );
     assert.deepEqual(readdirSync(dir).sort(), ['mid-chat.bin', 'mid-chat.json', 'new-completion.bin', 'new-completion.json']);
     assert.equal((await pruneStates(dir, 0)).length, 2);
     assert.deepEqual(readdirSync(dir), []);
@@ -53,7 +48,14 @@ describe('sequence state on disk', () => {
       bytes: 100,
       keptBeforeLine: null,
     };
-    const same = { modelPath: '/m/a.gguf', modelSize: 10, modelMtimeMs: 5, contextSize: 2048, engineVersion: '3.21.1', kind: 'chat' as const };
+    const same = {
+      modelPath: '/m/a.gguf',
+      modelSize: 10,
+      modelMtimeMs: 5,
+      contextSize: 2048,
+      engineVersion: '3.21.1',
+      kind: 'chat' as const,
+    };
     assert.equal(recordMismatch(record, same), null);
     assert.match(recordMismatch(record, { ...same, modelPath: '/m/b.gguf' }) ?? '', /another model file/);
     assert.match(recordMismatch(record, { ...same, modelSize: 11 }) ?? '', /another model file/);
@@ -63,7 +65,7 @@ describe('sequence state on disk', () => {
     assert.match(recordMismatch(record, { ...same, kind: 'completion' }) ?? '', /chat sequence/);
   });
 
-  it('deleting a model removes its states and keeps the other models\'', async () => {
+  it("deleting a model removes its states and keeps the other models'", async () => {
     const storageDir = path.join(root, 'storage');
     const modelsDir = modelsDirOf(storageDir);
     const stateDir = stateDirOf(storageDir);

@@ -73,7 +73,13 @@ interface Row {
 }
 
 const rows: Row[] = [
-  { name: 'client starting', input: input('starting', null), key: 'starting', command: 'localLlm.showLogs', says: ['Starting the language server'] },
+  {
+    name: 'client starting',
+    input: input('starting', null),
+    key: 'starting',
+    command: 'localLlm.showLogs',
+    says: ['Starting the language server'],
+  },
   {
     name: 'client stopped',
     input: input('stopped', null),
@@ -91,13 +97,30 @@ const rows: Row[] = [
     says: ['crashed: it was killed by SIGKILL'],
   },
   { name: 'running, no status yet', input: input('running', null), key: 'starting', command: 'localLlm.showLogs', says: ['Starting'] },
-  { name: 'loading', input: input('running', status('loading')), key: 'loading', command: 'localLlm.showMenu', says: ['Loading the model'] },
+  {
+    name: 'loading',
+    input: input('running', status('loading')),
+    key: 'loading',
+    command: 'localLlm.showMenu',
+    says: ['Loading the model'],
+  },
   {
     name: 'ready',
     input: input('running', status('ready')),
     key: 'ready',
     command: 'localLlm.showMenu',
-    says: ['Tiny Coder', 'CUDA', '20/33 layers', 'RAM 850 MB', 'server 80 MB + model 770 MB', 'VRAM 3.0 GB of 24 GB', 'Sleeps in 4m 10s', 'deep sleep', 'Last load took 1.2 s', '(command:localLlm.sleepNow)'],
+    says: [
+      'Tiny Coder',
+      'CUDA',
+      '20/33 layers',
+      'RAM 850 MB',
+      'server 80 MB + model 770 MB',
+      'VRAM 3.0 GB of 24 GB',
+      'Sleeps in 4m 10s',
+      'deep sleep',
+      'Last load took 1.2 s',
+      '(command:localLlm.sleepNow)',
+    ],
   },
   {
     name: 'generating',
@@ -108,10 +131,22 @@ const rows: Row[] = [
   },
   {
     name: 'sleeping',
-    input: input('running', status('sleeping', { lastSleepFreed: { rssBytes: 770 * MB, vramBytes: 3 * GB }, counters: { loads: 2, sleeps: 1, wakes: 1, hostCrashes: 0, lastLoadMs: 900, lastWakeMs: 1300 } })),
+    input: input(
+      'running',
+      status('sleeping', {
+        lastSleepFreed: { rssBytes: 770 * MB, vramBytes: 3 * GB },
+        counters: { loads: 2, sleeps: 1, wakes: 1, hostCrashes: 0, lastLoadMs: 900, lastWakeMs: 1300 },
+      }),
+    ),
     key: 'sleeping',
     command: 'localLlm.wake',
-    says: ['Asleep since 10:42', 'Last sleep freed 770 MB of RAM and 3.0 GB of VRAM', 'Last wake took 1.3 s', 'server only, no model process', '(command:localLlm.wake)'],
+    says: [
+      'Asleep since 10:42',
+      'Last sleep freed 770 MB of RAM and 3.0 GB of VRAM',
+      'Last wake took 1.3 s',
+      'server only, no model process',
+      '(command:localLlm.wake)',
+    ],
   },
   { name: 'waking', input: input('running', status('waking')), key: 'waking', command: 'localLlm.showMenu', says: ['Waking'] },
   {
@@ -167,21 +202,27 @@ describe('renderStatus', () => {
 
   it('says how the model runs on the CPU and when completions are off', () => {
     const base = status('ready');
-    const view = renderStatus(input('running', { ...base, completionsEnabled: false, model: base.model && { ...base.model, backend: 'cpu', gpuLayers: 0 } }));
+    const view = renderStatus(
+      input('running', { ...base, completionsEnabled: false, model: base.model && { ...base.model, backend: 'cpu', gpuLayers: 0 } }),
+    );
     assert.ok(view.tooltip.includes('Backend: CPU, no layers on a GPU'), view.tooltip);
     assert.ok(view.tooltip.includes('Inline completions: off'));
   });
 
   it('counts the completions served, once there are any', () => {
     assert.ok(!renderStatus(input('running', status('ready'))).tooltip.includes('Completions'));
-    const view = renderStatus(input('running', status('ready', { completions: { requests: 20, generated: 12, cacheHits: 5, superseded: 3 } })));
+    const view = renderStatus(
+      input('running', status('ready', { completions: { requests: 20, generated: 12, cacheHits: 5, superseded: 3 } })),
+    );
     assert.ok(view.tooltip.includes('Completions: 12 generated, 5 from the cache'), view.tooltip);
   });
 
   it('shows what the last completion and chat turn evaluated and reused, once there are any', () => {
     assert.ok(!renderStatus(input('running', status('ready'))).tooltip.includes('Last completion'));
     const figures = { promptTokens: 812, evaluatedTokens: 3, reusedTokens: 809, generatedTokens: 16, tokensPerSecond: 23.4, ms: 700 };
-    const view = renderStatus(input('running', status('ready', { lastCompletion: figures, lastChat: { ...figures, tokensPerSecond: null } })));
+    const view = renderStatus(
+      input('running', status('ready', { lastCompletion: figures, lastChat: { ...figures, tokensPerSecond: null } })),
+    );
     assert.ok(view.tooltip.includes('Last completion: 812 prompt tokens, 3 evaluated (809 reused), 23 tok/s'), view.tooltip);
     // No speed when fewer than two tokens were generated.
     assert.match(view.tooltip, /Last chat turn: 812 prompt tokens, 3 evaluated \(809 reused\)$/m);
@@ -216,7 +257,7 @@ describe('renderStatus', () => {
   });
 
   it('says why the model process is not shared with another window', () => {
-    const notShared = 'Not shared with another window\'s model host: it uses contextSize 1024 (here 512).';
+    const notShared = "Not shared with another window's model host: it uses contextSize 1024 (here 512).";
     const tip = renderStatus(input('running', status('ready', { sharing: { otherWindows: 0, notShared, hostLoads: 1 } }))).tooltip;
     assert.ok(tip.includes(escapeMarkdown(notShared)), tip);
   });
@@ -279,7 +320,16 @@ describe('formats', () => {
 });
 
 describe('a model server as the engine', () => {
-  const remoteModel = { name: 'qwen2.5-coder', path: 'http://gpu-box:8080', sizeBytes: 0, backend: null, gpuLayers: 0, totalLayers: 0, contextSize: 0, hasFim: true };
+  const remoteModel = {
+    name: 'qwen2.5-coder',
+    path: 'http://gpu-box:8080',
+    sizeBytes: 0,
+    backend: null,
+    gpuLayers: 0,
+    totalLayers: 0,
+    contextSize: 0,
+    hasFim: true,
+  };
   const engine = (server: 'awake' | 'sleeping' | 'waking' | null, error: string | null = null): ModelStatus['engine'] => ({
     kind: 'llama-server',
     url: 'http://gpu-box:8080',
@@ -287,7 +337,14 @@ describe('a model server as the engine', () => {
     error,
     canSleep: false,
   });
-  const noHost = { serverRssBytes: 80 * MB, hostRssBytes: null, hostBaselineRssBytes: null, hostPid: null, vramUsedBytes: null, vramTotalBytes: null };
+  const noHost = {
+    serverRssBytes: 80 * MB,
+    hostRssBytes: null,
+    hostBaselineRssBytes: null,
+    hostPid: null,
+    vramUsedBytes: null,
+    vramTotalBytes: null,
+  };
 
   it('shows the server’s own sleep and wake in the label', () => {
     const asleep = renderStatus(input('running', status('ready', { model: remoteModel, memory: noHost, engine: engine('sleeping') })));
@@ -296,7 +353,9 @@ describe('a model server as the engine', () => {
     assert.match(asleep.tooltip, /Engine: llama-server at gpu\\?-box:8080, sleeping on the server/);
     assert.match(asleep.tooltip, /it sleeps on its own/);
     assert.doesNotMatch(asleep.tooltip, /0 B/);
-    const waking = renderStatus(input('running', status('ready', { model: remoteModel, memory: noHost, inFlight: 2, engine: engine('waking') })));
+    const waking = renderStatus(
+      input('running', status('ready', { model: remoteModel, memory: noHost, inFlight: 2, engine: engine('waking') })),
+    );
     assert.equal(waking.text, 'LLM waking on the server');
     assert.equal(waking.icon, 'sync~spin');
     const awake = renderStatus(input('running', status('ready', { model: remoteModel, memory: noHost, engine: engine('awake') })));
@@ -304,7 +363,12 @@ describe('a model server as the engine', () => {
   });
 
   it('shows the server’s last failure as a warning, and our own sleep as ours', () => {
-    const failed = renderStatus(input('running', status('ready', { model: remoteModel, memory: noHost, engine: engine(null, 'gpu-box:8080 did not answer within 30 s.') })));
+    const failed = renderStatus(
+      input(
+        'running',
+        status('ready', { model: remoteModel, memory: noHost, engine: engine(null, 'gpu-box:8080 did not answer within 30 s.') }),
+      ),
+    );
     assert.equal(failed.backgroundColor, 'statusBarItem.warningBackground');
     assert.match(failed.tooltip, /did not answer within 30 s/);
     const ours = renderStatus(input('running', status('sleeping', { model: remoteModel, memory: noHost, engine: engine('sleeping') })));

@@ -13,7 +13,8 @@ function charTokenizer(): { tokenize: Tokenize; seen: number[] } {
   return { tokenize, seen };
 }
 
-const lines = (from: number, count: number): string => Array.from({ length: count }, (_, i) => `const v${from + i} = compute(${from + i});\n`).join('');
+const lines = (from: number, count: number): string =>
+  Array.from({ length: count }, (_, i) => `const v${from + i} = compute(${from + i});\n`).join('');
 
 describe('cutBeforeLine', () => {
   it('keeps all of a text that fits', () => {
@@ -97,7 +98,11 @@ describe('cutBeforeLine', () => {
 
 describe('fitInfillBudget', () => {
   it('leaves the budgets alone when prompt and answer fit, and shrinks them to fit otherwise', () => {
-    assert.deepEqual(fitInfillBudget(4096, { prefixTokens: 1024, suffixTokens: 256, maxTokens: 64 }), { prefixTokens: 1024, suffixTokens: 256, maxTokens: 64 });
+    assert.deepEqual(fitInfillBudget(4096, { prefixTokens: 1024, suffixTokens: 256, maxTokens: 64 }), {
+      prefixTokens: 1024,
+      suffixTokens: 256,
+      maxTokens: 64,
+    });
     const small = fitInfillBudget(1024, { prefixTokens: 1024, suffixTokens: 256, maxTokens: 64 });
     assert.ok(small.prefixTokens + small.suffixTokens + small.maxTokens + 8 <= 1024);
   });

@@ -21,7 +21,11 @@ export function bannerFor(key: StatusKey, status: ModelStatus | null): ModelBann
       return { tone: 'busy', text: 'Waking the model… Messages wait until it is ready.' };
     case 'sleeping': {
       const since = status?.asleepSince ? ` since ${formatClock(status.asleepSince)}` : '';
-      return { tone: 'info', text: `The model is asleep${since}. Sending a message wakes it.`, action: { label: 'Wake now', message: 'wake' } };
+      return {
+        tone: 'info',
+        text: `The model is asleep${since}. Sending a message wakes it.`,
+        action: { label: 'Wake now', message: 'wake' },
+      };
     }
     case 'error':
       return { tone: 'error', text: status?.error ?? 'The model failed to load.', action: { label: 'Retry', message: 'wake' } };

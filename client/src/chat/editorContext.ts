@@ -57,7 +57,11 @@ export class EditorContext implements vscode.Disposable {
     const text = editor.selection.isEmpty ? doc.getText() : doc.getText(editor.selection);
     return {
       label: text.length > maxContextChars ? `${label}, first ${maxContextChars} characters` : label,
-      context: { fileName: vscode.workspace.asRelativePath(doc.uri), languageId: doc.languageId, selection: text.slice(0, maxContextChars) },
+      context: {
+        fileName: vscode.workspace.asRelativePath(doc.uri),
+        languageId: doc.languageId,
+        selection: text.slice(0, maxContextChars),
+      },
     };
   }
 
@@ -65,7 +69,9 @@ export class EditorContext implements vscode.Disposable {
   async insert(text: string): Promise<void> {
     const last = this.editor;
     if (!last) throw new Error('Open a file to insert the code into.');
-    const target = vscode.window.visibleTextEditors.includes(last) ? last : await vscode.window.showTextDocument(last.document, { viewColumn: last.viewColumn });
+    const target = vscode.window.visibleTextEditors.includes(last)
+      ? last
+      : await vscode.window.showTextDocument(last.document, { viewColumn: last.viewColumn });
     const ok = await target.edit((edit) => {
       for (const selection of target.selections) edit.replace(selection, text);
     });

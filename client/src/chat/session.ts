@@ -7,7 +7,11 @@ import { errorMessage } from '../../../server/src/shared/errors';
 
 export interface ChatBackend {
   /** Runs one turn on the server; `onChunk` gets each streamed piece, `signal` stops it. */
-  send(request: { sessionId: string; message: string; context?: ChatContext }, onChunk: (text: string) => void, signal: AbortSignal): Promise<ChatResult>;
+  send(
+    request: { sessionId: string; message: string; context?: ChatContext },
+    onChunk: (text: string) => void,
+    signal: AbortSignal,
+  ): Promise<ChatResult>;
   reset(sessionId: string): Promise<void>;
 }
 
@@ -66,7 +70,9 @@ export class ChatSession {
     let chunks = 0;
     const sessionAtStart = this.sessionId;
     try {
-      const request = attached ? { sessionId: sessionAtStart, message: text, context: attached.context } : { sessionId: sessionAtStart, message: text };
+      const request = attached
+        ? { sessionId: sessionAtStart, message: text, context: attached.context }
+        : { sessionId: sessionAtStart, message: text };
       const result = await this.backend.send(
         request,
         (piece) => {

@@ -28,7 +28,11 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   private readonly subscriptions: vscode.Disposable[] = [];
 
   constructor(private readonly deps: ChatViewDeps) {
-    this.session = new ChatSession(deps.backend, (m) => this.post(m), () => randomUUID());
+    this.session = new ChatSession(
+      deps.backend,
+      (m) => this.post(m),
+      () => randomUUID(),
+    );
     this.subscriptions.push(
       deps.editor.onDidChange(() => {
         const label = deps.editor.label();

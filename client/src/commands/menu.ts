@@ -13,12 +13,22 @@ export async function showMenu(ctx: CommandCtx): Promise<void> {
   const state = contextState(ctx.clientState, ctx.status);
   const completionsOn = ctx.settings.completion.enabled;
   const items: MenuItem[] = [];
-  if (state === 'ready') items.push({ label: '$(debug-pause) Sleep Now', detail: 'Unload the model now and give its memory back.', command: 'localLlm.sleepNow' });
+  if (state === 'ready')
+    items.push({
+      label: '$(debug-pause) Sleep Now',
+      detail: 'Unload the model now and give its memory back.',
+      command: 'localLlm.sleepNow',
+    });
   if (state === 'sleeping' || state === 'error') items.push({ label: '$(debug-start) Wake Up', command: 'localLlm.wake' });
-  if (state === 'stopped' || state === 'crashed') items.push({ label: '$(debug-restart) Restart Server', command: 'localLlm.restartServer' });
+  if (state === 'stopped' || state === 'crashed')
+    items.push({ label: '$(debug-restart) Restart Server', command: 'localLlm.restartServer' });
   items.push(
     { label: '$(comment-discussion) Open Chat', command: 'localLlm.openChat' },
-    { label: `$(${completionsOn ? 'eye-closed' : 'eye'}) Toggle Completions`, description: completionsOn ? 'on' : 'off', command: 'localLlm.toggleCompletions' },
+    {
+      label: `$(${completionsOn ? 'eye-closed' : 'eye'}) Toggle Completions`,
+      description: completionsOn ? 'on' : 'off',
+      command: 'localLlm.toggleCompletions',
+    },
     { label: '$(file-binary) Select Model', description: ctx.status?.model?.name, command: 'localLlm.selectModel' },
     { label: '$(output) Show Logs', command: 'localLlm.showLogs' },
   );

@@ -146,12 +146,20 @@ export async function selectModel(client: LanguageClient | undefined, current: s
   const choices: ModelChoice[] = [
     ...(await serverChoices(client, current)),
     { label: '$(folder-opened) Choose a GGUF file…', detail: 'A model file already on this machine.', pick: () => pickFile(current) },
-    { label: '$(cloud-download) Download from Hugging Face…', detail: 'Type an hf: URI or an https URL.', pick: () => typeReference(current) },
+    {
+      label: '$(cloud-download) Download from Hugging Face…',
+      detail: 'Type an hf: URI or an https URL.',
+      pick: () => typeReference(current),
+    },
   ];
   if (current !== '') {
     choices.push({ label: '$(discard) Use the default model', detail: 'Clear the localLlm.model setting.', pick: async () => '' });
   }
-  const chosen = await pickModel(client, choices, current ? `Current model: ${current}` : 'No model is set: the recommended preset is used');
+  const chosen = await pickModel(
+    client,
+    choices,
+    current ? `Current model: ${current}` : 'No model is set: the recommended preset is used',
+  );
   if (!chosen) return;
   const value = await chosen.pick();
   if (value === undefined || value === current) return;

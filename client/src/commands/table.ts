@@ -40,32 +40,46 @@ export function createCommands(): CommandTable {
     'localLlm.sleepNow': {
       title: 'Sleep Now',
       when: `${stateContextKey} == ready`,
-      enabled: ({ ctx }) => async () => {
-        await ctx.sleep();
-      },
+      enabled:
+        ({ ctx }) =>
+        async () => {
+          await ctx.sleep();
+        },
     },
     'localLlm.wake': {
       title: 'Wake Up',
       when: `${stateContextKey} == sleeping || ${stateContextKey} == error`,
-      enabled: ({ ctx }) => async () => {
-        const status = await ctx.wake();
-        if (status.state === 'error' && status.error) void vscode.window.showErrorMessage(`Local LLM: ${status.error}`);
-      },
+      enabled:
+        ({ ctx }) =>
+        async () => {
+          const status = await ctx.wake();
+          if (status.state === 'error' && status.error) void vscode.window.showErrorMessage(`Local LLM: ${status.error}`);
+        },
     },
     'localLlm.openChat': always({ title: 'Open Chat', make: () => () => vscode.commands.executeCommand('localLlm.chatView.focus') }),
     'localLlm.toggleCompletions': always({ title: 'Toggle Inline Completions', make: (ctx) => () => toggleCompletions(ctx) }),
     'localLlm.selectModel': {
       title: 'Select Model',
-      enabled: ({ ctx, client }) => () => selectModel(client, ctx.settings.model),
+      enabled:
+        ({ ctx, client }) =>
+        () =>
+          selectModel(client, ctx.settings.model),
       disabled: (ctx) => () => selectModel(undefined, ctx.settings.model),
     },
     'localLlm.showLastCompletionPrompt': {
       title: 'Show Last Completion Prompt',
-      enabled: ({ ctx, client }) => () => ctx.promptView.show(client),
+      enabled:
+        ({ ctx, client }) =>
+        () =>
+          ctx.promptView.show(client),
     },
     'localLlm.showLogs': always({ title: 'Show Logs', make: (ctx) => () => ctx.log.show() }),
     'localLlm.setApiKey': always({ title: 'Set Server API Key', make: (ctx) => () => setApiKey(ctx) }),
-    'localLlm.restartServer': always({ title: 'Restart Server', when: `${stateContextKey} != starting`, make: (ctx) => () => ctx.restart() }),
+    'localLlm.restartServer': always({
+      title: 'Restart Server',
+      when: `${stateContextKey} != starting`,
+      make: (ctx) => () => ctx.restart(),
+    }),
     // Opened by clicking the status bar item; not useful from the palette.
     'localLlm.showMenu': always({ title: 'Show Status Menu', when: 'false', make: (ctx) => () => showMenu(ctx) }),
   };

@@ -74,7 +74,9 @@ export function watchDefinitions(privacy: ContextPrivacy, enabled: () => boolean
       const cursor = editor.selection.active;
       const now = Date.now();
       for (const [key, until] of asked) if (now >= until) asked.delete(key);
-      const names = namesNear((i) => document.lineAt(i).text, cursor.line, cursor.character).filter((n) => !asked.has(`${document.uri}|${n.name}`));
+      const names = namesNear((i) => document.lineAt(i).text, cursor.line, cursor.character).filter(
+        (n) => !asked.has(`${document.uri}|${n.name}`),
+      );
       const deadline = now + roundBudgetMs;
       for (const name of names) {
         if (disposed || Date.now() > deadline || !enabled()) break;
@@ -96,7 +98,12 @@ export function watchDefinitions(privacy: ContextPrivacy, enabled: () => boolean
         if (!privacy.allows(t.uri)) continue;
         const source = await linesOf(t.uri);
         if (!source || disposed || !enabled()) continue;
-        const chunk = chunkOf('definition', { path: privacy.chunkPath(t.uri), uri: t.uri.toString() }, source, spanFrom(t.first, t.last, source.lineCount));
+        const chunk = chunkOf(
+          'definition',
+          { path: privacy.chunkPath(t.uri), uri: t.uri.toString() },
+          source,
+          spanFrom(t.first, t.last, source.lineCount),
+        );
         if (!chunk) continue;
         asked.set(key, Date.now() + repeatAfterMs);
         offer(chunk);

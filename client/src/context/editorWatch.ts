@@ -16,7 +16,10 @@ export function watchEditors(privacy: ContextPrivacy, offer: (chunk: ContextChun
 
   const begin = (editor: vscode.TextEditor | undefined): void => {
     const document = editor?.document;
-    visit = document && privacy.allows(document.uri) ? { document, since: Date.now(), cursorLine: editor.selection.active.line, edits: null } : null;
+    visit =
+      document && privacy.allows(document.uri)
+        ? { document, since: Date.now(), cursorLine: editor.selection.active.line, edits: null }
+        : null;
   };
 
   const leave = (): void => {

@@ -18,7 +18,12 @@ export class ExcludeMatcher {
    * source), which says nothing about secrets, so it is not evaluated.
    */
   constructor(contextExclude: readonly string[], filesExclude: FilesExclude = {}) {
-    const patterns = [...contextExclude, ...Object.entries(filesExclude).filter(([, v]) => v === true).map(([k]) => k)];
+    const patterns = [
+      ...contextExclude,
+      ...Object.entries(filesExclude)
+        .filter(([, v]) => v === true)
+        .map(([k]) => k),
+    ];
     this.globs = patterns
       .map((p) => p.trim().replace(/\\/g, '/').replace(/^\.\//, ''))
       .filter((p) => p.length > 0)

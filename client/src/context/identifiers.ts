@@ -41,7 +41,10 @@ export function namesNear(lineAt: (line: number) => string, line: number, charac
     if (character >= n.character && character <= end) return 0;
     return character > end ? character - end : n.character - character + 0.5;
   };
-  const ordered = [...current.sort((a, b) => distance(a) - distance(b)), ...(line > 0 ? namesOn(lineAt(line - 1), line - 1).reverse() : [])];
+  const ordered = [
+    ...current.sort((a, b) => distance(a) - distance(b)),
+    ...(line > 0 ? namesOn(lineAt(line - 1), line - 1).reverse() : []),
+  ];
   const seen = new Set<string>();
   const result: NamePosition[] = [];
   for (const n of ordered) {

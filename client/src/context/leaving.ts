@@ -24,7 +24,9 @@ export interface Visit {
 /** Widens the edited lines by one change that starts at `line` and spans `lines` lines of new text. */
 export function noteEdit(edits: EditedLines | null, line: number, lines: number): EditedLines {
   const last = line + Math.max(1, lines) - 1;
-  return edits ? { first: Math.min(edits.first, line), last: Math.max(edits.last, last), latest: last } : { first: line, last, latest: last };
+  return edits
+    ? { first: Math.min(edits.first, line), last: Math.max(edits.last, last), latest: last }
+    : { first: line, last, latest: last };
 }
 
 export function chunksOnLeaving(visit: Visit, now: number, origin: ChunkOrigin, source: LineSource): ContextChunk[] {

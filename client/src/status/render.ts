@@ -174,7 +174,9 @@ function modelLines(s: ModelStatus): string[] {
   // A shared model process is counted once, here, whichever window shows it.
   const shared = others > 0 ? `, shared with ${windows(others)}` : '';
   const rssParts =
-    mem.hostRssBytes === null ? 'server only, no model process' : `server ${formatBytes(mem.serverRssBytes)} + model ${formatBytes(mem.hostRssBytes)}${shared}`;
+    mem.hostRssBytes === null
+      ? 'server only, no model process'
+      : `server ${formatBytes(mem.serverRssBytes)} + model ${formatBytes(mem.hostRssBytes)}${shared}`;
   let memory = `Memory: RAM ${formatBytes(rss)} (${rssParts})`;
   if (mem.vramUsedBytes !== null) {
     memory += `, VRAM ${formatBytes(mem.vramUsedBytes)}${mem.vramTotalBytes !== null ? ` of ${formatBytes(mem.vramTotalBytes)}` : ''}`;
@@ -209,7 +211,8 @@ function sleepLines(key: StatusKey, input: StatusBarInput): string[] {
   lines.push(`Inline completions: ${s.completionsEnabled ? 'on' : 'off'}`);
   // Older servers (or other implementations of the protocol) may not send the counters.
   const served = s.completions;
-  if (served && served.generated + served.cacheHits > 0) lines.push(`Completions: ${served.generated} generated, ${served.cacheHits} from the cache`);
+  if (served && served.generated + served.cacheHits > 0)
+    lines.push(`Completions: ${served.generated} generated, ${served.cacheHits} from the cache`);
   if (s.lastCompletion) lines.push(`Last completion: ${formatTokenFigures(s.lastCompletion)}`);
   const context = contextLine(s.contextChunks ?? 0, input.contextEnabled);
   if (context) lines.push(context);

@@ -38,7 +38,10 @@ function registerChat(connection: Connection, gate: ResumeGate, model: ModelDriv
       throw new ResponseError(ErrorCodes.InvalidParams, 'localLlm/chat needs a sessionId and a message (both strings).');
     }
     if (params.message.length > maxQuestionChars) {
-      throw new ResponseError(ErrorCodes.InvalidParams, `The question is too long (${params.message.length} characters; at most ${maxQuestionChars}).`);
+      throw new ResponseError(
+        ErrorCodes.InvalidParams,
+        `The question is too long (${params.message.length} characters; at most ${maxQuestionChars}).`,
+      );
     }
     const { messages, contextChars, earlierTurns } = history.prompt(params.sessionId, params.message, params.context);
     connection.console.log(describeTurn(params, contextChars, earlierTurns));
@@ -50,8 +53,14 @@ function registerChat(connection: Connection, gate: ResumeGate, model: ModelDriv
       }
     };
     try {
-      const result = await gate.run('chat', (signal) => model.chat({ messages, maxTokens: maxAnswerTokens }, onChunk, signal), abortSignalOf(token));
-      connection.console.log(`Chat answer: ${formatTokenFigures(result.figures)}; ${result.tokens} tokens generated (${result.stopReason}).`);
+      const result = await gate.run(
+        'chat',
+        (signal) => model.chat({ messages, maxTokens: maxAnswerTokens }, onChunk, signal),
+        abortSignalOf(token),
+      );
+      connection.console.log(
+        `Chat answer: ${formatTokenFigures(result.figures)}; ${result.tokens} tokens generated (${result.stopReason}).`,
+      );
       history.record(params.sessionId, params.message, params.context, result.text);
       return { text: result.text, stopReason: result.stopReason };
     } catch (err) {

@@ -3,8 +3,7 @@
 import type { ChatContext } from '../shared/protocol';
 import type { HostChatMessage } from '../host/protocol';
 
-export const systemPrompt =
-  'You are a concise coding assistant inside the editor. Answer in Markdown and put code in fenced blocks.';
+export const systemPrompt = 'You are a concise coding assistant inside the editor. Answer in Markdown and put code in fenced blocks.';
 
 export interface HistoryLimits {
   /** Most characters of past turns sent to the model; older turns are dropped first. */
@@ -94,5 +93,8 @@ function withContext(question: string, context: ChatContext | undefined, maxChar
   if (context.selection.length > maxChars) code += '\n… (cut)';
   const where = [context.fileName, context.languageId && `(${context.languageId})`].filter(Boolean).join(' ');
   const fence = code.includes('```') ? '````' : '```';
-  return { text: `${question}\n\nContext${where ? ` from ${where}` : ''}:\n${fence}${context.languageId ?? ''}\n${code}\n${fence}`, contextChars };
+  return {
+    text: `${question}\n\nContext${where ? ` from ${where}` : ''}:\n${fence}${context.languageId ?? ''}\n${code}\n${fence}`,
+    contextChars,
+  };
 }

@@ -166,7 +166,9 @@ export class ContextRing {
       const chunk = cut(raw, this.limits);
       if (!chunk || this.limits.maxChars === 0 || this.limits.maxChunks === 0) continue;
       if (this.chunks.some((held) => nearDuplicate(held.text, chunk.text))) continue;
-      this.chunks = this.chunks.filter((held) => held.uri === '' || held.uri !== chunk.uri || !overlaps(held, chunk.startLine, chunk.endLine));
+      this.chunks = this.chunks.filter(
+        (held) => held.uri === '' || held.uri !== chunk.uri || !overlaps(held, chunk.startLine, chunk.endLine),
+      );
       this.chunks.push(chunk);
       changed = true;
     }

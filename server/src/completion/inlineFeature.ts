@@ -234,7 +234,8 @@ function registerInlineCompletion(
       connection.console.debug(
         `Completion in ${document.uri} at ${position.line + 1}:${position.character + 1}: sent ${window.prefix.length} characters before and ${window.suffix.length} after the cursor and ${result.contextChunks ?? 0} context chunks; ${formatTokenFigures(result.figures)}; ${result.tokens} tokens generated (${capped ? `capped at ${config.maxMs} ms` : result.stopReason}).`,
       );
-      if (capped) log(`A completion in ${document.uri} was capped at localLlm.completion.maxMs (${config.maxMs} ms); what was ready is shown.`);
+      if (capped)
+        log(`A completion in ${document.uri} was capped at localLlm.completion.maxMs (${config.maxMs} ms); what was ready is shown.`);
       const raw = capped ? trimCapped(result.text) : result.text;
       const completion = postprocess(raw, { prefix: window.prefix, suffix: window.suffix, maxLines: config.maxLines });
       if (completion === null) return [];

@@ -73,7 +73,12 @@ export function commentBlock(chunk: PromptChunk, commentPrefix: string): string 
  * The ring's pieces, one per chunk, oldest first. The repository header goes with the first
  * chunk, so a prompt without chunks is the plain FIM prompt.
  */
-export function ringPieces<T>(controls: FimControls<T>, tokenize: (text: string) => T[], chunks: readonly PromptChunk[], source: RingSource): PromptPiece<T>[] {
+export function ringPieces<T>(
+  controls: FimControls<T>,
+  tokenize: (text: string) => T[],
+  chunks: readonly PromptChunk[],
+  source: RingSource,
+): PromptPiece<T>[] {
   const repo = usesRepoFormat(controls);
   return chunks.map((chunk, i) => {
     const tokens: T[] = [];

@@ -88,7 +88,10 @@ export function logTail(logPath: string, bytes = 4096): string[] {
   try {
     const size = statSync(logPath).size;
     const text = readFileSync(logPath, 'utf8');
-    return text.slice(Math.max(0, size - bytes)).split('\n').filter((l) => l.trim() !== '');
+    return text
+      .slice(Math.max(0, size - bytes))
+      .split('\n')
+      .filter((l) => l.trim() !== '');
   } catch {
     return [];
   }
@@ -111,8 +114,12 @@ export async function attachSharedHost(options: AttachOptions): Promise<Attached
     if (typeof result !== 'string') return { socket: result, paths, child: childEnded ? null : child };
     if (child === null || childEnded !== null) {
       if (childEnded !== null && childEnded.code !== 0) {
-        const detail = logTail(paths.log).reverse().find((l) => /error|fail|abort|cannot|could not/i.test(l));
-        throw new Error(`The model host could not start (exit code ${childEnded.code ?? childEnded.signal})${detail ? `: ${detail}` : '.'}`);
+        const detail = logTail(paths.log)
+          .reverse()
+          .find((l) => /error|fail|abort|cannot|could not/i.test(l));
+        throw new Error(
+          `The model host could not start (exit code ${childEnded.code ?? childEnded.signal})${detail ? `: ${detail}` : '.'}`,
+        );
       }
       if (starts >= maxStarts) throw new Error(`The model host did not start after ${starts} tries; see ${paths.log}.`);
       starts++;

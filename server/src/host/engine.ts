@@ -273,7 +273,11 @@ function prependsBos(model: LlamaModel): boolean {
 }
 
 /** Drops the oldest turns (never the system prompt or the question) until prompt and answer fit. */
-function fitChatHistory(current: Loaded, messages: HostChatMessage[], maxTokens: number): { messages: HostChatMessage[]; maxTokens: number } {
+function fitChatHistory(
+  current: Loaded,
+  messages: HostChatMessage[],
+  maxTokens: number,
+): { messages: HostChatMessage[]; maxTokens: number } {
   const contextSize = current.chatSequence.contextSize;
   const answer = Math.max(16, Math.min(maxTokens, Math.floor(contextSize / 2)));
   // Chat template overhead per message, generously.
@@ -356,7 +360,10 @@ export class LlamaEngine {
     const loaded = this.queue.run(() => this.loadNow(params, stop));
     // A wake is mostly the user coming back to type: the completion's saved state is put back at
     // once, so the first ghost text does not wait for it. A chat's waits for its next question.
-    void loaded.then(() => this.restoreAhead('completion'), () => undefined);
+    void loaded.then(
+      () => this.restoreAhead('completion'),
+      () => undefined,
+    );
     return loaded;
   }
 
@@ -453,7 +460,8 @@ export class LlamaEngine {
             this.log(`Could not save the ${kind} state (${nativeMessage(err)}); after the wake it is evaluated again.`);
           }
         }
-        for (const base of await pruneStates(dir, capBytes)) this.log(`Removed the state ${path.basename(base)}: over localLlm.stateCacheMB.`);
+        for (const base of await pruneStates(dir, capBytes))
+          this.log(`Removed the state ${path.basename(base)}: over localLlm.stateCacheMB.`);
       } catch (err) {
         this.log(`Could not keep the model's state across sleep (${nativeMessage(err)}); after the wake it is evaluated again.`);
       }
@@ -473,7 +481,6 @@ export class LlamaEngine {
   private sequenceOf(kind: SequenceKind): LlamaContextSequence {
     return sequenceIn(this.requireLoaded(), kind);
   }
-
 
   /** Aborts every generation, then frees model, context and llama. Later calls are refused. */
   dispose(): Promise<void> {
@@ -526,7 +533,13 @@ export class LlamaEngine {
   private async disposeFailedModel(model: LlamaModel, state: LlamaState): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const gaveUp = new Promise<'gaveUp'>((resolve) => (timer = setTimeout(() => resolve('gaveUp'), failedDisposeWaitMs)));
-    const outcome = await Promise.race([model.dispose().then(() => 'done' as const, () => 'done' as const), gaveUp]);
+    const outcome = await Promise.race([
+      model.dispose().then(
+        () => 'done' as const,
+        () => 'done' as const,
+      ),
+      gaveUp,
+    ]);
     clearTimeout(timer);
     if (outcome === 'gaveUp') state.stuck = true;
   }
@@ -583,7 +596,12 @@ export class LlamaEngine {
       return refuse(`its record is unreadable (${nativeMessage(err)})`);
     }
     if (!record) return null;
-    const why = recordMismatch(record, { ...current.identity, contextSize: sequence.contextSize, engineVersion: await libraryVersion(), kind });
+    const why = recordMismatch(record, {
+      ...current.identity,
+      contextSize: sequence.contextSize,
+      engineVersion: await libraryVersion(),
+      kind,
+    });
     if (why !== null) return refuse(why);
     let bytes: number;
     try {
@@ -629,7 +647,9 @@ export class LlamaEngine {
     await removeState(plan.restore.base).catch(() => undefined);
     if (!record) return;
     current.keptBeforeLine = plan.restore.keptBeforeLine;
-    this.trace(`Window switch: restored the completion state of ${owner.key} (${record.tokenCount} tokens, ${record.bytes} bytes) in ${(performance.now() - started).toFixed(1)} ms.`);
+    this.trace(
+      `Window switch: restored the completion state of ${owner.key} (${record.tokenCount} tokens, ${record.bytes} bytes) in ${(performance.now() - started).toFixed(1)} ms.`,
+    );
   }
 
   /** Saves the completion sequence as `key`'s state in this load's window folder, then drops the states over the count or `capBytes`. */
@@ -646,10 +666,14 @@ export class LlamaEngine {
       for (const dropped of current.windows.keep(key, record.bytes, { base, keptBeforeLine: current.keptBeforeLine }, capBytes)) {
         await removeState(dropped.base).catch(() => undefined);
       }
-      this.trace(`Window switch: saved the completion state of ${key} (${record.tokenCount} tokens, ${record.bytes} bytes) in ${(performance.now() - started).toFixed(1)} ms.`);
+      this.trace(
+        `Window switch: saved the completion state of ${key} (${record.tokenCount} tokens, ${record.bytes} bytes) in ${(performance.now() - started).toFixed(1)} ms.`,
+      );
     } catch (err) {
       if (base !== null) await removeState(base).catch(() => undefined);
-      this.log(`Could not keep the completion state of another window (${nativeMessage(err)}); its next completion evaluates its prompt again.`);
+      this.log(
+        `Could not keep the completion state of another window (${nativeMessage(err)}); its next completion evaluates its prompt again.`,
+      );
     }
   }
 
@@ -709,7 +733,9 @@ export class LlamaEngine {
       if (this.llamaState) await this.disposeFailedModel(model, this.llamaState);
       if (signal.aborted) throw cancelled();
       if (err instanceof lib.InsufficientMemoryError) {
-        throw new EngineError(`There is not enough memory for a context of ${params.contextSize} tokens (one each for completions and chat); try a smaller context size.`);
+        throw new EngineError(
+          `There is not enough memory for a context of ${params.contextSize} tokens (one each for completions and chat); try a smaller context size.`,
+        );
       }
       throw new EngineError(`llama.cpp could not create a context of ${params.contextSize} tokens: ${nativeMessage(err)}.`);
     }
@@ -875,7 +901,9 @@ export class LlamaEngine {
     const ring = this.fitRing(current, controls, params.context);
     const currentPath = params.context?.currentPath ?? '';
     // The ring and the current file's own path line come out of the file's room.
-    const ringTokens = ring.reduce((sum, p) => sum + p.tokens.length, 0) + (ring.length > 0 && repo.sep !== null ? 1 + tokenize(`${currentPath}\n`).length : 0);
+    const ringTokens =
+      ring.reduce((sum, p) => sum + p.tokens.length, 0) +
+      (ring.length > 0 && repo.sep !== null ? 1 + tokenize(`${currentPath}\n`).length : 0);
     const budget = fitInfillBudget(current.sequence.contextSize - ringTokens, params);
     // The cursor line keeps at least this much of the prefix budget, whatever comes before it.
     const lineReserve = Math.floor(budget.prefixTokens / 8);
@@ -971,7 +999,8 @@ export class LlamaEngine {
     if (cut >= 0) return { text: text.slice(0, cut), stopReason: 'maxLines', tokens, figures, ...extra };
     if (lineLimit.signal.aborted && !signal.aborted) return { text, stopReason: 'maxLines', tokens, figures, ...extra };
     // Capped: the text so far (streamed pieces are whole tokens) is the answer; the server trims it to whole lines.
-    if (capper.signal.aborted && !signal.aborted) return { text: text === '' ? streamed : text, stopReason: 'abort', tokens, figures, capped: true, ...extra };
+    if (capper.signal.aborted && !signal.aborted)
+      return { text: text === '' ? streamed : text, stopReason: 'abort', tokens, figures, capped: true, ...extra };
     return { text, stopReason, tokens, figures, ...extra };
   }
 

@@ -445,49 +445,78 @@ export class HostProcess {
    * once the host confirms, or after the cancel grace when it does not answer.
    */
   load(params: LoadParams, signal?: AbortSignal): Promise<LoadResult> {
-    return this.request('the model load', this.deadlines.loadMs, (connection, token) => connection.sendRequest(loadRequest, params, token), {
-      signal,
-      cancelled: () => {
-        throw new Error(`Loading ${params.modelPath} was cancelled.`);
+    return this.request(
+      'the model load',
+      this.deadlines.loadMs,
+      (connection, token) => connection.sendRequest(loadRequest, params, token),
+      {
+        signal,
+        cancelled: () => {
+          throw new Error(`Loading ${params.modelPath} was cancelled.`);
+        },
+        watch: true,
       },
-      watch: true,
-    });
+    );
   }
 
   /** Before a sleep: the host saves its sequences' state (bounded like an unload). */
   saveState(params: SaveStateParams): Promise<SaveStateResult> {
-    return this.request('the request to save the model state', this.deadlines.unloadMs, (connection, token) => connection.sendRequest(saveStateRequest, params, token), {
-      watch: true,
-    });
+    return this.request(
+      'the request to save the model state',
+      this.deadlines.unloadMs,
+      (connection, token) => connection.sendRequest(saveStateRequest, params, token),
+      {
+        watch: true,
+      },
+    );
   }
 
   /** Light sleep: frees model and context, keeps the process. */
   unload(): Promise<HostStats> {
-    return this.request('the request to free the model', this.deadlines.unloadMs, (connection, token) => connection.sendRequest(unloadRequest, token), {
-      watch: true,
-    });
+    return this.request(
+      'the request to free the model',
+      this.deadlines.unloadMs,
+      (connection, token) => connection.sendRequest(unloadRequest, token),
+      {
+        watch: true,
+      },
+    );
   }
 
   /** A cancelled infill answers stopReason abort at once, whether or not the host does. */
   infill(params: InfillParams, signal?: AbortSignal): Promise<GenerationResult> {
-    return this.request<GenerationResult>('a completion', this.generationDeadline(params.maxTokens), (connection, token) => connection.sendRequest(infillRequest, params, token), {
-      signal,
-      cancelled: () => ({ text: '', stopReason: 'abort', tokens: 0, figures: noFigures }),
-      watch: true,
-    });
+    return this.request<GenerationResult>(
+      'a completion',
+      this.generationDeadline(params.maxTokens),
+      (connection, token) => connection.sendRequest(infillRequest, params, token),
+      {
+        signal,
+        cancelled: () => ({ text: '', stopReason: 'abort', tokens: 0, figures: noFigures }),
+        watch: true,
+      },
+    );
   }
 
   /** Evaluates an infill's prompt, generating nothing; a cancelled one answers `stopped` at once, whether or not the host does. */
   prefill(params: PrefillParams, signal?: AbortSignal): Promise<PrefillResult> {
-    return this.request<PrefillResult>('a prefill', this.generationDeadline(params.maxTokens), (connection, token) => connection.sendRequest(prefillRequest, params, token), {
-      signal,
-      cancelled: () => ({ promptTokens: 0, evaluatedTokens: 0, stopped: true }),
-      watch: true,
-    });
+    return this.request<PrefillResult>(
+      'a prefill',
+      this.generationDeadline(params.maxTokens),
+      (connection, token) => connection.sendRequest(prefillRequest, params, token),
+      {
+        signal,
+        cancelled: () => ({ promptTokens: 0, evaluatedTokens: 0, stopped: true }),
+        watch: true,
+      },
+    );
   }
 
   /** A cancelled chat answers stopReason abort with the text streamed so far, whether or not the host does. */
-  async chat(params: Omit<ChatGenerateParams, 'streamId'>, onChunk: (text: string) => void, signal?: AbortSignal): Promise<GenerationResult> {
+  async chat(
+    params: Omit<ChatGenerateParams, 'streamId'>,
+    onChunk: (text: string) => void,
+    signal?: AbortSignal,
+  ): Promise<GenerationResult> {
     const streamId = this.nextStreamId++;
     let streamed = '';
     this.chatStreams.set(streamId, (text) => {

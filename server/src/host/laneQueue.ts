@@ -21,7 +21,10 @@ export class LaneQueue {
   /** Runs `task` after the tasks of its lane and the run() tasks queued before it. */
   lane<T>(name: string, task: () => Promise<T>): Promise<T> {
     const result = Promise.all([this.barrier, this.tails.get(name)]).then(task);
-    this.tails.set(name, result.catch(() => undefined));
+    this.tails.set(
+      name,
+      result.catch(() => undefined),
+    );
     return result;
   }
 }

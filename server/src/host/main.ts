@@ -27,7 +27,10 @@ process.on('unhandledRejection', (reason) => {
 let logLine = log;
 const sharedDir = process.env['LOCAL_LLM_HOST_DIR'];
 // A shared host's own log (its detached stderr) also gets the window switches' save and restore times.
-const engine = new LlamaEngine({ log: (line) => logLine(line), ...(sharedDir ? { trace: (line: string) => log(`${new Date().toISOString()} ${line}`) } : {}) });
+const engine = new LlamaEngine({
+  log: (line) => logLine(line),
+  ...(sharedDir ? { trace: (line: string) => log(`${new Date().toISOString()} ${line}`) } : {}),
+});
 engine.ready().catch((err: unknown) => {
   log(`node-llama-cpp could not be imported: ${errorMessage(err)}`);
   process.exit(1);

@@ -63,7 +63,8 @@ export async function checkModelFile(modelPath: string, lib: NodeLlamaCpp, signa
     info = await untilAborted(lib.readGgufFileInfo(modelPath, { logWarnings: false, sourceType: 'filesystem', signal: stop }), stop);
   } catch {
     if (signal?.aborted) throw new EngineError(`The model file ${modelPath} was not loaded: the load was cancelled.`);
-    if (bound.aborted) throw new EngineError(`The model file ${modelPath} cannot be read: it did not finish within ${defaultCheckTimeoutMs / 1000} s.`);
+    if (bound.aborted)
+      throw new EngineError(`The model file ${modelPath} cannot be read: it did not finish within ${defaultCheckTimeoutMs / 1000} s.`);
     throw new EngineError(`The model file ${modelPath} is truncated or corrupt.`);
   }
   return { name: check.info.name, sizeBytes: check.info.fileSize, info };

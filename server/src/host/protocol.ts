@@ -87,7 +87,9 @@ export interface InfillContext {
 }
 
 /** The prompt an infill would use, evaluated into the completion sequence and nothing generated. */
-export type PrefillParams = Omit<InfillParams, 'maxTokens' | 'maxLines' | 'stopTexts' | 'maxMs' | 'describePrompt' | 'background'> & { maxTokens: number };
+export type PrefillParams = Omit<InfillParams, 'maxTokens' | 'maxLines' | 'stopTexts' | 'maxMs' | 'describePrompt' | 'background'> & {
+  maxTokens: number;
+};
 
 export interface PrefillResult {
   /** Tokens of the prompt, the cursor line's included. */
@@ -117,7 +119,14 @@ export interface GenerationResult {
 }
 
 /** The figures of a request that evaluated and generated nothing. */
-export const noFigures: TokenFigures = { promptTokens: 0, evaluatedTokens: 0, reusedTokens: 0, generatedTokens: 0, tokensPerSecond: null, ms: 0 };
+export const noFigures: TokenFigures = {
+  promptTokens: 0,
+  evaluatedTokens: 0,
+  reusedTokens: 0,
+  generatedTokens: 0,
+  tokensPerSecond: null,
+  ms: 0,
+};
 
 export interface HostChatMessage {
   role: 'system' | 'user' | 'assistant';

@@ -97,8 +97,10 @@ export function recordMismatch(
   if (record.modelPath !== expected.modelPath || record.modelSize !== expected.modelSize || record.modelMtimeMs !== expected.modelMtimeMs) {
     return `it belongs to another model file (${record.modelPath}, ${record.modelSize} bytes, modified ${new Date(record.modelMtimeMs).toISOString()})`;
   }
-  if (record.contextSize !== expected.contextSize) return `it comes from a context of ${record.contextSize} tokens, not ${expected.contextSize}`;
-  if (record.engineVersion !== expected.engineVersion) return `it was written by node-llama-cpp ${record.engineVersion}, not ${expected.engineVersion}`;
+  if (record.contextSize !== expected.contextSize)
+    return `it comes from a context of ${record.contextSize} tokens, not ${expected.contextSize}`;
+  if (record.engineVersion !== expected.engineVersion)
+    return `it was written by node-llama-cpp ${record.engineVersion}, not ${expected.engineVersion}`;
   return null;
 }
 

@@ -175,7 +175,15 @@ export class SharedHost {
       return;
     }
     const connection = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
-    const client: Client = { connection, pid: 0, idleMs: 0, sleepMode: 'deep', stateCapBytes: 0, running: new Set(), owner: `window-${++this.clientCount}` };
+    const client: Client = {
+      connection,
+      pid: 0,
+      idleMs: 0,
+      sleepMode: 'deep',
+      stateCapBytes: 0,
+      running: new Set(),
+      owner: `window-${++this.clientCount}`,
+    };
     this.clients.add(client);
     const reply = <T>(work: () => Promise<T>): Promise<T> => answer((line) => this.logLine(line), work);
     socket.on('error', () => undefined);
@@ -224,7 +232,8 @@ export class SharedHost {
           this.options.engine.chat(
             { messages: params.messages, maxTokens: params.maxTokens },
             // The answer streams to the window that asked, and to no other.
-            (text) => void connection.sendNotification(host.chatChunkNotification, { streamId: params.streamId, text }).catch(() => undefined),
+            (text) =>
+              void connection.sendNotification(host.chatChunkNotification, { streamId: params.streamId, text }).catch(() => undefined),
             signal,
           ),
         );
@@ -262,12 +271,15 @@ export class SharedHost {
   private armGrace(): void {
     this.clearGrace();
     if (this.exiting) return;
-    this.graceTimer = setTimeout(() => {
-      this.graceTimer = null;
-      if (this.windows() > 0) return;
-      this.logLine('No window uses the model host any more; it exits.');
-      void this.sleep({ byUser: false, deep: true, save: true });
-    }, this.greeted ? this.options.graceMs : Math.max(this.options.graceMs, firstWindowMs));
+    this.graceTimer = setTimeout(
+      () => {
+        this.graceTimer = null;
+        if (this.windows() > 0) return;
+        this.logLine('No window uses the model host any more; it exits.');
+        void this.sleep({ byUser: false, deep: true, save: true });
+      },
+      this.greeted ? this.options.graceMs : Math.max(this.options.graceMs, firstWindowMs),
+    );
   }
 
   private clearGrace(): void {
@@ -283,7 +295,9 @@ export class SharedHost {
    */
   private async load(params: host.LoadParams, token: CancellationToken): Promise<host.LoadResult> {
     if (hostKey(params) !== hostKey(this.options.identity)) {
-      throw new EngineError(`This model host serves ${this.options.identity.modelPath} with other settings; the server asked the wrong host.`);
+      throw new EngineError(
+        `This model host serves ${this.options.identity.modelPath} with other settings; the server asked the wrong host.`,
+      );
     }
     if (this.sleeping) await this.sleeping;
     if (this.exiting) throw new EngineError('The model host is going to sleep (deep); the next request starts a new one.');
@@ -376,7 +390,9 @@ export class SharedHost {
     const work = this.admit(client, params.background === true ? 'background' : 'completion', token);
     if (!work) return { text: '', stopReason: 'abort', tokens: 0, figures: host.noFigures, yielded: true };
     try {
-      const result = await this.generate(client, work.controller, token, (signal) => this.options.engine.infill(params, signal, this.ownerOf(client)));
+      const result = await this.generate(client, work.controller, token, (signal) =>
+        this.options.engine.infill(params, signal, this.ownerOf(client)),
+      );
       return work.yielded && result.stopReason === 'abort' ? { ...result, yielded: true } : result;
     } finally {
       this.pendingWork.delete(work);
@@ -535,7 +551,9 @@ export class SharedHost {
       return;
     }
     const deep = [...this.clients].some((c) => c.pid !== 0 && c.sleepMode === 'deep');
-    this.logLine(`No window has been active for ${Math.round((this.idleMs() ?? 0) / 1000)} s: the model sleeps (${deep ? 'deep' : 'light'}).`);
+    this.logLine(
+      `No window has been active for ${Math.round((this.idleMs() ?? 0) / 1000)} s: the model sleeps (${deep ? 'deep' : 'light'}).`,
+    );
     void this.sleep({ byUser: false, deep, save: true });
   }
 }

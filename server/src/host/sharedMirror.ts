@@ -19,7 +19,6 @@ export interface SharedMirrorOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-
 /** How long a window waits for a deep-sleeping shared host to exit by itself. */
 const exitWaitMs = 5000;
 /** How long a window waits for the shared host to say what a light sleep freed. */

@@ -110,7 +110,10 @@ export function firstTokens(model: LlamaModel, text: string, count: number): Tok
  * Prefix (with the cursor line), suffix and answer must fit the context together: overflowing it makes llama.cpp shift
  * the context on every token, which turns a millisecond answer into minutes.
  */
-export function fitInfillBudget(contextSize: number, p: Pick<InfillParams, 'prefixTokens' | 'suffixTokens' | 'maxTokens'>): { prefixTokens: number; suffixTokens: number; maxTokens: number } {
+export function fitInfillBudget(
+  contextSize: number,
+  p: Pick<InfillParams, 'prefixTokens' | 'suffixTokens' | 'maxTokens'>,
+): { prefixTokens: number; suffixTokens: number; maxTokens: number } {
   const reserve = 8; // FIM control tokens and BOS
   const maxTokens = Math.max(1, Math.min(p.maxTokens, Math.floor(contextSize / 4)));
   const room = contextSize - maxTokens - reserve;

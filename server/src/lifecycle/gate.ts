@@ -108,7 +108,8 @@ export interface CrashOptions {
 export const restartSettleMs = 60_000;
 
 /** Added to the crash sentence when the gate does not restart on its own. */
-export const noSecondRestart = 'It had been restarted after a crash just before, so it is not restarted on its own again; the next request starts it.';
+export const noSecondRestart =
+  'It had been restarted after a crash just before, so it is not restarted on its own again; the next request starts it.';
 
 /** A call may join the same operation at the end of the queue, unless that one may already
  * be using old settings (a reload that started). */
@@ -281,7 +282,8 @@ export class ResumeGate {
    * it, and a sleep waits for it to stop before it frees the model.
    */
   runBackground<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> | null {
-    if (this.disposed || this.currentState !== 'ready' || this.current !== null || this.queue.length > 0 || this.waiters.size > 0) return null;
+    if (this.disposed || this.currentState !== 'ready' || this.current !== null || this.queue.length > 0 || this.waiters.size > 0)
+      return null;
     const controller = new AbortController();
     this.background.add(controller);
     const result = settled(fn, controller.signal);
@@ -306,8 +308,7 @@ export class ResumeGate {
     }
     const settled = this.current === null && this.queue.length === 0;
     // A failed load is not retried on every keystroke; a crashed model that had loaded fine is.
-    const wakeable =
-      this.currentState === 'sleeping' || (this.currentState === 'error' && this.errorCause === 'crash');
+    const wakeable = this.currentState === 'sleeping' || (this.currentState === 'error' && this.errorCause === 'crash');
     if (this.options.wakeOnActivity && this.started && settled && wakeable) {
       void this.schedule('load', () => this.loadModel('waking'));
     }
@@ -556,7 +557,10 @@ export class ResumeGate {
   private async reloadModel(): Promise<void> {
     if (this.disposed) return;
     if (this.loaded) {
-      this.abortRunning('completion', new GateCancelledError('The completion was cancelled because the model is reloading with new settings.'));
+      this.abortRunning(
+        'completion',
+        new GateCancelledError('The completion was cancelled because the model is reloading with new settings.'),
+      );
       await this.drained();
       if (this.disposed) return;
       if (this.loaded) {
@@ -596,11 +600,14 @@ export class ResumeGate {
     work.catch(() => undefined);
     let handle: unknown = null;
     const overdue = new Promise<never>((_, reject) => {
-      handle = this.clock.setTimeout(() => {
-        handle = null;
-        reject(new Error(overdueSentence(kind, bound)));
-        this.driver.abandon?.(kind);
-      }, Math.min(Math.max(0, bound), maxTimerMs));
+      handle = this.clock.setTimeout(
+        () => {
+          handle = null;
+          reject(new Error(overdueSentence(kind, bound)));
+          this.driver.abandon?.(kind);
+        },
+        Math.min(Math.max(0, bound), maxTimerMs),
+      );
     });
     try {
       await Promise.race([work, overdue]);

@@ -5,7 +5,16 @@
 // deadline (hostProcess.ts); a host that misses one counts as crashed.
 import * as os from 'node:os';
 import { isRemoteModelRef } from '../shared/modelRef';
-import type { Backend, CompletionCounters, Counters, EngineStatus, ModelInfo, ModelState, SleepFreed, TokenFigures } from '../shared/protocol';
+import type {
+  Backend,
+  CompletionCounters,
+  Counters,
+  EngineStatus,
+  ModelInfo,
+  ModelState,
+  SleepFreed,
+  TokenFigures,
+} from '../shared/protocol';
 import { isRemoteEngine, type Settings } from '../shared/settings';
 import type { DriverCall, GateDriver } from './gate';
 import type {
@@ -249,21 +258,22 @@ export class ModelDriver implements GateDriver {
       // A light shared sleep keeps the host, whatever this window's own mode.
       else if (deep && !host.exit) this.host = host;
       this.lastStats = null;
-    } else await this.shared.ownSleepOf(async () => {
-      await this.saveState(host);
-      if (deep) {
-        await host.shutdown(shutdownMs);
-        this.lastStats = null;
-      } else {
-        try {
-          this.lastStats = await host.unload();
-        } catch (err) {
-          // A host that died or hung (and was killed for it) freed the model all the same.
-          if (!host.exit) throw err;
+    } else
+      await this.shared.ownSleepOf(async () => {
+        await this.saveState(host);
+        if (deep) {
+          await host.shutdown(shutdownMs);
           this.lastStats = null;
+        } else {
+          try {
+            this.lastStats = await host.unload();
+          } catch (err) {
+            // A host that died or hung (and was killed for it) freed the model all the same.
+            if (!host.exit) throw err;
+            this.lastStats = null;
+          }
         }
-      }
-    });
+      });
     const after = this.memorySample();
     // A shared host measured the sleep itself: a window that only followed it came too late to.
     const hostFreed = process ? await this.shared.sleepFreedRss(process) : null;
@@ -330,7 +340,11 @@ export class ModelDriver implements GateDriver {
     return leftAsModelLeft(host, signal, () => host.prefill(params, signal));
   }
 
-  async chat(params: Omit<ChatGenerateParams, 'streamId'>, onChunk: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {
+  async chat(
+    params: Omit<ChatGenerateParams, 'streamId'>,
+    onChunk: (text: string) => void,
+    signal: AbortSignal,
+  ): Promise<GenerationResult> {
     const host = this.requireHost();
     const result = await leftAsModelLeft(host, signal, () => host.chat(params, onChunk, signal));
     if (result.figures.promptTokens > 0) this.lastChat = result.figures;

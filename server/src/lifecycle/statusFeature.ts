@@ -80,7 +80,8 @@ export class StatusFeature implements Feature {
       this.pushScheduled = false;
       const status = this.options.status();
       // Memory figures move all the time; the idle countdown counts only when its deadline moved.
-      const deadline = status.idleSecondsLeft === null ? null : Math.round((Date.now() / 1000 + status.idleSecondsLeft) / deadlineStepSeconds);
+      const deadline =
+        status.idleSecondsLeft === null ? null : Math.round((Date.now() / 1000 + status.idleSecondsLeft) / deadlineStepSeconds);
       const key = JSON.stringify({ ...status, memory: null, idleSecondsLeft: deadline });
       if (key === this.lastSent) return;
       this.lastSent = key;

@@ -142,5 +142,9 @@ export async function deleteModel(storageDir: string, filePath: string, inUsePat
   await removeStatesOf(stateDirOf(storageDir), target);
   const name = path.basename(target);
   const entries = await readIndex(modelsDir);
-  if (entries.some((e) => e.file === name)) await writeIndex(modelsDir, entries.filter((e) => e.file !== name));
+  if (entries.some((e) => e.file === name))
+    await writeIndex(
+      modelsDir,
+      entries.filter((e) => e.file !== name),
+    );
 }

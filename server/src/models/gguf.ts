@@ -489,7 +489,11 @@ export async function checkGgufFile(filePath: string, options: CheckOptions = {}
   if (options.signal?.aborted) return failure('missing', 'cancelled', 'the check was cancelled');
   if (stuckPaths.has(filePath)) {
     const seconds = Math.max(1, Math.round(timeoutMs / 1000));
-    return failure('missing', 'timedOut', `an earlier read of it has not come back (it did not finish within ${seconds} s; a network drive or mount that does not answer?)`);
+    return failure(
+      'missing',
+      'timedOut',
+      `an earlier read of it has not come back (it did not finish within ${seconds} s; a network drive or mount that does not answer?)`,
+    );
   }
   const deadline = new Deadline(filePath, options);
   try {

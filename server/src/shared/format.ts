@@ -40,6 +40,7 @@ export function formatClock(epochMs: number): string {
 
 /** "812 prompt tokens, 3 evaluated (809 reused), 23 tok/s". */
 export function formatTokenFigures(f: TokenFigures): string {
-  const speed = f.tokensPerSecond === null ? '' : `, ${f.tokensPerSecond >= 10 ? Math.round(f.tokensPerSecond) : f.tokensPerSecond.toFixed(1)} tok/s`;
+  const speed =
+    f.tokensPerSecond === null ? '' : `, ${f.tokensPerSecond >= 10 ? Math.round(f.tokensPerSecond) : f.tokensPerSecond.toFixed(1)} tok/s`;
   return `${f.promptTokens} prompt tokens, ${f.evaluatedTokens} evaluated (${f.reusedTokens} reused)${speed}`;
 }

@@ -212,7 +212,9 @@ export function normalizeSettings(raw: unknown): NormalizedSettings {
     if (typeof rawLayers === 'number' && Number.isInteger(rawLayers) && rawLayers >= min && rawLayers <= max) {
       gpuLayers = rawLayers;
     } else {
-      problems.push(`localLlm.gpuLayers must be "auto" or a whole number from ${min} to ${max}, not ${JSON.stringify(rawLayers)}; using auto.`);
+      problems.push(
+        `localLlm.gpuLayers must be "auto" or a whole number from ${min} to ${max}, not ${JSON.stringify(rawLayers)}; using auto.`,
+      );
     }
   }
 
@@ -231,7 +233,10 @@ export function normalizeSettings(raw: unknown): NormalizedSettings {
   if (rawEngine !== undefined && rawEngine !== null) {
     const problem = typeof rawEngine === 'string' ? engineProblem(rawEngine) : 'it is not a string';
     if (problem === null) engine = normalizeEngine(rawEngine as string);
-    else problems.push(`localLlm.engine must be "local" or the http(s) URL of a model server (${problem}), not ${JSON.stringify(rawEngine)}; using local.`);
+    else
+      problems.push(
+        `localLlm.engine must be "local" or the http(s) URL of a model server (${problem}), not ${JSON.stringify(rawEngine)}; using local.`,
+      );
   }
   let remoteModel = d.remote.model;
   const rawRemoteModel = pick('remote.model');

@@ -27,7 +27,12 @@ export interface IntegrationOptions {
 export const defaultTestsPath = path.join(repoRoot, 'dist', 'test', 'vscode', 'index.js');
 
 /** The workbench URL that loads an extension in development mode and runs its tests. */
-export function integrationUrl(server: Pick<RunningCodeServer, 'baseUrl' | 'port'>, folder: string, extensionPath: string, testsPath: string): string {
+export function integrationUrl(
+  server: Pick<RunningCodeServer, 'baseUrl' | 'port'>,
+  folder: string,
+  extensionPath: string,
+  testsPath: string,
+): string {
   const remote = (p: string): string => `vscode-remote://127.0.0.1:${server.port}${p}`;
   const payload = [
     ['extensionDevelopmentPath', remote(extensionPath)],

@@ -35,7 +35,8 @@ export async function waitForStatusText(item: Locator, pattern: RegExp, timeoutM
   for (;;) {
     text = await statusText(item).catch(() => '');
     if (pattern.test(text)) return text;
-    if (Date.now() > deadline) throw new Error(`The status item still says "${text}" after ${Math.round(timeoutMs / 1000)} s; expected ${pattern}.`);
+    if (Date.now() > deadline)
+      throw new Error(`The status item still says "${text}" after ${Math.round(timeoutMs / 1000)} s; expected ${pattern}.`);
     await item.page().waitForTimeout(200);
   }
 }
@@ -65,10 +66,19 @@ export async function runCommand(page: Page, title: string, label: RegExp = new 
   // Similar titles and recently used commands may rank above it; walk down to the exact one.
   for (let step = 0; step < 15; step++) {
     const focused = rows.and(page.locator('.focused'));
-    const focusedLabel = ((await focused.locator('.label-name').first().textContent({ timeout: 2000 }).catch(() => '')) ?? '').trim();
+    const focusedLabel = (
+      (await focused
+        .locator('.label-name')
+        .first()
+        .textContent({ timeout: 2000 })
+        .catch(() => '')) ?? ''
+    ).trim();
     if (label.test(focusedLabel)) {
       await page.keyboard.press('Enter');
-      await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 10_000 }).catch(() => undefined);
+      await page
+        .locator('.quick-input-widget')
+        .waitFor({ state: 'hidden', timeout: 10_000 })
+        .catch(() => undefined);
       return;
     }
     await page.keyboard.press('ArrowDown');
@@ -108,7 +118,10 @@ export async function ghostText(editor: Locator): Promise<string> {
   // The first line is inline spans inside the cursor's view line; further lines sit in a view zone.
   const inline = await editor.locator('.view-line .ghost-text-decoration, .view-line .ghost-text-decoration-preview').allInnerTexts();
   const below = await editor.locator('.view-zones .ghost-text').allInnerTexts();
-  return [inline.join(''), ...below].filter((t) => t.length > 0).join('\n').replace(/\u00a0/g, ' ');
+  return [inline.join(''), ...below]
+    .filter((t) => t.length > 0)
+    .join('\n')
+    .replace(/\u00a0/g, ' ');
 }
 
 export async function waitForGhostText(editor: Locator, timeoutMs: number): Promise<string> {
@@ -123,7 +136,10 @@ export async function waitForGhostText(editor: Locator, timeoutMs: number): Prom
 
 export async function saveActiveEditor(page: Page): Promise<void> {
   await page.keyboard.press(`${mod}+S`);
-  await page.locator('.tabs-container .tab.active.dirty').waitFor({ state: 'detached', timeout: 10_000 }).catch(() => undefined);
+  await page
+    .locator('.tabs-container .tab.active.dirty')
+    .waitFor({ state: 'detached', timeout: 10_000 })
+    .catch(() => undefined);
 }
 
 // Kept as source text: tsx adds name helpers to compiled functions, which do not exist in the page.
@@ -186,7 +202,12 @@ export async function editSettings(page: Page, profile: Profile, patch: Readonly
  * changed from outside while it runs.) A value of undefined removes the key. Closes the editor
  * again, so the previous one is active.
  */
-async function editSettingsFile(page: Page, command: readonly [string, RegExp?], settingsFile: string, patch: Readonly<Record<string, unknown>>): Promise<void> {
+async function editSettingsFile(
+  page: Page,
+  command: readonly [string, RegExp?],
+  settingsFile: string,
+  patch: Readonly<Record<string, unknown>>,
+): Promise<void> {
   const current = JSON.parse(readFileSync(settingsFile, 'utf8')) as Record<string, unknown>;
   const next: Record<string, unknown> = { ...current };
   for (const [key, value] of Object.entries(patch)) {

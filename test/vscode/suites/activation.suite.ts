@@ -7,7 +7,17 @@ import { api, delay, extension, waitForClientState, waitForState } from './helpe
 describe('activation', () => {
   it('returns the API', async () => {
     const llm = await api();
-    for (const fn of ['getStatus', 'getClientState', 'getStatusView', 'getChatView', 'sleep', 'wake', 'chat', 'newChat', 'stopChat'] as const) {
+    for (const fn of [
+      'getStatus',
+      'getClientState',
+      'getStatusView',
+      'getChatView',
+      'sleep',
+      'wake',
+      'chat',
+      'newChat',
+      'stopChat',
+    ] as const) {
       assert.equal(typeof llm[fn], 'function', fn);
     }
   });
@@ -37,7 +47,9 @@ describe('activation', () => {
 
   it('registers every command it contributes', async () => {
     await api();
-    const contributed = (extension().packageJSON as { contributes: { commands: Array<{ command: string }> } }).contributes.commands.map((c) => c.command);
+    const contributed = (extension().packageJSON as { contributes: { commands: Array<{ command: string }> } }).contributes.commands.map(
+      (c) => c.command,
+    );
     assert.ok(contributed.length >= 6);
     const registered = new Set(await vscode.commands.getCommands(true));
     for (const id of contributed) assert.ok(registered.has(id), `${id} is not registered`);

@@ -9,7 +9,11 @@ const endings = ['eos', 'maxTokens', 'maxLines', 'suffix'];
 type TurnOutcome = Awaited<ReturnType<LocalLlmApi['chat']>>;
 
 /** One turn, stopped as soon as its first piece streams. */
-async function chatUntilFirstChunk(llm: LocalLlmApi, message: string, includeContext: boolean): Promise<TurnOutcome & { streamed: boolean }> {
+async function chatUntilFirstChunk(
+  llm: LocalLlmApi,
+  message: string,
+  includeContext: boolean,
+): Promise<TurnOutcome & { streamed: boolean }> {
   let streamed = false;
   const outcome = await llm.chat(message, {
     includeContext,
@@ -23,7 +27,7 @@ async function chatUntilFirstChunk(llm: LocalLlmApi, message: string, includeCon
 }
 
 describe('chat', () => {
-  it('streams an answer through the panel\'s conversation', async () => {
+  it("streams an answer through the panel's conversation", async () => {
     const llm = await api();
     await waitForState(llm, 'ready');
     await vscode.commands.executeCommand('localLlm.openChat');

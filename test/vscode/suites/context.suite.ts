@@ -25,7 +25,10 @@ describe('context chunks', () => {
     await waitForClientState(llm, 'running');
     subscription = llm.onDidSendContextChunks((chunks) => sent.push(...chunks));
     await vscode.workspace.fs.writeFile(workspaceFile('.env'), new TextEncoder().encode(`${secret}\n`));
-    await vscode.workspace.fs.writeFile(workspaceFile('generated/hidden.ts'), new TextEncoder().encode('export const hiddenByFilesExclude = 1;\n'));
+    await vscode.workspace.fs.writeFile(
+      workspaceFile('generated/hidden.ts'),
+      new TextEncoder().encode('export const hiddenByFilesExclude = 1;\n'),
+    );
     await vscode.workspace.getConfiguration('files').update('exclude', { '**/generated': true }, vscode.ConfigurationTarget.Global);
   });
 
@@ -58,9 +61,11 @@ describe('context chunks', () => {
     assert.equal(chunk.kind, 'edit');
     assert.equal(chunk.startLine, 0);
     assert.ok(chunk.text.includes('# edited for the context test\n'), chunk.text);
-    assert.ok(primes.document.getText().startsWith(chunk.text), 'the chunk is the file\'s own lines');
+    assert.ok(primes.document.getText().startsWith(chunk.text), "the chunk is the file's own lines");
 
-    const leaked = sent.filter((c) => c.path.includes('.env') || c.path.includes('generated') || c.text.includes(secret) || c.text.includes('hiddenByFilesExclude'));
+    const leaked = sent.filter(
+      (c) => c.path.includes('.env') || c.path.includes('generated') || c.text.includes(secret) || c.text.includes('hiddenByFilesExclude'),
+    );
     assert.deepEqual(leaked, []);
 
     await show('primes.py');
@@ -91,12 +96,23 @@ describe('context chunks', () => {
       assert.ok(Date.now() < deadline, `no chunk of control.ts within 30 s; sent: ${JSON.stringify(sent.map((c) => c.path))}`);
       await delay(100);
     }
-    assert.deepEqual(sent.filter((c) => c.path === 'notes.md'), []);
+    assert.deepEqual(
+      sent.filter((c) => c.path === 'notes.md'),
+      [],
+    );
   });
 
-  it('sends the definition of a name at the cursor, from the language\'s own definition provider', async () => {
-    await vscode.workspace.fs.writeFile(workspaceFile('util/math.ts'), new TextEncoder().encode('/** Adds two numbers. */\nexport function addNumbers(a: number, b: number): number {\n  return a + b;\n}\n'));
-    await vscode.workspace.fs.writeFile(workspaceFile('main.ts'), new TextEncoder().encode("import { addNumbers } from './util/math';\n\nexport const sum = addNumbers(1, 2);\n"));
+  it("sends the definition of a name at the cursor, from the language's own definition provider", async () => {
+    await vscode.workspace.fs.writeFile(
+      workspaceFile('util/math.ts'),
+      new TextEncoder().encode(
+        '/** Adds two numbers. */\nexport function addNumbers(a: number, b: number): number {\n  return a + b;\n}\n',
+      ),
+    );
+    await vscode.workspace.fs.writeFile(
+      workspaceFile('main.ts'),
+      new TextEncoder().encode("import { addNumbers } from './util/math';\n\nexport const sum = addNumbers(1, 2);\n"),
+    );
     const editor = await show('main.ts', 2);
     // The TypeScript server starts with the first TypeScript file, and finds definitions in other
     // files once it has loaded the project; the feature asks only providers that answer quickly,
@@ -104,7 +120,11 @@ describe('context chunks', () => {
     const name = new vscode.Position(2, 'export const sum = addNum'.length);
     const started = Date.now();
     for (;;) {
-      const found = await vscode.commands.executeCommand<Array<vscode.Location | vscode.LocationLink>>('vscode.executeDefinitionProvider', editor.document.uri, name);
+      const found = await vscode.commands.executeCommand<Array<vscode.Location | vscode.LocationLink>>(
+        'vscode.executeDefinitionProvider',
+        editor.document.uri,
+        name,
+      );
       if (found.some((d) => ('targetUri' in d ? d.targetUri : d.uri).path.endsWith('/util/math.ts'))) break;
       assert.ok(Date.now() - started < 90_000, 'the TypeScript server found no definition within 90 s');
       await delay(500);
@@ -114,7 +134,10 @@ describe('context chunks', () => {
     console.log(`The TypeScript definition provider answered after ${warm - started} ms, then in ${Date.now() - warm} ms.`);
     const deadline = Date.now() + 30_000;
     for (let i = 0; !sent.some((c) => c.kind === 'definition' && c.path === 'util/math.ts'); i++) {
-      assert.ok(Date.now() < deadline, `no definition chunk within 30 s of a quick provider; sent: ${JSON.stringify(sent.map((c) => [c.kind, c.path]))}`);
+      assert.ok(
+        Date.now() < deadline,
+        `no definition chunk within 30 s of a quick provider; sent: ${JSON.stringify(sent.map((c) => [c.kind, c.path]))}`,
+      );
       // Each rest of the cursor asks again.
       const at = name.translate(0, i % 3);
       editor.selection = new vscode.Selection(at, at);

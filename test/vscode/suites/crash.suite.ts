@@ -4,7 +4,6 @@ import * as vscode from 'vscode';
 import { api, recordStates, waitForClientState, waitForState, waitForStatus } from './helpers';
 import { isAlive } from '../../fixtures/processes';
 
-
 describe('server lifecycle', () => {
   it('Restart Server ends the old server process and brings the model back', async () => {
     const llm = await api();

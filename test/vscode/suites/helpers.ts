@@ -18,13 +18,22 @@ export async function api(): Promise<LocalLlmApi> {
 }
 
 /** Resolves with the first status (the current one included) that satisfies `accept`. */
-export function waitForStatus(llm: LocalLlmApi, accept: (s: ModelStatus) => boolean, what: string, timeoutMs = 120_000): Promise<ModelStatus> {
+export function waitForStatus(
+  llm: LocalLlmApi,
+  accept: (s: ModelStatus) => boolean,
+  what: string,
+  timeoutMs = 120_000,
+): Promise<ModelStatus> {
   const now = llm.getStatus();
   if (now && accept(now)) return Promise.resolve(now);
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       sub.dispose();
-      reject(new Error(`No ${what} within ${timeoutMs / 1000} s; the model is ${llm.getStatus()?.state ?? 'unknown'} (${llm.getStatus()?.error ?? 'no error'}).`));
+      reject(
+        new Error(
+          `No ${what} within ${timeoutMs / 1000} s; the model is ${llm.getStatus()?.state ?? 'unknown'} (${llm.getStatus()?.error ?? 'no error'}).`,
+        ),
+      );
     }, timeoutMs);
     const sub = llm.onDidChangeStatus((s) => {
       if (!accept(s)) return;

@@ -19,7 +19,9 @@ export async function run(): Promise<void> {
   const failures = await new Promise<number>((resolve) => {
     const runner = mocha.run(resolve);
     // Say why at once, not only in the summary: a harness timeout would swallow the summary.
-    runner.on('fail', (test, err: unknown) => console.log(`FAILED: ${test.fullTitle()}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`));
+    runner.on('fail', (test, err: unknown) =>
+      console.log(`FAILED: ${test.fullTitle()}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`),
+    );
   });
   if (failures > 0) throw new Error(`${failures} integration test${failures === 1 ? '' : 's'} failed.`);
 }

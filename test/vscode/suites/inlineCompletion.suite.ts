@@ -22,7 +22,8 @@ function reports(llm: LocalLlmApi, uri: vscode.Uri) {
         const found = seen.slice(from).find(accept);
         if (found) return found;
         const left = deadline - Date.now();
-        if (left <= 0) throw new Error(`No matching inline completion report within ${timeoutMs / 1000} s (got ${JSON.stringify(seen.slice(from))}).`);
+        if (left <= 0)
+          throw new Error(`No matching inline completion report within ${timeoutMs / 1000} s (got ${JSON.stringify(seen.slice(from))}).`);
         await new Promise<void>((resolve) => {
           waiters.push(resolve);
           setTimeout(resolve, left);
@@ -108,7 +109,13 @@ describe('inline completions', () => {
       await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
       const report = await log.next((r) => !r.cancelled && !r.skipped, from);
       assert.equal(llm.getStatus()?.state, 'ready', `answered (${JSON.stringify(report)}) only once awake`);
-      assert.deepEqual(seen.states.slice(mark).filter((s) => s === 'waking' || s === 'ready').slice(0, 2), ['waking', 'ready']);
+      assert.deepEqual(
+        seen.states
+          .slice(mark)
+          .filter((s) => s === 'waking' || s === 'ready')
+          .slice(0, 2),
+        ['waking', 'ready'],
+      );
     } finally {
       seen.dispose();
       log.dispose();

@@ -120,7 +120,11 @@ export const llamaServerAdapter: ServerAdapter = {
       );
     } catch (err) {
       if (err instanceof RemoteError && err.status === 501) {
-        throw new RemoteError('no-fim', `The model on ${ctx.http.label} has no fill-in-the-middle tokens, so inline completions cannot run; chat works.`, 501);
+        throw new RemoteError(
+          'no-fim',
+          `The model on ${ctx.http.label} has no fill-in-the-middle tokens, so inline completions cannot run; chat works.`,
+          501,
+        );
       }
       throw err;
     }
@@ -134,7 +138,10 @@ export const llamaServerAdapter: ServerAdapter = {
 
   async unload(ctx, described, options): Promise<void> {
     if (described.model === null) {
-      throw new RemoteError('http', `${ctx.http.label} runs one model and sleeps on its own (--sleep-idle-seconds); it cannot be unloaded from here.`);
+      throw new RemoteError(
+        'http',
+        `${ctx.http.label} runs one model and sleeps on its own (--sleep-idle-seconds); it cannot be unloaded from here.`,
+      );
     }
     const { status, body } = await ctx.http.json('POST', '/models/unload', { model: described.model }, options);
     // A model that is not running is asleep already.

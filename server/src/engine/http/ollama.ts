@@ -56,7 +56,9 @@ export const ollamaAdapter: ServerAdapter = {
   async sleeping(ctx, described, options): Promise<boolean | null> {
     const { status, body } = await ctx.http.json('GET', '/api/ps', undefined, options);
     if (status !== 200) return null;
-    const loaded = (isRecord(body) && Array.isArray(body.models) ? body.models.filter(isRecord) : []).map((m) => str(m.name) ?? str(m.model));
+    const loaded = (isRecord(body) && Array.isArray(body.models) ? body.models.filter(isRecord) : []).map(
+      (m) => str(m.name) ?? str(m.model),
+    );
     return !loaded.includes(described.model);
   },
 

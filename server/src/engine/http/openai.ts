@@ -34,7 +34,10 @@ export const openAiAdapter: ServerAdapter = {
     const entry = ctx.model ? list.find((m) => m.id === ctx.model) : list[0];
     const id = entry ? str(entry.id) : null;
     if (!entry || id === null) {
-      throw new RemoteError('http', ctx.model ? `${ctx.http.label} has no model named ${ctx.model}.` : `${ctx.http.label} lists no model at /v1/models.`);
+      throw new RemoteError(
+        'http',
+        ctx.model ? `${ctx.http.label} has no model named ${ctx.model}.` : `${ctx.http.label} lists no model at /v1/models.`,
+      );
     }
     const sleeping = await isSleeping(ctx, options).catch(() => null);
     return { name: id, contextSize: num(entry.max_model_len) ?? 0, hasFim: null, sleeping, model: id, canUnload: sleeping !== null };
@@ -76,7 +79,14 @@ export const openAiAdapter: ServerAdapter = {
       text: out.text,
       stopReason: out.stopReason,
       tokens: generated,
-      figures: { promptTokens: prompt, evaluatedTokens: prompt - cached, reusedTokens: cached, generatedTokens: generated, tokensPerSecond: null, ms: 0 },
+      figures: {
+        promptTokens: prompt,
+        evaluatedTokens: prompt - cached,
+        reusedTokens: cached,
+        generatedTokens: generated,
+        tokensPerSecond: null,
+        ms: 0,
+      },
     };
   },
 

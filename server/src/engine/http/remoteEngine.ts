@@ -5,14 +5,7 @@
 // said once as a notification; the next request tries again. Code leaves the machine over plain
 // http only to loopback or to a host the user confirmed.
 import { Emitter, type Event } from 'vscode-jsonrpc';
-import type {
-  ChatGenerateParams,
-  GenerationResult,
-  HostStats,
-  InfillParams,
-  PrefillResult,
-  SaveStateResult,
-} from '../../host/protocol';
+import type { ChatGenerateParams, GenerationResult, HostStats, InfillParams, PrefillResult, SaveStateResult } from '../../host/protocol';
 import { noFigures } from '../../host/protocol';
 import { needsInsecureConfirmation } from '../../models/insecureUrl';
 import type { EngineKind, EngineServerState } from '../../shared/protocol';
@@ -251,7 +244,9 @@ export class RemoteEngine implements Engine {
         signal,
         timeoutMs: asleep ? remote.wakeTimeoutMs : remote.timeoutMs,
         onSlow: async () => {
-          const sleeping = await adapter.sleeping(this.context(), described, { timeoutMs: Math.min(pollTimeoutMs, remote.timeoutMs) }).catch(() => null);
+          const sleeping = await adapter
+            .sleeping(this.context(), described, { timeoutMs: Math.min(pollTimeoutMs, remote.timeoutMs) })
+            .catch(() => null);
           if (sleeping !== true) return null;
           this.setServer('waking');
           return remote.wakeTimeoutMs;
@@ -330,7 +325,9 @@ export class RemoteEngine implements Engine {
     if (!adapter || !described || this.polling) return;
     this.polling = true;
     try {
-      const sleeping = await adapter.sleeping(this.context(), described, { timeoutMs: Math.min(pollTimeoutMs, this.options.settings().remote.timeoutMs) });
+      const sleeping = await adapter.sleeping(this.context(), described, {
+        timeoutMs: Math.min(pollTimeoutMs, this.options.settings().remote.timeoutMs),
+      });
       if (this.poller === null) return;
       if (this.errorFromPoll && this.options.session.view.error !== null) {
         this.options.session.view.error = null;

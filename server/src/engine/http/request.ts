@@ -120,7 +120,8 @@ export class HttpClient {
           throw new RemoteError('http', `${this.label} sent a stream event that is not JSON.`);
         }
         const errorSaid = isRecord(parsed) && parsed.error !== undefined ? serverMessage(parsed) : null;
-        if (errorSaid) throw new RemoteError('http', `${this.label} failed in the middle of the answer: ${errorSaid.replace(/[.\s]+$/, '')}.`);
+        if (errorSaid)
+          throw new RemoteError('http', `${this.label} failed in the middle of the answer: ${errorSaid.replace(/[.\s]+$/, '')}.`);
         return onEvent(parsed);
       };
       const decoder = new TextDecoder();
@@ -242,7 +243,10 @@ export class HttpClient {
         return new RemoteError('cut', `${this.label} closed the connection before it answered.`);
       default: {
         if (/redirect/i.test(causeMessage(err))) {
-          return new RemoteError('http', `${this.label} answered with a redirect, which is not followed; set localLlm.engine to the address it redirects to.`);
+          return new RemoteError(
+            'http',
+            `${this.label} answered with a redirect, which is not followed; set localLlm.engine to the address it redirects to.`,
+          );
         }
         const why = code ?? (err instanceof Error ? err.message : String(err));
         return new RemoteError('unreachable', `${this.label} cannot be reached (${why}).`);

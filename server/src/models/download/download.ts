@@ -203,7 +203,10 @@ function reasonError(uri: string, fileName: string, reason: FailureReason): Mode
     case 'redirectScheme':
       return reason.scheme === 'invalid'
         ? new ModelSetupError('redirect', `${uri} redirects to an address that is not a valid URL, so it cannot be downloaded.`)
-        : new ModelSetupError('redirect', `${uri} redirects to a ${reason.scheme} URL, which is not allowed; only http and https are followed.`);
+        : new ModelSetupError(
+            'redirect',
+            `${uri} redirects to a ${reason.scheme} URL, which is not allowed; only http and https are followed.`,
+          );
     case 'redirectLoop':
       return new ModelSetupError('redirect', `${uri} redirects in a loop, so it cannot be downloaded; check the URL.`);
     case 'redirectTooMany':
@@ -216,11 +219,19 @@ function reasonError(uri: string, fileName: string, reason: FailureReason): Mode
   }
 }
 
-function failureError(uri: string, fileName: string, m: Extract<FromWorker, { type: 'failed' }>, log: (line: string) => void): ModelSetupError {
+function failureError(
+  uri: string,
+  fileName: string,
+  m: Extract<FromWorker, { type: 'failed' }>,
+  log: (line: string) => void,
+): ModelSetupError {
   log(`The downloader of ${uri} failed: ${m.message}`);
   if (m.reason) return reasonError(uri, fileName, m.reason);
   if (m.code === 'ENOSPC') {
-    return new ModelSetupError('disk', `The disk filled up while downloading ${fileName}; free some space and try again (the download resumes).`);
+    return new ModelSetupError(
+      'disk',
+      `The disk filled up while downloading ${fileName}; free some space and try again (the download resumes).`,
+    );
   }
   switch (m.status) {
     case 404:
@@ -348,7 +359,10 @@ export async function downloadModelFile(target: DownloadTarget, control: Downloa
     fileName = first.fileName;
     finalPath = first.filePath;
     if (first.totalFiles > 1) {
-      throw new ModelSetupError('download', `${uri} is split into ${first.totalFiles} files, which is not supported yet; choose a single-file GGUF.`);
+      throw new ModelSetupError(
+        'download',
+        `${uri} is split into ${first.totalFiles} files, which is not supported yet; choose a single-file GGUF.`,
+      );
     }
     const info: DownloadInfo = {
       fileName: first.fileName,

@@ -44,7 +44,10 @@ export function downloadUri(uri: string): string {
 /** The file an hf:user/repo:quant URI names, read from the hub's manifest as node-llama-cpp does; null when unsure. */
 async function quantFileUrl(ref: HfModelRef, hub: string, token: string | null): Promise<string | null> {
   const base = hub.endsWith('/') ? hub : `${hub}/`;
-  const manifest = new URL(`v2/${encodeURIComponent(ref.user)}/${encodeURIComponent(ref.repo)}/manifests/${encodeURIComponent(ref.quant ?? 'latest')}`, base);
+  const manifest = new URL(
+    `v2/${encodeURIComponent(ref.user)}/${encodeURIComponent(ref.repo)}/manifests/${encodeURIComponent(ref.quant ?? 'latest')}`,
+    base,
+  );
   let res: Response;
   try {
     // This user agent makes the hub name the GGUF file (ggufFile) in its answer.
@@ -95,7 +98,8 @@ async function follow(start: string, token: string | null): Promise<ProbeResult>
       } catch {
         throw new ProbeFailure({ kind: 'redirectScheme', scheme: 'invalid' });
       }
-      if (next.protocol !== 'http:' && next.protocol !== 'https:') throw new ProbeFailure({ kind: 'redirectScheme', scheme: next.protocol });
+      if (next.protocol !== 'http:' && next.protocol !== 'https:')
+        throw new ProbeFailure({ kind: 'redirectScheme', scheme: next.protocol });
       next.hash = '';
       if (seen.has(next.href)) throw new ProbeFailure({ kind: 'redirectLoop' });
       if (hops + 1 > maxRedirects) throw new ProbeFailure({ kind: 'redirectTooMany', hops: maxRedirects });

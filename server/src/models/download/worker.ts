@@ -145,8 +145,7 @@ async function stop(deletePartial: boolean): Promise<void> {
 }
 
 process.on('message', (raw: ToWorker) => {
-  const run =
-    raw.type === 'start' ? start(raw) : raw.type === 'go' ? go() : raw.type === 'stop' ? stop(raw.deletePartial) : null;
+  const run = raw.type === 'start' ? start(raw) : raw.type === 'go' ? go() : raw.type === 'stop' ? stop(raw.deletePartial) : null;
   run?.then(
     () => {
       if (raw.type === 'stop' || raw.type === 'go') process.exit(0);

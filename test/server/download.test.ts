@@ -491,7 +491,7 @@ describe("a server never writes where it did not say, never names the cache's fi
         const storageDir = tempStorage();
         const url = `${server.endpoint}files/tiny-coder-q8_0.gguf`;
         // The hub is elsewhere, so the downloader does not name the file after an hf: path.
-        const resolved = await resolveModel(url, run(storageDir, 'http://127.0.0.1:9/').options);
+        const resolved = await resolveModel(url, run(storageDir, 'http://localhost:9/').options);
         const file = path.basename(resolved.path);
         assert.match(file, /^tiny-coder-q8_0-[0-9a-f]{8}\.gguf$/);
         assert.equal(sha256(resolved.path), sha256(tiny), 'the model is on disk, whole');

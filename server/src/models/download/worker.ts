@@ -1,8 +1,9 @@
 // Child process that runs node-llama-cpp's own downloader for one file, so the language server
 // never loads node-llama-cpp (~40 MB and 0.4 s) and a download that hangs offline, ignoring its
 // AbortSignal, ends with this process instead of lingering in the server. It also checks the URL
-// first (probe.ts), watches the downloader's answers (fetchWatch.ts), and hashes the finished file, so a
-// multi-GB read never runs on the server's event loop and ends when this process is stopped.
+// first (probe.ts), watches the downloader's answers (fetchWatch.ts), names the file itself
+// (fileName.ts), and hashes the finished file, so a multi-GB read never runs on the server's event
+// loop and ends when this process is stopped.
 // Speaks the messages of messages.ts over the Node IPC channel.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';

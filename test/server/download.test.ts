@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import * as https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -448,6 +450,132 @@ describe('what the server sends is checked, not trusted', () => {
       assert.equal(toFile.confirms.length + loop.confirms.length, 0);
     } finally {
       await server.close();
+    }
+  });
+});
+
+describe("a server never writes where it did not say, never names the cache's files, never skips the plain-http question", () => {
+  const libraryText = /browser|ignoreIfRange|_ignore|Expected \d+ bytes|Status code|stack|at \S+ \(/;
+
+  it('a server without byte ranges that cuts the stream is refused in our words, never resumed into a corrupt file; the next try starts from byte 0', async () => {
+    // No hash published: the Range watch alone must tell. Cut after two of ipull's 5 MiB chunks.
+    const server = await startModelServer({ file: medium, mode: 'cutNoRanges', dropAfterBytes: 12 * 1024 * 1024 });
+    try {
+      const storageDir = tempStorage();
+      const err = await refused(resolveModel(uri, run(storageDir, server.endpoint).options), ['rangeIgnored']);
+      assert.match(err.message, /127\.0\.0\.1:\d+ cut the download of .* cannot resume it .* next try starts from the beginning/);
+      assert.doesNotMatch(err.message, libraryText);
+      await noModelIn(storageDir);
+      assert.deepEqual(
+        filesIn(storageDir).filter((f) => f.endsWith('.ipull')),
+        [],
+        'nothing is kept to resume from',
+      );
+
+      // The server now sends the whole file: the next try gets every byte where it belongs.
+      const resolved = await resolveModel(uri, run(storageDir, server.endpoint).options);
+      assert.equal(sha256(resolved.path), sha256(medium));
+      assert.deepEqual(
+        (await readIndex(modelsDirOf(storageDir))).map((e) => [e.sha256, e.verifiedBy]),
+        [[sha256(medium), null]],
+      );
+    } finally {
+      await server.close();
+    }
+  });
+
+  for (const name of ['index.json', '.download.lock', 'other.gguf.ipull']) {
+    it(`a Content-Disposition naming "${name}" does not name the cached file`, async () => {
+      const server = await startModelServer({ file: tiny, dispositionName: name });
+      try {
+        const storageDir = tempStorage();
+        const url = `${server.endpoint}files/tiny-coder-q8_0.gguf`;
+        // The hub is elsewhere, so the downloader does not name the file after an hf: path.
+        const resolved = await resolveModel(url, run(storageDir, 'http://localhost:9/').options);
+        const file = path.basename(resolved.path);
+        assert.match(file, /^tiny-coder-q8_0-[0-9a-f]{8}\.gguf$/);
+        assert.equal(sha256(resolved.path), sha256(tiny), 'the model is on disk, whole');
+        assert.deepEqual(
+          (await readIndex(modelsDirOf(storageDir))).map((e) => [e.source, e.file]),
+          [[url, file]],
+        );
+        assert.deepEqual(filesIn(storageDir), ['index.json', file]);
+        // Offline, the index still finds it.
+        assert.deepEqual(await resolveModel(url, run(storageDir, await closedPortEndpoint()).options), {
+          path: resolved.path,
+          source: url,
+          downloaded: false,
+        });
+      } finally {
+        await server.close();
+      }
+    });
+  }
+
+  it('an https URL that redirects to plain http on another machine gets the plain-http question', async (t) => {
+    // Another machine: this one's own address on a network interface, which is not loopback.
+    const lan = Object.values(os.networkInterfaces())
+      .flat()
+      .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal)?.address;
+    if (!lan) return t.skip('this machine has no network address besides loopback');
+    const target = await startModelServer({ file: tiny, listenHost: lan });
+    const certDir = mkdtempSync(path.join(tempRoot, 'tls-'));
+    const key = path.join(certDir, 'key.pem');
+    const cert = path.join(certDir, 'cert.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
+      { stdio: 'ignore', input: '' },
+    );
+    const redirects = https.createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (_req, res) => {
+      res.writeHead(302, { location: `${target.endpoint}files/tiny-coder-q8_0.gguf` }).end();
+    });
+    await new Promise<void>((resolve) => redirects.listen(0, '127.0.0.1', resolve));
+    // The download worker, a child of this process, trusts the certificate made here.
+    const trusted = process.env.NODE_EXTRA_CA_CERTS;
+    process.env.NODE_EXTRA_CA_CERTS = cert;
+    try {
+      const url = `https://127.0.0.1:${(redirects.address() as AddressInfo).port}/files/tiny-coder-q8_0.gguf`;
+      const storageDir = tempStorage();
+      const asked: ConfirmInfo[] = [];
+      const declined = run(storageDir, target.endpoint, {
+        confirm: async (info) => {
+          asked.push(info);
+          return false;
+        },
+      });
+      await rejectsWith(resolveModel(url, declined.options), 'declined', /was declined/);
+      assert.equal(asked.length, 1);
+      assert.equal(asked[0].plainHttpHost, new URL(target.endpoint).host);
+      assert.deepEqual(dataRequests(target), [], 'no model bytes before the answer');
+      await noModelIn(storageDir);
+
+      const accepted = run(storageDir, target.endpoint);
+      const resolved = await resolveModel(url, accepted.options);
+      assert.equal(sha256(resolved.path), sha256(tiny));
+      assert.equal(accepted.confirms[0].plainHttpHost, new URL(target.endpoint).host);
+    } finally {
+      if (trusted === undefined) delete process.env.NODE_EXTRA_CA_CERTS;
+      else process.env.NODE_EXTRA_CA_CERTS = trusted;
+      redirects.closeAllConnections();
+      await new Promise<void>((resolve) => redirects.close(() => resolve()));
+      await target.close();
     }
   });
 });

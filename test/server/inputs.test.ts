@@ -3,11 +3,17 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { InlineCompletionRequest, ResponseError, ShutdownRequest, type InlineCompletionItem } from 'vscode-languageserver-protocol/node';
+import {
+  DidCloseTextDocumentNotification,
+  InlineCompletionRequest,
+  ResponseError,
+  ShutdownRequest,
+  type InlineCompletionItem,
+} from 'vscode-languageserver-protocol/node';
 import { startModelServer, type ModelServer } from '../fixtures/httpModelServer';
 import { tinyModel } from '../fixtures/models';
 import { startServer, type TestServer } from './lspClient';
@@ -332,6 +338,126 @@ describe('a corrupt message stream', () => {
     } finally {
       if (server.process.exitCode === null) await server.stop();
       else server.connection.dispose();
+    }
+  });
+});
+
+/** A place where the model completes (random weights may give nothing at a given spot), with its text. */
+async function findCompletion(server: TestServer, name: string): Promise<{ uri: string; end: Position; text: string }> {
+  const docs = ['const total = ', 'function add(a: number, b: number) {\n  return a', 'if (', 'const name: string ='];
+  for (const [i, text] of docs.entries()) {
+    const uri = `file:///work/${name}-${i}.ts`;
+    server.open(uri, text);
+    const lines = text.split('\n');
+    const end = { line: lines.length - 1, character: lines[lines.length - 1].length };
+    const items = await complete(server, uri, end);
+    if (items.length > 0 && typeof items[0].insertText === 'string') return { uri, end, text: items[0].insertText };
+  }
+  assert.fail('the model completed at none of the places tried');
+}
+
+describe('the completion cache follows the model', () => {
+  it('never serves a suggestion of the previous model after a switch: not while the new one is in error, not once another is ready', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'local-llm-switch-'));
+    const other = path.join(dir, 'other.gguf');
+    copyFileSync(tiny, other);
+    const server = await startServer(baseSettings(tiny));
+    try {
+      await server.waitForState('ready');
+      const found = await findCompletion(server, 'switch');
+      const before = (await server.status()).completions;
+      const again = await complete(server, found.uri, found.end);
+      assert.deepEqual(
+        again.map((i) => i.insertText),
+        [found.text],
+      );
+      assert.equal(
+        (await server.status()).completions.cacheHits - before.cacheHits,
+        1,
+        'served from the cache while the model is the same',
+      );
+
+      server.configure(baseSettings(path.join(dir, 'missing.gguf')));
+      await server.waitForState('error');
+      const inError = (await server.status()).completions;
+      assert.deepEqual(await complete(server, found.uri, found.end), [], 'nothing while the chosen model is in error');
+      assert.equal((await server.status()).completions.cacheHits, inError.cacheHits);
+
+      server.configure(baseSettings(other));
+      await server.waitFor((s) => s.state === 'ready' && s.model?.path === other, 'the other model ready');
+      const ready = (await server.status()).completions;
+      await complete(server, found.uri, found.end);
+      assert.equal((await server.status()).completions.cacheHits, ready.cacheHits, 'the other model answers itself');
+    } finally {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** Sizes of the strings of at least `minBytes` in a V8 heap snapshot. */
+function bigStrings(snapshotFile: string, minBytes: number): number[] {
+  const snapshot = JSON.parse(readFileSync(snapshotFile, 'utf8')) as {
+    snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
+    nodes: number[];
+  };
+  const fields = snapshot.snapshot.meta.node_fields;
+  const types = snapshot.snapshot.meta.node_types[0];
+  const typeAt = fields.indexOf('type');
+  const sizeAt = fields.indexOf('self_size');
+  const stringTypes = new Set(['string', 'concatenated string', 'sliced string'].map((t) => types.indexOf(t)));
+  const sizes: number[] = [];
+  for (let i = 0; i < snapshot.nodes.length; i += fields.length) {
+    if (stringTypes.has(snapshot.nodes[i + typeAt]) && snapshot.nodes[i + sizeAt] >= minBytes) sizes.push(snapshot.nodes[i + sizeAt]);
+  }
+  return sizes;
+}
+
+/** A heap snapshot of the server (taken after a full GC), read back once it is written whole. */
+async function serverHeap(server: TestServer, dir: string, minBytes: number): Promise<number[]> {
+  const known = new Set(readdirSync(dir));
+  server.process.kill('SIGUSR2');
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    const file = readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && !known.has(f));
+    if (file) {
+      try {
+        return bigStrings(path.join(dir, file), minBytes);
+      } catch {
+        // Still being written.
+      }
+    }
+    assert.ok(Date.now() < deadline, 'no heap snapshot of the server');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+describe('a closed document', () => {
+  it('is released: once a 20 MB document is closed the server holds no string of its size', async () => {
+    const snapshots = mkdtempSync(path.join(os.tmpdir(), 'local-llm-heap-'));
+    const server = await startServer(baseSettings(tiny), {
+      env: { NODE_OPTIONS: `--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${snapshots}` },
+    });
+    try {
+      await server.waitForState('ready');
+      const line = 'const value = compute(alpha, beta, gamma); // a line of code\n';
+      const text = line.repeat(Math.ceil((20 * 1024 * 1024) / line.length)) + 'const total = ';
+      const uri = 'file:///work/big.ts';
+      server.open(uri, text);
+      const end = { line: text.split('\n').length - 1, character: 'const total = '.length };
+      // Completions inside it and at its end, so every per-document path has seen it.
+      await complete(server, uri, { line: 1000, character: 10 });
+      await complete(server, uri, end);
+      const open = await serverHeap(server, snapshots, 10 * 1024 * 1024);
+      assert.ok(open.length > 0, 'while open, the document is in the heap (the measure can see it)');
+
+      await server.connection.sendNotification(DidCloseTextDocumentNotification.type, { textDocument: { uri } });
+      await server.status();
+      const closed = await serverHeap(server, snapshots, 10 * 1024 * 1024);
+      assert.deepEqual(closed, [], 'strings of 10 MB or more still held after the close');
+    } finally {
+      await server.stop();
+      rmSync(snapshots, { recursive: true, force: true });
     }
   });
 });

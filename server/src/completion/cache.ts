@@ -1,5 +1,7 @@
 // Completions already generated, so that asking again at the same place, or typing along the
-// ghost text, costs no generation. A bounded LRU; pure, no timers.
+// ghost text, costs no generation. A bounded LRU; pure, no timers. Its texts are copies (see
+// detach.ts): the cache outlives many versions of a 10 MB document.
+import { detach } from './detach';
 
 export interface CompletionCacheKey {
   uri: string;
@@ -31,14 +33,6 @@ interface Entry {
   prefixTail: string;
   suffixHead: string;
   completion: string;
-}
-
-/**
- * A fresh copy of `text`. A slice of a document keeps V8's whole document string alive, and the
- * cache outlives many versions of a 10 MB document.
- */
-function detach(text: string): string {
-  return Buffer.from(text, 'utf16le').toString('utf16le');
 }
 
 export class CompletionCache {
@@ -96,6 +90,11 @@ export class CompletionCache {
     for (const [id, entry] of this.entries) {
       if (entry.uri === uri) this.entries.delete(id);
     }
+  }
+
+  /** Drops every entry (another model now answers). */
+  clear(): void {
+    this.entries.clear();
   }
 
   /** Entries held now. */

@@ -27,7 +27,8 @@ import { systemClock } from '../shared/clock';
 import { errorMessage } from '../shared/errors';
 import { formatTokenFigures } from '../shared/format';
 import { BackgroundWork, defaultQuietMs, nextSuggestionQuietMs } from './background';
-import { CompletionCache, defaultCacheOptions } from './cache';
+import { CompletionCache, defaultCacheOptions, type CompletionCacheKey } from './cache';
+import { detach, detachParams } from './detach';
 import { trimCapped } from './capped';
 import { ContextRing, parseChunks, ringLimitsFor, ringTokenBudget, type PromptWindow } from './contextRing';
 import { checkDocument } from './documentGuard';
@@ -99,6 +100,29 @@ function registerInlineCompletion(
     log,
   });
   const contextSize = (): number => model.info?.contextSize ?? settings().contextSize;
+
+  /**
+   * What the cached suggestions came from: the engine and model chosen, and the model loaded. A
+   * suggestion of another model (before a switch, or while the chosen one is in error) is never
+   * served, so the cache is emptied whenever this changes.
+   */
+  let cacheSource = '';
+  function currentSource(): string {
+    const s = settings();
+    return JSON.stringify([s.engine, s.model, s.remote.model, model.info?.path ?? null, model.info?.name ?? null]);
+  }
+  function ownCache(): string {
+    const source = currentSource();
+    if (source !== cacheSource) {
+      cache.clear();
+      cacheSource = source;
+    }
+    return source;
+  }
+  /** Keeps `completion` only if the model that made it, `source`, is still the one in use. */
+  function remember(source: string, key: CompletionCacheKey, completion: string): void {
+    if (ownCache() === source) cache.set(key, completion);
+  }
 
   /** The ring for a prompt at `window`, or none when the ring is off or empty. */
   function contextFor(window: PromptWindow, languageId: string): InfillContext | undefined {
@@ -182,6 +206,7 @@ function registerInlineCompletion(
     const window = buildInfillWindow(text, offset, defaultBudget);
     const key = { uri: document.uri, prefix: window.prefix, suffix: window.suffix };
     background.touch();
+    const source = ownCache();
     const cached = cache.get(key);
     if (cached !== undefined) {
       stats.cacheHits++;
@@ -222,12 +247,13 @@ function registerInlineCompletion(
         uri: document.uri,
         line: position.line,
         character: position.character,
-        parts: result.prompt ?? [],
+        parts: (result.prompt ?? []).map((p) => ({ ...p, text: detach(p.text) })),
         figures: result.figures,
         capped,
         at: Date.now(),
       };
-      lastRequest = { params: request, window: promptWindow, languageId: document.languageId };
+      // Kept past this document's version, and past its close: copies, never views of the text.
+      lastRequest = { params: detachParams(request), window: promptWindow, languageId: document.languageId };
       contexts.set(document.uri, context);
       // What the model was given (before its own cut to prefixTokens + suffixTokens): bounded by
       // the window whatever the document's size; and how much of it the KV cache already held.
@@ -239,7 +265,7 @@ function registerInlineCompletion(
       const raw = capped ? trimCapped(result.text) : result.text;
       const completion = postprocess(raw, { prefix: window.prefix, suffix: window.suffix, maxLines: config.maxLines });
       if (completion === null) return [];
-      cache.set(key, completion);
+      remember(source, key, completion);
       prefetchNext(document.uri, text, offset, completion, context);
       return [item(completion, position)];
     } catch (err) {
@@ -267,15 +293,18 @@ function registerInlineCompletion(
       prefix: (text.slice(Math.max(0, offset - prefixTailChars), offset) + completion).slice(-prefixTailChars),
       suffix: text.slice(offset, offset + suffixHeadChars),
     };
-    const id = `${uri}\0${expected.prefix}\0${expected.suffix}`;
+    const id = detach(`${uri}\0${expected.prefix}\0${expected.suffix}`);
     // Tried once per place: typing along a suggestion must not restart it (or retry an empty one) on every key.
     if (prefetching === id) return;
+    const source = ownCache();
     if (cache.get(expected) !== undefined) return;
     prefetching = id;
     const accepted = text.slice(0, offset) + completion + text.slice(offset);
-    const window = buildInfillWindow(accepted, offset + completion.length, defaultBudget);
+    // The task may wait a while: it keeps copies, not views of the accepted text (a whole document).
+    const full = buildInfillWindow(accepted, offset + completion.length, defaultBudget);
+    const window = { prefix: detach(full.prefix), suffix: detach(full.suffix) };
     const key = { uri, prefix: window.prefix, suffix: window.suffix };
-    const request = infillParamsFor(window, config);
+    const request = detachParams(infillParamsFor(full, config));
     const task = async (signal: AbortSignal): Promise<boolean> => {
       const { prefix, middle, suffix, prefixTokens, suffixTokens, maxTokens } = request;
       const warmed = await model.prefill({ prefix, middle, suffix, prefixTokens, suffixTokens, maxTokens, context }, signal);
@@ -285,7 +314,7 @@ function registerInlineCompletion(
       const raw = result.capped ? trimCapped(result.text) : result.text;
       const next = postprocess(raw, { prefix: window.prefix, suffix: window.suffix, maxLines: config.maxLines });
       if (next === null) return true;
-      cache.set(key, next);
+      remember(source, key, next);
       stats.prefetched = (stats.prefetched ?? 0) + 1;
       connection.console.debug(`Next suggestion after accepting in ${uri} ready: ${formatTokenFigures(result.figures)}.`);
       return true;
@@ -304,6 +333,8 @@ function registerInlineCompletion(
     skipped.delete(e.document.uri);
     cache.forgetDocument(e.document.uri);
     contexts.delete(e.document.uri);
+    // Nothing of a closed document is prefilled again.
+    if (lastRequest?.window.uri === e.document.uri) lastRequest = null;
   });
   return background;
 }

@@ -108,9 +108,11 @@ async function download(source: string, modelsDir: string, opts: ResolveOptions)
             );
           }
         }
-        // The host the bytes come from: the URL's own, or the hub's for an hf: URI.
+        // The host the bytes come from: the URL's own, or the hub's for an hf: URI; and any
+        // redirect on the way (an https URL may lead to plain http) gets the same question.
         const origin = downloadOrigin(source, opts.endpoint);
-        const plainHttp = needsInsecureConfirmation(origin) ? { plainHttpHost: origin.host } : {};
+        const plainHttpHost = needsInsecureConfirmation(origin) ? origin.host : info.plainHttpHost;
+        const plainHttp = plainHttpHost !== null ? { plainHttpHost } : {};
         return opts.confirm({ uri: source, fileName: info.fileName, sizeBytes: info.totalBytes, ...plainHttp });
       },
     },

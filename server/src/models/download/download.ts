@@ -11,6 +11,8 @@ import { rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { FailureReason, FromWorker, ToWorker } from './messages';
 import { checkGgufFile } from '../gguf';
+import { isModelFileName } from './fileName';
+import { partialSuffix } from '../cache';
 import { ModelSetupError } from '../setupError';
 import { parseModelRef } from '../../shared/modelRef';
 import { hubEndpoint, urlFragmentSha256 } from './hub';
@@ -29,6 +31,8 @@ export interface DownloadInfo {
   totalBytes: number | null;
   /** Already on disk from an interrupted earlier try; the download resumes after it. */
   resumedBytes: number;
+  /** A plain-http host off this machine that a redirect on the way to the file leads to, or null. */
+  plainHttpHost: string | null;
 }
 
 export interface DownloadProgress {
@@ -211,6 +215,16 @@ function reasonError(uri: string, fileName: string, reason: FailureReason): Mode
       return new ModelSetupError('redirect', `${uri} redirects in a loop, so it cannot be downloaded; check the URL.`);
     case 'redirectTooMany':
       return new ModelSetupError('redirect', `${uri} redirects more than ${reason.hops} times, so it cannot be downloaded; check the URL.`);
+    case 'cutWithoutRanges':
+      return new ModelSetupError(
+        'rangeIgnored',
+        `${reason.host} cut the download of ${fileName} and cannot resume it (it does not send byte ranges), so the download was stopped before anything was written in the wrong place; try again (the next try starts from the beginning), or download the file another way and choose it as a local file.`,
+      );
+    case 'plainHttpHop':
+      return new ModelSetupError(
+        'redirect',
+        `${uri} was redirected during the download to plain http at ${reason.host}, which was not confirmed, so the download was stopped; try again to be asked about it.`,
+      );
     case 'rangeIgnored':
       return new ModelSetupError(
         'rangeIgnored',
@@ -345,6 +359,8 @@ export async function downloadModelFile(target: DownloadTarget, control: Downloa
   };
   let fileName = uri;
   let finalPath: string | null = null;
+  /** The server cannot resume what it cut: the next try starts from byte 0. */
+  let startOver = false;
   try {
     session.deadline = Date.now() + Math.max(startupLimitMs, control.timeoutMs);
     session.send({ type: 'start', uri, dirPath: target.dirPath, endpoint: target.endpoint });
@@ -356,6 +372,12 @@ export async function downloadModelFile(target: DownloadTarget, control: Downloa
     if (first === 'exited') throw stoppedError();
     if (first.type === 'failed') throw failureError(uri, fileName, first, log);
     if (first.type !== 'info') throw new ModelSetupError('download', `The downloader for ${uri} answered out of order.`);
+    if (!isModelFileName(first.fileName) || path.dirname(path.resolve(first.filePath)) !== path.resolve(target.dirPath)) {
+      throw new ModelSetupError(
+        'download',
+        `${uri} would be stored as "${first.fileName}", which is not a plain .gguf file name in the model cache, so it is not downloaded; choose the file by a URL or hf: URI that names a .gguf file.`,
+      );
+    }
     fileName = first.fileName;
     finalPath = first.filePath;
     if (first.totalFiles > 1) {
@@ -369,6 +391,7 @@ export async function downloadModelFile(target: DownloadTarget, control: Downloa
       filePath: first.filePath,
       totalBytes: first.totalBytes,
       resumedBytes: first.downloadedBytes,
+      plainHttpHost: first.plainHttpHost,
     };
     const expectedSha256 = urlSha256 ?? first.hubSha256;
     const verifiedBy = urlSha256 !== null ? 'url' : first.hubSha256 !== null ? 'hub' : null;
@@ -388,7 +411,10 @@ export async function downloadModelFile(target: DownloadTarget, control: Downloa
     for (;;) {
       const m = await session.next(true);
       if (m === 'exited') throw stoppedError();
-      if (m.type === 'failed') throw failureError(uri, fileName, m, log);
+      if (m.type === 'failed') {
+        startOver = m.reason?.kind === 'cutWithoutRanges';
+        throw failureError(uri, fileName, m, log);
+      }
       if (m.type === 'done') {
         if (expectedSha256 !== null && m.sha256 !== expectedSha256) {
           await rm(m.filePath, { force: true });
@@ -416,6 +442,8 @@ export async function downloadModelFile(target: DownloadTarget, control: Downloa
     // A failed write can leave a cut file under the model's own name (resume state lives only
     // in the .ipull file); nothing incomplete may look like a model.
     if (finalPath && !(await checkGgufFile(finalPath)).ok) await rm(finalPath, { force: true });
+    // A stream that cannot be resumed leaves nothing worth resuming.
+    if (finalPath && startOver) await rm(finalPath + partialSuffix, { force: true });
     if (err instanceof Timeout) {
       throw new ModelSetupError(
         'timeout',

@@ -13,7 +13,11 @@ export type FailureReason =
   | { kind: 'redirectLoop' }
   | { kind: 'redirectTooMany'; hops: number }
   /** The server answered a request for part of the file with HTTP 200 (the file from its start). */
-  | { kind: 'rangeIgnored'; host: string };
+  | { kind: 'rangeIgnored'; host: string }
+  /** The server cut a whole-file stream and, not doing byte ranges, could only send it again from its first byte. */
+  | { kind: 'cutWithoutRanges'; host: string }
+  /** After the user confirmed, the download was redirected to a plain-http host they were not asked about. */
+  | { kind: 'plainHttpHop'; host: string };
 
 export type FromWorker =
   /** node-llama-cpp is loaded; network time starts now. */
@@ -30,6 +34,8 @@ export type FromWorker =
       totalFiles: number;
       /** The sha256 the hub publishes for the file (Hugging Face's x-linked-etag), lower-case hex; null when none. */
       hubSha256: string | null;
+      /** A plain-http host off this machine that a redirect leads to (the first), or null. */
+      plainHttpHost: string | null;
     }
   | { type: 'progress'; downloadedBytes: number; totalBytes: number | null }
   /** All bytes are on disk; the worker is reading the file back to hash it. */

@@ -2,10 +2,12 @@
 // redirect hop, followed by hand. The downloader itself follows a redirect to a file: URL or a
 // redirect loop by failing and retrying for minutes, so those are caught here, in a moment. The
 // same answers say whether the file is there (a 404 on the downloader's size request only makes
-// it go on with an unknown size) and which sha256 the hub publishes for it.
+// it go on with an unknown size), which sha256 the hub publishes for it, and whether a hop leads
+// to plain http off this machine (an https URL may redirect there), which the user is asked about.
 import { hfFileUrl, parseModelRef, type HfModelRef } from '../../shared/modelRef';
 import { hfToken, hubEndpoint, linkedEtagSha256 } from './hub';
 import type { FailureReason } from './messages';
+import { needsInsecureConfirmation } from '../insecureUrl';
 
 const maxRedirects = 10;
 const requestTimeoutMs = 15_000;
@@ -30,6 +32,8 @@ export class HttpStatusError extends Error {
 export interface ProbeResult {
   /** The sha256 the hub publishes for the file (x-linked-etag), or null. */
   hubSha256: string | null;
+  /** The first plain-http host off this machine on the way to the file (a redirect's), or null. */
+  plainHttpHost: string | null;
 }
 
 /** A model URL as the downloader gets it: without the fragment (which only carries a hash). */
@@ -79,15 +83,18 @@ async function follow(start: string, token: string | null): Promise<ProbeResult>
   const seen = new Set<string>();
   let url = start;
   let hubSha256: string | null = null;
+  let plainHttpHost: string | null = null;
   for (let hops = 0; ; hops++) {
     seen.add(url);
+    // Noted before the request: a hop that cannot be reached is still one the bytes would take.
+    if (plainHttpHost === null && needsInsecureConfirmation(url)) plainHttpHost = new URL(url).host;
     const own = new URL(url).origin === origin;
     const headers: Record<string, string> = own && token ? { authorization: `Bearer ${token}` } : {};
     let res: Response;
     try {
       res = await fetch(url, { method: 'HEAD', headers, redirect: 'manual', signal: AbortSignal.timeout(requestTimeoutMs) });
     } catch {
-      return { hubSha256 };
+      return { hubSha256, plainHttpHost };
     }
     if (own) hubSha256 ??= linkedEtagSha256(res.headers.get('x-linked-etag'));
     const location = res.headers.get('location');
@@ -108,14 +115,14 @@ async function follow(start: string, token: string | null): Promise<ProbeResult>
     }
     if (own && (res.status === 404 || res.status === 410)) throw new HttpStatusError(404, url);
     if (own && (res.status === 401 || res.status === 403)) throw new HttpStatusError(res.status, url);
-    return { hubSha256 };
+    return { hubSha256, plainHttpHost };
   }
 }
 
 /** Checks the file's URL before the download (see follow); an hf: URI's hub also gets the token. */
 export async function probeModelUrl(uri: string, endpoint: string | undefined): Promise<ProbeResult> {
   const parsed = parseModelRef(uri);
-  if (!parsed.ok || parsed.ref.kind === 'local') return { hubSha256: null };
+  if (!parsed.ok || parsed.ref.kind === 'local') return { hubSha256: null, plainHttpHost: null };
   const hub = hubEndpoint(endpoint);
   if (parsed.ref.kind === 'url') {
     // A URL on the hub gets the token too, as node-llama-cpp sends it there.
@@ -124,5 +131,5 @@ export async function probeModelUrl(uri: string, endpoint: string | undefined): 
   }
   const token = await hfToken();
   const url = parsed.ref.file !== null ? hfFileUrl(parsed.ref, hub) : await quantFileUrl(parsed.ref, hub, token);
-  return url ? follow(url, token) : { hubSha256: null };
+  return url ? follow(url, token) : { hubSha256: null, plainHttpHost: null };
 }

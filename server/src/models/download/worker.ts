@@ -1,8 +1,9 @@
 // Child process that runs node-llama-cpp's own downloader for one file, so the language server
 // never loads node-llama-cpp (~40 MB and 0.4 s) and a download that hangs offline, ignoring its
 // AbortSignal, ends with this process instead of lingering in the server. It also checks the URL
-// first (probe.ts), watches the downloader's Range answers, and hashes the finished file, so a
-// multi-GB read never runs on the server's event loop and ends when this process is stopped.
+// first (probe.ts), watches the downloader's answers (fetchWatch.ts), names the file itself
+// (fileName.ts), and hashes the finished file, so a multi-GB read never runs on the server's event
+// loop and ends when this process is stopped.
 // Speaks the messages of messages.ts over the Node IPC channel.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
@@ -13,12 +14,16 @@ import { errorMessage } from '../../shared/errors';
 import { parseModelRef } from '../../shared/modelRef';
 import { hubEndpoint } from './hub';
 import { downloadUri, ProbeFailure, probeModelUrl } from './probe';
+import { FetchWatch, type Verdict } from './fetchWatch';
+import { urlCacheFileName } from './fileName';
 
 const progressIntervalMs = 200;
 
 let downloader: ModelDownloader | null = null;
 /** The host the model's bytes come from, for sentences about its answers. */
 let fileHost = '';
+/** Plain-http hosts the probe's redirects went through; the user is asked about them before 'go'. */
+const probeHosts: string[] = [];
 
 function send(message: FromWorker): Promise<void> {
   return new Promise((resolve) => {
@@ -55,27 +60,38 @@ function rangeStart(input: string | URL | Request, init: RequestInit | undefined
   return m ? Number(m[1]) : null;
 }
 
+const watch = new FetchWatch();
+
+function refuse(verdict: Extract<Verdict, { ok: false }>): Promise<never> {
+  return end({ type: 'failed', status: null, code: null, message: verdict.message, reason: verdict.reason });
+}
+
 /**
- * ipull, node-llama-cpp's downloader, never looks at the status of its answers to Range
- * requests. A server that ignores Range answers 200 with the file from its first byte, and ipull
- * writes those bytes where the part it asked for belongs: a resumed download gets the right size
- * and header and the wrong content. Every fetch of this process passes here, and the first 200
- * to a request for a part that does not start at byte 0 ends the download before ipull reads it.
+ * Every fetch of this process passes here (see fetchWatch.ts): an answer that would put bytes
+ * where the server did not say they belong ends the download before ipull reads a byte of it.
  */
-function stopOnIgnoredRange(): void {
+function watchFetches(): void {
   const original = globalThis.fetch;
   globalThis.fetch = async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const res = await original(input, init);
     const from = rangeStart(input, init);
-    if (res.status === 200 && from !== null && from > 0) {
-      const url = new URL(input instanceof Request ? input.url : input);
+    const verdict = watch.answer(from, res);
+    if (!verdict.ok) {
       void res.body?.cancel().catch(() => undefined);
-      return end({
-        type: 'failed',
-        status: 200,
-        code: null,
-        message: `HTTP 200 instead of 206 (partial content) to a request for bytes ${from}- of ${url.href}`,
-        reason: { kind: 'rangeIgnored', host: url.host },
+      return refuse(verdict);
+    }
+    const body = res.body;
+    if (res.status === 200 && from === null && body) {
+      // ipull reads its data through getReader; an answer it only looks at (the size) is never read.
+      const getReader = body.getReader.bind(body) as () => ReadableStreamDefaultReader<Uint8Array>;
+      Object.defineProperty(body, 'getReader', {
+        value: () => {
+          const read = watch.readWhole(res.url);
+          if (read.ok) return getReader();
+          void refuse(read);
+          // Nothing is ever read from it while this process ends.
+          return new ReadableStream<Uint8Array>().getReader();
+        },
       });
     }
     return res;
@@ -88,12 +104,15 @@ async function start(message: Extract<ToWorker, { type: 'start' }>): Promise<voi
   const uri = downloadUri(message.uri);
   const parsed = parseModelRef(uri);
   fileHost = parsed.ok && parsed.ref.kind === 'url' ? parsed.ref.url.host : new URL(hubEndpoint(message.endpoint)).host;
-  const { hubSha256 } = await probeModelUrl(message.uri, message.endpoint);
-  stopOnIgnoredRange();
+  const probe = await probeModelUrl(message.uri, message.endpoint);
+  if (probe.plainHttpHost !== null) probeHosts.push(probe.plainHttpHost);
+  watchFetches();
   let lastSent = 0;
   downloader = await createModelDownloader({
     modelUri: uri,
     dirPath: message.dirPath,
+    // The cache names its files itself; a server's Content-Disposition never does.
+    fileName: parsed.ok && parsed.ref.kind === 'url' ? urlCacheFileName(parsed.ref.url) : undefined,
     endpoints: message.endpoint ? { huggingFace: message.endpoint } : undefined,
     // A cut download keeps its partial file, so the next try resumes where it stopped.
     deleteTempFileOnCancel: false,
@@ -111,7 +130,8 @@ async function start(message: Extract<ToWorker, { type: 'start' }>): Promise<voi
     totalBytes: downloader.totalSize > 0 ? downloader.totalSize : null,
     downloadedBytes: downloader.downloadedSize,
     totalFiles: downloader.totalFiles,
-    hubSha256,
+    hubSha256: probe.hubSha256,
+    plainHttpHost: probe.plainHttpHost ?? watch.plainHttpHosts[0] ?? null,
   });
 }
 
@@ -134,6 +154,7 @@ async function hashFile(filePath: string): Promise<string> {
 
 async function go(): Promise<void> {
   if (!downloader) throw new Error('The download was not started.');
+  watch.confirmPlainHttp(probeHosts);
   const filePath = await downloader.download();
   await send({ type: 'done', filePath, sha256: await hashFile(filePath) });
 }

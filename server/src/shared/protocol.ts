@@ -156,18 +156,55 @@ export interface ChatContext {
   selection?: string;
 }
 
+/** What a mention or a retrieved chunk is (DESIGN.md, "Chat on the code"). */
+export type ChatPartKind = 'file' | 'selection' | 'symbol' | 'problems' | 'changes' | 'codebase';
+
+/** Where a part's text comes from: a document, and its lines (0-based, inclusive) when it is a region. */
+export interface ChatPartSource {
+  uri: string;
+  startLine?: number;
+  endLine?: number;
+}
+
+/**
+ * One mention the client resolved (or another editor sent), or one chunk the server retrieved for
+ * `@codebase`: its kind, a short label for the chip and the answer's list, its source, its text.
+ */
+export interface ChatPart {
+  kind: ChatPartKind;
+  label: string;
+  source?: ChatPartSource;
+  text: string;
+}
+
 export interface ChatParams extends WorkDoneProgressParams, PartialResultParams {
   /** Chat session id chosen by the client; history is kept per session in the server. */
   sessionId: string;
   message: string;
   context?: ChatContext;
+  /** The mentions the client resolved, in the order the user gave them. */
+  parts?: ChatPart[];
+  /** `@codebase`: the server retrieves chunks from its workspace index for this question. */
+  codebase?: boolean;
 }
 
 export type StopReason = 'eos' | 'maxTokens' | 'maxLines' | 'suffix' | 'abort' | 'error';
 
+/** A part as it went into the prompt: whole, trimmed to fit, or left out (with why). */
+export interface ChatIncluded {
+  kind: ChatPartKind;
+  label: string;
+  source?: ChatPartSource;
+  fit: 'whole' | 'trimmed' | 'dropped';
+}
+
 export interface ChatResult {
   text: string;
   stopReason: StopReason;
+  /** What the question carried besides itself, in prompt order; absent when nothing. */
+  included?: ChatIncluded[];
+  /** What did not fit the context, in sentences ("2 older turns left out"); absent when nothing. */
+  notes?: string[];
 }
 
 /** One streamed piece of a chat answer, sent as a partial result. */
@@ -177,6 +214,40 @@ export interface ChatChunk {
 
 export interface ChatResetParams {
   sessionId: string;
+}
+
+/** One earlier turn of a kept chat, as the client saved it. */
+export interface ChatTurn {
+  user: string;
+  assistant: string;
+}
+
+export interface ChatRestoreParams {
+  sessionId: string;
+  /** Oldest first; replaces whatever the server holds for the session. */
+  turns: ChatTurn[];
+}
+
+/** One part of the last chat prompt, in prompt order; their texts joined are the messages' texts. */
+export interface ChatPromptPart {
+  kind: 'system' | 'history' | 'mention' | 'retrieved' | 'question';
+  label: string;
+  text: string;
+  /** Its tokens as the server counted or estimated them. */
+  tokens: number;
+  fit: 'whole' | 'trimmed' | 'dropped';
+}
+
+export interface LastChatPrompt {
+  sessionId: string;
+  parts: ChatPromptPart[];
+  /** The context's tokens the server planned for (prompt and answer). */
+  budgetTokens: number;
+  /** The engine's figures of the turn; null when it did not run. */
+  figures: TokenFigures | null;
+  notes: string[];
+  /** Epoch ms when it ran. */
+  at: number;
 }
 
 /** Full status. Exempt: never wakes the model, never resets the idle timer. */
@@ -219,6 +290,18 @@ export namespace ChatRequest {
 export namespace ChatResetRequest {
   export const method = 'localLlm/chatReset' as const;
   export const type = new RequestType<ChatResetParams, void, void>(method);
+}
+
+/** Give a session the turns of a kept chat (reopened from the client's storage). */
+export namespace ChatRestoreRequest {
+  export const method = 'localLlm/chatRestore' as const;
+  export const type = new RequestType<ChatRestoreParams, void, void>(method);
+}
+
+/** The last chat turn's exact prompt, part by part, with its figures; null before the first turn. */
+export namespace LastChatPromptRequest {
+  export const method = 'localLlm/lastChatPrompt' as const;
+  export const type = new RequestType0<LastChatPrompt | null, void>(method);
 }
 
 /** Passed by the client as LSP initializationOptions. */

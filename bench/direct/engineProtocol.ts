@@ -1,5 +1,5 @@
 // Messages between a benchmark and the direct engine: the model host's own engine module
-// (server/src/host/engine.ts) in a plain Node process of its own, with no language server, gate
+// (server/src/host/llama/llamaEngine.ts) in a plain Node process of its own, with no language server, gate
 // or IPC layer in between. The baseline of every figure.
 import type { HostChatMessage, InfillParams, LoadParams } from '../../server/src/host/protocol';
 import type { SequenceKind } from '../../server/src/host/sequenceState';

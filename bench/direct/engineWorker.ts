@@ -1,9 +1,9 @@
-// The direct engine: the model host's engine module (server/src/host/engine.ts) in a plain Node
+// The direct engine: the model host's engine module (server/src/host/llama/llamaEngine.ts) in a plain Node
 // process that answers EngineCommands over Node IPC, so the baseline runs the very same load and
 // generation code without the language server and the host's JSON-RPC. Bundled to
 // dist/bench/engineWorker.js and run with plain `node`, so its start costs what the host's does.
 import { errorMessage } from '../../server/src/shared/errors';
-import { LlamaEngine } from '../../server/src/host/engine';
+import { LlamaEngine } from '../../server/src/host/llama/llamaEngine';
 import type {
   EngineCommand,
   EngineInfillParams,

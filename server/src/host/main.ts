@@ -4,7 +4,7 @@
 // aborts, only this process dies.
 import { errorMessage, errorStack } from '../shared/errors';
 import { serveParent } from './childHost';
-import { LlamaEngine } from './engine';
+import { LlamaEngine } from './llama/llamaEngine';
 import { hostKey, rendezvousPaths, type HostIdentity } from './rendezvous';
 import { SharedHost } from './sharedHost';
 

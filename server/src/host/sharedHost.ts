@@ -20,7 +20,7 @@ import { abortSignalOf } from '../shared/cancellation';
 import { errorMessage } from '../shared/errors';
 import { answer } from './answer';
 import { CompletionPriority, type CompletionWork } from './completionPriority';
-import type { CompletionOwner, LlamaEngine } from './engine';
+import type { CompletionOwner, LlamaEngine } from './llama/llamaEngine';
 import { EngineError } from './engineError';
 import { ownRssBytes } from './memory';
 import { acquirePidLock, releasePidLock } from './pidLock';

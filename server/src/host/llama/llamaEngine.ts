@@ -22,15 +22,15 @@ import type {
   Token,
   TokenMeterState,
 } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
-import { layoutPrompt, ringPieces, type FimControls, type PromptLayout, type PromptPiece } from '../completion/promptLayout';
-import type { Backend, PromptPart, StopReason, TokenFigures } from '../shared/protocol';
-import type { GpuChoice } from '../shared/settings';
-import { processPresence } from '../shared/processes';
-import { nthNewline } from '../shared/text';
+import { layoutPrompt, ringPieces, type FimControls, type PromptLayout, type PromptPiece } from './promptLayout';
+import type { Backend, PromptPart, StopReason, TokenFigures } from '../../shared/protocol';
+import type { GpuChoice } from '../../shared/settings';
+import { processPresence } from '../../shared/processes';
+import { nthNewline } from '../../shared/text';
 import { startLlama, type NodeLlamaCpp, type StartedLlama } from './backend';
 import { LaneQueue } from './laneQueue';
-import { EngineError, nativeMessage } from './engineError';
-import { ownRssBytes } from './memory';
+import { EngineError, nativeMessage } from '../engineError';
+import { ownRssBytes } from '../memory';
 import { checkModelFile, checkTensorData } from './modelFile';
 import {
   noFigures,
@@ -45,7 +45,7 @@ import {
   type PrefillParams,
   type PrefillResult,
   type SaveStateResult,
-} from './protocol';
+} from '../protocol';
 import {
   binOf,
   ensureStateDir,
@@ -59,7 +59,7 @@ import {
   type ModelIdentity,
   type SequenceKind,
   type StateRecord,
-} from './sequenceState';
+} from '../sequenceState';
 import { cutBeforeLine, firstTokens, fitInfillBudget, lastTokens } from './tokenWindow';
 import { WindowStates } from './windowStates';
 

@@ -77,15 +77,15 @@ async function handle(command: EngineCommand): Promise<EngineReply> {
     }
     case 'chat':
       return chat(command);
-    case 'saveState': {
+    case 'saveStates': {
       const t = performance.now();
-      const { bytes } = await engine.saveState(command.file, command.kind);
-      return { op: 'saveState', ms: performance.now() - t, bytes };
+      const { saved } = await engine.saveStates(command.capBytes);
+      return { op: 'saveStates', ms: performance.now() - t, saved };
     }
-    case 'loadState': {
+    case 'restoreState': {
       const t = performance.now();
-      await engine.loadState(command.file, command.kind);
-      return { op: 'loadState', ms: performance.now() - t };
+      await engine.restoreSaved(command.kind);
+      return { op: 'restoreState', ms: performance.now() - t };
     }
     case 'stats':
       return { op: 'stats', stats: await stats() };

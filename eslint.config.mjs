@@ -1,6 +1,7 @@
 // ESLint (flat config): typescript-eslint's recommended rules everywhere, plus the rules that hold
-// the folder layout of DESIGN.md: no import cycles, and client/ and media/ reach the server only
-// through server/src/shared/. `npm run lint` runs it; `npm test` runs it after the typecheck.
+// the folder layout of DESIGN.md: no import cycles, client/ and media/ reach the server only
+// through server/src/shared/, and the model host imports only shared/ and the GGUF validator.
+// `npm run lint` runs it; `npm test` runs it after the typecheck.
 import js from '@eslint/js';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 import { importX } from 'eslint-plugin-import-x';
@@ -82,6 +83,29 @@ export default defineConfig(
               message:
                 'The webview (media/) runs in the browser and must not import the extension (client/). ' +
                 'Put what both need in media/ (the client may import it) or in server/src/shared/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+
+  {
+    // DESIGN.md, "Folder layout": the model host process imports only server/src/shared/ and the
+    // GGUF validator, so it runs nothing of the language server's.
+    files: ['server/src/host/**'],
+    rules: {
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            {
+              target: './server/src/host',
+              from: './server/src',
+              except: ['./host', './shared', './models/gguf.ts'],
+              message:
+                'The model host imports only server/src/shared/ and the GGUF validator (server/src/models/gguf.ts). ' +
+                'Move what it needs into server/src/host/ (only the host uses it) or server/src/shared/ (both sides do), or pass it in its messages.',
             },
           ],
         },

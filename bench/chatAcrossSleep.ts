@@ -21,6 +21,8 @@ const contextSize = 2048;
 // The server's own answer limit (chatFeature.ts); the answers are stopped long before it.
 const maxAnswerTokens = 1024;
 const firstAnswerChunks = 12;
+/** Room for the direct engine's saved states (the server's default localLlm.stateCacheMB is far more than one conversation). */
+const stateCapBytes = 256 * 1024 * 1024;
 const selection = sampleDocument.slice(sampleDocument.indexOf('  cancel(id: number)'), sampleDocument.indexOf('  get size()'));
 const chatContext: ChatContext = { fileName: 'scheduler.ts', languageId: 'typescript', selection };
 
@@ -55,12 +57,14 @@ export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcom
   const settings = (mode: SleepMode): Record<string, unknown> => serverSettings(ctx.largeModel, { contextSize, sleepMode: mode });
   const loadParams: EngineLoadParams = { modelPath: ctx.largeModel, gpu, gpuLayers, contextSize, threads };
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'bench-chat-state-'));
+  // The engine's own state store: saved to this folder before a sleep, restored (record checked) after the load.
+  const withState: EngineLoadParams = { ...loadParams, stateDir };
   const server = await startServer(settings('light'));
   const mirror = new DirectEngine();
   const results: Rep[] = [];
   try {
     await server.waitForState('ready', 180_000);
-    await mirror.request({ op: 'load', params: loadParams });
+    await mirror.request({ op: 'load', params: withState });
     for (let rep = 0; rep < reps; rep++) {
       const sessionId = `bench-${rep}`;
       // The same messages the server builds, so the direct engine evaluates the same conversation.
@@ -96,31 +100,33 @@ export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcom
           rec.direct.awake = r.firstChunkMs;
           continue;
         }
-        const stateFile = path.join(stateDir, `rep${rep}-${kind}.bin`);
-        const saved = await mirror.request({ op: 'saveState', file: stateFile, kind: 'chat' });
-        rec.direct.stateBytes = saved.bytes;
+        const saved = await mirror.request({ op: 'saveStates', capBytes: stateCapBytes });
+        const chatState = saved.saved.find((state) => state.kind === 'chat');
+        if (!chatState) throw new Error('The direct engine saved no chat state.');
+        rec.direct.stateBytes = chatState.bytes;
         if (kind === 'light') {
+          // Without the state first: the mirror's last load keeps the state folder, so its next save works.
           await mirror.request({ op: 'unload' });
           let t = performance.now();
           await mirror.request({ op: 'load', params: loadParams });
-          const restored = await mirror.request({ op: 'loadState', file: stateFile, kind: 'chat' });
-          rec.direct.stateLoadMs = restored.ms;
           let r = await mirror.request({ op: 'chat', messages, maxTokens: maxAnswerTokens, stopAfterChunks: 1 });
-          rec.direct.lightWithState = performance.now() - t - (r.totalMs - (r.firstChunkMs ?? r.totalMs));
+          rec.direct.lightNoState = performance.now() - t - (r.totalMs - (r.firstChunkMs ?? r.totalMs));
           await mirror.request({ op: 'unload' });
           t = performance.now();
-          await mirror.request({ op: 'load', params: loadParams });
+          await mirror.request({ op: 'load', params: withState });
+          const restored = await mirror.request({ op: 'restoreState', kind: 'chat' });
+          rec.direct.stateLoadMs = restored.ms;
           r = await mirror.request({ op: 'chat', messages, maxTokens: maxAnswerTokens, stopAfterChunks: 1 });
-          rec.direct.lightNoState = performance.now() - t - (r.totalMs - (r.firstChunkMs ?? r.totalMs));
+          rec.direct.lightWithState = performance.now() - t - (r.totalMs - (r.firstChunkMs ?? r.totalMs));
         } else {
-          for (const withState of [false, true]) {
+          for (const restore of [false, true]) {
             const fresh = new DirectEngine();
             try {
-              await fresh.request({ op: 'load', params: loadParams });
-              if (withState) await fresh.request({ op: 'loadState', file: stateFile, kind: 'chat' });
+              await fresh.request({ op: 'load', params: restore ? withState : loadParams });
+              if (restore) await fresh.request({ op: 'restoreState', kind: 'chat' });
               const r = await fresh.request({ op: 'chat', messages, maxTokens: maxAnswerTokens, stopAfterChunks: 1 });
               const ms = performance.now() - fresh.spawnedAt - (r.totalMs - (r.firstChunkMs ?? r.totalMs));
-              if (withState) rec.direct.deepWithState = ms;
+              if (restore) rec.direct.deepWithState = ms;
               else rec.direct.deepNoState = ms;
             } finally {
               await fresh.stop();
@@ -163,7 +169,7 @@ export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcom
     model: { path: ctx.largeModel, kind: 'large random (8 layers x 1024, F16, 258 MiB)' },
     settings: { contextSize, threads, gpu, firstAnswerChunks },
     serverSavesSequenceState: true,
-    note: 'Times to the first streamed token of a follow-up, measured at the client, including the wake. Direct "state restored" loads the conversation state saved with LlamaContextSequence.saveStateToFile before the sleep.',
+    note: 'Times to the first streamed token of a follow-up, measured at the client, including the wake. Direct "state restored" restores the conversation state that the engine state store saved before the sleep (saveStates, then restoreSaved after the load, its record checked).',
     repetitions: results.map((r) => ({
       historyChars: r.historyTokensApprox,
       server: Object.fromEntries(Object.entries(r.server).map(([k, v]) => [k, v === null ? null : round(v)])),

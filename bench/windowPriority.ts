@@ -1,13 +1,13 @@
 // Two windows on one shared model host (issue 13, "fair and isolated"), large model, one thread:
 // a. completion latency in window A (the one typed in: activity, then a request) while window B
 //    keeps asking for long completions back to back, with the host's window priority on and off
-//    (LOCAL_LLM_HOST_PRIORITY=off: first come, first served), against A alone; two pairs of
+//    (the test hook hostPriority false: first come, first served), against A alone; two pairs of
 //    windows with a host each, blocks alternated on / off, off / on;
 // b. what one completion sequence for all windows costs at a switch: a completion in A typed
 //    along a line (its prompt in the KV cache), against A's first completion after one in B
 //    (B's prompt replaced A's), on the 1,100-token prompts of the sample document; with each
 //    window's completion state kept across the switch (the host saves B's and restores A's) and
-//    without (LOCAL_LLM_HOST_WINDOW_STATES=off: A's prompt evaluated again), a host each,
+//    without (the test hook hostWindowStates false: A's prompt evaluated again), a host each,
 //    repetitions alternated; and the host's save and restore times from its log.
 // `node --import tsx bench/run.ts windowPriority`; BENCH_QUICK=1 for a few repetitions;
 // BENCH_SWITCH_ONLY=1 for part b alone.
@@ -15,6 +15,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ActivityNotification, type CompletionCounters, type TokenFigures } from '../server/src/shared/protocol';
+import { testHooksEnv } from '../server/src/shared/testHooks';
 import { serverSettings, threads } from './lib/config';
 import { count, type BenchContext, type BenchOutcome } from './lib/context';
 import { cursorAt, sampleDocument } from './lib/document';
@@ -45,8 +46,8 @@ async function startPair(ctx: BenchContext, priority: boolean, windowStates = tr
   const dir = mkdtempSync(path.join(os.tmpdir(), `llm-bench-priority-${priority ? 'on' : 'off'}-`));
   const env = {
     LOCAL_LLM_RUNTIME_DIR: dir,
-    ...(priority ? {} : { LOCAL_LLM_HOST_PRIORITY: 'off' }),
-    ...(windowStates ? {} : { LOCAL_LLM_HOST_WINDOW_STATES: 'off' }),
+    // The baselines are test hooks of the host (testHooks.ts); the grace is lspClient's own 1 s, given again since these hooks are the whole set.
+    ...testHooksEnv({ hostGraceMs: 1000, hostPriority: priority, hostWindowStates: windowStates }),
   };
   const a = await startServer(serverSettings(ctx.largeModel, { contextSize, completion: typedLimits }), { env });
   const b = await startServer(serverSettings(ctx.largeModel, { contextSize, completion: longLimits }), { env });
@@ -172,7 +173,7 @@ interface SwitchTimings {
   bytes: number[];
 }
 
-/** The host's save and restore times at window switches, from its log (engine.ts traces them). */
+/** The host's save and restore times at window switches, from its log (sequenceStateStore.ts traces them). */
 function switchTimings(dir: string): SwitchTimings {
   const timings: SwitchTimings = { saveMs: [], restoreMs: [], bytes: [] };
   for (const name of readdirSync(dir).filter((f) => f.endsWith('.log'))) {

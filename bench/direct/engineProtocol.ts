@@ -1,7 +1,7 @@
 // Messages between a benchmark and the direct engine: the model host's own engine module
-// (server/src/host/engine.ts) in a plain Node process of its own, with no language server, gate
+// (server/src/host/llama/llamaEngine.ts) in a plain Node process of its own, with no language server, gate
 // or IPC layer in between. The baseline of every figure.
-import type { HostChatMessage, InfillParams, LoadParams } from '../../server/src/host/protocol';
+import type { HostChatMessage, InfillParams, LoadParams, SaveStateResult } from '../../server/src/host/protocol';
 import type { SequenceKind } from '../../server/src/host/sequenceState';
 
 /** The model host's own parameters, so both sides load and prompt alike. */
@@ -17,8 +17,10 @@ export type EngineCommand =
   | { op: 'wakeInfill'; load: EngineLoadParams; infill: EngineInfillParams }
   /** One chat answer, stopped (as the Stop button does) after `stopAfterChunks` streamed pieces. */
   | { op: 'chat'; messages: EngineChatMessage[]; maxTokens: number; stopAfterChunks: number }
-  | { op: 'saveState'; file: string; kind: SequenceKind }
-  | { op: 'loadState'; file: string; kind: SequenceKind }
+  /** The sequences' states saved to the load's state folder, as the host does before a sleep. */
+  | { op: 'saveStates'; capBytes: number }
+  /** The saved state of `kind` restored now, as the first request after a wake would (a load with a state folder). */
+  | { op: 'restoreState'; kind: SequenceKind }
   | { op: 'stats' }
   | { op: 'exit' };
 
@@ -50,7 +52,7 @@ export type EngineReply =
   | { op: 'infill'; result: EngineInfillResult }
   | { op: 'wakeInfill'; timings: EngineTimings; result: EngineInfillResult; totalMs: number }
   | { op: 'chat'; firstChunkMs: number | null; totalMs: number; text: string }
-  | { op: 'saveState'; ms: number; bytes: number }
-  | { op: 'loadState'; ms: number }
+  | { op: 'saveStates'; ms: number; saved: SaveStateResult['saved'] }
+  | { op: 'restoreState'; ms: number }
   | { op: 'stats'; stats: EngineStats }
   | { op: 'error'; message: string };

@@ -1,9 +1,9 @@
-// The direct engine: the model host's engine module (server/src/host/engine.ts) in a plain Node
+// The direct engine: the model host's engine module (server/src/host/llama/llamaEngine.ts) in a plain Node
 // process that answers EngineCommands over Node IPC, so the baseline runs the very same load and
 // generation code without the language server and the host's JSON-RPC. Bundled to
 // dist/bench/engineWorker.js and run with plain `node`, so its start costs what the host's does.
 import { errorMessage } from '../../server/src/shared/errors';
-import { LlamaEngine } from '../../server/src/host/engine';
+import { LlamaEngine } from '../../server/src/host/llama/llamaEngine';
 import type {
   EngineCommand,
   EngineInfillParams,
@@ -77,15 +77,15 @@ async function handle(command: EngineCommand): Promise<EngineReply> {
     }
     case 'chat':
       return chat(command);
-    case 'saveState': {
+    case 'saveStates': {
       const t = performance.now();
-      const { bytes } = await engine.saveState(command.file, command.kind);
-      return { op: 'saveState', ms: performance.now() - t, bytes };
+      const { saved } = await engine.saveStates(command.capBytes);
+      return { op: 'saveStates', ms: performance.now() - t, saved };
     }
-    case 'loadState': {
+    case 'restoreState': {
       const t = performance.now();
-      await engine.loadState(command.file, command.kind);
-      return { op: 'loadState', ms: performance.now() - t };
+      await engine.restoreSaved(command.kind);
+      return { op: 'restoreState', ms: performance.now() - t };
     }
     case 'stats':
       return { op: 'stats', stats: await stats() };

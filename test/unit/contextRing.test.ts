@@ -8,7 +8,7 @@ import {
   ringTokenBudget,
   type RingLimits,
 } from '../../server/src/completion/contextRing';
-import { layoutPrompt, ringPieces, type FimControls } from '../../server/src/completion/promptLayout';
+import { layoutPrompt, ringPieces, type FimControls } from '../../server/src/host/llama/promptLayout';
 import type { ContextChunk } from '../../server/src/shared/protocol';
 
 const limits: RingLimits = { maxChunks: 4, maxLinesPerChunk: 10, maxChars: 400 };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LaneQueue } from '../../server/src/host/laneQueue';
+import { LaneQueue } from '../../server/src/host/llama/laneQueue';
 
 /** A task that records its start and end and finishes when told. */
 function gated(log: string[], name: string): { task: () => Promise<string>; finish: () => void } {

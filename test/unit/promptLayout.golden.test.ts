@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { layoutPrompt, ringPieces, type FimControls, type PromptChunk } from '../../server/src/completion/promptLayout';
+import { layoutPrompt, ringPieces, type FimControls, type PromptChunk } from '../../server/src/host/llama/promptLayout';
 import type { PromptPart } from '../../server/src/shared/protocol';
 
 type ModelKind = 'repo' | 'fim' | 'fimNoMiddle';

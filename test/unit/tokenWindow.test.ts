@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Token } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
-import { cutBeforeLine, fitInfillBudget, freshCutShare, maxCharsPerToken, type Tokenize } from '../../server/src/host/tokenWindow';
+import { cutBeforeLine, fitInfillBudget, freshCutShare, maxCharsPerToken, type Tokenize } from '../../server/src/host/llama/tokenWindow';
 
 /** One token per character, as the tests' generated model mostly has; counts the characters it was given. */
 function charTokenizer(): { tokenize: Tokenize; seen: number[] } {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { WindowStates } from '../../server/src/host/windowStates';
+import { WindowStates } from '../../server/src/host/llama/windowStates';
 
 const cap = 1000;
 

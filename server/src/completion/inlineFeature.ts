@@ -34,7 +34,7 @@ import { ContextRing, parseChunks, ringLimitsFor, ringTokenBudget, type PromptWi
 import { checkDocument } from './documentGuard';
 import { postprocess } from './postprocess';
 import { buildInfillWindow, defaultBudget, infillParamsFor } from './prompt';
-import { commentPrefixFor } from './promptLayout';
+import { commentPrefixFor } from './commentPrefix';
 import { workspacePath, type WorkspaceFolderRef } from './workspacePath';
 
 export interface InlineCompletionOptions {

@@ -5,7 +5,7 @@ import { createMessageConnection, IPCMessageReader, IPCMessageWriter } from 'vsc
 import { abortSignalOf } from '../shared/cancellation';
 import { processPresence } from '../shared/processes';
 import { answer as answerWith } from './answer';
-import type { LlamaEngine } from './engine';
+import type { LlamaEngine } from './llama/llamaEngine';
 import * as host from './protocol';
 
 /** How long the shutdown waits for node-llama-cpp to dispose before the process exits anyway. */

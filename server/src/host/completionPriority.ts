@@ -12,7 +12,7 @@
 // - background work (the context ring's prefill, the next suggestion) runs only for the typed
 //   window; another window's yields at once.
 // A window's own requests are not reordered here: its server already cancels the older one.
-// Pure: no IPC, no node-llama-cpp; sharedHost.ts applies the decisions.
+// Pure: no IPC, no node-llama-cpp; priorityWork.ts applies the decisions.
 
 /** `completion`: a request the user waits for; `background`: work nobody waits for. */
 export type CompletionWorkKind = 'completion' | 'background';

@@ -3,13 +3,16 @@
 // the user with the same model and settings shares through a socket (sharedHost.ts). If llama.cpp
 // aborts, only this process dies.
 import { errorMessage, errorStack } from '../shared/errors';
+import { readTestHooks } from '../shared/testHooks';
 import { serveParent } from './childHost';
-import { LlamaEngine } from './engine';
+import { LlamaEngine } from './llama/llamaEngine';
 import { hostKey, rendezvousPaths, type HostIdentity } from './rendezvous';
 import { SharedHost } from './sharedHost';
 
-/** How long a shared host waits for a window after the last one left; tests shorten it. */
+/** How long a shared host waits for a window after the last one left; tests shorten it (testHooks.ts). */
 const defaultGraceMs = 10_000;
+/** What tests and benchmarks set (testHooks.ts), read once here and handed on as options. */
+const hooks = readTestHooks();
 
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
@@ -40,16 +43,15 @@ if (sharedDir) {
   // Whatever the host creates (socket, description, log) is the user's alone.
   process.umask(0o077);
   const identity = JSON.parse(process.env['LOCAL_LLM_HOST_IDENTITY'] ?? '{}') as HostIdentity;
-  const grace = Number(process.env['LOCAL_LLM_HOST_GRACE_MS']);
   const shared = new SharedHost({
     engine,
     identity,
     paths: rendezvousPaths(sharedDir, hostKey(identity)),
-    graceMs: Number.isFinite(grace) && grace >= 0 ? grace : defaultGraceMs,
+    graceMs: hooks.hostGraceMs ?? defaultGraceMs,
     // The benchmark's baseline: completions of all windows first come, first served.
-    priority: process.env['LOCAL_LLM_HOST_PRIORITY'] !== 'off',
+    priority: hooks.hostPriority ?? true,
     // The benchmark's baseline: a window switch evaluates the window's prompt again.
-    windowStates: process.env['LOCAL_LLM_HOST_WINDOW_STATES'] !== 'off',
+    windowStates: hooks.hostWindowStates ?? true,
     log: (line) => log(`${new Date().toISOString()} ${line}`),
   });
   logLine = (line) => shared.logLine(line);

@@ -73,7 +73,7 @@ export interface InfillContextChunk {
   startLine: number;
 }
 
-/** The context ring as the host lays it out (server/src/completion/promptLayout.ts). */
+/** The context ring as the host lays it out (server/src/host/llama/promptLayout.ts). */
 export interface InfillContext {
   /** Oldest first; the host drops the oldest that do not fit `budgetTokens`. */
   chunks: InfillContextChunk[];

@@ -11,7 +11,7 @@
 //   [BOS] PRE // path lines a-b\n // text\n ... before SUF suffix MID middle
 // Each chunk is tokenized alone and the older chunks come first, so adding a chunk leaves every
 // token before it unchanged.
-import type { PromptPartKind } from '../shared/protocol';
+import type { PromptPartKind } from '../../shared/protocol';
 
 export interface FimControls<T> {
   /** Null when the model's tokenizer adds none. */
@@ -154,42 +154,4 @@ export function layoutPrompt<T>(input: LayoutInput<T>): PromptLayout<T> {
   pieces[0] = { ...pieces[0]!, tokens: [...head, ...pieces[0]!.tokens] };
   const tokens = pieces.flatMap((p) => p.tokens);
   return { pieces, tokens, stableLength: tokens.length - input.middle.length };
-}
-
-/** Line comments by VS Code language id; every other language gets "//". */
-const commentPrefixes: Record<string, string> = {
-  python: '#',
-  shellscript: '#',
-  ruby: '#',
-  perl: '#',
-  r: '#',
-  yaml: '#',
-  toml: '#',
-  dockerfile: '#',
-  makefile: '#',
-  powershell: '#',
-  elixir: '#',
-  julia: '#',
-  coffeescript: '#',
-  nim: '#',
-  crystal: '#',
-  cmake: '#',
-  sql: '--',
-  lua: '--',
-  haskell: '--',
-  elm: '--',
-  ada: '--',
-  clojure: ';;',
-  scheme: ';;',
-  lisp: ';;',
-  erlang: '%',
-  latex: '%',
-  tex: '%',
-  matlab: '%',
-  vb: "'",
-  bat: 'REM',
-};
-
-export function commentPrefixFor(languageId: string): string {
-  return commentPrefixes[languageId] ?? '//';
 }

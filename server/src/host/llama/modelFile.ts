@@ -2,9 +2,9 @@
 // and refused in one sentence. What a GGUF must hold is models/gguf.ts's to know; here only the
 // tensor data size that node-llama-cpp computes with llama.cpp's own type sizes is added.
 import type { GgufFileInfo, Llama } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
-import { checkGgufFile, defaultCheckTimeoutMs, type GgufFailure } from '../models/gguf';
+import { checkGgufFile, defaultCheckTimeoutMs, type GgufFailure } from '../../models/gguf';
 import type { NodeLlamaCpp } from './backend';
-import { EngineError } from './engineError';
+import { EngineError } from '../engineError';
 
 export interface CheckedModelFile {
   /** general.name, when the file has one. */

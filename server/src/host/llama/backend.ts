@@ -2,9 +2,9 @@
 // Never builds from source (build: 'never'): with a CUDA toolkit present the default starts a
 // ten-minute compile.
 import type { Llama, LlamaLogLevel } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
-import { errorMessage } from '../shared/errors';
-import type { GpuChoice } from '../shared/settings';
-import { EngineError, nativeMessage } from './engineError';
+import { errorMessage } from '../../shared/errors';
+import type { GpuChoice } from '../../shared/settings';
+import { EngineError, nativeMessage } from '../engineError';
 
 export type NodeLlamaCpp = typeof import('node-llama-cpp', { with: { 'resolution-mode': 'import' } });
 

@@ -1,9 +1,9 @@
 // The FIM prompt as tokens: the text before the cursor line cut so it stays put while the user
 // types, the cursor line and the suffix cut to their budgets by tokenizing only a window near the
-// cursor, and the budgets fitted into the context. Used by the engine (engine.ts).
+// cursor, and the budgets fitted into the context. Used by the infill prompt (infillPrompt.ts).
 import type { LlamaModel, Token } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
-import { isLowSurrogate } from '../shared/text';
-import type { InfillParams } from './protocol';
+import { isLowSurrogate } from '../../shared/text';
+import type { InfillParams } from '../protocol';
 
 export type Tokenize = (text: string) => Token[];
 

@@ -1,0 +1,74 @@
+// One chat answer on the chat sequence: the history fitted to the context (the oldest turns go
+// first), then the answer streamed piece by piece.
+import type { ChatHistoryItem, LlamaChat } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
+import { EngineError, nativeMessage } from '../engineError';
+import type { ChatGenerateParams, GenerationResult, HostChatMessage } from '../protocol';
+import { abortResult, GenerationMeter, mapStopReason } from './generation';
+import type { LoadedModel } from './loadedModel';
+
+export type ChatParams = Omit<ChatGenerateParams, 'streamId'>;
+
+function toHistoryItem(m: HostChatMessage): ChatHistoryItem {
+  if (m.role === 'assistant') return { type: 'model', response: [m.text] };
+  return { type: m.role, text: m.text };
+}
+
+/** Drops the oldest turns (never the system prompt or the question) until prompt and answer fit. */
+function fitChatHistory(
+  loaded: LoadedModel,
+  messages: HostChatMessage[],
+  maxTokens: number,
+): { messages: HostChatMessage[]; maxTokens: number } {
+  const contextSize = loaded.chatSequence.contextSize;
+  const answer = Math.max(16, Math.min(maxTokens, Math.floor(contextSize / 2)));
+  // Chat template overhead per message, generously.
+  const cost = (m: HostChatMessage): number => loaded.model.tokenize(m.text, false, 'trimLeadingSpace').length + 8;
+  const kept = [...messages];
+  let total = kept.reduce((sum, m) => sum + cost(m), 0);
+  const firstDroppable = kept[0]?.role === 'system' ? 1 : 0;
+  while (total + answer > contextSize && kept.length - firstDroppable > 1) {
+    total -= cost(kept[firstDroppable]);
+    kept.splice(firstDroppable, 1);
+  }
+  const room = contextSize - total - 8;
+  if (room < 16) {
+    throw new EngineError(
+      `The question and its context take ${total} tokens, too many for the model's ${contextSize}-token context; select less code or raise localLlm.contextSize.`,
+    );
+  }
+  return { messages: kept, maxTokens: Math.min(answer, room) };
+}
+
+/** The answer to `params.messages`, each streamed piece passed to `onChunk`; `makeChat` makes the load's LlamaChat on its first turn. */
+export async function runChat(
+  loaded: LoadedModel,
+  makeChat: () => Promise<LlamaChat>,
+  params: ChatParams,
+  onChunk: (text: string) => void,
+  signal: AbortSignal,
+): Promise<GenerationResult> {
+  const fitted = fitChatHistory(loaded, params.messages, params.maxTokens);
+  const history = fitted.messages.map(toHistoryItem);
+  history.push({ type: 'model', response: [] });
+  const meter = new GenerationMeter(loaded.chatSequence);
+  try {
+    loaded.chat ??= await makeChat();
+    const response = await loaded.chat.generateResponse(history, {
+      maxTokens: fitted.maxTokens,
+      signal,
+      stopOnAbortSignal: true,
+      onTextChunk: (text) => {
+        meter.sawToken();
+        if (text !== '') onChunk(text);
+      },
+    });
+    const figures = meter.figures(null);
+    return { text: response.response, stopReason: mapStopReason(response.metadata.stopReason), tokens: figures.generatedTokens, figures };
+  } catch (err) {
+    if (signal.aborted) {
+      const figures = meter.figures(null);
+      return { ...abortResult, tokens: figures.generatedTokens, figures };
+    }
+    throw new EngineError(`The chat answer failed: ${nativeMessage(err)}.`);
+  }
+}

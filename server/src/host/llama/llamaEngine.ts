@@ -1,0 +1,287 @@
+// The llama.cpp engine: node-llama-cpp's llama, model, context and sequences behind load, infill,
+// prefill, chat, stats, state saves and unload, with no IPC. The model host (sharedHost.ts) serves
+// it to the language servers, and the benchmark's direct baseline (bench/direct/engineWorker.ts)
+// calls it in a bare process, so both run the very same load and generation code.
+// One model and one context serve every request (loadedModel.ts): completions on one sequence,
+// chat on the other; a completion runs beside a chat answer (laneQueue.ts), one generation at a
+// time per sequence. Its parts: the load (llamaLoader.ts), the saved states across sleep and
+// window switches (sequenceStateStore.ts), the completion prompt (infillPrompt.ts), and the
+// generations (completionRuns.ts, chatTurn.ts).
+import type { Backend } from '../../shared/protocol';
+import { nativeMessage, EngineError } from '../engineError';
+import { ownRssBytes } from '../memory';
+import type {
+  GenerationResult,
+  HostStats,
+  InfillParams,
+  LoadParams,
+  LoadResult,
+  PrefillParams,
+  PrefillResult,
+  SaveStateResult,
+} from '../protocol';
+import type { SequenceKind } from '../sequenceState';
+import { runChat, type ChatParams } from './chatTurn';
+import { runInfill, runPrefill, stoppedPrefill } from './completionRuns';
+import { abortResult } from './generation';
+import { InfillPrompt } from './infillPrompt';
+import { LaneQueue } from './laneQueue';
+import { LlamaLoader, type LoadTimings } from './llamaLoader';
+import { disposeLoadedModel, type LoadedModel } from './loadedModel';
+import { SequenceStateStore, type CompletionOwner } from './sequenceStateStore';
+
+export interface EngineOptions {
+  /** Diagnostic lines (llama.cpp's warnings, a GPU backend that would not start); stderr by default. */
+  log?: (line: string) => void;
+  /** Lines for the host's own log only (a window switch's save and restore times); none by default. */
+  trace?: (line: string) => void;
+}
+
+/** One load and what belongs to it alone. */
+interface Load {
+  model: LoadedModel;
+  prompt: InfillPrompt;
+  states: SequenceStateStore;
+}
+
+/**
+ * node-llama-cpp behind one lane queue. Every failure meant for the user is an EngineError
+ * holding one sentence; anything else thrown is a bug.
+ */
+export class LlamaEngine {
+  private readonly log: (line: string) => void;
+  private readonly trace: (line: string) => void;
+  private readonly loader: LlamaLoader;
+  private current: Load | null = null;
+  /** Loads, unloads, state saves and disposal run alone; each sequence's generations in its own lane. */
+  private readonly queue = new LaneQueue();
+  /** Generations in flight or waiting, aborted by dispose(). */
+  private readonly running = new Set<AbortController>();
+  /** Aborted by dispose(): a load still running stops, as a generation does. */
+  private readonly stopping = new AbortController();
+  private disposal: Promise<void> | null = null;
+
+  constructor(options: EngineOptions = {}) {
+    this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
+    this.trace = options.trace ?? (() => undefined);
+    // Imported at once, so the RSS measured before the first load already includes the library
+    // and what a sleep gives back is the model alone.
+    this.loader = new LlamaLoader(this.log);
+  }
+
+  /** Resolves once node-llama-cpp is imported; rejects when it cannot be. */
+  async ready(): Promise<void> {
+    await this.loader.library;
+  }
+
+  /** How long importing node-llama-cpp took; null until it is done. */
+  get importMs(): number | null {
+    return this.loader.importMs;
+  }
+
+  get lastLoadTimings(): LoadTimings | null {
+    return this.loader.lastLoadTimings;
+  }
+
+  /** The backend of the current llama; null before the first load. */
+  get backend(): Backend | null {
+    return this.loader.backend;
+  }
+
+  /**
+   * Loads the model and creates its context, replacing the model loaded before. Aborting
+   * `signal` stops the file check and llama.cpp's load; the load then fails with a sentence.
+   */
+  load(params: LoadParams, signal?: AbortSignal): Promise<LoadResult> {
+    this.refuseWhileStopping();
+    const stop = signal ? AbortSignal.any([signal, this.stopping.signal]) : this.stopping.signal;
+    const loaded = this.queue.run(() => this.loadNow(params, stop));
+    // A wake is mostly the user coming back to type: the completion's saved state is put back at
+    // once, so the first ghost text does not wait for it. A chat's waits for its next question.
+    void loaded.then(
+      () => this.restoreSaved('completion').catch((err: unknown) => this.logRestoreFailure('completion', err)),
+      () => undefined,
+    );
+    return loaded;
+  }
+
+  /**
+   * Restores `kind`'s saved state now, when the load still has it to restore (the first request
+   * that uses the sequence would, before it runs). A wake does the completion's at once.
+   */
+  restoreSaved(kind: SequenceKind): Promise<void> {
+    const current = this.current;
+    if (!current?.states.pending(kind)) return Promise.resolve();
+    return this.queue.run(async () => {
+      if (this.current === current) await current.states.restore(kind);
+    });
+  }
+
+  /** Fill in the middle. Aborting `signal` stops it; one aborted while it waits answers at once. */
+  infill(params: InfillParams, signal: AbortSignal, owner?: CompletionOwner): Promise<GenerationResult> {
+    this.refuseWhileStopping();
+    return this.generation('completion', signal, abortResult, (stop) => this.infillNow(params, stop, owner));
+  }
+
+  /**
+   * Evaluates the prompt an infill with these params would use into the completion sequence, in
+   * batches (completionRuns.ts); aborting `signal` stops it at the next batch, keeping what was
+   * evaluated. Generates nothing.
+   */
+  prefill(params: PrefillParams, signal: AbortSignal, owner?: CompletionOwner): Promise<PrefillResult> {
+    this.refuseWhileStopping();
+    return this.generation('completion', signal, stoppedPrefill, (stop) => this.prefillNow(params, stop, owner));
+  }
+
+  /** A window detached from the shared host: its saved completion state is deleted, never to be restored. */
+  forgetOwner(key: string): Promise<void> {
+    return this.queue.lane('completion', async () => {
+      await this.current?.states.forget(key);
+    });
+  }
+
+  /** One chat answer over `params.messages`, each streamed piece of text passed to `onChunk`. */
+  chat(params: ChatParams, onChunk: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {
+    this.refuseWhileStopping();
+    return this.generation('chat', signal, abortResult, (stop) => this.chatNow(params, onChunk, stop));
+  }
+
+  /** RSS of this process and the GPU's memory (the whole device, as llama.cpp reports it). */
+  async stats(): Promise<HostStats> {
+    await this.loader.library;
+    const vram = await this.loader.vram();
+    return {
+      rssBytes: ownRssBytes(),
+      vramUsedBytes: vram?.used ?? null,
+      vramTotalBytes: vram?.total ?? null,
+      loaded: this.current !== null,
+    };
+  }
+
+  /** Light sleep: waits for a running generation (disposing under it kills the process), then frees model and context. */
+  async unload(): Promise<HostStats> {
+    await this.loader.library;
+    return this.queue.run(async () => {
+      await this.disposeLoaded();
+      return this.stats();
+    });
+  }
+
+  /**
+   * Before a sleep: saves each sequence that holds tokens to the load's state folder, then trims
+   * the folder to `capBytes` (sequenceStateStore.ts). Never throws for a failed save.
+   */
+  saveStates(capBytes: number): Promise<SaveStateResult> {
+    return this.queue.run(async () => (this.current ? this.current.states.saveAll(capBytes) : { saved: [] }));
+  }
+
+  /** Aborts every generation, then frees model, context and llama. Later calls are refused. */
+  dispose(): Promise<void> {
+    this.disposal ??= (async () => {
+      for (const controller of this.running) controller.abort();
+      this.stopping.abort();
+      await this.queue.run(async () => {
+        await this.disposeLoaded();
+        await this.loader.dispose();
+      });
+    })();
+    return this.disposal;
+  }
+
+  private refuseWhileStopping(): void {
+    if (this.disposal) throw new EngineError('The model host is shutting down.');
+  }
+
+  private requireLoaded(): Load {
+    if (!this.current) throw new EngineError('No model is loaded in the model host.');
+    return this.current;
+  }
+
+  private logRestoreFailure(kind: SequenceKind, err: unknown): void {
+    this.log(`Could not restore the saved ${kind} state: ${nativeMessage(err)}.`);
+  }
+
+  private async loadNow(params: LoadParams, signal: AbortSignal): Promise<LoadResult> {
+    const model = await this.loader.load(params, signal, () => this.disposeLoaded());
+    const states = await SequenceStateStore.open(model, params.modelPath, params.stateDir ?? null, { log: this.log, trace: this.trace });
+    this.current = { model, prompt: new InfillPrompt(model), states };
+    return model.result;
+  }
+
+  private async disposeLoaded(): Promise<void> {
+    const current = this.current;
+    this.current = null;
+    if (!current) return;
+    await disposeLoadedModel(current.model);
+    await current.states.close();
+    // The file's metadata (vocabulary, template) is garbage now; without a full collection V8
+    // keeps its heap grown. gc exists when the process runs with --expose-gc (the host does).
+    (globalThis as { gc?: () => void }).gc?.();
+  }
+
+  /**
+   * Runs `task` in its sequence's lane with a signal that `signal` and dispose() both abort. A
+   * generation aborted while it still waits answers `aborted` at once; once begun, its own result
+   * (the text so far) is the answer. A saved state still to be restored into the sequence is
+   * restored first, alone: loading a sequence's state must not overlap a decode of the other.
+   */
+  private generation<T>(kind: SequenceKind, signal: AbortSignal, aborted: T, task: (stop: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    const abort = (): void => controller.abort();
+    if (signal.aborted) controller.abort();
+    else signal.addEventListener('abort', abort, { once: true });
+    this.running.add(controller);
+    const stop = controller.signal;
+    let started = false;
+    if (this.current?.states.pending(kind)) {
+      this.queue
+        .run(async () => {
+          const current = this.current;
+          if (current && !stop.aborted) await current.states.restore(kind);
+        })
+        .catch((err: unknown) => this.logRestoreFailure(kind, err));
+    }
+    const queued = this.queue.lane(kind, () => {
+      if (stop.aborted) return Promise.resolve(aborted);
+      started = true;
+      return task(stop);
+    });
+    const finished = (): void => {
+      signal.removeEventListener('abort', abort);
+      this.running.delete(controller);
+    };
+    queued.then(finished, finished);
+    return new Promise<T>((resolve, reject) => {
+      queued.then(resolve, reject);
+      const onAbort = (): void => {
+        if (!started) resolve(aborted);
+      };
+      if (stop.aborted) onAbort();
+      else stop.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  private async prefillNow(params: PrefillParams, signal: AbortSignal, owner: CompletionOwner | undefined): Promise<PrefillResult> {
+    const current = this.requireLoaded();
+    await current.states.restore('completion');
+    await current.states.switchTo(owner);
+    return runPrefill(current.model, current.prompt.build(params), signal);
+  }
+
+  private async infillNow(params: InfillParams, signal: AbortSignal, owner: CompletionOwner | undefined): Promise<GenerationResult> {
+    const started = performance.now();
+    const current = this.requireLoaded();
+    await current.states.restore('completion');
+    await current.states.switchTo(owner);
+    return runInfill(current.model, current.prompt.build(params), params, signal, started);
+  }
+
+  private async chatNow(params: ChatParams, onChunk: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {
+    const current = this.requireLoaded();
+    if (params.messages.length === 0) throw new EngineError('The chat request has no messages.');
+    await current.states.restore('chat');
+    const { model } = current;
+    const makeChat = async () => new (await this.loader.library).LlamaChat({ contextSequence: model.chatSequence });
+    return runChat(model, makeChat, params, onChunk, signal);
+  }
+}

@@ -1,0 +1,41 @@
+// One load of the model: what node-llama-cpp made for it (llamaLoader.ts). The context has two
+// sequences, each with its own KV cache of contextSize tokens: completions on one, chat on the
+// other, so neither evicts the other's cache. Nothing else keeps a reference, so an unload frees
+// it all.
+import type { LlamaChat, LlamaCompletion, LlamaContext, LlamaContextSequence, LlamaModel } from 'node-llama-cpp' with {
+  'resolution-mode': 'import',
+};
+import type { LoadResult } from '../protocol';
+import type { SequenceKind } from '../sequenceState';
+
+export interface LoadedModel {
+  readonly model: LlamaModel;
+  readonly context: LlamaContext;
+  /** The completion's sequence; its KV holds the last completion's prompt. */
+  readonly sequence: LlamaContextSequence;
+  readonly completion: LlamaCompletion;
+  readonly chatSequence: LlamaContextSequence;
+  /** Made on the first chat turn: resolving the chat template costs ~300 ms that a wake for a completion need not pay. */
+  chat: LlamaChat | null;
+  readonly result: LoadResult;
+  /**
+   * The text before the cursor line that the completion sequence's prompt was cut at (see
+   * cutBeforeLine); a saved completion state keeps it, so the cut stays put across a restore.
+   */
+  keptBeforeLine: string | null;
+}
+
+/** The sequence of `kind` in a load. */
+export function sequenceIn(loaded: LoadedModel, kind: SequenceKind): LlamaContextSequence {
+  return kind === 'completion' ? loaded.sequence : loaded.chatSequence;
+}
+
+/** Frees what the load made, users before what they use: chat and completion, sequences, context, model. */
+export async function disposeLoadedModel(loaded: LoadedModel): Promise<void> {
+  loaded.chat?.dispose({ disposeSequence: false });
+  loaded.completion.dispose({ disposeSequence: false });
+  loaded.sequence.dispose();
+  loaded.chatSequence.dispose();
+  await loaded.context.dispose();
+  await loaded.model.dispose();
+}

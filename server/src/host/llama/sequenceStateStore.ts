@@ -1,0 +1,307 @@
+// The saved states of one load's sequences (sequenceState.ts has the files and their records):
+// saved to the state folder before a sleep and restored once, before the first request that
+// needs them, after the wake; and, on a host several windows share, each window's completion
+// state kept in a private folder while another window holds the sequence (windowStates.ts), so
+// that A, B, A does not evaluate A's prompt again. A failed save or restore costs the reuse only:
+// one line in the log, and the prompt is evaluated again.
+import { chmod, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { processPresence } from '../../shared/processes';
+import { nativeMessage } from '../engineError';
+import type { SaveStateResult } from '../protocol';
+import {
+  binOf,
+  ensureStateDir,
+  modelIdentity,
+  pruneStates,
+  readStateRecord,
+  recordMismatch,
+  removeState,
+  stateBase,
+  writeStateRecord,
+  type ModelIdentity,
+  type SequenceKind,
+  type StateRecord,
+} from '../sequenceState';
+import { sequenceIn, type LoadedModel } from './loadedModel';
+import { WindowStates } from './windowStates';
+
+/**
+ * The window a completion comes from on a host several windows share, as the host names it (never
+ * the window itself), and the bytes its other windows' saved states may take together.
+ */
+export interface CompletionOwner {
+  key: string;
+  capBytes: number;
+}
+
+/** A window's saved completion state: its files' base (sequenceState.ts) and its kept text before the cursor line. */
+interface WindowFile {
+  base: string;
+  keptBeforeLine: string | null;
+}
+
+/** Windows whose completion state is kept besides the one the sequence holds. */
+export const keptWindowStates = 4;
+
+export interface StateLog {
+  /** Lines for every log (a state that could not be kept or loaded). */
+  log(line: string): void;
+  /** Lines for the host's own log only (a window switch's save and restore times). */
+  trace(line: string): void;
+}
+
+let versionOfLibrary: string | null = null;
+
+/**
+ * node-llama-cpp's version, as it reads it from its package.json (the package's own entry is
+ * not shipped: the library is bundled); a state file is only loaded by the version that wrote it.
+ */
+async function libraryVersion(): Promise<string> {
+  if (versionOfLibrary !== null) return versionOfLibrary;
+  const version: unknown = await (await import('node-llama-cpp')).getModuleVersion();
+  if (typeof version !== 'string' || version === '') throw new Error('node-llama-cpp has no version');
+  versionOfLibrary = version;
+  return versionOfLibrary;
+}
+
+export class SequenceStateStore {
+  /** Sequences whose saved state is still to be restored, by the first request that needs it. */
+  private readonly pendingRestore: Set<SequenceKind>;
+  /** Which window's tokens the completion sequence holds, and the others' saved states. */
+  private readonly windows = new WindowStates<WindowFile>(keptWindowStates);
+  /** This load's private folder of window states; made at the first save, removed with the load. */
+  private windowDir: Promise<string> | null = null;
+  /** Names the next window state file. */
+  private windowFiles = 0;
+
+  private constructor(
+    private readonly loaded: LoadedModel,
+    /** Where the sequences' state is kept across sleep; null keeps none. */
+    private readonly stateDir: string | null,
+    private readonly identity: ModelIdentity | null,
+    private readonly out: StateLog,
+  ) {
+    this.pendingRestore = new Set(identity ? ['completion', 'chat'] : []);
+  }
+
+  /** The store of a load that keeps its state in `stateDir` (null: none across sleep; window states still kept). */
+  static async open(loaded: LoadedModel, modelPath: string, stateDir: string | null, out: StateLog): Promise<SequenceStateStore> {
+    let identity: ModelIdentity | null = null;
+    if (stateDir !== null) {
+      try {
+        identity = await modelIdentity(modelPath);
+      } catch (err) {
+        out.log(`No state is kept across sleep: ${nativeMessage(err)}.`);
+      }
+    }
+    return new SequenceStateStore(loaded, stateDir, identity, out);
+  }
+
+  /** Whether `kind`'s saved state is still to be restored. */
+  pending(kind: SequenceKind): boolean {
+    return this.pendingRestore.has(kind);
+  }
+
+  /**
+   * Restores the saved state of a sequence, once, before the first request that uses it after a
+   * load. A state whose record does not match this load, or whose file is not the size recorded
+   * or does not load, is deleted and the sequence starts empty.
+   */
+  async restore(kind: SequenceKind): Promise<void> {
+    if (!this.pendingRestore.delete(kind) || !this.stateDir || !this.identity) return;
+    const base = stateBase(this.stateDir, this.identity.modelPath, kind);
+    const record = await this.loadSaved(kind, base, `saved ${kind} state ${path.basename(base)}`);
+    if (record && kind === 'completion') this.loaded.keptBeforeLine = record.keptBeforeLine;
+  }
+
+  /**
+   * Before a sleep: saves each sequence that holds tokens to the state folder, with its record,
+   * then trims the folder to `capBytes`. A sequence whose saved state was never restored keeps
+   * its file. Never throws for a failed save: the reuse is lost, and the log says so.
+   */
+  async saveAll(capBytes: number): Promise<SaveStateResult> {
+    const saved: SaveStateResult['saved'] = [];
+    const { stateDir: dir, identity } = this;
+    if (!dir || !identity || capBytes <= 0) return { saved };
+    try {
+      await ensureStateDir(dir);
+      for (const kind of ['completion', 'chat'] as const) {
+        if (this.pendingRestore.has(kind) || sequenceIn(this.loaded, kind).contextTokens.length === 0) continue;
+        const base = stateBase(dir, identity.modelPath, kind);
+        const temporary = `${base}.saving`;
+        try {
+          const record = await this.saveSequence(identity, kind, temporary);
+          // The record goes first: a .bin without its record is never loaded.
+          await removeState(base);
+          await rename(temporary, binOf(base));
+          await writeStateRecord(base, record);
+          saved.push({ kind, tokens: record.tokenCount, bytes: record.bytes });
+        } catch (err) {
+          await rm(temporary, { force: true }).catch(() => undefined);
+          await removeState(base).catch(() => undefined);
+          this.out.log(`Could not save the ${kind} state (${nativeMessage(err)}); after the wake it is evaluated again.`);
+        }
+      }
+      for (const base of await pruneStates(dir, capBytes))
+        this.out.log(`Removed the state ${path.basename(base)}: over localLlm.stateCacheMB.`);
+    } catch (err) {
+      this.out.log(`Could not keep the model's state across sleep (${nativeMessage(err)}); after the wake it is evaluated again.`);
+    }
+    return { saved };
+  }
+
+  /**
+   * Before a completion of `owner` on a shared host: when the completion sequence holds another
+   * window's tokens, saves them (that window's state) and loads `owner`'s own saved state, if it
+   * has one; the prompt's prefix reuse then evaluates only what differs. Runs in the completion
+   * lane: node-llama-cpp's context lock keeps the save and load from overlapping a chat decode.
+   */
+  async switchTo(owner: CompletionOwner | undefined): Promise<void> {
+    if (!owner) return;
+    const { windows, loaded } = this;
+    const plan = windows.plan(owner.key);
+    if (plan.save === null && plan.restore === null) {
+      windows.hold(owner.key);
+      return;
+    }
+    if (plan.save !== null && owner.capBytes > 0 && this.identity && loaded.sequence.contextTokens.length > 0) {
+      await this.saveWindow(plan.save, owner.capBytes);
+    }
+    windows.hold(owner.key);
+    // Whatever the sequence holds now is no longer the cut point of this window's text.
+    loaded.keptBeforeLine = null;
+    if (plan.restore === null) return;
+    const started = performance.now();
+    const record = await this.loadSaved('completion', plan.restore.base, `completion state of ${owner.key}`);
+    await removeState(plan.restore.base).catch(() => undefined);
+    if (!record) return;
+    loaded.keptBeforeLine = plan.restore.keptBeforeLine;
+    this.out.trace(
+      `Window switch: restored the completion state of ${owner.key} (${record.tokenCount} tokens, ${record.bytes} bytes) in ${(performance.now() - started).toFixed(1)} ms.`,
+    );
+  }
+
+  /** A window detached from the shared host: its saved completion state is deleted, never to be restored. */
+  async forget(key: string): Promise<void> {
+    const file = this.windows.forget(key);
+    if (file) await removeState(file.base).catch(() => undefined);
+  }
+
+  /** The load ends: window states belong to its sequence, so the next load starts without them. */
+  async close(): Promise<void> {
+    this.windows.clear();
+    if (this.windowDir) {
+      await this.windowDir.then((dir) => rm(dir, { recursive: true, force: true })).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Writes the evaluated state of `kind`'s sequence to `file` (0600) and returns the record that
+   * describes it, for the caller to write once the file is in its place.
+   */
+  private async saveSequence(identity: ModelIdentity, kind: SequenceKind, file: string): Promise<StateRecord> {
+    const sequence = sequenceIn(this.loaded, kind);
+    const tokenCount = sequence.contextTokens.length;
+    const { fileSize } = await sequence.saveStateToFile(file);
+    await chmod(file, 0o600);
+    return {
+      format: 1,
+      ...identity,
+      kind,
+      contextSize: sequence.contextSize,
+      engineVersion: await libraryVersion(),
+      tokenCount,
+      bytes: fileSize,
+      keptBeforeLine: kind === 'completion' ? this.loaded.keptBeforeLine : null,
+    };
+  }
+
+  /**
+   * Loads the state saved at `base` into the sequence of `kind` when its record matches this
+   * load and its file is the size recorded; else deletes it, logs why (naming it `what`) and
+   * leaves the sequence as it was (emptied when llama.cpp failed half way). The record, or null.
+   */
+  private async loadSaved(kind: SequenceKind, base: string, what: string): Promise<StateRecord | null> {
+    const sequence = sequenceIn(this.loaded, kind);
+    const refuse = async (why: string): Promise<null> => {
+      await removeState(base).catch(() => undefined);
+      this.out.log(`Deleted the ${what} unloaded: ${why}.`);
+      return null;
+    };
+    if (!this.identity) return null;
+    let record;
+    try {
+      record = await readStateRecord(base);
+    } catch (err) {
+      return refuse(`its record is unreadable (${nativeMessage(err)})`);
+    }
+    if (!record) return null;
+    const why = recordMismatch(record, {
+      ...this.identity,
+      contextSize: sequence.contextSize,
+      engineVersion: await libraryVersion(),
+      kind,
+    });
+    if (why !== null) return refuse(why);
+    let bytes: number;
+    try {
+      bytes = (await stat(binOf(base))).size;
+    } catch {
+      return refuse('its state file is missing');
+    }
+    if (bytes !== record.bytes) return refuse(`its state file has ${bytes} bytes, not the ${record.bytes} written (truncated)`);
+    try {
+      // The risk node-llama-cpp names is a file from another model: the record says it is not.
+      await sequence.loadStateFromFile(binOf(base), { acceptRisk: true });
+    } catch (err) {
+      await sequence.clearHistory().catch(() => undefined);
+      return refuse(`llama.cpp could not load it (${nativeMessage(err)})`);
+    }
+    return record;
+  }
+
+  /** Saves the completion sequence as `key`'s state in this load's window folder, then drops the states over the count or `capBytes`. */
+  private async saveWindow(key: string, capBytes: number): Promise<void> {
+    const { identity } = this;
+    if (!identity) return;
+    const started = performance.now();
+    let base: string | null = null;
+    try {
+      this.windowDir ??= this.makeWindowDir();
+      base = path.join(await this.windowDir, `window-${++this.windowFiles}`);
+      const record = await this.saveSequence(identity, 'completion', binOf(base));
+      await writeStateRecord(base, record);
+      for (const dropped of this.windows.keep(key, record.bytes, { base, keptBeforeLine: this.loaded.keptBeforeLine }, capBytes)) {
+        await removeState(dropped.base).catch(() => undefined);
+      }
+      this.out.trace(
+        `Window switch: saved the completion state of ${key} (${record.tokenCount} tokens, ${record.bytes} bytes) in ${(performance.now() - started).toFixed(1)} ms.`,
+      );
+    } catch (err) {
+      if (base !== null) await removeState(base).catch(() => undefined);
+      this.out.log(
+        `Could not keep the completion state of another window (${nativeMessage(err)}); its next completion evaluates its prompt again.`,
+      );
+    }
+  }
+
+  /**
+   * A private folder (0700; mkdtemp makes it so) for this load's window states: under the state
+   * folder when the load keeps one, else the temp folder. Folders in the state folder that a host
+   * left when it crashed (its pid is gone) are removed.
+   */
+  private async makeWindowDir(): Promise<string> {
+    if (!this.stateDir) return mkdtemp(path.join(os.tmpdir(), `local-llm-windows-${process.pid}-`));
+    const parent = this.stateDir;
+    await ensureStateDir(parent);
+    for (const name of await readdir(parent).catch(() => [])) {
+      const pid = /^windows-(\d+)-/.exec(name)?.[1];
+      if (pid !== undefined && Number(pid) !== process.pid && processPresence(Number(pid)) === 'none') {
+        await rm(path.join(parent, name), { recursive: true, force: true }).catch(() => undefined);
+      }
+    }
+    return mkdtemp(path.join(parent, `windows-${process.pid}-`));
+  }
+}

@@ -310,3 +310,29 @@ describe('context updates and sleep', () => {
     }
   });
 });
+
+describe('one oversized context chunk', () => {
+  it('is passed over, and the chunks before it stay in the prompt', async (t) => {
+    const server = await startServer({ ...baseSettings, model: await tinyModel() });
+    try {
+      await server.waitForState('ready');
+      const editor = new Editor(server);
+      const good = Array.from({ length: 15 }, (_, i) => fileChunk(`src/small${i}.ts`, 0, `export const small${i} = ${i};`));
+      // 45 KB of CJK text: the server's ring counts its characters at four a token, the model
+      // spends three byte tokens on each, so the chunk alone is several times the ring's budget.
+      const cjk = Array.from({ length: 700 }, () => '漢字仮名交じり文の長い行'.repeat(2)).join('\n');
+      t.diagnostic(`the oversized chunk: ${Buffer.byteLength(cjk)} bytes`);
+      await sendChunks(server, [...good, fileChunk('src/huge.ts', 0, cjk)]);
+      editor.type();
+      await editor.complete();
+      const prompt = await lastPrompt(server);
+      const chunks = prompt.parts.filter((p) => p.kind === 'chunk');
+      assert.equal(chunks.length, good.length, `${chunks.length} chunks in the prompt`);
+      assert.ok(!chunks.some((c) => c.text.includes('src/huge.ts')), 'the oversized chunk is not in the prompt');
+      assert.ok(chunks[chunks.length - 1]?.text.includes('small14'), 'the newest good chunk is in');
+      assert.equal((await server.status()).contextChunks, good.length);
+    } finally {
+      await server.stop();
+    }
+  });
+});

@@ -7,6 +7,7 @@ import { EngineError } from '../engineError';
 import type { InfillContext, PrefillParams } from '../protocol';
 import type { LoadedModel } from './loadedModel';
 import { layoutPrompt, ringPieces, type FimControls, type PromptLayout, type PromptPiece } from './promptLayout';
+import { ringChunksWithin } from './ringFit';
 import { cutBeforeLine, firstTokens, fitInfillBudget, lastTokens } from './tokenWindow';
 
 /** A completion prompt as laid out for one request. */
@@ -106,7 +107,8 @@ export class InfillPrompt {
 
   /**
    * The ring's pieces within its budget (never more than half the context): the oldest chunks go
-   * first, so what is left keeps the newest ones and its own order.
+   * first, so what is left keeps the newest ones and its own order; an oversized chunk is passed
+   * over (ringFit.ts).
    */
   private fitRing(controls: FimControls<Token>, context: InfillContext | undefined): PromptPiece<Token>[] {
     if (!context || context.chunks.length === 0) return [];
@@ -117,15 +119,15 @@ export class InfillPrompt {
     const pieces = ringPieces(controls, tokenize, context.chunks, source);
     // The repository header rides on the first piece; it is paid once whichever chunk is first.
     const header = pieces.length > 0 && controls.sep !== null && controls.rep !== null ? 1 + tokenize(`${context.repoName}\n`).length : 0;
-    let total = header;
-    let first = pieces.length;
-    for (let i = pieces.length - 1; i >= 0; i--) {
-      const cost = pieces[i]!.tokens.length - (i === 0 ? header : 0);
-      if (total + cost > budget) break;
-      total += cost;
-      first = i;
-    }
-    if (first === 0) return pieces;
-    return first >= pieces.length ? [] : ringPieces(controls, tokenize, context.chunks.slice(first), source);
+    const costs = pieces.map((piece, i) => piece.tokens.length - (i === 0 ? header : 0));
+    const kept = ringChunksWithin(costs, header, budget);
+    if (kept.length === pieces.length) return pieces;
+    if (kept.length === 0) return [];
+    return ringPieces(
+      controls,
+      tokenize,
+      kept.map((i) => context.chunks[i]!),
+      source,
+    );
   }
 }

@@ -5,6 +5,7 @@ import {
   nearDuplicate,
   parseChunks,
   ringLimitsFor,
+  ringSize,
   ringTokenBudget,
   type RingLimits,
 } from '../../server/src/completion/contextRing';
@@ -87,6 +88,16 @@ describe('ContextRing', () => {
     assert.equal(held?.endLine, 14);
     ring.add([chunk('min.js', 0, ['x'.repeat(5000)])]);
     assert.ok(ring.select(null).every((c) => c.text.length <= 200));
+  });
+
+  it('counts a character outside ASCII as a token, so a CJK chunk is cut to a quarter of the characters', () => {
+    const ring = new ContextRing(limits);
+    ring.add([chunk('a.ts', 0, body('a', 2)), chunk('cjk.md', 0, ['漢字仮名交じり文'.repeat(200)])]);
+    const held = ring.select(null);
+    assert.equal(held.length, 2, 'the ASCII chunk stays');
+    const cjk = held.find((c) => c.path === 'cjk.md');
+    assert.ok(cjk && cjk.text.length <= 200 / 4, `the CJK chunk keeps ${cjk?.text.length} characters`);
+    assert.equal(ringSize(cjk.text), cjk.text.length * 4);
   });
 
   it("leaves out chunks that overlap the current file's prompt window, not other lines of it", () => {

@@ -8,7 +8,7 @@ import type { ContextChunk, ContextChunkKind } from '../shared/protocol';
 export interface RingLimits {
   maxChunks: number;
   maxLinesPerChunk: number;
-  /** Characters of chunk text the ring holds in all (the host cuts to the exact token budget). */
+  /** Characters of chunk text the ring holds in all, as ringSize counts them (the host cuts to the exact token budget). */
   maxChars: number;
 }
 
@@ -107,6 +107,28 @@ function overlaps(a: { startLine: number; endLine: number }, startLine: number, 
   return a.startLine >= 0 && startLine >= 0 && a.startLine <= endLine && startLine <= a.endLine;
 }
 
+/**
+ * A text's size as the ring counts it: a character a character, except that a character outside
+ * ASCII counts as ringCharsPerToken of them. CJK, emoji and other non-ASCII text often costs a
+ * token (or, with a byte-level vocabulary, three) per character, so counting it at four
+ * characters a token would let one such chunk take several times the ring's budget.
+ */
+export function ringSize(text: string): number {
+  let size = text.length;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) size += ringCharsPerToken - 1;
+  return size;
+}
+
+/** How many leading characters of `text` fit in `size` (as ringSize counts). */
+function prefixWithin(text: string, size: number): number {
+  let used = 0;
+  for (let i = 0; i < text.length; i++) {
+    used += text.charCodeAt(i) > 0x7f ? ringCharsPerToken : 1;
+    if (used > size) return i;
+  }
+  return text.length;
+}
+
 /** The chunk cut to whole lines within the limits (a chunk is a few dozen lines); null when nothing is left. */
 function cut(chunk: ContextChunk, limits: RingLimits): RingChunk | null {
   let lines = chunk.text.replace(/\r\n/g, '\n').split('\n');
@@ -114,10 +136,11 @@ function cut(chunk: ContextChunk, limits: RingLimits): RingChunk | null {
   lines = lines.slice(0, limits.maxLinesPerChunk);
   let text = lines.join('\n');
   // One enormous line (minified code) is cut, not allowed to take the whole budget.
-  const maxChars = Math.max(0, Math.floor(limits.maxChars / 2));
-  if (text.length > maxChars) {
-    const lineEnd = text.lastIndexOf('\n', maxChars);
-    text = lineEnd > 0 ? text.slice(0, lineEnd) : text.slice(0, maxChars);
+  const maxSize = Math.max(0, Math.floor(limits.maxChars / 2));
+  if (ringSize(text) > maxSize) {
+    const fits = prefixWithin(text, maxSize);
+    const lineEnd = text.lastIndexOf('\n', fits);
+    text = lineEnd > 0 ? text.slice(0, lineEnd) : text.slice(0, fits);
     lines = text.split('\n');
   }
   if (text.trim() === '') return null;
@@ -148,9 +171,9 @@ export class ContextRing {
     return this.chunks.length;
   }
 
-  /** Characters of chunk text held. */
+  /** Chunk text held, as ringSize counts it. */
   get chars(): number {
-    return this.chunks.reduce((sum, c) => sum + c.text.length, 0);
+    return this.chunks.reduce((sum, c) => sum + ringSize(c.text), 0);
   }
 
   /** New limits (settings changed); the oldest chunks go if they are now over. */
@@ -205,7 +228,7 @@ export class ContextRing {
     let chars = this.chars;
     while (this.chunks.length > 0 && (this.chunks.length > this.limits.maxChunks || chars > this.limits.maxChars)) {
       const oldest = this.chunks.shift();
-      chars -= oldest?.text.length ?? 0;
+      chars -= oldest ? ringSize(oldest.text) : 0;
       dropped = true;
     }
     return dropped;

@@ -19,3 +19,18 @@ export function modelHostPids(extensionsDir: string): number[] {
   }
   return pids;
 }
+
+/**
+ * The model host pids still alive once they are all gone, or when `timeoutMs` ran out. The status
+ * item says "sleeping" as the sleep begins; a deep-sleeping host still saves its state and frees
+ * the model before it exits, which on a loaded machine can take seconds.
+ */
+export async function modelHostsAfterExit(extensionsDir: string, timeoutMs = 30_000): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  let pids = modelHostPids(extensionsDir);
+  while (pids.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    pids = modelHostPids(extensionsDir);
+  }
+  return pids;
+}

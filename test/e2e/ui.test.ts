@@ -21,7 +21,7 @@ import {
   waitForStatusText,
 } from '../vscode/harness/workbench';
 import { askAndStop, lastAnswerLength, openChatPanel } from './chatPanel';
-import { modelHostPids } from './modelHost';
+import { modelHostPids, modelHostsAfterExit } from './modelHost';
 import { openSession, type UiSession } from './session';
 
 const idleSeconds = 6;
@@ -105,7 +105,7 @@ describe('Local LLM in a real VS Code workbench', { timeout: 12 * 60_000 }, () =
     const hover = await tooltip();
     assert.match(hover, /Asleep/, hover);
     assert.match(hover, /no model process/, `deep sleep: the tooltip should say the model process is gone: ${hover}`);
-    assert.deepEqual(modelHostPids(s.profile.extensionsDir), [], 'deep sleep ends the model host process');
+    assert.deepEqual(await modelHostsAfterExit(s.profile.extensionsDir), [], 'deep sleep ends the model host process');
   });
 
   it('4. typing again shows "waking", then ghost text: the completion asked during sleep is served', { timeout: 3 * 60_000 }, async () => {
@@ -144,7 +144,7 @@ describe('Local LLM in a real VS Code workbench', { timeout: 12 * 60_000 }, () =
     await runCommand(s.page, 'Local LLM: Sleep Now');
     await waitForStatusText(s.status, asleep, 30_000);
     await s.shot('05-sleep-now');
-    assert.deepEqual(modelHostPids(s.profile.extensionsDir), [], 'Sleep Now ends the model host process');
+    assert.deepEqual(await modelHostsAfterExit(s.profile.extensionsDir), [], 'Sleep Now ends the model host process');
   });
 
   it('6. clicking the sleeping status item wakes it', { timeout: 2 * 60_000 }, async () => {
@@ -222,6 +222,6 @@ describe('Local LLM in a real VS Code workbench', { timeout: 12 * 60_000 }, () =
     const running = modelHostPids(s.profile.extensionsDir);
     assert.ok(running.length > 0, 'the model host runs before the close');
     await s.close();
-    assert.deepEqual(modelHostPids(s.profile.extensionsDir), [], 'the shared model host ended with the workbench');
+    assert.deepEqual(await modelHostsAfterExit(s.profile.extensionsDir), [], 'the shared model host ended with the workbench');
   });
 });

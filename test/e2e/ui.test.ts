@@ -222,6 +222,7 @@ describe('Local LLM in a real VS Code workbench', { timeout: 12 * 60_000 }, () =
     const running = modelHostPids(s.profile.extensionsDir);
     assert.ok(running.length > 0, 'the model host runs before the close');
     await s.close();
-    assert.deepEqual(await modelHostsAfterExit(s.profile.extensionsDir), [], 'the shared model host ended with the workbench');
+    // Well within the 10 s grace a host keeps for a window reload: the last window's close ends it.
+    assert.deepEqual(await modelHostsAfterExit(s.profile.extensionsDir, 5000), [], 'the shared model host ended with the workbench');
   });
 });

@@ -30,7 +30,7 @@ import { nthNewline } from '../shared/text';
 import { startLlama, type NodeLlamaCpp, type StartedLlama } from './backend';
 import { LaneQueue } from './laneQueue';
 import { EngineError, nativeMessage } from './engineError';
-import { ownRssBytes } from './memory';
+import { ownRssBytes } from '../shared/memory';
 import { checkModelFile, checkTensorData } from './modelFile';
 import {
   noFigures,

@@ -22,10 +22,10 @@ import { answer } from './answer';
 import { CompletionPriority, type CompletionWork } from './completionPriority';
 import type { CompletionOwner, LlamaEngine } from './engine';
 import { EngineError } from './engineError';
-import { ownRssBytes } from './memory';
-import { acquirePidLock, releasePidLock } from './pidLock';
+import { ownRssBytes } from '../shared/memory';
+import { acquirePidLock, releasePidLock } from '../shared/pidLock';
 import * as host from './protocol';
-import { hostKey, type HostIdentity, type RendezvousPaths } from './rendezvous';
+import { hostKey, type HostIdentity, type RendezvousPaths } from '../shared/rendezvous';
 
 export interface SharedHostOptions {
   engine: LlamaEngine;

@@ -265,20 +265,37 @@ describe('a loaded tiny model', () => {
     assert.ok(['abort', 'eos', 'maxTokens'].includes(answer.stopReason));
   });
 
-  it('unload frees the model; requests then fail in words; a second load works', async () => {
+  it('unload frees the model; a request then wakes it with the last load; a second load works', async () => {
     const stats = await t.host.unload();
     assert.equal(stats.loaded, false);
-    await rejectsWith(t.host.infill(infillParams()), /No model is loaded/);
-    await rejectsWith(
-      t.host.chat({ messages: [{ role: 'user', text: 'hi' }], maxTokens: 4 }, () => undefined),
-      /No model is loaded/,
-    );
     const again = await t.host.unload();
     assert.equal(again.loaded, false, 'unloading twice is harmless');
+    // A request that finds the model asleep (a window that had not heard of the sleep yet) wakes it.
+    const woken = await t.host.chat({ messages: [{ role: 'user', text: 'hi' }], maxTokens: 4 }, () => undefined);
+    assert.ok(['eos', 'maxTokens'].includes(woken.stopReason), woken.stopReason);
+    assert.equal((await t.host.stats()).loaded, true);
+    await t.host.unload();
     await t.host.load(loadParams(tiny));
     const result = await t.host.infill(infillParams({ maxTokens: 3 }));
     assert.ok(finished.includes(result.stopReason));
     assert.equal(t.exits.length, 0);
+  });
+});
+
+describe('a host with no model loaded', () => {
+  it('refuses requests in words and lives on', async () => {
+    const t = spawnHost(loadParams(tiny));
+    try {
+      await rejectsWith(t.host.infill(infillParams()), /No model is loaded/);
+      await rejectsWith(
+        t.host.chat({ messages: [{ role: 'user', text: 'hi' }], maxTokens: 4 }, () => undefined),
+        /No model is loaded/,
+      );
+      assert.equal(t.host.exit, null);
+      assert.equal((await t.host.stats()).loaded, false);
+    } finally {
+      await t.host.shutdown(5000);
+    }
   });
 });
 

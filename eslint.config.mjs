@@ -9,6 +9,10 @@ import { defineConfig, globalIgnores } from 'eslint/config';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
+const engineOnly =
+  'Features and the lifecycle reach the model host only through the engine interface: server/src/engine/engine.ts and create.ts. ' +
+  'Add what you need to the Engine interface (the local engine in server/src/engine/local/ implements it), never import the host or its client.';
+
 const serverOnlyViaShared =
   'The client and the webview may import the server only through server/src/shared/. ' +
   'Import it from there, or move what you need (pure, free of node-llama-cpp and vscode-languageserver) into server/src/shared/.';
@@ -106,6 +110,40 @@ export default defineConfig(
               message:
                 'The model host imports only server/src/shared/ and the GGUF validator (server/src/models/gguf.ts). ' +
                 'Move what it needs into server/src/host/ (only the host uses it) or server/src/shared/ (both sides do), or pass it in its messages.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+
+  {
+    // DESIGN.md, "Folder layout": the features and the lifecycle reach the model host only through
+    // the engine interface (engine/engine.ts, engine/create.ts), never its process or its client.
+    files: ['server/src/lifecycle/**', 'server/src/completion/**', 'server/src/chat/**', 'server/src/models/**'],
+    rules: {
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            {
+              target: ['./server/src/lifecycle', './server/src/completion', './server/src/chat', './server/src/models'],
+              from: './server/src/host',
+              // The engine's types still live in the host's IPC file until they move to engine/ (issue 20).
+              except: ['./protocol.ts'],
+              message: engineOnly,
+            },
+            {
+              target: ['./server/src/lifecycle', './server/src/completion', './server/src/chat', './server/src/models'],
+              from: './server/src/engine/local',
+              message: engineOnly,
+            },
+            {
+              target: './server/src/models',
+              from: ['./server/src/engine', './server/src/lifecycle'],
+              message:
+                'server/src/models/ turns the model setting into a checked file and knows no process: it must not import the engine or the lifecycle. ' +
+                'Pass what it needs as an argument, or move the shared piece into server/src/shared/.',
             },
           ],
         },

@@ -1,7 +1,7 @@
 // Serving a real VS Code workbench (code-server) on 127.0.0.1, in its own process group.
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { otherHosts } from '../../server/src/host/rendezvous';
+import { otherHosts } from '../../server/src/shared/rendezvous';
 import { ensureCodeServer } from './codeServerInstall';
 import { freePort } from './freePort';
 import { isGroupAlive, spawnGroup, stopGroup, type GroupProcess } from './processGroup';

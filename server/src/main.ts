@@ -14,6 +14,7 @@ import {
 } from 'vscode-languageserver/node';
 import { startServer } from './server';
 import { errorMessage, errorStack } from './shared/errors';
+import { readTestHooks } from './shared/testHooks';
 
 /** Notes whether a shutdown request came, so that the end of the input exits as LSP says. */
 class StdinReader extends StreamMessageReader {
@@ -64,4 +65,4 @@ const connection = process.argv.includes('--stdio') ? stdioConnection() : create
 // A crash in one request must not take the server (and the user's model) down with it.
 process.on('uncaughtException', (err) => connection.console.error(`Uncaught: ${errorStack(err)}`));
 process.on('unhandledRejection', (reason) => connection.console.error(`Unhandled rejection: ${String(reason)}`));
-startServer(connection);
+startServer(connection, { hooks: readTestHooks() });

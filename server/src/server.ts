@@ -23,10 +23,18 @@ import { ModelSetupFeature } from './models/modelSetupFeature';
 import { systemClock } from './shared/clock';
 import type { InitializationOptions } from './shared/protocol';
 import { isRemoteEngine, needsReload, normalizeSettings, type Settings } from './shared/settings';
+import type { TestHooks } from './shared/testHooks';
 
 const serverInfo = { name: 'local-llm', version: '0.1.0' };
 
-export function startServer(connection: Connection, hostPath = path.join(__dirname, 'host.js')): void {
+export interface ServerOptions {
+  /** The bundled model host; by default host.js beside this file. */
+  hostPath?: string;
+  /** What tests and benchmarks set (shared/testHooks.ts), read once at start by main.ts; none in use. */
+  hooks?: TestHooks;
+}
+
+export function startServer(connection: Connection, { hostPath = path.join(__dirname, 'host.js'), hooks = {} }: ServerOptions = {}): void {
   const documents = new TextDocuments(TextDocument);
   let settings: Settings = normalizeSettings(undefined).settings;
   let problems: string[] = [];
@@ -48,12 +56,12 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
     // The shared model host decides the sleep for every window; this window's gate follows it.
     onSharedSleep: (byUser) => void gate.sleep(byUser),
     onSharedReady: () => void gate.wake(),
-    beforeHostLoad: loadGateFromEnv(),
+    beforeHostLoad: hooks.loadGateFile === undefined ? undefined : waitForFile(hooks.loadGateFile),
     remote: {
       apiKey: () => remoteAccess.apiKey(),
       notify: (sentence) => remoteAccess.notify(sentence),
       confirmPlainHttp: (host) => remoteAccess.confirmPlainHttp(host),
-      pollMs: pollMsFromEnv(),
+      pollMs: hooks.remotePollMs,
     },
   });
   const remoteAccess: RemoteAccessFeature = new RemoteAccessFeature({
@@ -111,7 +119,7 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
     }
     problems = normalized.problems;
     gate.configure({ idleMs: gateIdleMs(settings), wakeOnActivity: settings.wakeOnActivity });
-    driver.shared.configure();
+    driver.configure();
     if (initialized && needsReload(previous, settings)) modelSwitch.apply(previous, settings);
     status.push();
   }
@@ -152,22 +160,14 @@ export function startServer(connection: Connection, hostPath = path.join(__dirna
 }
 
 /**
- * LOCAL_LLM_TEST_LOAD_GATE (tests only): a file each load waits for (at most 60 s) before it
+ * The loadGateFile hook (tests only): each load waits for the file (at most 60 s) before it
  * reaches the model host, so that a test can time a wake against another window's sleep.
  */
-function loadGateFromEnv(): (() => Promise<void>) | undefined {
-  const file = process.env['LOCAL_LLM_TEST_LOAD_GATE'];
-  if (!file) return undefined;
+function waitForFile(file: string): () => Promise<void> {
   return async () => {
     const deadline = Date.now() + 60_000;
     while (!existsSync(file) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
   };
-}
-
-/** LOCAL_LLM_REMOTE_POLL_MS: how often a model server's sleep is asked (tests); default 2 s. */
-function pollMsFromEnv(): number | undefined {
-  const ms = Number(process.env['LOCAL_LLM_REMOTE_POLL_MS']);
-  return Number.isInteger(ms) && ms >= 100 ? ms : undefined;
 }
 
 /**

@@ -21,11 +21,12 @@ import { freePort } from '../../scripts/dev/freePort';
 import { cachedModel, tinyAsciiModel, tinyAsciiOptions } from '../../scripts/dev/models';
 import { startLlamaServer, type LlamaServer } from '../fixtures/llamaServer';
 import { startServer, type TestServer } from '../server/lspClient';
+import { testHooksEnv } from '../../server/src/shared/testHooks';
 
 const docText = 'function add(a: number, b: number) {\n  return \n}\n\nconsole.log(add(1, 2));\n';
 const cursor = { line: 1, character: 9 };
 /** Our server asks llama-server for its sleep this often (instead of every 2 s). */
-const pollEnv = { LOCAL_LLM_REMOTE_POLL_MS: '200' };
+const pollEnv = testHooksEnv({ remotePollMs: 200 });
 
 function settingsFor(url: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {

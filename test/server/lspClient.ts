@@ -17,6 +17,7 @@ import {
   type ProtocolConnection,
 } from 'vscode-languageserver-protocol/node';
 import { DidChangeStateNotification, StatusRequest, type ModelState, type ModelStatus } from '../../server/src/shared/protocol';
+import { testHooksEnv, testHooksVariable, type TestHooks } from '../../server/src/shared/testHooks';
 
 export const serverPath = path.resolve(__dirname, '../../dist/server.js');
 
@@ -39,7 +40,10 @@ export interface TestServer {
 export interface StartOptions {
   /** The extension's storage; by default a new temporary folder, removed on stop (the state kept across sleep goes there). */
   storageDir?: string;
-  /** Extra environment for the server process (e.g. LOCAL_LLM_HF_ENDPOINT). */
+  /**
+   * Extra environment for the server process (e.g. LOCAL_LLM_HF_ENDPOINT). Test hooks given here
+   * (testHooksEnv) are merged with the defaults, not put in their place.
+   */
   env?: Record<string, string>;
   /** Answers window/showMessageRequest; the default dismisses it. */
   onMessageRequest?(params: { message: string; actions?: Array<{ title: string }> }): { title: string } | null;
@@ -55,17 +59,24 @@ process.once('exit', () => {
   for (const dir of runtimeDirs) rmSync(dir, { recursive: true, force: true });
 });
 
+/** The test hooks an environment sets; none when it sets none. */
+function hooksIn(env: Record<string, string | undefined> | undefined): TestHooks {
+  const raw = env?.[testHooksVariable];
+  return raw ? (JSON.parse(raw) as TestHooks) : {};
+}
+
 export async function startServer(settings: Record<string, unknown>, options: StartOptions = {}): Promise<TestServer> {
   const ownStorage = options.storageDir === undefined ? mkdtempSync(path.join(os.tmpdir(), 'local-llm-storage-')) : null;
   const storageDir = options.storageDir ?? ownStorage!;
   // Each server meets its model host in a folder of its own unless the test shares one: tests never
   // share a host with each other or with the user's editor. A host outlives its last server by 1 s.
   const ownRuntime = options.env?.['LOCAL_LLM_RUNTIME_DIR'] === undefined ? mkdtempSync(path.join(os.tmpdir(), 'llm-rt-')) : null;
+  const hooks: TestHooks = { hostGraceMs: 1000, ...hooksIn(process.env), ...hooksIn(options.env) };
   const env = {
-    LOCAL_LLM_HOST_GRACE_MS: '1000',
     ...process.env,
     ...(ownRuntime ? { LOCAL_LLM_RUNTIME_DIR: ownRuntime } : {}),
     ...options.env,
+    ...testHooksEnv(hooks),
   };
   if (ownRuntime) runtimeDirs.add(ownRuntime);
   const child = spawn(process.execPath, [serverPath, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'], env });

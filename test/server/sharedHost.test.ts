@@ -20,6 +20,7 @@ import {
 } from '../../server/src/shared/protocol';
 import { largeModel, tinyModel } from '../fixtures/models';
 import { isAlive } from '../fixtures/processes';
+import { testHooksEnv } from '../../server/src/shared/testHooks';
 import { startServer, type TestServer } from './lspClient';
 
 const docUri = 'file:///work/shared.ts';
@@ -412,7 +413,7 @@ describe('a wake that meets the shared host on its way out (deep sleep)', { skip
       const [a] = servers;
       const pid = (await a.waitForState('ready')).memory.hostPid!;
       // B attaches (its hello) and holds its load until the file exists.
-      const b = await startServer(settings(), { env: { LOCAL_LLM_RUNTIME_DIR: dir, LOCAL_LLM_TEST_LOAD_GATE: loadGate } });
+      const b = await startServer(settings(), { env: { LOCAL_LLM_RUNTIME_DIR: dir, ...testHooksEnv({ loadGateFile: loadGate }) } });
       servers.push(b);
       await until(
         () => a.status(),
@@ -538,11 +539,11 @@ describe('a switch between two windows on one host', { skip: linuxOnly }, () => 
     it(
       kept
         ? 'A, B, A: A’s completion state is kept while B completes, so A’s next key evaluates only a few tokens'
-        : 'with LOCAL_LLM_HOST_WINDOW_STATES=off, A’s next key after B evaluates A’s whole prompt again (the old cost)',
+        : 'with the hostWindowStates hook off, A’s next key after B evaluates A’s whole prompt again (the old cost)',
       async (t) => {
         const dir = runtimeDir();
         const storages = [mkdtempSync(path.join(os.tmpdir(), 'llm-switch-a-')), mkdtempSync(path.join(os.tmpdir(), 'llm-switch-b-'))];
-        const env = { LOCAL_LLM_RUNTIME_DIR: dir, ...(kept ? {} : { LOCAL_LLM_HOST_WINDOW_STATES: 'off' }) };
+        const env = { LOCAL_LLM_RUNTIME_DIR: dir, ...(kept ? {} : testHooksEnv({ hostWindowStates: false })) };
         const servers = await Promise.all(storages.map((storageDir) => startServer(settings(), { env, storageDir })));
         try {
           const [a, b] = servers;

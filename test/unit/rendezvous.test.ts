@@ -4,7 +4,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, syml
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { acquirePidLock, releasePidLock } from '../../server/src/host/pidLock';
+import { acquirePidLock, releasePidLock } from '../../server/src/shared/pidLock';
 import {
   ensurePrivateDir,
   hostKey,
@@ -12,7 +12,7 @@ import {
   rendezvousPaths,
   runtimeDir,
   type HostIdentity,
-} from '../../server/src/host/rendezvous';
+} from '../../server/src/shared/rendezvous';
 
 const unixOnly = process.platform === 'win32' && 'Unix modes';
 const identity: HostIdentity = { modelPath: '/models/coder.gguf', gpu: 'auto', gpuLayers: 'auto', contextSize: 4096, threads: 8 };

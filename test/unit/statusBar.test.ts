@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { ModelState, ModelStatus } from '../../server/src/shared/protocol';
 import './vscodeStub';
 import { createCommands } from '../../client/src/commands/table';
-import { formatBytes, formatClock, formatDuration, formatMs } from '../../server/src/shared/format';
+import { formatBytes, formatClock, formatDuration, formatMs, formatTimeSpan } from '../../server/src/shared/format';
 import {
   contextState,
   escapeMarkdown,
@@ -310,6 +310,12 @@ describe('formats', () => {
     assert.equal(formatDuration(3700), '1h 1m');
     assert.equal(formatMs(850), '850 ms');
     assert.equal(formatMs(1234), '1.2 s');
+    assert.equal(formatTimeSpan(500), '500 ms');
+    assert.equal(formatTimeSpan(1000), '1 s');
+    assert.equal(formatTimeSpan(1500), '1.5 s');
+    assert.equal(formatTimeSpan(90_000), '90 s');
+    assert.equal(formatTimeSpan(150_000), '3 minutes');
+    assert.equal(formatTimeSpan(10 * 60_000), '10 minutes');
     assert.equal(formatClock(new Date(2026, 0, 5, 9, 7).getTime()), '09:07');
   });
 

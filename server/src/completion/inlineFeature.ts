@@ -82,7 +82,7 @@ function registerInlineCompletion(
 ): BackgroundWork {
   const cache = new CompletionCache();
   const running = new Map<string, AbortController>();
-  const stats = model.completions;
+  const { stats } = model;
   const skipped = new Set<string>();
   const ring = new ContextRing();
   let lastPrompt: LastCompletionPrompt | null = null;
@@ -185,7 +185,7 @@ function registerInlineCompletion(
   // before this handler can check them, so a malformed request would get a raw TypeError.
   connection.onRequest(InlineCompletionRequest.type, async (raw: unknown, token): Promise<InlineCompletionItem[]> => {
     const params = checkParams(raw);
-    stats.requests++;
+    stats.completionRequested();
     const config = settings().completion;
     if (!config.enabled || model.info?.hasFim === false) return [];
     const document = documents.get(params.uri);
@@ -209,7 +209,7 @@ function registerInlineCompletion(
     const source = ownCache();
     const cached = cache.get(key);
     if (cached !== undefined) {
-      stats.cacheHits++;
+      stats.cacheHit();
       // A suggestion shown again (the one prefetched for after Tab, say): its own follow-up next.
       prefetchNext(document.uri, text, offset, cached, lastContext(document.uri));
       return [item(cached, position)];
@@ -237,11 +237,11 @@ function registerInlineCompletion(
         signal,
       );
       if ((result.stopReason === 'abort' && !result.capped) || signal.aborted) {
-        if (superseded.signal.aborted) stats.superseded++;
-        else if (result.yielded) stats.yielded = (stats.yielded ?? 0) + 1;
+        if (superseded.signal.aborted) stats.superseded();
+        else if (result.yielded) stats.yielded();
         return [];
       }
-      stats.generated++;
+      stats.generated();
       const capped = result.capped === true;
       lastPrompt = {
         uri: document.uri,
@@ -315,7 +315,7 @@ function registerInlineCompletion(
       const next = postprocess(raw, { prefix: window.prefix, suffix: window.suffix, maxLines: config.maxLines });
       if (next === null) return true;
       remember(source, key, next);
-      stats.prefetched = (stats.prefetched ?? 0) + 1;
+      stats.prefetched();
       connection.console.debug(`Next suggestion after accepting in ${uri} ready: ${formatTokenFigures(result.figures)}.`);
       return true;
     };

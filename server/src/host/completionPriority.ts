@@ -32,7 +32,7 @@ export interface Admission<T> {
 /**
  * How long the typed window keeps its place with no activity and no completion request of its
  * own: about the pause between a typist's keys (background.ts's quiet second). Activity
- * notifications come at most once a second per window (sharedMirror.ts), so typing alone keeps it.
+ * notifications come at most once a second per window (engine/local/sharedHostMirror.ts), so typing alone keeps it.
  */
 export const typingHoldMs = 1000;
 

@@ -12,9 +12,9 @@ import {
 } from 'vscode-jsonrpc/node';
 import { errorMessage } from '../shared/errors';
 import { answer } from './answer';
-import { acquirePidLock, releasePidLock } from './pidLock';
+import { acquirePidLock, releasePidLock } from '../shared/pidLock';
 import * as host from './protocol';
-import type { HostIdentity, RendezvousPaths } from './rendezvous';
+import type { HostIdentity, RendezvousPaths } from '../shared/rendezvous';
 
 export interface HostClient {
   readonly connection: MessageConnection;
@@ -204,7 +204,7 @@ export class HostClients {
       this.configure(client, params);
       client.pid = params.clientPid;
       this.greeted = true;
-      // Only a window that said hello keeps the host; a peek at its state (attach.ts) does not.
+      // Only a window that said hello keeps the host; a peek at its state (engine/local/attachHost.ts) does not.
       this.clearGrace();
       this.logLine(`Window server ${params.clientPid} attached (${this.windows()} now).`);
       return r.attached(client);

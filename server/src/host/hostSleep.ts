@@ -5,7 +5,7 @@ import { disposeThenExit } from './boundedExit';
 import type { HostClients } from './hostClients';
 import type { IdleWatchdog } from './idleWatchdog';
 import type { LlamaEngine } from './llama/llamaEngine';
-import { ownRssBytes } from './memory';
+import { ownRssBytes } from '../shared/memory';
 import type { ModelStatus } from './modelStatus';
 import type { SharedLoad } from './sharedLoad';
 

@@ -1,12 +1,10 @@
 // The model host process: the only importer of node-llama-cpp. Started by a language server
-// either as its own child over IPC (childHost.ts), or detached, as the host that every window of
-// the user with the same model and settings shares through a socket (sharedHost.ts). If llama.cpp
-// aborts, only this process dies.
+// detached, as the host that every window of the user with the same model and settings shares
+// through a socket (sharedHost.ts). If llama.cpp aborts, only this process dies.
 import { errorMessage, errorStack } from '../shared/errors';
 import { readTestHooks } from '../shared/testHooks';
-import { serveParent } from './childHost';
 import { LlamaEngine } from './llama/llamaEngine';
-import { hostKey, rendezvousPaths, type HostIdentity } from './rendezvous';
+import { hostKey, rendezvousPaths, type HostIdentity } from '../shared/rendezvous';
 import { SharedHost } from './sharedHost';
 
 /** How long a shared host waits for a window after the last one left; tests shorten it (testHooks.ts). */
@@ -67,5 +65,7 @@ if (sharedDir) {
     },
   );
 } else {
-  serveParent(engine, log);
+  // The socket is the only way in: a host started any other way would serve nobody.
+  log('The model host serves only through its socket: the language server starts it with LOCAL_LLM_HOST_DIR set.');
+  process.exit(1);
 }

@@ -2,16 +2,14 @@
 // by node-llama-cpp, with a record (<key>-<kind>.json) of what it belongs to. A state file is
 // loaded only when its record matches the model file, context size and library version of the
 // load, and its size is the one recorded; anything else is deleted. Files are private (0600 in a
-// 0700 folder) and capped in total size, oldest first. No node-llama-cpp here: the server uses
-// this module too (deleting a model removes its state).
-import { createHash } from 'node:crypto';
+// 0700 folder) and capped in total size, oldest first. No node-llama-cpp here. The files' names,
+// and their removal when a model is deleted, are shared with the server (shared/stateFiles.ts).
 import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { recordOf, removeState, type SequenceKind } from '../shared/stateFiles';
 
-/** The state folder under the extension's storage. */
-export const stateDirOf = (storageDir: string): string => path.join(storageDir, 'state');
-
-export type SequenceKind = 'completion' | 'chat';
+// The host's modules find the whole state store here.
+export { binOf, recordOf, removeState, removeStatesOf, stateBase, stateDirOf, type SequenceKind } from '../shared/stateFiles';
 
 /** What a state file belongs to: the model file as it was when the state was saved. */
 export interface ModelIdentity {
@@ -40,15 +38,6 @@ export async function modelIdentity(modelPath: string): Promise<ModelIdentity> {
   const info = await stat(modelPath);
   return { modelPath: path.resolve(modelPath), modelSize: info.size, modelMtimeMs: info.mtimeMs };
 }
-
-/** <dir>/<hash of the model path>-<kind>, without extension. */
-export function stateBase(dir: string, modelPath: string, kind: SequenceKind): string {
-  const key = createHash('sha256').update(path.resolve(modelPath)).digest('hex').slice(0, 16);
-  return path.join(dir, `${key}-${kind}`);
-}
-
-export const binOf = (base: string): string => `${base}.bin`;
-export const recordOf = (base: string): string => `${base}.json`;
 
 /** The state folder, private to the user. */
 export async function ensureStateDir(dir: string): Promise<void> {
@@ -104,10 +93,6 @@ export function recordMismatch(
   return null;
 }
 
-export async function removeState(base: string): Promise<void> {
-  await Promise.all([rm(binOf(base), { force: true }), rm(recordOf(base), { force: true })]);
-}
-
 interface Saved {
   base: string;
   bytes: number;
@@ -146,9 +131,4 @@ export async function pruneStates(dir: string, capBytes: number): Promise<string
     } else total += s.bytes;
   }
   return removed;
-}
-
-/** Removes every saved state of the model at `modelPath` (its model was deleted). */
-export async function removeStatesOf(dir: string, modelPath: string): Promise<void> {
-  await Promise.all((['completion', 'chat'] as const).map((kind) => removeState(stateBase(dir, modelPath, kind))));
 }

@@ -18,7 +18,7 @@ import type { LlamaEngine } from './llama/llamaEngine';
 import { emptyModelStatus } from './modelStatus';
 import { PriorityWork } from './priorityWork';
 import * as host from './protocol';
-import { hostKey, type HostIdentity, type RendezvousPaths } from './rendezvous';
+import { hostKey, type HostIdentity, type RendezvousPaths } from '../shared/rendezvous';
 import { SharedLoad } from './sharedLoad';
 
 export interface SharedHostOptions {

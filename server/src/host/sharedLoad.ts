@@ -2,7 +2,7 @@
 // the load is cancelled only when every window waiting on it cancelled.
 import { EngineError } from './engineError';
 import type { LlamaEngine } from './llama/llamaEngine';
-import { ownRssBytes } from './memory';
+import { ownRssBytes } from '../shared/memory';
 import type { ModelStatus } from './modelStatus';
 import type { LoadParams, LoadResult } from './protocol';
 

@@ -3,6 +3,7 @@
 // time comes from a Clock, so every rule here can be tested with a fake clock and a fake driver.
 import type { Clock } from '../shared/clock';
 import { ModelLeftError } from '../shared/errors';
+import { formatTimeSpan } from '../shared/format';
 import type { ActivityKind, ModelState } from '../shared/protocol';
 
 /** The gate's states are the model states the status reports. */
@@ -751,7 +752,7 @@ export class ResumeGate {
 }
 
 function overdueSentence(kind: DriverCall, ms: number): string {
-  const time = ms >= 120_000 ? `${Math.round(ms / 60_000)} minutes` : `${Math.max(1, Math.round(ms / 1000))} s`;
+  const time = formatTimeSpan(ms);
   return kind === 'load'
     ? `Loading the model did not finish within ${time}, so it was stopped.`
     : `Freeing the model did not finish within ${time}, so it was stopped.`;

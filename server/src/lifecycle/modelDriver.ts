@@ -1,20 +1,12 @@
 // Drives the engine (engine/engine.ts: the local model host or a model server) on behalf of the
-// gate: loads, unloads per sleep mode, survives host crashes (falling back to the CPU after a GPU
-// crash), remembers what was loaded so status can be answered while asleep (and without waiting
-// on the host while awake), and owns every counter the status reports. Every host call has a
-// deadline (hostProcess.ts); a host that misses one counts as crashed.
+// gate, without asking which one it is: loads, unloads per sleep mode, survives host crashes
+// (falling back to the CPU after a GPU crash), remembers what was loaded so status can be answered
+// while asleep (and without waiting on the host while awake), and records what the status
+// reports in one stats object (stats.ts). Every host call has a deadline (engine/hostDeadlines.ts);
+// a host that misses one counts as crashed.
 import * as os from 'node:os';
 import { isRemoteModelRef } from '../shared/modelRef';
-import type {
-  Backend,
-  CompletionCounters,
-  Counters,
-  EngineStatus,
-  ModelInfo,
-  ModelState,
-  SleepFreed,
-  TokenFigures,
-} from '../shared/protocol';
+import type { Backend, EngineStatus, ModelInfo, SharingStatus } from '../shared/protocol';
 import { isRemoteEngine, type Settings } from '../shared/settings';
 import type { DriverCall, GateDriver } from './gate';
 import type {
@@ -27,13 +19,11 @@ import type {
   PrefillResult,
 } from '../host/protocol';
 import { defaultCheckTimeoutMs } from '../models/gguf';
-import { defaultHostDeadlines, type HostDeadlines, type HostProcess } from '../host/hostProcess';
-import { SharedMirror } from '../host/sharedMirror';
+import { defaultHostDeadlines, type HostDeadlines } from '../engine/hostDeadlines';
 import { NoFimError, type Engine, type EngineExit } from '../engine/engine';
 import { EngineFactory, engineMatches, type RemoteEngineHooks } from '../engine/create';
-import { LocalEngine } from '../engine/local';
-import { readProcessRss } from '../host/memory';
 import { errorMessage, ModelLeftError } from '../shared/errors';
+import { ModelStats } from './stats';
 
 export interface ModelDriverOptions {
   hostPath: string;
@@ -57,7 +47,7 @@ export interface ModelDriverOptions {
   /** The shared host went to sleep (for every window) or became ready: the gate follows it. */
   onSharedSleep?(byUser: boolean): void;
   onSharedReady?(): void;
-  /** Awaited just before each load is sent to the host (tests: LOCAL_LLM_TEST_LOAD_GATE, server.ts). */
+  /** Awaited just before each load is sent to the host (tests: the loadGateFile hook, server.ts). */
   beforeHostLoad?(): Promise<void>;
 }
 
@@ -77,22 +67,9 @@ export class ModelDriver implements GateDriver {
   private statsInFlight = false;
   private readonly deadlines: HostDeadlines;
   notice: string | null = null;
-  lastSleepFreed: SleepFreed | null = null;
-  hostBaselineRssBytes: number | null = null;
-  readonly counters: Counters = { loads: 0, sleeps: 0, wakes: 0, hostCrashes: 0, lastLoadMs: null, lastWakeMs: null };
-  /** Written by the inline completion feature; reported with the rest. */
-  readonly completions: CompletionCounters = { requests: 0, generated: 0, cacheHits: 0, superseded: 0, prefetched: 0 };
-  /** The last completion and chat turn that ran on the model; kept across sleep. */
-  lastCompletion: TokenFigures | null = null;
-  lastChat: TokenFigures | null = null;
-  /** Context chunks in the last completion's prompt (written by the completion feature). */
-  contextChunks = 0;
-  /** Epoch ms when the model last went to sleep; null while it is not asleep. */
-  asleepSince: number | null = null;
-  private previousState: ModelState | null = null;
-  private wakeStarted: number | null = null;
-  /** The shared host's side of things: identity, state for status, activity, mirrored sleeps. */
-  readonly shared: SharedMirror;
+  private baselineRss: number | null = null;
+  /** Every counter and figure the status reports (the completion and chat features record theirs). */
+  readonly stats = new ModelStats();
 
   constructor(private readonly options: ModelDriverOptions) {
     this.deadlines = { ...defaultHostDeadlines, ...options.hostDeadlines };
@@ -102,12 +79,8 @@ export class ModelDriver implements GateDriver {
       log: options.log,
       onChange: options.onChange,
       remote: options.remote,
-    });
-    this.shared = new SharedMirror({
-      settings: options.settings,
       onSleep: (byUser) => options.onSharedSleep?.(byUser),
       onReady: () => options.onSharedReady?.(),
-      onChange: options.onChange,
     });
   }
 
@@ -137,27 +110,33 @@ export class ModelDriver implements GateDriver {
     return this.host?.pid ?? null;
   }
 
-  /** Counts sleeps and wakes from the gate's state changes, timing each wake. */
-  observe(state: ModelState, now: number): void {
-    const previous = this.previousState;
-    if (state === previous) return;
-    if (state === 'sleeping' && previous !== null) {
-      this.counters.sleeps++;
-      this.asleepSince = now;
-    }
-    if (state === 'waking') this.wakeStarted = now;
-    if (state === 'ready' && previous === 'waking' && this.wakeStarted !== null) {
-      this.counters.wakes++;
-      this.counters.lastWakeMs = now - this.wakeStarted;
-      this.wakeStarted = null;
-    }
-    if (state !== 'sleeping') this.asleepSince = null;
-    this.previousState = state;
+  hostRssBytes(): number | null {
+    return this.host?.rssBytes() ?? null;
   }
 
-  hostRssBytes(): number | null {
-    const pid = this.hostPid;
-    return pid === null ? null : readProcessRss(pid);
+  /** The host's RSS before it loaded the model; null for a server. */
+  get hostBaselineRssBytes(): number | null {
+    return this.baselineRss;
+  }
+
+  /** Editor activity in this window: the engine's own idle time may count it. */
+  activity(): void {
+    this.engines.activity();
+  }
+
+  /** This window's sleep settings changed. */
+  configure(): void {
+    this.engines.configure();
+  }
+
+  /** Until the engine's own idle sleep (a shared host's, over every window); null when none is due. */
+  idleMsLeft(): number | null {
+    return this.engines.idleMsLeft();
+  }
+
+  /** Who else uses the model, for status; null when nothing is known. */
+  sharing(): SharingStatus | null {
+    return this.engines.sharing();
   }
 
   vram(): { used: number | null; total: number | null } {
@@ -184,13 +163,12 @@ export class ModelDriver implements GateDriver {
         threads: settings.threads > 0 ? settings.threads : os.availableParallelism(),
         stateDir: settings.stateCacheMB > 0 ? (this.options.stateDir?.() ?? null) : null,
       };
-      // A shared host serves one identity: other settings are another host.
-      const current = processOf(this.host);
-      if (this.host && current && !this.shared.serves(current, params)) await this.dropHost(this.host);
+      // An engine serves one set of load settings (a shared host, one identity): others are another engine.
+      if (this.host && !this.host.serves(params)) await this.dropHost(this.host);
       let host = this.host;
       if (!host) {
         host = this.spawn(params);
-        this.hostBaselineRssBytes = remote ? null : await this.baselineOf(host);
+        this.baselineRss = remote ? null : await this.baselineOf(host);
       }
       await this.options.beforeHostLoad?.();
       let result;
@@ -202,16 +180,12 @@ export class ModelDriver implements GateDriver {
           // What a cancelled load left in the host is unknown (the host may not even have seen the
           // cancel): a new host serves the next load.
           if (signal.aborted) await this.dropHost(host);
-          const leaving = processOf(host);
-          if (signal.aborted || attempt > 1 || !leaving || !leavingInDeepSleep(leaving)) throw err;
-          // The wake met a shared host on its way out in a deep sleep (it refused the load, or
-          // ended under it): once it is gone, a new host serves this wake.
+          if (signal.aborted || attempt > 1 || !(err instanceof ModelLeftError)) throw err;
+          // The wake met the engine on its way out in a sleep decided elsewhere: a new one serves it.
           this.options.log('The model host was going to sleep (deep) as this window woke it; a new one is started.');
-          await this.shared.leaveSleepingHost(leaving);
           if (this.host === host) this.host = null;
-          if (signal.aborted) throw new Error(`Loading ${path} was cancelled.`, { cause: err });
           host = this.spawn(params);
-          this.hostBaselineRssBytes = await this.baselineOf(host);
+          this.baselineRss = await this.baselineOf(host);
         }
       }
       if (signal.aborted) {
@@ -219,9 +193,8 @@ export class ModelDriver implements GateDriver {
         throw new Error(`Loading ${path} was cancelled.`);
       }
       this.loaded = true;
-      this.shared.loaded();
       // A shared host that was still empty at the attach has its own figure now: the same one, taken by the host.
-      this.hostBaselineRssBytes = processOf(host)?.sharedState?.baselineRssBytes ?? this.hostBaselineRssBytes;
+      this.baselineRss = host.baselineRssBytes() ?? this.baselineRss;
       const { fallbackReason, ...info } = result;
       this.lastInfo = { ...info, path };
       if (fallbackReason) this.notice = fallbackReason;
@@ -229,8 +202,8 @@ export class ModelDriver implements GateDriver {
       if (!result.hasFim) {
         this.notice = `${result.name} has no fill-in-the-middle tokens, so inline completions are off; chat works.`;
       }
-      this.counters.loads++;
-      const loadMs = (this.counters.lastLoadMs = Date.now() - started);
+      const loadMs = Date.now() - started;
+      this.stats.loaded(loadMs);
       this.lastStats = await host.stats().catch(() => null);
       if (!remote) {
         this.options.log(
@@ -251,36 +224,17 @@ export class ModelDriver implements GateDriver {
     const deep = this.options.settings().sleepMode === 'deep';
     // A deep-sleeping host is on its way out: status shows none while it saves its state.
     if (deep) this.host = null;
-    // The shared host decided this sleep itself (or another window asked for it): it frees the model alone.
-    const process = processOf(host);
-    if (process && this.shared.followingSleep(process)) {
-      if (process.sharedState?.deep) await this.shared.leaveSleepingHost(process);
-      // A light shared sleep keeps the host, whatever this window's own mode.
-      else if (deep && !host.exit) this.host = host;
-      this.lastStats = null;
-    } else
-      await this.shared.ownSleepOf(async () => {
-        await this.saveState(host);
-        if (deep) {
-          await host.shutdown(shutdownMs);
-          this.lastStats = null;
-        } else {
-          try {
-            this.lastStats = await host.unload();
-          } catch (err) {
-            // A host that died or hung (and was killed for it) freed the model all the same.
-            if (!host.exit) throw err;
-            this.lastStats = null;
-          }
-        }
-      });
+    const slept = await host.sleep({ deep, shutdownMs, save: () => this.saveState(host) });
+    // The engine followed a light sleep of a shared host: it is kept, whatever this window's own mode.
+    if (deep && slept.kept) this.host = host;
+    this.lastStats = slept.stats;
     const after = this.memorySample();
     // A shared host measured the sleep itself: a window that only followed it came too late to.
-    const hostFreed = process ? await this.shared.sleepFreedRss(process) : null;
-    this.lastSleepFreed = {
+    const hostFreed = await host.sleepFreedRss();
+    this.stats.slept({
       rssBytes: hostFreed ?? Math.max(0, before.rss - after.rss),
       vramBytes: before.vram === null ? null : Math.max(0, before.vram - (after.vram ?? 0)),
-    };
+    });
     this.options.onChange();
   }
 
@@ -316,7 +270,7 @@ export class ModelDriver implements GateDriver {
     const host = this.requireHost();
     let result: GenerationResult;
     try {
-      result = await leftAsModelLeft(host, signal, () => host.infill(params, signal));
+      result = await host.infill(params, signal);
     } catch (err) {
       // A server whose model turned out to have no FIM tokens: completions off until the next load.
       if (err instanceof NoFimError && this.lastInfo?.hasFim) {
@@ -327,17 +281,13 @@ export class ModelDriver implements GateDriver {
       throw err;
     }
     // A request cancelled before it ran evaluated nothing and says nothing about reuse.
-    if (result.figures.promptTokens > 0 && !options.background) {
-      this.lastCompletion = result.figures;
-      this.contextChunks = result.contextChunks ?? 0;
-    }
+    if (result.figures.promptTokens > 0 && !options.background) this.stats.completionRan(result.figures, result.contextChunks ?? 0);
     return result;
   }
 
   /** Evaluates a completion prompt without generating, in the background (the context ring, the next suggestion). */
   prefill(params: PrefillParams, signal: AbortSignal): Promise<PrefillResult> {
-    const host = this.requireHost();
-    return leftAsModelLeft(host, signal, () => host.prefill(params, signal));
+    return this.requireHost().prefill(params, signal);
   }
 
   async chat(
@@ -345,9 +295,8 @@ export class ModelDriver implements GateDriver {
     onChunk: (text: string) => void,
     signal: AbortSignal,
   ): Promise<GenerationResult> {
-    const host = this.requireHost();
-    const result = await leftAsModelLeft(host, signal, () => host.chat(params, onChunk, signal));
-    if (result.figures.promptTokens > 0) this.lastChat = result.figures;
+    const result = await this.requireHost().chat(params, onChunk, signal);
+    if (result.figures.promptTokens > 0) this.stats.chatRan(result.figures);
     return result;
   }
 
@@ -372,9 +321,9 @@ export class ModelDriver implements GateDriver {
     const host = this.host;
     this.host = null;
     this.loaded = false;
-    this.shared.dispose();
+    this.engines.dispose();
     // A shared host stays for the other windows.
-    await host?.detach(3000);
+    await host?.detach();
   }
 
   /** Lets the host save its sequences' state before it sleeps; a failure costs the reuse, never the sleep. */
@@ -398,7 +347,7 @@ export class ModelDriver implements GateDriver {
    */
   private async baselineOf(host: Engine): Promise<number> {
     const { rssBytes } = await host.stats();
-    return processOf(host)?.sharedState?.baselineRssBytes ?? rssBytes;
+    return host.baselineRssBytes() ?? rssBytes;
   }
 
   private requireHost(): Engine {
@@ -421,13 +370,9 @@ export class ModelDriver implements GateDriver {
   }
 
   private spawn(params: LoadParams): Engine {
-    const local = !isRemoteEngine(this.options.settings());
-    const host = this.engines.create(local ? this.shared.hostOptions(params) : undefined);
+    const host = this.engines.create(params);
     host.onExit((exit) => this.onHostExit(host, exit));
-    const process = processOf(host);
-    if (process) this.shared.follow(process, params);
     this.host = host;
-
     return host;
   }
 
@@ -438,7 +383,7 @@ export class ModelDriver implements GateDriver {
     this.loaded = false;
     this.lastStats = null;
     if (exit.expected) return;
-    this.counters.hostCrashes++;
+    this.stats.engineCrashed();
     if (!modelInUse) {
       // A light-sleeping host held no model: the model still sleeps, and the next wake starts a new host.
       this.options.log(`${exit.message} It held no model (light sleep); the next wake starts a new one.`);
@@ -456,29 +401,4 @@ export class ModelDriver implements GateDriver {
     this.options.log(message);
     this.options.onCrash(message, !exit.hung);
   }
-}
-
-/** A shared host that announced a deep sleep: it exits, or has exited, as asked. */
-function leavingInDeepSleep(process: HostProcess): boolean {
-  const state = process.sharedState;
-  return process.isShared && state?.state === 'sleeping' && state.deep;
-}
-
-/**
- * A generation that failed because its shared host was leaving in a deep sleep (it refused the
- * request, or ended under it) fails as ModelLeftError, which the gate runs again after the wake.
- */
-async function leftAsModelLeft<T>(host: Engine, signal: AbortSignal, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    const process = processOf(host);
-    if (!signal.aborted && process && leavingInDeepSleep(process)) throw new ModelLeftError(errorMessage(err), { cause: err });
-    throw err;
-  }
-}
-
-/** The local host's process behind an engine (the shared host follows it); null for a server. */
-function processOf(engine: Engine | null): HostProcess | null {
-  return engine instanceof LocalEngine ? engine.process : null;
 }

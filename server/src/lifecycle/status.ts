@@ -15,10 +15,11 @@ export interface StatusSources {
 
 export function buildStatus({ gate, driver, settings, problems }: StatusSources): ModelStatus {
   const snap = gate.snapshot();
+  const { stats } = driver;
   const info = driver.info;
   const vram = driver.vram();
   // With a shared host the host keeps the idle time of every window; the gate's own is off.
-  const idleMs = snap.idleMsLeft ?? (snap.state === 'ready' ? driver.shared.idleMsLeft() : null);
+  const idleMs = snap.idleMsLeft ?? (snap.state === 'ready' ? driver.idleMsLeft() : null);
   const notices = [driver.notice, ...problems].filter((n): n is string => !!n);
   return {
     state: snap.state,
@@ -27,8 +28,8 @@ export function buildStatus({ gate, driver, settings, problems }: StatusSources)
     model: info,
     sleepMode: settings.sleepMode,
     idleSecondsLeft: idleMs === null ? null : Math.ceil(idleMs / 1000),
-    asleepSince: snap.state === 'sleeping' ? driver.asleepSince : null,
-    lastSleepFreed: driver.lastSleepFreed,
+    asleepSince: snap.state === 'sleeping' ? stats.asleepSince : null,
+    lastSleepFreed: stats.lastSleepFreed,
     inFlight: snap.inFlight,
     completionsEnabled: settings.completion.enabled && (info?.hasFim ?? true),
     memory: {
@@ -39,12 +40,12 @@ export function buildStatus({ gate, driver, settings, problems }: StatusSources)
       vramUsedBytes: vram.used,
       vramTotalBytes: vram.total,
     },
-    counters: { ...driver.counters },
-    completions: { ...driver.completions },
-    lastCompletion: driver.lastCompletion,
-    lastChat: driver.lastChat,
-    contextChunks: driver.contextChunks,
+    counters: stats.counters(),
+    completions: stats.completions(),
+    lastCompletion: stats.lastCompletion,
+    lastChat: stats.lastChat,
+    contextChunks: stats.contextChunks,
     engine: driver.engineStatus(),
-    sharing: driver.shared.info(),
+    sharing: driver.sharing(),
   };
 }

@@ -38,7 +38,7 @@ export class StatusFeature implements Feature {
   constructor(private readonly options: StatusFeatureOptions) {
     const { gate, driver } = options;
     gate.onDidChange(() => {
-      driver.observe(gate.state, Date.now());
+      driver.stats.observe(gate.state, Date.now());
       void this.reportLoading(gate.state === 'loading' || gate.state === 'waking');
       this.push();
     });
@@ -66,7 +66,7 @@ export class StatusFeature implements Feature {
     connection.onNotification(ActivityNotification.type, (activity: ActivityParams | undefined) => {
       gate.activity(activity?.kind ?? 'cursor');
       // The shared host's idle time counts every window's activity.
-      driver.shared.activity();
+      driver.activity();
       this.push();
     });
     return {};

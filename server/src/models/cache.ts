@@ -8,7 +8,7 @@ import type { CachedModel } from '../shared/protocol';
 import { checkGgufFile } from './gguf';
 import { errorMessage } from '../shared/errors';
 import { modelSource } from '../shared/modelRef';
-import { removeStatesOf, stateDirOf } from '../host/sequenceState';
+import { removeStatesOf, stateDirOf } from '../shared/stateFiles';
 
 export interface CacheEntry {
   /** The hf: URI or URL, as modelSource (shared/modelRef.ts) spells it. */

@@ -14,7 +14,7 @@ import type { Feature } from '../feature';
 import { errorMessage } from '../shared/errors';
 import { DeleteModelRequest, ListModelsRequest, type InitializationOptions, type ListModelsResult } from '../shared/protocol';
 import { deleteModel, listModels } from './cache';
-import { stateDirOf } from '../host/sequenceState';
+import { stateDirOf } from '../shared/stateFiles';
 import { presetsFor, recommendPreset, type Hardware } from './presets';
 import { resolveModel, type ResolveOptions } from './resolve';
 import { formatBytes } from '../shared/format';

@@ -26,6 +26,16 @@ export function formatDuration(totalSeconds: number): string {
   return `${seconds}s`;
 }
 
+/**
+ * A deadline or a wait in a sentence, from milliseconds: 500 -> "500 ms", 1500 -> "1.5 s",
+ * 90000 -> "90 s", 600000 -> "10 minutes" (minutes from 2 on).
+ */
+export function formatTimeSpan(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 120_000) return `${Math.round(ms / 100) / 10} s`;
+  return `${Math.round(ms / 60_000)} minutes`;
+}
+
 /** 850 -> "850 ms", 1234 -> "1.2 s". */
 export function formatMs(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;

@@ -10,7 +10,16 @@ import { noFigures } from '../../host/protocol';
 import { needsInsecureConfirmation } from '../../models/insecureUrl';
 import type { EngineKind, EngineServerState } from '../../shared/protocol';
 import type { Settings } from '../../shared/settings';
-import { NoFimError, type Engine, type EngineExit, type EngineLoadResult, type RemoteView } from '../engine';
+import {
+  NoFimError,
+  type Engine,
+  type EngineExit,
+  type EngineLoadResult,
+  type EngineSleep,
+  type RemoteView,
+  type SleepParams,
+} from '../engine';
+import { ownSleep } from '../ownSleep';
 import type { AdapterContext, ExtraChunk, ServerAdapter, ServerDescription } from './adapter';
 import { ringCharsPerToken } from '../../completion/contextRing';
 import { adapters, detectKind } from './detect';
@@ -124,6 +133,29 @@ export class RemoteEngine implements Engine {
     } finally {
       this.options.onChange();
     }
+  }
+
+  /** The server's memory is not this machine's to report. */
+  rssBytes(): null {
+    return null;
+  }
+
+  baselineRssBytes(): null {
+    return null;
+  }
+
+  /** Any load settings: the server has its own. */
+  serves(): boolean {
+    return true;
+  }
+
+  /** Every sleep of this engine is this window's own. */
+  sleep(params: SleepParams): Promise<EngineSleep> {
+    return ownSleep(this, params);
+  }
+
+  sleepFreedRss(): Promise<null> {
+    return Promise.resolve(null);
   }
 
   saveState(): Promise<SaveStateResult> {

@@ -9,7 +9,7 @@
 // generations (completionRuns.ts, chatTurn.ts).
 import type { Backend } from '../../shared/protocol';
 import { nativeMessage, EngineError } from '../engineError';
-import { ownRssBytes } from '../memory';
+import { ownRssBytes } from '../../shared/memory';
 import type {
   GenerationResult,
   HostStats,

@@ -6,8 +6,8 @@ import { createHash } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { GpuChoice } from '../shared/settings';
-import { processPresence } from '../shared/processes';
+import type { GpuChoice } from './settings';
+import { processPresence } from './processes';
 
 /** What makes two windows able to share one host: the model file and every load setting. */
 export interface HostIdentity {

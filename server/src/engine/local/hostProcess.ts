@@ -1,19 +1,15 @@
-// The language server's handle on the model host (a child of its own, or the host shared by
-// every window with the same model, reached through its socket: attach.ts): typed requests, cancellation
-// by AbortSignal, and a death that is always reported as one human sentence. Pending requests
-// reject with that sentence when the child dies, so nothing waits forever. Every request has a
+// The language server's handle on the model host shared by every window with the same model,
+// reached through its socket (attachHost.ts): typed requests, cancellation by AbortSignal, and a
+// death that is always reported as one human sentence. Pending requests reject with that sentence
+// when the host dies, so nothing waits forever. Every request has a
 // deadline; a host that misses one is hung (stopped, or stuck in native code) and is killed, and
 // a cancelled generation is answered at once even when the host cannot answer.
 // Must not import node-llama-cpp: the server stays pure TypeScript.
-import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import {
   CancellationTokenSource,
   createMessageConnection,
   Emitter,
-  IPCMessageReader,
-  IPCMessageWriter,
   ResponseError,
   SocketMessageReader,
   SocketMessageWriter,
@@ -50,78 +46,31 @@ import {
   type SaveStateParams,
   type SaveStateResult,
   type LoadResult,
-} from './protocol';
-import { delay } from '../shared/cancellation';
-import { shortenPaths } from '../shared/text';
-import { attachSharedHost, logTail, waitForExitingHost, type Attached } from './attach';
-import { readProcessRss } from './memory';
-import type { HostIdentity } from './rendezvous';
+} from '../../host/protocol';
+import type { EngineExit } from '../engine';
+import { defaultHostDeadlines, type HostDeadlines } from '../hostDeadlines';
+import { delay } from '../../shared/cancellation';
+import { formatTimeSpan } from '../../shared/format';
+import { shortenPaths } from '../../shared/text';
+import { attachSharedHost, logTail, waitForExitingHost, type Attached } from './attachHost';
+import { readProcessRss } from '../../shared/memory';
+import type { HostIdentity } from '../../shared/rendezvous';
 
-export interface HostExit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  /** True when we asked it to stop (shutdown or kill). */
-  expected: boolean;
-  /** True when it was killed for missing a deadline (expected is false then). */
-  hung: boolean;
-  /** One human sentence saying what happened. */
-  message: string;
-}
-
-/** How long the host may take to answer each request before it counts as hung. */
-export interface HostDeadlines {
-  /** The first answer of a new host, which waits for node-llama-cpp's import. */
-  startMs: number;
-  /** host/stats: a cheap read the host answers even while it generates. */
-  statsMs: number;
-  /** host/load: the file check, llama.cpp's load and the context. */
-  loadMs: number;
-  /** host/unload: waits for a generation still running, then frees the model. */
-  unloadMs: number;
-  /** A generation may take this much, plus perTokenMs for each token it may write. */
-  generationMs: number;
-  perTokenMs: number;
-  /** A cancelled generation waits this long for the host's own answer (the text so far), then answers itself. */
-  cancelGraceMs: number;
-  /**
-   * While a load, a generation or an unload is pending, the host is pinged this often (each
-   * ping with the stats deadline): its event loop answers within milliseconds even while native
-   * code loads or generates, so a stopped or stuck host is found long before the request's own
-   * deadline.
-   */
-  heartbeatMs: number;
-}
-
-export const defaultHostDeadlines: HostDeadlines = {
-  startMs: 60_000,
-  statsMs: 10_000,
-  loadMs: 10 * 60_000,
-  unloadMs: 60_000,
-  generationMs: 60_000,
-  perTokenMs: 1000,
-  cancelGraceMs: 250,
-  heartbeatMs: 5000,
-};
+/** How the host ended, or this handle let go of it. */
+export type HostExit = EngineExit;
 
 export interface HostProcessOptions {
   /** The bundled host entry, dist/host.js. */
   hostPath: string;
-  /** Each line the host writes to stdout or stderr. */
+  /** Each line the host logs to this window, and what the attach has to say. */
   log?: (line: string) => void;
   env?: NodeJS.ProcessEnv;
   /** Defaults: defaultHostDeadlines. */
   deadlines?: Partial<HostDeadlines>;
-  /**
-   * Attach to the host shared by every server of this user with the same identity (started
-   * detached when none runs) instead of forking a child of our own.
-   */
-  shared?: { identity: HostIdentity; hello: Omit<HelloParams, 'clientPid'> };
-}
-
-/** How the handle reaches its host: a child of ours, or a shared host's socket. */
-interface HostLink {
-  pid(): number | undefined;
-  signal(signal: NodeJS.Signals): void;
+  /** The model and its load settings: every server of this user with the same identity shares one host (started detached when none runs). */
+  identity: HostIdentity;
+  /** What this window tells the host at each hello: its idle time, sleep mode and state cap. */
+  hello: Omit<HelloParams, 'clientPid'>;
 }
 
 /** A request as the deadline sentence names it: "did not answer <what> within …". */
@@ -135,26 +84,14 @@ type RequestWhat =
   | 'a prefill'
   | 'a chat answer';
 
-function formatDuration(ms: number): string {
-  if (ms < 1000) return `${ms} ms`;
-  if (ms < 120_000) return `${Math.round(ms / 1000)} s`;
-  return `${Math.round(ms / 60_000)} minutes`;
-}
-
 const recentLineCount = 20;
 /** Connections to a shared host that closed before its hello, before the attach gives up. */
 const attachAttempts = 3;
 /** How long an attach waits for a shared host that closed its connection (it is exiting) to let go of the rendezvous. */
 const exitingHostWaitMs = 10_000;
-/**
- * glibc raises its trim threshold after large frees and then keeps freed heap for reuse, which
- * left 20-40 MB of each unloaded model in RSS. A fixed threshold gives it back to the system
- * (measured: 8 load/unload cycles of a 270 MB model ended within 2 MB of the pre-load RSS).
- */
-const mallocTrimThreshold = String(128 * 1024);
 const looksLikeError = /error|assert|abort|fail|fatal|exception/i;
 
-/** The sentence for a child that ended; `detail` is its last error-looking output line. */
+/** The sentence for a host that ended; `detail` is its last error-looking output line. */
 export function describeExit(code: number | null, signal: NodeJS.Signals | null, expected: boolean, detail: string | null): string {
   const tail = detail ? `: ${shortenPaths(detail).replace(/[.\s]+$/, '')}` : '';
   if (expected) return 'The model host stopped.';
@@ -180,8 +117,7 @@ export function describeExit(code: number | null, signal: NodeJS.Signals | null,
 }
 
 export class HostProcess {
-  private readonly link: HostLink;
-  /** The connection once the host is reached (at once for a child; after the attach for a shared host). */
+  /** The connection once the host is reached (after the attach). */
   private readonly linked: Promise<MessageConnection>;
   private connection: MessageConnection | null = null;
   private readonly exitEmitter = new Emitter<HostExit>();
@@ -205,14 +141,16 @@ export class HostProcess {
   private rejectDeath: (err: Error) => void = () => undefined;
   private readonly exited: Promise<HostExit>;
   private resolveExited: (exit: HostExit) => void = () => undefined;
-  /** The shared host's last announced state; null for a child of our own. */
+  /** The host's last announced state; null before the hello. */
   private shared: SharedHostState | null = null;
-  /** The shared host's socket, once attached. */
+  /** The host's socket, once attached. */
   private socket: Attached['socket'] | null = null;
+  /** Sent again at every hello (a reattach after a failed try) and changed by configure. */
+  private hello: Omit<HelloParams, 'clientPid'>;
 
-  /** Fires once when the child process ends, for whatever reason. */
+  /** Fires once when the host ends (or this handle lets go of it), for whatever reason. */
   readonly onExit: Event<HostExit> = this.exitEmitter.event;
-  /** A shared host's state, on every change (never for a child of our own). */
+  /** The host's state, on every change. */
   readonly onSharedState: Event<SharedHostState> = this.stateEmitter.event;
 
   constructor(private readonly options: HostProcessOptions) {
@@ -223,72 +161,32 @@ export class HostProcess {
     this.death = new Promise<never>((_, reject) => (this.rejectDeath = reject));
     this.death.catch(() => undefined);
     this.exited = new Promise<HostExit>((resolve) => (this.resolveExited = resolve));
-    if (options.shared) {
-      const shared = options.shared;
-      this.link = {
-        pid: () => this.shared?.hostPid,
-        signal: (signal) => {
-          const pid = this.shared?.hostPid;
-          if (pid !== undefined) {
-            try {
-              process.kill(pid, signal);
-            } catch {
-              // Gone already.
-            }
-          }
-        },
-      };
-      this.linked = this.attachShared(shared);
-      this.linked.catch(() => undefined);
-      return;
-    }
-    const env = options.env ?? process.env;
-    // Our own execArgv: the parent's --inspect or --import must not reach the host. The host
-    // collects garbage after an unload so the model's metadata leaves the JS heap as well.
-    const child = fork(options.hostPath, [], {
-      execArgv: ['--expose-gc'],
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      env: { ...env, MALLOC_TRIM_THRESHOLD_: env['MALLOC_TRIM_THRESHOLD_'] ?? mallocTrimThreshold },
-      serialization: 'json',
-    });
-    this.link = { pid: () => child.pid, signal: (signal) => child.kill(signal) };
-    for (const stream of [child.stdout, child.stderr]) {
-      if (stream) createInterface({ input: stream }).on('line', (line) => this.onLine(line));
-    }
-    child.once('exit', (code, signal) => this.ended(code, signal));
-    child.on('error', (err) => this.onLine(`model host process error: ${err.message}`));
-    const connection = createMessageConnection(new IPCMessageReader(child), new IPCMessageWriter(child));
-    this.useConnection(connection);
-    this.linked = Promise.resolve(connection);
+    this.hello = options.hello;
+    this.linked = this.attach();
+    this.linked.catch(() => undefined);
   }
 
-  /** Whether this handle is attached to a shared host rather than to a child of its own. */
-  get isShared(): boolean {
-    return this.options.shared !== undefined;
-  }
-
-  /** The shared host's last announced state; null for a child, or before the hello. */
+  /** The host's last announced state; null before the hello. */
   get sharedState(): SharedHostState | null {
     return this.shared;
   }
 
-  /** A shared host learns this window's idle time, sleep mode and state cap. */
+  /** The host learns this window's idle time, sleep mode and state cap. */
   configureShared(params: Omit<HelloParams, 'clientPid'>): void {
-    if (this.options.shared) this.options.shared.hello = params;
+    this.hello = params;
     void this.connection?.sendNotification(configureNotification, params).catch(() => undefined);
   }
 
-  /** Editor activity in this window, for a shared host's idle time (the caller throttles). */
+  /** Editor activity in this window, for the host's idle time (the caller throttles). */
   activity(): void {
     if (this.shared) void this.connection?.sendNotification(activityNotification).catch(() => undefined);
   }
 
   /**
-   * This server is done with the host: a child is shut down; a shared host is left to the other
-   * windows (it ends by itself a grace period after the last one leaves).
+   * This server is done with the host: it is left to the other windows (it ends by itself a
+   * grace period after the last one leaves).
    */
-  async detach(timeoutMs = 3000): Promise<HostExit> {
-    if (!this.options.shared) return this.shutdown(timeoutMs);
+  async detach(): Promise<HostExit> {
     if (this.exitInfo) return this.exitInfo;
     this.expectExit = true;
     this.connection?.dispose();
@@ -298,11 +196,11 @@ export class HostProcess {
     return this.exited;
   }
 
-  private async attachShared(shared: NonNullable<HostProcessOptions['shared']>): Promise<MessageConnection> {
+  private async attach(): Promise<MessageConnection> {
     // A host that is exiting (its grace period ran out, a deep sleep, a kill still being torn
     // down) may take a connection and close it before it answers the hello: attach again.
     for (let attempt = 1; ; attempt++) {
-      const reached = await this.attachOnce(shared);
+      const reached = await this.attachOnce();
       if (reached !== null) return reached;
       if (attempt >= attachAttempts) {
         const message = 'The model host closed every connection before it answered; the next request tries again.';
@@ -310,17 +208,20 @@ export class HostProcess {
         throw new Error(message);
       }
       // It is on its way out: once it has let go, the next try starts a new host.
-      await Promise.all([delay(100 * attempt), waitForExitingHost(shared.identity, this.options.env ?? process.env, exitingHostWaitMs)]);
+      await Promise.all([
+        delay(100 * attempt),
+        waitForExitingHost(this.options.identity, this.options.env ?? process.env, exitingHostWaitMs),
+      ]);
     }
   }
 
   /** Null when the host closed the connection before its hello. */
-  private async attachOnce(shared: NonNullable<HostProcessOptions['shared']>): Promise<MessageConnection | null> {
+  private async attachOnce(): Promise<MessageConnection | null> {
     let attached: Attached;
     try {
       attached = await attachSharedHost({
         hostPath: this.options.hostPath,
-        identity: shared.identity,
+        identity: this.options.identity,
         env: this.options.env ?? process.env,
         deadlineMs: this.deadlines.startMs,
         log: (line) => this.onLine(line),
@@ -346,7 +247,7 @@ export class HostProcess {
     const closed = new Promise<null>((resolve) => socket.once('close', () => resolve(null)));
     let state: SharedHostState | null;
     try {
-      state = await Promise.race([connection.sendRequest(helloRequest, { clientPid: process.pid, ...shared.hello }), closed]);
+      state = await Promise.race([connection.sendRequest(helloRequest, { clientPid: process.pid, ...this.hello }), closed]);
     } catch {
       state = null;
     }
@@ -395,21 +296,19 @@ export class HostProcess {
     connection.onNotification(chatChunkNotification, ({ streamId, text }) => this.chatStreams.get(streamId)?.(text));
     // Writes to a channel that just closed fail; the exit event carries the real story.
     connection.onError(() => undefined);
-    // A shared host's connection listens from its hello on.
-    if (!this.options.shared) connection.listen();
   }
 
   /** The host is gone (or this handle let go of it): reject what waits and tell once. */
   private ended(code: number | null, signal: NodeJS.Signals | null, failure?: string): void {
     if (this.exitInfo) return;
     const detail = [...this.recentLines].reverse().find((l) => looksLikeError.test(l)) ?? null;
-    // A shared host that announced its deep sleep ends as asked.
+    // A host that announced its deep sleep ends as asked.
     const announced = this.shared?.state === 'sleeping' && this.shared.deep;
     const expected = this.expectExit || (announced && failure === undefined);
     const hung = this.hangMessage !== null && !this.expectExit;
     let message = hung && this.hangMessage !== null ? this.hangMessage : describeExit(code, signal, expected, detail);
     if (failure !== undefined) message = failure;
-    else if (!expected && !hung && this.options.shared && code === null && signal === null) {
+    else if (!expected && !hung && code === null && signal === null) {
       message = 'The model host crashed or was killed (it closed its connection).';
     }
     const exit: HostExit = { code, signal, expected, hung, message };
@@ -426,17 +325,17 @@ export class HostProcess {
   }
 
   get pid(): number | undefined {
-    return this.link.pid();
+    return this.shared?.hostPid;
   }
 
-  /** Null while the process runs. */
+  /** Null while the host can be used. */
   get exit(): HostExit | null {
     return this.exitInfo;
   }
 
   /** RSS from /proc, answered even while the host is busy in native code. */
   rssBytes(): number | null {
-    const pid = this.link.pid();
+    const pid = this.pid;
     return this.exitInfo || pid === undefined ? null : readProcessRss(pid);
   }
 
@@ -550,11 +449,11 @@ export class HostProcess {
     this.expectExit = true;
     this.linked.then((connection) => connection.sendRequest(shutdownRequest)).catch(() => undefined);
     if (await this.exitWithin(Math.round(timeoutMs * 0.7))) return this.exited;
-    this.link.signal('SIGTERM');
+    this.signal('SIGTERM');
     if (await this.exitWithin(Math.round(timeoutMs * 0.3))) return this.exited;
-    this.link.signal('SIGKILL');
-    // A shared host's end shows only as its connection closing.
-    if (this.options.shared) this.ended(null, 'SIGKILL');
+    this.signal('SIGKILL');
+    // A host that this server did not start ends, for us, only as its connection closing.
+    this.ended(null, 'SIGKILL');
     return this.exited;
   }
 
@@ -565,9 +464,9 @@ export class HostProcess {
   kill(): Promise<HostExit> {
     if (!this.exitInfo) {
       this.expectExit = true;
-      if (this.options.shared && (this.shared?.clients ?? 1) > 1) return this.detach();
-      this.link.signal('SIGKILL');
-      if (this.options.shared) this.ended(null, 'SIGKILL');
+      if ((this.shared?.clients ?? 1) > 1) return this.detach();
+      this.signal('SIGKILL');
+      this.ended(null, 'SIGKILL');
     }
     return this.exited;
   }
@@ -670,11 +569,21 @@ export class HostProcess {
   /** The host missed a deadline: it is stopped or stuck, and nothing it holds can be trusted. */
   private hung(what: RequestWhat, deadlineMs: number): void {
     if (this.exitInfo || this.expectExit || this.hangMessage !== null) return;
-    this.hangMessage = `The model host did not answer ${what} within ${formatDuration(deadlineMs)}, so it was stopped; the next request starts a new one.`;
+    this.hangMessage = `The model host did not answer ${what} within ${formatTimeSpan(deadlineMs)}, so it was stopped; the next request starts a new one.`;
     this.onLine(this.hangMessage);
     // SIGKILL ends a stopped process too.
-    this.link.signal('SIGKILL');
-    if (this.options.shared) this.ended(null, 'SIGKILL');
+    this.signal('SIGKILL');
+    this.ended(null, 'SIGKILL');
+  }
+
+  private signal(signal: NodeJS.Signals): void {
+    const pid = this.pid;
+    if (pid === undefined) return;
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Gone already.
+    }
   }
 
   private onLine(line: string): void {

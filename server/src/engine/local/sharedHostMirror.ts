@@ -1,15 +1,15 @@
-// The language server's view of the shared model host: which identity it serves, its last
-// announced state (for status and the idle countdown), this window's settings and activity sent
-// to it, and the sleeps and wakes of other windows handed to the gate, so that the gate follows
-// the shared model instead of deciding alone.
-import type { SharingStatus } from '../shared/protocol';
-import type { Settings } from '../shared/settings';
-import { peekSharedHost } from './attach';
-import type { HostProcess, HostProcessOptions } from './hostProcess';
-import type { HelloParams, LoadParams, SharedHostState } from './protocol';
-import { hostKey, notSharedReason, otherHosts, runtimeDir, type HostIdentity } from './rendezvous';
+// The language server's view of the shared model host, kept for this window across the hosts it
+// attaches to: which identity it serves, its last announced state (for status and the idle
+// countdown), this window's settings and activity sent to it, and the sleeps and wakes of other
+// windows handed to the gate, so that the gate follows the shared model instead of deciding alone.
+import type { SharingStatus } from '../../shared/protocol';
+import type { Settings } from '../../shared/settings';
+import { peekSharedHost } from './attachHost';
+import type { HostProcess } from './hostProcess';
+import type { HelloParams, LoadParams, SharedHostState } from '../../host/protocol';
+import { hostKey, notSharedReason, otherHosts, runtimeDir, type HostIdentity } from '../../shared/rendezvous';
 
-export interface SharedMirrorOptions {
+export interface SharedHostMirrorOptions {
   settings(): Settings;
   /** The shared host goes to sleep (for every window); byUser: some window said Sleep Now. */
   onSleep(byUser: boolean): void;
@@ -26,12 +26,12 @@ const sleepFreedWaitMs = 10_000;
 /** How often a window whose shared host ended in deep sleep looks whether another window woke it. */
 const peekMs = 1000;
 
-function identityOf(params: LoadParams): HostIdentity {
+export function identityOf(params: LoadParams): HostIdentity {
   const { modelPath, gpu, gpuLayers, contextSize, threads } = params;
   return { modelPath, gpu, gpuLayers, contextSize, threads };
 }
 
-export class SharedMirror {
+export class SharedHostMirror {
   private host: HostProcess | null = null;
   private identity: HostIdentity | null = null;
   private state: SharedHostState | null = null;
@@ -45,7 +45,7 @@ export class SharedMirror {
   private peekTimer: NodeJS.Timeout | null = null;
   private peeking = false;
 
-  constructor(private readonly options: SharedMirrorOptions) {}
+  constructor(private readonly options: SharedHostMirrorOptions) {}
 
   private get env(): NodeJS.ProcessEnv {
     return this.options.env ?? process.env;
@@ -58,11 +58,6 @@ export class SharedMirror {
       sleepMode: settings.sleepMode,
       stateCapBytes: settings.stateCacheMB * 1024 * 1024,
     };
-  }
-
-  /** The HostProcess option that attaches to the host of this identity. */
-  hostOptions(params: LoadParams): HostProcessOptions['shared'] {
-    return { identity: identityOf(params), hello: this.hello() };
   }
 
   /** Whether `host` is the shared host for these load settings. */
@@ -86,7 +81,7 @@ export class SharedMirror {
       this.state = null;
       // Asleep without a host, or its host crashed: the next window to load the model (any
       // window's request starts a new host) loads it for this one too.
-      if ((deepSleep || !exit.expected) && host.isShared) this.startPeeking();
+      if (deepSleep || !exit.expected) this.startPeeking();
       this.options.onChange();
     });
   }
@@ -99,7 +94,7 @@ export class SharedMirror {
   /** Editor activity: sent to the host at most a few times per idle period. */
   activity(): void {
     const host = this.host;
-    if (!host?.isShared) return;
+    if (!host) return;
     const idleMs = this.options.settings().sleepIdleSeconds * 1000;
     const every = Math.max(100, Math.min(1000, idleMs / 4));
     const now = Date.now();
@@ -123,7 +118,7 @@ export class SharedMirror {
    * to sleep again, which would undo a wake that another window asked for meanwhile).
    */
   followingSleep(host: HostProcess): boolean {
-    if (!host.isShared || host !== this.host) return false;
+    if (host !== this.host) return false;
     const following = this.pendingSleep || this.state?.state === 'sleeping';
     this.pendingSleep = false;
     return following;
@@ -146,18 +141,17 @@ export class SharedMirror {
    * What the shared host's current sleep freed, as the host measured it, so that every window
    * says the same: all of its RSS for a deep sleep (the process ends), before minus after for a
    * light one, waiting (at most `timeoutMs`) for the host to say it has freed the model. Null
-   * when the host said nothing of it (it crashed, or is not shared).
+   * when the host said nothing of it (it crashed).
    */
   async sleepFreedRss(host: HostProcess, timeoutMs = sleepFreedWaitMs): Promise<number | null> {
     const figure = (): number | null => {
       const state = host.sharedState;
       const rss = state?.sleepRssBytes;
-      if (!host.isShared || state?.state !== 'sleeping' || !rss) return null;
+      if (state?.state !== 'sleeping' || !rss) return null;
       if (state.deep) return rss.before;
       return rss.after === null ? null : Math.max(0, rss.before - rss.after);
     };
-    // A host of this window alone never announces it: nothing to wait for.
-    if (!host.isShared || host.exit || figure() !== null) return figure();
+    if (host.exit || figure() !== null) return figure();
     await new Promise<void>((resolve) => {
       const done = (): void => {
         clearTimeout(timer);

@@ -2,7 +2,7 @@
 // processes that find the same dead owner at once must not both take it over: the takeover is
 // itself a lock, named after the dead pid, so exactly one of them wins each dead owner.
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { processPresence } from '../shared/processes';
+import { processPresence } from './processes';
 
 /** The pid the lock file names; null when there is no lock (or it is being written). */
 export function lockOwner(file: string): number | null {

@@ -16,7 +16,14 @@ import {
   ResponseError,
   type InlineCompletionItem,
 } from 'vscode-languageserver-protocol/node';
-import { ChatRequest, SleepRequest, WakeRequest, type ChatResult, type ModelStatus } from '../../server/src/shared/protocol';
+import {
+  ActivityNotification,
+  ChatRequest,
+  SleepRequest,
+  WakeRequest,
+  type ChatResult,
+  type ModelStatus,
+} from '../../server/src/shared/protocol';
 import { tinyModel } from '../fixtures/models';
 import { isAlive, processState } from '../fixtures/processes';
 import { startServer, type TestServer } from './lspClient';
@@ -326,4 +333,50 @@ describe('a light-sleeping host killed from outside', { skip: linuxOnly }, () =>
       await server.stop();
     }
   });
+});
+
+describe('Sleep Now on a hung host (#24)', { skip: linuxOnly }, () => {
+  for (const sleepMode of ['deep', 'light'] as const) {
+    it(
+      `(${sleepMode}) with a chat in flight ends sleeping as the user asked, and focus does not wake it`,
+      { timeout: 180_000 },
+      async () => {
+        await withStoppableHost({ sleepMode, wakeOnActivity: true }, async (server, pid) => {
+          stopHost(pid);
+          const pendingChat = chat(server, 'Tell me a long story').then(
+            (r) => r.stopReason,
+            (e: unknown) => (e instanceof ResponseError ? `error ${e.code}` : String(e)),
+          );
+          await until(
+            () => server.status(),
+            (s) => s.inFlight >= 1,
+            'the chat in flight',
+          );
+          // The drain waits for the chat, which ends when the hung host is found and killed.
+          const slept = await server.connection.sendRequest(SleepRequest.type);
+          assert.equal(slept.state, 'sleeping', slept.error ?? '');
+          assert.equal(slept.error, null);
+          assert.equal(slept.memory.hostPid, null);
+          assert.match(await pendingChat, /error|abort/);
+          await until(
+            async () => processState(pid),
+            (s) => s === null,
+            'the hung host to be gone',
+          );
+          stopped.delete(pid);
+          assert.ok(
+            server.logs.some((l) => /did not answer .* so it was stopped/.test(l)),
+            'the hang is in the log',
+          );
+          // After Sleep Now only typing wakes the model: window focus does not.
+          await server.connection.sendNotification(ActivityNotification.type, { kind: 'focus' });
+          const still = await server.status();
+          assert.equal(still.state, 'sleeping');
+          await server.connection.sendNotification(ActivityNotification.type, { kind: 'typing' });
+          const woke = await server.waitForState('ready');
+          assert.notEqual(woke.memory.hostPid, pid);
+        });
+      },
+    );
+  }
 });

@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
@@ -379,4 +379,65 @@ describe('Sleep Now on a hung host (#24)', { skip: linuxOnly }, () => {
       },
     );
   }
+});
+
+describe('a rendezvous folder planted by another user (#24)', { skip: linuxOnly }, () => {
+  /** Without XDG_RUNTIME_DIR the usual folder is local-llm-<uid> in the temp folder: a link to another user's folder is planted there. */
+  function planted(): { base: string; env: Record<string, string>; theirs: string; fallback: string } {
+    const base = mkdtempSync(path.join(os.tmpdir(), 'llm-planted-'));
+    const tmp = path.join(base, 'tmp');
+    const theirs = path.join(base, 'theirs');
+    mkdirSync(tmp);
+    mkdirSync(theirs);
+    symlinkSync(theirs, path.join(tmp, `local-llm-${process.getuid!()}`));
+    const cache = path.join(base, 'cache');
+    // An empty LOCAL_LLM_RUNTIME_DIR keeps the test client from giving the server a folder of its own.
+    const env = { LOCAL_LLM_RUNTIME_DIR: '', XDG_RUNTIME_DIR: '', TMPDIR: tmp, XDG_CACHE_HOME: cache };
+    return { base, env, theirs, fallback: path.join(cache, 'local-llm', 'run') };
+  }
+
+  it('the model loads through a private folder under the cache folder, and the log says where', { timeout: 120_000 }, async () => {
+    const { base, env, theirs, fallback } = planted();
+    const server = await startServer(settings(tiny), { env });
+    try {
+      const ready = await server.waitForState('ready');
+      assert.equal(ready.counters.hostCrashes, 0);
+      assert.ok(
+        server.logs.some((l) => l.includes('is not a directory') && l.includes(`shared through ${fallback} instead.`)),
+        server.logs.join(''),
+      );
+      assert.ok(
+        readdirSync(fallback).some((name) => name.endsWith('.sock')),
+        'the host listens in the fallback folder',
+      );
+      assert.deepEqual(readdirSync(theirs), [], 'nothing went into the planted folder');
+    } finally {
+      await server.stop();
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+
+  it(
+    'with the fallback planted too, the load fails in a sentence that is no crash: not counted, not restarted',
+    { timeout: 120_000 },
+    async () => {
+      const { base, env, theirs, fallback } = planted();
+      mkdirSync(path.dirname(fallback), { recursive: true });
+      symlinkSync(theirs, fallback);
+      const server = await startServer(settings(tiny), { env });
+      try {
+        const failed = await server.waitForState('error');
+        assert.match(failed.error ?? '', /is not a directory, so no model host can be shared through it\./);
+        assert.doesNotMatch(failed.error ?? '', /restarted after a crash/);
+        assert.equal(failed.counters.hostCrashes, 0);
+        const status = await server.status();
+        assert.equal(status.state, 'error');
+        assert.equal(status.counters.hostCrashes, 0);
+        assert.deepEqual(readdirSync(theirs), [], 'nothing went into the planted folder');
+      } finally {
+        await server.stop();
+        rmSync(base, { recursive: true, force: true });
+      }
+    },
+  );
 });

@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { acquirePidLock, releasePidLock } from '../../server/src/host/pidLock';
 import {
   ensurePrivateDir,
+  fallbackRuntimeDir,
   hostKey,
   notSharedReason,
+  privateRuntimeDir,
+  RendezvousError,
   rendezvousPaths,
   runtimeDir,
   type HostIdentity,
@@ -100,3 +103,73 @@ describe('pid lock', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe(
+  'a rendezvous folder another user planted (#24)',
+  { skip: process.platform !== 'linux' && 'XDG_RUNTIME_DIR is Linux only' },
+  () => {
+    /** A runtime folder (XDG_RUNTIME_DIR) and a cache folder (XDG_CACHE_HOME) of a test's own. */
+    function folders(): { base: string; env: NodeJS.ProcessEnv; usual: string; fallback: string } {
+      const base = mkdtempSync(path.join(os.tmpdir(), 'llm-planted-'));
+      const env = { XDG_RUNTIME_DIR: path.join(base, 'run'), XDG_CACHE_HOME: path.join(base, 'cache') };
+      mkdirSync(env.XDG_RUNTIME_DIR);
+      return { base, env, usual: path.join(env.XDG_RUNTIME_DIR, 'local-llm'), fallback: path.join(base, 'cache', 'local-llm', 'run') };
+    }
+
+    it('uses the usual folder when it is ours', () => {
+      const { base, env, usual } = folders();
+      assert.deepEqual(privateRuntimeDir(env), { dir: usual, fallbackReason: null });
+      rmSync(base, { recursive: true, force: true });
+    });
+
+    it('a link planted in its place: every window falls back to the same private folder under the cache folder, and says so', () => {
+      const { base, env, usual, fallback } = folders();
+      const theirs = path.join(base, 'theirs');
+      mkdirSync(theirs);
+      symlinkSync(theirs, usual);
+      const first = privateRuntimeDir(env);
+      assert.equal(first.dir, fallback);
+      assert.equal(fallbackRuntimeDir(env), fallback);
+      assert.equal(
+        first.fallbackReason,
+        `${usual} is not a directory, so no model host can be shared through it. The model host is shared through ${fallback} instead.`,
+      );
+      assert.equal(statSync(fallback).mode & 0o777, 0o700);
+      // Another window of the same user picks the same folder, so both meet at one host.
+      assert.equal(privateRuntimeDir(env).dir, first.dir);
+      rmSync(base, { recursive: true, force: true });
+    });
+
+    it('a folder of another user: refused, and the fallback is used', { skip: process.getuid?.() !== 0 && 'chown needs root' }, () => {
+      const { base, env, usual, fallback } = folders();
+      mkdirSync(usual, { mode: 0o700 });
+      chownSync(usual, 12345, 12345);
+      assert.throws(
+        () => ensurePrivateDir(usual),
+        (e: unknown) => e instanceof RendezvousError && /belongs to another user/.test(e.message),
+      );
+      const chosen = privateRuntimeDir(env);
+      assert.equal(chosen.dir, fallback);
+      assert.match(chosen.fallbackReason ?? '', /belongs to another user, .* shared through .*local-llm\/run instead\.$/);
+      rmSync(base, { recursive: true, force: true });
+    });
+
+    it('with the fallback planted too, one RendezvousError names both; an explicit folder has no fallback', () => {
+      const { base, env, usual, fallback } = folders();
+      const theirs = path.join(base, 'theirs');
+      mkdirSync(theirs);
+      symlinkSync(theirs, usual);
+      mkdirSync(path.dirname(fallback), { recursive: true });
+      symlinkSync(theirs, fallback);
+      assert.throws(
+        () => privateRuntimeDir(env),
+        (e: unknown) => e instanceof RendezvousError && e.message.includes(usual) && e.message.includes(fallback),
+      );
+      assert.throws(
+        () => privateRuntimeDir({ ...env, LOCAL_LLM_RUNTIME_DIR: usual }),
+        (e: unknown) => e instanceof RendezvousError && !e.message.includes(fallback),
+      );
+      rmSync(base, { recursive: true, force: true });
+    });
+  },
+);

@@ -11,7 +11,7 @@ import { delay } from '../shared/cancellation';
 import { processPresence } from '../shared/processes';
 import { lockOwner } from './pidLock';
 import { statsRequest } from './protocol';
-import { ensurePrivateDir, hostKey, rendezvousPaths, runtimeDir, type HostIdentity, type RendezvousPaths } from './rendezvous';
+import { hostKey, privateRuntimeDir, rendezvousPaths, usableRuntimeDir, type HostIdentity, type RendezvousPaths } from './rendezvous';
 
 export interface AttachOptions {
   hostPath: string;
@@ -99,8 +99,9 @@ export function logTail(logPath: string, bytes = 4096): string[] {
 
 /** Connects to the shared host of `identity`, starting it when none runs. Throws a sentence. */
 export async function attachSharedHost(options: AttachOptions): Promise<Attached> {
-  const dir = runtimeDir(options.env);
-  ensurePrivateDir(dir);
+  // A refused folder falls back to one every window of this user picks the same way (#24).
+  const { dir, fallbackReason } = privateRuntimeDir(options.env);
+  if (fallbackReason !== null) options.log(fallbackReason);
   const paths = rendezvousPaths(dir, hostKey(options.identity));
   const started = Date.now();
   let child: ChildProcess | null = null;
@@ -144,7 +145,9 @@ export async function attachSharedHost(options: AttachOptions): Promise<Attached
  * without starting one): a deep-sleeping window learns so that another window woke the model.
  */
 export async function peekSharedHost(identity: HostIdentity, env: NodeJS.ProcessEnv, timeoutMs = 2000): Promise<boolean> {
-  const paths = rendezvousPaths(runtimeDir(env), hostKey(identity));
+  const dir = usableRuntimeDir(env);
+  if (dir === null) return false;
+  const paths = rendezvousPaths(dir, hostKey(identity));
   const socket = await connectSocket(paths.socket);
   if (typeof socket === 'string') return false;
   const connection = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
@@ -173,7 +176,9 @@ export async function peekSharedHost(identity: HostIdentity, env: NodeJS.Process
  * `timeoutMs`, so that the next attach starts a new host instead of meeting the old one again.
  */
 export async function waitForExitingHost(identity: HostIdentity, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<void> {
-  const { lock } = rendezvousPaths(runtimeDir(env), hostKey(identity));
+  const dir = usableRuntimeDir(env);
+  if (dir === null) return;
+  const { lock } = rendezvousPaths(dir, hostKey(identity));
   const pid = lockOwner(lock);
   if (pid === null) return;
   const deadline = Date.now() + timeoutMs;

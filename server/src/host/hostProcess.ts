@@ -55,12 +55,12 @@ import { delay } from '../shared/cancellation';
 import { shortenPaths } from '../shared/text';
 import { attachSharedHost, logTail, waitForExitingHost, type Attached } from './attach';
 import { readProcessRss } from './memory';
-import type { HostIdentity } from './rendezvous';
+import { RendezvousError, type HostIdentity } from './rendezvous';
 
 export interface HostExit {
   code: number | null;
   signal: NodeJS.Signals | null;
-  /** True when we asked it to stop (shutdown or kill). */
+  /** True when we asked it to stop (shutdown or kill), or when none was started (the rendezvous folder is unusable). */
   expected: boolean;
   /** True when it was killed for missing a deadline (expected is false then). */
   hung: boolean;
@@ -328,6 +328,8 @@ export class HostProcess {
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.onLine(message);
+      // No host was started, so none crashed: the load fails with the sentence, without a restart (#24).
+      if (err instanceof RendezvousError) this.expectExit = true;
       this.ended(null, null, message);
       throw err;
     }

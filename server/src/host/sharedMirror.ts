@@ -7,7 +7,7 @@ import type { Settings } from '../shared/settings';
 import { peekSharedHost } from './attach';
 import type { HostProcess, HostProcessOptions } from './hostProcess';
 import type { HelloParams, LoadParams, SharedHostState } from './protocol';
-import { hostKey, notSharedReason, otherHosts, runtimeDir, type HostIdentity } from './rendezvous';
+import { hostKey, notSharedReason, otherHosts, usableRuntimeDir, type HostIdentity } from './rendezvous';
 
 export interface SharedMirrorOptions {
   settings(): Settings;
@@ -227,7 +227,8 @@ export class SharedMirror {
 
   private refreshNotShared(): void {
     if (this.identity === null) return;
-    this.notShared = notSharedReason(this.identity, otherHosts(runtimeDir(this.env), hostKey(this.identity)));
+    const dir = usableRuntimeDir(this.env);
+    this.notShared = notSharedReason(this.identity, dir === null ? [] : otherHosts(dir, hostKey(this.identity)));
   }
 
   private onState(host: HostProcess, state: SharedHostState): void {

@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
@@ -440,4 +440,102 @@ describe('a rendezvous folder planted by another user (#24)', { skip: linuxOnly 
       }
     },
   );
+});
+
+describe('a model host that hangs before its handshake (#24)', { skip: linuxOnly }, () => {
+  /**
+   * A preload that stops the first model host the server starts (only a host has
+   * LOCAL_LLM_HOST_DIR) before any line of the host runs: it never listens. Later hosts run.
+   */
+  function stopFirstHost(): { env: Record<string, string>; stoppedPid(): Promise<number>; cleanup(): void } {
+    const folder = mkdtempSync(path.join(os.tmpdir(), 'llm-stop-first-'));
+    const marker = path.join(folder, 'stopped-pid');
+    const preload = path.join(folder, 'stop-first-host.cjs');
+    writeFileSync(
+      preload,
+      `if (process.env.LOCAL_LLM_HOST_DIR) {
+  let first = true;
+  try {
+    require('node:fs').writeFileSync(process.env.STOP_FIRST_HOST, String(process.pid), { flag: 'wx' });
+  } catch {
+    first = false;
+  }
+  if (first) process.kill(process.pid, 'SIGSTOP');
+}
+`,
+    );
+    return {
+      env: { NODE_OPTIONS: `--require ${preload}`, STOP_FIRST_HOST: marker },
+      stoppedPid: async () => {
+        await until(
+          async () => existsSync(marker) && readFileSync(marker, 'utf8') !== '',
+          (written) => written,
+          'the first host to start',
+        );
+        const pid = Number(readFileSync(marker, 'utf8'));
+        stopped.add(pid);
+        await until(
+          async () => processState(pid),
+          (state) => state === 'T',
+          'the first host to stop',
+        );
+        return pid;
+      },
+      cleanup: () => rmSync(folder, { recursive: true, force: true }),
+    };
+  }
+
+  it(
+    'stopped before it listens: loading ends in a sentence within the stats bound, the host is killed, the next request loads',
+    { timeout: 120_000 },
+    async () => {
+      const stopper = stopFirstHost();
+      const server = await startServer(settings(tiny), { env: stopper.env });
+      try {
+        const pid = await stopper.stoppedPid();
+        const failed = await server.waitForState('error');
+        assert.equal(
+          failed.error,
+          'The model host did not start listening within 10 s, so it was stopped; the next request starts a new one.',
+        );
+        assert.equal(failed.counters.hostCrashes, 1);
+        await until(
+          async () => processState(pid),
+          (state) => state === null,
+          'the stopped host to be killed',
+        );
+        stopped.delete(pid);
+        // A hang is not restarted on its own; the next request starts a new host.
+        const answer = await chat(server, 'hi');
+        assert.ok(['eos', 'maxTokens'].includes(answer.stopReason), answer.stopReason);
+        const after = await server.status();
+        assert.equal(after.state, 'ready');
+        assert.ok(after.memory.hostPid !== null && after.memory.hostPid !== pid);
+      } finally {
+        await server.stop();
+        stopper.cleanup();
+      }
+    },
+  );
+
+  it('a new setting while it hangs gets through, and the stopped host is killed', { timeout: 120_000 }, async () => {
+    const stopper = stopFirstHost();
+    const server = await startServer(settings(tiny), { env: stopper.env });
+    try {
+      const pid = await stopper.stoppedPid();
+      assert.equal((await server.status()).state, 'loading');
+      server.configure(settings(tiny, { contextSize: 2048 }));
+      const ready = await server.waitFor((s) => s.state === 'ready' && s.model?.contextSize === 2048, 'the new setting loaded');
+      assert.ok(ready.memory.hostPid !== null && ready.memory.hostPid !== pid);
+      await until(
+        async () => processState(pid),
+        (state) => state === null,
+        'the stopped host to be killed',
+      );
+      stopped.delete(pid);
+    } finally {
+      await server.stop();
+      stopper.cleanup();
+    }
+  });
 });

@@ -19,7 +19,21 @@ export interface AttachOptions {
   env: NodeJS.ProcessEnv;
   /** Give up after this long (the host's import of node-llama-cpp included). */
   deadlineMs: number;
+  /**
+   * A host this server started that does not listen within this long is hung (stopped, or stuck
+   * before its first line of JavaScript ran to the listen): it is killed and the attach fails as a
+   * hang. The same bound as a hung host after its hello (the heartbeat's stats deadline). Default:
+   * deadlineMs.
+   */
+  listenMs?: number;
+  /** Ends the attach: a host it started that does not listen yet is killed (nobody else can use it). */
+  signal?: AbortSignal;
   log(line: string): void;
+}
+
+/** The host this attach started hung before it listened, and was killed: no crash, a hang (#24). */
+export class HostStartHungError extends Error {
+  override readonly name = 'HostStartHungError';
 }
 
 export interface Attached {
@@ -104,7 +118,10 @@ export async function attachSharedHost(options: AttachOptions): Promise<Attached
   if (fallbackReason !== null) options.log(fallbackReason);
   const paths = rendezvousPaths(dir, hostKey(options.identity));
   const started = Date.now();
+  const cancel = options.signal;
+  const listenMs = options.listenMs ?? options.deadlineMs;
   let child: ChildProcess | null = null;
+  let spawnedAt = 0;
   // Set by the exit event of the host this server started last.
   const ended: { status: { code: number | null; signal: NodeJS.Signals | null } | null } = { status: null };
   let starts = 0;
@@ -112,7 +129,15 @@ export async function attachSharedHost(options: AttachOptions): Promise<Attached
   for (;;) {
     const result = await connectSocket(paths.socket);
     const childEnded = ended.status;
-    if (typeof result !== 'string') return { socket: result, paths, child: childEnded ? null : child };
+    if (typeof result !== 'string') {
+      if (!cancel?.aborted) return { socket: result, paths, child: childEnded ? null : child };
+      result.destroy();
+    }
+    if (cancel?.aborted) {
+      // A host that listens may serve another window by now; its grace ends it if nobody attaches.
+      if (child && childEnded === null && typeof result === 'string') child.kill('SIGKILL');
+      throw new Error('Starting the model host was cancelled.');
+    }
     if (child === null || childEnded !== null) {
       if (childEnded !== null && childEnded.code !== 0) {
         const detail = logTail(paths.log)
@@ -130,14 +155,25 @@ export async function attachSharedHost(options: AttachOptions): Promise<Attached
       spawned.once('exit', (code, signal) => {
         if (child === spawned) ended.status = { code, signal };
       });
+      spawnedAt = Date.now();
       wait = 20;
+    } else if (Date.now() - spawnedAt > listenMs) {
+      // Its pid is ours to end: the host never said hello, so nobody else knows it (#24).
+      child.kill('SIGKILL');
+      throw new HostStartHungError(
+        `The model host did not start listening within ${formatSeconds(listenMs)}, so it was stopped; the next request starts a new one.`,
+      );
     }
     if (Date.now() - started > options.deadlineMs) {
       throw new Error(`The model host did not start listening within ${Math.round(options.deadlineMs / 1000)} s; see ${paths.log}.`);
     }
-    await delay(wait);
+    await delay(wait, cancel).catch(() => undefined);
     wait = Math.min(250, wait * 2);
   }
+}
+
+function formatSeconds(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
 }
 
 /**

@@ -53,7 +53,7 @@ import {
 } from './protocol';
 import { delay } from '../shared/cancellation';
 import { shortenPaths } from '../shared/text';
-import { attachSharedHost, logTail, waitForExitingHost, type Attached } from './attach';
+import { attachSharedHost, HostStartHungError, logTail, waitForExitingHost, type Attached } from './attach';
 import { readProcessRss } from './memory';
 import { RendezvousError, type HostIdentity } from './rendezvous';
 
@@ -209,6 +209,8 @@ export class HostProcess {
   private shared: SharedHostState | null = null;
   /** The shared host's socket, once attached. */
   private socket: Attached['socket'] | null = null;
+  /** Aborted when this handle ends: an attach still under way stops, and ends a host it started that does not listen yet. */
+  private readonly attaching = new AbortController();
 
   /** Fires once when the child process ends, for whatever reason. */
   readonly onExit: Event<HostExit> = this.exitEmitter.event;
@@ -323,11 +325,15 @@ export class HostProcess {
         identity: shared.identity,
         env: this.options.env ?? process.env,
         deadlineMs: this.deadlines.startMs,
+        // A host that hangs before its hello is caught within the bound of one that hangs after it (#24).
+        listenMs: this.deadlines.statsMs,
+        signal: this.attaching.signal,
         log: (line) => this.onLine(line),
       });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.onLine(message);
+      if (err instanceof HostStartHungError && !this.exitInfo) this.hangMessage = message;
       // No host was started, so none crashed: the load fails with the sentence, without a restart (#24).
       if (err instanceof RendezvousError) this.expectExit = true;
       this.ended(null, null, message);
@@ -346,11 +352,21 @@ export class HostProcess {
     connection.onError(() => undefined);
     connection.listen();
     const closed = new Promise<null>((resolve) => socket.once('close', () => resolve(null)));
-    let state: SharedHostState | null;
+    let state: SharedHostState | null | 'overdue';
+    let helloTimer: NodeJS.Timeout | undefined;
+    // A host that listens but never answers (stopped just after its listen) is hung like one that stops later (#24).
+    const overdue = new Promise<'overdue'>((resolve) => (helloTimer = setTimeout(() => resolve('overdue'), this.deadlines.statsMs)));
     try {
-      state = await Promise.race([connection.sendRequest(helloRequest, { clientPid: process.pid, ...shared.hello }), closed]);
+      state = await Promise.race([connection.sendRequest(helloRequest, { clientPid: process.pid, ...shared.hello }), closed, overdue]);
     } catch {
       state = null;
+    } finally {
+      clearTimeout(helloTimer);
+    }
+    if (state === 'overdue') {
+      connection.dispose();
+      socket.destroy();
+      throw new Error(this.helloHung(child));
     }
     // Read through the getter: a detach may have ended this handle while the hello was out.
     const gone = this.exit;
@@ -387,6 +403,20 @@ export class HostProcess {
     return connection;
   }
 
+  /** The host did not answer the hello in time: the one this server started is killed by its own pid. Returns the sentence. */
+  private helloHung(child: Attached['child']): string {
+    if (this.exitInfo) return this.exitInfo.message;
+    const ours = child !== null && child.exitCode === null && child.signalCode === null;
+    const within = formatDuration(this.deadlines.statsMs);
+    this.hangMessage = ours
+      ? `The model host did not answer the attach within ${within}, so it was stopped; the next request starts a new one.`
+      : `The model host did not answer the attach within ${within}; the next request tries again.`;
+    this.onLine(this.hangMessage);
+    if (ours) child.kill('SIGKILL');
+    this.ended(null, ours ? 'SIGKILL' : null);
+    return this.hangMessage;
+  }
+
   private sharedStateChanged(state: SharedHostState): void {
     this.shared = state;
     if (!this.exitInfo) this.stateEmitter.fire(state);
@@ -416,6 +446,7 @@ export class HostProcess {
     }
     const exit: HostExit = { code, signal, expected, hung, message };
     this.exitInfo = exit;
+    this.attaching.abort();
     this.watch(0);
     this.rejectDeath(new Error(exit.message));
     this.connection?.dispose();
@@ -540,7 +571,10 @@ export class HostProcess {
 
   stats(): Promise<HostStats> {
     const deadline = this.answeredOnce ? this.deadlines.statsMs : Math.max(this.deadlines.startMs, this.deadlines.statsMs);
-    return this.request('a status request', deadline, (connection, token) => connection.sendRequest(statsRequest, token));
+    // A new host's first answer waits for node-llama-cpp's import; the heartbeat finds one that hangs meanwhile (#24).
+    return this.request('a status request', deadline, (connection, token) => connection.sendRequest(statsRequest, token), {
+      watch: !this.answeredOnce,
+    });
   }
 
   /**
@@ -662,7 +696,8 @@ export class HostProcess {
       this.watch(0);
       return;
     }
-    if (this.heartbeatInFlight) return;
+    // Before its hello a shared host is watched by the attach's own bounds (attach.ts, helloHung).
+    if (this.heartbeatInFlight || this.connection === null) return;
     this.heartbeatInFlight = true;
     this.request('a check that it still runs', this.deadlines.statsMs, (connection, token) => connection.sendRequest(pingRequest, token))
       .catch(() => undefined)

@@ -190,7 +190,7 @@ export class ModelDriver implements GateDriver {
       let host = this.host;
       if (!host) {
         host = this.spawn(params);
-        this.hostBaselineRssBytes = remote ? null : await this.baselineOf(host);
+        this.hostBaselineRssBytes = remote ? null : await this.firstAnswer(host, signal, path);
       }
       await this.options.beforeHostLoad?.();
       let result;
@@ -211,7 +211,7 @@ export class ModelDriver implements GateDriver {
           if (this.host === host) this.host = null;
           if (signal.aborted) throw new Error(`Loading ${path} was cancelled.`, { cause: err });
           host = this.spawn(params);
-          this.hostBaselineRssBytes = await this.baselineOf(host);
+          this.hostBaselineRssBytes = await this.firstAnswer(host, signal, path);
         }
       }
       if (signal.aborted) {
@@ -399,6 +399,24 @@ export class ModelDriver implements GateDriver {
   private async baselineOf(host: Engine): Promise<number> {
     const { rssBytes } = await host.stats();
     return processOf(host)?.sharedState?.baselineRssBytes ?? rssBytes;
+  }
+
+  /**
+   * baselineOf for a host this load started: a cancel or a new setting ends the wait (a host that
+   * hangs before its hello would hold it up to its start deadline) and the host with it (#24).
+   */
+  private async firstAnswer(host: Engine, signal: AbortSignal, path: string): Promise<number> {
+    const drop = (): void => void this.dropHost(host);
+    if (signal.aborted) drop();
+    else signal.addEventListener('abort', drop, { once: true });
+    try {
+      return await this.baselineOf(host);
+    } catch (err) {
+      if (signal.aborted) throw new Error(`Loading ${path} was cancelled.`, { cause: err });
+      throw err;
+    } finally {
+      signal.removeEventListener('abort', drop);
+    }
   }
 
   private requireHost(): Engine {

@@ -24,7 +24,8 @@ import {
   type ChatResult,
   type ModelStatus,
 } from '../../server/src/shared/protocol';
-import { tinyModel } from '../fixtures/models';
+import { tinyModel, tinyOptions } from '../fixtures/models';
+import { writeGguf } from '../../scripts/dev/gguf';
 import { isAlive, processState } from '../fixtures/processes';
 import { startServer, type TestServer } from './lspClient';
 
@@ -536,6 +537,45 @@ describe('a model host that hangs before its handshake (#24)', { skip: linuxOnly
     } finally {
       await server.stop();
       stopper.cleanup();
+    }
+  });
+});
+
+describe('a failed-load host killed on a model switch (#24)', { skip: linuxOnly }, () => {
+  it('leaves no socket, lock or description behind', { timeout: 120_000 }, async () => {
+    const runtime = mkdtempSync(path.join(os.tmpdir(), 'llm-rt-killed-'));
+    // Passes the server's header check; llama.cpp itself refuses it, and the host lives on without a model.
+    const refused = path.join(dir, 'no-context-length.gguf');
+    await writeGguf(refused, { ...tinyOptions, name: 'no-context-length', omitKeys: ['llama.context_length'] });
+    const server = await startServer(settings(refused), { env: { LOCAL_LLM_RUNTIME_DIR: runtime } });
+    try {
+      const failed = await server.waitForState('error');
+      assert.match(failed.error ?? '', /llama\.cpp could not load/);
+      const pid = failed.memory.hostPid ?? (await server.status()).memory.hostPid;
+      assert.ok(pid !== null, 'the host lives on after the failed load');
+      const key = /^host-([0-9a-f]{16})\.lock$/.exec(readdirSync(runtime).find((n) => n.endsWith('.lock')) ?? '')?.[1];
+      assert.ok(key, readdirSync(runtime).join(' '));
+      const own = (): string[] => readdirSync(runtime).filter((n) => n.startsWith(`host-${key}.`) && !n.endsWith('.log'));
+      assert.deepEqual(own().sort(), [`host-${key}.json`, `host-${key}.lock`, `host-${key}.sock`]);
+
+      // Another model: the host of the refused one is killed (it holds nothing worth a clean exit).
+      server.configure(settings(tiny));
+      const ready = await server.waitFor((s) => s.state === 'ready' && s.model?.path === tiny, 'the new model');
+      assert.notEqual(ready.memory.hostPid, pid);
+      await until(
+        async () => processState(pid),
+        (state) => state === null,
+        'the killed host to be gone',
+      );
+      await until(
+        async () => own(),
+        (left) => left.length === 0,
+        "the killed host's files to be removed",
+        30_000,
+      );
+    } finally {
+      await server.stop();
+      rmSync(runtime, { recursive: true, force: true });
     }
   });
 });

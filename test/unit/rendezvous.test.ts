@@ -1,15 +1,29 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { acquirePidLock, releasePidLock } from '../../server/src/host/pidLock';
+import { acquirePidLock, clearDeadLock, lockHolder, lockOwner, releasePidLock } from '../../server/src/host/pidLock';
+import { processStartTime } from '../../server/src/shared/processes';
 import {
   ensurePrivateDir,
   fallbackRuntimeDir,
   hostKey,
   notSharedReason,
+  otherHosts,
   privateRuntimeDir,
   RendezvousError,
   rendezvousPaths,
@@ -78,7 +92,7 @@ describe('pid lock', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'llm-lock-'));
     const lock = path.join(dir, 'host.lock');
     assert.equal(acquirePidLock(lock), true);
-    assert.equal(readFileSync(lock, 'utf8'), String(process.pid));
+    assert.equal(lockOwner(lock), process.pid);
     releasePidLock(lock);
     // Another live process (our parent) holds it.
     writeFileSync(lock, String(process.ppid));
@@ -86,7 +100,7 @@ describe('pid lock', () => {
     // A dead one: taken over.
     writeFileSync(lock, String(deadPid()));
     assert.equal(acquirePidLock(lock), true);
-    assert.equal(readFileSync(lock, 'utf8'), String(process.pid));
+    assert.equal(lockOwner(lock), process.pid);
     releasePidLock(lock);
     rmSync(dir, { recursive: true, force: true });
   });
@@ -173,3 +187,87 @@ describe(
     });
   },
 );
+
+describe('a stale lock or description whose pid another process got since (#24)', { skip: process.platform !== 'linux' && '/proc' }, () => {
+  /** A live process of ours that is not the one a stale file names: as if the pid had been reused. */
+  async function withLiveProcess(body: (pid: number) => void): Promise<void> {
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => undefined, 1000)'], { stdio: 'ignore' });
+    await once(child, 'spawn');
+    try {
+      body(child.pid!);
+    } finally {
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
+  }
+
+  it('the lock records the holder’s start time', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'llm-lock-'));
+    const lock = path.join(dir, 'host.lock');
+    assert.equal(acquirePidLock(lock), true);
+    assert.deepEqual(lockHolder(lock), { pid: process.pid, startTime: processStartTime(process.pid) });
+    assert.notEqual(processStartTime(process.pid), null);
+    releasePidLock(lock);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a lock whose pid now names another process is taken over; one naming its live holder is not', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'llm-lock-'));
+    const lock = path.join(dir, 'host.lock');
+    await withLiveProcess((pid) => {
+      writeFileSync(lock, `${pid} ${processStartTime(pid)}`);
+      assert.equal(acquirePidLock(lock), false, 'the live holder keeps it');
+      // The holder that wrote this started at another time: its pid was reused.
+      writeFileSync(lock, `${pid} 1`);
+      assert.equal(acquirePidLock(lock), true);
+      assert.equal(lockOwner(lock), process.pid);
+    });
+    // A lock written without a start time (an older version) counts by its pid alone, as before.
+    writeFileSync(lock, String(process.ppid));
+    assert.equal(acquirePidLock(lock), false);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a description whose pid now names another process is no other host', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'llm-desc-'));
+    const other = { ...identity, contextSize: 2048 };
+    const key = hostKey(other);
+    await withLiveProcess((pid) => {
+      const description = rendezvousPaths(dir, key).description;
+      writeFileSync(description, JSON.stringify({ ...other, pid, startTime: processStartTime(pid) }));
+      assert.equal(otherHosts(dir, null).length, 1);
+      writeFileSync(description, JSON.stringify({ ...other, pid, startTime: '1' }));
+      assert.deepEqual(otherHosts(dir, null), []);
+    });
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('clearDeadLock removes a dead holder’s lock and what it left, never a live holder’s', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'llm-lock-'));
+    const lock = path.join(dir, 'host.lock');
+    const left = path.join(dir, 'host.sock');
+    const dead = deadPid();
+    writeFileSync(lock, `${dead} 1`);
+    writeFileSync(left, '');
+    assert.equal(
+      clearDeadLock(lock, dead, () => rmSync(left)),
+      true,
+    );
+    assert.deepEqual(readdirSync(dir), []);
+    await withLiveProcess((pid) => {
+      writeFileSync(lock, `${pid} ${processStartTime(pid)}`);
+      writeFileSync(left, '');
+      assert.equal(
+        clearDeadLock(lock, pid, () => rmSync(left)),
+        false,
+      );
+      // A new host took the lock over since: it is not undone.
+      assert.equal(
+        clearDeadLock(lock, dead, () => rmSync(left)),
+        false,
+      );
+      assert.deepEqual(readdirSync(dir).sort(), ['host.lock', 'host.sock']);
+    });
+    rmSync(dir, { recursive: true, force: true });
+  });
+});

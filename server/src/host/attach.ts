@@ -4,12 +4,12 @@
 // servers that do this at the same instant both start a host; the host's lock lets one of them
 // live, and both servers end up connected to it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as net from 'node:net';
 import { createMessageConnection, SocketMessageReader, SocketMessageWriter } from 'vscode-jsonrpc/node';
 import { delay } from '../shared/cancellation';
 import { processPresence } from '../shared/processes';
-import { lockOwner } from './pidLock';
+import { clearDeadLock, holderPresence, lockHolder } from './pidLock';
 import { statsRequest } from './protocol';
 import { hostKey, privateRuntimeDir, rendezvousPaths, usableRuntimeDir, type HostIdentity, type RendezvousPaths } from './rendezvous';
 
@@ -135,7 +135,10 @@ export async function attachSharedHost(options: AttachOptions): Promise<Attached
     }
     if (cancel?.aborted) {
       // A host that listens may serve another window by now; its grace ends it if nobody attaches.
-      if (child && childEnded === null && typeof result === 'string') child.kill('SIGKILL');
+      if (child && childEnded === null && typeof result === 'string') {
+        child.kill('SIGKILL');
+        if (child.pid !== undefined) void removeKilledHostFiles(paths, child.pid);
+      }
       throw new Error('Starting the model host was cancelled.');
     }
     if (child === null || childEnded !== null) {
@@ -160,6 +163,7 @@ export async function attachSharedHost(options: AttachOptions): Promise<Attached
     } else if (Date.now() - spawnedAt > listenMs) {
       // Its pid is ours to end: the host never said hello, so nobody else knows it (#24).
       child.kill('SIGKILL');
+      if (child.pid !== undefined) void removeKilledHostFiles(paths, child.pid);
       throw new HostStartHungError(
         `The model host did not start listening within ${formatSeconds(listenMs)}, so it was stopped; the next request starts a new one.`,
       );
@@ -215,8 +219,37 @@ export async function waitForExitingHost(identity: HostIdentity, env: NodeJS.Pro
   const dir = usableRuntimeDir(env);
   if (dir === null) return;
   const { lock } = rendezvousPaths(dir, hostKey(identity));
-  const pid = lockOwner(lock);
-  if (pid === null) return;
+  const holder = lockHolder(lock);
+  if (holder === null) return;
   const deadline = Date.now() + timeoutMs;
-  while (lockOwner(lock) === pid && processPresence(pid) === 'ours' && Date.now() < deadline) await delay(50);
+  while (lockHolder(lock)?.pid === holder.pid && holderPresence(holder) === 'ours' && Date.now() < deadline) await delay(50);
+}
+
+/** How long a killed host may take to be gone before its files are left to the next host's takeover. */
+const killedHostGoneMs = 5000;
+
+/**
+ * A shared host this server killed (hung, or its load failed and the model changed) cannot remove
+ * its socket, lock and description: once the process is gone, they are removed here, unless a
+ * new host has taken the lock over meanwhile (#24). The log stays, for whoever reads what happened.
+ */
+export async function removeKilledHostFiles(paths: RendezvousPaths, pid: number): Promise<boolean> {
+  const deadline = Date.now() + killedHostGoneMs;
+  while (processPresence(pid) !== 'none') {
+    if (Date.now() > deadline) return false;
+    await new Promise<void>((resolve) => setTimeout(resolve, 25).unref());
+  }
+  return clearDeadLock(paths.lock, pid, () => {
+    if (process.platform !== 'win32') rmSync(paths.socket, { force: true });
+    if (describedPid(paths.description) === pid) rmSync(paths.description, { force: true });
+  });
+}
+
+function describedPid(file: string): number | null {
+  try {
+    const pid = (JSON.parse(readFileSync(file, 'utf8')) as { pid?: unknown }).pid;
+    return typeof pid === 'number' ? pid : null;
+  } catch {
+    return null;
+  }
 }

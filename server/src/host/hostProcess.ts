@@ -53,9 +53,9 @@ import {
 } from './protocol';
 import { delay } from '../shared/cancellation';
 import { shortenPaths } from '../shared/text';
-import { attachSharedHost, HostStartHungError, logTail, waitForExitingHost, type Attached } from './attach';
+import { attachSharedHost, HostStartHungError, logTail, removeKilledHostFiles, waitForExitingHost, type Attached } from './attach';
 import { readProcessRss } from './memory';
-import { RendezvousError, type HostIdentity } from './rendezvous';
+import { RendezvousError, type HostIdentity, type RendezvousPaths } from './rendezvous';
 
 export interface HostExit {
   code: number | null;
@@ -209,6 +209,8 @@ export class HostProcess {
   private shared: SharedHostState | null = null;
   /** The shared host's socket, once attached. */
   private socket: Attached['socket'] | null = null;
+  /** The shared host's rendezvous files, once attached. */
+  private rendezvous: RendezvousPaths | null = null;
   /** Aborted when this handle ends: an attach still under way stops, and ends a host it started that does not listen yet. */
   private readonly attaching = new AbortController();
 
@@ -366,7 +368,7 @@ export class HostProcess {
     if (state === 'overdue') {
       connection.dispose();
       socket.destroy();
-      throw new Error(this.helloHung(child));
+      throw new Error(this.helloHung(child, paths));
     }
     // Read through the getter: a detach may have ended this handle while the hello was out.
     const gone = this.exit;
@@ -378,6 +380,7 @@ export class HostProcess {
     }
     if (child && child.pid !== state.hostPid) child = null;
     this.socket = socket;
+    this.rendezvous = paths;
     connection.onNotification(stateNotification, (next) => this.sharedStateChanged(next));
     connection.onNotification(logNotification, (line) => this.onLine(line));
     socket.once('close', () => {
@@ -404,7 +407,7 @@ export class HostProcess {
   }
 
   /** The host did not answer the hello in time: the one this server started is killed by its own pid. Returns the sentence. */
-  private helloHung(child: Attached['child']): string {
+  private helloHung(child: Attached['child'], paths: RendezvousPaths): string {
     if (this.exitInfo) return this.exitInfo.message;
     const ours = child !== null && child.exitCode === null && child.signalCode === null;
     const within = formatDuration(this.deadlines.statsMs);
@@ -412,7 +415,10 @@ export class HostProcess {
       ? `The model host did not answer the attach within ${within}, so it was stopped; the next request starts a new one.`
       : `The model host did not answer the attach within ${within}; the next request tries again.`;
     this.onLine(this.hangMessage);
-    if (ours) child.kill('SIGKILL');
+    if (ours) {
+      child.kill('SIGKILL');
+      if (child.pid !== undefined) void removeKilledHostFiles(paths, child.pid);
+    }
     this.ended(null, ours ? 'SIGKILL' : null);
     return this.hangMessage;
   }
@@ -588,9 +594,7 @@ export class HostProcess {
     if (await this.exitWithin(Math.round(timeoutMs * 0.7))) return this.exited;
     this.link.signal('SIGTERM');
     if (await this.exitWithin(Math.round(timeoutMs * 0.3))) return this.exited;
-    this.link.signal('SIGKILL');
-    // A shared host's end shows only as its connection closing.
-    if (this.options.shared) this.ended(null, 'SIGKILL');
+    this.killNow();
     return this.exited;
   }
 
@@ -602,8 +606,7 @@ export class HostProcess {
     if (!this.exitInfo) {
       this.expectExit = true;
       if (this.options.shared && (this.shared?.clients ?? 1) > 1) return this.detach();
-      this.link.signal('SIGKILL');
-      if (this.options.shared) this.ended(null, 'SIGKILL');
+      this.killNow();
     }
     return this.exited;
   }
@@ -710,8 +713,19 @@ export class HostProcess {
     this.hangMessage = `The model host did not answer ${what} within ${formatDuration(deadlineMs)}, so it was stopped; the next request starts a new one.`;
     this.onLine(this.hangMessage);
     // SIGKILL ends a stopped process too.
+    this.killNow();
+  }
+
+  /**
+   * SIGKILL. A shared host's end shows only as its connection closing; what it cannot remove
+   * itself (socket, lock, description) is removed once it is gone (#24).
+   */
+  private killNow(): void {
+    const pid = this.link.pid();
     this.link.signal('SIGKILL');
-    if (this.options.shared) this.ended(null, 'SIGKILL');
+    if (!this.options.shared) return;
+    if (this.rendezvous !== null && pid !== undefined) void removeKilledHostFiles(this.rendezvous, pid);
+    this.ended(null, 'SIGKILL');
   }
 
   private onLine(line: string): void {

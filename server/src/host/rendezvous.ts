@@ -7,7 +7,7 @@ import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync } from 'node
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { GpuChoice } from '../shared/settings';
-import { processPresence } from '../shared/processes';
+import { recordedProcessPresence } from '../shared/processes';
 
 /** What makes two windows able to share one host: the model file and every load setting. */
 export interface HostIdentity {
@@ -34,6 +34,8 @@ export interface RendezvousPaths {
 /** The description file a host writes next to its socket. */
 export interface HostDescription extends HostIdentity {
   pid: number;
+  /** processStartTime of the host: a description whose pid another process got since is stale (#24). */
+  startTime?: string | null;
 }
 
 /**
@@ -155,7 +157,8 @@ export function otherHosts(dir: string, exceptKey: string | null): HostDescripti
     if (!match || match[1] === exceptKey) continue;
     try {
       const description = JSON.parse(readFileSync(path.join(dir, name), 'utf8')) as HostDescription;
-      if (Number.isInteger(description.pid) && processPresence(description.pid) === 'ours') found.push(description);
+      const startTime = typeof description.startTime === 'string' ? description.startTime : null;
+      if (Number.isInteger(description.pid) && recordedProcessPresence(description.pid, startTime) === 'ours') found.push(description);
     } catch {
       // Half-written or removed meanwhile: not a host to compare with.
     }

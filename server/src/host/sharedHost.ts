@@ -18,6 +18,7 @@ import {
 } from 'vscode-jsonrpc/node';
 import { abortSignalOf } from '../shared/cancellation';
 import { errorMessage } from '../shared/errors';
+import { processStartTime } from '../shared/processes';
 import { answer } from './answer';
 import { CompletionPriority, type CompletionWork } from './completionPriority';
 import type { CompletionOwner, LlamaEngine } from './engine';
@@ -25,7 +26,7 @@ import { EngineError } from './engineError';
 import { ownRssBytes } from './memory';
 import { acquirePidLock, releasePidLock } from './pidLock';
 import * as host from './protocol';
-import { hostKey, type HostIdentity, type RendezvousPaths } from './rendezvous';
+import { hostKey, type HostDescription, type HostIdentity, type RendezvousPaths } from './rendezvous';
 
 export interface SharedHostOptions {
   engine: LlamaEngine;
@@ -133,7 +134,8 @@ export class SharedHost {
     server.on('error', (err) => this.logLine(`The model host's socket failed: ${errorMessage(err)}`));
     if (process.platform !== 'win32') chmodSync(paths.socket, 0o600);
     this.server = server;
-    writeFileSync(paths.description, JSON.stringify({ ...this.options.identity, pid: process.pid }), { mode: 0o600 });
+    const description: HostDescription = { ...this.options.identity, pid: process.pid, startTime: processStartTime(process.pid) };
+    writeFileSync(paths.description, JSON.stringify(description), { mode: 0o600 });
     this.logLine(`Model host ${process.pid} listening at ${paths.socket}.`);
     // The server that started this host may be gone before it attaches.
     this.armGrace();

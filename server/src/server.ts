@@ -72,10 +72,15 @@ export function startServer(connection: Connection, { hostPath = path.join(__dir
       if (gate.state === 'error') void gate.wake();
     },
   });
-  const gate: ResumeGate = new ResumeGate(driver, systemClock, {
-    idleMs: gateIdleMs(settings),
-    wakeOnActivity: settings.wakeOnActivity,
-  });
+  const gate: ResumeGate = new ResumeGate(
+    driver,
+    systemClock,
+    {
+      idleMs: gateIdleMs(settings),
+      wakeOnActivity: settings.wakeOnActivity,
+    },
+    log,
+  );
   const modelSwitch: ModelSwitch = new ModelSwitch({
     gate,
     resolve: (setting, signal) => setup.resolve(setting, signal),

@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
@@ -16,8 +16,16 @@ import {
   ResponseError,
   type InlineCompletionItem,
 } from 'vscode-languageserver-protocol/node';
-import { ChatRequest, SleepRequest, WakeRequest, type ChatResult, type ModelStatus } from '../../server/src/shared/protocol';
-import { tinyModel } from '../fixtures/models';
+import {
+  ActivityNotification,
+  ChatRequest,
+  SleepRequest,
+  WakeRequest,
+  type ChatResult,
+  type ModelStatus,
+} from '../../server/src/shared/protocol';
+import { tinyModel, tinyOptions } from '../fixtures/models';
+import { writeGguf } from '../../scripts/dev/gguf';
 import { isAlive, processState } from '../fixtures/processes';
 import { startServer, type TestServer } from './lspClient';
 
@@ -324,6 +332,250 @@ describe('a light-sleeping host killed from outside', { skip: linuxOnly }, () =>
       assert.equal(woke.counters.hostCrashes, asleep.counters.hostCrashes + 1);
     } finally {
       await server.stop();
+    }
+  });
+});
+
+describe('Sleep Now on a hung host (#24)', { skip: linuxOnly }, () => {
+  for (const sleepMode of ['deep', 'light'] as const) {
+    it(
+      `(${sleepMode}) with a chat in flight ends sleeping as the user asked, and focus does not wake it`,
+      { timeout: 180_000 },
+      async () => {
+        await withStoppableHost({ sleepMode, wakeOnActivity: true }, async (server, pid) => {
+          stopHost(pid);
+          const pendingChat = chat(server, 'Tell me a long story').then(
+            (r) => r.stopReason,
+            (e: unknown) => (e instanceof ResponseError ? `error ${e.code}` : String(e)),
+          );
+          await until(
+            () => server.status(),
+            (s) => s.inFlight >= 1,
+            'the chat in flight',
+          );
+          // The drain waits for the chat, which ends when the hung host is found and killed.
+          const slept = await server.connection.sendRequest(SleepRequest.type);
+          assert.equal(slept.state, 'sleeping', slept.error ?? '');
+          assert.equal(slept.error, null);
+          assert.equal(slept.memory.hostPid, null);
+          assert.match(await pendingChat, /error|abort/);
+          await until(
+            async () => processState(pid),
+            (s) => s === null,
+            'the hung host to be gone',
+          );
+          stopped.delete(pid);
+          assert.ok(
+            server.logs.some((l) => /did not answer .* so it was stopped/.test(l)),
+            'the hang is in the log',
+          );
+          // After Sleep Now only typing wakes the model: window focus does not.
+          await server.connection.sendNotification(ActivityNotification.type, { kind: 'focus' });
+          const still = await server.status();
+          assert.equal(still.state, 'sleeping');
+          await server.connection.sendNotification(ActivityNotification.type, { kind: 'typing' });
+          const woke = await server.waitForState('ready');
+          assert.notEqual(woke.memory.hostPid, pid);
+        });
+      },
+    );
+  }
+});
+
+describe('a rendezvous folder planted by another user (#24)', { skip: linuxOnly }, () => {
+  /** Without XDG_RUNTIME_DIR the usual folder is local-llm-<uid> in the temp folder: a link to another user's folder is planted there. */
+  function planted(): { base: string; env: Record<string, string>; theirs: string; fallback: string } {
+    const base = mkdtempSync(path.join(os.tmpdir(), 'llm-planted-'));
+    const tmp = path.join(base, 'tmp');
+    const theirs = path.join(base, 'theirs');
+    mkdirSync(tmp);
+    mkdirSync(theirs);
+    symlinkSync(theirs, path.join(tmp, `local-llm-${process.getuid!()}`));
+    const cache = path.join(base, 'cache');
+    // An empty LOCAL_LLM_RUNTIME_DIR keeps the test client from giving the server a folder of its own.
+    const env = { LOCAL_LLM_RUNTIME_DIR: '', XDG_RUNTIME_DIR: '', TMPDIR: tmp, XDG_CACHE_HOME: cache };
+    return { base, env, theirs, fallback: path.join(cache, 'local-llm', 'run') };
+  }
+
+  it('the model loads through a private folder under the cache folder, and the log says where', { timeout: 120_000 }, async () => {
+    const { base, env, theirs, fallback } = planted();
+    const server = await startServer(settings(tiny), { env });
+    try {
+      const ready = await server.waitForState('ready');
+      assert.equal(ready.counters.hostCrashes, 0);
+      assert.ok(
+        server.logs.some((l) => l.includes('is not a directory') && l.includes(`shared through ${fallback} instead.`)),
+        server.logs.join(''),
+      );
+      assert.ok(
+        readdirSync(fallback).some((name) => name.endsWith('.sock')),
+        'the host listens in the fallback folder',
+      );
+      assert.deepEqual(readdirSync(theirs), [], 'nothing went into the planted folder');
+    } finally {
+      await server.stop();
+      rmSync(base, { recursive: true, force: true });
+    }
+  });
+
+  it(
+    'with the fallback planted too, the load fails in a sentence that is no crash: not counted, not restarted',
+    { timeout: 120_000 },
+    async () => {
+      const { base, env, theirs, fallback } = planted();
+      mkdirSync(path.dirname(fallback), { recursive: true });
+      symlinkSync(theirs, fallback);
+      const server = await startServer(settings(tiny), { env });
+      try {
+        const failed = await server.waitForState('error');
+        assert.match(failed.error ?? '', /is not a directory, so no model host can be shared through it\./);
+        assert.doesNotMatch(failed.error ?? '', /restarted after a crash/);
+        assert.equal(failed.counters.hostCrashes, 0);
+        const status = await server.status();
+        assert.equal(status.state, 'error');
+        assert.equal(status.counters.hostCrashes, 0);
+        assert.deepEqual(readdirSync(theirs), [], 'nothing went into the planted folder');
+      } finally {
+        await server.stop();
+        rmSync(base, { recursive: true, force: true });
+      }
+    },
+  );
+});
+
+describe('a model host that hangs before its handshake (#24)', { skip: linuxOnly }, () => {
+  /**
+   * A preload that stops the first model host the server starts (only a host has
+   * LOCAL_LLM_HOST_DIR) before any line of the host runs: it never listens. Later hosts run.
+   */
+  function stopFirstHost(): { env: Record<string, string>; stoppedPid(): Promise<number>; cleanup(): void } {
+    const folder = mkdtempSync(path.join(os.tmpdir(), 'llm-stop-first-'));
+    const marker = path.join(folder, 'stopped-pid');
+    const preload = path.join(folder, 'stop-first-host.cjs');
+    writeFileSync(
+      preload,
+      `if (process.env.LOCAL_LLM_HOST_DIR) {
+  let first = true;
+  try {
+    require('node:fs').writeFileSync(process.env.STOP_FIRST_HOST, String(process.pid), { flag: 'wx' });
+  } catch {
+    first = false;
+  }
+  if (first) process.kill(process.pid, 'SIGSTOP');
+}
+`,
+    );
+    return {
+      env: { NODE_OPTIONS: `--require ${preload}`, STOP_FIRST_HOST: marker },
+      stoppedPid: async () => {
+        await until(
+          async () => existsSync(marker) && readFileSync(marker, 'utf8') !== '',
+          (written) => written,
+          'the first host to start',
+        );
+        const pid = Number(readFileSync(marker, 'utf8'));
+        stopped.add(pid);
+        await until(
+          async () => processState(pid),
+          (state) => state === 'T',
+          'the first host to stop',
+        );
+        return pid;
+      },
+      cleanup: () => rmSync(folder, { recursive: true, force: true }),
+    };
+  }
+
+  it(
+    'stopped before it listens: loading ends in a sentence within the stats bound, the host is killed, the next request loads',
+    { timeout: 120_000 },
+    async () => {
+      const stopper = stopFirstHost();
+      const server = await startServer(settings(tiny), { env: stopper.env });
+      try {
+        const pid = await stopper.stoppedPid();
+        const failed = await server.waitForState('error');
+        assert.equal(
+          failed.error,
+          'The model host did not start listening within 10 s, so it was stopped; the next request starts a new one.',
+        );
+        assert.equal(failed.counters.hostCrashes, 1);
+        await until(
+          async () => processState(pid),
+          (state) => state === null,
+          'the stopped host to be killed',
+        );
+        stopped.delete(pid);
+        // A hang is not restarted on its own; the next request starts a new host.
+        const answer = await chat(server, 'hi');
+        assert.ok(['eos', 'maxTokens'].includes(answer.stopReason), answer.stopReason);
+        const after = await server.status();
+        assert.equal(after.state, 'ready');
+        assert.ok(after.memory.hostPid !== null && after.memory.hostPid !== pid);
+      } finally {
+        await server.stop();
+        stopper.cleanup();
+      }
+    },
+  );
+
+  it('a new setting while it hangs gets through, and the stopped host is killed', { timeout: 120_000 }, async () => {
+    const stopper = stopFirstHost();
+    const server = await startServer(settings(tiny), { env: stopper.env });
+    try {
+      const pid = await stopper.stoppedPid();
+      assert.equal((await server.status()).state, 'loading');
+      server.configure(settings(tiny, { contextSize: 2048 }));
+      const ready = await server.waitFor((s) => s.state === 'ready' && s.model?.contextSize === 2048, 'the new setting loaded');
+      assert.ok(ready.memory.hostPid !== null && ready.memory.hostPid !== pid);
+      await until(
+        async () => processState(pid),
+        (state) => state === null,
+        'the stopped host to be killed',
+      );
+      stopped.delete(pid);
+    } finally {
+      await server.stop();
+      stopper.cleanup();
+    }
+  });
+});
+
+describe('a failed-load host killed on a model switch (#24)', { skip: linuxOnly }, () => {
+  it('leaves no socket, lock or description behind', { timeout: 120_000 }, async () => {
+    const runtime = mkdtempSync(path.join(os.tmpdir(), 'llm-rt-killed-'));
+    // Passes the server's header check; llama.cpp itself refuses it, and the host lives on without a model.
+    const refused = path.join(dir, 'no-context-length.gguf');
+    await writeGguf(refused, { ...tinyOptions, name: 'no-context-length', omitKeys: ['llama.context_length'] });
+    const server = await startServer(settings(refused), { env: { LOCAL_LLM_RUNTIME_DIR: runtime } });
+    try {
+      const failed = await server.waitForState('error');
+      assert.match(failed.error ?? '', /llama\.cpp could not load/);
+      const pid = failed.memory.hostPid ?? (await server.status()).memory.hostPid;
+      assert.ok(pid !== null, 'the host lives on after the failed load');
+      const key = /^host-([0-9a-f]{16})\.lock$/.exec(readdirSync(runtime).find((n) => n.endsWith('.lock')) ?? '')?.[1];
+      assert.ok(key, readdirSync(runtime).join(' '));
+      const own = (): string[] => readdirSync(runtime).filter((n) => n.startsWith(`host-${key}.`) && !n.endsWith('.log'));
+      assert.deepEqual(own().sort(), [`host-${key}.json`, `host-${key}.lock`, `host-${key}.sock`]);
+
+      // Another model: the host of the refused one is killed (it holds nothing worth a clean exit).
+      server.configure(settings(tiny));
+      const ready = await server.waitFor((s) => s.state === 'ready' && s.model?.path === tiny, 'the new model');
+      assert.notEqual(ready.memory.hostPid, pid);
+      await until(
+        async () => processState(pid),
+        (state) => state === null,
+        'the killed host to be gone',
+      );
+      await until(
+        async () => own(),
+        (left) => left.length === 0,
+        "the killed host's files to be removed",
+        30_000,
+      );
+    } finally {
+      await server.stop();
+      rmSync(runtime, { recursive: true, force: true });
     }
   });
 });

@@ -595,10 +595,11 @@ describe('ResumeGate sleep()', () => {
     assert.deepEqual(driver.violations, []);
   });
 
-  it('puts a failed unload into error, and the next request loads again', async () => {
-    const { gate, driver } = await readyGate();
+  it('puts a failed unload of an idle sleep into error, and the next request loads again', async () => {
+    const { gate, driver, clock } = await readyGate();
     driver.unloadFailures.push('The model host did not stop in time.');
-    await gate.sleep();
+    await clock.advance(10_001);
+    await settle();
     assert.equal(gate.state, 'error');
     assert.equal(gate.error, 'The model host did not stop in time.');
     await runsWithModelLoaded(gate, driver);
@@ -761,7 +762,8 @@ describe('ResumeGate crashed()', () => {
     await chat.end();
     await slept;
     assert.equal(chatResult.outcome(), 'resolved');
-    assert.equal(gate.state, 'error');
+    // Sleep Now wins over the crash (#24): the model is gone, as asked.
+    assert.equal(gate.state, 'sleeping');
     assert.deepEqual(driver.calls, ['load']);
   });
 });
@@ -851,7 +853,7 @@ describe('ResumeGate crashed() with restart', () => {
     gate.crashed('Crashed.', restart);
     await chat.end();
     await slept;
-    assert.equal(gate.state, 'error');
+    assert.equal(gate.state, 'sleeping');
     assert.deepEqual(driver.calls, ['load']);
   });
 
@@ -971,5 +973,109 @@ describe('ResumeGate and a model that left under a request', () => {
     const chat = leavesOnce(driver, new Error('The model host failed: out of memory.'));
     await assert.rejects(gate.run('chat', chat.fn), /out of memory/);
     assert.equal(chat.loadedAt.length, 1);
+  });
+});
+
+describe('ResumeGate: Sleep Now wins over a host that fails on the way (#24)', () => {
+  async function loggingGate(): Promise<Setup & { lines: string[] }> {
+    const clock = new FakeClock(1_000);
+    const driver = new ManualDriver();
+    const lines: string[] = [];
+    const gate = new ResumeGate(driver, clock, { idleMs: 10_000, wakeOnActivity: true }, (line) => lines.push(line));
+    const states: GateState[] = [];
+    gate.onDidChange(() => {
+      if (states[states.length - 1] !== gate.state) states.push(gate.state);
+    });
+    await gate.start(true);
+    assert.equal(gate.state, 'ready');
+    states.length = 0;
+    return { clock, driver, gate, states, lines };
+  }
+
+  /** After Sleep Now only typing wakes the model; focus, cursor and editor switches do not. */
+  async function onlyTypingWakes(gate: ResumeGate, driver: ManualDriver): Promise<void> {
+    const calls = driver.calls.length;
+    for (const kind of ['focus', 'cursor', 'editor'] as const) gate.activity(kind);
+    await settle();
+    assert.equal(gate.state, 'sleeping');
+    assert.equal(driver.calls.length, calls, 'no load on focus');
+    gate.activity('typing');
+    await settle();
+    assert.equal(gate.state, 'ready');
+  }
+
+  it('a failed unload ends sleeping, marked as the user’s sleep, with the failure logged', async () => {
+    const { gate, driver, states, lines } = await loggingGate();
+    driver.unloadFailures.push('The model host did not answer the request to free the model within 60 s, so it was stopped.');
+    await gate.sleep();
+    assert.equal(gate.state, 'sleeping');
+    assert.equal(gate.error, null);
+    assert.deepEqual(states, ['sleeping']);
+    assert.equal(lines.length, 1);
+    assert.match(lines[0], /^The model host did not answer .* The model sleeps, as asked\.$/);
+    await onlyTypingWakes(gate, driver);
+    assert.deepEqual(driver.calls, ['load', 'unload', 'load']);
+    assert.deepEqual(driver.violations, []);
+  });
+
+  it('a hung host killed while the drain waits for a chat ends sleeping, not error, and is not restarted', async () => {
+    const { gate, driver, states, lines } = await loggingGate();
+    const chat = new Job(driver);
+    const chatResult = track(gate.run('chat', chat.fn));
+    const slept = gate.sleep();
+    await settle();
+    driver.loaded = false;
+    gate.crashed('The model host did not answer a chat answer within 10 s, so it was stopped.', { restart: false });
+    await slept;
+    assert.ok(chatResult.outcome() instanceof GateUnavailableError);
+    assert.equal(gate.state, 'sleeping');
+    assert.equal(gate.error, null);
+    assert.ok(!states.includes('error'), states.join(' '));
+    assert.match(lines.join('\n'), /did not answer a chat answer .* The model sleeps, as asked\./);
+    // Nothing was left to free, and nothing loads until the user types.
+    assert.deepEqual(driver.calls, ['load']);
+    await onlyTypingWakes(gate, driver);
+    assert.deepEqual(driver.violations, []);
+  });
+
+  it('a wake that fails on a hung host while Sleep Now waits behind it ends sleeping', async () => {
+    const { gate, driver, lines } = await loggingGate();
+    await gate.sleep(false);
+    driver.holdLoads = true;
+    const woken = gate.wake();
+    await settle();
+    driver.loadFailures.push('The model host did not start listening within 10 s, so it was stopped.');
+    const slept = gate.sleep();
+    await driver.finish();
+    await woken;
+    await slept;
+    assert.equal(gate.state, 'sleeping');
+    assert.match(lines.join('\n'), /did not start listening .* The model sleeps, as asked\./);
+    driver.holdLoads = false;
+    await onlyTypingWakes(gate, driver);
+  });
+
+  it('an idle sleep is not the user’s: its failed unload still shows as error', async () => {
+    const { gate, driver, clock, lines } = await loggingGate();
+    driver.unloadFailures.push('The model host did not stop in time.');
+    await clock.advance(10_001);
+    await settle();
+    assert.equal(gate.state, 'error');
+    assert.deepEqual(lines, []);
+  });
+
+  it('a wake after the Sleep Now was queued voids it: a later crash is an error as before', async () => {
+    const { gate, driver } = await loggingGate();
+    driver.holdUnloads = true;
+    const slept = gate.sleep();
+    await settle();
+    const woken = gate.wake();
+    await driver.finish();
+    await slept;
+    await woken;
+    assert.equal(gate.state, 'ready');
+    driver.loaded = false;
+    gate.crashed('Crashed.');
+    assert.equal(gate.state, 'error');
   });
 });

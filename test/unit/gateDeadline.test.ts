@@ -80,7 +80,8 @@ describe('the gate bounds each driver step', () => {
     const clock = new FakeClock();
     const driver = new HangingDriver({ load: minute, unload: 90_000 });
     driver.hang = false;
-    const gate = new ResumeGate(driver, clock, options);
+    const lines: string[] = [];
+    const gate = new ResumeGate(driver, clock, options, (line) => lines.push(line));
     await gate.start(true);
     assert.equal(gate.state, 'ready');
     driver.hang = true;
@@ -88,8 +89,9 @@ describe('the gate bounds each driver step', () => {
     await settle();
     await clock.advance(90_000);
     await slept;
-    assert.equal(gate.state, 'error');
-    assert.equal(gate.error, 'Freeing the model did not finish within 90 s, so it was stopped.');
+    // Sleep Now wins (#24): the model counts as gone, and the sentence goes to the log.
+    assert.equal(gate.state, 'sleeping');
+    assert.deepEqual(lines, ['Freeing the model did not finish within 90 s, so it was stopped. The model sleeps, as asked.']);
     assert.deepEqual(driver.abandoned, ['unload']);
     driver.hang = false;
     await gate.wake();

@@ -14,7 +14,8 @@ import { errorMessage } from '../shared/errors';
 import { answer } from './answer';
 import { acquirePidLock, releasePidLock } from '../shared/pidLock';
 import * as host from './protocol';
-import type { HostIdentity, RendezvousPaths } from '../shared/rendezvous';
+import type { HostDescription, HostIdentity, RendezvousPaths } from '../shared/rendezvous';
+import { processStartTime } from '../shared/processes';
 
 export interface HostClient {
   readonly connection: MessageConnection;
@@ -110,7 +111,8 @@ export class HostClients {
     server.on('error', (err) => this.logLine(`The model host's socket failed: ${errorMessage(err)}`));
     if (process.platform !== 'win32') chmodSync(paths.socket, 0o600);
     this.server = server;
-    writeFileSync(paths.description, JSON.stringify({ ...this.options.identity, pid: process.pid }), { mode: 0o600 });
+    const description: HostDescription = { ...this.options.identity, pid: process.pid, startTime: processStartTime(process.pid) };
+    writeFileSync(paths.description, JSON.stringify(description), { mode: 0o600 });
     this.logLine(`Model host ${process.pid} listening at ${paths.socket}.`);
     // The server that started this host may be gone before it attaches.
     this.armGrace();

@@ -149,6 +149,11 @@ export class ResumeGate {
   private disposed = false;
   /** Asleep because the user said "Sleep Now": only typing (or a request, or Wake Up) wakes it. */
   private sleptByUser = false;
+  /**
+   * A Sleep Now is queued or running: a host that dies or hangs on the way (the drain, the unload)
+   * ends in `sleeping`, not `error`; the model is gone either way, as the user asked (#24).
+   */
+  private userSleepAsked = false;
   private startPromise: Promise<void> | null = null;
 
   /** The model is loaded as far as the gate knows (false from the moment an unload begins). */
@@ -177,6 +182,8 @@ export class ResumeGate {
     private readonly driver: GateDriver,
     private readonly clock: Clock,
     options: GateOptions,
+    /** Where the gate says what it did not show as a state (a Sleep Now that met a failure). */
+    private readonly log: (line: string) => void = () => undefined,
   ) {
     checkOptions(options);
     this.options = { ...options };
@@ -322,7 +329,10 @@ export class ResumeGate {
    */
   async sleep(byUser = true): Promise<void> {
     if (this.disposed || !this.started) return;
-    if (this.loaded || this.current !== null || this.queue.length > 0) await this.schedule('sleep', () => this.sleepModel());
+    if (this.loaded || this.current !== null || this.queue.length > 0) {
+      if (byUser) this.userSleepAsked = true;
+      await this.schedule('sleep', () => this.sleepModel());
+    }
     if (this.currentState === 'sleeping' && byUser) this.sleptByUser = true;
   }
 
@@ -361,6 +371,12 @@ export class ResumeGate {
     this.loaded = false;
     this.abortRunning('all', new GateUnavailableError(sentence));
     this.clearIdle();
+    if (this.userSleepAsked && this.sleepAsked()) {
+      // The model is gone, as the user asked: the sleep that runs or waits finds nothing to free.
+      this.log(`${sentence} The model sleeps, as asked.`);
+      this.setState('sleeping', null);
+      return;
+    }
     const wanted = options.restart === true && this.started && !this.sleepAsked();
     const restart = wanted && this.mayRestart();
     if (wanted && !restart) sentence = `${sentence} ${noSecondRestart}`;
@@ -489,6 +505,8 @@ export class ResumeGate {
   }
 
   private async loadModel(label: 'loading' | 'waking'): Promise<void> {
+    // A Sleep Now that was queued before this load is void (the last intent wins).
+    this.userSleepAsked = false;
     if (this.disposed) return;
     if (this.loaded) {
       this.setState('ready', null);
@@ -538,9 +556,22 @@ export class ResumeGate {
   }
 
   private async sleepModel(): Promise<void> {
+    try {
+      await this.sleepLoadedModel();
+    } finally {
+      this.userSleepAsked = false;
+    }
+  }
+
+  private async sleepLoadedModel(): Promise<void> {
     if (!this.loaded) {
       // Never expected; without it a watchdog that found "ready" would fire again at once.
       if (this.currentState === 'ready') this.setState('sleeping', null);
+      // A load that failed just before (a hung host, say) leaves nothing to free: Sleep Now wins.
+      else if (this.currentState === 'error' && this.userSleepAsked) {
+        this.log(`${this.currentError ?? 'The model could not be loaded.'} The model sleeps, as asked.`);
+        this.setState('sleeping', null);
+      }
       return;
     }
     this.abortRunning('completion', new GateCancelledError('The completion was cancelled because the model is going to sleep.'));
@@ -549,10 +580,14 @@ export class ResumeGate {
     if (!this.loaded || this.disposed) return;
     this.setState('sleeping', null);
     const failure = await this.unloadModel();
-    if (failure !== null && !this.disposed) {
-      this.errorCause = 'unload';
-      this.setState('error', failure);
+    if (failure === null || this.disposed) return;
+    // The model counts as gone after a failed unload (GateDriver.unload): the user's sleep stands.
+    if (this.userSleepAsked) {
+      this.log(`${failure} The model sleeps, as asked.`);
+      return;
     }
+    this.errorCause = 'unload';
+    this.setState('error', failure);
   }
 
   private async reloadModel(): Promise<void> {

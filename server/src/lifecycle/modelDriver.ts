@@ -168,7 +168,7 @@ export class ModelDriver implements GateDriver {
       let host = this.host;
       if (!host) {
         host = this.spawn(params);
-        this.baselineRss = remote ? null : await this.baselineOf(host);
+        this.baselineRss = remote ? null : await this.firstAnswer(host, signal, path);
       }
       await this.options.beforeHostLoad?.();
       let result;
@@ -185,7 +185,7 @@ export class ModelDriver implements GateDriver {
           this.options.log('The model host was going to sleep (deep) as this window woke it; a new one is started.');
           if (this.host === host) this.host = null;
           host = this.spawn(params);
-          this.baselineRss = await this.baselineOf(host);
+          this.baselineRss = await this.firstAnswer(host, signal, path);
         }
       }
       if (signal.aborted) {
@@ -348,6 +348,24 @@ export class ModelDriver implements GateDriver {
   private async baselineOf(host: Engine): Promise<number> {
     const { rssBytes } = await host.stats();
     return host.baselineRssBytes() ?? rssBytes;
+  }
+
+  /**
+   * baselineOf for a host this load started: a cancel or a new setting ends the wait (a host that
+   * hangs before its hello would hold it up to its start deadline) and the host with it (#24).
+   */
+  private async firstAnswer(host: Engine, signal: AbortSignal, path: string): Promise<number> {
+    const drop = (): void => void this.dropHost(host);
+    if (signal.aborted) drop();
+    else signal.addEventListener('abort', drop, { once: true });
+    try {
+      return await this.baselineOf(host);
+    } catch (err) {
+      if (signal.aborted) throw new Error(`Loading ${path} was cancelled.`, { cause: err });
+      throw err;
+    } finally {
+      signal.removeEventListener('abort', drop);
+    }
   }
 
   private requireHost(): Engine {

@@ -1,17 +1,35 @@
-// An exclusive lock file holding its owner's pid, taken over when that process is gone. Two
-// processes that find the same dead owner at once must not both take it over: the takeover is
-// itself a lock, named after the dead pid, so exactly one of them wins each dead owner.
+// An exclusive lock file holding its owner's pid (and, where known, its start time, so that a
+// process that got the pid later is not taken for the owner), taken over when that process is
+// gone. Two processes that find the same dead owner at once must not both take it over: the
+// takeover is itself a lock, named after the dead pid, so exactly one of them wins each dead owner.
 import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { processPresence } from './processes';
+import { processStartTime, recordedProcessPresence } from './processes';
 
-/** The pid the lock file names; null when there is no lock (or it is being written). */
-export function lockOwner(file: string): number | null {
+export interface LockHolder {
+  pid: number;
+  /** processStartTime when it took the lock; null when not known (or written by an older version). */
+  startTime: string | null;
+}
+
+/** Who the lock file names; null when there is no lock (or it is being written). */
+export function lockHolder(file: string): LockHolder | null {
   try {
-    const pid = Number(readFileSync(file, 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
+    const [pidText, startTime] = readFileSync(file, 'utf8').trim().split(/\s+/);
+    const pid = Number(pidText);
+    return Number.isInteger(pid) && pid > 0 ? { pid, startTime: startTime ?? null } : null;
   } catch {
     return null;
   }
+}
+
+/** The pid the lock file names; null when there is no lock (or it is being written). */
+export function lockOwner(file: string): number | null {
+  return lockHolder(file)?.pid ?? null;
+}
+
+/** Whether the process that took the lock still runs: a reused pid does not count (#24). */
+export function holderPresence(holder: LockHolder): 'ours' | 'foreign' | 'none' {
+  return recordedProcessPresence(holder.pid, holder.startTime);
 }
 
 function createExclusive(file: string): boolean {
@@ -23,7 +41,8 @@ function createExclusive(file: string): boolean {
     throw err;
   }
   try {
-    writeSync(fd, String(process.pid));
+    const startTime = processStartTime(process.pid);
+    writeSync(fd, startTime === null ? String(process.pid) : `${process.pid} ${startTime}`);
   } finally {
     closeSync(fd);
   }
@@ -36,9 +55,10 @@ function createExclusive(file: string): boolean {
  */
 export function acquirePidLock(file: string, depth = 0): boolean {
   if (createExclusive(file)) return true;
-  const pid = lockOwner(file);
+  const holder = lockHolder(file);
+  const pid = holder?.pid ?? null;
   // An empty file is one being written: its owner is alive.
-  if (pid === null || pid === process.pid || processPresence(pid) !== 'none' || depth > 3) return pid === process.pid;
+  if (holder === null || pid === process.pid || holderPresence(holder) !== 'none' || depth > 3) return pid === process.pid;
   const takeover = `${file}.${pid}`;
   if (!acquirePidLock(takeover, depth + 1)) return false;
   try {
@@ -54,4 +74,25 @@ export function acquirePidLock(file: string, depth = 0): boolean {
 /** Gives the lock up, if this process holds it. */
 export function releasePidLock(file: string): void {
   if (lockOwner(file) === process.pid) rmSync(file, { force: true });
+}
+
+/**
+ * Removes the lock of `pid` once that process is gone, after `clear` removed what it left beside
+ * it (a socket, a description), under the takeover claim acquirePidLock uses: a process taking
+ * the lock over at the same moment is never undone. False when the lock is not that dead
+ * holder's (any more), or another process is taking it over.
+ */
+export function clearDeadLock(file: string, pid: number, clear: () => void): boolean {
+  const holder = lockHolder(file);
+  if (holder?.pid !== pid || holderPresence(holder) !== 'none') return false;
+  const takeover = `${file}.${pid}`;
+  if (!createExclusive(takeover)) return false;
+  try {
+    if (lockOwner(file) !== pid) return false;
+    clear();
+    rmSync(file, { force: true });
+    return true;
+  } finally {
+    rmSync(takeover, { force: true });
+  }
 }

@@ -25,3 +25,31 @@ function isZombie(pid: number): boolean {
     return false;
   }
 }
+
+/**
+ * When the process started, in clock ticks since boot (field 22 of /proc/<pid>/stat): with the
+ * pid it names one process for good, since a pid is reused once its process is gone. Null where
+ * that cannot be read (not Linux, or no such process).
+ */
+export function processStartTime(pid: number): string | null {
+  if (process.platform !== 'linux') return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The name (field 2) may hold spaces and parentheses: count from the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * processPresence of the process that was `pid` when `startTime` was taken (null: not known):
+ * another process that got the pid since is 'none' as far as that one is concerned.
+ */
+export function recordedProcessPresence(pid: number, startTime: string | null): 'ours' | 'foreign' | 'none' {
+  const presence = processPresence(pid);
+  if (presence === 'none' || startTime === null) return presence;
+  const now = processStartTime(pid);
+  return now !== null && now !== startTime ? 'none' : presence;
+}

@@ -7,7 +7,7 @@ import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync } from 'node
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { GpuChoice } from './settings';
-import { processPresence } from './processes';
+import { recordedProcessPresence } from './processes';
 
 /** What makes two windows able to share one host: the model file and every load setting. */
 export interface HostIdentity {
@@ -34,6 +34,8 @@ export interface RendezvousPaths {
 /** The description file a host writes next to its socket. */
 export interface HostDescription extends HostIdentity {
   pid: number;
+  /** processStartTime of the host: a description whose pid another process got since is stale (#24). */
+  startTime?: string | null;
 }
 
 /**
@@ -50,22 +52,79 @@ export function runtimeDir(env: NodeJS.ProcessEnv = process.env): string {
   return path.join(os.tmpdir(), `local-llm-${user}`);
 }
 
+/** The rendezvous folder cannot be used: a setup failure, never a crash of a model host (none was started). */
+export class RendezvousError extends Error {
+  override readonly name = 'RendezvousError';
+}
+
 /**
  * Creates the directory with mode 0700 and checks that it is ours, a real directory (not a
  * link someone planted) and closed to others; a loose mode of our own directory is tightened.
- * Throws a sentence otherwise: sharing a model host through a directory others can enter would
- * let them drive it.
+ * Throws a RendezvousError sentence otherwise: sharing a model host through a directory others
+ * can enter would let them drive it.
  */
 export function ensurePrivateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'an error';
+    throw new RendezvousError(`${dir} cannot be created (${code}), so no model host can be shared through it.`, { cause: err });
+  }
   if (process.platform === 'win32') return;
   const info = lstatSync(dir);
-  if (!info.isDirectory()) throw new Error(`${dir} is not a directory, so no model host can be shared through it.`);
+  if (!info.isDirectory()) throw new RendezvousError(`${dir} is not a directory, so no model host can be shared through it.`);
   const uid = process.getuid?.();
   if (uid !== undefined && info.uid !== uid) {
-    throw new Error(`${dir} belongs to another user, so no model host can be shared through it.`);
+    throw new RendezvousError(`${dir} belongs to another user, so no model host can be shared through it.`);
   }
   if ((info.mode & 0o077) !== 0) chmodSync(dir, 0o700);
+}
+
+/**
+ * Where this user's windows meet when the usual folder is refused (another local user planted
+ * it, or a link there): a folder under the user's own cache folder, which others cannot plant.
+ */
+export function fallbackRuntimeDir(env: NodeJS.ProcessEnv = process.env): string {
+  const cache = env['XDG_CACHE_HOME'];
+  const base = cache && path.isAbsolute(cache) ? cache : path.join(os.homedir(), '.cache');
+  return path.join(base, 'local-llm', 'run');
+}
+
+export interface PrivateRuntimeDir {
+  dir: string;
+  /** Why the usual folder was passed over, in a sentence for the log; null when it is used. */
+  fallbackReason: string | null;
+}
+
+/**
+ * The folder to meet in, created and checked (ensurePrivateDir). When the usual one is refused,
+ * every window of this user makes the same choice: fallbackRuntimeDir, checked the same way. An
+ * explicit LOCAL_LLM_RUNTIME_DIR has no fallback. Throws a RendezvousError when nothing is usable.
+ */
+export function privateRuntimeDir(env: NodeJS.ProcessEnv = process.env): PrivateRuntimeDir {
+  const dir = runtimeDir(env);
+  try {
+    ensurePrivateDir(dir);
+    return { dir, fallbackReason: null };
+  } catch (err) {
+    if (env['LOCAL_LLM_RUNTIME_DIR'] || !(err instanceof RendezvousError)) throw err;
+    const fallback = fallbackRuntimeDir(env);
+    try {
+      ensurePrivateDir(fallback);
+    } catch (second) {
+      throw new RendezvousError(`${err.message} ${second instanceof Error ? second.message : String(second)}`, { cause: second });
+    }
+    return { dir: fallback, fallbackReason: `${err.message} The model host is shared through ${fallback} instead.` };
+  }
+}
+
+/** privateRuntimeDir's folder for those who only look there (a peek, a wait); null when none is usable. */
+export function usableRuntimeDir(env: NodeJS.ProcessEnv = process.env): string | null {
+  try {
+    return privateRuntimeDir(env).dir;
+  } catch {
+    return null;
+  }
 }
 
 /** A short, stable name for an identity. The model path is compared as given (the server resolves it). */
@@ -98,7 +157,8 @@ export function otherHosts(dir: string, exceptKey: string | null): HostDescripti
     if (!match || match[1] === exceptKey) continue;
     try {
       const description = JSON.parse(readFileSync(path.join(dir, name), 'utf8')) as HostDescription;
-      if (Number.isInteger(description.pid) && processPresence(description.pid) === 'ours') found.push(description);
+      const startTime = typeof description.startTime === 'string' ? description.startTime : null;
+      if (Number.isInteger(description.pid) && recordedProcessPresence(description.pid, startTime) === 'ours') found.push(description);
     } catch {
       // Half-written or removed meanwhile: not a host to compare with.
     }

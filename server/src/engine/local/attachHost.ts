@@ -4,14 +4,21 @@
 // servers that do this at the same instant both start a host; the host's lock lets one of them
 // live, and both servers end up connected to it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as net from 'node:net';
 import { createMessageConnection, SocketMessageReader, SocketMessageWriter } from 'vscode-jsonrpc/node';
 import { delay } from '../../shared/cancellation';
 import { processPresence } from '../../shared/processes';
-import { lockOwner } from '../../shared/pidLock';
+import { clearDeadLock, holderPresence, lockHolder } from '../../shared/pidLock';
 import { statsRequest } from '../../host/protocol';
-import { ensurePrivateDir, hostKey, rendezvousPaths, runtimeDir, type HostIdentity, type RendezvousPaths } from '../../shared/rendezvous';
+import {
+  hostKey,
+  privateRuntimeDir,
+  rendezvousPaths,
+  usableRuntimeDir,
+  type HostIdentity,
+  type RendezvousPaths,
+} from '../../shared/rendezvous';
 
 export interface AttachOptions {
   hostPath: string;
@@ -19,7 +26,21 @@ export interface AttachOptions {
   env: NodeJS.ProcessEnv;
   /** Give up after this long (the host's import of node-llama-cpp included). */
   deadlineMs: number;
+  /**
+   * A host this server started that does not listen within this long is hung (stopped, or stuck
+   * before its first line of JavaScript ran to the listen): it is killed and the attach fails as a
+   * hang. The same bound as a hung host after its hello (the heartbeat's stats deadline). Default:
+   * deadlineMs.
+   */
+  listenMs?: number;
+  /** Ends the attach: a host it started that does not listen yet is killed (nobody else can use it). */
+  signal?: AbortSignal;
   log(line: string): void;
+}
+
+/** The host this attach started hung before it listened, and was killed: no crash, a hang (#24). */
+export class HostStartHungError extends Error {
+  override readonly name = 'HostStartHungError';
 }
 
 export interface Attached {
@@ -103,11 +124,15 @@ export function logTail(logPath: string, bytes = 4096): string[] {
 
 /** Connects to the shared host of `identity`, starting it when none runs. Throws a sentence. */
 export async function attachSharedHost(options: AttachOptions): Promise<Attached> {
-  const dir = runtimeDir(options.env);
-  ensurePrivateDir(dir);
+  // A refused folder falls back to one every window of this user picks the same way (#24).
+  const { dir, fallbackReason } = privateRuntimeDir(options.env);
+  if (fallbackReason !== null) options.log(fallbackReason);
   const paths = rendezvousPaths(dir, hostKey(options.identity));
   const started = Date.now();
+  const cancel = options.signal;
+  const listenMs = options.listenMs ?? options.deadlineMs;
   let child: ChildProcess | null = null;
+  let spawnedAt = 0;
   // Set by the exit event of the host this server started last.
   const ended: { status: { code: number | null; signal: NodeJS.Signals | null } | null } = { status: null };
   let starts = 0;
@@ -115,7 +140,18 @@ export async function attachSharedHost(options: AttachOptions): Promise<Attached
   for (;;) {
     const result = await connectSocket(paths.socket);
     const childEnded = ended.status;
-    if (typeof result !== 'string') return { socket: result, paths, child: childEnded ? null : child };
+    if (typeof result !== 'string') {
+      if (!cancel?.aborted) return { socket: result, paths, child: childEnded ? null : child };
+      result.destroy();
+    }
+    if (cancel?.aborted) {
+      // A host that listens may serve another window by now; its grace ends it if nobody attaches.
+      if (child && childEnded === null && typeof result === 'string') {
+        child.kill('SIGKILL');
+        if (child.pid !== undefined) void removeKilledHostFiles(paths, child.pid);
+      }
+      throw new Error('Starting the model host was cancelled.');
+    }
     if (child === null || childEnded !== null) {
       if (childEnded !== null && childEnded.code !== 0) {
         const detail = logTail(paths.log)
@@ -133,14 +169,26 @@ export async function attachSharedHost(options: AttachOptions): Promise<Attached
       spawned.once('exit', (code, signal) => {
         if (child === spawned) ended.status = { code, signal };
       });
+      spawnedAt = Date.now();
       wait = 20;
+    } else if (Date.now() - spawnedAt > listenMs) {
+      // Its pid is ours to end: the host never said hello, so nobody else knows it (#24).
+      child.kill('SIGKILL');
+      if (child.pid !== undefined) void removeKilledHostFiles(paths, child.pid);
+      throw new HostStartHungError(
+        `The model host did not start listening within ${formatSeconds(listenMs)}, so it was stopped; the next request starts a new one.`,
+      );
     }
     if (Date.now() - started > options.deadlineMs) {
       throw new Error(`The model host did not start listening within ${Math.round(options.deadlineMs / 1000)} s; see ${paths.log}.`);
     }
-    await delay(wait);
+    await delay(wait, cancel).catch(() => undefined);
     wait = Math.min(250, wait * 2);
   }
+}
+
+function formatSeconds(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
 }
 
 /**
@@ -148,7 +196,9 @@ export async function attachSharedHost(options: AttachOptions): Promise<Attached
  * without starting one): a deep-sleeping window learns so that another window woke the model.
  */
 export async function peekSharedHost(identity: HostIdentity, env: NodeJS.ProcessEnv, timeoutMs = 2000): Promise<boolean> {
-  const paths = rendezvousPaths(runtimeDir(env), hostKey(identity));
+  const dir = usableRuntimeDir(env);
+  if (dir === null) return false;
+  const paths = rendezvousPaths(dir, hostKey(identity));
   const socket = await connectSocket(paths.socket);
   if (typeof socket === 'string') return false;
   const connection = createMessageConnection(new SocketMessageReader(socket), new SocketMessageWriter(socket));
@@ -177,9 +227,40 @@ export async function peekSharedHost(identity: HostIdentity, env: NodeJS.Process
  * `timeoutMs`, so that the next attach starts a new host instead of meeting the old one again.
  */
 export async function waitForExitingHost(identity: HostIdentity, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<void> {
-  const { lock } = rendezvousPaths(runtimeDir(env), hostKey(identity));
-  const pid = lockOwner(lock);
-  if (pid === null) return;
+  const dir = usableRuntimeDir(env);
+  if (dir === null) return;
+  const { lock } = rendezvousPaths(dir, hostKey(identity));
+  const holder = lockHolder(lock);
+  if (holder === null) return;
   const deadline = Date.now() + timeoutMs;
-  while (lockOwner(lock) === pid && processPresence(pid) === 'ours' && Date.now() < deadline) await delay(50);
+  while (lockHolder(lock)?.pid === holder.pid && holderPresence(holder) === 'ours' && Date.now() < deadline) await delay(50);
+}
+
+/** How long a killed host may take to be gone before its files are left to the next host's takeover. */
+const killedHostGoneMs = 5000;
+
+/**
+ * A shared host this server killed (hung, or its load failed and the model changed) cannot remove
+ * its socket, lock and description: once the process is gone, they are removed here, unless a
+ * new host has taken the lock over meanwhile (#24). The log stays, for whoever reads what happened.
+ */
+export async function removeKilledHostFiles(paths: RendezvousPaths, pid: number): Promise<boolean> {
+  const deadline = Date.now() + killedHostGoneMs;
+  while (processPresence(pid) !== 'none') {
+    if (Date.now() > deadline) return false;
+    await new Promise<void>((resolve) => setTimeout(resolve, 25).unref());
+  }
+  return clearDeadLock(paths.lock, pid, () => {
+    if (process.platform !== 'win32') rmSync(paths.socket, { force: true });
+    if (describedPid(paths.description) === pid) rmSync(paths.description, { force: true });
+  });
+}
+
+function describedPid(file: string): number | null {
+  try {
+    const pid = (JSON.parse(readFileSync(file, 'utf8')) as { pid?: unknown }).pid;
+    return typeof pid === 'number' ? pid : null;
+  } catch {
+    return null;
+  }
 }

@@ -52,9 +52,9 @@ import { defaultHostDeadlines, type HostDeadlines } from '../hostDeadlines';
 import { delay } from '../../shared/cancellation';
 import { formatTimeSpan } from '../../shared/format';
 import { shortenPaths } from '../../shared/text';
-import { attachSharedHost, logTail, waitForExitingHost, type Attached } from './attachHost';
+import { attachSharedHost, HostStartHungError, logTail, removeKilledHostFiles, waitForExitingHost, type Attached } from './attachHost';
 import { readProcessRss } from '../../shared/memory';
-import type { HostIdentity } from '../../shared/rendezvous';
+import { RendezvousError, type HostIdentity, type RendezvousPaths } from '../../shared/rendezvous';
 
 /** How the host ended, or this handle let go of it. */
 export type HostExit = EngineExit;
@@ -147,6 +147,10 @@ export class HostProcess {
   private socket: Attached['socket'] | null = null;
   /** Sent again at every hello (a reattach after a failed try) and changed by configure. */
   private hello: Omit<HelloParams, 'clientPid'>;
+  /** The shared host's rendezvous files, once attached. */
+  private rendezvous: RendezvousPaths | null = null;
+  /** Aborted when this handle ends: an attach still under way stops, and ends a host it started that does not listen yet. */
+  private readonly attaching = new AbortController();
 
   /** Fires once when the host ends (or this handle lets go of it), for whatever reason. */
   readonly onExit: Event<HostExit> = this.exitEmitter.event;
@@ -224,11 +228,17 @@ export class HostProcess {
         identity: this.options.identity,
         env: this.options.env ?? process.env,
         deadlineMs: this.deadlines.startMs,
+        // A host that hangs before its hello is caught within the bound of one that hangs after it (#24).
+        listenMs: this.deadlines.statsMs,
+        signal: this.attaching.signal,
         log: (line) => this.onLine(line),
       });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       this.onLine(message);
+      if (err instanceof HostStartHungError && !this.exitInfo) this.hangMessage = message;
+      // No host was started, so none crashed: the load fails with the sentence, without a restart (#24).
+      if (err instanceof RendezvousError) this.expectExit = true;
       this.ended(null, null, message);
       throw err;
     }
@@ -245,11 +255,21 @@ export class HostProcess {
     connection.onError(() => undefined);
     connection.listen();
     const closed = new Promise<null>((resolve) => socket.once('close', () => resolve(null)));
-    let state: SharedHostState | null;
+    let state: SharedHostState | null | 'overdue';
+    let helloTimer: NodeJS.Timeout | undefined;
+    // A host that listens but never answers (stopped just after its listen) is hung like one that stops later (#24).
+    const overdue = new Promise<'overdue'>((resolve) => (helloTimer = setTimeout(() => resolve('overdue'), this.deadlines.statsMs)));
     try {
-      state = await Promise.race([connection.sendRequest(helloRequest, { clientPid: process.pid, ...this.hello }), closed]);
+      state = await Promise.race([connection.sendRequest(helloRequest, { clientPid: process.pid, ...this.hello }), closed, overdue]);
     } catch {
       state = null;
+    } finally {
+      clearTimeout(helloTimer);
+    }
+    if (state === 'overdue') {
+      connection.dispose();
+      socket.destroy();
+      throw new Error(this.helloHung(child, paths));
     }
     // Read through the getter: a detach may have ended this handle while the hello was out.
     const gone = this.exit;
@@ -261,6 +281,7 @@ export class HostProcess {
     }
     if (child && child.pid !== state.hostPid) child = null;
     this.socket = socket;
+    this.rendezvous = paths;
     connection.onNotification(stateNotification, (next) => this.sharedStateChanged(next));
     connection.onNotification(logNotification, (line) => this.onLine(line));
     socket.once('close', () => {
@@ -284,6 +305,23 @@ export class HostProcess {
     this.useConnection(connection);
     this.sharedStateChanged(state);
     return connection;
+  }
+
+  /** The host did not answer the hello in time: the one this server started is killed by its own pid. Returns the sentence. */
+  private helloHung(child: Attached['child'], paths: RendezvousPaths): string {
+    if (this.exitInfo) return this.exitInfo.message;
+    const ours = child !== null && child.exitCode === null && child.signalCode === null;
+    const within = formatTimeSpan(this.deadlines.statsMs);
+    this.hangMessage = ours
+      ? `The model host did not answer the attach within ${within}, so it was stopped; the next request starts a new one.`
+      : `The model host did not answer the attach within ${within}; the next request tries again.`;
+    this.onLine(this.hangMessage);
+    if (ours) {
+      child.kill('SIGKILL');
+      if (child.pid !== undefined) void removeKilledHostFiles(paths, child.pid);
+    }
+    this.ended(null, ours ? 'SIGKILL' : null);
+    return this.hangMessage;
   }
 
   private sharedStateChanged(state: SharedHostState): void {
@@ -313,6 +351,7 @@ export class HostProcess {
     }
     const exit: HostExit = { code, signal, expected, hung, message };
     this.exitInfo = exit;
+    this.attaching.abort();
     this.watch(0);
     this.rejectDeath(new Error(exit.message));
     this.connection?.dispose();
@@ -437,7 +476,10 @@ export class HostProcess {
 
   stats(): Promise<HostStats> {
     const deadline = this.answeredOnce ? this.deadlines.statsMs : Math.max(this.deadlines.startMs, this.deadlines.statsMs);
-    return this.request('a status request', deadline, (connection, token) => connection.sendRequest(statsRequest, token));
+    // A new host's first answer waits for node-llama-cpp's import; the heartbeat finds one that hangs meanwhile (#24).
+    return this.request('a status request', deadline, (connection, token) => connection.sendRequest(statsRequest, token), {
+      watch: !this.answeredOnce,
+    });
   }
 
   /**
@@ -451,9 +493,7 @@ export class HostProcess {
     if (await this.exitWithin(Math.round(timeoutMs * 0.7))) return this.exited;
     this.signal('SIGTERM');
     if (await this.exitWithin(Math.round(timeoutMs * 0.3))) return this.exited;
-    this.signal('SIGKILL');
-    // A host that this server did not start ends, for us, only as its connection closing.
-    this.ended(null, 'SIGKILL');
+    this.killNow();
     return this.exited;
   }
 
@@ -465,8 +505,7 @@ export class HostProcess {
     if (!this.exitInfo) {
       this.expectExit = true;
       if ((this.shared?.clients ?? 1) > 1) return this.detach();
-      this.signal('SIGKILL');
-      this.ended(null, 'SIGKILL');
+      this.killNow();
     }
     return this.exited;
   }
@@ -559,7 +598,8 @@ export class HostProcess {
       this.watch(0);
       return;
     }
-    if (this.heartbeatInFlight) return;
+    // Before its hello a shared host is watched by the attach's own bounds (attach.ts, helloHung).
+    if (this.heartbeatInFlight || this.connection === null) return;
     this.heartbeatInFlight = true;
     this.request('a check that it still runs', this.deadlines.statsMs, (connection, token) => connection.sendRequest(pingRequest, token))
       .catch(() => undefined)
@@ -572,7 +612,17 @@ export class HostProcess {
     this.hangMessage = `The model host did not answer ${what} within ${formatTimeSpan(deadlineMs)}, so it was stopped; the next request starts a new one.`;
     this.onLine(this.hangMessage);
     // SIGKILL ends a stopped process too.
+    this.killNow();
+  }
+
+  /**
+   * SIGKILL. The host's end shows, for us, only as its connection closing; what it cannot remove
+   * itself (socket, lock, description) is removed once it is gone (#24).
+   */
+  private killNow(): void {
+    const pid = this.pid;
     this.signal('SIGKILL');
+    if (this.rendezvous !== null && pid !== undefined) void removeKilledHostFiles(this.rendezvous, pid);
     this.ended(null, 'SIGKILL');
   }
 

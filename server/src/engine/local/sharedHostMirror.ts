@@ -7,7 +7,7 @@ import type { Settings } from '../../shared/settings';
 import { peekSharedHost } from './attachHost';
 import type { HostProcess } from './hostProcess';
 import type { HelloParams, LoadParams, SharedHostState } from '../../host/protocol';
-import { hostKey, notSharedReason, otherHosts, runtimeDir, type HostIdentity } from '../../shared/rendezvous';
+import { hostKey, notSharedReason, otherHosts, usableRuntimeDir, type HostIdentity } from '../../shared/rendezvous';
 
 export interface SharedHostMirrorOptions {
   settings(): Settings;
@@ -221,7 +221,8 @@ export class SharedHostMirror {
 
   private refreshNotShared(): void {
     if (this.identity === null) return;
-    this.notShared = notSharedReason(this.identity, otherHosts(runtimeDir(this.env), hostKey(this.identity)));
+    const dir = usableRuntimeDir(this.env);
+    this.notShared = notSharedReason(this.identity, dir === null ? [] : otherHosts(dir, hostKey(this.identity)));
   }
 
   private onState(host: HostProcess, state: SharedHostState): void {

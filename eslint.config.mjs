@@ -10,7 +10,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 const engineOnly =
-  'Features and the lifecycle reach the model host only through the engine interface: server/src/engine/engine.ts and create.ts. ' +
+  'Features and the lifecycle reach the model host only through the engine interface: server/src/engine/types.ts and create.ts. ' +
   'Add what you need to the Engine interface (the local engine in server/src/engine/local/ implements it), never import the host or its client.';
 
 const serverOnlyViaShared =
@@ -106,9 +106,10 @@ export default defineConfig(
             {
               target: './server/src/host',
               from: './server/src',
-              except: ['./host', './shared', './models/gguf.ts'],
+              // The engine's types (engine/types.ts: pure, it imports only shared/) are what the host's messages carry.
+              except: ['./host', './shared', './models/gguf.ts', './engine/types.ts'],
               message:
-                'The model host imports only server/src/shared/ and the GGUF validator (server/src/models/gguf.ts). ' +
+                'The model host imports only server/src/shared/, the GGUF validator (server/src/models/gguf.ts) and the engine types (server/src/engine/types.ts). ' +
                 'Move what it needs into server/src/host/ (only the host uses it) or server/src/shared/ (both sides do), or pass it in its messages.',
             },
           ],
@@ -118,8 +119,28 @@ export default defineConfig(
   },
 
   {
+    // The engine's types are what both processes speak, so they import nothing but server/src/shared/.
+    files: ['server/src/engine/types.ts'],
+    rules: {
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            {
+              target: './server/src/engine/types.ts',
+              from: './server/src',
+              except: ['./shared', './engine/types.ts'],
+              message: 'server/src/engine/types.ts is imported by the model host too, so it imports only server/src/shared/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+
+  {
     // DESIGN.md, "Folder layout": the features and the lifecycle reach the model host only through
-    // the engine interface (engine/engine.ts, engine/create.ts), never its process or its client.
+    // the engine interface (engine/types.ts, engine/create.ts), never its process or its client.
     files: ['server/src/lifecycle/**', 'server/src/completion/**', 'server/src/chat/**', 'server/src/models/**'],
     rules: {
       'import-x/no-restricted-paths': [
@@ -129,8 +150,6 @@ export default defineConfig(
             {
               target: ['./server/src/lifecycle', './server/src/completion', './server/src/chat', './server/src/models'],
               from: './server/src/host',
-              // The engine's types still live in the host's IPC file until they move to engine/ (issue 20).
-              except: ['./protocol.ts'],
               message: engineOnly,
             },
             {

@@ -1,7 +1,7 @@
 // Messages between a benchmark and the direct engine: the model host's own engine module
 // (server/src/host/llama/llamaEngine.ts) in a plain Node process of its own, with no language server, gate
 // or IPC layer in between. The baseline of every figure.
-import type { HostChatMessage, InfillParams, LoadParams, SaveStateResult } from '../../server/src/host/protocol';
+import type { HostChatMessage, InfillParams, LoadParams, SaveStateResult } from '../../server/src/engine/types';
 import type { SequenceKind } from '../../server/src/host/sequenceState';
 
 /** The model host's own parameters, so both sides load and prompt alike. */

@@ -11,7 +11,7 @@ import { copyFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { GenerationResult, InfillParams, LoadParams } from '../../server/src/host/protocol';
+import type { GenerationResult, InfillParams, LoadParams } from '../../server/src/engine/types';
 import { describeExit, HostProcess, type HostExit } from '../../server/src/engine/local/hostProcess';
 import type { HostDeadlines } from '../../server/src/engine/hostDeadlines';
 import { testHooksEnv } from '../../server/src/shared/testHooks';

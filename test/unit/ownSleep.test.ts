@@ -2,9 +2,9 @@
 // free its model (light); a light sleep on an engine that died meanwhile still counts as slept.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Engine, EngineExit } from '../../server/src/engine/engine';
+import type { Engine, EngineExit } from '../../server/src/engine/types';
 import { ownSleep } from '../../server/src/engine/ownSleep';
-import type { HostStats } from '../../server/src/host/protocol';
+import type { HostStats } from '../../server/src/engine/types';
 
 const freed: HostStats = { rssBytes: 10, vramUsedBytes: null, vramTotalBytes: null, loaded: false };
 const ended: EngineExit = { code: 0, signal: null, expected: true, hung: false, message: 'The model host stopped.' };

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { extraChunks } from '../../server/src/engine/http/remoteEngine';
-import type { InfillParams } from '../../server/src/host/protocol';
+import type { InfillParams } from '../../server/src/engine/types';
 
 const base: InfillParams = {
   prefix: '',

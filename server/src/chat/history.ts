@@ -1,7 +1,7 @@
 // Chat history per session, kept in the server as plain messages so it survives the model's
 // sleep and wake. Bounded so that a long session cannot grow without end.
 import type { ChatContext } from '../shared/protocol';
-import type { HostChatMessage } from '../host/protocol';
+import type { HostChatMessage } from '../engine/types';
 
 export const systemPrompt = 'You are a concise coding assistant inside the editor. Answer in Markdown and put code in fenced blocks.';
 

@@ -1,7 +1,7 @@
 // Fresh copies of the pieces of a document kept after a request. V8 makes a slice of a string a
 // view of the whole string, so one 2 KB prompt window kept in a cache or for the next prefill
 // would hold a whole 20 MB document alive, and every older version of it, even after it closed.
-import type { InfillParams } from '../host/protocol';
+import type { InfillParams } from '../engine/types';
 
 /** A copy of `text` that shares no memory with the string it was cut from. */
 export function detach(text: string): string {

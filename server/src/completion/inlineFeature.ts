@@ -19,7 +19,7 @@ import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { Feature } from '../feature';
 import { GateCancelledError, GateUnavailableError, type ResumeGate } from '../lifecycle/gate';
 import type { ModelDriver } from '../lifecycle/modelDriver';
-import type { InfillContext, InfillParams } from '../host/protocol';
+import type { InfillContext, InfillParams } from '../engine/types';
 import { ContextChunksNotification, LastCompletionPromptRequest, type LastCompletionPrompt } from '../shared/protocol';
 import type { Settings } from '../shared/settings';
 import { abortSignalOf, delay } from '../shared/cancellation';

@@ -5,7 +5,7 @@
 // The window is laid out so the model's KV cache survives typing: the text before the cursor
 // line and the text after the cursor stay byte-identical while the user types along a line, and
 // the window's start moves in coarse steps, to line starts, never with each keystroke.
-import type { InfillParams } from '../host/protocol';
+import type { InfillParams } from '../engine/types';
 import { isHighSurrogate, isLowSurrogate } from '../shared/text';
 
 export interface InfillBudget {

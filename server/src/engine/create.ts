@@ -1,10 +1,10 @@
 // Picks the engine for the `localLlm.engine` setting: the local model host, or a model server;
 // and keeps what this window knows of each kind across its engines (a server's session, the
 // shared host's announcements), so that the driver never asks which kind it drives.
-import type { LoadParams } from '../host/protocol';
+import type { LoadParams } from './types';
 import type { SharingStatus } from '../shared/protocol';
 import { isRemoteEngine, type Settings } from '../shared/settings';
-import type { Engine } from './engine';
+import type { Engine } from './types';
 import type { HostDeadlines } from './hostDeadlines';
 import { RemoteEngine, RemoteSession } from './http/remoteEngine';
 import { LocalEngine } from './local/localEngine';

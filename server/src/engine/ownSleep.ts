@@ -1,7 +1,7 @@
 // A sleep this window decides for an engine of its own: keep what can be kept, then end the engine
 // (deep) or free its model (light). Every engine sleeps this way unless it follows a sleep decided
 // elsewhere (the local engine's shared host).
-import type { Engine, EngineSleep, SleepParams } from './engine';
+import type { Engine, EngineSleep, SleepParams } from './types';
 
 export async function ownSleep(engine: Engine, { deep, shutdownMs, save }: SleepParams): Promise<EngineSleep> {
   await save();

@@ -14,6 +14,16 @@ import { errorMessage } from '../shared/errors';
 import { answer } from './answer';
 import { acquirePidLock, releasePidLock } from '../shared/pidLock';
 import * as host from './protocol';
+import type {
+  GenerationResult,
+  HostStats,
+  InfillParams,
+  LoadParams,
+  LoadResult,
+  PrefillParams,
+  PrefillResult,
+  SaveStateResult,
+} from '../engine/types';
 import type { HostDescription, HostIdentity, RendezvousPaths } from '../shared/rendezvous';
 import { processStartTime } from '../shared/processes';
 
@@ -38,19 +48,19 @@ export interface HostRequests {
   activity(client: HostClient): void;
   /** A client's connection closed; its generations are aborted already. */
   detached(client: HostClient): void;
-  loadModel(params: host.LoadParams, token: CancellationToken): Promise<host.LoadResult>;
-  saveStates(capBytes: number): Promise<host.SaveStateResult>;
-  unload(): Promise<host.HostStats>;
+  loadModel(params: LoadParams, token: CancellationToken): Promise<LoadResult>;
+  saveStates(capBytes: number): Promise<SaveStateResult>;
+  unload(): Promise<HostStats>;
   shutdown(): Promise<void>;
-  infill(client: HostClient, params: host.InfillParams, token: CancellationToken): Promise<host.GenerationResult>;
-  prefill(client: HostClient, params: host.PrefillParams, token: CancellationToken): Promise<host.PrefillResult>;
+  infill(client: HostClient, params: InfillParams, token: CancellationToken): Promise<GenerationResult>;
+  prefill(client: HostClient, params: PrefillParams, token: CancellationToken): Promise<PrefillResult>;
   chat(
     client: HostClient,
     params: host.ChatGenerateParams,
     token: CancellationToken,
     onChunk: (text: string) => void,
-  ): Promise<host.GenerationResult>;
-  stats(): Promise<host.HostStats>;
+  ): Promise<GenerationResult>;
+  stats(): Promise<HostStats>;
   /** No window has used the host for its grace time. */
   unused(): void;
   /** The state a client that is not a window (yet) gets. */

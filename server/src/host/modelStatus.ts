@@ -1,7 +1,8 @@
 // What every window sees of the shared model, as the load (sharedLoad.ts) and the sleep
 // (hostSleep.ts) change it; the shared host adds its clients and the idle time to make the
 // SharedHostState it sends.
-import type { LoadParams, LoadResult, SharedHostState } from './protocol';
+import type { SharedHostState } from './protocol';
+import type { LoadParams, LoadResult } from '../engine/types';
 
 export interface ModelStatus {
   state: SharedHostState['state'];

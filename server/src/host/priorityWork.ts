@@ -9,7 +9,8 @@ import { CompletionPriority, type CompletionWork } from './completionPriority';
 import type { HostClient } from './hostClients';
 import type { LlamaEngine } from './llama/llamaEngine';
 import type { CompletionOwner } from './llama/sequenceStateStore';
-import * as host from './protocol';
+import type { GenerationResult, InfillParams, PrefillParams, PrefillResult } from '../engine/types';
+import { noFigures } from '../engine/types';
 
 /** Completion-sequence work that runs or waits in the engine, and whether it was made to yield to another window. */
 interface PendingWork extends CompletionWork<HostClient> {
@@ -71,11 +72,7 @@ export class PriorityWork {
   }
 
   /** A chat answer: a question in the chat means the user is in this window. */
-  chat(
-    client: HostClient,
-    token: CancellationToken,
-    run: (signal: AbortSignal) => Promise<host.GenerationResult>,
-  ): Promise<host.GenerationResult> {
+  chat(client: HostClient, token: CancellationToken, run: (signal: AbortSignal) => Promise<GenerationResult>): Promise<GenerationResult> {
     this.activity(client);
     return this.options.generate(client, controllerFor(token), token, run);
   }
@@ -84,9 +81,9 @@ export class PriorityWork {
    * A completion, or the next suggestion in the background: first the priority decides whether
    * it runs and which other window's work yields to it.
    */
-  async infill(client: HostClient, token: CancellationToken, params: host.InfillParams): Promise<host.GenerationResult> {
+  async infill(client: HostClient, token: CancellationToken, params: InfillParams): Promise<GenerationResult> {
     const work = this.admit(client, params.background === true ? 'background' : 'completion', token);
-    if (!work) return { text: '', stopReason: 'abort', tokens: 0, figures: host.noFigures, yielded: true };
+    if (!work) return { text: '', stopReason: 'abort', tokens: 0, figures: noFigures, yielded: true };
     try {
       const result = await this.options.generate(client, work.controller, token, (signal) =>
         this.options.engine.infill(params, signal, this.ownerOf(client)),
@@ -101,8 +98,8 @@ export class PriorityWork {
    * Background evaluation (a window's context ring while its user pauses): never wakes the model,
    * never counts as activity, stops with its window, and yields to the window the user is in.
    */
-  async prefill(client: HostClient, token: CancellationToken, params: host.PrefillParams): Promise<host.PrefillResult> {
-    const stopped: host.PrefillResult = { promptTokens: 0, evaluatedTokens: 0, stopped: true };
+  async prefill(client: HostClient, token: CancellationToken, params: PrefillParams): Promise<PrefillResult> {
+    const stopped: PrefillResult = { promptTokens: 0, evaluatedTokens: 0, stopped: true };
     if (!this.options.ready()) return stopped;
     const work = this.admit(client, 'background', token);
     if (!work) return { ...stopped, yielded: true };

@@ -1,158 +1,28 @@
-// Messages between the language server and its model host child (vscode-jsonrpc over Node IPC).
-// The host owns node-llama-cpp and nothing else; it keeps no state the server cannot rebuild.
+// The model host's messages on its socket (vscode-jsonrpc): the engine's calls (their types are the
+// engine's, engine/types.ts) and what only the shared host speaks (hello, configure, activity, state,
+// log). The host owns node-llama-cpp and nothing else; it keeps no state the server cannot rebuild.
 import { NotificationType, RequestType, RequestType0 } from 'vscode-jsonrpc';
-import type { Backend, ModelInfo, PromptPart, StopReason, TokenFigures } from '../shared/protocol';
-import type { GpuChoice } from '../shared/settings';
+import type {
+  ChatTurnParams,
+  GenerationResult,
+  HostStats,
+  InfillParams,
+  LoadParams,
+  LoadResult,
+  PrefillParams,
+  PrefillResult,
+  SaveStateParams,
+  SaveStateResult,
+} from '../engine/types';
 
-export interface LoadParams {
-  modelPath: string;
-  gpu: GpuChoice;
-  gpuLayers: 'auto' | number;
-  contextSize: number;
-  /** Real core count already resolved by the server (never 0). */
-  threads: number;
-  /** Where the sequences' state is kept across sleep (sequenceState.ts); null keeps none. */
-  stateDir?: string | null;
-}
-
-export interface SaveStateParams {
-  /** The state folder's cap in bytes; the oldest files go first. */
-  capBytes: number;
-}
-
-export interface SaveStateResult {
-  /** The sequences saved, with their token count and file size. */
-  saved: Array<{ kind: 'completion' | 'chat'; tokens: number; bytes: number }>;
-}
-
-/** The model as loaded: the server adds the path it asked for. */
-export interface LoadResult extends Omit<ModelInfo, 'path' | 'backend'> {
-  /** Never null here: a load always runs on some backend. */
-  backend: Backend;
-  /** Set when the requested GPU backend could not be used and the CPU was used instead. */
-  fallbackReason: string | null;
-}
-
-export interface InfillParams {
-  /**
-   * Text before the cursor line (whole lines). It goes before the FIM suffix token, so it must stay
-   * byte-identical while the user types along a line; the host cuts it, when it is over budget,
-   * at a line start that stays put as lines are added.
-   */
-  prefix: string;
-  /** The cursor line up to the cursor: placed after the FIM middle token, the only part that changes per keystroke. */
-  middle: string;
-  /** Text after the cursor; the host keeps only its first `suffixTokens` tokens. */
-  suffix: string;
-  /** Budget of `prefix` and `middle` together. */
-  prefixTokens: number;
-  suffixTokens: number;
-  maxTokens: number;
-  /** Stop once the text holds this many line breaks. */
-  maxLines: number;
-  /** Stop when the text produces one of these (e.g. the start of the suffix, repeated). */
-  stopTexts: string[];
-  /** Chunks from beyond the file that go before its prompt; none when absent. */
-  context?: InfillContext;
-  /** Generation stops this many ms after the host began the request (prompt included); 0 or absent: no cap. */
-  maxMs?: number;
-  /** Answer with the prompt's parts, control tokens written out (for localLlm/lastCompletionPrompt). */
-  describePrompt?: boolean;
-  /**
-   * Nobody waits for it (the next suggestion): a host shared by several windows runs it only for
-   * the window the user is in (completionPriority.ts), and it does not make its window that one.
-   */
-  background?: boolean;
-}
-
-export interface InfillContextChunk {
-  /** Workspace-relative path, '' for copied text. */
-  path: string;
-  text: string;
-  /** 0-based; -1 when it has no place in a file. */
-  startLine: number;
-}
-
-/** The context ring as the host lays it out (server/src/host/llama/promptLayout.ts). */
-export interface InfillContext {
-  /** Oldest first; the host drops the oldest that do not fit `budgetTokens`. */
-  chunks: InfillContextChunk[];
-  budgetTokens: number;
-  /** The workspace's name, for the repository header. */
-  repoName: string;
-  /** The current file's workspace-relative path. */
-  currentPath: string;
-  /** The current language's line comment, for models without repository tokens. */
-  commentPrefix: string;
-}
-
-/** The prompt an infill would use, evaluated into the completion sequence and nothing generated. */
-export type PrefillParams = Omit<InfillParams, 'maxTokens' | 'maxLines' | 'stopTexts' | 'maxMs' | 'describePrompt' | 'background'> & {
-  maxTokens: number;
-};
-
-export interface PrefillResult {
-  /** Tokens of the prompt, the cursor line's included. */
-  promptTokens: number;
-  evaluatedTokens: number;
-  /** Stopped at a safe point because it was cancelled (a keystroke came). */
-  stopped: boolean;
-  /** Not run, or stopped, because the user is in another window that shares the model host: not worth trying again. */
-  yielded?: boolean;
-}
-
-export interface GenerationResult {
-  text: string;
-  stopReason: StopReason;
-  /** Tokens generated; may be maxTokens + 1 when the last one completed a UTF-8 character. */
-  tokens: number;
-  /** Prompt tokens evaluated and reused, and speed; all zero for a request that never ran. */
-  figures: TokenFigures;
-  /** Generation stopped at InfillParams.maxMs (stopReason is then abort); the text is what was ready. */
-  capped?: boolean;
-  /** The prompt's parts, when InfillParams.describePrompt asked for them. */
-  prompt?: PromptPart[];
-  /** Context chunks that went into the prompt. */
-  contextChunks?: number;
-  /** Aborted, or never run, because the user asked for a completion in another window that shares the model host (stopReason abort). */
-  yielded?: boolean;
-}
-
-/** The figures of a request that evaluated and generated nothing. */
-export const noFigures: TokenFigures = {
-  promptTokens: 0,
-  evaluatedTokens: 0,
-  reusedTokens: 0,
-  generatedTokens: 0,
-  tokensPerSecond: null,
-  ms: 0,
-};
-
-export interface HostChatMessage {
-  role: 'system' | 'user' | 'assistant';
-  text: string;
-}
-
-export interface ChatGenerateParams {
-  /** Stream id, echoed in each ChatChunk notification. */
+/** A chat answer on the wire: its stream id is echoed in each ChatChunk notification. */
+export interface ChatGenerateParams extends ChatTurnParams {
   streamId: number;
-  /** Whole conversation; the last message is the user's new turn. */
-  messages: HostChatMessage[];
-  maxTokens: number;
 }
 
 export interface ChatChunkParams {
   streamId: number;
   text: string;
-}
-
-export interface HostStats {
-  rssBytes: number;
-  /** The GPU's used memory as the llama.cpp backend reports it (the whole device); null on the CPU. */
-  vramUsedBytes: number | null;
-  vramTotalBytes: number | null;
-  /** Whether a model is loaded right now. */
-  loaded: boolean;
 }
 
 /** Load the model and create the context. Fails with a human message in the error. */

@@ -18,6 +18,16 @@ import type { LlamaEngine } from './llama/llamaEngine';
 import { emptyModelStatus } from './modelStatus';
 import { PriorityWork } from './priorityWork';
 import * as host from './protocol';
+import type {
+  GenerationResult,
+  HostStats,
+  InfillParams,
+  LoadParams,
+  LoadResult,
+  PrefillParams,
+  PrefillResult,
+  SaveStateResult,
+} from '../engine/types';
 import { hostKey, type HostIdentity, type RendezvousPaths } from '../shared/rendezvous';
 import { SharedLoad } from './sharedLoad';
 
@@ -138,7 +148,7 @@ export class SharedHost implements HostRequests {
    * Loads the model once for everybody: a loaded model is answered at once, a load under way is
    * joined (sharedLoad.ts).
    */
-  async loadModel(params: host.LoadParams, token: CancellationToken): Promise<host.LoadResult> {
+  async loadModel(params: LoadParams, token: CancellationToken): Promise<LoadResult> {
     const { identity } = this.options;
     if (hostKey(params) !== hostKey(identity)) {
       throw new EngineError(`This model host serves ${identity.modelPath} with other settings; the server asked the wrong host.`);
@@ -149,11 +159,11 @@ export class SharedHost implements HostRequests {
     return this.load.join(params, abortSignalOf(token));
   }
 
-  saveStates(capBytes: number): Promise<host.SaveStateResult> {
+  saveStates(capBytes: number): Promise<SaveStateResult> {
     return this.engine.saveStates(capBytes);
   }
 
-  async unload(): Promise<host.HostStats> {
+  async unload(): Promise<HostStats> {
     await this.sleeper.sleep({ byUser: true, deep: false, save: false });
     return this.engine.stats();
   }
@@ -162,11 +172,11 @@ export class SharedHost implements HostRequests {
     return this.sleeper.sleep({ byUser: true, deep: true, save: false });
   }
 
-  infill(client: HostClient, params: host.InfillParams, token: CancellationToken): Promise<host.GenerationResult> {
+  infill(client: HostClient, params: InfillParams, token: CancellationToken): Promise<GenerationResult> {
     return this.work.infill(client, token, params);
   }
 
-  prefill(client: HostClient, params: host.PrefillParams, token: CancellationToken): Promise<host.PrefillResult> {
+  prefill(client: HostClient, params: PrefillParams, token: CancellationToken): Promise<PrefillResult> {
     return this.work.prefill(client, token, params);
   }
 
@@ -175,13 +185,13 @@ export class SharedHost implements HostRequests {
     params: host.ChatGenerateParams,
     token: CancellationToken,
     onChunk: (text: string) => void,
-  ): Promise<host.GenerationResult> {
+  ): Promise<GenerationResult> {
     return this.work.chat(client, token, (signal) =>
       this.engine.chat({ messages: params.messages, maxTokens: params.maxTokens }, onChunk, signal),
     );
   }
 
-  stats(): Promise<host.HostStats> {
+  stats(): Promise<HostStats> {
     return this.engine.stats();
   }
 

@@ -4,7 +4,7 @@ import { EngineError } from './engineError';
 import type { LlamaEngine } from './llama/llamaEngine';
 import { ownRssBytes } from '../shared/memory';
 import type { ModelStatus } from './modelStatus';
-import type { LoadParams, LoadResult } from './protocol';
+import type { LoadParams, LoadResult } from '../engine/types';
 
 export interface SharedLoadEvents {
   /** The status changed (a load began, or failed). */

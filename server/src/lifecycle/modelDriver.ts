@@ -1,4 +1,4 @@
-// Drives the engine (engine/engine.ts: the local model host or a model server) on behalf of the
+// Drives the engine (engine/types.ts: the local model host or a model server) on behalf of the
 // gate, without asking which one it is: loads, unloads per sleep mode, survives host crashes
 // (falling back to the CPU after a GPU crash), remembers what was loaded so status can be answered
 // while asleep (and without waiting on the host while awake), and records what the status
@@ -9,18 +9,10 @@ import { isRemoteModelRef } from '../shared/modelRef';
 import type { Backend, EngineStatus, ModelInfo, SharingStatus } from '../shared/protocol';
 import { isRemoteEngine, type Settings } from '../shared/settings';
 import type { DriverCall, GateDriver } from './gate';
-import type {
-  ChatGenerateParams,
-  GenerationResult,
-  HostStats,
-  InfillParams,
-  LoadParams,
-  PrefillParams,
-  PrefillResult,
-} from '../host/protocol';
+import type { GenerationResult, HostStats, InfillParams, LoadParams, PrefillParams, PrefillResult, ChatTurnParams } from '../engine/types';
 import { defaultCheckTimeoutMs } from '../models/gguf';
 import { defaultHostDeadlines, type HostDeadlines } from '../engine/hostDeadlines';
-import { NoFimError, type Engine, type EngineExit } from '../engine/engine';
+import { NoFimError, type Engine, type EngineExit } from '../engine/types';
 import { EngineFactory, engineMatches, type RemoteEngineHooks } from '../engine/create';
 import { errorMessage, ModelLeftError } from '../shared/errors';
 import { ModelStats } from './stats';
@@ -290,11 +282,7 @@ export class ModelDriver implements GateDriver {
     return this.requireHost().prefill(params, signal);
   }
 
-  async chat(
-    params: Omit<ChatGenerateParams, 'streamId'>,
-    onChunk: (text: string) => void,
-    signal: AbortSignal,
-  ): Promise<GenerationResult> {
+  async chat(params: ChatTurnParams, onChunk: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {
     const result = await this.requireHost().chat(params, onChunk, signal);
     if (result.figures.promptTokens > 0) this.stats.chatRan(result.figures);
     return result;

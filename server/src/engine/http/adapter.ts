@@ -1,7 +1,7 @@
 // What each kind of model server must answer: its description, its own sleep, fill-in-the-middle,
 // a streamed chat answer and (where it has one) an unload. The remote engine (remoteEngine.ts)
 // adds what is common: polling, the wake, deadlines, errors, the API key.
-import type { ChatGenerateParams, GenerationResult, InfillParams } from '../../host/protocol';
+import type { GenerationResult, InfillParams, ChatTurnParams } from '../types';
 import type { EngineKind, StopReason } from '../../shared/protocol';
 import type { HttpClient, RequestOptions } from './request';
 
@@ -51,7 +51,7 @@ export interface ServerAdapter {
   chat(
     ctx: AdapterContext,
     described: ServerDescription,
-    params: Omit<ChatGenerateParams, 'streamId'>,
+    params: ChatTurnParams,
     onChunk: (text: string) => void,
     options: RequestOptions,
   ): Promise<GenerationResult>;

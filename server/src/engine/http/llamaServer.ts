@@ -3,7 +3,7 @@
 // streamed; its own sleep from GET /props `is_sleeping` (exempt on the server: it neither wakes
 // the model nor resets the idle timer). In router mode (`role: router`) the model's state comes
 // from GET /models and Sleep Now unloads it with POST /models/unload.
-import type { ChatGenerateParams, GenerationResult, InfillParams } from '../../host/protocol';
+import type { GenerationResult, InfillParams, ChatTurnParams } from '../types';
 import type { StopReason, TokenFigures } from '../../shared/protocol';
 import {
   StreamedInfill,
@@ -132,7 +132,7 @@ export const llamaServerAdapter: ServerAdapter = {
     return { text: out.text, stopReason: out.stopReason, tokens: figures.generatedTokens, figures };
   },
 
-  async chat(ctx, described, params: Omit<ChatGenerateParams, 'streamId'>, onChunk, options): Promise<GenerationResult> {
+  async chat(ctx, described, params: ChatTurnParams, onChunk, options): Promise<GenerationResult> {
     return openAiChat(ctx, described, params, onChunk, options);
   },
 
@@ -193,7 +193,7 @@ async function describeRouter(ctx: AdapterContext, options: RequestOptions): Pro
 export async function openAiChat(
   ctx: AdapterContext,
   described: ServerDescription,
-  params: Omit<ChatGenerateParams, 'streamId'>,
+  params: ChatTurnParams,
   onChunk: (text: string) => void,
   options: RequestOptions,
 ): Promise<GenerationResult> {

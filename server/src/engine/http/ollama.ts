@@ -3,7 +3,7 @@
 // `keep_alive`, which we set to the user's sleepIdleSeconds; /api/ps (read-only) lists the models
 // in memory, so a model missing from it is asleep. Sleep Now is `keep_alive: 0`.
 // Shapes from Ollama's API documentation; not run against a real Ollama here.
-import type { ChatGenerateParams, GenerationResult, InfillParams } from '../../host/protocol';
+import type { GenerationResult, InfillParams, ChatTurnParams } from '../types';
 import type { StopReason, TokenFigures } from '../../shared/protocol';
 import { StreamedInfill, isRecord, num, str, type AdapterContext, type ServerAdapter, type ServerDescription } from './adapter';
 import { RemoteError } from './request';
@@ -92,7 +92,7 @@ export const ollamaAdapter: ServerAdapter = {
     return { text: out.text, stopReason: out.stopReason, tokens: figures.generatedTokens, figures };
   },
 
-  async chat(ctx, described, params: Omit<ChatGenerateParams, 'streamId'>, onChunk, options): Promise<GenerationResult> {
+  async chat(ctx, described, params: ChatTurnParams, onChunk, options): Promise<GenerationResult> {
     let text = '';
     let final: Record<string, unknown> = {};
     let pieces = 0;

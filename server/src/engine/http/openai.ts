@@ -4,7 +4,7 @@
 // also has GET /is_sleeping, POST /sleep and POST /wake_up: where /is_sleeping answers, Sleep Now
 // puts the model to sleep and a request wakes it first.
 // Shapes from vLLM's and OpenAI's API documentation; not run against a real vLLM here.
-import type { ChatGenerateParams, GenerationResult, InfillParams } from '../../host/protocol';
+import type { GenerationResult, InfillParams, ChatTurnParams } from '../types';
 import { StreamedInfill, isRecord, num, str, type AdapterContext, type ServerAdapter, type ServerDescription } from './adapter';
 import { openAiChat } from './llamaServer';
 import { RemoteError, type RequestOptions } from './request';
@@ -90,7 +90,7 @@ export const openAiAdapter: ServerAdapter = {
     };
   },
 
-  chat(ctx, described, params: Omit<ChatGenerateParams, 'streamId'>, onChunk, options): Promise<GenerationResult> {
+  chat(ctx, described, params: ChatTurnParams, onChunk, options): Promise<GenerationResult> {
     return openAiChat(ctx, described, params, onChunk, options);
   },
 

@@ -5,8 +5,8 @@
 // said once as a notification; the next request tries again. Code leaves the machine over plain
 // http only to loopback or to a host the user confirmed.
 import { Emitter, type Event } from 'vscode-jsonrpc';
-import type { ChatGenerateParams, GenerationResult, HostStats, InfillParams, PrefillResult, SaveStateResult } from '../../host/protocol';
-import { noFigures } from '../../host/protocol';
+import type { GenerationResult, HostStats, InfillParams, PrefillResult, SaveStateResult, ChatTurnParams } from '../types';
+import { noFigures } from '../types';
 import { needsInsecureConfirmation } from '../../models/insecureUrl';
 import type { EngineKind, EngineServerState } from '../../shared/protocol';
 import type { Settings } from '../../shared/settings';
@@ -18,7 +18,7 @@ import {
   type EngineSleep,
   type RemoteView,
   type SleepParams,
-} from '../engine';
+} from '../types';
 import { ownSleep } from '../ownSleep';
 import type { AdapterContext, ExtraChunk, ServerAdapter, ServerDescription } from './adapter';
 import { ringCharsPerToken } from '../../completion/contextRing';
@@ -186,7 +186,7 @@ export class RemoteEngine implements Engine {
     return { promptTokens: 0, evaluatedTokens: 0, stopped: false };
   }
 
-  chat(params: Omit<ChatGenerateParams, 'streamId'>, onChunk: (text: string) => void, signal?: AbortSignal): Promise<GenerationResult> {
+  chat(params: ChatTurnParams, onChunk: (text: string) => void, signal?: AbortSignal): Promise<GenerationResult> {
     let streamed = '';
     return this.request(
       (adapter, described, options) =>

@@ -30,13 +30,14 @@ import {
   infillRequest,
   prefillRequest,
   loadRequest,
-  noFigures,
   pingRequest,
   saveStateRequest,
   shutdownRequest,
   statsRequest,
   unloadRequest,
-  type ChatGenerateParams,
+} from '../../host/protocol';
+import {
+  noFigures,
   type GenerationResult,
   type HostStats,
   type InfillParams,
@@ -46,8 +47,9 @@ import {
   type SaveStateParams,
   type SaveStateResult,
   type LoadResult,
-} from '../../host/protocol';
-import type { EngineExit } from '../engine';
+  type ChatTurnParams,
+} from '../types';
+import type { EngineExit } from '../types';
 import { defaultHostDeadlines, type HostDeadlines } from '../hostDeadlines';
 import { delay } from '../../shared/cancellation';
 import { formatTimeSpan } from '../../shared/format';
@@ -450,11 +452,7 @@ export class HostProcess {
   }
 
   /** A cancelled chat answers stopReason abort with the text streamed so far, whether or not the host does. */
-  async chat(
-    params: Omit<ChatGenerateParams, 'streamId'>,
-    onChunk: (text: string) => void,
-    signal?: AbortSignal,
-  ): Promise<GenerationResult> {
+  async chat(params: ChatTurnParams, onChunk: (text: string) => void, signal?: AbortSignal): Promise<GenerationResult> {
     const streamId = this.nextStreamId++;
     let streamed = '';
     this.chatStreams.set(streamId, (text) => {

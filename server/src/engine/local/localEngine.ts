@@ -5,7 +5,6 @@
 // a new host serves it; and memory figures are the host's own, so every window says the same.
 import type { Event } from 'vscode-jsonrpc';
 import type {
-  ChatGenerateParams,
   GenerationResult,
   HostStats,
   InfillParams,
@@ -15,9 +14,10 @@ import type {
   LoadResult,
   SaveStateParams,
   SaveStateResult,
-} from '../../host/protocol';
+  ChatTurnParams,
+} from '../types';
 import { errorMessage, ModelLeftError } from '../../shared/errors';
-import type { Engine, EngineExit, EngineSleep, RemoteView, SleepParams } from '../engine';
+import type { Engine, EngineExit, EngineSleep, RemoteView, SleepParams } from '../types';
 import type { HostDeadlines } from '../hostDeadlines';
 import { ownSleep } from '../ownSleep';
 import { HostProcess } from './hostProcess';
@@ -128,7 +128,7 @@ export class LocalEngine implements Engine {
     return this.leftAsModelLeft(signal, () => this.process.prefill(params, signal));
   }
 
-  chat(params: Omit<ChatGenerateParams, 'streamId'>, onChunk: (text: string) => void, signal?: AbortSignal): Promise<GenerationResult> {
+  chat(params: ChatTurnParams, onChunk: (text: string) => void, signal?: AbortSignal): Promise<GenerationResult> {
     return this.leftAsModelLeft(signal, () => this.process.chat(params, onChunk, signal));
   }
 

@@ -6,7 +6,8 @@ import type { SharingStatus } from '../../shared/protocol';
 import type { Settings } from '../../shared/settings';
 import { peekSharedHost } from './attachHost';
 import type { HostProcess } from './hostProcess';
-import type { HelloParams, LoadParams, SharedHostState } from '../../host/protocol';
+import type { HelloParams, SharedHostState } from '../../host/protocol';
+import type { LoadParams } from '../types';
 import { hostKey, notSharedReason, otherHosts, usableRuntimeDir, type HostIdentity } from '../../shared/rendezvous';
 
 export interface SharedHostMirrorOptions {

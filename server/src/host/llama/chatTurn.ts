@@ -2,11 +2,11 @@
 // first), then the answer streamed piece by piece.
 import type { ChatHistoryItem, LlamaChat } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import { EngineError, nativeMessage } from '../engineError';
-import type { ChatGenerateParams, GenerationResult, HostChatMessage } from '../protocol';
+import type { GenerationResult, HostChatMessage, ChatTurnParams } from '../../engine/types';
 import { abortResult, GenerationMeter, mapStopReason } from './generation';
 import type { LoadedModel } from './loadedModel';
 
-export type ChatParams = Omit<ChatGenerateParams, 'streamId'>;
+export type ChatParams = ChatTurnParams;
 
 function toHistoryItem(m: HostChatMessage): ChatHistoryItem {
   if (m.role === 'assistant') return { type: 'model', response: [m.text] };

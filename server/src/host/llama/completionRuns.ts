@@ -4,7 +4,7 @@
 import type { PromptPart, StopReason } from '../../shared/protocol';
 import { nthNewline } from '../../shared/text';
 import { EngineError, nativeMessage } from '../engineError';
-import type { GenerationResult, InfillParams, PrefillResult } from '../protocol';
+import type { GenerationResult, InfillParams, PrefillResult } from '../../engine/types';
 import { GenerationMeter, mapStopReason } from './generation';
 import type { BuiltPrompt } from './infillPrompt';
 import type { LoadedModel } from './loadedModel';

@@ -1,7 +1,7 @@
 // What one generation on a sequence cost, and why it stopped, in the host's terms.
 import type { LlamaContextSequence, TokenMeterState } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import type { StopReason, TokenFigures } from '../../shared/protocol';
-import { noFigures, type GenerationResult } from '../protocol';
+import { noFigures, type GenerationResult } from '../../engine/types';
 
 /** The answer of a generation aborted before it began. */
 export const abortResult: GenerationResult = { text: '', stopReason: 'abort', tokens: 0, figures: noFigures };

@@ -4,7 +4,7 @@
 // the ring's chunks.
 import type { LlamaModel, Token } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import { EngineError } from '../engineError';
-import type { InfillContext, PrefillParams } from '../protocol';
+import type { InfillContext, PrefillParams } from '../../engine/types';
 import type { LoadedModel } from './loadedModel';
 import { layoutPrompt, ringPieces, type FimControls, type PromptLayout, type PromptPiece } from './promptLayout';
 import { ringChunksWithin } from './ringFit';

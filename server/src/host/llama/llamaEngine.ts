@@ -19,7 +19,7 @@ import type {
   PrefillParams,
   PrefillResult,
   SaveStateResult,
-} from '../protocol';
+} from '../../engine/types';
 import type { SequenceKind } from '../sequenceState';
 import { runChat, type ChatParams } from './chatTurn';
 import { runInfill, runPrefill, stoppedPrefill } from './completionRuns';

@@ -6,7 +6,7 @@ import type { Llama, LlamaContext, LlamaModel } from 'node-llama-cpp' with { 're
 import type { Backend } from '../../shared/protocol';
 import type { GpuChoice } from '../../shared/settings';
 import { EngineError, nativeMessage } from '../engineError';
-import type { LoadParams, LoadResult } from '../protocol';
+import type { LoadParams, LoadResult } from '../../engine/types';
 import { startLlama, type NodeLlamaCpp, type StartedLlama } from './backend';
 import type { LoadedModel } from './loadedModel';
 import { checkModelFile, checkTensorData } from './modelFile';

@@ -5,7 +5,7 @@
 import type { LlamaChat, LlamaCompletion, LlamaContext, LlamaContextSequence, LlamaModel } from 'node-llama-cpp' with {
   'resolution-mode': 'import',
 };
-import type { LoadResult } from '../protocol';
+import type { LoadResult } from '../../engine/types';
 import type { SequenceKind } from '../sequenceState';
 
 export interface LoadedModel {

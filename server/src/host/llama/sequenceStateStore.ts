@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { processPresence } from '../../shared/processes';
 import { nativeMessage } from '../engineError';
-import type { SaveStateResult } from '../protocol';
+import type { SaveStateResult } from '../../engine/types';
 import {
   binOf,
   ensureStateDir,

@@ -3,7 +3,7 @@
 // cursor, and the budgets fitted into the context. Used by the infill prompt (infillPrompt.ts).
 import type { LlamaModel, Token } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import { isLowSurrogate } from '../../shared/text';
-import type { InfillParams } from '../protocol';
+import type { InfillParams } from '../../engine/types';
 
 export type Tokenize = (text: string) => Token[];
 

@@ -57,7 +57,7 @@ export class ChunkSearch {
 
   /** Forgets chunks; MiniSearch vacuums its tree in the background once enough are gone. */
   remove(ids: readonly number[]): void {
-    const present = ids.filter((id) => this.search.has(id));
+    const present = [...new Set(ids)].filter((id) => this.search.has(id));
     if (present.length > 0) this.search.discardAll(present);
   }
 

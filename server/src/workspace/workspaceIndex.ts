@@ -70,6 +70,8 @@ export class WorkspaceIndex {
   private readonly files = new Map<string, FileEntry>();
   private readonly chunks = new Map<number, ChunkRef>();
   private nextId = 1;
+  /** Files with at least one chunk (binaries and empty files are kept, so as not to be read again, but not counted). */
+  private indexedFiles = 0;
   private state: 'idle' | 'indexing' | 'ready' = 'idle';
   /** Files seen by the scan under way. */
   private seen = 0;
@@ -91,7 +93,7 @@ export class WorkspaceIndex {
   /** "indexing N files" while it builds; null when there is no workspace folder. */
   status(): WorkspaceIndexStatus | null {
     if (this.options.roots.length === 0) return null;
-    if (this.state === 'ready') return { state: 'ready', files: this.files.size, chunks: this.search.size };
+    if (this.state === 'ready') return { state: 'ready', files: this.indexedFiles, chunks: this.search.size };
     return { state: 'indexing', files: this.seen, chunks: this.search.size };
   }
 
@@ -210,10 +212,11 @@ export class WorkspaceIndex {
     }
     for (const file of stored.files) {
       this.files.set(file.path, { mtimeMs: file.mtimeMs, size: file.size, ids: file.chunks.map(([id]) => id) });
+      if (file.chunks.length > 0) this.indexedFiles++;
       for (const [id, startLine, endLine] of file.chunks) this.chunks.set(id, { file: file.path, startLine, endLine });
     }
     this.nextId = stored.nextId;
-    this.options.log(`Workspace index: ${this.files.size} files and ${this.search.size} chunks read back from the saved index.`);
+    this.options.log(`Workspace index: ${this.indexedFiles} files and ${this.search.size} chunks read back from the saved index.`);
   }
 
   private async scan(): Promise<void> {
@@ -245,7 +248,7 @@ export class WorkspaceIndex {
     this.options.onStatus();
     const read = this.filesRead - readBefore;
     this.options.log(
-      `Workspace index ready: ${this.files.size} files, ${this.search.size} chunks; ${read} file${read === 1 ? '' : 's'} read, ${this.files.size - read} unchanged.` +
+      `Workspace index ready: ${this.indexedFiles} files, ${this.search.size} chunks; ${read} file${read === 1 ? '' : 's'} read, ${this.files.size - read} unchanged.` +
         (capped ? ` Only the first ${maxIndexedFiles} files are indexed.` : ''),
     );
     if (this.dirty) await this.save();
@@ -323,6 +326,7 @@ export class WorkspaceIndex {
       }
     }
     this.files.set(file.path, { mtimeMs: file.mtimeMs, size: file.size, ids });
+    if (ids.length > 0) this.indexedFiles++;
     this.dirty = true;
   }
 
@@ -331,6 +335,7 @@ export class WorkspaceIndex {
     if (!entry) return;
     this.search.remove(entry.ids);
     for (const id of entry.ids) this.chunks.delete(id);
+    if (entry.ids.length > 0) this.indexedFiles--;
     this.files.delete(file);
     this.dirty = true;
   }

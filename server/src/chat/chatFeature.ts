@@ -138,7 +138,7 @@ export class ChatFeature implements Feature {
       connection.console.log(
         `Chat answer: ${formatTokenFigures(result.figures)}; ${result.tokens} tokens generated (${result.stopReason}).`,
       );
-      this.history.record(params.sessionId, plan.userMessage, result.text);
+      this.history.record(params.sessionId, plan.userMessage, result.text, result.tokens);
       return { text: result.text, stopReason: result.stopReason, ...extras };
     } catch (err) {
       if (err instanceof GateCancelledError) {

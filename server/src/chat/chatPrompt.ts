@@ -4,8 +4,7 @@
 // texts. Pure.
 import type { HostChatMessage } from '../host/protocol';
 import type { ChatIncluded, ChatPart, ChatPromptPart } from '../shared/protocol';
-import type { FittedPart, FittedTurnPrompt } from './contextBudget';
-import { messageTokens } from './tokenEstimate';
+import { turnTokens, type FittedPart, type FittedTurnPrompt } from './contextBudget';
 
 export interface AssembledTurn {
   messages: HostChatMessage[];
@@ -24,9 +23,10 @@ export function assembleTurn(system: string, question: string, fitted: FittedTur
       return;
     }
     messages.push({ role: 'user', text: turn.user }, { role: 'assistant', text: turn.assistant });
+    const cost = turnTokens(turn);
     parts.push(
-      { kind: 'history', label: `Earlier question ${n}`, text: turn.user, tokens: messageTokens(turn.user), fit: 'whole' },
-      { kind: 'history', label: `Earlier answer ${n}`, text: turn.assistant, tokens: messageTokens(turn.assistant), fit: 'whole' },
+      { kind: 'history', label: `Earlier question ${n}`, text: turn.user, tokens: cost.user, fit: 'whole' },
+      { kind: 'history', label: `Earlier answer ${n}`, text: turn.assistant, tokens: cost.assistant, fit: 'whole' },
     );
   });
   for (const m of fitted.mentions) parts.push(promptPart('mention', `@${m.part.kind} ${m.part.label}`, m));

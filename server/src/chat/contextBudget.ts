@@ -5,7 +5,7 @@
 // (tokenEstimate.ts), with room kept for the answer. Pure.
 import type { ChatPart, ChatTurn } from '../shared/protocol';
 import { formatPart } from './chatParts';
-import { estimateTokens, messageTokens } from './tokenEstimate';
+import { estimateTokens, messageOverheadTokens, messageTokens } from './tokenEstimate';
 
 export interface BudgetLimits {
   /** The context's tokens: prompt and answer. */
@@ -20,6 +20,19 @@ export const defaultRetrievalShare = 0.35;
 /** A mention cut below this many tokens says too little to be worth its heading: it is left out instead. */
 export const minTrimmedTokens = 48;
 
+/** An earlier turn; `answerTokens` is the answer's real length when the model generated it here. */
+export interface HistoryTurn extends ChatTurn {
+  answerTokens?: number;
+}
+
+/** The estimated tokens of an earlier turn's two messages (the answer's real count when known). */
+export function turnTokens(turn: HistoryTurn): { user: number; assistant: number } {
+  return {
+    user: messageTokens(turn.user),
+    assistant: turn.answerTokens !== undefined ? turn.answerTokens + messageOverheadTokens : messageTokens(turn.assistant),
+  };
+}
+
 export interface TurnInput {
   system: string;
   question: string;
@@ -28,7 +41,7 @@ export interface TurnInput {
   /** Retrieved chunks, best first. */
   retrieved: readonly ChatPart[];
   /** Earlier turns, oldest first. */
-  history: readonly ChatTurn[];
+  history: readonly HistoryTurn[];
 }
 
 export type Fit = 'whole' | 'trimmed' | 'dropped';
@@ -45,7 +58,7 @@ export interface FittedPart {
 }
 
 export interface FittedTurn {
-  turn: ChatTurn;
+  turn: HistoryTurn;
   /** Estimated tokens of both messages. */
   tokens: number;
   kept: boolean;
@@ -100,11 +113,10 @@ export function fitTurn(input: TurnInput, limits: BudgetLimits): FittedTurnPromp
   if (unfit > 0) notes.push(`${plural(unfit, 'retrieved chunk')} did not fit`);
 
   // Newest first; the first turn that does not fit ends the history, so what is kept is contiguous.
-  const history: FittedTurn[] = input.history.map((turn) => ({
-    turn,
-    tokens: messageTokens(turn.user) + messageTokens(turn.assistant),
-    kept: false,
-  }));
+  const history: FittedTurn[] = input.history.map((turn) => {
+    const { user, assistant } = turnTokens(turn);
+    return { turn, tokens: user + assistant, kept: false };
+  });
   for (let i = history.length - 1; i >= 0; i--) {
     if (history[i].tokens > left) break;
     history[i].kept = true;

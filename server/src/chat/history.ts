@@ -4,6 +4,7 @@
 // turns go into a prompt is the context budget's choice (contextBudget.ts); this only bounds the
 // memory a long session or many sessions may take.
 import type { ChatContext, ChatPart, ChatTurn } from '../shared/protocol';
+import type { HistoryTurn } from './contextBudget';
 
 export const systemPrompt = 'You are a concise coding assistant inside the editor. Answer in Markdown and put code in fenced blocks.';
 
@@ -21,18 +22,21 @@ export const defaultHistoryLimits: HistoryLimits = { maxTurns: 200, maxChars: 1_
 
 export class ChatHistory {
   // Insertion order doubles as recency: a touched session is moved to the end.
-  private readonly sessions = new Map<string, ChatTurn[]>();
+  private readonly sessions = new Map<string, HistoryTurn[]>();
 
   constructor(private readonly limits: HistoryLimits = defaultHistoryLimits) {}
 
   /** The session's turns, oldest first. */
-  turns(sessionId: string): readonly ChatTurn[] {
+  turns(sessionId: string): readonly HistoryTurn[] {
     return this.sessions.get(sessionId) ?? [];
   }
 
-  /** Records a finished (or stopped) turn; an empty answer is kept so that the question is not lost. */
-  record(sessionId: string, user: string, assistant: string): void {
-    this.put(sessionId, [...this.turns(sessionId), { user, assistant }]);
+  /**
+   * Records a finished (or stopped) turn; an empty answer is kept so that the question is not lost.
+   * `answerTokens`: the tokens the model generated, a better count than any estimate of its text.
+   */
+  record(sessionId: string, user: string, assistant: string, answerTokens?: number): void {
+    this.put(sessionId, [...this.turns(sessionId), { user, assistant, ...(answerTokens !== undefined ? { answerTokens } : {}) }]);
   }
 
   /** Replaces a session's turns (a kept chat reopened by the client). */
@@ -44,7 +48,7 @@ export class ChatHistory {
     this.sessions.delete(sessionId);
   }
 
-  private put(sessionId: string, turns: ChatTurn[]): void {
+  private put(sessionId: string, turns: HistoryTurn[]): void {
     this.sessions.delete(sessionId);
     let chars = turns.reduce((sum, t) => sum + t.user.length + t.assistant.length, 0);
     let start = Math.max(0, turns.length - this.limits.maxTurns);

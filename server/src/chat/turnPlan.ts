@@ -2,9 +2,9 @@
 // prompt, the parts and history fitted (contextBudget.ts), and the messages and the part-by-part
 // account built (chatPrompt.ts). The server's chat and the benchmarks that replay its
 // conversations use this one function, so both send the model the same messages. Pure.
-import type { ChatPart, ChatTurn } from '../shared/protocol';
+import type { ChatPart } from '../shared/protocol';
 import { assembleTurn, type AssembledTurn } from './chatPrompt';
-import { defaultRetrievalShare, fitTurn, type FittedTurnPrompt } from './contextBudget';
+import { defaultRetrievalShare, fitTurn, type FittedTurnPrompt, type HistoryTurn } from './contextBudget';
 import { systemPrompt } from './history';
 
 /** The most tokens one answer may have; a small context keeps half of itself for the answer instead. */
@@ -19,7 +19,7 @@ export interface TurnSources {
   /** Mentions refused before fitting (an excluded file): listed as left out, never sent. */
   refused?: readonly ChatPart[];
   /** The session's earlier turns, oldest first. */
-  history: readonly ChatTurn[];
+  history: readonly HistoryTurn[];
   /** The context's tokens (prompt and answer). */
   contextTokens: number;
 }

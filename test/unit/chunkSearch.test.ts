@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ChunkSearch } from '../../server/src/workspace/chunkSearch';
-import { processTerm, stem, termsOf } from '../../server/src/workspace/terms';
+import { declaredNames, processTerm, stem, termsOf } from '../../server/src/workspace/terms';
 
 // A small fixed corpus: one chunk per file, each about one thing.
 const corpus: Array<{ path: string; text: string }> = [
@@ -33,7 +33,7 @@ const corpus: Array<{ path: string; text: string }> = [
 
 function build(): ChunkSearch {
   const search = ChunkSearch.empty();
-  corpus.forEach((doc, id) => search.add({ id, path: doc.path, text: doc.text }));
+  corpus.forEach((doc, id) => search.add({ id, path: doc.path, names: declaredNames(doc.text), text: doc.text }));
   return search;
 }
 
@@ -90,5 +90,15 @@ describe('ChunkSearch (BM25)', () => {
     const search = build();
     const loaded = await ChunkSearch.fromJSON(search.toJSON());
     for (const q of ['access token', 'csv rows', 'connection pool']) assert.deepEqual(loaded.query(q, 3), search.query(q, 3));
+  });
+});
+
+describe('declaredNames', () => {
+  it('finds the names a chunk declares, in several languages, and not the ones it calls', () => {
+    const ts =
+      'export async function loadUser(id) {\n  return fetchUser(id);\n}\nconst parseRow = (r) => r;\nclass Pool {\n  acquire(): C {\n    if (x) {}\n  }\n}';
+    assert.deepEqual(declaredNames(ts).split(' ').sort(), ['Pool', 'acquire', 'loadUser', 'parseRow']);
+    assert.equal(declaredNames('def read_rows(path):\n    return csv(path)'), 'read_rows');
+    assert.equal(declaredNames('pub fn spawn_task(x: u8) -> T {'), 'spawn_task');
   });
 });

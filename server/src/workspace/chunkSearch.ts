@@ -12,6 +12,8 @@ export interface ChunkDocument {
   id: number;
   /** The workspace-relative path: its words count too ("chat/contextBudget.ts" for "context budget"). */
   path: string;
+  /** The names the chunk declares (terms.ts declaredNames). */
+  names: string;
   text: string;
 }
 
@@ -21,13 +23,13 @@ export interface ChunkHit {
 }
 
 const options: Options<ChunkDocument> = {
-  fields: ['text', 'path'],
+  fields: ['text', 'path', 'names'],
   storeFields: [],
   tokenize,
   processTerm,
   searchOptions: {
-    // A path word weighs more than one in the text: the file's name says what the file is about.
-    boost: { path: 2 },
+    // A path word or a declared name weighs more than a word of the text: they say what the chunk is about.
+    boost: { path: 2, names: 2 },
     combineWith: 'OR',
     // The question's words are already processed (unique, stemmed) by termsOf.
     tokenize: (query: string) => query.split(' ').filter((t) => t.length > 0),

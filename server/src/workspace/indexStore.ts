@@ -8,7 +8,7 @@ import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 
 /** Bumped whenever chunking, terms or this format change: an older file is then ignored. */
-export const indexFormatVersion = 1;
+export const indexFormatVersion = 2;
 
 /** One indexed file: what it was when read, and its chunks (id, first line, last line). */
 export interface StoredFile {

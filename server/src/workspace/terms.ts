@@ -67,3 +67,22 @@ function undouble(term: string): string {
 export function termsOf(text: string): string[] {
   return tokenize(text).flatMap(processTerm);
 }
+
+// Where a chunk declares a name: a function, class, type, method or variable bound to a function,
+// in the common syntaxes (JS/TS, Python, Rust, Go, Java-like methods).
+const declarations = [
+  /\b(?:function\*?|class|interface|type|enum|def|fn|func|struct|trait|impl|module|namespace)\s+([A-Za-z_$][\w$]*)/g,
+  /\b(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=/g,
+  /^[ \t]*(?:(?:public|private|protected|static|async|override|readonly|get|set|export|default)\s+)*([A-Za-z_$][\w$]*)\s*\([^)\n]*\)\s*(?::[^{\n]*)?\{/gm,
+  /\b([A-Za-z_$][\w$]*)\s*[:=]\s*(?:async\s+)?(?:function\b|\([^)\n]*\)\s*=>)/g,
+];
+const notNames = new Set(['if', 'for', 'while', 'switch', 'catch', 'return', 'function', 'constructor', 'super', 'this']);
+
+/** The names a chunk declares, space-separated: they weigh more than names it only uses. */
+export function declaredNames(text: string): string {
+  const names = new Set<string>();
+  for (const pattern of declarations) {
+    for (const m of text.matchAll(pattern)) if (!notNames.has(m[1])) names.add(m[1]);
+  }
+  return [...names].join(' ');
+}

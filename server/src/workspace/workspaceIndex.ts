@@ -11,6 +11,7 @@ import type { WorkspaceIndexStatus } from '../shared/protocol';
 import { ChunkSearch } from './chunkSearch';
 import { chunkLines, rangeText, splitLines } from './chunking';
 import { ExcludeGlobs } from './excludeGlobs';
+import { declaredNames } from './terms';
 import { ignoredBy, layersFor } from './gitIgnore';
 import { indexFileFor, loadIndex, saveIndex, type StoredFile } from './indexStore';
 import { maxFileBytes, scanFolder, skippedByName, skippedFolders, type ScannedFile } from './scan';
@@ -332,7 +333,8 @@ export class WorkspaceIndex {
       const pathWords = where?.label ?? path.basename(file.path);
       for (const range of chunkLines(lines)) {
         const id = this.nextId++;
-        this.search.add({ id, path: pathWords, text: rangeText(lines, range) });
+        const text = rangeText(lines, range);
+        this.search.add({ id, path: pathWords, names: declaredNames(text), text });
         this.chunks.set(id, { file: file.path, startLine: range.startLine, endLine: range.endLine });
         ids.push(id);
       }

@@ -81,6 +81,9 @@ export class ChatFeature implements Feature {
       throw new ResponseError(ErrorCodes.InvalidParams, 'localLlm/chat needs a sessionId and a message (both strings).');
     }
     const params = raw;
+    if (params.codebase !== undefined && typeof params.codebase !== 'boolean') {
+      throw new ResponseError(ErrorCodes.InvalidParams, 'localLlm/chat: codebase must be true or false.');
+    }
     if (params.message.length > maxQuestionChars) {
       throw new ResponseError(
         ErrorCodes.InvalidParams,
@@ -183,7 +186,6 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 function isChatParams(v: unknown): v is ChatParams {
   if (!isRecord(v) || typeof v.sessionId !== 'string' || typeof v.message !== 'string') return false;
-  if (v.codebase !== undefined && typeof v.codebase !== 'boolean') return false;
   if (v.context === undefined || v.context === null) return true;
   if (!isRecord(v.context)) return false;
   const c = v.context;

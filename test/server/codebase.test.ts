@@ -48,6 +48,9 @@ function makeWorkspace(dir: string): void {
   write('.env', `API_KEY=${secret}\n`);
   write('.gitignore', 'build/\n');
   write('build/out.js', 'function fibonacciSequence() { /* built output, ignored */ }\n');
+  // A .gitignore below the root applies to its own folder.
+  write('src/.gitignore', 'generated/\n');
+  write('src/generated/fib.ts', 'export function fibonacciSequence() { /* generated, ignored */ }\n');
   write('node_modules/dep/index.js', 'module.exports = function fibonacciSequence() {};\n');
   write('assets/blob.dat2', Buffer.from([0x66, 0x69, 0x62, 0x00, 0x01, 0x02]));
   write('data/huge.txt', 'fibonacci '.repeat(120_000));
@@ -123,14 +126,14 @@ describe('the workspace index and chat on the code', () => {
       server.statuses.some((s) => s.index?.state === 'indexing'),
       'an "indexing" status was sent',
     );
-    // The code, the README and .gitignore; not the secret, what git ignores, node_modules, the binary or the huge file.
-    assert.equal(ready.index?.files, 4, JSON.stringify(ready.index));
+    // The code, the README and the two .gitignore files; not the secret, what git ignores, node_modules, the binary or the huge file.
+    assert.equal(ready.index?.files, 5, JSON.stringify(ready.index));
     const status = await server.status();
     assert.equal(status.state, 'sleeping');
     assert.equal(status.counters.loads, 0);
     assert.equal(status.counters.wakes, 0);
     // The binary was read once (to find its NUL byte) and is remembered, so it is not read again.
-    assert.deepEqual(readyLines(server), [{ files: 4, read: 5 }]);
+    assert.deepEqual(readyLines(server), [{ files: 5, read: 6 }]);
   });
 
   it('puts @file, @problems and @codebase parts in the prompt, and never an excluded file', async () => {
@@ -169,7 +172,7 @@ describe('the workspace index and chat on the code', () => {
     // The secret is in no part, under no label, and the ignored, vendored and huge files were never indexed.
     for (const p of prompt.parts) {
       assert.ok(!p.text.includes(secret) && !p.label.includes('.env'), `part ${p.label}`);
-      assert.ok(!/build\/|node_modules|huge\.txt/.test(p.label), `part ${p.label}`);
+      assert.ok(!/build\/|generated\/|node_modules|huge\.txt/.test(p.label), `part ${p.label}`);
     }
     assert.equal(prompt.budgetTokens, 2048);
     assert.ok(prompt.parts.every((p) => p.tokens > 0));
@@ -223,7 +226,7 @@ describe('the workspace index and chat on the code', () => {
   it('follows file events: a new file is found, a deleted one is gone', async () => {
     const file = path.join(workspace, 'src', 'zebra.ts');
     writeFileSync(file, 'export const zebraStripeCount = 42;\n');
-    const added = waitForIndex(server, 5);
+    const added = waitForIndex(server, 6);
     await server.connection.sendNotification(DidChangeWatchedFilesNotification.type, {
       changes: [{ uri: pathToFileURL(file).href, type: FileChangeType.Created }],
     });
@@ -232,7 +235,7 @@ describe('the workspace index and chat on the code', () => {
     let prompt = (await server.connection.sendRequest(LastChatPromptRequest.type)) as LastChatPrompt;
     assert.ok(prompt.parts.some((p) => p.kind === 'retrieved' && p.label.startsWith('src/zebra.ts')));
     rmSync(file);
-    const removed = waitForIndex(server, 4);
+    const removed = waitForIndex(server, 5);
     await server.connection.sendNotification(DidChangeWatchedFilesNotification.type, {
       changes: [{ uri: pathToFileURL(file).href, type: FileChangeType.Deleted }],
     });
@@ -250,8 +253,8 @@ describe('the saved index', () => {
     try {
       await server.waitFor(indexReady, 'the index to be ready', 120_000);
       await waitForLog(server, () => readyLines(server).length === 1, 'a ready line');
-      assert.deepEqual(readyLines(server), [{ files: 4, read: 0 }]);
-      assert.ok(server.logs.some((l) => /4 files and \d+ chunks read back from the saved index/.test(l)));
+      assert.deepEqual(readyLines(server), [{ files: 5, read: 0 }]);
+      assert.ok(server.logs.some((l) => /5 files and \d+ chunks read back from the saved index/.test(l)));
       assert.equal((await server.status()).counters.loads, 0);
     } finally {
       await server.stop();
@@ -264,7 +267,7 @@ describe('the saved index', () => {
     try {
       await server.waitFor(indexReady, 'the index to be ready', 120_000);
       await waitForLog(server, () => readyLines(server).length === 1, 'a ready line');
-      assert.deepEqual(readyLines(server), [{ files: 4, read: 1 }]);
+      assert.deepEqual(readyLines(server), [{ files: 5, read: 1 }]);
     } finally {
       await server.stop();
     }

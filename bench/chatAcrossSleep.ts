@@ -5,7 +5,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ChatHistory } from '../server/src/chat/history';
+import { ChatHistory, contextPart, defaultHistoryLimits } from '../server/src/chat/history';
+import { planTurn, type TurnPlan } from '../server/src/chat/turnPlan';
 import type { ChatContext, SleepMode } from '../server/src/shared/protocol';
 import { DirectEngine } from './direct/engine';
 import type { EngineChatMessage, EngineLoadParams } from './direct/engineProtocol';
@@ -43,6 +44,18 @@ interface Rep {
   };
 }
 
+/** The turn the server plans for this question (chat/turnPlan.ts), with the editor context as its one mention. */
+function planFor(history: ChatHistory, sessionId: string, question: string, context?: ChatContext): TurnPlan {
+  const mention = contextPart(context, defaultHistoryLimits.maxContextChars);
+  return planTurn({
+    question,
+    mentions: mention ? [mention] : [],
+    retrieved: [],
+    history: history.turns(sessionId),
+    contextTokens: contextSize,
+  });
+}
+
 async function waitSleeping(server: TestServer): Promise<void> {
   for (let i = 0; i < 600; i++) {
     if ((await server.status()).state === 'sleeping') return;
@@ -70,9 +83,10 @@ export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcom
       // The same messages the server builds, so the direct engine evaluates the same conversation.
       const history = new ChatHistory();
       const first = `Question ${rep + 1}: what does cancel() do with a task that is already running?`;
-      const messages0 = history.messagesFor(sessionId, first, chatContext) as EngineChatMessage[];
+      const plan0 = planFor(history, sessionId, first, chatContext);
+      const messages0 = plan0.messages as EngineChatMessage[];
       const a0 = await chat(server, sessionId, first, firstAnswerChunks, chatContext);
-      history.record(sessionId, first, chatContext, a0.result.text);
+      history.record(sessionId, plan0.userMessage, a0.result.text);
       await mirror.request({ op: 'chat', messages: messages0, maxTokens: maxAnswerTokens, stopAfterChunks: firstAnswerChunks });
 
       const rec: Rep = {
@@ -84,7 +98,8 @@ export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcom
       const order = kinds.map((_, i) => kinds[(i + rep) % kinds.length]);
       for (const kind of order) {
         const question = `Follow-up (${kind}): and what happens to its retries?`;
-        const messages = history.messagesFor(sessionId, question) as EngineChatMessage[];
+        const plan = planFor(history, sessionId, question);
+        const messages = plan.messages as EngineChatMessage[];
         if (kind !== 'awake') {
           server.configure(settings(kind));
           await sleep(server);
@@ -92,7 +107,7 @@ export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcom
         }
         const answer = await chat(server, sessionId, question, 1);
         rec.server[kind] = answer.firstChunkMs;
-        history.record(sessionId, question, undefined, answer.result.text);
+        history.record(sessionId, plan.userMessage, answer.result.text);
 
         // The direct engine, from the same conversation state.
         if (kind === 'awake') {

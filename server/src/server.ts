@@ -21,6 +21,7 @@ import { buildStatus } from './lifecycle/status';
 import { StatusFeature } from './lifecycle/statusFeature';
 import { ModelSetupFeature } from './models/modelSetupFeature';
 import { systemClock } from './shared/clock';
+import { WorkspaceFeature } from './workspace/workspaceFeature';
 import type { InitializationOptions } from './shared/protocol';
 import { isRemoteEngine, needsReload, normalizeSettings, type Settings } from './shared/settings';
 import type { TestHooks } from './shared/testHooks';
@@ -103,14 +104,29 @@ export function startServer(connection: Connection, { hostPath = path.join(__dir
     gate,
     driver,
     modelSetting: () => (isRemoteEngine(settings) ? settings.engine : settings.model),
-    status: () => buildStatus({ gate, driver, settings, problems: modelSwitch.problem ? [modelSwitch.problem, ...problems] : problems }),
+    status: () =>
+      buildStatus({
+        gate,
+        driver,
+        settings,
+        problems: modelSwitch.problem ? [modelSwitch.problem, ...problems] : problems,
+        index: workspace.status(),
+      }),
+  });
+  // The workspace index never goes through the gate: indexing neither wakes the model nor delays its sleep.
+  const workspace: WorkspaceFeature = new WorkspaceFeature({
+    connection,
+    log,
+    exclude: () => settings.context.exclude,
+    onStatus: () => status.push(),
   });
   const features: Feature[] = [
     remoteAccess,
     status,
     setup,
     new InlineCompletionFeature({ connection, documents, gate, driver, settings: () => settings, log }),
-    new ChatFeature({ connection, gate, driver }),
+    workspace,
+    new ChatFeature({ connection, gate, driver, settings: () => settings, workspace: () => workspace.index }),
   ];
 
   function applySettings(raw: unknown): void {
@@ -125,6 +141,7 @@ export function startServer(connection: Connection, { hostPath = path.join(__dir
     problems = normalized.problems;
     gate.configure({ idleMs: gateIdleMs(settings), wakeOnActivity: settings.wakeOnActivity });
     driver.configure();
+    workspace.settingsChanged();
     if (initialized && needsReload(previous, settings)) modelSwitch.apply(previous, settings);
     status.push();
   }

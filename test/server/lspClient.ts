@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
   createProtocolConnection,
   StreamMessageReader,
@@ -51,6 +52,8 @@ export interface StartOptions {
   progressTokens?: unknown[];
   /** The model server API key, as the client sends it from secret storage. */
   apiKey?: string;
+  /** Workspace folders (absolute paths) sent with initialize; none by default. */
+  workspaceFolders?: string[];
 }
 
 /** Rendezvous folders of servers a test killed (and so never stopped): removed when the test process ends. */
@@ -102,7 +105,10 @@ export async function startServer(settings: Record<string, unknown>, options: St
   connection.listen();
   await connection.sendRequest(InitializeRequest.type, {
     processId: process.pid,
-    rootUri: null,
+    rootUri: options.workspaceFolders?.[0] ? pathToFileURL(options.workspaceFolders[0]).href : null,
+    ...(options.workspaceFolders
+      ? { workspaceFolders: options.workspaceFolders.map((f) => ({ uri: pathToFileURL(f).href, name: path.basename(f) })) }
+      : {}),
     capabilities: { window: { workDoneProgress: true } },
     initializationOptions: { storageDir, settings, ...(options.apiKey !== undefined ? { apiKey: options.apiKey } : {}) },
   });

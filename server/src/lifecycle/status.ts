@@ -1,6 +1,6 @@
 // Derives the ModelStatus that the client renders, from the gate and the model driver. Touches
 // nothing native, so it can be answered while asleep.
-import type { ModelStatus } from '../shared/protocol';
+import type { ModelStatus, WorkspaceIndexStatus } from '../shared/protocol';
 import type { Settings } from '../shared/settings';
 import type { ResumeGate } from './gate';
 import type { ModelDriver } from './modelDriver';
@@ -11,9 +11,11 @@ export interface StatusSources {
   settings: Settings;
   /** Sentences about rejected settings or a model that could not be switched to. */
   problems: readonly string[];
+  /** The workspace index's progress, when the server has one. */
+  index?: WorkspaceIndexStatus | null;
 }
 
-export function buildStatus({ gate, driver, settings, problems }: StatusSources): ModelStatus {
+export function buildStatus({ gate, driver, settings, problems, index }: StatusSources): ModelStatus {
   const snap = gate.snapshot();
   const { stats } = driver;
   const info = driver.info;
@@ -47,5 +49,6 @@ export function buildStatus({ gate, driver, settings, problems }: StatusSources)
     contextChunks: stats.contextChunks,
     engine: driver.engineStatus(),
     sharing: driver.sharing(),
+    ...(index !== undefined ? { index } : {}),
   };
 }

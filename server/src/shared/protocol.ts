@@ -132,6 +132,15 @@ export interface ModelStatus {
   engine?: EngineStatus;
   /** The model host shared by the windows of this user; absent or null when none is attached. */
   sharing?: SharingStatus | null;
+  /** The workspace index for `@codebase` ("indexing N files" while it builds); absent or null without a workspace folder. */
+  index?: WorkspaceIndexStatus | null;
+}
+
+/** The workspace index: files seen so far while it builds, then files and chunks indexed. */
+export interface WorkspaceIndexStatus {
+  state: 'indexing' | 'ready';
+  files: number;
+  chunks: number;
 }
 
 /** One model host serves every window of the user with the same model and load settings. */

@@ -1,0 +1,133 @@
+// The workspace index as a server feature: its folders from `initialize` (workspaceFolders, else
+// rootUri), its file in the extension's storage, built once the client is ready. Kept current by
+// the client's file watcher where the client lets the server register one
+// (`workspace/didChangeWatchedFiles` with dynamic registration: VS Code, Neovim), else by a walk
+// every minute that only stats (an unchanged file is never read again). A change of
+// `localLlm.context.exclude` walks again at once.
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  DidChangeWatchedFilesNotification,
+  FileChangeType,
+  type Connection,
+  type InitializeParams,
+  type ServerCapabilities,
+} from 'vscode-languageserver/node';
+import type { Feature } from '../feature';
+import type { InitializationOptions, WorkspaceIndexStatus } from '../shared/protocol';
+import { WorkspaceIndex } from './workspaceIndex';
+
+export interface WorkspaceFeatureOptions {
+  connection: Connection;
+  log(line: string): void;
+  /** `localLlm.context.exclude` as of now. */
+  exclude(): readonly string[];
+  /** The index's status changed. */
+  onStatus(): void;
+}
+
+/** Without a file watcher from the client, the folders are walked again this often. */
+export const rescanEveryMs = 60_000;
+
+export class WorkspaceFeature implements Feature {
+  private workspaceIndex: WorkspaceIndex | null = null;
+  private watcher = false;
+  private poll: NodeJS.Timeout | null = null;
+  private excludeSeen: readonly string[] = [];
+
+  constructor(private readonly options: WorkspaceFeatureOptions) {}
+
+  /** The index; null before initialize or without a workspace folder. */
+  get index(): WorkspaceIndex | null {
+    return this.workspaceIndex;
+  }
+
+  status(): WorkspaceIndexStatus | null {
+    return this.workspaceIndex?.status() ?? null;
+  }
+
+  initialize(params: InitializeParams): ServerCapabilities {
+    const roots = workspaceRoots(params);
+    const init = (params.initializationOptions ?? {}) as InitializationOptions;
+    const storageDir = typeof init.storageDir === 'string' ? init.storageDir : path.join(os.homedir(), '.cache', 'local-llm');
+    this.watcher = params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration === true;
+    if (roots.length === 0) return {};
+    this.excludeSeen = this.options.exclude();
+    this.workspaceIndex = new WorkspaceIndex({
+      roots,
+      storageDir,
+      exclude: () => this.options.exclude(),
+      log: this.options.log,
+      onStatus: this.options.onStatus,
+    });
+    this.options.connection.onDidChangeWatchedFiles(({ changes }) => {
+      const events = changes.flatMap((c) => {
+        const file = filePathOf(c.uri);
+        return file ? [{ path: file, deleted: c.type === FileChangeType.Deleted }] : [];
+      });
+      this.workspaceIndex?.changed(events);
+    });
+    return {};
+  }
+
+  initialized(): void {
+    const index = this.workspaceIndex;
+    if (!index) return;
+    index.start();
+    if (this.watcher) {
+      this.options.connection.client.register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: '**/*' }] }).then(
+        () => this.options.log('Workspace index: kept current by the editor’s file watcher.'),
+        () => this.pollFolders(),
+      );
+    } else {
+      this.pollFolders();
+    }
+  }
+
+  /** Settings changed: a new exclude list walks the folders again (excluded files leave the index). */
+  settingsChanged(): void {
+    const exclude = this.options.exclude();
+    if (same(exclude, this.excludeSeen)) return;
+    this.excludeSeen = exclude;
+    this.workspaceIndex?.rescan();
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.poll) clearInterval(this.poll);
+    this.poll = null;
+    await this.workspaceIndex?.stop();
+  }
+
+  private pollFolders(): void {
+    this.options.log(
+      `Workspace index: the editor has no file watcher for the server; the folders are checked every ${rescanEveryMs / 1000} s.`,
+    );
+    this.poll = setInterval(() => this.workspaceIndex?.rescan(), rescanEveryMs);
+    this.poll.unref();
+  }
+}
+
+/** The workspace folders on disk: workspaceFolders, else rootUri, else rootPath. */
+export function workspaceRoots(params: InitializeParams): string[] {
+  const uris = params.workspaceFolders?.map((f) => f.uri) ?? (params.rootUri ? [params.rootUri] : []);
+  const roots = uris.flatMap((u) => {
+    const p = filePathOf(u);
+    return p ? [p] : [];
+  });
+  if (roots.length === 0 && uris.length === 0 && typeof params.rootPath === 'string' && params.rootPath) roots.push(params.rootPath);
+  return [...new Set(roots.map((r) => path.resolve(r)))];
+}
+
+function filePathOf(uri: string): string | null {
+  if (!uri.startsWith('file:')) return null;
+  try {
+    return fileURLToPath(uri);
+  } catch {
+    return null;
+  }
+}
+
+function same(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

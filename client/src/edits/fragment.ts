@@ -107,8 +107,8 @@ function leadingNotes(lines: readonly string[], line: number, max: number): numb
   return start;
 }
 
-/** The fragment's lines moved from its own indentation to the file's. */
-function reindent(fragment: readonly string[], fragmentIndent: string, fileIndent: string): string[] {
+/** Lines moved from their own indentation (`fragmentIndent`) to the file's (`fileIndent`). */
+export function reindent(fragment: readonly string[], fragmentIndent: string, fileIndent: string): string[] {
   if (fragmentIndent === fileIndent) return [...fragment];
   return fragment.map((line) => {
     if (isBlank(line)) return '';

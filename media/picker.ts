@@ -61,6 +61,7 @@ export class MentionPicker {
     const info = mentionKinds.find((k) => k.word === word.toLowerCase());
     if (!info || !info.takesTarget || (info.kind !== 'file' && info.kind !== 'symbol' && info.kind !== 'problems')) return this.close();
     this.requestId++;
+    if (info.kind === 'symbol' && target.trim() === '') return this.show([], 'Type part of a name.');
     this.post({ type: 'mentionQuery', id: this.requestId, kind: info.kind, query: target });
   }
 
@@ -117,12 +118,12 @@ export class MentionPicker {
   private replaceQuery(text: string): void {
     const q = this.query;
     if (!q) return;
-    const value = this.input.value;
-    const before = value.slice(0, q.start);
-    const after = value.slice(q.end);
-    const joined = text === '' ? before.replace(/[ \t]+$/, before.trim() === '' ? '' : ' ') : before + text;
-    this.input.value = joined + (text === '' ? after.replace(/^[ \t]+/, '') : after);
-    this.input.selectionStart = this.input.selectionEnd = joined.length;
+    const before = this.input.value.slice(0, q.start);
+    let after = this.input.value.slice(q.end);
+    // A mention taken out of the text takes one of the spaces around it along.
+    if (text === '' && (before === '' || /\s$/.test(before))) after = after.replace(/^[ \t]/, '');
+    this.input.value = before + text + after;
+    this.input.selectionStart = this.input.selectionEnd = before.length + text.length;
     this.changed();
   }
 
@@ -132,15 +133,15 @@ export class MentionPicker {
     this.render();
   }
 
-  private show(items: PickerItem[]): void {
+  private show(items: PickerItem[], empty = 'Nothing matches.'): void {
     this.items = items;
     this.active = 0;
     if (items.length === 0) {
       this.list.hidden = false;
-      const empty = document.createElement('li');
-      empty.className = 'picker-empty';
-      empty.textContent = 'Nothing matches.';
-      this.list.replaceChildren(empty);
+      const hint = document.createElement('li');
+      hint.className = 'picker-empty';
+      hint.textContent = empty;
+      this.list.replaceChildren(hint);
       return;
     }
     this.render();

@@ -93,11 +93,15 @@ export interface TypedMention {
  */
 export function parseMentions(text: string): { mentions: TypedMention[]; rest: string } {
   const mentions: TypedMention[] = [];
-  const rest = text.replace(/(^|\s)@([A-Za-z]+)(?::(\S+))?(?=\s|$)/g, (whole, lead: string, word: string, target?: string) => {
+  const taken = '\u0000';
+  const marked = text.replace(/(^|\s)@([A-Za-z]+)(?::(\S+))?(?=\s|$)/g, (whole, lead: string, word: string, target?: string) => {
     const info = mentionKinds.find((k) => k.word === word.toLowerCase());
     if (!info) return whole;
     mentions.push({ kind: info.kind, target: target ?? null, text: whole.slice(lead.length) });
-    return lead;
+    return lead + taken;
   });
-  return { mentions, rest: rest.replace(/[ \t]{2,}/g, ' ').trim() };
+  if (mentions.length === 0) return { mentions, rest: text.trim() };
+  // A mention leaves with one of the spaces after it; the rest of the text keeps its spacing.
+  const rest = marked.replace(/\u0000[ \t]?/g, '');
+  return { mentions, rest: rest.replace(/[ \t]+$/gm, '').trim() };
 }

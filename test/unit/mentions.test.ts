@@ -33,6 +33,12 @@ describe('mentions written in a message', () => {
     assert.equal(rest, 'where is parsed? see');
   });
 
+  it('keeps the spacing of the rest of the message, code included', () => {
+    const code = 'fix this:\n    if (a  ==  b) {\n        go();\n    }';
+    assert.equal(parseMentions(code).rest, code);
+    assert.equal(parseMentions(`@selection ${code}`).rest, code);
+  });
+
   it('leaves decorators, handles and e-mail addresses alone', () => {
     const text = 'why does @Component fail for me@example.com and @octocat?';
     assert.deepEqual(parseMentions(text), { mentions: [], rest: text });

@@ -93,7 +93,7 @@ export interface TypedMention {
  */
 export function parseMentions(text: string): { mentions: TypedMention[]; rest: string } {
   const mentions: TypedMention[] = [];
-  const taken = '\u0000';
+  const taken = '\uE000'; // a private-use character: marks where a mention was
   const marked = text.replace(/(^|\s)@([A-Za-z]+)(?::(\S+))?(?=\s|$)/g, (whole, lead: string, word: string, target?: string) => {
     const info = mentionKinds.find((k) => k.word === word.toLowerCase());
     if (!info) return whole;
@@ -102,6 +102,6 @@ export function parseMentions(text: string): { mentions: TypedMention[]; rest: s
   });
   if (mentions.length === 0) return { mentions, rest: text.trim() };
   // A mention leaves with one of the spaces after it; the rest of the text keeps its spacing.
-  const rest = marked.replace(/\u0000[ \t]?/g, '');
+  const rest = marked.replace(/\uE000[ \t]?/g, '');
   return { mentions, rest: rest.replace(/[ \t]+$/gm, '').trim() };
 }

@@ -1,8 +1,10 @@
 // The chat panel's script (runs in the webview, bundled to dist/media/chat.js). It draws what
 // the extension sends and reports what the user does; the extension owns the conversation.
 import DOMPurify from 'dompurify';
-import type { ChatSnapshot, ChatTurn, FromWebview, ModelBanner, ToWebview } from './messages';
-import { renderMarkdown, sanitizeOptions } from './render';
+import { HistoryList } from './history';
+import type { ChatSnapshot, ChatTurn, FromWebview, MentionRef, ModelBanner, ToWebview } from './messages';
+import { MentionPicker } from './picker';
+import { codeBlockInfos, renderMarkdown, sanitizeOptions } from './render';
 
 interface VsCodeApi<S> {
   postMessage(message: FromWebview): void;
@@ -16,6 +18,7 @@ interface PanelState {
   turns: ChatTurn[];
   draft: string;
   includeContext: boolean;
+  chips?: MentionRef[];
 }
 
 const vscode = acquireVsCodeApi<PanelState>();
@@ -34,45 +37,97 @@ const stopButton = element<HTMLButtonElement>('stop');
 const newButton = element<HTMLButtonElement>('new-chat');
 const contextToggle = element<HTMLInputElement>('include-context');
 const contextLabel = element<HTMLSpanElement>('context-label');
+const chipsBox = element<HTMLDivElement>('chips');
+const notice = element<HTMLDivElement>('notice');
 
 const saved = vscode.getState();
 let turns: ChatTurn[] = saved?.turns ?? [];
 let busy = false;
+let chips: MentionRef[] = saved?.chips ?? [];
 input.value = saved?.draft ?? '';
 contextToggle.checked = saved?.includeContext ?? false;
 
 function saveState(): void {
-  vscode.setState({ turns, draft: input.value, includeContext: contextToggle.checked });
+  vscode.setState({ turns, draft: input.value, includeContext: contextToggle.checked, chips });
 }
 
 function post(message: FromWebview): void {
   vscode.postMessage(message);
 }
 
-/** Markdown -> sanitized nodes, with Copy / Insert buttons on every code block. */
+function drawChips(): void {
+  chipsBox.hidden = chips.length === 0;
+  chipsBox.replaceChildren(
+    ...chips.map((chip, index) => {
+      const box = document.createElement('span');
+      box.className = 'chip';
+      box.title = chip.uri ?? chip.label;
+      const label = document.createElement('span');
+      label.textContent = `@${chip.label}`;
+      const remove = document.createElement('button');
+      remove.type = 'button';
+      remove.className = 'chip-remove';
+      remove.dataset.index = String(index);
+      remove.setAttribute('aria-label', `Remove ${chip.label}`);
+      remove.textContent = '×';
+      box.append(label, remove);
+      return box;
+    }),
+  );
+}
+
+function addChip(ref: MentionRef): void {
+  const same = chips.some((c) => c.kind === ref.kind && c.label === ref.label && c.uri === ref.uri);
+  if (!same) chips.push(ref);
+  drawChips();
+  saveState();
+}
+
+function showNotice(text: string | null): void {
+  notice.hidden = text === null;
+  notice.textContent = text ?? '';
+}
+
+const picker = new MentionPicker(input, element<HTMLUListElement>('picker'), post, addChip, saveState);
+const history = new HistoryList(
+  element<HTMLDivElement>('history'),
+  element<HTMLUListElement>('history-list'),
+  element<HTMLDivElement>('history-note'),
+  element<HTMLButtonElement>('delete-all'),
+  post,
+);
+
+/** Markdown -> sanitized nodes, with Copy / Insert / Apply buttons on every code block. */
 function renderAnswer(target: HTMLElement, source: string): void {
   const fragment = DOMPurify.sanitize(renderMarkdown(source), { ...sanitizeOptions, RETURN_DOM_FRAGMENT: true });
-  for (const pre of Array.from(fragment.querySelectorAll('pre'))) {
+  const infos = codeBlockInfos(source);
+  Array.from(fragment.querySelectorAll('pre')).forEach((pre, index) => {
     const block = document.createElement('div');
     block.className = 'code-block';
+    // Set after sanitizing: the info string (a language, maybe the file's path) tells Apply where it goes.
+    block.dataset.info = infos[index] ?? '';
     const tools = document.createElement('div');
     tools.className = 'code-tools';
-    for (const [action, label] of [
-      ['copy', 'Copy'],
-      ['insert', 'Insert at cursor'],
+    for (const [action, label, title] of [
+      ['copy', 'Copy', 'Copy the code'],
+      ['insert', 'Insert at cursor', 'Insert the code at the cursor of the editor'],
+      ['apply', 'Apply', 'Review this code as a change to its file, then accept or reject it'],
     ] as const) {
       const button = document.createElement('button');
       button.type = 'button';
       button.className = 'code-button';
       button.dataset.action = action;
       button.textContent = label;
+      button.title = title;
       tools.append(button);
     }
     pre.replaceWith(block);
     block.append(tools, pre);
-  }
+  });
   target.replaceChildren(fragment);
 }
+
+const fitNames = { whole: '', trimmed: ' (trimmed)', dropped: ' (left out)' } as const;
 
 function turnElement(turn: ChatTurn): HTMLElement {
   let box = log.querySelector<HTMLElement>(`[data-turn="${CSS.escape(turn.id)}"]`);
@@ -88,10 +143,11 @@ function drawTurn(turn: ChatTurn): void {
   const box = turnElement(turn);
   box.className = `turn ${turn.role} ${turn.state}`;
   const parts: HTMLElement[] = [];
-  if (turn.contextLabel) {
+  const withWhat = [...(turn.mentions ?? []).map((m) => `@${m}`), ...(turn.contextLabel ? [turn.contextLabel] : [])];
+  if (withWhat.length) {
     const ctx = document.createElement('div');
     ctx.className = 'turn-context';
-    ctx.textContent = `with ${turn.contextLabel}`;
+    ctx.textContent = `with ${withWhat.join(', ')}`;
     parts.push(ctx);
   }
   const body = document.createElement('div');
@@ -99,6 +155,13 @@ function drawTurn(turn: ChatTurn): void {
   if (turn.role === 'user') body.textContent = turn.text;
   else renderAnswer(body, turn.text);
   parts.push(body);
+  if (turn.included?.length) {
+    const included = document.createElement('div');
+    included.className = 'turn-included';
+    included.textContent = `Included: ${turn.included.map((p) => `${p.label}${fitNames[p.fit]}`).join(', ')}`;
+    parts.push(included);
+  }
+  for (const text of turn.notes ?? []) parts.push(note(text));
   if (turn.state === 'stopped') parts.push(note('Stopped.'));
   if (turn.state === 'error') parts.push(note(turn.error ?? 'The answer failed.'));
   box.replaceChildren(...parts);
@@ -211,14 +274,29 @@ window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
       return drawBanner(message.banner);
     case 'contextLabel':
       return setContextLabel(message.label);
+    case 'mentionCandidates':
+      return picker.candidates(message.id, message.items);
+    case 'refused':
+      // The message was not sent: it goes back to the input, with why.
+      input.value = message.text;
+      chips = message.mentions;
+      drawChips();
+      showNotice(message.message);
+      return saveState();
+    case 'chats':
+      return history.draw(message.chats, message.note);
   }
 });
 
 function send(): void {
   const text = input.value.trim();
-  if (text === '' || busy) return;
-  post({ type: 'send', text });
+  if ((text === '' && chips.length === 0) || busy) return;
+  post({ type: 'send', text, mentions: chips });
   input.value = '';
+  chips = [];
+  drawChips();
+  showNotice(null);
+  picker.close();
   saveState();
 }
 
@@ -229,21 +307,47 @@ contextToggle.addEventListener('change', () => {
   post({ type: 'setIncludeContext', value: contextToggle.checked });
   saveState();
 });
+element<HTMLButtonElement>('open-history').addEventListener('click', () => (history.shown ? history.hide() : history.show()));
+element<HTMLButtonElement>('close-history').addEventListener('click', () => history.hide());
+chipsBox.addEventListener('click', (event) => {
+  const button = (event.target as HTMLElement).closest<HTMLButtonElement>('button.chip-remove');
+  if (!button) return;
+  chips.splice(Number(button.dataset.index), 1);
+  drawChips();
+  saveState();
+});
 input.addEventListener('keydown', (event) => {
+  if (!event.isComposing && picker.key(event)) {
+    event.preventDefault();
+    return;
+  }
   if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
     event.preventDefault();
     send();
   }
 });
-input.addEventListener('input', saveState);
+input.addEventListener('input', () => {
+  picker.update();
+  saveState();
+});
+// The caret moved without typing: the mention under it may have changed.
+input.addEventListener('click', () => picker.update());
+input.addEventListener('keyup', (event) => {
+  if (['ArrowLeft', 'ArrowRight', 'Home', 'End'].includes(event.key)) picker.update();
+});
+input.addEventListener('blur', () => picker.close());
 log.addEventListener('click', (event) => {
   const button = (event.target as HTMLElement).closest<HTMLButtonElement>('button.code-button');
-  const code = button?.closest('.code-block')?.querySelector('code');
-  if (!button || !code) return;
+  const block = button?.closest<HTMLElement>('.code-block');
+  const code = block?.querySelector('code');
+  if (!button || !block || !code) return;
   const text = code.textContent ?? '';
-  post(button.dataset.action === 'insert' ? { type: 'insert', text } : { type: 'copy', text });
+  const turnId = button.closest<HTMLElement>('[data-turn]')?.dataset.turn ?? '';
+  if (button.dataset.action === 'apply') post({ type: 'apply', turnId, text, info: block.dataset.info ?? '' });
+  else post(button.dataset.action === 'insert' ? { type: 'insert', text } : { type: 'copy', text });
 });
 
+drawChips();
 redrawAll();
 setBusy(false);
 post({ type: 'ready' });

@@ -9,6 +9,17 @@ export function renderMarkdown(source: string): string {
   return markdown.render(source);
 }
 
+/**
+ * The info string (language, maybe a path) of each code block `renderMarkdown` turns into a
+ * `<pre>`, in the same order: fenced blocks have theirs, indented blocks an empty one.
+ */
+export function codeBlockInfos(source: string): string[] {
+  return markdown
+    .parse(source, {})
+    .filter((t) => t.type === 'fence' || t.type === 'code_block')
+    .map((t) => (t.type === 'fence' ? t.info.trim() : ''));
+}
+
 /** DOMPurify settings for rendered answers: no styles, no forms, no media, no scripts. */
 export const sanitizeOptions = {
   FORBID_TAGS: ['style', 'img', 'svg', 'math', 'form', 'input', 'button', 'iframe', 'object', 'embed', 'video', 'audio'],

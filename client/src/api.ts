@@ -2,10 +2,12 @@
 // drive the model without scraping the UI.
 import type * as vscode from 'vscode';
 import type { ContextChunk, ModelStatus } from '../../server/src/shared/protocol';
+import type { ChatTurn, KeptChatEntry, MentionRef } from '../../media/messages';
 import type { TurnOutcome } from './chat/session';
+import type { ProposalReport } from './edits/proposals';
 import type { ClientState, StatusView } from './status/render';
 
-export type { ClientState, StatusView };
+export type { ClientState, StatusView, ProposalReport, KeptChatEntry, ChatTurn, MentionRef };
 
 export interface InlineCompletionReport {
   uri: string;
@@ -23,6 +25,17 @@ export interface ChatOptions {
   /** Attach the current selection, or the file when nothing is selected. */
   includeContext?: boolean;
   onChunk?: (text: string) => void;
+  /** Mentions as the panel's chips carry them; mentions written in the message are found as well. */
+  mentions?: MentionRef[];
+}
+
+export interface ApplyOptions {
+  /** The fence's info string: a language, maybe a path. */
+  info?: string;
+  /** The file the question was about: where the code goes when it names none. */
+  about?: vscode.Uri;
+  /** When the code matches no region (or several): true shows the whole-file diff; false (default) rejects with why. */
+  wholeFileIfUnmatched?: boolean;
 }
 
 /** The chat panel as VS Code and its page have it. */
@@ -49,6 +62,25 @@ export interface LocalLlmApi {
   stopChat(): void;
   newChat(): Promise<void>;
   getChatView(): ChatViewReport;
+  /** The panel's conversation as it stands. */
+  getChatTurns(): ChatTurn[];
+  /** The panel's chat session id (also its kept chat's id). */
+  getChatId(): string;
+  /** Apply on a code block: shows the diff of the change and resolves with it, before Accept or Reject. */
+  applyCode(code: string, options?: ApplyOptions): Promise<ProposalReport | null>;
+  /** Edit Selection in the active editor with this instruction; resolves with the diff shown, or null when cancelled. */
+  editSelection(instruction: string): Promise<ProposalReport | null>;
+  /** The change under review; null when none. */
+  getProposal(): ProposalReport | null;
+  readonly onDidChangeProposal: vscode.Event<ProposalReport | null>;
+  acceptEdit(): Promise<ProposalReport>;
+  rejectEdit(): Promise<void>;
+  /** The kept chats of this workspace, once every pending save is written. */
+  keptChats(): Promise<KeptChatEntry[]>;
+  /** Forgets the chat store and makes it anew on the same folder, as a window reload would. */
+  reloadChatStore(): void;
+  openKeptChat(id: string): Promise<void>;
+  deleteKeptChat(id: string): Promise<void>;
   /** The language server's process id while it runs, for diagnostics. */
   getServerPid(): number | undefined;
   readonly onDidProvideInlineCompletions: vscode.Event<InlineCompletionReport>;

@@ -5,8 +5,10 @@ import type { ChildProcess } from 'node:child_process';
 import * as vscode from 'vscode';
 import { State, type LanguageClient, type Middleware } from 'vscode-languageclient/node';
 import { delay } from '../../server/src/shared/cancellation';
+import * as path from 'node:path';
 import {
   ActivityNotification,
+  ChatRestoreRequest,
   ContextChunksNotification,
   SetApiKeyNotification,
   SleepRequest,
@@ -21,11 +23,21 @@ import { ServerApiKey } from './apiKey';
 import type { ChatOptions, LocalLlmApi } from './api';
 import { chatBackend } from './chat/backend';
 import { bannerFor } from './chat/banner';
+import { ChatPromptView } from './chat/chatPromptView';
+import { ChatStore } from './chat/chatStore';
 import { EditorContext } from './chat/editorContext';
+import { keepsHistory } from './chat/historySetting';
+import { MentionCandidates } from './chat/mentionCandidates';
+import { MentionResolver } from './chat/mentionResolver';
+import type { ChatBackend } from './chat/session';
 import { ChatViewProvider } from './chat/viewProvider';
+import { applyCode } from './edits/applyCode';
+import { editSelection } from './edits/editSelection';
+import { EditProposals, type ProposalReport } from './edits/proposals';
 import type { CommandCtx, CommandId, CommandTable } from './commands/types';
 import { CompletionReports } from './completionReports';
 import { LocalSettings } from './config';
+import { ContextPrivacy } from './context/privacy';
 import { PromptView } from './context/promptView';
 import { ContextWatch, sendsContext } from './context/watch';
 import { BackoffErrorHandler, createLanguageClient, type CrashReport } from './languageClient';
@@ -55,6 +67,13 @@ export class Ctx implements CommandCtx, vscode.Disposable {
   private readonly chatView: ChatViewProvider;
   private readonly contextWatch: ContextWatch;
   readonly promptView = new PromptView();
+  readonly chatPromptView = new ChatPromptView();
+  readonly proposals = new EditProposals();
+  private readonly chatPrivacy: ContextPrivacy;
+  private readonly backend: ChatBackend;
+  /** Where chats are kept (the workspace's storage); null without a folder. */
+  private readonly chatsFolder: string | null;
+  private chatStore: ChatStore | null;
   private readonly extCleanup: vscode.Disposable[] = [];
   private clientCleanup: vscode.Disposable[] = [];
   private lastContextState: string | null = null;
@@ -72,12 +91,24 @@ export class Ctx implements CommandCtx, vscode.Disposable {
     this.contextWatch = new ContextWatch(this.localSettings, (chunks) => this.sendContextChunks(chunks));
     this.apiKey = new ServerApiKey(extCtx.secrets, (key) => this.sendApiKey(key));
     const editor = new EditorContext();
+    this.chatPrivacy = new ContextPrivacy(() => this.settings.context.exclude);
+    this.backend = chatBackend(() => this.requireClient());
+    this.chatsFolder = extCtx.storageUri?.scheme === 'file' ? path.join(extCtx.storageUri.fsPath, 'chats') : null;
+    this.chatStore = this.chatsFolder ? new ChatStore(this.chatsFolder) : null;
     this.chatView = new ChatViewProvider({
       extensionUri: extCtx.extensionUri,
-      backend: chatBackend(() => this.requireClient()),
+      backend: this.backend,
       editor,
       banner: () => bannerFor(statusKey(this.state, this.tracker.status), this.tracker.status),
       log: this.log,
+      resolver: new MentionResolver(this.chatPrivacy, () => editor.current()),
+      candidates: new MentionCandidates(this.chatPrivacy, () => editor.current()?.document.uri),
+      store: () => this.chatStore,
+      keepHistory: keepsHistory,
+      restore: async (sessionId, turns) => {
+        await this.requireClient().sendRequest(ChatRestoreRequest.type, { sessionId, turns });
+      },
+      apply: (request) => applyCode(request, this.proposals),
     });
     this.extCleanup.push(
       this.log,
@@ -87,6 +118,9 @@ export class Ctx implements CommandCtx, vscode.Disposable {
       this.localSettings.onDidChange(() => this.render()),
       this.contextWatch,
       this.promptView,
+      this.chatPromptView,
+      this.proposals,
+      this.chatPrivacy,
       this.completionReports,
       this.progress,
       this.statusItem,
@@ -170,6 +204,20 @@ export class Ctx implements CommandCtx, vscode.Disposable {
     if (this.client && this.state === 'running') void this.client.sendNotification(SetApiKeyNotification.type, { apiKey: key });
   }
 
+  editSelection(instruction?: string, editor?: vscode.TextEditor): Promise<ProposalReport | null> {
+    return editSelection(
+      {
+        backend: this.backend,
+        proposals: this.proposals,
+        refusal: (uri) =>
+          uri.scheme === 'file' && !this.chatPrivacy.allows(uri)
+            ? `${vscode.workspace.asRelativePath(uri)} is excluded by localLlm.context.exclude or files.exclude, so it is not sent to the model.`
+            : null,
+      },
+      { ...(instruction !== undefined ? { instruction } : {}), ...(editor ? { editor } : {}) },
+    );
+  }
+
   async sleep(): Promise<ModelStatus> {
     const status = await this.requireClient().sendRequest(SleepRequest.type, undefined);
     this.tracker.update(status);
@@ -191,7 +239,38 @@ export class Ctx implements CommandCtx, vscode.Disposable {
       getStatusView: () => this.statusItem.view,
       sleep: () => this.sleep(),
       wake: () => this.wake(),
-      chat: (message: string, options?: ChatOptions) => this.chatView.send(message, options?.includeContext ?? false, options?.onChunk),
+      chat: (message: string, options?: ChatOptions) =>
+        this.chatView.send(message, {
+          includeContext: options?.includeContext ?? false,
+          mentions: options?.mentions ?? [],
+          ...(options?.onChunk ? { onChunk: options.onChunk } : {}),
+        }),
+      getChatTurns: () => this.chatView.session.snapshotTurns(),
+      getChatId: () => this.chatView.session.id,
+      applyCode: (code, options) =>
+        applyCode(
+          {
+            code,
+            info: options?.info ?? '',
+            wholeFileIfUnmatched: options?.wholeFileIfUnmatched ?? false,
+            ...(options?.about ? { about: options.about } : {}),
+          },
+          this.proposals,
+        ),
+      editSelection: (instruction: string) => this.editSelection(instruction),
+      getProposal: () => this.proposals.pending,
+      onDidChangeProposal: this.proposals.onDidChangeProposal,
+      acceptEdit: () => this.proposals.accept(),
+      rejectEdit: () => this.proposals.reject(),
+      keptChats: async () => {
+        await this.chatView.flushSaves();
+        return this.chatView.keptChats();
+      },
+      reloadChatStore: () => {
+        this.chatStore = this.chatsFolder ? new ChatStore(this.chatsFolder) : null;
+      },
+      openKeptChat: (id: string) => this.chatView.openChat(id),
+      deleteKeptChat: (id: string) => this.chatView.deleteChat(id),
       stopChat: () => this.chatView.session.stop(),
       newChat: () => this.chatView.session.reset(),
       getChatView: () => this.chatView.report(),

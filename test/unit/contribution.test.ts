@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import './vscodeStub';
+import { clientOnlySettings } from '../../client/src/chat/historySetting';
 import { commandCategory, createCommands } from '../../client/src/commands/table';
 import {
   defaultSettings,
@@ -61,8 +62,10 @@ function flatDefaults(): Map<string, unknown> {
 describe('settings contribution', () => {
   const defaults = flatDefaults();
 
-  it('contributes exactly the settings of settings.ts, with the same defaults', () => {
-    assert.deepEqual(Object.keys(properties).sort(), [...defaults.keys()].map((k) => `localLlm.${k}`).sort());
+  it('contributes exactly the settings of settings.ts and the client-only ones, with the same defaults', () => {
+    const shared = Object.keys(properties).filter((k) => !clientOnlySettings.includes(k.slice('localLlm.'.length)));
+    assert.deepEqual(shared.sort(), [...defaults.keys()].map((k) => `localLlm.${k}`).sort());
+    for (const key of clientOnlySettings) assert.ok(properties[`localLlm.${key}`], `${key} is contributed`);
     for (const [key, value] of defaults) assert.deepEqual(properties[`localLlm.${key}`].default, value, key);
   });
 

@@ -38,6 +38,11 @@ export class EditorContext implements vscode.Disposable {
     this.changed.fire();
   }
 
+  /** The editor the panel talks about: the last focused code editor, if it is still open. */
+  current(): vscode.TextEditor | undefined {
+    return this.editor;
+  }
+
   /** "selection in main.ts (4 lines)", "main.ts", or null with no editor. */
   label(): string | null {
     const editor = this.editor;
@@ -56,6 +61,7 @@ export class EditorContext implements vscode.Disposable {
     const doc = editor.document;
     const text = editor.selection.isEmpty ? doc.getText() : doc.getText(editor.selection);
     return {
+      uri: doc.uri.toString(),
       label: text.length > maxContextChars ? `${label}, first ${maxContextChars} characters` : label,
       context: {
         fileName: vscode.workspace.asRelativePath(doc.uri),

@@ -36,16 +36,32 @@ export function chatPage(parts: ChatPageParts): string {
 <title>Local LLM Chat</title>
 </head>
 <body>
+<div id="history" class="history" hidden>
+  <div class="row history-head">
+    <strong>Kept chats</strong>
+    <span class="spacer"></span>
+    <button id="delete-all" class="secondary" type="button" title="Delete every kept chat of this workspace">Delete all</button>
+    <button id="close-history" class="secondary" type="button" title="Back to the chat">Close</button>
+  </div>
+  <div id="history-note" class="history-note" hidden></div>
+  <ul id="history-list" class="history-list" aria-label="Kept chats"></ul>
+</div>
 <div id="log" role="log" aria-live="polite"></div>
 <div id="banner" class="banner" role="status" hidden></div>
 <div id="composer">
-  <textarea id="input" rows="3" aria-label="Message" placeholder="Ask about your code. Enter sends, Shift+Enter adds a line."></textarea>
+  <div id="notice" class="notice" role="alert" hidden></div>
+  <div id="chips" class="chips" aria-label="Mentions"></div>
+  <div class="input-box">
+    <ul id="picker" class="picker" role="listbox" aria-label="Mentions" hidden></ul>
+    <textarea id="input" rows="3" aria-label="Message" placeholder="Ask about your code. @ mentions a file, the selection, a symbol, problems, changes or the codebase. Enter sends, Shift+Enter adds a line."></textarea>
+  </div>
   <div class="row">
     <input type="checkbox" id="include-context">
     <label for="include-context">Include</label>
     <span id="context-label"></span>
   </div>
   <div class="row">
+    <button id="open-history" class="secondary" type="button" title="Reopen or delete a kept chat">History</button>
     <span class="spacer"></span>
     <button id="new-chat" class="secondary" type="button" title="Forget this conversation">New chat</button>
     <button id="stop" type="button" hidden>Stop</button>

@@ -1,13 +1,28 @@
 // The chat panel: a webview view in our activity bar container. It owns the conversation
-// (ChatSession), so hiding the panel loses nothing; the page redraws from a snapshot.
+// (ChatSession), so hiding the panel loses nothing; the page redraws from a snapshot. Mentions are
+// resolved here before a message goes out, Apply goes to the edits, and every ended turn is kept.
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as vscode from 'vscode';
-import { isFromWebview, type ChatSnapshot, type FromWebview, type ModelBanner, type ToWebview } from '../../../media/messages';
+import {
+  isFromWebview,
+  type ChatSnapshot,
+  type FromWebview,
+  type KeptChatEntry,
+  type MentionRef,
+  type ModelBanner,
+  type ToWebview,
+} from '../../../media/messages';
+import { parseMentions } from '../../../media/mentions';
 import { chatPage } from './html';
-import { ChatSession, type ChatBackend } from './session';
+import { ChatSession, type ChatBackend, type TurnOutcome } from './session';
 import type { EditorContext } from './editorContext';
 import type { ChatViewReport } from '../api';
 import { errorMessage } from '../../../server/src/shared/errors';
+import type { ChatTurn as ServerTurn } from '../../../server/src/shared/protocol';
+import { chatTitle, serverTurns, type ChatStore } from './chatStore';
+import type { MentionCandidates } from './mentionCandidates';
+import type { MentionResolver } from './mentionResolver';
+import type { ApplyRequest } from '../edits/applyCode';
 
 export interface ChatViewDeps {
   extensionUri: vscode.Uri;
@@ -15,6 +30,21 @@ export interface ChatViewDeps {
   editor: EditorContext;
   banner: () => ModelBanner | null;
   log: vscode.LogOutputChannel;
+  resolver: MentionResolver;
+  candidates: MentionCandidates;
+  /** Where chats are kept; null when there is nowhere (no folder open). */
+  store: () => ChatStore | null;
+  keepHistory: () => boolean;
+  /** Gives the server a reopened chat's turns (`localLlm/chatRestore`). */
+  restore: (sessionId: string, turns: ServerTurn[]) => Promise<void>;
+  apply: (request: ApplyRequest) => Promise<unknown>;
+}
+
+export interface SendOptions {
+  /** Chips picked in the panel; mentions written in the text are found on their own. */
+  mentions?: readonly MentionRef[];
+  includeContext?: boolean;
+  onChunk?: (text: string) => void;
 }
 
 export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disposable {
@@ -25,6 +55,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   private includeContext = false;
   private lastBanner = 'null';
   private lastLabel: string | null = null;
+  /** When the chat on screen was first kept; absent until its first turn ended. */
+  private createdAt = new Map<string, number>();
+  private saving: Promise<void> = Promise.resolve();
   private readonly subscriptions: vscode.Disposable[] = [];
 
   constructor(private readonly deps: ChatViewDeps) {
@@ -32,6 +65,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       deps.backend,
       (m) => this.post(m),
       () => randomUUID(),
+      (session) => this.keep(session),
     );
     this.subscriptions.push(
       deps.editor.onDidChange(() => {
@@ -85,12 +119,113 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       includeContext: this.includeContext,
       contextLabel: this.lastLabel,
       banner: this.deps.banner(),
+      chatId: this.createdAt.has(this.session.id) ? this.session.id : null,
     };
   }
 
-  /** Sends one message as the panel would, with the editor context when the toggle is on. */
-  send(text: string, includeContext = this.includeContext, onChunk?: (text: string) => void): ReturnType<ChatSession['send']> {
-    return this.session.send(text, includeContext ? this.deps.editor.attached() : null, onChunk);
+  /**
+   * Sends one message as the panel would: its mentions resolved first (a refused one sends
+   * nothing and gives the message back to the input with why), the editor context when asked.
+   */
+  async send(text: string, options: SendOptions = {}): Promise<TurnOutcome> {
+    const chips = options.mentions ?? [];
+    const typed = parseMentions(text);
+    let resolved;
+    try {
+      resolved = await this.deps.resolver.resolve(chips, typed.mentions);
+    } catch (err) {
+      this.post({ type: 'refused', message: errorMessage(err), text, mentions: [...chips] });
+      throw err;
+    }
+    const includeContext = options.includeContext ?? this.includeContext;
+    return this.session.send(typed.rest, {
+      attached: includeContext ? this.deps.editor.attached() : null,
+      parts: resolved.parts,
+      codebase: resolved.codebase,
+      mentionLabels: resolved.labels,
+      ...(options.onChunk ? { onChunk: options.onChunk } : {}),
+    });
+  }
+
+  /** Keeps the conversation after a turn, when the setting says so; saves run one after another. */
+  private keep(session: ChatSession): void {
+    if (!this.deps.keepHistory()) return;
+    const store = this.deps.store();
+    if (!store) return;
+    const id = session.id;
+    const turns = session.snapshotTurns();
+    const first = turns.find((t) => t.role === 'user');
+    if (!first) return;
+    const now = Date.now();
+    const createdAt = this.createdAt.get(id) ?? now;
+    this.createdAt.set(id, createdAt);
+    const title = chatTitle(first.text || first.mentions?.join(' ') || '');
+    this.saving = this.saving
+      .then(() => store.save({ version: 1, id, title, createdAt, updatedAt: now, turns }))
+      .then(() => this.postChats())
+      .catch((err: unknown) => this.deps.log.warn(`The chat could not be kept: ${errorMessage(err)}`));
+  }
+
+  /** Resolves once every save asked for so far is on disk. */
+  flushSaves(): Promise<void> {
+    return this.saving;
+  }
+
+  async keptChats(): Promise<KeptChatEntry[]> {
+    return (await this.deps.store()?.list()) ?? [];
+  }
+
+  private async postChats(): Promise<void> {
+    if (!this.view) return;
+    const store = this.deps.store();
+    let note: string | null = null;
+    if (!store) note = 'Open a folder to keep chats: they are kept in the workspace’s storage.';
+    else if (!this.deps.keepHistory()) note = 'New chats are not kept (localLlm.chat.keepHistory is off).';
+    this.post({ type: 'chats', chats: await this.keptChats(), note });
+  }
+
+  /** Reopens a kept chat: its messages in the panel, its turns on the server. */
+  async openChat(id: string): Promise<void> {
+    const store = this.deps.store();
+    const chat = await store?.load(id);
+    if (!chat) throw new Error('That chat is no longer kept.');
+    this.session.open(chat.id, chat.turns);
+    this.createdAt.set(chat.id, chat.createdAt);
+    this.post({ type: 'snapshot', snapshot: this.snapshot() });
+    try {
+      await this.deps.restore(chat.id, serverTurns(chat.turns));
+    } catch (err) {
+      // The messages are back either way; only the model's memory of them is missing.
+      this.deps.log.warn(`The server did not take the reopened chat's history: ${errorMessage(err)}`);
+      vscode.window.setStatusBarMessage('Local LLM: the model starts this reopened chat without its earlier turns.', 5000);
+    }
+  }
+
+  async deleteChat(id: string): Promise<void> {
+    await this.deps.store()?.delete(id);
+    if (id === this.session.id) {
+      this.createdAt.delete(id);
+      await this.session.reset();
+    }
+    await this.postChats();
+  }
+
+  async deleteAllChats(confirm: boolean): Promise<void> {
+    const store = this.deps.store();
+    if (!store) return;
+    const count = (await store.list()).length;
+    if (count === 0) return;
+    if (confirm) {
+      const answer = await vscode.window.showWarningMessage(
+        `Delete all ${count} kept chat${count === 1 ? '' : 's'} of this workspace?`,
+        { modal: true },
+        'Delete All',
+      );
+      if (answer !== 'Delete All') return;
+    }
+    await store.deleteAll();
+    this.createdAt.clear();
+    await this.postChats();
   }
 
   private receive(raw: unknown): void {
@@ -111,8 +246,35 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         this.post({ type: 'snapshot', snapshot: this.snapshot() });
         return;
       case 'send':
-        // A failed turn is shown in the panel itself; the log keeps the detail.
-        await this.send(message.text).catch((err: unknown) => this.deps.log.error(`Chat turn failed: ${String(err)}`));
+        // A failed turn (or a refused mention) is shown in the panel itself; the log keeps the detail.
+        await this.send(message.text, { mentions: message.mentions ?? [] }).catch((err: unknown) =>
+          this.deps.log.error(`Chat turn failed: ${String(err)}`),
+        );
+        return;
+      case 'mentionQuery': {
+        const items = await this.deps.candidates.list(message.kind, message.query).catch((err: unknown) => {
+          this.deps.log.warn(`Mention candidates for @${message.kind}: ${errorMessage(err)}`);
+          return [];
+        });
+        this.post({ type: 'mentionCandidates', id: message.id, items });
+        return;
+      }
+      case 'apply': {
+        const about = this.session.turn(message.turnId)?.about;
+        await this.deps.apply({ code: message.text, info: message.info, ...(about ? { about: vscode.Uri.parse(about) } : {}) });
+        return;
+      }
+      case 'listChats':
+        await this.postChats();
+        return;
+      case 'openChat':
+        await this.openChat(message.id);
+        return;
+      case 'deleteChat':
+        await this.deleteChat(message.id);
+        return;
+      case 'deleteAllChats':
+        await this.deleteAllChats(true);
         return;
       case 'stop':
         this.session.stop();

@@ -10,6 +10,10 @@ export type CommandId =
   | 'localLlm.selectModel'
   | 'localLlm.showLogs'
   | 'localLlm.showLastCompletionPrompt'
+  | 'localLlm.showLastChatPrompt'
+  | 'localLlm.editSelection'
+  | 'localLlm.acceptEdit'
+  | 'localLlm.rejectEdit'
   | 'localLlm.restartServer'
   | 'localLlm.setApiKey'
   | 'localLlm.showMenu';

@@ -4,6 +4,7 @@
 // (test/unit/contribution.test.ts checks it).
 import * as vscode from 'vscode';
 import { writeSetting } from '../config';
+import { reviewingContextKey } from '../edits/proposals';
 import { stateContextKey } from '../status/render';
 import { showMenu } from './menu';
 import { selectModel } from './selectModel';
@@ -73,6 +74,31 @@ export function createCommands(): CommandTable {
         () =>
           ctx.promptView.show(client),
     },
+    'localLlm.showLastChatPrompt': {
+      title: 'Show Last Chat Prompt',
+      enabled:
+        ({ ctx, client }) =>
+        () =>
+          ctx.chatPromptView.show(client),
+    },
+    'localLlm.editSelection': {
+      title: 'Edit Selection…',
+      // A string argument is the instruction (from a keybinding's args or another extension).
+      enabled:
+        ({ ctx }) =>
+        (instruction?: unknown) =>
+          ctx.editSelection(typeof instruction === 'string' ? instruction : undefined),
+    },
+    'localLlm.acceptEdit': always({
+      title: 'Accept Proposed Change',
+      when: reviewingContextKey,
+      make: (ctx) => () => ctx.proposals.accept(),
+    }),
+    'localLlm.rejectEdit': always({
+      title: 'Reject Proposed Change',
+      when: reviewingContextKey,
+      make: (ctx) => () => ctx.proposals.reject(),
+    }),
     'localLlm.showLogs': always({ title: 'Show Logs', make: (ctx) => () => ctx.log.show() }),
     'localLlm.setApiKey': always({ title: 'Set Server API Key', make: (ctx) => () => setApiKey(ctx) }),
     'localLlm.restartServer': always({

@@ -4,7 +4,9 @@ import type * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import type { ModelStatus } from '../../../server/src/shared/protocol';
 import type { Settings } from '../../../server/src/shared/settings';
+import type { ChatPromptView } from '../chat/chatPromptView';
 import type { PromptView } from '../context/promptView';
+import type { EditProposals, ProposalReport } from '../edits/proposals';
 import type { ClientState } from '../status/render';
 import type { CommandId } from './ids';
 
@@ -22,6 +24,12 @@ export interface CommandCtx {
   restart(): Promise<void>;
   /** The read-only document of the last completion's prompt. */
   readonly promptView: PromptView;
+  /** The same for the last chat turn. */
+  readonly chatPromptView: ChatPromptView;
+  /** The change under review (Apply, Edit Selection), with Accept and Reject. */
+  readonly proposals: EditProposals;
+  /** Edit Selection in the active editor; asks for the instruction when none is given. */
+  editSelection(instruction?: string): Promise<ProposalReport | null>;
   /** Stores the model server's API key in secret storage (empty: removes it) and tells the server. */
   setApiKey(key: string): Promise<void>;
 }

@@ -14,6 +14,7 @@ export async function run(): Promise<void> {
   await import('./sleepWake.suite.js');
   await import('./inlineCompletion.suite.js');
   await import('./chat.suite.js');
+  await import('./chatOnCode.suite.js');
   await import('./context.suite.js');
   await import('./crash.suite.js');
   const failures = await new Promise<number>((resolve) => {

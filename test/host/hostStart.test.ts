@@ -127,7 +127,7 @@ describe('a shared host that hangs before its handshake (#24)', { skip: linuxOnl
       const pid = await stoppedPid();
       await rejectsWith(
         first,
-        /^The model host did not start listening within 2 s, so it was stopped; the next request starts a new one\.$/,
+        /^The model host did not start listening within 1.5 s, so it was stopped; the next request starts a new one\.$/,
       );
       assert.equal(exits.length, 1);
       assert.equal(exits[0].hung, true);
@@ -142,7 +142,7 @@ describe('a shared host that hangs before its handshake (#24)', { skip: linuxOnl
     const pid = await stoppedPid();
     await rejectsWith(
       first,
-      /^The model host did not answer the attach within 2 s, so it was stopped; the next request starts a new one\.$/,
+      /^The model host did not answer the attach within 1.5 s, so it was stopped; the next request starts a new one\.$/,
     );
     assert.equal(exits.length, 1);
     assert.equal(exits[0].hung, true);

@@ -8,6 +8,7 @@ import { closeSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as net from 'node:net';
 import { createMessageConnection, SocketMessageReader, SocketMessageWriter } from 'vscode-jsonrpc/node';
 import { delay } from '../../shared/cancellation';
+import { formatTimeSpan } from '../../shared/format';
 import { processPresence } from '../../shared/processes';
 import { clearDeadLock, holderPresence, lockHolder } from '../../shared/pidLock';
 import { statsRequest } from '../../host/protocol';
@@ -176,19 +177,15 @@ export async function attachSharedHost(options: AttachOptions): Promise<Attached
       child.kill('SIGKILL');
       if (child.pid !== undefined) void removeKilledHostFiles(paths, child.pid);
       throw new HostStartHungError(
-        `The model host did not start listening within ${formatSeconds(listenMs)}, so it was stopped; the next request starts a new one.`,
+        `The model host did not start listening within ${formatTimeSpan(listenMs)}, so it was stopped; the next request starts a new one.`,
       );
     }
     if (Date.now() - started > options.deadlineMs) {
-      throw new Error(`The model host did not start listening within ${Math.round(options.deadlineMs / 1000)} s; see ${paths.log}.`);
+      throw new Error(`The model host did not start listening within ${formatTimeSpan(options.deadlineMs)}; see ${paths.log}.`);
     }
     await delay(wait, cancel).catch(() => undefined);
     wait = Math.min(250, wait * 2);
   }
-}
-
-function formatSeconds(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
 }
 
 /**

@@ -217,6 +217,14 @@ describe('renderStatus', () => {
     assert.ok(view.tooltip.includes('Completions: 12 generated, 5 from the cache'), view.tooltip);
   });
 
+  it('says the workspace index is building, with its files so far, then its size', () => {
+    assert.ok(!renderStatus(input('running', status('ready'))).tooltip.includes('Workspace index'));
+    const building = renderStatus(input('running', status('sleeping', { index: { state: 'indexing', files: 1234, chunks: 0 } })));
+    assert.ok(building.tooltip.includes('Workspace index for @codebase: indexing 1,234 files…'), building.tooltip);
+    const ready = renderStatus(input('running', status('ready', { index: { state: 'ready', files: 1, chunks: 9 } })));
+    assert.ok(ready.tooltip.includes('Workspace index for @codebase: 1 file, 9 chunks'), ready.tooltip);
+  });
+
   it('shows what the last completion and chat turn evaluated and reused, once there are any', () => {
     assert.ok(!renderStatus(input('running', status('ready'))).tooltip.includes('Last completion'));
     const figures = { promptTokens: 812, evaluatedTokens: 3, reusedTokens: 809, generatedTokens: 16, tokensPerSecond: 23.4, ms: 700 };

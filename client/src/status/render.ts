@@ -217,7 +217,17 @@ function sleepLines(key: StatusKey, input: StatusBarInput): string[] {
   const context = contextLine(s.contextChunks ?? 0, input.contextEnabled);
   if (context) lines.push(context);
   if (s.lastChat) lines.push(`Last chat turn: ${formatTokenFigures(s.lastChat)}`);
+  const index = indexLine(s.index ?? null);
+  if (index) lines.push(index);
   return lines;
+}
+
+/** The workspace index for @codebase: "indexing N files" while it builds, then its size. */
+export function indexLine(index: ModelStatus['index'] | null): string | null {
+  if (!index) return null;
+  const files = `${index.files.toLocaleString('en-US')} file${index.files === 1 ? '' : 's'}`;
+  if (index.state === 'indexing') return `Workspace index for @codebase: indexing ${files}…`;
+  return `Workspace index for @codebase: ${files}, ${index.chunks.toLocaleString('en-US')} chunks`;
 }
 
 /** How many chunks from beyond the file the last completion used; said when context is on or some were used. */

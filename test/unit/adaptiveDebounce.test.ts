@@ -43,10 +43,17 @@ describe('AdaptiveDebounce', () => {
     assert.ok(wait > setting, `typing 200 ms apart lengthens the wait past the setting: ${wait} ms`);
   });
 
-  it('follows a faster typist down, but never under the floor', () => {
+  it('keeps the setting for a typist faster than it: their keys supersede the wait as before', () => {
     const debounce = new AdaptiveDebounce();
-    type(debounce, 0, [5000, ...steady(20, 12)]);
-    assert.equal(debounce.waitMs(setting, null), debounceBounds(setting).floorMs);
+    type(debounce, 0, [5000, ...steady(50, 12)]);
+    assert.equal(debounce.typicalGapMs(), 50);
+    assert.equal(debounce.waitMs(setting, null), setting);
+  });
+
+  it('stops at the ceiling for a slow, steady typist', () => {
+    const debounce = new AdaptiveDebounce();
+    type(debounce, 0, [5000, ...steady(900, 12)]);
+    assert.equal(debounce.waitMs(setting, null), debounceBounds(setting).ceilingMs);
   });
 
   it('is quick on the first keystroke after a pause, and lengthens again once the user types on', () => {

@@ -1,8 +1,8 @@
 // The wait before a completion asks the model, following the user rather than a fixed number:
 // while they type in a steady rhythm, a little longer than their usual gap between keystrokes (so
-// a keystroke mid-word supersedes the wait instead of starting a generation that is thrown away);
-// on the first keystroke after a pause, short; and longer when the model is slow, since every
-// wasted request then costs more. `localLlm.completion.debounceMs` is the base, and bounds it.
+// a keystroke mid-word supersedes the wait instead of starting a generation that is thrown away),
+// never shorter than the setting; on the first keystroke after a pause, short; and longer when the
+// model is slow, since every wasted request then costs more. `localLlm.completion.debounceMs` is the base, and bounds it.
 // Pure: time is passed in, and it holds no timer.
 import { median } from '../shared/median';
 
@@ -70,7 +70,8 @@ export class AdaptiveDebounce {
     let wait: number;
     if (this.lastGap > debounceTuning.pauseMs) wait = floorMs;
     else if (typical === null) wait = settingMs;
-    else wait = typical * debounceTuning.rhythmFactor;
+    // While typing, never shorter than the setting: a fast typist's keys each supersede the wait as they do today.
+    else wait = Math.max(settingMs, typical * debounceTuning.rhythmFactor);
     wait *= slowModelStretch(modelLatencyMs);
     return Math.round(Math.min(ceilingMs, Math.max(floorMs, wait)));
   }

@@ -126,6 +126,19 @@ describe('completion and chat', () => {
     assert.equal(after.generated, before.generated);
   });
 
+  it('status carries the pace of the completions the user waited for, once a few ran', async () => {
+    const uri = 'file:///work/pace.ts';
+    server.open(uri, 'function one() {\n  return 1;\n}\nfunction two() {\n  return 2;\n}\n');
+    for (const line of [1, 4, 5]) await complete(server, undefined, uri, { line, character: 0 });
+    const status = await server.status();
+    const pace = status.completionPace;
+    assert.ok(pace, 'three completions ran, so the status judges their pace');
+    // Every completion that ran to its end (capped or not) is one sample, up to the last ten.
+    assert.equal(pace.samples, Math.min(10, status.completions.generated));
+    assert.ok(pace.p50Ms > 0 && pace.capped <= pace.samples, JSON.stringify(pace));
+    assert.equal(pace.maxTokens, 16);
+  });
+
   it('a chat turn streams partial results and finishes', async () => {
     const chunks: ChatChunk[] = [];
     const result = await chat(server, 'Say hello', chunks);

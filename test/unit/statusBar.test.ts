@@ -225,6 +225,26 @@ describe('renderStatus', () => {
     assert.ok(ready.tooltip.includes('Workspace index for @codebase: 1 file, 9 chunks'), ready.tooltip);
   });
 
+  it('says when completions are slow for this machine, with what makes them faster, and nothing when they are not', () => {
+    const pace = { samples: 10, p50Ms: 2400, capped: 6, slow: true, maxTokens: 64 };
+    const slow = renderStatus(input('running', status('ready', { completionPace: pace }))).tooltip;
+    assert.ok(
+      slow.includes('Completions are slow on this machine: 2.4 s typical over the last 10, 6 cut at localLlm.completion.maxMs'),
+      slow,
+    );
+    assert.ok(slow.includes('A smaller model ([Select Model](command:localLlm.selectModel))'), slow);
+    assert.ok(slow.includes('localLlm.completion.maxTokens, now 64'), slow);
+    // Only what exists: there is no draft model setting yet.
+    assert.doesNotMatch(slow, /draft/i);
+    const uncut = renderStatus(input('running', status('ready', { completionPace: { ...pace, capped: 0 } }))).tooltip;
+    assert.ok(uncut.includes('2.4 s typical over the last 10. '), uncut);
+    const fine = renderStatus(input('running', status('ready', { completionPace: { ...pace, p50Ms: 300, capped: 0, slow: false } })));
+    assert.doesNotMatch(fine.tooltip, /slow/);
+    assert.doesNotMatch(renderStatus(input('running', status('ready', { completionPace: null }))).tooltip, /slow/);
+    // An older server sends no pace at all.
+    assert.doesNotMatch(renderStatus(input('running', status('ready'))).tooltip, /slow/);
+  });
+
   it('shows what the last completion and chat turn evaluated and reused, once there are any', () => {
     assert.ok(!renderStatus(input('running', status('ready'))).tooltip.includes('Last completion'));
     const figures = { promptTokens: 812, evaluatedTokens: 3, reusedTokens: 809, generatedTokens: 16, tokensPerSecond: 23.4, ms: 700 };

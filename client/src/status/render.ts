@@ -214,12 +214,25 @@ function sleepLines(key: StatusKey, input: StatusBarInput): string[] {
   if (served && served.generated + served.cacheHits > 0)
     lines.push(`Completions: ${served.generated} generated, ${served.cacheHits} from the cache`);
   if (s.lastCompletion) lines.push(`Last completion: ${formatTokenFigures(s.lastCompletion)}`);
+  const pace = paceLine(s.completionPace ?? null);
+  if (pace) lines.push(pace);
   const context = contextLine(s.contextChunks ?? 0, input.contextEnabled);
   if (context) lines.push(context);
   if (s.lastChat) lines.push(`Last chat turn: ${formatTokenFigures(s.lastChat)}`);
   const index = indexLine(s.index ?? null);
   if (index) lines.push(index);
   return lines;
+}
+
+/** When the recent completions are slow for this machine: how slow, and what makes them faster (only what exists). */
+export function paceLine(pace: ModelStatus['completionPace'] | null): string | null {
+  if (!pace?.slow) return null;
+  const cut = pace.capped > 0 ? `, ${pace.capped} cut at localLlm.completion.maxMs` : '';
+  return (
+    `$(warning) Completions are slow on this machine: ${formatMs(pace.p50Ms)} typical over the last ${pace.samples}${cut}. ` +
+    `A smaller model ([Select Model](command:localLlm.selectModel)) or fewer tokens per suggestion ` +
+    `(localLlm.completion.maxTokens, now ${pace.maxTokens}) makes them faster.`
+  );
 }
 
 /** The workspace index for @codebase: "indexing N files" while it builds, then its size. */

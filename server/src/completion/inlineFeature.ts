@@ -1,5 +1,5 @@
-// textDocument/inlineCompletion: debounce, cache, one generation per document (a newer request
-// aborts the older), the gate, then post-processing. Pure pieces live next to this file.
+// textDocument/inlineCompletion: a debounce that follows the user's typing, cache, one generation
+// per document (a newer request aborts the older), the gate, then post-processing. Pure pieces live next to this file.
 // Also the context ring's notification (localLlm/contextChunks, exempt: it never wakes the model
 // and never resets the idle timer), the background work that keeps typing free of the ring's cost
 // (its prefill when the user pauses, the suggestion after the shown one is accepted), and
@@ -26,6 +26,8 @@ import { abortSignalOf, delay } from '../shared/cancellation';
 import { systemClock } from '../shared/clock';
 import { errorMessage } from '../shared/errors';
 import { formatTokenFigures } from '../shared/format';
+import { median } from '../shared/median';
+import { AdaptiveDebounce } from './adaptiveDebounce';
 import { BackgroundWork, defaultQuietMs, nextSuggestionQuietMs } from './background';
 import { CompletionCache, defaultCacheOptions, type CompletionCacheKey } from './cache';
 import { detach, detachParams } from './detach';
@@ -85,6 +87,7 @@ function registerInlineCompletion(
   const { stats } = model;
   const skipped = new Set<string>();
   const ring = new ContextRing();
+  const debounce = new AdaptiveDebounce();
   let lastPrompt: LastCompletionPrompt | null = null;
   let lastRequest: LastRequest | null = null;
   /** The ring of the last generation in each document, for the follow-ups of suggestions served from the cache. */
@@ -188,6 +191,8 @@ function registerInlineCompletion(
     stats.completionRequested();
     const config = settings().completion;
     if (!config.enabled || model.info?.hasFim === false) return [];
+    // Every request is a keystroke (or a cursor move) of the user's rhythm, cached or not.
+    debounce.keystroke(systemClock.now());
     const document = documents.get(params.uri);
     if (!document) return [];
     const text = document.getText();
@@ -230,7 +235,8 @@ function registerInlineCompletion(
     running.set(document.uri, superseded);
     const signal = AbortSignal.any([abortSignalOf(token), superseded.signal]);
     try {
-      if (config.debounceMs > 0) await delay(config.debounceMs, signal);
+      const waitMs = debounce.waitMs(config.debounceMs, median(stats.recentCompletions.map((c) => c.ms)));
+      if (waitMs > 0) await delay(waitMs, signal);
       const result = await gate.run(
         'completion',
         (gateSignal) => model.infill({ ...request, context, describePrompt: true }, gateSignal),
@@ -243,6 +249,7 @@ function registerInlineCompletion(
       }
       stats.generated();
       const capped = result.capped === true;
+      stats.completionTimed(result.figures.ms, capped);
       lastPrompt = {
         uri: document.uri,
         line: position.line,
@@ -258,7 +265,7 @@ function registerInlineCompletion(
       // What the model was given (before its own cut to prefixTokens + suffixTokens): bounded by
       // the window whatever the document's size; and how much of it the KV cache already held.
       connection.console.debug(
-        `Completion in ${document.uri} at ${position.line + 1}:${position.character + 1}: sent ${window.prefix.length} characters before and ${window.suffix.length} after the cursor and ${result.contextChunks ?? 0} context chunks; ${formatTokenFigures(result.figures)}; ${result.tokens} tokens generated (${capped ? `capped at ${config.maxMs} ms` : result.stopReason}).`,
+        `Completion in ${document.uri} at ${position.line + 1}:${position.character + 1} after a ${waitMs} ms wait: sent ${window.prefix.length} characters before and ${window.suffix.length} after the cursor and ${result.contextChunks ?? 0} context chunks; ${formatTokenFigures(result.figures)}; ${result.tokens} tokens generated (${capped ? `capped at ${config.maxMs} ms` : result.stopReason}).`,
       );
       if (capped)
         log(`A completion in ${document.uri} was capped at localLlm.completion.maxMs (${config.maxMs} ms); what was ready is shown.`);

@@ -1,6 +1,7 @@
 // Every counter and figure the status reports about the model's use, in one place: the driver
 // records loads, crashes and what a sleep freed, the gate's state changes count sleeps and wakes,
 // the completion and chat features record their requests and figures. Status reads copies.
+import { addPaceSample, type PaceSample } from './completionPace';
 import type { CompletionCounters, Counters, ModelState, SleepFreed, TokenFigures } from '../shared/protocol';
 
 export class ModelStats {
@@ -9,6 +10,7 @@ export class ModelStats {
   private completionFigures: TokenFigures | null = null;
   private chatFigures: TokenFigures | null = null;
   private chunks = 0;
+  private readonly paces: PaceSample[] = [];
   private freed: SleepFreed | null = null;
   private sleepingSince: number | null = null;
   private previousState: ModelState | null = null;
@@ -108,6 +110,16 @@ export class ModelStats {
   completionRan(figures: TokenFigures, contextChunks: number): void {
     this.completionFigures = figures;
     this.chunks = contextChunks;
+  }
+
+  /** A completion the user waited for came back (capped or not): its time in the model. */
+  completionTimed(ms: number, capped: boolean): void {
+    addPaceSample(this.paces, { ms, capped });
+  }
+
+  /** The last few completions' times, oldest first. */
+  get recentCompletions(): readonly PaceSample[] {
+    return [...this.paces];
   }
 
   chatRan(figures: TokenFigures): void {

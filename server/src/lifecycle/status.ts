@@ -4,6 +4,7 @@ import type { ModelStatus, WorkspaceIndexStatus } from '../shared/protocol';
 import type { Settings } from '../shared/settings';
 import type { ResumeGate } from './gate';
 import type { ModelDriver } from './modelDriver';
+import { judgePace } from './completionPace';
 
 export interface StatusSources {
   gate: ResumeGate;
@@ -49,6 +50,7 @@ export function buildStatus({ gate, driver, settings, problems, index }: StatusS
     contextChunks: stats.contextChunks,
     engine: driver.engineStatus(),
     sharing: driver.sharing(),
+    completionPace: judgePace(stats.recentCompletions, settings.completion.maxTokens),
     ...(index !== undefined ? { index } : {}),
   };
 }

@@ -134,6 +134,22 @@ export interface ModelStatus {
   sharing?: SharingStatus | null;
   /** The workspace index for `@codebase` ("indexing N files" while it builds); absent or null without a workspace folder. */
   index?: WorkspaceIndexStatus | null;
+  /** How long the recent completions took; absent from older servers, null until a few ran. */
+  completionPace?: CompletionPace | null;
+}
+
+/** The last few completions the user waited for, and whether that is slow for this machine. */
+export interface CompletionPace {
+  /** Completions judged (the most recent ones, up to 10). */
+  samples: number;
+  /** Their median time in the model, prompt evaluation included. */
+  p50Ms: number;
+  /** How many of them were cut at localLlm.completion.maxMs. */
+  capped: number;
+  /** The median is over 2 s or most were capped: the tooltip suggests what helps. */
+  slow: boolean;
+  /** localLlm.completion.maxTokens now, for that suggestion. */
+  maxTokens: number;
 }
 
 /** The workspace index: files seen so far while it builds, then files and chunks indexed. */

@@ -3,8 +3,8 @@
 // time comes from a Clock, so every rule here can be tested with a fake clock and a fake driver.
 import type { Clock } from '../shared/clock';
 import { ModelLeftError } from '../shared/errors';
-import { formatTimeSpan } from '../shared/format';
 import type { ActivityKind, ModelState } from '../shared/protocol';
+import { describe, overdueSentence } from './gateSentences';
 
 /** The gate's states are the model states the status reports. */
 export type GateState = ModelState;
@@ -121,11 +121,6 @@ function joinable(op: Operation): boolean {
 /** Sleep and wake undo each other. */
 function opposite(a: OperationKind, b: OperationKind): boolean {
   return (a === 'load' && b === 'sleep') || (a === 'sleep' && b === 'load');
-}
-
-function describe(error: unknown, fallback: string): string {
-  const message = error instanceof Error ? error.message : typeof error === 'string' ? error : '';
-  return message.trim() === '' ? fallback : message;
 }
 
 function checkOptions(options: Partial<GateOptions>): void {
@@ -786,17 +781,6 @@ export class ResumeGate {
   }
 }
 
-function overdueSentence(kind: DriverCall, ms: number): string {
-  const time = formatTimeSpan(ms);
-  return kind === 'load'
-    ? `Loading the model did not finish within ${time}, so it was stopped.`
-    : `Freeing the model did not finish within ${time}, so it was stopped.`;
-}
-
-function cancelledWhileWaiting(): GateCancelledError {
-  return new GateCancelledError('The request was cancelled while it waited for the model.');
-}
-
 /** fn's promise; one that throws before it returns gives a rejected promise, never a throw. */
 function settled<T>(fn: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
   try {
@@ -804,4 +788,8 @@ function settled<T>(fn: (signal: AbortSignal) => Promise<T>, signal: AbortSignal
   } catch (error) {
     return Promise.reject(error);
   }
+}
+
+function cancelledWhileWaiting(): GateCancelledError {
+  return new GateCancelledError('The request was cancelled while it waited for the model.');
 }

@@ -12,7 +12,6 @@ import { chmod, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type {
-  ChatHistoryItem,
   Llama,
   LlamaChat,
   LlamaCompletion,
@@ -28,6 +27,8 @@ import type { GpuChoice } from '../shared/settings';
 import { processPresence } from '../shared/processes';
 import { nthNewline } from '../shared/text';
 import { startLlama, type NodeLlamaCpp, type StartedLlama } from './backend';
+import { parseChatTokenRecord } from './chatTokens';
+import { ChatTurns } from './chatTurns';
 import { LaneQueue } from './laneQueue';
 import { EngineError, nativeMessage } from './engineError';
 import { ownRssBytes } from './memory';
@@ -116,6 +117,8 @@ interface Loaded {
   chatSequence: LlamaContextSequence;
   /** Made on the first chat turn: resolving the chat template costs ~300 ms that a wake for a completion need not pay. */
   chat: LlamaChat | null;
+  /** #24: which conversation the chat sequence holds, by its exact tokens (saved with its state), and the follow-ups that continue it. */
+  chatTurns: ChatTurns;
   result: LoadResult;
   /** The text before the cursor line that the last completion kept (see cutBeforeLine). */
   keptBeforeLine: string | null;
@@ -195,6 +198,8 @@ async function saveSequenceState(current: Loaded, identity: ModelIdentity, kind:
     tokenCount,
     bytes: fileSize,
     keptBeforeLine: kind === 'completion' ? current.keptBeforeLine : null,
+    // #24: what the chat's tokens hold, so a follow-up after the wake evaluates only its new part.
+    chat: kind === 'chat' ? current.chatTurns.record : null,
   };
 }
 
@@ -218,11 +223,6 @@ function mapStopReason(reason: LibraryStopReason): StopReason {
 
 function backendOf(llama: Llama): Backend {
   return llama.gpu === false ? 'cpu' : llama.gpu;
-}
-
-function toHistoryItem(m: HostChatMessage): ChatHistoryItem {
-  if (m.role === 'assistant') return { type: 'model', response: [m.text] };
-  return { type: m.role, text: m.text };
 }
 
 /**
@@ -549,6 +549,7 @@ export class LlamaEngine {
     this.loaded = null;
     if (!current) return;
     current.chat?.dispose({ disposeSequence: false });
+    current.chatTurns.dispose();
     current.completion.dispose({ disposeSequence: false });
     current.sequence.dispose();
     current.chatSequence.dispose();
@@ -574,6 +575,8 @@ export class LlamaEngine {
     const base = stateBase(current.stateDir, current.identity.modelPath, kind);
     const record = await this.loadSavedState(current, kind, base, `saved ${kind} state ${path.basename(base)}`);
     if (record && kind === 'completion') current.keptBeforeLine = record.keptBeforeLine;
+    // #24: the restored chat tokens' conversation; a record without one (or not one) means a full evaluation.
+    if (record && kind === 'chat') current.chatTurns.record = parseChatTokenRecord(record.chat);
   }
 
   /**
@@ -770,6 +773,7 @@ export class LlamaEngine {
       completion: new lib.LlamaCompletion({ contextSequence: sequence }),
       chatSequence,
       chat: null,
+      chatTurns: new ChatTurns(chatSequence),
       result,
       keptBeforeLine: null,
       stateDir: params.stateDir ?? null,
@@ -1009,22 +1013,22 @@ export class LlamaEngine {
     if (params.messages.length === 0) throw new EngineError('The chat request has no messages.');
     await this.restoreState(current, 'chat');
     const fitted = fitChatHistory(current, params.messages, params.maxTokens);
-    const history = fitted.messages.map(toHistoryItem);
-    history.push({ type: 'model', response: [] });
     const meter = new GenerationMeter(current.chatSequence);
     try {
-      current.chat ??= new (await this.library).LlamaChat({ contextSequence: current.chatSequence });
-      const response = await current.chat.generateResponse(history, {
+      const lib = await this.library;
+      current.chat ??= new lib.LlamaChat({ contextSequence: current.chatSequence });
+      // #24: a follow-up of the conversation the sequence holds continues from its exact tokens (chatTurns.ts).
+      const response = await current.chatTurns.answer(lib, current.chat, fitted.messages, {
         maxTokens: fitted.maxTokens,
         signal,
-        stopOnAbortSignal: true,
+        bosPrepended: prependsBos(current.model),
         onTextChunk: (text) => {
           meter.sawToken();
           if (text !== '') onChunk(text);
         },
       });
-      const figures = meter.figures(null);
-      return { text: response.response, stopReason: mapStopReason(response.metadata.stopReason), tokens: figures.generatedTokens, figures };
+      const figures = meter.figures(response.promptTokens);
+      return { text: response.text, stopReason: mapStopReason(response.stopReason), tokens: figures.generatedTokens, figures };
     } catch (err) {
       if (signal.aborted) {
         const figures = meter.figures(null);

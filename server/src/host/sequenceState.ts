@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import type { ChatTokenRecord } from './chatTokens';
 
 /** The state folder under the extension's storage. */
 export const stateDirOf = (storageDir: string): string => path.join(storageDir, 'state');
@@ -32,6 +33,8 @@ export interface StateRecord extends ModelIdentity {
   bytes: number;
   /** The completion's kept text before the cursor line (see cutBeforeLine); null for chat. */
   keptBeforeLine: string | null;
+  /** #24: the conversation the chat's tokens hold (chatTokens.ts); absent or null: a follow-up is evaluated in full. */
+  chat?: ChatTokenRecord | null;
 }
 
 const format = 1;

@@ -7,6 +7,9 @@
 // Asserts counts, never timings or text.
 import { describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { ChatRequest, SleepRequest, type ChatResult, type TokenFigures } from '../../server/src/shared/protocol';
 import { tinyModel, tinyRoundTripModel } from '../fixtures/models';
 import { startServer, type TestServer } from './lspClient';
@@ -27,8 +30,8 @@ const models = [
   { name: 'a model whose answers tokenize back (one token per character)', path: tinyRoundTripModel },
 ];
 
-async function start(modelPath: string, sleepMode: 'light' | 'deep'): Promise<TestServer> {
-  const server = await startServer({ model: modelPath, contextSize: 4096, threads: 1, sleepIdleSeconds: 0, sleepMode });
+async function start(modelPath: string, sleepMode: 'light' | 'deep', contextSize = 4096, storageDir?: string): Promise<TestServer> {
+  const server = await startServer({ model: modelPath, contextSize, threads: 1, sleepIdleSeconds: 0, sleepMode }, { storageDir });
   await server.waitForState('ready');
   return server;
 }
@@ -115,6 +118,49 @@ describe('chat follow-ups of another conversation', () => {
       assert.ok(nextB.reusedTokens < firstB.promptTokens, 'A held the sequence last');
     } finally {
       await server.stop();
+    }
+  });
+
+  it('a follow-up whose earlier turn no longer fits the context drops it and is evaluated without it', async (t) => {
+    // 1024 tokens: the first answer takes half (the round-trip model never stops early), so the
+    // follow-up's history does not fit with room for its answer and the first turn is dropped.
+    const server = await start(await tinyRoundTripModel(), 'light', 1024);
+    try {
+      const first = await chat(server, 'trim', question);
+      const next = await chat(server, 'trim', followUp);
+      t.diagnostic(
+        `first ${first.promptTokens} prompt + ${first.generatedTokens} generated; follow-up ${next.evaluatedTokens} of ${next.promptTokens} evaluated`,
+      );
+      assert.ok(next.promptTokens < first.promptTokens, `the follow-up's prompt (${next.promptTokens}) is without the first turn`);
+      assert.ok(next.reusedTokens < next.promptTokens, 'what follows the system prompt is evaluated');
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('a saved chat record that does not match the state is not followed: the answer is evaluated again', async (t) => {
+    const storageDir = await mkdtemp(path.join(os.tmpdir(), 'local-llm-chat-tokens-'));
+    const server = await start(await tinyModel(), 'light', 4096, storageDir);
+    try {
+      const first = await chat(server, 'tampered', question);
+      assert.equal((await server.connection.sendRequest(SleepRequest.type)).state, 'sleeping');
+      const stateDir = path.join(storageDir, 'state');
+      const name = (await readdir(stateDir)).find((f) => f.endsWith('-chat.json'));
+      assert.ok(name, 'the chat state has a record');
+      const file = path.join(stateDir, name);
+      const record = JSON.parse(await readFile(file, 'utf8')) as { chat?: { tokensKey: string } | null };
+      assert.ok(record.chat, 'the record says which conversation the tokens hold');
+      // Tokens other than those the conversation was recorded with.
+      record.chat.tokensKey = record.chat.tokensKey.replace(/^./, (c) => (c === '0' ? '1' : '0'));
+      await writeFile(file, JSON.stringify(record));
+      const next = await chat(server, 'tampered', followUp);
+      t.diagnostic(`tampered record: follow-up ${next.evaluatedTokens} of ${next.promptTokens} evaluated`);
+      assert.ok(next.evaluatedTokens > newPartTokens, `the follow-up evaluated ${next.evaluatedTokens}: the record was followed`);
+      // The state itself matched and was restored: the first prompt is reused as text allows.
+      assert.ok(next.reusedTokens >= first.promptTokens - slack, `reused ${next.reusedTokens}; the first prompt had ${first.promptTokens}`);
+    } finally {
+      await server.stop();
+      await rm(storageDir, { recursive: true, force: true });
     }
   });
 });

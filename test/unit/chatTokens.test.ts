@@ -52,12 +52,26 @@ describe('chat tokens: the record of a turn', () => {
     assert.equal(record.tail, 'd');
   });
 
-  it('has no record when the sequence does not begin with the prompt (a context shift) or holds another answer', () => {
+  it('leaves out a long run of tokens the library held back and never showed', () => {
+    // Random weights can repeat half a character hundreds of times: all evaluated, none in the answer.
+    const heldBack = Array.from({ length: 300 }, () => 25);
+    const record = recordTurn(question, 'abc', prompt, [...prompt, 0, 1, 2, ...heldBack], letters);
+    assert.ok(record);
+    assert.equal(record.tokenCount, 7);
+    assert.equal(record.tail, '');
+  });
+
+  it('keeps only the prompt when no generated text begins the answer: the answer is all tail', () => {
+    const other = Array.from({ length: 40 }, () => 25);
+    const record = recordTurn(question, 'abc', prompt, [...prompt, ...other], letters);
+    assert.ok(record);
+    assert.equal(record.tokenCount, prompt.length);
+    assert.equal(record.tail, 'abc');
+  });
+
+  it('has no record when the sequence does not begin with the prompt (a context shift)', () => {
     assert.equal(recordTurn(question, 'abc', prompt, [100, 101, 0, 1, 2], letters), null);
     assert.equal(recordTurn(question, 'abc', prompt, [100, 101, 109, 103, 0, 1, 2], letters), null);
-    // Text nowhere near the answer: more than a stop trigger's worth of tokens would have to go.
-    const other = Array.from({ length: 40 }, () => 25);
-    assert.equal(recordTurn(question, 'abc', prompt, [...prompt, ...other], letters), null);
   });
 });
 

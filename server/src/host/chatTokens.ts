@@ -26,8 +26,8 @@ export interface ChatTokenRecord {
 /** A piece of a rendered chat template, as node-llama-cpp's LlamaText writes it to JSON. */
 export type TemplatePiece = string | { type: string; value: string };
 
-/** Generated tokens at the end that may be left out of the kept answer (a stop trigger's). */
-const maxUnkeptTokens = 16;
+/** How far below the answer's length the kept generated tokens are looked for, token by token. */
+const maxBackOffTokens = 16;
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
@@ -44,9 +44,11 @@ export function tokensKey(tokens: readonly number[]): string {
 /**
  * The record of a finished turn: `messages` were answered with `answer` from `prompt` (the tokens
  * evaluated before the first generated one), and the sequence now holds `held`. The answer's part
- * kept is the longest run of generated tokens whose text begins the answer (a stop trigger's
- * tokens, evaluated but cut from the answer, are not kept); the rest of its text is the tail.
- * null when the sequence does not begin with the prompt (the library shifted the context).
+ * kept is the longest run of generated tokens whose text begins the answer: the library evaluates
+ * tokens it never shows (a stop trigger's; a run of half characters it holds back, which random
+ * weights can make hundreds long), and those are not kept. The rest of the answer's text is the
+ * tail, tokenized again at the follow-up. null when the sequence does not begin with the prompt
+ * (the library shifted the context).
  */
 export function recordTurn(
   messages: readonly HostChatMessage[],
@@ -57,11 +59,22 @@ export function recordTurn(
 ): ChatTokenRecord | null {
   if (held.length < prompt.length || prompt.some((token, i) => held[i] !== token)) return null;
   const generated = held.slice(prompt.length);
-  let kept = generated.length;
-  let text = detokenize(generated);
-  // A stop trigger is a few tokens; an answer further off than that is not this sequence's.
-  while (!answer.startsWith(text) && kept > 0 && generated.length - kept < maxUnkeptTokens) text = detokenize(generated.slice(0, --kept));
-  if (!answer.startsWith(text)) return null;
+  const textOf = (count: number): string => detokenize(generated.slice(0, count));
+  // The most tokens whose text is no longer than the answer (text grows with tokens, but for half
+  // characters), then back to the first whose text begins the answer; none kept is always right.
+  let low = 0;
+  let high = generated.length;
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2);
+    if (textOf(middle).length <= answer.length) low = middle;
+    else high = middle - 1;
+  }
+  let kept = low;
+  let text = textOf(kept);
+  while (kept > 0 && !answer.startsWith(text)) {
+    kept = low - kept >= maxBackOffTokens ? 0 : kept - 1;
+    text = textOf(kept);
+  }
   const tokens = held.slice(0, prompt.length + kept);
   const conversation = [...messages, { role: 'assistant' as const, text: answer }];
   return {

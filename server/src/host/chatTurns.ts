@@ -12,6 +12,7 @@ import type {
   LlamaChat,
   LlamaCompletion,
   LlamaContextSequence,
+  LlamaText,
   LlamaTextJSON,
   LlamaTextJSONValue,
   Token,
@@ -36,6 +37,8 @@ export interface ChatAnswerOptions {
   onTextChunk: (text: string) => void;
   /** Whether a LlamaCompletion prepends BOS to the tokens it is given (the engine's prependsBos). */
   bosPrepended: boolean;
+  /** Says why a turn is evaluated in full (the host's own log). */
+  trace?: (line: string) => void;
 }
 
 /** Tokens before the answer given to detokenize, so its first piece reads as it does in context. */
@@ -68,7 +71,7 @@ export class ChatTurns {
     const follow = this.followUp(lib, chat, messages, history, record, options);
     let prompt: readonly Token[];
     let answer: ChatAnswer;
-    if (follow) {
+    if (typeof follow !== 'string') {
       this.completion ??= new lib.LlamaCompletion({ contextSequence: this.sequence });
       prompt = follow.tokens;
       const response = await this.completion.generateCompletionWithMeta(options.bosPrepended ? prompt.slice(1) : [...prompt], {
@@ -87,6 +90,7 @@ export class ChatTurns {
         promptTokens: prompt.length,
       };
     } else {
+      options.trace?.(`Chat turn evaluated from its text: ${follow}.`);
       // The tokens LlamaChat evaluates before it generates, for the record.
       prompt = chat.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(chat.model.tokenizer);
       const response = await chat.generateResponse(history, {
@@ -101,13 +105,15 @@ export class ChatTurns {
     this.record = recordTurn(messages, answer.text, prompt, this.sequence.contextTokens, (tokens) =>
       chat.model.detokenize(tokens as Token[], false, before),
     );
+    if (!this.record)
+      options.trace?.('The chat sequence does not hold this turn as its answer reads; the next turn is evaluated from its text.');
     return answer;
   }
 
   /**
    * The exact tokens of a follow-up of the recorded conversation: those held, the answer's
-   * unevaluated tail, then what the template writes after the answer; null when the messages do
-   * not continue it, the template does more than text, or prompt and answer would not fit.
+   * unevaluated tail, then what the template writes after the answer; else why not (the messages
+   * do not continue it, the template does more than text, or prompt and answer would not fit).
    */
   private followUp(
     lib: NodeLlamaCpp,
@@ -116,22 +122,26 @@ export class ChatTurns {
     history: ChatHistoryItem[],
     record: ChatTokenRecord | null,
     options: ChatAnswerOptions,
-  ): { tokens: Token[]; stopTriggers: ReturnType<LlamaChat['chatWrapper']['generateContextState']>['stopGenerationTriggers'] } | null {
+  ): { tokens: Token[]; stopTriggers: readonly LlamaText[] } | string {
     const held = this.sequence.contextTokens;
-    if (!continues(record, messages, held)) return null;
+    if (!record) return 'the chat sequence holds no known conversation';
+    if (!continues(record, messages, held)) return 'it does not continue the conversation the chat sequence holds';
     const wrapper = chat.chatWrapper;
     const full = wrapper.generateContextState({ chatHistory: history });
-    if (!plainText(full)) return null;
+    if (!plainText(full)) return `the chat template (${wrapper.wrapperName}) does more than text`;
     const answered = messages.slice(0, record.messageCount);
     const answer = answered.at(-1)!.text;
     const open = wrapper.generateContextState({ chatHistory: answered.map(toHistoryItem) });
     const after = templateAfter(piecesOf(open.contextText.toJSON()), piecesOf(full.contextText.toJSON()), answer);
-    if (!after) return null;
+    if (!after) return `the chat template (${wrapper.wrapperName}) writes the earlier turns otherwise`;
     const model = chat.model;
     const rest = lib.LlamaText.fromJSON([record.tail, ...after]).tokenize(model.tokenizer, 'trimLeadingSpace');
     const tokens = [...held.slice(0, record.tokenCount), ...rest];
-    if (tokens.length + options.maxTokens >= this.sequence.contextSize) return null;
-    if (options.bosPrepended && tokens[0] !== model.tokens.bos) return null;
+    // LlamaCompletion cuts the front of a prompt that leaves less room than the answer may take.
+    if (tokens.length + options.maxTokens > this.sequence.contextSize) {
+      return `its ${tokens.length} tokens and an answer of ${options.maxTokens} would not fit the context`;
+    }
+    if (options.bosPrepended && tokens[0] !== model.tokens.bos) return 'the chat template does not begin with BOS';
     return { tokens, stopTriggers: full.stopGenerationTriggers };
   }
 

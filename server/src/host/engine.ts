@@ -1022,6 +1022,7 @@ export class LlamaEngine {
         maxTokens: fitted.maxTokens,
         signal,
         bosPrepended: prependsBos(current.model),
+        trace: this.trace,
         onTextChunk: (text) => {
           meter.sawToken();
           if (text !== '') onChunk(text);

@@ -20,6 +20,8 @@ export const tinyRepoOptions: GgufModelOptions = { ...tinyOptions, name: 'tiny-r
  * valid UTF-8 (llama-server answers 500 on invalid UTF-8 in its JSON).
  */
 export const tinyAsciiOptions: GgufModelOptions = { ...tinyOptions, name: 'tiny-ascii', asciiBytesOnly: true };
+/** The tiny model whose output tokenizes back to the tokens it generated (#24's control case): one token per character. */
+export const tinyRoundTripOptions: GgufModelOptions = { ...tinyOptions, name: 'tiny-roundtrip', roundTrip: true };
 
 /** 8 layers x 1024, F16: about 270 MB, big enough that freeing it shows in RSS. */
 export const largeOptions: GgufModelOptions = {
@@ -53,6 +55,7 @@ export const tinyModel = (): Promise<string> => cachedModel(tinyOptions);
 export const tinyRepoModel = (): Promise<string> => cachedModel(tinyRepoOptions);
 export const largeModel = (): Promise<string> => cachedModel(largeOptions);
 export const tinyAsciiModel = (): Promise<string> => cachedModel(tinyAsciiOptions);
+export const tinyRoundTripModel = (): Promise<string> => cachedModel(tinyRoundTripOptions);
 
 async function main(which: string | undefined): Promise<void> {
   if (which !== 'tiny' && which !== 'large') {

@@ -125,9 +125,9 @@ async function beforeSleep(s: Session): Promise<{ firstChat: TokenFigures; first
 let noSleep: Promise<TokenFigures> | null = null;
 
 /**
- * The same follow-up with no sleep between: what it evaluates is the floor. The generated model's
- * answer is bytes that re-tokenize differently in the history, so even then the follow-up
- * evaluates the answer again as well as the new message; a real model's answer is reused.
+ * The same follow-up with no sleep between: what it evaluates is the floor, the new message and
+ * its template tokens. The generated model's answer is bytes that re-tokenize differently, but the
+ * host continues from the chat's exact tokens (#24; chatTokens.test.ts measures that alone).
  */
 function followUpWithoutSleep(): Promise<TokenFigures> {
   noSleep ??= (async () => {

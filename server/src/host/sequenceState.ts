@@ -7,6 +7,7 @@
 import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { recordOf, removeState, type SequenceKind } from '../shared/stateFiles';
+import type { ChatTokenRecord } from './llama/chatTokens';
 
 // The host's modules find the whole state store here.
 export { binOf, recordOf, removeState, removeStatesOf, stateBase, stateDirOf, type SequenceKind } from '../shared/stateFiles';
@@ -30,6 +31,8 @@ export interface StateRecord extends ModelIdentity {
   bytes: number;
   /** The completion's kept text before the cursor line (see cutBeforeLine); null for chat. */
   keptBeforeLine: string | null;
+  /** #24: the conversation the chat's tokens hold (chatTokens.ts); absent or null: a follow-up is evaluated in full. */
+  chat?: ChatTokenRecord | null;
 }
 
 const format = 1;

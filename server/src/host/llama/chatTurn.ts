@@ -1,17 +1,13 @@
 // One chat answer on the chat sequence: the history fitted to the context (the oldest turns go
-// first), then the answer streamed piece by piece.
-import type { ChatHistoryItem, LlamaChat } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
+// first), then the answer streamed piece by piece, continuing from the exact tokens of a follow-up.
 import { EngineError, nativeMessage } from '../engineError';
 import type { GenerationResult, HostChatMessage, ChatTurnParams } from '../../engine/types';
 import { abortResult, GenerationMeter, mapStopReason } from './generation';
+import type { NodeLlamaCpp } from './backend';
+import { prependsBos } from './infillPrompt';
 import type { LoadedModel } from './loadedModel';
 
 export type ChatParams = ChatTurnParams;
-
-function toHistoryItem(m: HostChatMessage): ChatHistoryItem {
-  if (m.role === 'assistant') return { type: 'model', response: [m.text] };
-  return { type: m.role, text: m.text };
-}
 
 /** Drops the oldest turns (never the system prompt or the question) until prompt and answer fit. */
 function fitChatHistory(
@@ -39,31 +35,35 @@ function fitChatHistory(
   return { messages: kept, maxTokens: Math.min(answer, room) };
 }
 
-/** The answer to `params.messages`, each streamed piece passed to `onChunk`; `makeChat` makes the load's LlamaChat on its first turn. */
+/**
+ * The answer to `params.messages`, each streamed piece passed to `onChunk`. A follow-up of the
+ * conversation the chat sequence holds continues from its exact tokens (chatTurns.ts, #24); any
+ * other turn goes through the load's LlamaChat, made on its first turn.
+ */
 export async function runChat(
   loaded: LoadedModel,
-  makeChat: () => Promise<LlamaChat>,
+  lib: NodeLlamaCpp,
   params: ChatParams,
   onChunk: (text: string) => void,
   signal: AbortSignal,
+  trace: (line: string) => void,
 ): Promise<GenerationResult> {
   const fitted = fitChatHistory(loaded, params.messages, params.maxTokens);
-  const history = fitted.messages.map(toHistoryItem);
-  history.push({ type: 'model', response: [] });
   const meter = new GenerationMeter(loaded.chatSequence);
   try {
-    loaded.chat ??= await makeChat();
-    const response = await loaded.chat.generateResponse(history, {
+    loaded.chat ??= new lib.LlamaChat({ contextSequence: loaded.chatSequence });
+    const response = await loaded.chatTurns.answer(lib, loaded.chat, fitted.messages, {
       maxTokens: fitted.maxTokens,
       signal,
-      stopOnAbortSignal: true,
+      bosPrepended: prependsBos(loaded.model),
+      trace,
       onTextChunk: (text) => {
         meter.sawToken();
         if (text !== '') onChunk(text);
       },
     });
-    const figures = meter.figures(null);
-    return { text: response.response, stopReason: mapStopReason(response.metadata.stopReason), tokens: figures.generatedTokens, figures };
+    const figures = meter.figures(response.promptTokens);
+    return { text: response.text, stopReason: mapStopReason(response.stopReason), tokens: figures.generatedTokens, figures };
   } catch (err) {
     if (signal.aborted) {
       const figures = meter.figures(null);

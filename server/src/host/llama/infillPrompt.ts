@@ -25,7 +25,7 @@ const repoTokenTexts = { rep: ['<|repo_name|>', '<|fim_repo|>', '<REPO>'], sep: 
 const chunkTokenCacheSize = 64;
 
 /** Whether node-llama-cpp prepends BOS to a completion's tokens (its resolveBeginningTokenToPrepend). */
-function prependsBos(model: LlamaModel): boolean {
+export function prependsBos(model: LlamaModel): boolean {
   const vocabulary = String(model.vocabularyType);
   if (model.tokens.bos == null || vocabulary === 'rwkv' || vocabulary === 'ugm') return false;
   return vocabulary === 'wpm' || model.tokens.shouldPrependBosToken;

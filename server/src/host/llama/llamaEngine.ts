@@ -281,7 +281,6 @@ export class LlamaEngine {
     if (params.messages.length === 0) throw new EngineError('The chat request has no messages.');
     await current.states.restore('chat');
     const { model } = current;
-    const makeChat = async () => new (await this.loader.library).LlamaChat({ contextSequence: model.chatSequence });
-    return runChat(model, makeChat, params, onChunk, signal);
+    return runChat(model, await this.loader.library, params, onChunk, signal, this.trace);
   }
 }

@@ -8,6 +8,7 @@ import type { GpuChoice } from '../../shared/settings';
 import { EngineError, nativeMessage } from '../engineError';
 import type { LoadParams, LoadResult } from '../../engine/types';
 import { startLlama, type NodeLlamaCpp, type StartedLlama } from './backend';
+import { ChatTurns } from './chatTurns';
 import type { LoadedModel } from './loadedModel';
 import { checkModelFile, checkTensorData } from './modelFile';
 
@@ -147,6 +148,7 @@ export class LlamaLoader {
       completion: new lib.LlamaCompletion({ contextSequence: sequence }),
       chatSequence,
       chat: null,
+      chatTurns: new ChatTurns(chatSequence),
       result,
       keptBeforeLine: null,
     };

@@ -7,6 +7,7 @@ import type { LlamaChat, LlamaCompletion, LlamaContext, LlamaContextSequence, Ll
 };
 import type { LoadResult } from '../../engine/types';
 import type { SequenceKind } from '../sequenceState';
+import type { ChatTurns } from './chatTurns';
 
 export interface LoadedModel {
   readonly model: LlamaModel;
@@ -17,6 +18,8 @@ export interface LoadedModel {
   readonly chatSequence: LlamaContextSequence;
   /** Made on the first chat turn: resolving the chat template costs ~300 ms that a wake for a completion need not pay. */
   chat: LlamaChat | null;
+  /** #24: which conversation the chat sequence holds, by its exact tokens (saved with its state), and the follow-ups that continue it. */
+  readonly chatTurns: ChatTurns;
   readonly result: LoadResult;
   /**
    * The text before the cursor line that the completion sequence's prompt was cut at (see
@@ -33,6 +36,7 @@ export function sequenceIn(loaded: LoadedModel, kind: SequenceKind): LlamaContex
 /** Frees what the load made, users before what they use: chat and completion, sequences, context, model. */
 export async function disposeLoadedModel(loaded: LoadedModel): Promise<void> {
   loaded.chat?.dispose({ disposeSequence: false });
+  loaded.chatTurns.dispose();
   loaded.completion.dispose({ disposeSequence: false });
   loaded.sequence.dispose();
   loaded.chatSequence.dispose();

@@ -25,6 +25,7 @@ import {
   type StateRecord,
 } from '../sequenceState';
 import { sequenceIn, type LoadedModel } from './loadedModel';
+import { parseChatTokenRecord } from './chatTokens';
 import { WindowStates } from './windowStates';
 
 /**
@@ -114,6 +115,8 @@ export class SequenceStateStore {
     const base = stateBase(this.stateDir, this.identity.modelPath, kind);
     const record = await this.loadSaved(kind, base, `saved ${kind} state ${path.basename(base)}`);
     if (record && kind === 'completion') this.loaded.keptBeforeLine = record.keptBeforeLine;
+    // #24: the restored chat tokens' conversation; a record without one (or not one) means a full evaluation.
+    if (record && kind === 'chat') this.loaded.chatTurns.record = parseChatTokenRecord(record.chat);
   }
 
   /**
@@ -215,6 +218,8 @@ export class SequenceStateStore {
       tokenCount,
       bytes: fileSize,
       keptBeforeLine: kind === 'completion' ? this.loaded.keptBeforeLine : null,
+      // #24: what the chat's tokens hold, so a follow-up after the wake evaluates only its new part.
+      chat: kind === 'chat' ? this.loaded.chatTurns.record : null,
     };
   }
 

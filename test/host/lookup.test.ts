@@ -45,7 +45,11 @@ const infill = (prefix: string, middle: string, maxTokens: number): InfillParams
 const prompts: InfillParams[] = [
   infill('function add(a, b) {\n', '  return ', 48),
   // A repeated structure: the answer is likely to repeat the prompt.
-  infill('const rows = [\n' + Array.from({ length: 12 }, (_, i) => `  { id: ${i}, name: "row${i}", done: false },\n`).join(''), '  { id: ', 64),
+  infill(
+    'const rows = [\n' + Array.from({ length: 12 }, (_, i) => `  { id: ${i}, name: "row${i}", done: false },\n`).join(''),
+    '  { id: ',
+    64,
+  ),
   infill('abcabcabcabcabcabcabcabcabcabcabcabc\n'.repeat(6), 'abcabc', 64),
   infill('if (x) {\n  x = x + 1;\n}\n'.repeat(8), 'if (x) {\n', 64),
   infill('let total = 0;\nfor (const item of items) {\n', '  total += ', 32),

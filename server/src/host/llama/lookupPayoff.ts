@@ -22,7 +22,10 @@ export class LookupPayoff {
     if (this.stopped || drafted <= 0) return { off: false, drafted: 0, accepted: 0 };
     this.recent.push({ drafted, accepted });
     if (this.recent.length > payoffWindow) this.recent.shift();
-    const sum = this.recent.reduce((s, r) => ({ drafted: s.drafted + r.drafted, accepted: s.accepted + r.accepted }), { drafted: 0, accepted: 0 });
+    const sum = this.recent.reduce((s, r) => ({ drafted: s.drafted + r.drafted, accepted: s.accepted + r.accepted }), {
+      drafted: 0,
+      accepted: 0,
+    });
     if (this.recent.length < payoffWindow || sum.accepted >= sum.drafted * minAcceptance) return { off: false, ...sum };
     this.stopped = true;
     return { off: true, ...sum };

@@ -1,9 +1,11 @@
-// Prompt-lookup drafts for one sequence: node-llama-cpp's InputLookupTokenPredictor behind a
-// switch. A sequence's predictor is fixed when the sequence is made, so turning drafts off (when
-// they do not pay) leaves the predictor attached and has it draft nothing.
+// Prompt-lookup drafts for one sequence, as a node-llama-cpp token predictor: it follows the
+// sequence's tokens (reset with its state, then each accepted token) and drafts with
+// lookupDraft.ts. A sequence's predictor is fixed when the sequence is made, so turning drafts
+// off (when they do not pay) leaves it attached and has it draft nothing.
 import type { Token, TokenPredictor } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import type { NodeLlamaCpp } from './backend';
 import { LookupPayoff } from './lookupPayoff';
+import { lookupDraft } from './lookupDraft';
 
 export interface SequenceLookup {
   /** Attach on getSequence({ tokenPredictor }). */
@@ -14,33 +16,30 @@ export interface SequenceLookup {
 }
 
 export function createSequenceLookup(lib: NodeLlamaCpp): SequenceLookup {
-  const inner = new lib.InputLookupTokenPredictor();
-  const lookup: { enabled: boolean } = { enabled: true };
-  class SwitchableLookup extends lib.TokenPredictor {
-    reset(params: Parameters<TokenPredictor['reset']>[0]): void {
-      inner.reset(params);
+  const state = { enabled: true, tokens: [] as Token[] };
+  // node-llama-cpp's InputLookupTokenPredictor looks only in the completion's input (for a chat,
+  // the last user message), never in the answer so far or the rest of the history.
+  class SequenceTokensLookup extends lib.TokenPredictor {
+    reset(params: { stateTokens: Token[] }): void {
+      state.tokens = params.stateTokens.slice();
     }
     pushTokens(tokens: Token[]): void {
-      inner.pushTokens(tokens);
+      for (const token of tokens) state.tokens.push(token);
     }
     predictTokens(): Token[] {
-      return lookup.enabled ? inner.predictTokens() : [];
-    }
-    override updateInputTokens(tokens: Token[]): void {
-      inner.updateInputTokens(tokens);
+      return state.enabled ? (lookupDraft(state.tokens) as Token[]) : [];
     }
     override dispose(): void {
-      inner.dispose();
+      state.tokens = [];
     }
   }
-  const predictor = new SwitchableLookup();
   return {
-    predictor,
+    predictor: new SequenceTokensLookup(),
     get enabled() {
-      return lookup.enabled;
+      return state.enabled;
     },
     set enabled(on: boolean) {
-      lookup.enabled = on;
+      state.enabled = on;
     },
     payoff: new LookupPayoff(),
   };

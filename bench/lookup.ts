@@ -87,12 +87,8 @@ export async function runLookup(ctx: BenchContext): Promise<BenchOutcome> {
   const load = loadAverage();
   const dirs: string[] = [];
   const params = (lookup: boolean): LoadParams => ({ modelPath: ctx.largeModel, gpu, gpuLayers, contextSize: 4096, threads, lookup });
-  const on = startHost(params(true), dirs);
-  const off = startHost(params(false), dirs);
   const cases: Record<string, { on: Side; off: Side; same: number; total: number }> = {};
   try {
-    await on.load(params(true));
-    await off.load(params(false));
     const n = count(ctx, 8, 2);
     const suites: Array<[string, () => Array<(h: HostProcess) => Promise<GenerationResult>>]> = [
       ['(a) ordinary completions', () => ordinaryPrompts(n).map((p) => (h: HostProcess) => h.infill(p))],
@@ -107,6 +103,11 @@ export async function runLookup(ctx: BenchContext): Promise<BenchOutcome> {
       ],
     ];
     for (const [name, make] of suites) {
+      // Fresh hosts per case: a case whose drafts do not pay turns them off for the rest of the load.
+      const on = startHost(params(true), dirs);
+      const off = startHost(params(false), dirs);
+      await on.load(params(true));
+      await off.load(params(false));
       const c = (cases[name] = { on: newSide(), off: newSide(), same: 0, total: 0 });
       for (const run of make()) {
         // Alternate which goes first, so neither side always meets a warmer cache.
@@ -119,10 +120,10 @@ export async function runLookup(ctx: BenchContext): Promise<BenchOutcome> {
         c.total++;
         if (withLookup.text === without.text && withLookup.tokens === without.tokens) c.same++;
       }
+      await on.shutdown(5000);
+      await off.shutdown(5000);
     }
   } finally {
-    await on.shutdown(5000).catch(() => undefined);
-    await off.shutdown(5000).catch(() => undefined);
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
   const rows = Object.entries(cases).map(([name, c]) => {

@@ -133,4 +133,31 @@ describe('prompt lookup in the model host', () => {
     }
     assert.ok(drafted > 0, 'the chat sequence drafts too');
   });
+
+  it('stops drafting for completions where drafts are mostly refused, says so in the log, and answers the same', async () => {
+    const lines: string[] = [];
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'llm-rt-lookup-'));
+    runtimeDirs.push(dir);
+    const judged = new HostProcess({
+      hostPath,
+      log: (line) => lines.push(line),
+      env: { ...process.env, LOCAL_LLM_RUNTIME_DIR: dir, ...testHooksEnv({ hostGraceMs: 1000 }) },
+      identity: { modelPath: model, gpu: 'auto', gpuLayers: 'auto', contextSize: 1024, threads: os.availableParallelism() },
+      hello: { idleMs: 0, sleepMode: 'deep', stateCapBytes: 0 },
+    });
+    try {
+      await judged.load(params(true));
+      const turnedOff = (): boolean => lines.some((l) => /Prompt lookup is now off for completions/.test(l));
+      // Ordinary code, where the random model's noise seldom repeats itself: few drafts are accepted.
+      const prompt = (i: number): InfillParams => infill(`function add${i}(a, b) {\n`, `  return a * ${i} + `, 24);
+      let i = 0;
+      for (; i < 40 && !turnedOff(); i++) await judged.infill(prompt(i));
+      assert.ok(turnedOff(), `the log says drafts stopped: ${lines.join(' | ')}`);
+      const after = await judged.infill(prompt(i));
+      assert.equal(after.figures.draftedTokens, undefined, 'nothing drafted once it is off');
+      assert.deepEqual(outcome(after), outcome(await off.infill(prompt(i))));
+    } finally {
+      await judged.shutdown(5000);
+    }
+  });
 });

@@ -4,7 +4,7 @@
 /** Requests that drafted something, judged together. */
 export const payoffWindow = 8;
 /** Below this share of drafted tokens accepted over the window, drafting stops. */
-export const minAcceptance = 0.2;
+export const minAcceptance = 0.3;
 
 export interface PayoffVerdict {
   /** True once drafting should stop (it stays stopped). */

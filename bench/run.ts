@@ -12,6 +12,7 @@ import { runKeystroke } from './keystroke';
 import { runGhostAfterSleep } from './ghostAfterSleep';
 import { runContextRing } from './contextRing';
 import { runWindowPriority } from './windowPriority';
+import { runLookup } from './lookup';
 import { buildEngineWorker } from './lib/buildWorker';
 import type { BenchContext, BenchOutcome } from './lib/context';
 import { pageCacheDropProblem } from './lib/pageCache';
@@ -28,6 +29,7 @@ const benchmarks: Record<string, (ctx: BenchContext) => Promise<BenchOutcome>> =
   ghostAfterSleep: runGhostAfterSleep,
   contextRing: runContextRing,
   windowPriority: runWindowPriority,
+  lookup: runLookup,
 };
 
 async function main(): Promise<void> {

@@ -2,7 +2,7 @@
 // (system, history, each mention, retrieved chunks, question), each with its tokens and whether it
 // fit, then what was left out. Pure (no `vscode`).
 import type { ChatPromptPart, LastChatPrompt } from '../../../server/src/shared/protocol';
-import { formatMs } from '../../../server/src/shared/format';
+import { formatLookupFigures, formatMs } from '../../../server/src/shared/format';
 
 export const noChatYet = 'No chat turn has run yet.';
 
@@ -39,6 +39,7 @@ function figuresLines(prompt: LastChatPrompt): string[] {
   return [
     `Prompt tokens:   ${f.promptTokens} (${f.evaluatedTokens} evaluated, ${f.reusedTokens} reused from the KV cache)`,
     `Generated:       ${f.generatedTokens} tokens, ${speed}`,
+    `Prompt lookup:   ${formatLookupFigures(f)}`,
     `Time:            ${formatMs(f.ms)}`,
   ];
 }

@@ -1,7 +1,7 @@
 // The text of the "Show Last Completion Prompt" document: the prompt exactly as the model read
 // it, each part introduced by a marker line, and what it cost. Pure (no `vscode`).
 import type { LastCompletionPrompt, PromptPartKind } from '../../../server/src/shared/protocol';
-import { formatMs } from '../../../server/src/shared/format';
+import { formatLookupFigures, formatMs } from '../../../server/src/shared/format';
 
 export const noCompletionYet = 'No completion has run yet.';
 
@@ -29,6 +29,7 @@ function figuresLines(p: LastCompletionPrompt): string[] {
   return [
     `Prompt tokens:   ${f.promptTokens} (${f.evaluatedTokens} evaluated, ${f.reusedTokens} reused from the KV cache)`,
     `Generated:       ${f.generatedTokens} tokens, ${speed}`,
+    `Prompt lookup:   ${formatLookupFigures(f)}`,
     `Time:            ${formatMs(f.ms)}`,
     `Capped:          ${p.capped ? 'yes, generation stopped at localLlm.completion.maxMs' : 'no'}`,
   ];

@@ -18,6 +18,8 @@ export interface LoadParams {
   threads: number;
   /** Where the sequences' state is kept across sleep (sequenceState.ts); null keeps none. */
   stateDir?: string | null;
+  /** Prompt-lookup drafts on both sequences (localLlm.completion.lookup); absent means on. */
+  lookup?: boolean;
 }
 
 export interface SaveStateParams {

@@ -154,6 +154,7 @@ export class ModelDriver implements GateDriver {
         contextSize: settings.contextSize,
         threads: settings.threads > 0 ? settings.threads : os.availableParallelism(),
         stateDir: settings.stateCacheMB > 0 ? (this.options.stateDir?.() ?? null) : null,
+        lookup: settings.completion.lookup,
       };
       // An engine serves one set of load settings (a shared host, one identity): others are another engine.
       if (this.host && !this.host.serves(params)) await this.dropHost(this.host);

@@ -48,9 +48,21 @@ export function formatClock(epochMs: number): string {
   return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
 }
 
-/** "812 prompt tokens, 3 evaluated (809 reused), 23 tok/s". */
+/** "812 prompt tokens, 3 evaluated (809 reused), 23 tok/s", then ", 12/40 drafts accepted (30%)" when prompt lookup drafted. */
 export function formatTokenFigures(f: TokenFigures): string {
   const speed =
     f.tokensPerSecond === null ? '' : `, ${f.tokensPerSecond >= 10 ? Math.round(f.tokensPerSecond) : f.tokensPerSecond.toFixed(1)} tok/s`;
-  return `${f.promptTokens} prompt tokens, ${f.evaluatedTokens} evaluated (${f.reusedTokens} reused)${speed}`;
+  const drafts = f.draftedTokens ? `, ${f.acceptedTokens ?? 0}/${f.draftedTokens} drafts accepted (${acceptancePercent(f)}%)` : '';
+  return `${f.promptTokens} prompt tokens, ${f.evaluatedTokens} evaluated (${f.reusedTokens} reused)${speed}${drafts}`;
+}
+
+/** The share of drafted tokens accepted, in whole percent; 0 when none were drafted. */
+export function acceptancePercent(f: TokenFigures): number {
+  return f.draftedTokens ? Math.round(((f.acceptedTokens ?? 0) * 100) / f.draftedTokens) : 0;
+}
+
+/** The prompt views' line on prompt lookup: "12 of 40 drafted tokens accepted (30%)", or that none were drafted. */
+export function formatLookupFigures(f: TokenFigures): string {
+  if (!f.draftedTokens) return 'no tokens drafted';
+  return `${f.acceptedTokens ?? 0} of ${f.draftedTokens} drafted tokens accepted (${acceptancePercent(f)}%)`;
 }

@@ -101,6 +101,10 @@ export interface TokenFigures {
   tokensPerSecond: number | null;
   /** Time in the model host, prompt evaluation included. */
   ms: number;
+  /** Tokens drafted by prompt lookup and verified by the model; absent when no drafts were made (lookup off, remote engine). */
+  draftedTokens?: number;
+  /** Drafted tokens the model agreed with and that became output. */
+  acceptedTokens?: number;
 }
 
 export interface ModelStatus {

@@ -29,6 +29,8 @@ export interface CompletionSettings {
   maxLines: number;
   /** Generation stops here and the user gets what is ready; 0 means no cap. */
   maxMs: number;
+  /** Prompt-lookup drafts (speculative decoding) for completions and chat with the local engine. */
+  lookup: boolean;
 }
 
 export interface ContextSettings {
@@ -75,7 +77,7 @@ export const defaultSettings: Settings = {
   wakeOnActivity: true,
   loadOnStartup: true,
   stateCacheMB: 1024,
-  completion: { enabled: true, debounceMs: 150, maxTokens: 64, maxLines: 8, maxMs: 1500 },
+  completion: { enabled: true, debounceMs: 150, maxTokens: 64, maxLines: 8, maxMs: 1500, lookup: true },
   context: {
     enabled: true,
     exclude: [
@@ -264,6 +266,7 @@ export function normalizeSettings(raw: unknown): NormalizedSettings {
         maxTokens: int('completion.maxTokens', d.completion.maxTokens),
         maxLines: int('completion.maxLines', d.completion.maxLines),
         maxMs: int('completion.maxMs', d.completion.maxMs),
+        lookup: bool('completion.lookup', d.completion.lookup),
       },
       context: {
         enabled: bool('context.enabled', d.context.enabled),

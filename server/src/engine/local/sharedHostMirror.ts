@@ -27,6 +27,10 @@ const sleepFreedWaitMs = 10_000;
 /** How often a window whose shared host ended in deep sleep looks whether another window woke it. */
 const peekMs = 1000;
 
+/**
+ * What decides which shared host a window uses. `lookup` is left out: it never changes the text,
+ * so windows that differ in it share one host, which drafts as the window that loaded it asked.
+ */
 export function identityOf(params: LoadParams): HostIdentity {
   const { modelPath, gpu, gpuLayers, contextSize, threads } = params;
   return { modelPath, gpu, gpuLayers, contextSize, threads };

@@ -26,6 +26,7 @@ import { runInfill, runPrefill, stoppedPrefill } from './completionRuns';
 import { abortResult } from './generation';
 import { InfillPrompt } from './infillPrompt';
 import { LaneQueue } from './laneQueue';
+import { minAcceptance, payoffWindow } from './lookupPayoff';
 import { LlamaLoader, type LoadTimings } from './llamaLoader';
 import { disposeLoadedModel, type LoadedModel } from './loadedModel';
 import { SequenceStateStore, type CompletionOwner } from './sequenceStateStore';
@@ -273,7 +274,9 @@ export class LlamaEngine {
     const current = this.requireLoaded();
     await current.states.restore('completion');
     await current.states.switchTo(owner);
-    return runInfill(current.model, current.prompt.build(params), params, signal, started);
+    const result = await runInfill(current.model, current.prompt.build(params), params, signal, started);
+    this.judgeLookup(current.model, 'completion', result);
+    return result;
   }
 
   private async chatNow(params: ChatParams, onChunk: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {
@@ -281,6 +284,21 @@ export class LlamaEngine {
     if (params.messages.length === 0) throw new EngineError('The chat request has no messages.');
     await current.states.restore('chat');
     const { model } = current;
-    return runChat(model, await this.loader.library, params, onChunk, signal, this.trace);
+    const result = await runChat(model, await this.loader.library, params, onChunk, signal, this.trace);
+    this.judgeLookup(model, 'chat', result);
+    return result;
+  }
+
+  /** Stops a sequence's drafts once recent requests accepted too few of them (lookupPayoff.ts), and says so. */
+  private judgeLookup(loaded: LoadedModel, kind: SequenceKind, result: GenerationResult): void {
+    const lookup = loaded.lookup?.[kind];
+    if (!lookup?.enabled) return;
+    const verdict = lookup.payoff.record(result.figures.draftedTokens ?? 0, result.figures.acceptedTokens ?? 0);
+    if (!verdict.off) return;
+    lookup.enabled = false;
+    const share = Math.round((verdict.accepted * 100) / verdict.drafted);
+    this.log(
+      `Prompt lookup is now off for ${kind === 'completion' ? 'completions' : 'chat'}: the last ${payoffWindow} requests accepted ${verdict.accepted} of ${verdict.drafted} drafted tokens (${share}%, under ${Math.round(minAcceptance * 100)}%); it is on again after the next model load.`,
+    );
   }
 }

@@ -10,6 +10,7 @@ import type { LoadParams, LoadResult } from '../../engine/types';
 import { startLlama, type NodeLlamaCpp, type StartedLlama } from './backend';
 import { ChatTurns } from './chatTurns';
 import type { LoadedModel } from './loadedModel';
+import { createSequenceLookup } from './lookupPredictor';
 import { checkModelFile, checkTensorData } from './modelFile';
 
 /** How long the phases of the last load took; the benchmarks report them. */
@@ -127,8 +128,10 @@ export class LlamaLoader {
     }
     const done = performance.now();
     this.timings = { getLlamaMs, loadModelMs: contextStarted - modelStarted, createContextMs: done - contextStarted };
-    const sequence = context.getSequence();
-    const chatSequence = context.getSequence();
+    // Drafts never change what is generated (each is verified by the model), so they are on unless turned off.
+    const lookup = params.lookup === false ? null : { completion: createSequenceLookup(lib), chat: createSequenceLookup(lib) };
+    const sequence = context.getSequence({ tokenPredictor: lookup?.completion.predictor });
+    const chatSequence = context.getSequence({ tokenPredictor: lookup?.chat.predictor });
     const infill = model.tokens.infill;
     const result: LoadResult = {
       name: file.name !== null && file.name !== '' ? file.name : path.basename(modelPath, '.gguf'),
@@ -151,6 +154,7 @@ export class LlamaLoader {
       chatTurns: new ChatTurns(chatSequence),
       result,
       keptBeforeLine: null,
+      lookup,
     };
   }
 

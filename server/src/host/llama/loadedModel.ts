@@ -8,6 +8,7 @@ import type { LlamaChat, LlamaCompletion, LlamaContext, LlamaContextSequence, Ll
 import type { LoadResult } from '../../engine/types';
 import type { SequenceKind } from '../sequenceState';
 import type { ChatTurns } from './chatTurns';
+import type { SequenceLookup } from './lookupPredictor';
 
 export interface LoadedModel {
   readonly model: LlamaModel;
@@ -26,6 +27,8 @@ export interface LoadedModel {
    * cutBeforeLine); a saved completion state keeps it, so the cut stays put across a restore.
    */
   keptBeforeLine: string | null;
+  /** Each sequence's prompt-lookup drafts; null when localLlm.completion.lookup is off. */
+  readonly lookup: Record<SequenceKind, SequenceLookup> | null;
 }
 
 /** The sequence of `kind` in a load. */

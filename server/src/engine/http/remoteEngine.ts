@@ -7,12 +7,12 @@
 import { Emitter, type Event } from 'vscode-jsonrpc';
 import type { ChatGenerateParams, GenerationResult, HostStats, InfillParams, PrefillResult, SaveStateResult } from '../../host/protocol';
 import { noFigures } from '../../host/protocol';
-import { needsInsecureConfirmation } from '../../models/insecureUrl';
+import { needsInsecureConfirmation } from '../../shared/insecureUrl';
 import type { EngineKind, EngineServerState } from '../../shared/protocol';
+import { ringCharsPerToken } from '../../shared/ringChars';
 import type { Settings } from '../../shared/settings';
 import { NoFimError, type Engine, type EngineExit, type EngineLoadResult, type RemoteView } from '../engine';
 import type { AdapterContext, ExtraChunk, ServerAdapter, ServerDescription } from './adapter';
-import { ringCharsPerToken } from '../../completion/contextRing';
 import { adapters, detectKind } from './detect';
 import { HttpClient, RemoteAbortError, RemoteError, type RequestOptions } from './request';
 

@@ -31,9 +31,9 @@ function settingsFor(url: string, extra: Record<string, unknown> = {}): Record<s
   return {
     engine: url,
     sleepIdleSeconds: 0,
-    // No cut at a line limit: the server's figures come with its stream's last event, which a
-    // cut stops reading before, and the random model writes newlines often enough to hit 4 lines.
-    completion: { debounceMs: 0, maxTokens: 16, maxLines: 200 },
+    // A line limit the random model's newlines often reach: a completion cut there still has the
+    // server's figures (they come in every event, not only in the last one, which a cut never reads).
+    completion: { debounceMs: 0, maxTokens: 16, maxLines: 4 },
     ...extra,
   };
 }

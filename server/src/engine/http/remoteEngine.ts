@@ -8,6 +8,7 @@ import { Emitter, type Event } from 'vscode-jsonrpc';
 import type { ChatGenerateParams, GenerationResult, HostStats, InfillParams, PrefillResult, SaveStateResult } from '../../host/protocol';
 import { noFigures } from '../../host/protocol';
 import { needsInsecureConfirmation } from '../../shared/insecureUrl';
+import type { Clock } from '../../shared/clock';
 import type { EngineKind, EngineServerState } from '../../shared/protocol';
 import { ringCharsPerToken } from '../../shared/ringChars';
 import type { Settings } from '../../shared/settings';
@@ -20,6 +21,15 @@ import { HttpClient, RemoteAbortError, RemoteError, type RequestOptions } from '
 export const defaultPollMs = 2000;
 /** A status poll gives up sooner than a request. */
 const pollTimeoutMs = 5000;
+
+/**
+ * How long the look at the server's own sleep may take when a request's deadline passed with no
+ * answer: short, since a server that answers nothing answers no look either, and the whole
+ * request, the look included, ends within its deadline plus this.
+ */
+export function sleepLookMs(timeoutMs: number): number {
+  return Math.min(1000, Math.ceil(timeoutMs / 4));
+}
 
 /** What outlives one engine (each sleep ends one): the last view, and the sentences already shown. */
 export class RemoteSession {
@@ -44,6 +54,8 @@ export interface RemoteEngineOptions {
   /** Plain http to another machine: the user's yes (asked once per host, remembered by the caller). */
   confirmPlainHttp(host: string): Promise<boolean>;
   pollMs?: number;
+  /** The requests' deadlines (a fake clock in tests). */
+  clock?: Clock;
 }
 
 export class RemoteEngine implements Engine {
@@ -59,9 +71,11 @@ export class RemoteEngine implements Engine {
   private inFlight = 0;
   /** Whether the shown error came from a status poll (a later good poll clears it) or a request. */
   private errorFromPoll = false;
+  /** Whether the server has said whether it sleeps: then an answer means it is awake. */
+  private saysSleep = false;
 
   constructor(private readonly options: RemoteEngineOptions) {
-    this.http = new HttpClient({ baseUrl: options.session.url, apiKey: options.apiKey });
+    this.http = new HttpClient({ baseUrl: options.session.url, apiKey: options.apiKey, clock: options.clock });
   }
 
   get kind(): EngineKind {
@@ -102,6 +116,7 @@ export class RemoteEngine implements Engine {
       const described = await adapter.describe(this.context(), options);
       this.adapter = adapter;
       this.described = described;
+      this.saysSleep = described.sleeping !== null;
       session.view = { ...session.view, kind, server: stateOf(described.sleeping, false), error: null, canSleep: this.canSleep() };
       this.errorFromPoll = false;
       this.options.log(
@@ -245,7 +260,7 @@ export class RemoteEngine implements Engine {
         timeoutMs: asleep ? remote.wakeTimeoutMs : remote.timeoutMs,
         onSlow: async () => {
           const sleeping = await adapter
-            .sleeping(this.context(), described, { timeoutMs: Math.min(pollTimeoutMs, remote.timeoutMs) })
+            .sleeping(this.context(), described, { timeoutMs: sleepLookMs(remote.timeoutMs) })
             .catch(() => null);
           if (sleeping !== true) return null;
           this.setServer('waking');
@@ -273,8 +288,10 @@ export class RemoteEngine implements Engine {
 
   private succeeded(): void {
     const view = this.options.session.view;
-    const changed = view.server !== 'awake' && view.server !== null;
-    if (view.server !== null) view.server = 'awake';
+    // A server that says whether it sleeps and just answered is awake; one that does not say stays unknown.
+    const awake = view.server !== null || this.saysSleep;
+    const changed = awake && view.server !== 'awake';
+    if (awake) view.server = 'awake';
     if (view.error !== null || changed) {
       view.error = null;
       this.options.session.notified.clear();
@@ -329,6 +346,7 @@ export class RemoteEngine implements Engine {
         timeoutMs: Math.min(pollTimeoutMs, this.options.settings().remote.timeoutMs),
       });
       if (this.poller === null) return;
+      if (sleeping !== null) this.saysSleep = true;
       if (this.errorFromPoll && this.options.session.view.error !== null) {
         this.options.session.view.error = null;
         this.options.session.notified.clear();

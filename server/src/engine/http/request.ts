@@ -3,6 +3,7 @@
 // stops answering is not), cancellation by aborting the fetch (the server sees the connection
 // close and stops generating), a bearer token that is never logged, and every failure turned into
 // one sentence that names the server.
+import { systemClock, type Clock } from '../../shared/clock';
 
 /** What went wrong, for the caller's choice of what to do next; the message is the sentence. */
 export type RemoteFailure = 'unreachable' | 'refused' | 'auth' | 'unknown-server' | 'no-fim' | 'timeout' | 'cut' | 'http';
@@ -28,6 +29,8 @@ export interface HttpClientOptions {
   /** The server's base URL, without a trailing slash. */
   baseUrl: string;
   apiKey(): string | null;
+  /** The deadlines' timers (a fake one in tests). */
+  clock?: Clock;
 }
 
 export interface RequestOptions {
@@ -167,13 +170,16 @@ export class HttpClient {
     options: RequestOptions,
     read: (response: Response, alive: () => void, stop: () => void) => Promise<R>,
   ): Promise<R> {
+    const clock = this.options.clock ?? systemClock;
     const abort = new AbortController();
     let timedOut: number | null = null;
     let answered = false;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: unknown;
+    let finished = false;
     const arm = (ms: number): void => {
-      clearTimeout(timer);
-      timer = setTimeout(() => void expire(ms), ms);
+      clock.clearTimeout(timer);
+      if (finished) return;
+      timer = clock.setTimeout(() => void expire(ms), ms);
     };
     const expire = async (ms: number): Promise<void> => {
       if (!answered && options.onSlow) {
@@ -223,7 +229,8 @@ export class HttpClient {
       }
       throw this.transportError(err, answered);
     } finally {
-      clearTimeout(timer);
+      finished = true;
+      clock.clearTimeout(timer);
       options.signal?.removeEventListener('abort', onCallerAbort);
     }
   }

@@ -296,9 +296,10 @@ describe('faults', () => {
   });
 
   it('killed in the middle of a streamed answer, then stopped (SIGSTOP) past the timeout', async () => {
-    // Slow enough (a few ms a token) that the answer is still streaming when the first piece arrives.
+    // Slow enough (a few ms a token) that the answer is still streaming when the first piece arrives,
+    // and never ended early by an end-of-text token (random weights sample one now and then).
     const slower = await cachedModel({ ...tinyAsciiOptions, name: 'small-ascii', layers: 4, embd: 512, ff: 1536, heads: 8 });
-    const llama = await startLlamaServer({ model: slower });
+    const llama = await startLlamaServer({ model: slower, args: ['--ignore-eos'] });
     const server = await startServer(settingsFor(llama.url, { remote: { timeoutMs: 1500, wakeTimeoutMs: 1500 } }), { env: pollEnv });
     let second: LlamaServer | null = null;
     try {

@@ -189,4 +189,25 @@ export default defineConfig(
       ],
     },
   },
+
+  {
+    // The HTTP engines talk to a model server; what the completion feature or the model setting
+    // does is not theirs to know.
+    files: ['server/src/engine/http/**'],
+    rules: {
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            {
+              target: './server/src/engine/http',
+              from: ['./server/src/completion', './server/src/models'],
+              message:
+                'The HTTP engines (engine/http/) import neither completion/ nor models/: move what both need into server/src/shared/, or pass it in as an argument.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

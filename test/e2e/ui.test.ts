@@ -11,6 +11,7 @@ import type { Frame, Locator } from 'playwright-core';
 import {
   clearRecordedStatusTexts,
   cursorToEnd,
+  ghostText,
   hoverText,
   openFile,
   recordedStatusTexts,
@@ -35,6 +36,16 @@ const asleep = /LLM asleep/;
 const waking = /LLM waking/;
 
 const compact = (text: string): string => text.replace(/\s+/g, '');
+
+/** Reads until `done` holds or `timeoutMs` passes, and returns the last value read (the caller asserts on it). */
+async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 function log(line: string): void {
   process.stderr.write(line + '\n');
@@ -84,10 +95,14 @@ describe('Local LLM in a real VS Code workbench', { timeout: 12 * 60_000 }, () =
     const ghost = await waitForGhostText(editor, 60_000);
     await s.shot('02-ghost-text');
     await s.page.keyboard.press('Tab');
-    await s.page.waitForTimeout(300);
-    // What was grey is now document text: the rendered lines hold it and the ghost is gone.
-    const rendered = (await editor.locator('.view-lines').innerText()).replace(/\u00a0/g, ' ');
-    assert.ok(compact(rendered).includes(compact(ghost)), `accepted text ${JSON.stringify(ghost)} not in the editor`);
+    // What was grey becomes document text: waited for until the accepted ghost is no longer shown as
+    // one (a next suggestion may follow it) and the rendered lines hold it.
+    const accepted = async (): Promise<{ ghost: string; rendered: string }> => ({
+      ghost: await ghostText(editor),
+      rendered: (await editor.locator('.view-lines').innerText()).replace(/\u00a0/g, ' '),
+    });
+    const shown = await pollUntil(accepted, (a) => a.ghost !== ghost && compact(a.rendered).includes(compact(ghost)), 10_000);
+    assert.ok(compact(shown.rendered).includes(compact(ghost)), `accepted text ${JSON.stringify(ghost)} not in the editor`);
     await saveActiveEditor(s.page);
     const after = readFileSync(file, 'utf8');
     await s.shot('02-accepted');
@@ -206,9 +221,20 @@ describe('Local LLM in a real VS Code workbench', { timeout: 12 * 60_000 }, () =
       await quickInput.locator('.monaco-list-row', { hasText: 'Choose a GGUF file' }).click();
       // code-server's file dialog is a quick input that takes a typed path.
       const pathInput = quickInput.locator('input.input');
-      await s.page.waitForTimeout(500);
+      // The dialog is open once its box holds the folder it starts in (the model picker's box was
+      // empty); a path typed before that would be overwritten.
+      const startFolder = await pollUntil(
+        () => pathInput.inputValue(),
+        (value) => value.length > 0,
+        10_000,
+      );
+      assert.ok(startFolder.length > 0, 'the file dialog opened with its starting folder');
       await pathInput.fill(s.model);
-      await s.page.waitForTimeout(300);
+      // The dialog has taken the typed path once it lists the model's folder with the file in it.
+      await quickInput
+        .locator('.monaco-list-row', { hasText: path.basename(s.model) })
+        .first()
+        .waitFor({ timeout: 30_000 });
       await pathInput.press('Enter');
       await waitForStatusText(s.status, ready, 90_000);
       await s.shot('08-recovered');

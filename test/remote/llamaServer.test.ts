@@ -32,9 +32,9 @@ function settingsFor(url: string, extra: Record<string, unknown> = {}): Record<s
   return {
     engine: url,
     sleepIdleSeconds: 0,
-    // No cut at a line limit: the server's figures come with its stream's last event, which a
-    // cut stops reading before, and the random model writes newlines often enough to hit 4 lines.
-    completion: { debounceMs: 0, maxTokens: 16, maxLines: 200 },
+    // A line limit the random model's newlines often reach: a completion cut there still has the
+    // server's figures (they come in every event, not only in the last one, which a cut never reads).
+    completion: { debounceMs: 0, maxTokens: 16, maxLines: 4 },
     ...extra,
   };
 }
@@ -297,9 +297,10 @@ describe('faults', () => {
   });
 
   it('killed in the middle of a streamed answer, then stopped (SIGSTOP) past the timeout', async () => {
-    // Slow enough (a few ms a token) that the answer is still streaming when the first piece arrives.
+    // Slow enough (a few ms a token) that the answer is still streaming when the first piece arrives,
+    // and never ended early by an end-of-text token (random weights sample one now and then).
     const slower = await cachedModel({ ...tinyAsciiOptions, name: 'small-ascii', layers: 4, embd: 512, ff: 1536, heads: 8 });
-    const llama = await startLlamaServer({ model: slower });
+    const llama = await startLlamaServer({ model: slower, args: ['--ignore-eos'] });
     const server = await startServer(settingsFor(llama.url, { remote: { timeoutMs: 1500, wakeTimeoutMs: 1500 } }), { env: pollEnv });
     let second: LlamaServer | null = null;
     try {

@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readdir, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { InlineCompletionRequest, type InlineCompletionItem } from 'vscode-languageserver-protocol/node';
+import { InlineCompletionRequest } from 'vscode-languageserver-protocol/node';
 import { ChatRequest, SleepRequest, type ChatResult, type ModelStatus, type TokenFigures } from '../../server/src/shared/protocol';
 import { tinyModel } from '../fixtures/models';
 import { startServer, type TestServer } from './lspClient';
@@ -80,13 +80,17 @@ async function start(settings: Record<string, unknown>, storageDir?: string): Pr
       // A character typed first, so the server's own completion cache never answers.
       const doc = codeText(200, lineStart + extra);
       server.change(uri, ++version, doc.text);
-      const items = (await server.connection.sendRequest(InlineCompletionRequest.type, {
+      const generated = (await server.status()).completions.generated;
+      await server.connection.sendRequest(InlineCompletionRequest.type, {
         textDocument: { uri },
         position: { line: doc.line, character: lineStart.length + extra.length },
         context: { triggerKind: 2 },
-      })) as InlineCompletionItem[] | null;
-      assert.ok(items !== undefined);
-      const f = (await server.status()).lastCompletion;
+      });
+      // A generation ran for this request (an answer of null or [] alone would not say so), so
+      // the figures read next are its own, not the previous completion's.
+      const status = await server.status();
+      assert.equal(status.completions.generated, generated + 1, 'the completion ran a generation');
+      const f = status.lastCompletion;
       assert.ok(f);
       return f;
     },

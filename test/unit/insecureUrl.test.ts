@@ -1,7 +1,7 @@
 // Which model URLs need the plain-http confirmation: http that leaves this machine, and only that.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isLoopbackHost, needsInsecureConfirmation } from '../../server/src/models/insecureUrl';
+import { isLoopbackHost, needsInsecureConfirmation } from '../../server/src/shared/insecureUrl';
 
 describe('needsInsecureConfirmation', () => {
   it('asks for plain http to another machine, however its host is spelled', () => {

@@ -4,6 +4,7 @@
 // adding a chunk appends to the prompt's front part and the tokens of the older chunks, with
 // their KV cache, stay where they were. Pure: no timers, no model.
 import type { ContextChunk, ContextChunkKind } from '../shared/protocol';
+import { ringCharsPerToken } from '../shared/ringChars';
 
 export interface RingLimits {
   maxChunks: number;
@@ -11,9 +12,6 @@ export interface RingLimits {
   /** Characters of chunk text the ring holds in all, as ringSize counts them (the host cuts to the exact token budget). */
   maxChars: number;
 }
-
-/** Code averages 3-4 characters a token; the ring keeps text for this many per budgeted token, and the host cuts the rest exactly. */
-export const ringCharsPerToken = 4;
 
 export const defaultRingLimits: RingLimits = { maxChunks: 16, maxLinesPerChunk: 64, maxChars: 1024 * ringCharsPerToken };
 

@@ -9,7 +9,7 @@ import { downloadModelFile, downloadOrigin } from './download/download';
 import { withDownloadLock } from './download/lock';
 import { checkGgufFile, type GgufCheck } from './gguf';
 import { findCached, modelsDirOf, recordDownload } from './cache';
-import { needsInsecureConfirmation } from './insecureUrl';
+import { needsInsecureConfirmation } from '../shared/insecureUrl';
 import { ModelSetupError } from './setupError';
 import { errorMessage } from '../shared/errors';
 import { formatBytes } from '../shared/format';

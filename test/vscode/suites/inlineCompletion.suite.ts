@@ -96,18 +96,22 @@ describe('inline completions', () => {
     const config = vscode.workspace.getConfiguration('localLlm');
     // Keep editor activity from waking the model, so a completion request has to.
     await config.update('wakeOnActivity', false, vscode.ConfigurationTarget.Global);
-    const log = reports(llm, editor.document.uri);
     const seen = recordStates(llm);
+    // A file opened only once the model sleeps: a request made before the sleep (and answered
+    // empty by it, at whatever moment) cannot report for it, so the report waited for is this one's.
+    const sleepyUri = workspaceFile('sleepy.ts');
+    let log: ReturnType<typeof reports> | null = null;
     try {
       await llm.sleep();
       await waitForState(llm, 'sleeping');
-      // Whatever was in flight when it fell asleep has answered by now.
-      await delay(500);
-      const from = log.seen.length;
       const mark = seen.states.length;
-      await newLine('sleepy');
+      await vscode.workspace.fs.writeFile(sleepyUri, new TextEncoder().encode('export function sleepy(n: number): number {\n  return '));
+      log = reports(llm, sleepyUri);
+      const sleepy = await vscode.window.showTextDocument(await vscode.workspace.openTextDocument(sleepyUri));
+      const end = sleepy.document.lineAt(sleepy.document.lineCount - 1).range.end;
+      sleepy.selection = new vscode.Selection(end, end);
       await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
-      const report = await log.next((r) => !r.cancelled && !r.skipped, from);
+      const report = await log.next((r) => !r.cancelled && !r.skipped);
       assert.equal(llm.getStatus()?.state, 'ready', `answered (${JSON.stringify(report)}) only once awake`);
       assert.deepEqual(
         seen.states
@@ -118,8 +122,14 @@ describe('inline completions', () => {
       );
     } finally {
       seen.dispose();
-      log.dispose();
+      log?.dispose();
       await config.update('wakeOnActivity', undefined, vscode.ConfigurationTarget.Global);
+      // Back to the suite's file for the tests after this one.
+      if (vscode.window.activeTextEditor?.document.uri.toString() === sleepyUri.toString()) {
+        await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+      }
+      await vscode.workspace.fs.delete(sleepyUri).then(undefined, () => undefined);
+      editor = await vscode.window.showTextDocument(editor.document);
     }
   });
 

@@ -1,8 +1,8 @@
 // What each kind of model server must answer: its description, its own sleep, fill-in-the-middle,
 // a streamed chat answer and (where it has one) an unload. The remote engine (remoteEngine.ts)
 // adds what is common: polling, the wake, deadlines, errors, the API key.
-import type { GenerationResult, InfillParams, ChatTurnParams } from '../types';
-import type { EngineKind, StopReason } from '../../shared/protocol';
+import type { ChatTurnParams, GenerationResult, InfillParams } from '../types';
+import type { EngineKind } from '../../shared/protocol';
 import type { HttpClient, RequestOptions } from './request';
 
 export type ServerKind = Exclude<EngineKind, 'local'>;
@@ -59,39 +59,6 @@ export interface ServerAdapter {
   unload(ctx: AdapterContext, described: ServerDescription, options: RequestOptions): Promise<void>;
   /** Wakes a model the server put to sleep, for servers that do not wake on a request by themselves. */
   wake?(ctx: AdapterContext, described: ServerDescription, options: RequestOptions): Promise<void>;
-}
-
-/** Cuts `text` before its `maxLines`-th line break; null while it has fewer. */
-export function cutAtLines(text: string, maxLines: number): string | null {
-  let at = -1;
-  for (let i = 0; i < maxLines; i++) {
-    at = text.indexOf('\n', at + 1);
-    if (at < 0) return null;
-  }
-  return text.slice(0, at);
-}
-
-/** A streamed completion's text, cut at the line limit as the pieces come. */
-export class StreamedInfill {
-  text = '';
-  pieces = 0;
-  stopReason: StopReason = 'eos';
-  private readonly maxLines: number;
-
-  constructor(maxLines: number) {
-    this.maxLines = Math.max(1, maxLines);
-  }
-
-  /** Adds one streamed piece; false once the text reached the line limit (the stream should stop). */
-  add(piece: string): boolean {
-    if (piece) this.pieces++;
-    this.text += piece;
-    const cut = cutAtLines(this.text, this.maxLines);
-    if (cut === null) return true;
-    this.text = cut;
-    this.stopReason = 'maxLines';
-    return false;
-  }
 }
 
 export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

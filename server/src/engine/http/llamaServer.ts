@@ -5,17 +5,9 @@
 // from GET /models and Sleep Now unloads it with POST /models/unload.
 import type { GenerationResult, InfillParams, ChatTurnParams } from '../types';
 import type { StopReason, TokenFigures } from '../../shared/protocol';
-import {
-  StreamedInfill,
-  isRecord,
-  num,
-  str,
-  type AdapterContext,
-  type ExtraChunk,
-  type ServerAdapter,
-  type ServerDescription,
-} from './adapter';
+import { isRecord, num, str, type AdapterContext, type ExtraChunk, type ServerAdapter, type ServerDescription } from './adapter';
 import { RemoteError, type RequestOptions } from './request';
+import { readStreamedAnswer } from './streamedAnswer';
 
 /** What /props must hold for the server to count as llama-server. */
 export function looksLikeLlamaServer(props: unknown): boolean {
@@ -90,12 +82,11 @@ export const llamaServerAdapter: ServerAdapter = {
   },
 
   async infill(ctx, described, params: InfillParams, extra: readonly ExtraChunk[], options): Promise<GenerationResult> {
-    const out = new StreamedInfill(params.maxLines);
-    let final: Record<string, unknown> | null = null;
-    try {
-      await ctx.http.stream(
-        '/infill',
-        {
+    const answer = await readStreamedAnswer(
+      ctx.http,
+      {
+        path: '/infill',
+        body: {
           ...(described.model !== null ? { model: described.model } : {}),
           input_prefix: params.prefix,
           input_suffix: params.suffix,
@@ -105,31 +96,21 @@ export const llamaServerAdapter: ServerAdapter = {
           stop: params.stopTexts,
           stream: true,
           cache_prompt: true,
+          // The figures in every event, not only the last: a completion cut at its line limit
+          // stops reading before the last one.
+          timings_per_token: true,
         },
-        options,
-        (event) => {
-          if (!isRecord(event)) return true;
-          if (!out.add(str(event.content) ?? '')) return false;
-          if (event.stop === true) {
-            final = event;
-            out.stopReason = stopReasonOf(str(event.stop_type));
-            return false;
-          }
-          return true;
-        },
-      );
-    } catch (err) {
-      if (err instanceof RemoteError && err.status === 501) {
-        throw new RemoteError(
-          'no-fim',
-          `The model on ${ctx.http.label} has no fill-in-the-middle tokens, so inline completions cannot run; chat works.`,
-          501,
-        );
-      }
-      throw err;
-    }
-    const figures = figuresFrom(final ?? {}, out.pieces);
-    return { text: out.text, stopReason: out.stopReason, tokens: figures.generatedTokens, figures };
+        maxLines: params.maxLines,
+      },
+      options,
+      (event) => ({
+        piece: str(event.content) ?? '',
+        done: event.stop === true,
+        stopReason: event.stop === true ? stopReasonOf(str(event.stop_type)) : undefined,
+      }),
+    ).catch((err: unknown) => Promise.reject(noFimOr(ctx, err)));
+    const figures = figuresFrom(answer.said, answer.pieces);
+    return { text: answer.text, stopReason: answer.stopReason, tokens: figures.generatedTokens, figures };
   },
 
   async chat(ctx, described, params: ChatTurnParams, onChunk, options): Promise<GenerationResult> {
@@ -149,6 +130,16 @@ export const llamaServerAdapter: ServerAdapter = {
     if (status !== 200) throw ctx.http.statusError(status, body);
   },
 };
+
+/** llama-server's 501 to /infill means the model has no FIM tokens: said as such. */
+function noFimOr(ctx: AdapterContext, err: unknown): unknown {
+  if (!(err instanceof RemoteError && err.status === 501)) return err;
+  return new RemoteError(
+    'no-fim',
+    `The model on ${ctx.http.label} has no fill-in-the-middle tokens, so inline completions cannot run; chat works.`,
+    501,
+  );
+}
 
 async function routerEntry(ctx: AdapterContext, model: string, options: RequestOptions): Promise<Record<string, unknown> | null> {
   const { status, body } = await ctx.http.json('GET', '/models', undefined, options);
@@ -197,35 +188,27 @@ export async function openAiChat(
   onChunk: (text: string) => void,
   options: RequestOptions,
 ): Promise<GenerationResult> {
-  let text = '';
-  let finish: string | null = null;
-  let pieces = 0;
-  let final: Record<string, unknown> = {};
-  await ctx.http.stream(
-    '/v1/chat/completions',
+  const answer = await readStreamedAnswer(
+    ctx.http,
     {
-      ...(described.model !== null ? { model: described.model } : {}),
-      messages: params.messages.map((m) => ({ role: m.role, content: m.text })),
-      max_tokens: params.maxTokens,
-      stream: true,
-      stream_options: { include_usage: true },
+      path: '/v1/chat/completions',
+      body: {
+        ...(described.model !== null ? { model: described.model } : {}),
+        messages: params.messages.map((m) => ({ role: m.role, content: m.text })),
+        max_tokens: params.maxTokens,
+        stream: true,
+        stream_options: { include_usage: true },
+      },
+      onPiece: onChunk,
     },
     options,
     (event) => {
-      if (!isRecord(event)) return true;
       const choice = Array.isArray(event.choices) && isRecord(event.choices[0]) ? event.choices[0] : null;
       const delta = choice && isRecord(choice.delta) ? choice.delta : null;
-      const piece = delta ? (str(delta.content) ?? '') : '';
-      if (piece) {
-        pieces++;
-        text += piece;
-        onChunk(piece);
-      }
-      if (choice && str(choice.finish_reason)) finish = str(choice.finish_reason);
-      if (isRecord(event.usage) || isRecord(event.timings)) final = { ...final, ...event };
-      return true;
+      const finish = choice ? str(choice.finish_reason) : null;
+      return { piece: delta ? (str(delta.content) ?? '') : '', stopReason: finish ? stopReasonOf(finish) : undefined };
     },
   );
-  const figures = figuresFrom(final, pieces);
-  return { text, stopReason: stopReasonOf(finish), tokens: figures.generatedTokens, figures };
+  const figures = figuresFrom(answer.said, answer.pieces);
+  return { text: answer.text, stopReason: answer.stopReason, tokens: figures.generatedTokens, figures };
 }

@@ -3,10 +3,11 @@
 // `keep_alive`, which we set to the user's sleepIdleSeconds; /api/ps (read-only) lists the models
 // in memory, so a model missing from it is asleep. Sleep Now is `keep_alive: 0`.
 // Shapes from Ollama's API documentation; not run against a real Ollama here.
-import type { GenerationResult, InfillParams, ChatTurnParams } from '../types';
-import type { StopReason, TokenFigures } from '../../shared/protocol';
-import { StreamedInfill, isRecord, num, str, type AdapterContext, type ServerAdapter, type ServerDescription } from './adapter';
+import type { ChatTurnParams, GenerationResult, InfillParams } from '../types';
+import type { TokenFigures } from '../../shared/protocol';
+import { isRecord, num, str, type AdapterContext, type ServerAdapter, type ServerDescription } from './adapter';
 import { RemoteError } from './request';
+import { readStreamedAnswer, type AnswerEvent } from './streamedAnswer';
 
 function keepAlive(ctx: AdapterContext): string | number {
   // 0 means "never sleep" for us; Ollama's -1 keeps the model loaded.
@@ -30,8 +31,10 @@ export function ollamaFigures(final: Record<string, unknown>, fallbackGenerated:
   };
 }
 
-function stopReasonOf(reason: string | null): StopReason {
-  return reason === 'length' ? 'maxTokens' : 'eos';
+/** One line of /api/generate or /api/chat: its text piece; the last one says `done` and why. */
+function decodeEvent(event: Record<string, unknown>, piece: string | null): AnswerEvent {
+  const done = event.done === true;
+  return { piece: piece ?? '', done, stopReason: done ? (str(event.done_reason) === 'length' ? 'maxTokens' : 'eos') : undefined };
 }
 
 export const ollamaAdapter: ServerAdapter = {
@@ -63,68 +66,48 @@ export const ollamaAdapter: ServerAdapter = {
   },
 
   async infill(ctx, described, params: InfillParams, _extra, options): Promise<GenerationResult> {
-    const out = new StreamedInfill(params.maxLines);
-    let final: Record<string, unknown> = {};
-    await ctx.http.stream(
-      '/api/generate',
+    const answer = await readStreamedAnswer(
+      ctx.http,
       {
-        model: described.model,
-        prompt: params.prefix + params.middle,
-        suffix: params.suffix,
-        stream: true,
-        keep_alive: keepAlive(ctx),
-        options: { num_predict: params.maxTokens, stop: params.stopTexts },
+        path: '/api/generate',
+        body: {
+          model: described.model,
+          prompt: params.prefix + params.middle,
+          suffix: params.suffix,
+          stream: true,
+          keep_alive: keepAlive(ctx),
+          options: { num_predict: params.maxTokens, stop: params.stopTexts },
+        },
+        format: 'ndjson',
+        maxLines: params.maxLines,
       },
       options,
-      (event) => {
-        if (!isRecord(event)) return true;
-        if (!out.add(str(event.response) ?? '')) return false;
-        if (event.done === true) {
-          final = event;
-          out.stopReason = stopReasonOf(str(event.done_reason));
-          return false;
-        }
-        return true;
-      },
-      'ndjson',
+      (event) => decodeEvent(event, str(event.response)),
     );
-    const figures = ollamaFigures(final, out.pieces);
-    return { text: out.text, stopReason: out.stopReason, tokens: figures.generatedTokens, figures };
+    const figures = ollamaFigures(answer.said, answer.pieces);
+    return { text: answer.text, stopReason: answer.stopReason, tokens: figures.generatedTokens, figures };
   },
 
   async chat(ctx, described, params: ChatTurnParams, onChunk, options): Promise<GenerationResult> {
-    let text = '';
-    let final: Record<string, unknown> = {};
-    let pieces = 0;
-    await ctx.http.stream(
-      '/api/chat',
+    const answer = await readStreamedAnswer(
+      ctx.http,
       {
-        model: described.model,
-        messages: params.messages.map((m) => ({ role: m.role, content: m.text })),
-        stream: true,
-        keep_alive: keepAlive(ctx),
-        options: { num_predict: params.maxTokens },
+        path: '/api/chat',
+        body: {
+          model: described.model,
+          messages: params.messages.map((m) => ({ role: m.role, content: m.text })),
+          stream: true,
+          keep_alive: keepAlive(ctx),
+          options: { num_predict: params.maxTokens },
+        },
+        format: 'ndjson',
+        onPiece: onChunk,
       },
       options,
-      (event) => {
-        if (!isRecord(event)) return true;
-        const message = isRecord(event.message) ? event.message : null;
-        const piece = message ? (str(message.content) ?? '') : '';
-        if (piece) {
-          pieces++;
-          text += piece;
-          onChunk(piece);
-        }
-        if (event.done === true) {
-          final = event;
-          return false;
-        }
-        return true;
-      },
-      'ndjson',
+      (event) => decodeEvent(event, isRecord(event.message) ? str(event.message.content) : null),
     );
-    const figures = ollamaFigures(final, pieces);
-    return { text, stopReason: stopReasonOf(str(final.done_reason)), tokens: figures.generatedTokens, figures };
+    const figures = ollamaFigures(answer.said, answer.pieces);
+    return { text: answer.text, stopReason: answer.stopReason, tokens: figures.generatedTokens, figures };
   },
 
   async unload(ctx, described, options): Promise<void> {

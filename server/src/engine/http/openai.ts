@@ -4,10 +4,11 @@
 // also has GET /is_sleeping, POST /sleep and POST /wake_up: where /is_sleeping answers, Sleep Now
 // puts the model to sleep and a request wakes it first.
 // Shapes from vLLM's and OpenAI's API documentation; not run against a real vLLM here.
-import type { GenerationResult, InfillParams, ChatTurnParams } from '../types';
-import { StreamedInfill, isRecord, num, str, type AdapterContext, type ServerAdapter, type ServerDescription } from './adapter';
+import type { ChatTurnParams, GenerationResult, InfillParams } from '../types';
+import { isRecord, num, str, type AdapterContext, type ServerAdapter, type ServerDescription } from './adapter';
 import { openAiChat } from './llamaServer';
 import { RemoteError, type RequestOptions } from './request';
+import { readStreamedAnswer } from './streamedAnswer';
 
 /** The FIM layout of the model families whose names say it; Qwen's (also StarCoder 2's spelling with `|`) otherwise. */
 export function fimPrompt(model: string, prefix: string, suffix: string): string {
@@ -48,36 +49,38 @@ export const openAiAdapter: ServerAdapter = {
   },
 
   async infill(ctx, described, params: InfillParams, _extra, options): Promise<GenerationResult> {
-    const out = new StreamedInfill(params.maxLines);
-    let usage: Record<string, unknown> = {};
-    await ctx.http.stream(
-      '/v1/completions',
+    const answer = await readStreamedAnswer(
+      ctx.http,
       {
-        model: described.model,
-        prompt: fimPrompt(described.model ?? '', params.prefix, params.suffix) + params.middle,
-        max_tokens: params.maxTokens,
-        stop: params.stopTexts.length ? params.stopTexts.slice(0, 4) : undefined,
-        stream: true,
-        stream_options: { include_usage: true },
+        path: '/v1/completions',
+        body: {
+          model: described.model,
+          prompt: fimPrompt(described.model ?? '', params.prefix, params.suffix) + params.middle,
+          max_tokens: params.maxTokens,
+          stop: params.stopTexts.length ? params.stopTexts.slice(0, 4) : undefined,
+          stream: true,
+          stream_options: { include_usage: true },
+        },
+        maxLines: params.maxLines,
       },
       options,
       (event) => {
-        if (!isRecord(event)) return true;
         const choice = Array.isArray(event.choices) && isRecord(event.choices[0]) ? event.choices[0] : null;
-        if (isRecord(event.usage)) usage = event.usage;
-        if (!out.add(choice ? (str(choice.text) ?? '') : '')) return false;
         const finish = choice ? str(choice.finish_reason) : null;
-        if (finish) out.stopReason = finish === 'length' ? 'maxTokens' : 'eos';
-        return true;
+        return {
+          piece: choice ? (str(choice.text) ?? '') : '',
+          stopReason: finish ? (finish === 'length' ? 'maxTokens' : 'eos') : undefined,
+        };
       },
     );
+    const usage = isRecord(answer.said.usage) ? answer.said.usage : {};
     const prompt = num(usage.prompt_tokens) ?? 0;
     const details = isRecord(usage.prompt_tokens_details) ? usage.prompt_tokens_details : {};
     const cached = num(details.cached_tokens) ?? 0;
-    const generated = num(usage.completion_tokens) ?? out.pieces;
+    const generated = num(usage.completion_tokens) ?? answer.pieces;
     return {
-      text: out.text,
-      stopReason: out.stopReason,
+      text: answer.text,
+      stopReason: answer.stopReason,
       tokens: generated,
       figures: {
         promptTokens: prompt,

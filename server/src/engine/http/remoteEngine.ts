@@ -5,10 +5,12 @@
 // said once as a notification; the next request tries again. Code leaves the machine over plain
 // http only to loopback or to a host the user confirmed.
 import { Emitter, type Event } from 'vscode-jsonrpc';
-import type { GenerationResult, HostStats, InfillParams, PrefillResult, SaveStateResult, ChatTurnParams } from '../types';
+import type { ChatTurnParams, GenerationResult, HostStats, InfillParams, PrefillResult, SaveStateResult } from '../types';
 import { noFigures } from '../types';
-import { needsInsecureConfirmation } from '../../models/insecureUrl';
+import { needsInsecureConfirmation } from '../../shared/insecureUrl';
+import type { Clock } from '../../shared/clock';
 import type { EngineKind, EngineServerState } from '../../shared/protocol';
+import { ringCharsPerToken } from '../../shared/ringChars';
 import type { Settings } from '../../shared/settings';
 import {
   NoFimError,
@@ -21,7 +23,6 @@ import {
 } from '../types';
 import { ownSleep } from '../ownSleep';
 import type { AdapterContext, ExtraChunk, ServerAdapter, ServerDescription } from './adapter';
-import { ringCharsPerToken } from '../../completion/contextRing';
 import { adapters, detectKind } from './detect';
 import { HttpClient, RemoteAbortError, RemoteError, type RequestOptions } from './request';
 
@@ -29,6 +30,15 @@ import { HttpClient, RemoteAbortError, RemoteError, type RequestOptions } from '
 export const defaultPollMs = 2000;
 /** A status poll gives up sooner than a request. */
 const pollTimeoutMs = 5000;
+
+/**
+ * How long the look at the server's own sleep may take when a request's deadline passed with no
+ * answer: short, since a server that answers nothing answers no look either, and the whole
+ * request, the look included, ends within its deadline plus this.
+ */
+export function sleepLookMs(timeoutMs: number): number {
+  return Math.min(1000, Math.ceil(timeoutMs / 4));
+}
 
 /** What outlives one engine (each sleep ends one): the last view, and the sentences already shown. */
 export class RemoteSession {
@@ -53,6 +63,8 @@ export interface RemoteEngineOptions {
   /** Plain http to another machine: the user's yes (asked once per host, remembered by the caller). */
   confirmPlainHttp(host: string): Promise<boolean>;
   pollMs?: number;
+  /** The requests' deadlines (a fake clock in tests). */
+  clock?: Clock;
 }
 
 export class RemoteEngine implements Engine {
@@ -68,9 +80,11 @@ export class RemoteEngine implements Engine {
   private inFlight = 0;
   /** Whether the shown error came from a status poll (a later good poll clears it) or a request. */
   private errorFromPoll = false;
+  /** Whether the server has said whether it sleeps: then an answer means it is awake. */
+  private saysSleep = false;
 
   constructor(private readonly options: RemoteEngineOptions) {
-    this.http = new HttpClient({ baseUrl: options.session.url, apiKey: options.apiKey });
+    this.http = new HttpClient({ baseUrl: options.session.url, apiKey: options.apiKey, clock: options.clock });
   }
 
   get kind(): EngineKind {
@@ -111,6 +125,7 @@ export class RemoteEngine implements Engine {
       const described = await adapter.describe(this.context(), options);
       this.adapter = adapter;
       this.described = described;
+      this.saysSleep = described.sleeping !== null;
       session.view = { ...session.view, kind, server: stateOf(described.sleeping, false), error: null, canSleep: this.canSleep() };
       this.errorFromPoll = false;
       this.options.log(
@@ -277,7 +292,7 @@ export class RemoteEngine implements Engine {
         timeoutMs: asleep ? remote.wakeTimeoutMs : remote.timeoutMs,
         onSlow: async () => {
           const sleeping = await adapter
-            .sleeping(this.context(), described, { timeoutMs: Math.min(pollTimeoutMs, remote.timeoutMs) })
+            .sleeping(this.context(), described, { timeoutMs: sleepLookMs(remote.timeoutMs) })
             .catch(() => null);
           if (sleeping !== true) return null;
           this.setServer('waking');
@@ -305,8 +320,10 @@ export class RemoteEngine implements Engine {
 
   private succeeded(): void {
     const view = this.options.session.view;
-    const changed = view.server !== 'awake' && view.server !== null;
-    if (view.server !== null) view.server = 'awake';
+    // A server that says whether it sleeps and just answered is awake; one that does not say stays unknown.
+    const awake = view.server !== null || this.saysSleep;
+    const changed = awake && view.server !== 'awake';
+    if (awake) view.server = 'awake';
     if (view.error !== null || changed) {
       view.error = null;
       this.options.session.notified.clear();
@@ -361,6 +378,7 @@ export class RemoteEngine implements Engine {
         timeoutMs: Math.min(pollTimeoutMs, this.options.settings().remote.timeoutMs),
       });
       if (this.poller === null) return;
+      if (sleeping !== null) this.saysSleep = true;
       if (this.errorFromPoll && this.options.session.view.error !== null) {
         this.options.session.view.error = null;
         this.options.session.notified.clear();

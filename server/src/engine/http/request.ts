@@ -3,6 +3,8 @@
 // stops answering is not), cancellation by aborting the fetch (the server sees the connection
 // close and stops generating), a bearer token that is never logged, and every failure turned into
 // one sentence that names the server.
+import { systemClock, type Clock } from '../../shared/clock';
+import { formatTimeSpan } from '../../shared/format';
 
 /** What went wrong, for the caller's choice of what to do next; the message is the sentence. */
 export type RemoteFailure = 'unreachable' | 'refused' | 'auth' | 'unknown-server' | 'no-fim' | 'timeout' | 'cut' | 'http';
@@ -28,6 +30,8 @@ export interface HttpClientOptions {
   /** The server's base URL, without a trailing slash. */
   baseUrl: string;
   apiKey(): string | null;
+  /** The deadlines' timers (a fake one in tests). */
+  clock?: Clock;
 }
 
 export interface RequestOptions {
@@ -44,10 +48,6 @@ export interface RequestOptions {
 export interface JsonResponse {
   status: number;
   body: unknown;
-}
-
-function formatSeconds(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 100) / 10} s`;
 }
 
 function errorCode(err: unknown): string | null {
@@ -167,13 +167,16 @@ export class HttpClient {
     options: RequestOptions,
     read: (response: Response, alive: () => void, stop: () => void) => Promise<R>,
   ): Promise<R> {
+    const clock = this.options.clock ?? systemClock;
     const abort = new AbortController();
     let timedOut: number | null = null;
     let answered = false;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: unknown;
+    let finished = false;
     const arm = (ms: number): void => {
-      clearTimeout(timer);
-      timer = setTimeout(() => void expire(ms), ms);
+      clock.clearTimeout(timer);
+      if (finished) return;
+      timer = clock.setTimeout(() => void expire(ms), ms);
     };
     const expire = async (ms: number): Promise<void> => {
       if (!answered && options.onSlow) {
@@ -217,13 +220,14 @@ export class HttpClient {
         throw new RemoteError(
           'timeout',
           answered
-            ? `${this.label} stopped sending for ${formatSeconds(timedOut)}, so the request was given up.`
-            : `${this.label} did not answer within ${formatSeconds(timedOut)}.`,
+            ? `${this.label} stopped sending for ${formatTimeSpan(timedOut)}, so the request was given up.`
+            : `${this.label} did not answer within ${formatTimeSpan(timedOut)}.`,
         );
       }
       throw this.transportError(err, answered);
     } finally {
-      clearTimeout(timer);
+      finished = true;
+      clock.clearTimeout(timer);
       options.signal?.removeEventListener('abort', onCallerAbort);
     }
   }

@@ -7,7 +7,7 @@
 // stream, from byte 0, where the cut one stopped. It also notes every plain-http host the
 // downloader lands on after redirects, which the user must be asked about first.
 import type { FailureReason } from './messages';
-import { needsInsecureConfirmation } from '../insecureUrl';
+import { needsInsecureConfirmation } from '../../shared/insecureUrl';
 
 export type Verdict = { ok: true } | { ok: false; reason: FailureReason; message: string };
 

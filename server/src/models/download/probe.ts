@@ -7,7 +7,7 @@
 import { hfFileUrl, parseModelRef, type HfModelRef } from '../../shared/modelRef';
 import { hfToken, hubEndpoint, linkedEtagSha256 } from './hub';
 import type { FailureReason } from './messages';
-import { needsInsecureConfirmation } from '../insecureUrl';
+import { needsInsecureConfirmation } from '../../shared/insecureUrl';
 
 const maxRedirects = 10;
 const requestTimeoutMs = 15_000;

@@ -1,6 +1,7 @@
-// Plain-http model downloads. Anyone on the network path of an http connection can change the
-// file, and native code (llama.cpp) parses its bytes, so a download over http that leaves this
-// machine needs the user's word first. Loopback (a local hub, a test server) never leaves it.
+// Plain http that leaves this machine. Anyone on the network path of an http connection can read
+// and change what passes: a downloaded model file (which native code, llama.cpp, parses) or the
+// code sent to a model server. So a download or a server over http off this machine needs the
+// user's word first. Loopback (a local hub, a test server, a local model server) never leaves it.
 import { BlockList, isIP } from 'node:net';
 
 const loopback = new BlockList();

@@ -2,7 +2,7 @@
 // (system, history, each mention, retrieved chunks, question), each with its tokens and whether it
 // fit, then what was left out. Pure (no `vscode`).
 import type { ChatPromptPart, LastChatPrompt } from '../../../server/src/shared/protocol';
-import { formatLookupFigures, formatMs } from '../../../server/src/shared/format';
+import { tokenFigureLines, when } from '../context/promptDocument';
 
 export const noChatYet = 'No chat turn has run yet.';
 
@@ -26,22 +26,10 @@ export function chatPartMarker(index: number, total: number, part: ChatPromptPar
   return `━━━━ ${index + 1}/${total} ${kindNames[part.kind]}: ${label} · ${part.tokens} tokens · ${fitNames[part.fit]} ━━━━`;
 }
 
-function when(at: number): string {
-  const d = new Date(at);
-  const two = (n: number): string => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
-}
-
 function figuresLines(prompt: LastChatPrompt): string[] {
   const f = prompt.figures;
   if (!f) return ['Ran:             no (the engine did not run this prompt)'];
-  const speed = f.tokensPerSecond === null ? 'n/a (fewer than two tokens)' : `${f.tokensPerSecond.toFixed(1)} tok/s`;
-  return [
-    `Prompt tokens:   ${f.promptTokens} (${f.evaluatedTokens} evaluated, ${f.reusedTokens} reused from the KV cache)`,
-    `Generated:       ${f.generatedTokens} tokens, ${speed}`,
-    `Prompt lookup:   ${formatLookupFigures(f)}`,
-    `Time:            ${formatMs(f.ms)}`,
-  ];
+  return tokenFigureLines(f);
 }
 
 /** The whole document for `prompt`; `note` (e.g. why there is none) stands alone when it is null. */

@@ -4,8 +4,8 @@ import type * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import type { ModelStatus } from '../../../server/src/shared/protocol';
 import type { Settings } from '../../../server/src/shared/settings';
-import type { ChatPromptView } from '../chat/chatPromptView';
 import type { PromptView } from '../context/promptView';
+import type { LastChatPrompt, LastCompletionPrompt } from '../../../server/src/shared/protocol';
 import type { EditProposals, ProposalReport } from '../edits/proposals';
 import type { ClientState } from '../status/render';
 import type { CommandId } from './ids';
@@ -23,9 +23,9 @@ export interface CommandCtx {
   wake(): Promise<ModelStatus>;
   restart(): Promise<void>;
   /** The read-only document of the last completion's prompt. */
-  readonly promptView: PromptView;
+  readonly promptView: PromptView<LastCompletionPrompt>;
   /** The same for the last chat turn. */
-  readonly chatPromptView: ChatPromptView;
+  readonly chatPromptView: PromptView<LastChatPrompt>;
   /** The change under review (Apply, Edit Selection), with Accept and Reject. */
   readonly proposals: EditProposals;
   /** Edit Selection in the active editor; asks for the instruction when none is given. */

@@ -1,6 +1,6 @@
 // The text of the "Show Last Completion Prompt" document: the prompt exactly as the model read
 // it, each part introduced by a marker line, and what it cost. Pure (no `vscode`).
-import type { LastCompletionPrompt, PromptPartKind } from '../../../server/src/shared/protocol';
+import type { LastCompletionPrompt, PromptPartKind, TokenFigures } from '../../../server/src/shared/protocol';
 import { formatLookupFigures, formatMs } from '../../../server/src/shared/format';
 
 export const noCompletionYet = 'No completion has run yet.';
@@ -17,22 +17,26 @@ export function partMarker(index: number, total: number, kind: PromptPartKind, l
   return `━━━━ ${index + 1}/${total} ${kindNames[kind]}: ${label.replace(/\s+/g, ' ').trim()} ━━━━`;
 }
 
-function when(at: number): string {
+/** Local date and time of an epoch ms, "2026-12-07 17:42:05". */
+export function when(at: number): string {
   const d = new Date(at);
   const two = (n: number): string => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
 }
 
-function figuresLines(p: LastCompletionPrompt): string[] {
-  const f = p.figures;
+/** A prompt's token figures, a line each (the completion and the chat prompt documents). */
+export function tokenFigureLines(f: TokenFigures): string[] {
   const speed = f.tokensPerSecond === null ? 'n/a (fewer than two tokens)' : `${f.tokensPerSecond.toFixed(1)} tok/s`;
   return [
     `Prompt tokens:   ${f.promptTokens} (${f.evaluatedTokens} evaluated, ${f.reusedTokens} reused from the KV cache)`,
     `Generated:       ${f.generatedTokens} tokens, ${speed}`,
     `Prompt lookup:   ${formatLookupFigures(f)}`,
     `Time:            ${formatMs(f.ms)}`,
-    `Capped:          ${p.capped ? 'yes, generation stopped at localLlm.completion.maxMs' : 'no'}`,
   ];
+}
+
+function figuresLines(p: LastCompletionPrompt): string[] {
+  return [...tokenFigureLines(p.figures), `Capped:          ${p.capped ? 'yes, generation stopped at localLlm.completion.maxMs' : 'no'}`];
 }
 
 /** The whole document for `prompt`; `note` (e.g. why there is none) stands alone when it is null. */

@@ -2,7 +2,7 @@
 // then each tensor's data streamed from its producer, so a file of any size needs little memory.
 // What the tensors hold (tiny llama test models, real-shaped benchmark models) is the caller's.
 import { open } from 'node:fs/promises';
-import { ValueType } from '../../server/src/models/gguf';
+import { ggmlTypeSizes, ValueType } from '../../server/src/models/gguf';
 
 /** ggml tensor types this writer can size (the file format's numbering). */
 export enum GgmlType {
@@ -12,15 +12,6 @@ export enum GgmlType {
   Q8_0 = 8,
   Q6_K = 14,
 }
-
-/** [elements per block, bytes per block]. */
-const blockLayout: Readonly<Record<GgmlType, readonly [number, number]>> = {
-  [GgmlType.F32]: [1, 4],
-  [GgmlType.F16]: [1, 2],
-  [GgmlType.Q4_0]: [32, 18],
-  [GgmlType.Q8_0]: [32, 34],
-  [GgmlType.Q6_K]: [256, 210],
-};
 
 export const ggufAlignment = 32;
 
@@ -56,7 +47,8 @@ export const kv = {
 export const elementCount = (t: TensorInfo): number => t.dims.reduce((a, b) => a * b, 1);
 
 export function blockOf(type: GgmlType): { elements: number; bytes: number } {
-  const [elements, bytes] = blockLayout[type];
+  // The validator's table of ggml types (server/src/models/gguf.ts) sizes what the writer writes.
+  const [elements, bytes] = ggmlTypeSizes.get(type)!;
   return { elements, bytes };
 }
 

@@ -94,7 +94,7 @@ function isCheckedModelKey(key: string): boolean {
 }
 
 /** [elements per block, bytes per block] by ggml type id; ids left out were removed from ggml. */
-const ggmlTypeSizes: ReadonlyMap<number, readonly [number, number]> = new Map([
+export const ggmlTypeSizes: ReadonlyMap<number, readonly [number, number]> = new Map([
   [0, [1, 4]], // F32
   [1, [1, 2]], // F16
   [2, [32, 18]], // Q4_0

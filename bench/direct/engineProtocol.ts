@@ -2,7 +2,7 @@
 // (server/src/host/llama/llamaEngine.ts) in a plain Node process of its own, with no language server, gate
 // or IPC layer in between. The baseline of every figure.
 import type { HostChatMessage, InfillParams, LoadParams, SaveStateResult } from '../../server/src/engine/types';
-import type { SequenceKind } from '../../server/src/host/sequenceState';
+import type { SequenceKind } from '../../server/src/shared/stateFiles';
 
 /** The model host's own parameters, so both sides load and prompt alike. */
 export type EngineLoadParams = LoadParams;

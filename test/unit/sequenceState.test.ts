@@ -6,7 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { deleteModel, modelsDirOf } from '../../server/src/models/cache';
-import { binOf, pruneStates, recordMismatch, recordOf, stateBase, stateDirOf, type StateRecord } from '../../server/src/host/sequenceState';
+import { pruneStates, recordMismatch, type StateRecord } from '../../server/src/host/sequenceState';
+import { binOf, recordOf, stateBase, stateDirOf } from '../../server/src/shared/stateFiles';
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'local-llm-state-unit-'));
 after(() => rmSync(root, { recursive: true, force: true }));

@@ -9,9 +9,6 @@ import * as path from 'node:path';
 import { recordOf, removeState, type SequenceKind } from '../shared/stateFiles';
 import type { ChatTokenRecord } from './llama/chatTokens';
 
-// The host's modules find the whole state store here.
-export { binOf, recordOf, removeState, removeStatesOf, stateBase, stateDirOf, type SequenceKind } from '../shared/stateFiles';
-
 /** What a state file belongs to: the model file as it was when the state was saved. */
 export interface ModelIdentity {
   modelPath: string;

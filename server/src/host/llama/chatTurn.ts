@@ -7,8 +7,6 @@ import type { NodeLlamaCpp } from './backend';
 import { prependsBos } from './infillPrompt';
 import type { LoadedModel } from './loadedModel';
 
-export type ChatParams = ChatTurnParams;
-
 /** Drops the oldest turns (never the system prompt or the question) until prompt and answer fit. */
 function fitChatHistory(
   loaded: LoadedModel,
@@ -43,7 +41,7 @@ function fitChatHistory(
 export async function runChat(
   loaded: LoadedModel,
   lib: NodeLlamaCpp,
-  params: ChatParams,
+  params: ChatTurnParams,
   onChunk: (text: string) => void,
   signal: AbortSignal,
   trace: (line: string) => void,

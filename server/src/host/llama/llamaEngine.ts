@@ -11,6 +11,7 @@ import type { Backend } from '../../shared/protocol';
 import { nativeMessage, EngineError } from '../engineError';
 import { ownRssBytes } from '../../shared/memory';
 import type {
+  ChatTurnParams,
   GenerationResult,
   HostStats,
   InfillParams,
@@ -20,8 +21,8 @@ import type {
   PrefillResult,
   SaveStateResult,
 } from '../../engine/types';
-import type { SequenceKind } from '../sequenceState';
-import { runChat, type ChatParams } from './chatTurn';
+import type { SequenceKind } from '../../shared/stateFiles';
+import { runChat } from './chatTurn';
 import { runInfill, runPrefill, stoppedPrefill } from './completionRuns';
 import { abortResult } from './generation';
 import { InfillPrompt } from './infillPrompt';
@@ -142,7 +143,7 @@ export class LlamaEngine {
   }
 
   /** One chat answer over `params.messages`, each streamed piece of text passed to `onChunk`. */
-  chat(params: ChatParams, onChunk: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {
+  chat(params: ChatTurnParams, onChunk: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {
     this.refuseWhileStopping();
     return this.generation('chat', signal, abortResult, (stop) => this.chatNow(params, onChunk, stop));
   }
@@ -279,7 +280,7 @@ export class LlamaEngine {
     return result;
   }
 
-  private async chatNow(params: ChatParams, onChunk: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {
+  private async chatNow(params: ChatTurnParams, onChunk: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {
     const current = this.requireLoaded();
     if (params.messages.length === 0) throw new EngineError('The chat request has no messages.');
     await current.states.restore('chat');

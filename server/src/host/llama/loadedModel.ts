@@ -6,7 +6,7 @@ import type { LlamaChat, LlamaCompletion, LlamaContext, LlamaContextSequence, Ll
   'resolution-mode': 'import',
 };
 import type { LoadResult } from '../../engine/types';
-import type { SequenceKind } from '../sequenceState';
+import type { SequenceKind } from '../../shared/stateFiles';
 import type { ChatTurns } from './chatTurns';
 import type { SequenceLookup } from './lookupPredictor';
 

@@ -10,18 +10,15 @@ import * as path from 'node:path';
 import { processPresence } from '../../shared/processes';
 import { nativeMessage } from '../engineError';
 import type { SaveStateResult } from '../../engine/types';
+import { binOf, removeState, stateBase, type SequenceKind } from '../../shared/stateFiles';
 import {
-  binOf,
   ensureStateDir,
   modelIdentity,
   pruneStates,
   readStateRecord,
   recordMismatch,
-  removeState,
-  stateBase,
   writeStateRecord,
   type ModelIdentity,
-  type SequenceKind,
   type StateRecord,
 } from '../sequenceState';
 import { sequenceIn, type LoadedModel } from './loadedModel';

@@ -31,7 +31,9 @@ test('the integration suite passes inside the real extension host (code-server)'
     },
   });
   for (const result of mochaResults(lines)) {
-    await t.test(result.title, () => assert.ok(result.passed, `${result.title} failed in the extension host; see the output above.`));
+    // The reason goes into the failure itself: a CI log often keeps only its summary.
+    const reason = lines.find((l) => l.includes(`FAILED: `) && l.includes(result.title))?.slice(0, 2000) ?? 'see the output above';
+    await t.test(result.title, () => assert.ok(result.passed, `${result.title} failed in the extension host: ${reason}`));
   }
   assert.equal(code, 0, `The suite exited with ${code}; its last output:\n${lines.slice(-30).join('\n')}`);
 });

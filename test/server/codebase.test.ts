@@ -8,7 +8,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { CancellationTokenSource, DidChangeWatchedFilesNotification, FileChangeType } from 'vscode-languageserver-protocol/node';
+import {
+  CancellationTokenSource,
+  DidChangeWatchedFilesNotification,
+  DidChangeWorkspaceFoldersNotification,
+  FileChangeType,
+} from 'vscode-languageserver-protocol/node';
 import {
   ChatRequest,
   ChatResetRequest,
@@ -271,5 +276,80 @@ describe('the saved index', () => {
     } finally {
       await server.stop();
     }
+  });
+});
+
+describe('workspace folders added and removed while running', () => {
+  const folders: string[] = [];
+  let server: TestServer;
+  const folder = (prefix: string, rel: string, text: string): string => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    writeFileSync(path.join(dir, rel), text);
+    folders.push(dir);
+    return dir;
+  };
+  const changeFolders = (added: string[], removed: string[]): Promise<void> =>
+    server.connection.sendNotification(DidChangeWorkspaceFoldersNotification.type, {
+      event: {
+        added: added.map((f) => ({ uri: pathToFileURL(f).href, name: path.basename(f) })),
+        removed: removed.map((f) => ({ uri: pathToFileURL(f).href, name: path.basename(f) })),
+      },
+    });
+  /** "src/a.ts:1-1" -> "src/a.ts". */
+  const onlyFile = (labels: string[]): string[] => labels.map((l) => l.replace(/:\d+-\d+$/, ''));
+  const retrievedLabels = async (question: string): Promise<string[]> => {
+    await turn(server, { sessionId: 'folders', message: question, codebase: true });
+    const prompt = (await server.connection.sendRequest(LastChatPromptRequest.type)) as LastChatPrompt;
+    return prompt.parts.filter((p) => p.kind === 'retrieved').map((p) => p.label);
+  };
+
+  after(async () => {
+    await server?.stop();
+    for (const dir of folders) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('indexes an added folder, drops a removed one, and starts an index for a server opened without folders', async () => {
+    const alpha = folder('local-llm-alpha-', 'src/alpha.ts', 'export const alphaAardvarkStripes = 1;\n');
+    const beta = folder('local-llm-beta-', 'lib/beta.ts', 'export const betaBadgerWhiskers = 2;\n');
+    const folderStorage = folder('local-llm-storage-folders-', 'keep', '');
+    // No folder at start: no index, and @codebase says why.
+    server = await startServer(settings(tiny), { storageDir: folderStorage });
+    assert.equal((await server.status()).index ?? null, null);
+
+    const alphaReady = waitForIndex(server, 1);
+    await changeFolders([alpha], []);
+    await alphaReady;
+    // Indexing never woke the model.
+    const asleep = await server.status();
+    assert.equal(asleep.state, 'sleeping');
+    assert.equal(asleep.counters.loads, 0);
+    assert.deepEqual(onlyFile(await retrievedLabels('aardvark stripes')), ['src/alpha.ts']);
+
+    // A second folder: its files join, and with two folders each label starts with its folder's name.
+    const bothReady = waitForIndex(server, 2);
+    await changeFolders([beta], []);
+    await bothReady;
+    assert.deepEqual(onlyFile(await retrievedLabels('badger whiskers')), [`${path.basename(beta)}/lib/beta.ts`]);
+    assert.deepEqual(onlyFile(await retrievedLabels('aardvark stripes')), [`${path.basename(alpha)}/src/alpha.ts`]);
+
+    // The first folder removed: its file leaves the index, the other stays.
+    const betaOnly = waitForIndex(server, 1);
+    await changeFolders([], [alpha]);
+    await betaOnly;
+    assert.deepEqual(await retrievedLabels('aardvark stripes'), []);
+    assert.deepEqual(onlyFile(await retrievedLabels('badger whiskers')), ['lib/beta.ts']);
+
+    // The last folder removed: no index, and @codebase says there is no folder.
+    const none = server.statuses.length;
+    await changeFolders([], [beta]);
+    await server.waitFor((s) => server.statuses.indexOf(s) >= none && s.index === null, 'no index');
+    await turn(server, { sessionId: 'folders', message: 'badger whiskers', codebase: true });
+    const prompt = (await server.connection.sendRequest(LastChatPromptRequest.type)) as LastChatPrompt;
+    assert.ok(!prompt.parts.some((p) => p.kind === 'retrieved'));
+    assert.ok(
+      prompt.notes.some((n) => n.startsWith('@codebase needs a workspace folder')),
+      prompt.notes.join('\n'),
+    );
   });
 });

@@ -98,7 +98,13 @@ export class ChatFeature implements Feature {
     const fromEditor = contextPart(params.context, defaultHistoryLimits.maxContextChars);
     const mentions = [...(fromEditor ? [fromEditor] : []), ...parsed.parts];
     const { allowed, refused, notes: refusedNotes } = refuseExcluded(mentions, settings.context.exclude, workspace);
+    const searchStarted = performance.now();
     const codebase = params.codebase === true ? await retrieveForQuestion(workspace, params.message, allowed) : { parts: [], notes: [] };
+    if (params.codebase === true) {
+      // The index's share of a turn's time to first token (bench/codebaseFirstToken.ts reads it).
+      const ms = (performance.now() - searchStarted).toFixed(1);
+      connection.console.log(`@codebase: ${codebase.parts.length} chunk${codebase.parts.length === 1 ? '' : 's'} in ${ms} ms.`);
+    }
 
     // The model's own context when it is known (a server may run a smaller one), else the setting.
     const contextTokens = Math.min(settings.contextSize, driver.info?.contextSize ?? Infinity);

@@ -3,16 +3,19 @@
 // the client's file watcher where the client lets the server register one
 // (`workspace/didChangeWatchedFiles` with dynamic registration: VS Code, Neovim), else by a walk
 // every minute that only stats (an unchanged file is never read again). A change of
-// `localLlm.context.exclude` walks again at once.
+// `localLlm.context.exclude` walks again at once. Folders added or removed while running
+// (`workspace/didChangeWorkspaceFolders`) change what the index covers.
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   DidChangeWatchedFilesNotification,
+  DidChangeWorkspaceFoldersNotification,
   FileChangeType,
   type Connection,
   type InitializeParams,
   type ServerCapabilities,
+  type WorkspaceFoldersChangeEvent,
 } from 'vscode-languageserver/node';
 import type { Feature } from '../feature';
 import type { InitializationOptions, WorkspaceIndexStatus } from '../shared/protocol';
@@ -32,7 +35,11 @@ export const rescanEveryMs = 60_000;
 
 export class WorkspaceFeature implements Feature {
   private workspaceIndex: WorkspaceIndex | null = null;
+  private roots: string[] = [];
+  private storageDir = '';
   private watcher = false;
+  private initializedYet = false;
+  private watching = false;
   private poll: NodeJS.Timeout | null = null;
   private excludeSeen: readonly string[] = [];
 
@@ -40,41 +47,79 @@ export class WorkspaceFeature implements Feature {
 
   /** The index; null before initialize or without a workspace folder. */
   get index(): WorkspaceIndex | null {
-    return this.workspaceIndex;
+    return this.roots.length > 0 ? this.workspaceIndex : null;
   }
 
   status(): WorkspaceIndexStatus | null {
-    return this.workspaceIndex?.status() ?? null;
+    return this.index?.status() ?? null;
   }
 
   initialize(params: InitializeParams): ServerCapabilities {
-    const roots = workspaceRoots(params);
+    this.roots = workspaceRoots(params);
     const init = (params.initializationOptions ?? {}) as InitializationOptions;
-    const storageDir = typeof init.storageDir === 'string' ? init.storageDir : path.join(os.homedir(), '.cache', 'local-llm');
+    this.storageDir = typeof init.storageDir === 'string' ? init.storageDir : path.join(os.homedir(), '.cache', 'local-llm');
     this.watcher = params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration === true;
-    if (roots.length === 0) return {};
     this.excludeSeen = this.options.exclude();
-    this.workspaceIndex = new WorkspaceIndex({
-      roots,
-      storageDir,
-      exclude: () => this.options.exclude(),
-      log: this.options.log,
-      onStatus: this.options.onStatus,
-    });
-    this.options.connection.onDidChangeWatchedFiles(({ changes }) => {
+    if (this.roots.length > 0) this.workspaceIndex = this.newIndex(this.roots);
+    const { connection } = this.options;
+    connection.onDidChangeWatchedFiles(({ changes }) => {
       const events = changes.flatMap((c) => {
         const file = filePathOf(c.uri);
         return file ? [{ path: file, deleted: c.type === FileChangeType.Deleted }] : [];
       });
-      this.workspaceIndex?.changed(events);
+      this.index?.changed(events);
     });
-    return {};
+    // Handled here rather than through connection.workspace, whose dynamic registration would make
+    // VS Code send each change twice (it already sends them for the static capability below).
+    connection.onNotification(DidChangeWorkspaceFoldersNotification.type, ({ event }) => this.foldersChanged(event));
+    return { workspace: { workspaceFolders: { supported: true, changeNotifications: true } } };
   }
 
   initialized(): void {
+    this.initializedYet = true;
     const index = this.workspaceIndex;
     if (!index) return;
     index.start();
+    this.watch();
+  }
+
+  /** A folder added: its files join the index; a folder removed: its files leave it. */
+  foldersChanged(event: WorkspaceFoldersChangeEvent): void {
+    const paths = (folders: ReadonlyArray<{ uri: string }>): string[] =>
+      folders.flatMap((f) => {
+        const p = filePathOf(f.uri);
+        return p ? [path.resolve(p)] : [];
+      });
+    const removed = new Set(paths(event.removed ?? []));
+    const next = [...new Set([...this.roots.filter((r) => !removed.has(r)), ...paths(event.added ?? [])])];
+    if (same(next, this.roots)) return;
+    this.roots = next;
+    if (!this.workspaceIndex) {
+      this.workspaceIndex = this.newIndex(next);
+      if (this.initializedYet) {
+        this.workspaceIndex.start();
+        this.watch();
+      }
+    } else {
+      this.workspaceIndex.setRoots(next);
+    }
+    this.options.onStatus();
+  }
+
+  private newIndex(roots: readonly string[]): WorkspaceIndex {
+    return new WorkspaceIndex({
+      roots,
+      storageDir: this.storageDir,
+      exclude: () => this.options.exclude(),
+      log: this.options.log,
+      onStatus: this.options.onStatus,
+    });
+  }
+
+  /** Keeps the index current: the editor's file watcher where it lets the server register one, else a slow walk. */
+  private watch(): void {
+    if (this.watching) return;
+    this.watching = true;
     if (this.watcher) {
       this.options.connection.client.register(DidChangeWatchedFilesNotification.type, { watchers: [{ globPattern: '**/*' }] }).then(
         () => this.options.log('Workspace index: kept current by the editor’s file watcher.'),
@@ -90,7 +135,7 @@ export class WorkspaceFeature implements Feature {
     const exclude = this.options.exclude();
     if (same(exclude, this.excludeSeen)) return;
     this.excludeSeen = exclude;
-    this.workspaceIndex?.rescan();
+    this.index?.rescan();
   }
 
   async shutdown(): Promise<void> {
@@ -103,7 +148,7 @@ export class WorkspaceFeature implements Feature {
     this.options.log(
       `Workspace index: the editor has no file watcher for the server; the folders are checked every ${rescanEveryMs / 1000} s.`,
     );
-    this.poll = setInterval(() => this.workspaceIndex?.rescan(), rescanEveryMs);
+    this.poll = setInterval(() => this.index?.rescan(), rescanEveryMs);
     this.poll.unref();
   }
 }

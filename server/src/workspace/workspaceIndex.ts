@@ -89,17 +89,21 @@ export class WorkspaceIndex {
   private lastYield = Date.now();
   private lastProgress = 0;
   private saveTimer: NodeJS.Timeout | null = null;
-  private readonly indexFile: string | null;
+  /** The workspace folders as of now: they change when the editor adds or removes one. */
+  private roots: readonly string[];
+  /** Where the index of the current folders is saved (one file per set of folders). */
+  private indexFile: string | null;
   /** Files read (and chunked) since the server started: a restart over a saved index reads only what changed. */
   filesRead = 0;
 
   constructor(private readonly options: WorkspaceIndexOptions) {
-    this.indexFile = options.storageDir === null ? null : indexFileFor(options.storageDir, options.roots);
+    this.roots = [...options.roots];
+    this.indexFile = this.indexFileOf(this.roots);
   }
 
   /** "indexing N files" while it builds; null when there is no workspace folder. */
   status(): WorkspaceIndexStatus | null {
-    if (this.options.roots.length === 0) return null;
+    if (this.roots.length === 0) return null;
     if (this.state === 'ready') return { state: 'ready', files: this.indexedFiles, chunks: this.search.size };
     return { state: 'indexing', files: this.seen, chunks: this.search.size };
   }
@@ -110,7 +114,7 @@ export class WorkspaceIndex {
 
   /** Reads the saved index back, then brings it up to date with the folders, in the background. */
   start(): void {
-    if (this.options.roots.length === 0) return;
+    if (this.roots.length === 0) return;
     this.enqueue(async () => {
       await this.load();
       await this.scan();
@@ -119,10 +123,36 @@ export class WorkspaceIndex {
 
   /** Walks the folders again (settings changed, a .gitignore changed, or the periodic rescan). */
   rescan(): void {
-    if (this.rescanQueued || this.options.roots.length === 0) return;
+    if (this.rescanQueued || this.roots.length === 0) return;
     this.rescanQueued = true;
     this.enqueue(async () => {
       this.rescanQueued = false;
+      await this.scan();
+    });
+  }
+
+  /**
+   * The workspace folders changed (one added or removed while running): one walk of the new set
+   * reads an added folder's files, forgets a removed folder's, and only stats the others. The
+   * index is then saved as that set's, so a restart with the same folders reads it back.
+   */
+  setRoots(roots: readonly string[]): void {
+    const next = [...new Set(roots.map((r) => path.resolve(r)))];
+    this.enqueue(async () => {
+      if (same(next, this.roots)) return;
+      const removed = this.roots.filter((r) => !next.includes(r));
+      this.roots = next;
+      this.indexFile = this.indexFileOf(next);
+      this.dirty = true;
+      this.options.log(
+        `Workspace index: folders now ${next.length === 0 ? 'none' : next.join(', ')}${removed.length > 0 ? ` (removed ${removed.join(', ')})` : ''}.`,
+      );
+      if (next.length === 0) {
+        for (const file of [...this.files.keys()]) this.forget(file);
+        this.state = 'idle';
+        this.options.onStatus();
+        return;
+      }
       await this.scan();
     });
   }
@@ -176,15 +206,19 @@ export class WorkspaceIndex {
 
   /** The path relative to its workspace folder, and the label the prompt shows. */
   relativeOf(file: string): { root: string; relativePath: string; label: string } | null {
-    for (const root of this.options.roots) {
+    for (const root of this.roots) {
       const rel = path.relative(root, file);
       if (rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel)) {
         const relativePath = rel.split(path.sep).join('/');
-        const label = this.options.roots.length > 1 ? `${path.basename(root)}/${relativePath}` : relativePath;
+        const label = this.roots.length > 1 ? `${path.basename(root)}/${relativePath}` : relativePath;
         return { root, relativePath, label };
       }
     }
     return null;
+  }
+
+  private indexFileOf(roots: readonly string[]): string | null {
+    return this.options.storageDir === null ? null : indexFileFor(this.options.storageDir, roots);
   }
 
   private enqueue(job: () => Promise<void>): void {
@@ -209,7 +243,7 @@ export class WorkspaceIndex {
 
   private async load(): Promise<void> {
     if (!this.indexFile) return;
-    const stored = await loadIndex(this.indexFile, this.options.roots);
+    const stored = await loadIndex(this.indexFile, this.roots);
     if (!stored) return;
     try {
       this.search = await ChunkSearch.fromJSON(stored.search);
@@ -234,7 +268,7 @@ export class WorkspaceIndex {
     const seenPaths = new Set<string>();
     const readBefore = this.filesRead;
     let capped = false;
-    for (const root of this.options.roots) {
+    for (const root of this.roots) {
       for await (const file of scanFolder(root, { exclude, pause: this.pause })) {
         if (seenPaths.size >= maxIndexedFiles) {
           capped = true;
@@ -398,11 +432,15 @@ export class WorkspaceIndex {
     }
     this.dirty = false;
     try {
-      const bytes = await saveIndex(this.indexFile, this.options.roots, { files, nextId: this.nextId, search: this.search.toJSON() });
+      const bytes = await saveIndex(this.indexFile, this.roots, { files, nextId: this.nextId, search: this.search.toJSON() });
       this.options.log(`Workspace index saved (${Math.round(bytes / 1024)} KB).`);
     } catch (err) {
       this.dirty = true;
       this.options.log(`Workspace index: could not be saved (${err instanceof Error ? err.message : String(err)}).`);
     }
   }
+}
+
+function same(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

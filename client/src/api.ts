@@ -36,6 +36,8 @@ export interface ApplyOptions {
   about?: vscode.Uri;
   /** When the code matches no region (or several): true shows the whole-file diff; false (default) rejects with why. */
   wholeFileIfUnmatched?: boolean;
+  /** When the code matches no region (or several): true merges it into the file with the model, shown as a whole-file diff. */
+  mergeIfUnmatched?: boolean;
 }
 
 /** The chat panel as VS Code and its page have it. */

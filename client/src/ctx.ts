@@ -33,6 +33,7 @@ import type { ChatBackend } from './chat/session';
 import { ChatViewProvider } from './chat/viewProvider';
 import { applyCode } from './edits/applyCode';
 import { editSelection } from './edits/editSelection';
+import type { MergeDeps } from './edits/mergeFragment';
 import { EditProposals, type ProposalReport } from './edits/proposals';
 import type { CommandCtx, CommandId, CommandTable } from './commands/types';
 import { CompletionReports } from './completionReports';
@@ -108,7 +109,7 @@ export class Ctx implements CommandCtx, vscode.Disposable {
       restore: async (sessionId, turns) => {
         await this.requireClient().sendRequest(ChatRestoreRequest.type, { sessionId, turns });
       },
-      apply: (request) => applyCode(request, this.proposals),
+      apply: (request) => applyCode(request, this.proposals, this.mergeDeps()),
     });
     this.extCleanup.push(
       this.log,
@@ -209,13 +210,22 @@ export class Ctx implements CommandCtx, vscode.Disposable {
       {
         backend: this.backend,
         proposals: this.proposals,
-        refusal: (uri) =>
-          uri.scheme === 'file' && !this.chatPrivacy.allows(uri)
-            ? `${vscode.workspace.asRelativePath(uri)} is excluded by localLlm.context.exclude or files.exclude, so it is not sent to the model.`
-            : null,
+        refusal: (uri) => this.sendRefusal(uri),
       },
       { ...(instruction !== undefined ? { instruction } : {}), ...(editor ? { editor } : {}) },
     );
+  }
+
+  /** Null when the file may go to the model; else the sentence that says why not. */
+  private sendRefusal(uri: vscode.Uri): string | null {
+    return uri.scheme === 'file' && !this.chatPrivacy.allows(uri)
+      ? `${vscode.workspace.asRelativePath(uri)} is excluded by localLlm.context.exclude or files.exclude, so it is not sent to the model.`
+      : null;
+  }
+
+  /** What Apply needs to merge a block that matches no region with the model. */
+  private mergeDeps(): MergeDeps {
+    return { backend: this.backend, refusal: (uri) => this.sendRefusal(uri) };
   }
 
   async sleep(): Promise<ModelStatus> {
@@ -253,9 +263,11 @@ export class Ctx implements CommandCtx, vscode.Disposable {
             code,
             info: options?.info ?? '',
             wholeFileIfUnmatched: options?.wholeFileIfUnmatched ?? false,
+            ...(options?.mergeIfUnmatched ? { mergeIfUnmatched: true } : {}),
             ...(options?.about ? { about: options.about } : {}),
           },
           this.proposals,
+          this.mergeDeps(),
         ),
       editSelection: (instruction: string) => this.editSelection(instruction),
       getProposal: () => this.proposals.pending,

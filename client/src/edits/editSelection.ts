@@ -1,7 +1,6 @@
-// "Local LLM: Edit Selection…": one chat turn in a session of its own, with the selection as a
-// part and an instruction to answer with only the rewritten code; the answer streams under a
-// cancellable progress notification, and its code becomes a diff to Accept or Reject.
-import { randomUUID } from 'node:crypto';
+// "Local LLM: Edit Selection…": one chat turn in a session of its own (rewriteTurn.ts), with the
+// selection as a part and an instruction to answer with only the rewritten code; the answer
+// streams under a cancellable progress notification, and its code becomes a diff to Accept or Reject.
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { ChatPart } from '../../../server/src/shared/protocol';
@@ -9,6 +8,7 @@ import type { ChatBackend } from '../chat/session';
 import { codeOfAnswer } from './codeBlock';
 import { reindent } from './fragment';
 import type { EditProposals, ProposalReport } from './proposals';
+import { runRewriteTurn } from './rewriteTurn';
 
 export interface EditSelectionDeps {
   backend: ChatBackend;
@@ -59,35 +59,16 @@ export async function editSelection(
     source: { uri: document.uri.toString(), startLine: range.start.line, endLine: range.end.line },
     text: selected,
   };
-  const sessionId = `edit-${randomUUID()}`;
-  const abort = new AbortController();
-  const result = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `Local LLM: editing the selection in ${name}`, cancellable: true },
-    async (progress, token) => {
-      token.onCancellationRequested(() => abort.abort());
-      progress.report({ message: 'waiting for the model…' });
-      let written = '';
-      try {
-        return await deps.backend.send(
-          { sessionId, message: `${instruction.trim()}\n\n${rewriteRule}`, parts: [part] },
-          (piece) => {
-            written += piece;
-            const lines = written.split('\n').length;
-            progress.report({ message: `${lines} line${lines === 1 ? '' : 's'} written…` });
-          },
-          abort.signal,
-        );
-      } finally {
-        // The session was for this one edit; the server need not keep it.
-        void deps.backend.reset(sessionId).catch(() => undefined);
-      }
-    },
-  );
-  if (abort.signal.aborted || result.stopReason === 'abort') {
+  const result = await runRewriteTurn(deps.backend, {
+    title: `Local LLM: editing the selection in ${name}`,
+    message: `${instruction.trim()}\n\n${rewriteRule}`,
+    parts: [part],
+    purpose: 'edit',
+  });
+  if (!result) {
     vscode.window.setStatusBarMessage('Local LLM: Edit Selection cancelled; nothing changed.', 4000);
     return null;
   }
-  if (result.stopReason === 'error') throw new Error('The model stopped with an error; see Show Logs. Nothing changed.');
   const code = codeOfAnswer(result.text);
   if (code === null) throw new Error('The model answered with no code, so there is nothing to review.');
   if (document.version !== version) throw new Error(`${name} changed while the model was writing; run Edit Selection again.`);

@@ -1,5 +1,5 @@
 // Chat on the code (#21), client side, in the real workbench: Apply as a reviewable diff (Accept
-// is one undo, Reject changes nothing), Edit Selection through the generated model (its text is
+// is one undo, Reject changes nothing), Merge with the model for a block that matches no region, Edit Selection through the generated model (its text is
 // noise, so the flow is asserted, not the text), mentions refused for excluded files, kept chats
 // listed again from a fresh store, and the Edit Selection keybinding free of built-ins.
 import assert from 'node:assert/strict';
@@ -117,6 +117,37 @@ describe('chat on the code', () => {
     assert.equal(whole?.wholeFile, true);
     await llm.rejectEdit();
     assert.equal(document.getText(), shapes);
+  });
+
+  it('Merge with the model: a block that matches no region goes through one model turn and comes back as a whole-file diff; Reject leaves the file', async () => {
+    const document = await freshShapes();
+    const turnsBefore = llm.getChatTurns();
+    const unmatched = 'export function volume(w: number, h: number, d: number): number {\n  return w * h * d;\n}';
+    const shown = new Promise<ProposalReport | null>((resolve) => {
+      const sub = llm.onDidChangeProposal((p) => {
+        sub.dispose();
+        resolve(p);
+      });
+    });
+    // The model's text is noise with random weights: the flow is asserted, not the merge.
+    const report = await llm.applyCode(unmatched, { about: document.uri, mergeIfUnmatched: true });
+    assert.ok(report, 'the merged file became a proposal');
+    assert.deepEqual(await shown, report);
+    assert.equal(report.target, document.uri.toString());
+    assert.equal(report.wholeFile, true);
+    assert.deepEqual([report.startLine, report.endLine], [0, document.lineCount - 1]);
+    assert.ok(report.replacement.trim() !== '', 'the model wrote something to review');
+    assert.equal(diffTabs().length, 1);
+    const proposal = await vscode.workspace.openTextDocument(vscode.Uri.parse(report.proposal));
+    assert.equal(proposal.getText(), report.replacement, 'the right side is the whole merged file');
+    assert.equal(document.getText(), shapes, 'nothing is written before Accept');
+    assert.equal(document.isDirty, false);
+    assert.deepEqual(llm.getChatTurns(), turnsBefore, 'the merge ran in a session of its own, not in the panel’s chat');
+    await vscode.commands.executeCommand('localLlm.rejectEdit');
+    assert.equal(llm.getProposal(), null);
+    assert.equal(diffTabs().length, 0);
+    assert.equal(document.getText(), shapes);
+    assert.equal(document.isDirty, false);
   });
 
   it('Edit Selection runs one turn through the model and shows its code as a diff; Reject leaves the file', async () => {

@@ -197,7 +197,7 @@ export async function runCodebaseFirstToken(ctx: BenchContext): Promise<BenchOut
     `Chat, time to first token with and without @codebase (median of ${turns.length} pairs, A B / B A); large model, context ${contextSize}, ${threads} thread(s); ${indexed} files indexed`,
     ['', 'with @codebase', 'without', 'difference'],
     [
-      ['time to first token (ms)', round(withMs), round(withoutMs), `+${round(extraMs)} (${round(ratio, 2)}x)`],
+      ['time to first token (ms)', Math.round(withMs), Math.round(withoutMs), `+${Math.round(extraMs)} (${round(ratio, 2)}x)`],
       ["retrieved chunks' prompt tokens (model tokenizer)", extraTokens, 0, `+${extraTokens}`],
       ['index search (ms)', round(queryMs, 1), '-', '-'],
       ['retrieved chunks in the prompt (server estimate, tokens)', `${chunks} (${estimatedRetrieved})`, '-', '-'],

@@ -316,6 +316,13 @@ describe('workspace folders added and removed while running', () => {
     // No folder at start: no index, and @codebase says why.
     server = await startServer(settings(tiny), { storageDir: folderStorage });
     assert.equal((await server.status()).index ?? null, null);
+    // Malformed changes are ignored with a sentence in the log, and nothing breaks.
+    await server.connection.sendNotification(DidChangeWorkspaceFoldersNotification.method, {});
+    await server.connection.sendNotification(DidChangeWorkspaceFoldersNotification.method, {
+      event: { added: 'x', removed: [{ uri: 7 }] },
+    });
+    await waitForLog(server, () => server.logs.some((l) => l.includes('without an event')), 'the malformed change logged');
+    assert.equal((await server.status()).index ?? null, null);
 
     const alphaReady = waitForIndex(server, 1);
     await changeFolders([alpha], []);

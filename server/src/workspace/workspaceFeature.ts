@@ -71,7 +71,14 @@ export class WorkspaceFeature implements Feature {
     });
     // Handled here rather than through connection.workspace, whose dynamic registration would make
     // VS Code send each change twice (it already sends them for the static capability below).
-    connection.onNotification(DidChangeWorkspaceFoldersNotification.type, ({ event }) => this.foldersChanged(event));
+    connection.onNotification(DidChangeWorkspaceFoldersNotification.type, (params: unknown) => {
+      const event = (params as { event?: unknown } | null)?.event;
+      if (typeof event !== 'object' || event === null) {
+        this.options.log('workspace/didChangeWorkspaceFolders without an event (added and removed folders) was ignored.');
+        return;
+      }
+      this.foldersChanged(event as WorkspaceFoldersChangeEvent);
+    });
     return { workspace: { workspaceFolders: { supported: true, changeNotifications: true } } };
   }
 
@@ -85,13 +92,15 @@ export class WorkspaceFeature implements Feature {
 
   /** A folder added: its files join the index; a folder removed: its files leave it. */
   foldersChanged(event: WorkspaceFoldersChangeEvent): void {
-    const paths = (folders: ReadonlyArray<{ uri: string }>): string[] =>
-      folders.flatMap((f) => {
-        const p = filePathOf(f.uri);
+    // Folders that are not on disk (another scheme) or not well formed are left out.
+    const paths = (folders: unknown): string[] =>
+      (Array.isArray(folders) ? (folders as unknown[]) : []).flatMap((f) => {
+        const uri = (f as { uri?: unknown } | null)?.uri;
+        const p = typeof uri === 'string' ? filePathOf(uri) : null;
         return p ? [path.resolve(p)] : [];
       });
-    const removed = new Set(paths(event.removed ?? []));
-    const next = [...new Set([...this.roots.filter((r) => !removed.has(r)), ...paths(event.added ?? [])])];
+    const removed = new Set(paths(event.removed));
+    const next = [...new Set([...this.roots.filter((r) => !removed.has(r)), ...paths(event.added)])];
     if (same(next, this.roots)) return;
     this.roots = next;
     if (!this.workspaceIndex) {

@@ -203,6 +203,10 @@ export class SequenceStateStore {
    */
   private async saveSequence(identity: ModelIdentity, kind: SequenceKind, file: string): Promise<StateRecord> {
     const sequence = sequenceIn(this.loaded, kind);
+    // Drafted tokens still waiting for verification sit in the KV cache past contextTokens, and
+    // the file would hold them with a token list that does not: a restored sequence then fails
+    // every later evaluation ("Eval has failed"). Erasing past the accepted tokens drops them.
+    await sequence.eraseContextTokenRanges([{ start: sequence.contextTokens.length, end: sequence.contextSize }]);
     const tokenCount = sequence.contextTokens.length;
     const { fileSize } = await sequence.saveStateToFile(file);
     await chmod(file, 0o600);

@@ -245,6 +245,7 @@ export class LlamaEngine {
     let second: Promise<LoadResult> | null = null;
     const first = await this.queue.run(async () => {
       const result = await this.loadRole(params, plan, plan.first, stop, () => this.disposeLoaded());
+      this.log(`Loaded the ${plan.first} model (${result.name}) first; the ${plan.second} model loads behind it.`);
       // Queued from inside the first load: before any request that its answer lets in.
       second = this.queue.lane(plan.second, () => this.loadRole(params, plan, plan.second, stop, async () => undefined));
       return result;

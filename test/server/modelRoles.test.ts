@@ -182,7 +182,7 @@ describe('a completion model and a chat model in one host', { skip: linuxOnly },
 
 describe('a model is refused for a role it cannot serve', { skip: linuxOnly }, () => {
   let dir: string;
-  let servers: TestServer[] = [];
+  const servers: TestServer[] = [];
   before(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'llm-roles-'));
   });

@@ -93,9 +93,15 @@ for (const kind of ['ollama', 'vllm'] as const) {
     after(() => server.close());
 
     const chatBody = (): Record<string, unknown> =>
-      server.requests.findLast((r) => r.path === '/api/chat' || r.path === '/v1/chat/completions')?.body as Record<string, unknown>;
+      [...server.requests].reverse().find((r) => r.path === '/api/chat' || r.path === '/v1/chat/completions')?.body as Record<
+        string,
+        unknown
+      >;
     const completionBody = (): Record<string, unknown> =>
-      server.requests.findLast((r) => r.path === '/api/generate' || r.path === '/v1/completions')?.body as Record<string, unknown>;
+      [...server.requests].reverse().find((r) => r.path === '/api/generate' || r.path === '/v1/completions')?.body as Record<
+        string,
+        unknown
+      >;
 
     it('names localLlm.remote.chatModel in chat requests and localLlm.remote.model in completions', async () => {
       const engine = engineFor(server.url, { model: listed[kind], chatModel: 'instruct-model' });

@@ -25,7 +25,9 @@ export function rolePlan(params: LoadParams): RolePlan | null {
 
 /** The chat model's part of a result: what the completion's result says of its own model, less the load's notes. */
 export function chatPart(result: LoadResult): ChatModelResult {
-  const { fallbackReason: _fallback, chatModel: _chat, ...info } = result;
+  const info: ChatModelResult & Partial<Pick<LoadResult, 'fallbackReason' | 'chatModel'>> = { ...result };
+  delete info.fallbackReason;
+  delete info.chatModel;
   return info;
 }
 

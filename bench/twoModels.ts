@@ -119,10 +119,16 @@ async function measureArm(ctx: BenchContext, arm: Arm, chatModel: string, reps: 
     figures.lightSleepRssBytes = rssOf(pid);
 
     server.configure(settings('deep'));
+    // Awake again (from the light sleep): each deep sleep below is one this window asks for.
+    await completeOnce();
     for (let i = 0; i < reps; i++) {
       for (const by of ['keystroke', 'chat'] as const) {
-        if ((await server.status()).state !== 'sleeping') await sleep(server);
-        await server.waitForState('sleeping', 120_000);
+        await sleep(server);
+        await waitUntil(
+          () => server.status(),
+          (s) => s.state === 'sleeping',
+          'the model sleeps',
+        );
         await waitUntil(
           () => rssOf(pid),
           (rss) => rss === null,

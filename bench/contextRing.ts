@@ -465,7 +465,7 @@ function reportKeystrokes(a: KeystrokeResult, model: string): { json: object; ve
 
 const mean = (xs: readonly number[]): number => (xs.length ? xs.reduce((s, x) => s + x, 0) / xs.length : Number.NaN);
 const fig = (s: KeySample[], k: keyof TokenFigures): number =>
-  mean(s.map((x) => x.figures?.[k] ?? Number.NaN).filter((x) => !Number.isNaN(x)));
+  mean(s.map((x) => Number(x.figures?.[k] ?? Number.NaN)).filter((x) => !Number.isNaN(x)));
 
 /**
  * BENCH_RING_MODEL=large runs part a alone with the large model (8 layers x 1024, whose weights,

@@ -14,6 +14,7 @@ import { runContextRing } from './contextRing';
 import { runWindowPriority } from './windowPriority';
 import { runLookup } from './lookup';
 import { runCodebaseFirstToken } from './codebaseFirstToken';
+import { runTwoModels } from './twoModels';
 import { buildEngineWorker } from './lib/buildWorker';
 import type { BenchContext, BenchOutcome } from './lib/context';
 import { pageCacheDropProblem } from './lib/pageCache';
@@ -32,6 +33,7 @@ const benchmarks: Record<string, (ctx: BenchContext) => Promise<BenchOutcome>> =
   windowPriority: runWindowPriority,
   lookup: runLookup,
   codebaseFirstToken: runCodebaseFirstToken,
+  twoModels: runTwoModels,
 };
 
 async function main(): Promise<void> {

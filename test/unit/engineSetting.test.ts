@@ -26,7 +26,14 @@ describe('engine setting', () => {
   it('reads remote.* with defaults and bounds', () => {
     const { settings, problems } = normalizeSettings({ remote: { kind: 'ollama', controlSleep: true, timeoutMs: 5000, model: ' qwen ' } });
     assert.deepEqual(problems, []);
-    assert.deepEqual(settings.remote, { kind: 'ollama', controlSleep: true, timeoutMs: 5000, wakeTimeoutMs: 300_000, model: 'qwen' });
+    assert.deepEqual(settings.remote, {
+      kind: 'ollama',
+      controlSleep: true,
+      timeoutMs: 5000,
+      wakeTimeoutMs: 300_000,
+      model: 'qwen',
+      chatModel: '',
+    });
     const bad = normalizeSettings({ 'remote.kind': 'tgi', 'remote.timeoutMs': 0 });
     assert.equal(bad.settings.remote.kind, 'auto');
     assert.equal(bad.settings.remote.timeoutMs, 30_000);

@@ -20,6 +20,13 @@ export interface LoadParams {
   stateDir?: string | null;
   /** Prompt-lookup drafts on both sequences (localLlm.completion.lookup); absent means on. */
   lookup?: boolean;
+  /** #25: the chat model's file when it is not modelPath (localLlm.chat.model); absent or null: modelPath serves chat. */
+  chatModelPath?: string | null;
+  /**
+   * With two models, which one the request that woke the model needs: it is loaded first and the
+   * load answers once it is ready; the other loads behind it. Absent: the completion model.
+   */
+  first?: 'completion' | 'chat';
 }
 
 export interface SaveStateParams {
@@ -38,7 +45,12 @@ export interface LoadResult extends Omit<ModelInfo, 'path' | 'backend'> {
   backend: Backend;
   /** Set when the requested GPU backend could not be used and the CPU was used instead. */
   fallbackReason: string | null;
+  /** #25: the chat model, when LoadParams.chatModelPath named one; absent or null: this model serves chat. */
+  chatModel?: ChatModelResult | null;
 }
+
+/** The chat model as loaded beside the completion model (#25). */
+export type ChatModelResult = Omit<LoadResult, 'fallbackReason' | 'chatModel'>;
 
 export interface InfillParams {
   /**

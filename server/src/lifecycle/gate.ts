@@ -11,8 +11,11 @@ export type GateState = ModelState;
 
 /** Implemented by the server's model manager. The gate never calls two of these at once. */
 export interface GateDriver {
-  /** Load model and context; throws an Error whose message is one human sentence. */
-  load(): Promise<void>;
+  /**
+   * Load model and context; throws an Error whose message is one human sentence. `first`: the
+   * kind of the first request waiting for it (#25: with two models, its model loads first).
+   */
+  load(first?: RequestKind): Promise<void>;
   /** Free the model (deep: the host exits; light: dispose). Called only when nothing is in flight.
    * After it returns or throws, the gate treats the model as gone; the next load() must work either way. */
   unload(): Promise<void>;
@@ -79,6 +82,7 @@ interface Operation {
 }
 
 interface Waiter {
+  kind: RequestKind;
   start(): void;
   fail(error: Error): void;
 }
@@ -261,6 +265,7 @@ export class ResumeGate {
       };
       const detach = (): void => signal?.removeEventListener('abort', onAbort);
       const waiter: Waiter = {
+        kind,
         start: () => {
           detach();
           this.execute(kind, fn, signal).then(resolve, reject);
@@ -625,7 +630,7 @@ export class ResumeGate {
    */
   private async callDriver(kind: DriverCall): Promise<void> {
     const bound = this.driver.stepTimeoutMs?.(kind) ?? null;
-    const work = kind === 'load' ? this.driver.load() : this.driver.unload();
+    const work = kind === 'load' ? this.driver.load(this.waiters.values().next().value?.kind) : this.driver.unload();
     if (bound === null || !Number.isFinite(bound)) return work;
     // Once the gate gave up, the call's outcome is ignored; it must not reject unhandled.
     work.catch(() => undefined);

@@ -6,9 +6,10 @@
 // a host that misses one counts as crashed.
 import * as os from 'node:os';
 import { isRemoteModelRef } from '../shared/modelRef';
-import type { Backend, EngineStatus, ModelInfo, SharingStatus } from '../shared/protocol';
+import { noChatTemplateSentence, noFimSentence } from '../shared/modelRoles';
+import type { Backend, EngineStatus, ModelInfo, SharingStatus, TokenFigures } from '../shared/protocol';
 import { isRemoteEngine, type Settings } from '../shared/settings';
-import type { DriverCall, GateDriver } from './gate';
+import type { DriverCall, GateDriver, RequestKind } from './gate';
 import type { GenerationResult, HostStats, InfillParams, LoadParams, PrefillParams, PrefillResult, ChatTurnParams } from '../engine/types';
 import { defaultCheckTimeoutMs } from '../models/gguf';
 import { defaultHostDeadlines, type HostDeadlines } from '../engine/hostDeadlines';
@@ -53,6 +54,8 @@ export class ModelDriver implements GateDriver {
   private readonly engines: EngineFactory;
   private loaded = false;
   private lastInfo: ModelInfo | null = null;
+  /** #25: the chat model of the last load, when it is not the completion model. */
+  private lastChatInfo: ModelInfo | null = null;
   private forceCpu = false;
   private lastStats: HostStats | null = null;
   private loadAbort: AbortController | null = null;
@@ -98,6 +101,11 @@ export class ModelDriver implements GateDriver {
     return this.lastInfo;
   }
 
+  /** The chat model loaded last when it is not `info` (localLlm.chat.model); null: `info` serves chat. */
+  get chatInfo(): ModelInfo | null {
+    return this.lastChatInfo;
+  }
+
   get hostPid(): number | null {
     return this.host?.pid ?? null;
   }
@@ -136,7 +144,7 @@ export class ModelDriver implements GateDriver {
     return { used: this.lastStats.vramUsedBytes, total: this.lastStats.vramTotalBytes };
   }
 
-  async load(): Promise<void> {
+  async load(first?: RequestKind): Promise<void> {
     const settings = this.options.settings();
     const started = Date.now();
     const abort = (this.loadAbort = new AbortController());
@@ -147,6 +155,10 @@ export class ModelDriver implements GateDriver {
       if (this.host && !engineMatches(this.host, settings)) await this.dropHost(this.host);
       const path = remote ? settings.engine : await this.options.resolveModelPath(settings.model, signal);
       if (signal.aborted) throw new Error(`Loading ${path} was cancelled.`);
+      // #25: the chat model, resolved the same way; the same file is one model for both.
+      const chatSetting = remote ? '' : settings.chat.model;
+      const chatPath = chatSetting === '' ? null : await this.options.resolveModelPath(chatSetting, signal);
+      if (signal.aborted) throw new Error(`Loading ${chatPath ?? path} was cancelled.`);
       const params: LoadParams = {
         modelPath: path,
         gpu: this.forceCpu ? 'cpu' : settings.gpu,
@@ -155,6 +167,7 @@ export class ModelDriver implements GateDriver {
         threads: settings.threads > 0 ? settings.threads : os.availableParallelism(),
         stateDir: settings.stateCacheMB > 0 ? (this.options.stateDir?.() ?? null) : null,
         lookup: settings.completion.lookup,
+        ...(chatPath !== null && chatPath !== path ? { chatModelPath: chatPath, first: first ?? 'completion' } : {}),
       };
       // An engine serves one set of load settings (a shared host, one identity): others are another engine.
       if (this.host && !this.host.serves(params)) await this.dropHost(this.host);
@@ -188,13 +201,20 @@ export class ModelDriver implements GateDriver {
       this.loaded = true;
       // A shared host that was still empty at the attach has its own figure now: the same one, taken by the host.
       this.baselineRss = host.baselineRssBytes() ?? this.baselineRss;
-      const { fallbackReason, ...info } = result;
+      const { fallbackReason, chatModel, ...info } = result;
       this.lastInfo = { ...info, path };
+      this.lastChatInfo = chatModel && params.chatModelPath ? { ...chatModel, path: params.chatModelPath } : null;
+      // A server that serves several models: chat asks for its own by name (localLlm.remote.chatModel).
+      const remoteChat = remote ? settings.remote.chatModel : '';
+      if (remoteChat !== '' && remoteChat !== settings.remote.model) {
+        this.lastChatInfo = { ...info, name: remoteChat, path, sizeBytes: 0, hasFim: false };
+      }
       if (fallbackReason) this.notice = fallbackReason;
       else if (!this.forceCpu) this.notice = null;
-      if (!result.hasFim) {
-        this.notice = `${result.name} has no fill-in-the-middle tokens, so inline completions are off; chat works.`;
-      }
+      const refusals: string[] = [];
+      if (!result.hasFim) refusals.push(noFimSentence(result.name, this.lastChatInfo !== null));
+      if (this.lastChatInfo?.hasChatTemplate === false) refusals.push(noChatTemplateSentence(this.lastChatInfo.name));
+      if (refusals.length > 0) this.notice = refusals.join(' ');
       const loadMs = Date.now() - started;
       this.stats.loaded(loadMs);
       this.lastStats = await host.stats().catch(() => null);
@@ -245,8 +265,8 @@ export class ModelDriver implements GateDriver {
     // A server: each request has its own deadline, and plain http waits on the user's answer.
     if (isRemoteEngine(this.options.settings())) return null;
     // An empty setting means the recommended preset, which is downloaded too.
-    const model = this.options.settings().model;
-    if (model.trim() === '' || isRemoteModelRef(model)) return null;
+    const { model, chat } = this.options.settings();
+    if (model.trim() === '' || isRemoteModelRef(model) || isRemoteModelRef(chat.model)) return null;
     return defaultCheckTimeoutMs + this.deadlines.statsMs + this.deadlines.loadMs + stepMarginMs;
   }
 
@@ -274,7 +294,9 @@ export class ModelDriver implements GateDriver {
       throw err;
     }
     // A request cancelled before it ran evaluated nothing and says nothing about reuse.
-    if (result.figures.promptTokens > 0 && !options.background) this.stats.completionRan(result.figures, result.contextChunks ?? 0);
+    if (result.figures.promptTokens > 0 && !options.background) {
+      this.stats.completionRan(this.named(result.figures, this.lastInfo), result.contextChunks ?? 0);
+    }
     return result;
   }
 
@@ -284,9 +306,18 @@ export class ModelDriver implements GateDriver {
   }
 
   async chat(params: ChatTurnParams, onChunk: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {
-    const result = await this.requireHost().chat(params, onChunk, signal);
-    if (result.figures.promptTokens > 0) this.stats.chatRan(result.figures);
+    const host = this.requireHost();
+    const chatModel = this.lastChatInfo ?? this.lastInfo;
+    // A chat model of its own without a chat template is refused before it reaches the engine.
+    if (this.lastChatInfo?.hasChatTemplate === false) throw new Error(noChatTemplateSentence(this.lastChatInfo.name));
+    const result = await host.chat(params, onChunk, signal);
+    if (result.figures.promptTokens > 0) this.stats.chatRan(this.named(result.figures, chatModel));
     return result;
+  }
+
+  /** #25: figures say which model made them. */
+  private named(figures: TokenFigures, model: ModelInfo | null): TokenFigures {
+    return model ? { ...figures, model: model.name } : figures;
   }
 
   /**

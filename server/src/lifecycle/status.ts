@@ -29,6 +29,7 @@ export function buildStatus({ gate, driver, settings, problems, index }: StatusS
     error: snap.error,
     notice: notices.length ? notices.join(' ') : null,
     model: info,
+    chatModel: driver.chatInfo,
     sleepMode: settings.sleepMode,
     idleSecondsLeft: idleMs === null ? null : Math.ceil(idleMs / 1000),
     asleepSince: snap.state === 'sleeping' ? stats.asleepSince : null,

@@ -17,6 +17,8 @@ export interface HostIdentity {
   contextSize: number;
   /** Already resolved (never 0). */
   threads: number;
+  /** The chat model's file when it is not modelPath (#25); absent or null: modelPath serves chat. */
+  chatModelPath?: string | null;
 }
 
 export interface RendezvousPaths {
@@ -129,7 +131,10 @@ export function usableRuntimeDir(env: NodeJS.ProcessEnv = process.env): string |
 
 /** A short, stable name for an identity. The model path is compared as given (the server resolves it). */
 export function hostKey(identity: HostIdentity): string {
-  const canonical = JSON.stringify([identity.modelPath, identity.gpu, identity.gpuLayers, identity.contextSize, identity.threads]);
+  const fields: unknown[] = [identity.modelPath, identity.gpu, identity.gpuLayers, identity.contextSize, identity.threads];
+  // Only when set, so that a host of one model keeps the key (and the socket) it always had.
+  if (identity.chatModelPath) fields.push(identity.chatModelPath);
+  const canonical = JSON.stringify(fields);
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
 
@@ -179,6 +184,9 @@ export function notSharedReason(mine: HostIdentity, others: readonly HostIdentit
     if (other.gpuLayers !== mine.gpuLayers) differences.push(`gpuLayers ${other.gpuLayers} (here ${mine.gpuLayers})`);
     if (other.contextSize !== mine.contextSize) differences.push(`contextSize ${other.contextSize} (here ${mine.contextSize})`);
     if (other.threads !== mine.threads) differences.push(`threads ${other.threads} (here ${mine.threads})`);
+    if ((other.chatModelPath ?? null) !== (mine.chatModelPath ?? null)) {
+      differences.push(other.chatModelPath ? `another chat model (${path.basename(other.chatModelPath)})` : 'no chat model of its own');
+    }
     if (differences.length > 0 && (best === null || differences.length < best.length)) best = differences;
   }
   if (best === null) return null;

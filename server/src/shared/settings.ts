@@ -20,6 +20,14 @@ export interface RemoteSettings {
   wakeTimeoutMs: number;
   /** The model name sent to servers that serve several (Ollama, vLLM, llama-server's router); empty: the server's first. */
   model: string;
+  /** The model name of chat requests on such servers; empty: `model`'s. */
+  chatModel: string;
+}
+
+/** The chat's own model (#25): the completion model stays `Settings.model`. */
+export interface ChatModelSettings {
+  /** Same grammar as `Settings.model`; empty: the completion model serves chat too. */
+  model: string;
 }
 
 export interface CompletionSettings {
@@ -63,6 +71,7 @@ export interface Settings {
   completion: CompletionSettings;
   context: ContextSettings;
   remote: RemoteSettings;
+  chat: ChatModelSettings;
 }
 
 export const defaultSettings: Settings = {
@@ -99,7 +108,8 @@ export const defaultSettings: Settings = {
     ],
     tokenBudget: 1024,
   },
-  remote: { kind: 'auto', controlSleep: false, timeoutMs: 30_000, wakeTimeoutMs: 300_000, model: '' },
+  remote: { kind: 'auto', controlSleep: false, timeoutMs: 30_000, wakeTimeoutMs: 300_000, model: '', chatModel: '' },
+  chat: { model: '' },
 };
 
 interface IntRange {
@@ -124,7 +134,18 @@ export const ranges = {
 } satisfies Record<string, IntRange>;
 
 /** Settings whose change needs the model reloaded; all others apply at once. */
-export const reloadKeys = ['engine', 'model', 'gpu', 'gpuLayers', 'contextSize', 'threads', 'remote.kind', 'remote.model'] as const;
+export const reloadKeys = [
+  'engine',
+  'model',
+  'gpu',
+  'gpuLayers',
+  'contextSize',
+  'threads',
+  'remote.kind',
+  'remote.model',
+  'chat.model',
+  'remote.chatModel',
+] as const;
 
 /**
  * Settings only the user may set, in user settings or (over Remote/SSH) in that machine's remote
@@ -145,6 +166,8 @@ export const machineScopedKeys = [
   'remote.kind',
   'remote.controlSleep',
   'remote.model',
+  'chat.model',
+  'remote.chatModel',
 ] as const;
 
 export interface NormalizedSettings {
@@ -206,6 +229,14 @@ export function normalizeSettings(raw: unknown): NormalizedSettings {
   else if (rawModel !== undefined && rawModel !== null) {
     problems.push(`localLlm.model must be a file path or an hf: URI, not ${JSON.stringify(rawModel)}; no model is set.`);
   }
+  let chatModel = d.chat.model;
+  const rawChatModel = pick('chat.model');
+  if (typeof rawChatModel === 'string') chatModel = rawChatModel.trim();
+  else if (rawChatModel !== undefined && rawChatModel !== null) {
+    problems.push(
+      `localLlm.chat.model must be a file path or an hf: URI, not ${JSON.stringify(rawChatModel)}; the completion model serves chat.`,
+    );
+  }
 
   let gpuLayers: Settings['gpuLayers'] = d.gpuLayers;
   const rawLayers = pick('gpuLayers');
@@ -246,6 +277,14 @@ export function normalizeSettings(raw: unknown): NormalizedSettings {
   else if (rawRemoteModel !== undefined && rawRemoteModel !== null) {
     problems.push(`localLlm.remote.model must be a model name, not ${JSON.stringify(rawRemoteModel)}; the server's first model is used.`);
   }
+  let remoteChatModel = d.remote.chatModel;
+  const rawRemoteChatModel = pick('remote.chatModel');
+  if (typeof rawRemoteChatModel === 'string') remoteChatModel = rawRemoteChatModel.trim();
+  else if (rawRemoteChatModel !== undefined && rawRemoteChatModel !== null) {
+    problems.push(
+      `localLlm.remote.chatModel must be a model name, not ${JSON.stringify(rawRemoteChatModel)}; chat asks for localLlm.remote.model's.`,
+    );
+  }
 
   return {
     settings: {
@@ -279,7 +318,9 @@ export function normalizeSettings(raw: unknown): NormalizedSettings {
         timeoutMs: int('remote.timeoutMs', d.remote.timeoutMs),
         wakeTimeoutMs: int('remote.wakeTimeoutMs', d.remote.wakeTimeoutMs),
         model: remoteModel,
+        chatModel: remoteChatModel,
       },
+      chat: { model: chatModel },
     },
     problems,
   };

@@ -31,6 +31,8 @@ export interface AdapterContext {
   http: HttpClient;
   /** The model setting (`localLlm.remote.model`); empty: the server's first. */
   model: string;
+  /** #25: the chat requests' model (`localLlm.remote.chatModel`); empty: the same as completions'. */
+  chatModel?: string;
   /** The user's sleepIdleSeconds, for servers that take a keep-alive. */
   keepAliveSeconds: number;
 }
@@ -59,6 +61,11 @@ export interface ServerAdapter {
   unload(ctx: AdapterContext, described: ServerDescription, options: RequestOptions): Promise<void>;
   /** Wakes a model the server put to sleep, for servers that do not wake on a request by themselves. */
   wake?(ctx: AdapterContext, described: ServerDescription, options: RequestOptions): Promise<void>;
+}
+
+/** The model a chat request names: the chat model when one is set, else the one completions use (null: the server's only one). */
+export function chatModelName(ctx: AdapterContext, described: ServerDescription): string | null {
+  return ctx.chatModel ? ctx.chatModel : described.model;
 }
 
 export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

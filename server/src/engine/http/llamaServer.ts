@@ -5,7 +5,16 @@
 // from GET /models and Sleep Now unloads it with POST /models/unload.
 import type { GenerationResult, InfillParams, ChatTurnParams } from '../types';
 import type { StopReason, TokenFigures } from '../../shared/protocol';
-import { isRecord, num, str, type AdapterContext, type ExtraChunk, type ServerAdapter, type ServerDescription } from './adapter';
+import {
+  chatModelName,
+  isRecord,
+  num,
+  str,
+  type AdapterContext,
+  type ExtraChunk,
+  type ServerAdapter,
+  type ServerDescription,
+} from './adapter';
 import { RemoteError, type RequestOptions } from './request';
 import { readStreamedAnswer } from './streamedAnswer';
 
@@ -193,7 +202,7 @@ export async function openAiChat(
     {
       path: '/v1/chat/completions',
       body: {
-        ...(described.model !== null ? { model: described.model } : {}),
+        ...(chatModelName(ctx, described) !== null ? { model: chatModelName(ctx, described) } : {}),
         messages: params.messages.map((m) => ({ role: m.role, content: m.text })),
         max_tokens: params.maxTokens,
         stream: true,

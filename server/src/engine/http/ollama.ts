@@ -5,7 +5,7 @@
 // Shapes from Ollama's API documentation; not run against a real Ollama here.
 import type { ChatTurnParams, GenerationResult, InfillParams } from '../types';
 import type { TokenFigures } from '../../shared/protocol';
-import { isRecord, num, str, type AdapterContext, type ServerAdapter, type ServerDescription } from './adapter';
+import { chatModelName, isRecord, num, str, type AdapterContext, type ServerAdapter, type ServerDescription } from './adapter';
 import { RemoteError } from './request';
 import { readStreamedAnswer, type AnswerEvent } from './streamedAnswer';
 
@@ -94,7 +94,7 @@ export const ollamaAdapter: ServerAdapter = {
       {
         path: '/api/chat',
         body: {
-          model: described.model,
+          model: chatModelName(ctx, described),
           messages: params.messages.map((m) => ({ role: m.role, content: m.text })),
           stream: true,
           keep_alive: keepAlive(ctx),

@@ -268,7 +268,8 @@ export class RemoteEngine implements Engine {
 
   private context(): AdapterContext {
     const settings = this.options.settings();
-    return { http: this.http, model: settings.remote.model, keepAliveSeconds: settings.sleepIdleSeconds };
+    const { model, chatModel } = settings.remote;
+    return { http: this.http, model, chatModel, keepAliveSeconds: settings.sleepIdleSeconds };
   }
 
   /**

@@ -6,7 +6,9 @@
 // chat on the other; a completion runs beside a chat answer (laneQueue.ts), one generation at a
 // time per sequence. Its parts: the load (llamaLoader.ts), the saved states across sleep and
 // window switches (sequenceStateStore.ts), the completion prompt (infillPrompt.ts), and the
-// generations (completionRuns.ts, chatTurn.ts).
+// generations (completionRuns.ts, chatTurn.ts). With a chat model of its own (#25, modelRoles.ts)
+// the chat sequence is that model's, in its own context, and the two models load one behind the
+// other: the one the waking request needs first.
 import type { Backend } from '../../shared/protocol';
 import { nativeMessage, EngineError } from '../engineError';
 import { ownRssBytes } from '../../shared/memory';
@@ -30,6 +32,8 @@ import { LaneQueue } from './laneQueue';
 import { minAcceptance, payoffWindow } from './lookupPayoff';
 import { LlamaLoader, type LoadTimings } from './llamaLoader';
 import { disposeLoadedModel, type LoadedModel } from './loadedModel';
+import { chatPart, RoleResults, rolePlan, type RolePlan } from './modelRoles';
+import { noChatTemplateSentence } from '../../shared/modelRoles';
 import { SequenceStateStore, type CompletionOwner } from './sequenceStateStore';
 
 export interface EngineOptions {
@@ -54,7 +58,15 @@ export class LlamaEngine {
   private readonly log: (line: string) => void;
   private readonly trace: (line: string) => void;
   private readonly loader: LlamaLoader;
+  /** The completion model; also the chat model unless a chat model of its own is loaded (#25). */
   private current: Load | null = null;
+  /** #25: the chat model, when the load named a file of its own for chat. */
+  private chatLoad: Load | null = null;
+  /** The last load named a chat model of its own: chat never falls back to the completion model. */
+  private twoModels = false;
+  private readonly roleResults = new RoleResults();
+  /** Why a role's model, loaded behind the other, failed: its requests answer this sentence. */
+  private readonly roleErrors = new Map<SequenceKind, EngineError>();
   /** Loads, unloads, state saves and disposal run alone; each sequence's generations in its own lane. */
   private readonly queue = new LaneQueue();
   /** Generations in flight or waiting, aborted by dispose(). */
@@ -97,7 +109,10 @@ export class LlamaEngine {
   load(params: LoadParams, signal?: AbortSignal): Promise<LoadResult> {
     this.refuseWhileStopping();
     const stop = signal ? AbortSignal.any([signal, this.stopping.signal]) : this.stopping.signal;
-    const loaded = this.queue.run(() => this.loadNow(params, stop));
+    const plan = rolePlan(params);
+    this.twoModels = plan !== null;
+    this.roleErrors.clear();
+    const loaded = plan ? this.loadBoth(params, plan, stop) : this.queue.run(() => this.loadNow(params, stop));
     // A wake is mostly the user coming back to type: the completion's saved state is put back at
     // once, so the first ghost text does not wait for it. A chat's waits for its next question.
     void loaded.then(
@@ -112,10 +127,10 @@ export class LlamaEngine {
    * that uses the sequence would, before it runs). A wake does the completion's at once.
    */
   restoreSaved(kind: SequenceKind): Promise<void> {
-    const current = this.current;
+    const current = this.loadOf(kind);
     if (!current?.states.pending(kind)) return Promise.resolve();
     return this.queue.run(async () => {
-      if (this.current === current) await current.states.restore(kind);
+      if (this.loadOf(kind) === current) await current.states.restore(kind);
     });
   }
 
@@ -156,7 +171,7 @@ export class LlamaEngine {
       rssBytes: ownRssBytes(),
       vramUsedBytes: vram?.used ?? null,
       vramTotalBytes: vram?.total ?? null,
-      loaded: this.current !== null,
+      loaded: this.current !== null || this.chatLoad !== null,
     };
   }
 
@@ -174,7 +189,11 @@ export class LlamaEngine {
    * the folder to `capBytes` (sequenceStateStore.ts). Never throws for a failed save.
    */
   saveStates(capBytes: number): Promise<SaveStateResult> {
-    return this.queue.run(async () => (this.current ? this.current.states.saveAll(capBytes) : { saved: [] }));
+    return this.queue.run(async () => {
+      const saved: SaveStateResult['saved'] = [];
+      for (const load of [this.current, this.chatLoad]) if (load) saved.push(...(await load.states.saveAll(capBytes)).saved);
+      return { saved };
+    });
   }
 
   /** Aborts every generation, then frees model, context and llama. Later calls are refused. */
@@ -194,9 +213,15 @@ export class LlamaEngine {
     if (this.disposal) throw new EngineError('The model host is shutting down.');
   }
 
-  private requireLoaded(): Load {
-    if (!this.current) throw new EngineError('No model is loaded in the model host.');
-    return this.current;
+  /** The load that serves `kind`; null while it is not loaded. */
+  private loadOf(kind: SequenceKind): Load | null {
+    return kind === 'chat' && this.twoModels ? this.chatLoad : this.current;
+  }
+
+  private requireLoaded(kind: SequenceKind): Load {
+    const load = this.loadOf(kind);
+    if (load) return load;
+    throw this.roleErrors.get(kind) ?? new EngineError('No model is loaded in the model host.');
   }
 
   private logRestoreFailure(kind: SequenceKind, err: unknown): void {
@@ -210,7 +235,58 @@ export class LlamaEngine {
     return model.result;
   }
 
+  /**
+   * #25: loads the model that `plan` names first, alone (it frees whatever was loaded before), and
+   * answers once it is ready; the other loads behind it in its own sequence's lane, so that the
+   * first one's requests run beside that load and the other's wait for it. The answer describes
+   * the other as its last load of the same file did; a first load waits for both.
+   */
+  private async loadBoth(params: LoadParams, plan: RolePlan, stop: AbortSignal): Promise<LoadResult> {
+    let second: Promise<LoadResult> | null = null;
+    const first = await this.queue.run(async () => {
+      const result = await this.loadRole(params, plan, plan.first, stop, () => this.disposeLoaded());
+      this.log(`Loaded the ${plan.first} model (${result.name}) first; the ${plan.second} model loads behind it.`);
+      // Queued from inside the first load: before any request that its answer lets in.
+      second = this.queue.lane(plan.second, () => this.loadRole(params, plan, plan.second, stop, async () => undefined));
+      return result;
+    });
+    const behind: Promise<LoadResult> = second ?? Promise.reject(new EngineError('The model host is shutting down.'));
+    behind.catch((err: unknown) => {
+      const sentence = err instanceof EngineError ? err : new EngineError(nativeMessage(err));
+      this.roleErrors.set(plan.second, sentence);
+      this.log(`The ${plan.second} model could not be loaded: ${sentence.message}`);
+    });
+    const other = this.roleResults.known(plan.second, plan.paths[plan.second]) ?? (await behind);
+    const completion = plan.first === 'completion' ? first : other;
+    const chat = plan.first === 'chat' ? first : other;
+    return { ...completion, fallbackReason: first.fallbackReason, chatModel: chatPart(chat) };
+  }
+
+  /** Loads the model of one role with a context of that role's sequence alone. */
+  private async loadRole(
+    params: LoadParams,
+    plan: RolePlan,
+    kind: SequenceKind,
+    signal: AbortSignal,
+    unloadBefore: () => Promise<void>,
+  ): Promise<LoadResult> {
+    const modelPath = plan.paths[kind];
+    const model = await this.loader.load({ ...params, modelPath }, signal, unloadBefore, [kind]);
+    const states = await SequenceStateStore.open(model, modelPath, params.stateDir ?? null, { log: this.log, trace: this.trace }, [kind]);
+    const load = { model, prompt: new InfillPrompt(model), states };
+    if (kind === 'chat') this.chatLoad = load;
+    else this.current = load;
+    this.roleResults.remember(kind, modelPath, model.result);
+    return model.result;
+  }
+
   private async disposeLoaded(): Promise<void> {
+    const chat = this.chatLoad;
+    this.chatLoad = null;
+    if (chat) {
+      await disposeLoadedModel(chat.model);
+      await chat.states.close();
+    }
     const current = this.current;
     this.current = null;
     if (!current) return;
@@ -235,10 +311,10 @@ export class LlamaEngine {
     this.running.add(controller);
     const stop = controller.signal;
     let started = false;
-    if (this.current?.states.pending(kind)) {
+    if (this.loadOf(kind)?.states.pending(kind)) {
       this.queue
         .run(async () => {
-          const current = this.current;
+          const current = this.loadOf(kind);
           if (current && !stop.aborted) await current.states.restore(kind);
         })
         .catch((err: unknown) => this.logRestoreFailure(kind, err));
@@ -264,7 +340,7 @@ export class LlamaEngine {
   }
 
   private async prefillNow(params: PrefillParams, signal: AbortSignal, owner: CompletionOwner | undefined): Promise<PrefillResult> {
-    const current = this.requireLoaded();
+    const current = this.requireLoaded('completion');
     await current.states.restore('completion');
     await current.states.switchTo(owner);
     return runPrefill(current.model, current.prompt.build(params), signal);
@@ -272,7 +348,7 @@ export class LlamaEngine {
 
   private async infillNow(params: InfillParams, signal: AbortSignal, owner: CompletionOwner | undefined): Promise<GenerationResult> {
     const started = performance.now();
-    const current = this.requireLoaded();
+    const current = this.requireLoaded('completion');
     await current.states.restore('completion');
     await current.states.switchTo(owner);
     const result = await runInfill(current.model, current.prompt.build(params), params, signal, started);
@@ -281,8 +357,12 @@ export class LlamaEngine {
   }
 
   private async chatNow(params: ChatTurnParams, onChunk: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {
-    const current = this.requireLoaded();
+    const current = this.requireLoaded('chat');
     if (params.messages.length === 0) throw new EngineError('The chat request has no messages.');
+    // One model for both chats with node-llama-cpp's fallback format, as always; a chat model chosen for chat must have its own.
+    if (this.twoModels && current.model.result.hasChatTemplate === false) {
+      throw new EngineError(noChatTemplateSentence(current.model.result.name));
+    }
     await current.states.restore('chat');
     const { model } = current;
     const result = await runChat(model, await this.loader.library, params, onChunk, signal, this.trace);

@@ -7,6 +7,7 @@ import type { Backend } from '../../shared/protocol';
 import type { GpuChoice } from '../../shared/settings';
 import { EngineError, nativeMessage } from '../engineError';
 import type { LoadParams, LoadResult } from '../../engine/types';
+import type { SequenceKind } from '../../shared/stateFiles';
 import { startLlama, type NodeLlamaCpp, type StartedLlama } from './backend';
 import { ChatTurns } from './chatTurns';
 import type { LoadedModel } from './loadedModel';
@@ -32,8 +33,8 @@ interface LlamaState extends StartedLlama {
   stuck: boolean;
 }
 
-/** Sequences per context: one for completions, one for chat. contextSize is per sequence, so the KV cache is twice that. */
-const jobs = 2;
+/** Both sequences: a model that serves completions and chat (contextSize is per sequence, so the KV cache is twice that). */
+const bothKinds: readonly SequenceKind[] = ['completion', 'chat'];
 /** How long the model of a failed context creation gets to dispose before it is left to the process exit. */
 const failedDisposeWaitMs = 2000;
 
@@ -83,8 +84,15 @@ export class LlamaLoader {
    * Loads the model and creates its context. `unloadCurrent` frees the model loaded before: only
    * once the file passed its checks (a bad file is refused while that model keeps serving), and
    * before another backend replaces the llama (nothing may outlive the llama it came from).
+   * `kinds`: the sequences the context holds; a model that serves one role (#25) gets one, which
+   * the load then names for both (only its own role ever uses it).
    */
-  async load(params: LoadParams, signal: AbortSignal, unloadCurrent: () => Promise<void>): Promise<LoadedModel> {
+  async load(
+    params: LoadParams,
+    signal: AbortSignal,
+    unloadCurrent: () => Promise<void>,
+    kinds: readonly SequenceKind[] = bothKinds,
+  ): Promise<LoadedModel> {
     const lib = await this.library;
     // LoadParams.threads is already resolved by the server (never 0): used as given.
     const { modelPath, threads } = params;
@@ -115,13 +123,13 @@ export class LlamaLoader {
     const contextStarted = performance.now();
     let context: LlamaContext;
     try {
-      context = await model.createContext({ contextSize: params.contextSize, sequences: jobs, threads, createSignal: signal });
+      context = await model.createContext({ contextSize: params.contextSize, sequences: kinds.length, threads, createSignal: signal });
     } catch (err) {
       if (this.llamaState) await this.disposeFailedModel(model, this.llamaState);
       if (signal.aborted) throw cancelled();
       if (err instanceof lib.InsufficientMemoryError) {
         throw new EngineError(
-          `There is not enough memory for a context of ${params.contextSize} tokens (one each for completions and chat); try a smaller context size.`,
+          `There is not enough memory for a context of ${params.contextSize} tokens (${kinds.length === 2 ? 'one each for completions and chat' : `for ${kinds[0] === 'chat' ? 'chat' : 'completions'}`}); try a smaller context size.`,
         );
       }
       throw new EngineError(`llama.cpp could not create a context of ${params.contextSize} tokens: ${nativeMessage(err)}.`);
@@ -130,8 +138,8 @@ export class LlamaLoader {
     this.timings = { getLlamaMs, loadModelMs: contextStarted - modelStarted, createContextMs: done - contextStarted };
     // Drafts never change what is generated (each is verified by the model), so they are on unless turned off.
     const lookup = params.lookup === false ? null : { completion: createSequenceLookup(lib), chat: createSequenceLookup(lib) };
-    const sequence = context.getSequence({ tokenPredictor: lookup?.completion.predictor });
-    const chatSequence = context.getSequence({ tokenPredictor: lookup?.chat.predictor });
+    const sequence = context.getSequence({ tokenPredictor: lookup?.[kinds[0] ?? 'completion'].predictor });
+    const chatSequence = kinds.length > 1 ? context.getSequence({ tokenPredictor: lookup?.chat.predictor }) : sequence;
     const infill = model.tokens.infill;
     const result: LoadResult = {
       name: file.name !== null && file.name !== '' ? file.name : path.basename(modelPath, '.gguf'),
@@ -142,6 +150,8 @@ export class LlamaLoader {
       contextSize: context.contextSize,
       // As node-llama-cpp's own infill: a model without a middle token takes SUF suffix PRE prefix.
       hasFim: infill.prefix != null && infill.suffix != null,
+      hasChatTemplate: typeof model.fileInfo.metadata.tokenizer?.chat_template === 'string',
+      memoryBytes: model.size + context.stateSize,
       fallbackReason,
     };
     return {

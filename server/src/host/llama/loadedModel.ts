@@ -42,7 +42,8 @@ export async function disposeLoadedModel(loaded: LoadedModel): Promise<void> {
   loaded.chatTurns.dispose();
   loaded.completion.dispose({ disposeSequence: false });
   loaded.sequence.dispose();
-  loaded.chatSequence.dispose();
+  // A model that serves one role has one sequence, named for both (llamaLoader.ts).
+  if (loaded.chatSequence !== loaded.sequence) loaded.chatSequence.dispose();
   await loaded.context.dispose();
   await loaded.model.dispose();
 }

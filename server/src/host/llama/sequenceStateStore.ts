@@ -80,12 +80,20 @@ export class SequenceStateStore {
     private readonly stateDir: string | null,
     private readonly identity: ModelIdentity | null,
     private readonly out: StateLog,
+    /** The sequences this load serves (#25: a model of one role keeps only that one's state). */
+    private readonly kinds: readonly SequenceKind[],
   ) {
-    this.pendingRestore = new Set(identity ? ['completion', 'chat'] : []);
+    this.pendingRestore = new Set(identity ? kinds : []);
   }
 
   /** The store of a load that keeps its state in `stateDir` (null: none across sleep; window states still kept). */
-  static async open(loaded: LoadedModel, modelPath: string, stateDir: string | null, out: StateLog): Promise<SequenceStateStore> {
+  static async open(
+    loaded: LoadedModel,
+    modelPath: string,
+    stateDir: string | null,
+    out: StateLog,
+    kinds: readonly SequenceKind[] = ['completion', 'chat'],
+  ): Promise<SequenceStateStore> {
     let identity: ModelIdentity | null = null;
     if (stateDir !== null) {
       try {
@@ -94,7 +102,7 @@ export class SequenceStateStore {
         out.log(`No state is kept across sleep: ${nativeMessage(err)}.`);
       }
     }
-    return new SequenceStateStore(loaded, stateDir, identity, out);
+    return new SequenceStateStore(loaded, stateDir, identity, out, kinds);
   }
 
   /** Whether `kind`'s saved state is still to be restored. */
@@ -127,7 +135,7 @@ export class SequenceStateStore {
     if (!dir || !identity || capBytes <= 0) return { saved };
     try {
       await ensureStateDir(dir);
-      for (const kind of ['completion', 'chat'] as const) {
+      for (const kind of this.kinds) {
         if (this.pendingRestore.has(kind) || sequenceIn(this.loaded, kind).contextTokens.length === 0) continue;
         const base = stateBase(dir, identity.modelPath, kind);
         const temporary = `${base}.saving`;

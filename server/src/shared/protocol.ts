@@ -28,6 +28,10 @@ export interface ModelInfo {
   contextSize: number;
   /** The model has FIM tokens, so inline completion can run. */
   hasFim: boolean;
+  /** The model's file has a chat template; absent when unknown (a server's model). */
+  hasChatTemplate?: boolean;
+  /** What this model's weights and context take (on the GPU for its GPU layers, in RAM otherwise); absent when unknown. */
+  memoryBytes?: number;
 }
 
 export interface MemoryInfo {
@@ -105,6 +109,8 @@ export interface TokenFigures {
   draftedTokens?: number;
   /** Drafted tokens the model agreed with and that became output. */
   acceptedTokens?: number;
+  /** Display name of the model that produced these figures (#25: completions and chat may use different models). */
+  model?: string;
 }
 
 export interface ModelStatus {
@@ -114,6 +120,8 @@ export interface ModelStatus {
   /** A non-fatal note worth showing, e.g. "CUDA is unavailable here, so the model runs on the CPU." */
   notice: string | null;
   model: ModelInfo | null;
+  /** The chat model when it is not `model` (localLlm.chat.model); null/absent = chat is served by `model`. */
+  chatModel?: ModelInfo | null;
   sleepMode: SleepMode;
   /** Seconds until the idle sleep; null when asleep, not ready or sleep is off. */
   idleSecondsLeft: number | null;

@@ -13,7 +13,7 @@ import {
   useBaseModelLink,
   type SuggestionInput,
 } from '../../client/src/status/baseModelSuggestion';
-import { defaultChatModel, keepChat, presetFitsRole, valueForRole } from '../../client/src/commands/modelRoles';
+import { defaultChatModel, keepChat, parseSelectRequest, presetFitsRole, valueForRole } from '../../client/src/commands/modelRoles';
 import { pairsFor, presetsFor, recommendModels } from '../../server/src/models/presets';
 
 const MB = 1024 * 1024;
@@ -250,5 +250,16 @@ describe('Select Model by job', () => {
     assert.equal(defaultChatModel(listing(4e9)), 'hf:Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF/qwen2.5-coder-1.5b-instruct-q8_0.gguf');
     assert.equal(defaultChatModel(listing(24e9)), 'hf:Qwen/Qwen2.5-Coder-7B-Instruct-GGUF/qwen2.5-coder-7b-instruct-q8_0.gguf');
     assert.equal(defaultChatModel(null), null);
+  });
+
+  it('takes a job and a model as its argument, says what is wrong with a bad one, and ignores other arguments', () => {
+    assert.deepEqual(parseSelectRequest({ role: 'chat', model: ' /m/chat.gguf ' }), { role: 'chat', model: '/m/chat.gguf' });
+    assert.deepEqual(parseSelectRequest({ role: 'both', model: '' }), { role: 'both', model: '' });
+    assert.equal(
+      parseSelectRequest({ role: 'draft', model: 'x' }),
+      'Select Model\'s role must be "completion", "chat" or "both", not "draft".',
+    );
+    assert.match(String(parseSelectRequest({ role: 'chat' })), /^Select Model needs the model as a string .*, not undefined\.$/);
+    for (const other of [undefined, null, 'x', 3, { path: '/m' }]) assert.equal(parseSelectRequest(other), null, JSON.stringify(other));
   });
 });

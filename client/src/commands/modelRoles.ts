@@ -50,3 +50,27 @@ export function keepChat(value: ModelChoiceValue, current: CurrentModels, defaul
   if (chatSoFar === null || chatSoFar === value.model) return value;
   return { ...value, chatModel: chatSoFar };
 }
+
+/** Select Model run with an argument (a keybinding, a test, another extension): the job and the model, no pickers. */
+export interface SelectModelRequest {
+  role: ModelRole;
+  /** A .gguf path, an hf: URI or URL, or empty for the default. */
+  model: string;
+}
+
+const roles: readonly ModelRole[] = ['completion', 'chat', 'both'];
+
+/**
+ * Reads Select Model's argument: a request, a sentence saying what is wrong with an object that
+ * means to be one, or null for anything else (the pickers are shown then, as without an argument).
+ */
+export function parseSelectRequest(arg: unknown): SelectModelRequest | string | null {
+  if (typeof arg !== 'object' || arg === null || !('role' in arg)) return null;
+  const { role, model } = arg as { role: unknown; model?: unknown };
+  if (typeof role !== 'string' || !roles.includes(role as ModelRole)) {
+    return `Select Model's role must be "completion", "chat" or "both", not ${JSON.stringify(role)}.`;
+  }
+  if (typeof model !== 'string')
+    return `Select Model needs the model as a string (a .gguf path, an hf: URI or a URL; empty for the default), not ${JSON.stringify(model)}.`;
+  return { role: role as ModelRole, model: model.trim() };
+}

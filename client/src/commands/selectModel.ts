@@ -17,6 +17,7 @@ import { baseModelFor, useBaseModelArgument } from '../status/baseModelSuggestio
 import {
   defaultChatModel,
   keepChat,
+  parseSelectRequest,
   presetFitsRole,
   valueForRole,
   type CurrentModels,
@@ -319,10 +320,24 @@ export async function useBaseModelForCompletions(client: LanguageClient | undefi
   return true;
 }
 
-/** `current` holds the two model settings as they are now; `request` is the tooltip's argument, if any. */
+/**
+ * `current` holds the two model settings as they are now; `request` is the command's argument: the
+ * tooltip's suggestion, or a job and a model to set without pickers (see parseSelectRequest).
+ */
 export async function selectModel(client: LanguageClient | undefined, current: CurrentModels, request?: unknown): Promise<void> {
   if (request === useBaseModelArgument) {
     await useBaseModelForCompletions(client, current);
+    return;
+  }
+  const direct = parseSelectRequest(request);
+  if (typeof direct === 'string') {
+    void vscode.window.showErrorMessage(`Local LLM: ${direct}`);
+    return;
+  }
+  if (direct) {
+    const value = valueForRole(direct.role, direct.model);
+    const defaultChat = direct.role === 'completion' && current.model === '' ? defaultChatModel(await listModels(client)) : null;
+    await writeModels(direct.role === 'completion' ? keepChat(value, current, defaultChat) : value, current);
     return;
   }
   const role = await pickRole(current);

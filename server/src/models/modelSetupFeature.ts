@@ -89,23 +89,17 @@ export class ModelSetupFeature implements Feature {
   }
 
   /**
-   * The chat model's file: `localLlm.chat.model` when set; else the completion model's, as before
-   * roles existed; with both settings empty, the recommended chat model (the pair's Instruct model,
-   * or the same one model where two do not fit).
+   * The local, checked GGUF for a model setting; an empty one means the model recommended for the
+   * role: for completions the pair's base model (or the one model), for chat the pair's Instruct
+   * model (or the same one model). The driver asks for chat with an empty setting only when
+   * localLlm.model is empty too: otherwise that model serves chat, as before roles existed.
    */
-  resolveChat(chatSetting: string, completionSetting: string, signal: AbortSignal): Promise<string> {
-    if (chatSetting) return this.resolve(chatSetting, signal, 'chat');
-    if (completionSetting) return this.resolve(completionSetting, signal);
-    return this.resolve('', signal, 'chat');
-  }
-
-  /** The local, checked GGUF for a model setting; an empty one means the model recommended for the role. */
   async resolve(setting: string, signal: AbortSignal, role: ModelRole = 'completion'): Promise<string> {
     const { connection, log } = this.options;
     const endpoint = this.options.endpoint ?? process.env.LOCAL_LLM_HF_ENDPOINT;
     const storageDir = this.storageDir;
     const recommendation = setting ? null : this.recommended();
-    const target = setting || (role === 'chat' ? this.recommended().chat.uri : this.recommended().completion.uri);
+    const target = recommendation ? recommendation[role].uri : setting;
     // The progress notification exists only while a download runs: a cached model shows none.
     let progress: Promise<WorkDoneProgressServerReporter> | null = null;
     const cancelled = new AbortController();

@@ -1,7 +1,8 @@
 // Issue 25 in a real VS Code: Select Model writes each job's setting (localLlm.model for
 // completions, localLlm.chat.model for chat, both for one model), and with a chat model of its
 // own the status bar's tooltip names both models. A copy of the harness's tiny model under
-// another path stands in for the second model, so nothing is downloaded.
+// another path stands in for the second model, so nothing is downloaded. Each step waits for the
+// status that only its own load can bring, so no earlier status answers for it.
 import assert from 'node:assert/strict';
 import { copyFileSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
@@ -66,12 +67,18 @@ describe('model roles', function () {
     await selectModel('chat', chatCopy);
     await until('localLlm.chat.model set', () => userValue('chat.model') === chatCopy);
     assert.equal(userValue('model'), originalModel, 'choosing for chat leaves localLlm.model');
+    await waitForStatus(
+      llm,
+      (s) => s.state === 'ready' && s.model?.path === modelPath && s.chatModel?.path === chatCopy,
+      'the chat model loaded beside the completion model',
+      180_000,
+    );
 
-    // The same file under another spelling: a new completion model without a download.
-    const sameFile = `${path.dirname(modelPath)}${path.sep}.${path.sep}${path.basename(modelPath)}`;
-    await selectModel('completion', sameFile);
-    await until('localLlm.model set', () => userValue('model') === sameFile);
+    // The chat model's file for completions too: one file, so one model serves both.
+    await selectModel('completion', chatCopy);
+    await until('localLlm.model set', () => userValue('model') === chatCopy);
     assert.equal(userValue('chat.model'), chatCopy, 'choosing for completions leaves the chat model');
+    await waitForStatus(llm, (s) => s.state === 'ready' && s.model?.path === chatCopy && !s.chatModel, 'one model from one file', 180_000);
 
     await selectModel('both', modelPath);
     await until('one model for both', () => userValue('model') === modelPath && userValue('chat.model') === '');
@@ -80,8 +87,12 @@ describe('model roles', function () {
 
   it('names both models in the tooltip when chat has its own', async () => {
     await selectModel('chat', chatCopy);
-    const status = await waitForStatus(llm, (s) => s.state === 'ready' && !!s.chatModel, 'a chat model of its own', 180_000);
-    assert.equal(status.chatModel?.path, chatCopy);
+    const status = await waitForStatus(
+      llm,
+      (s) => s.state === 'ready' && s.chatModel?.path === chatCopy,
+      'a chat model of its own',
+      180_000,
+    );
     await until('the tooltip names both models', () => (llm.getStatusView()?.tooltip ?? '').includes('Chat model: '));
     const tooltip = llm.getStatusView()?.tooltip ?? '';
     assert.ok(tooltip.includes(`Completion model: **${escapeMarkdown(status.model?.name ?? '')}**`), tooltip);

@@ -19,6 +19,7 @@ import { deleteModel, listModels } from './cache';
 import { stateDirOf } from '../shared/stateFiles';
 import { pairsFor, presetsFor, recommendModels, type Hardware, type Recommendation } from './presets';
 import { resolveModel, type ResolveOptions } from './resolve';
+import { ModelSetupError } from './setupError';
 import { formatBytes } from '../shared/format';
 
 export interface ModelSetupOptions {
@@ -39,6 +40,8 @@ export class ModelSetupFeature implements Feature {
   private storageDir = path.join(os.homedir(), '.cache', 'local-llm');
   /** The defaults chosen at the first empty setting, kept so that the chat model matches the completion model picked before it loaded (and took VRAM). */
   private defaults: Recommendation | null = null;
+  /** The user declined the default chat model's download: the completion model serves chat this session, asked no more. */
+  private defaultChatDeclined = false;
 
   constructor(private readonly options: ModelSetupOptions) {}
 
@@ -99,6 +102,7 @@ export class ModelSetupFeature implements Feature {
     const endpoint = this.options.endpoint ?? process.env.LOCAL_LLM_HF_ENDPOINT;
     const storageDir = this.storageDir;
     const recommendation = setting ? null : this.recommended();
+    if (recommendation && role === 'chat' && this.defaultChatDeclined) return this.resolve('', signal, 'completion');
     const target = recommendation ? recommendation[role].uri : setting;
     // The progress notification exists only while a download runs: a cached model shows none.
     let progress: Promise<WorkDoneProgressServerReporter> | null = null;
@@ -149,6 +153,14 @@ export class ModelSetupFeature implements Feature {
       const resolved = await resolveModel(target, resolveOptions);
       if (resolved.downloaded) log(`Downloaded ${resolved.source ?? target} to ${resolved.path}.`);
       return resolved.path;
+    } catch (err) {
+      // Declining the second of the default pair keeps the first: it chats too, as one model did before.
+      if (recommendation && role === 'chat' && err instanceof ModelSetupError && err.kind === 'declined') {
+        this.defaultChatDeclined = true;
+        log(`${err.message.replace(/, so no model is loaded\.$/, '.')} The completion model answers chat too.`);
+        return this.resolve('', signal, 'completion');
+      }
+      throw err;
     } finally {
       if (progress) void (progress as Promise<WorkDoneProgressServerReporter>).then((p) => p.done());
     }

@@ -45,12 +45,17 @@ import { BackoffErrorHandler, createLanguageClient, type CrashReport } from './l
 import { ProgressNotifications } from './progress';
 import { ModelStatusTracker } from './status/feature';
 import { StatusItem } from './status/item';
-import { contextState, stateContextKey, statusKey, type ClientState, type StatusBarInput } from './status/render';
+import { contextState, escapeMarkdown, stateContextKey, statusKey, type ClientState, type StatusBarInput } from './status/render';
+import { suggestionText, suggestsBaseModel } from './status/baseModelSuggestion';
+import { currentModels } from './commands/selectModel';
 import { errorMessage } from '../../server/src/shared/errors';
 
 /** How long the server gets to shut down cleanly before it is killed. */
 const stopTimeoutMs = 2000;
 const killGraceMs = 500;
+
+/** globalState: the base-model suggestion was shown once (issue 25's migration). */
+const baseModelSuggestionKey = 'localLlm.baseModelSuggestionShown';
 
 export class Ctx implements CommandCtx, vscode.Disposable {
   readonly log: vscode.LogOutputChannel;
@@ -80,6 +85,8 @@ export class Ctx implements CommandCtx, vscode.Disposable {
   private lastContextState: string | null = null;
   private readonly apiKey: ServerApiKey;
   private disposed = false;
+  /** The base-model suggestion is in the tooltip this session (it is offered once, then remembered in globalState). */
+  private suggestionShowing = false;
 
   constructor(
     private readonly extCtx: vscode.ExtensionContext,
@@ -380,7 +387,27 @@ export class Ctx implements CommandCtx, vscode.Disposable {
       crashes: this.crashes,
       crashMessage: this.crashMessage,
       contextEnabled: sendsContext(this.settings),
+      suggestion: this.baseModelSuggestion(),
     };
+  }
+
+  /** The tooltip's suggestion of a base model for completions, for a user whose one model is an Instruct model. */
+  private baseModelSuggestion(): string | null {
+    const status = this.tracker.status;
+    if (!status?.model || status.chatModel) return null;
+    const models = currentModels(this.settings.model);
+    const show = suggestsBaseModel({
+      ...models,
+      engine: this.settings.engine,
+      loadedName: status.model.name,
+      shownBefore: this.extCtx.globalState.get<boolean>(baseModelSuggestionKey) === true,
+      showingNow: this.suggestionShowing,
+    });
+    if (show && !this.suggestionShowing) {
+      this.suggestionShowing = true;
+      void this.extCtx.globalState.update(baseModelSuggestionKey, true);
+    }
+    return show ? suggestionText(escapeMarkdown(status.model.name)) : null;
   }
 
   private setState(state: ClientState): void {

@@ -70,12 +70,20 @@ describe('the default model for a new user', () => {
       const ready = await server.waitForState('ready', 120_000);
       assert.equal(asked.length, 1);
       assert.match(asked[0], /qwen2\.5-coder-.*\.gguf \(\d/i, 'the question names the file and its size');
+      // The default is a base + Instruct pair where two fit, else one Instruct model; the question says which, and why.
+      assert.match(
+        asked[0],
+        /(It makes the completions; the chat model is asked for next\. Two models fit|so one Instruct model, .*, serves both\.)/,
+      );
       assert.ok(progressTokens.length >= 1, 'a progress notification was shown');
       assert.equal(ready.model?.name, 'tiny-random');
       assert.ok(ready.model?.path.startsWith(storageDir));
       const listing = await server.connection.sendRequest(ListModelsRequest.type);
       assert.equal(listing.cached.length, 1);
       assert.ok(listing.presets.some((p) => p.id === listing.recommendedPresetId));
+      assert.ok(listing.pairs && listing.pairs.length > 0, 'base + Instruct pairs are listed');
+      assert.ok(listing.recommendedPairId === null || listing.pairs.some((p) => p.id === listing.recommendedPairId));
+      assert.match(listing.recommendationReason ?? '', /^Two models/);
       // The bundled server's worker checked the content against the hub's sha256 and recorded it.
       const index = await readIndex(path.join(storageDir, 'models'));
       assert.deepEqual(

@@ -29,7 +29,12 @@ export async function showMenu(ctx: CommandCtx): Promise<void> {
       description: completionsOn ? 'on' : 'off',
       command: 'localLlm.toggleCompletions',
     },
-    { label: '$(file-binary) Select Model', description: ctx.status?.model?.name, command: 'localLlm.selectModel' },
+    {
+      label: '$(file-binary) Select Model',
+      // With a chat model of its own, both names: completions first.
+      description: [ctx.status?.model?.name, ctx.status?.chatModel?.name].filter((n) => n !== undefined).join(' + ') || undefined,
+      command: 'localLlm.selectModel',
+    },
     { label: '$(output) Show Logs', command: 'localLlm.showLogs' },
   );
   const picked = await vscode.window.showQuickPick(items, { title: 'Local LLM' });

@@ -1,6 +1,9 @@
-// "Local LLM: Select Model": a cached model, a preset, a local .gguf file or a model to download,
-// written to the `localLlm.model` setting; cached models can be deleted from here too. The server
-// reloads the model when the setting changes (keeping the old one if the new one is unusable).
+// "Local LLM: Select Model": first the job (completions, chat, or both), then a cached model, a
+// preset (or, for both, a base + Instruct pair), a local .gguf file or a model to download, written
+// to `localLlm.model` (completions) and `localLlm.chat.model` (chat); cached models can be deleted
+// from here too. The server reloads the models when the settings change, keeping the old one if the
+// new one is unusable, and refuses a model unfit for its job (no FIM tokens for completions, no chat
+// template for chat) with a sentence; nothing is refused here.
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
@@ -8,11 +11,28 @@ import type { LanguageClient } from 'vscode-languageclient/node';
 import { DeleteModelRequest, ListModelsRequest, type CachedModel, type ListModelsResult } from '../../../server/src/shared/protocol';
 import { formatBytes } from '../../../server/src/shared/format';
 import { isRemoteModelRef, parseModelRef } from '../../../server/src/shared/modelRef';
-import { writeSetting } from '../config';
+import { settingsSection, writeSetting } from '../config';
 import { errorMessage } from '../../../server/src/shared/errors';
+import { baseModelFor, useBaseModelArgument } from '../status/baseModelSuggestion';
+import {
+  defaultChatModel,
+  keepChat,
+  parseSelectRequest,
+  presetFitsRole,
+  valueForRole,
+  type CurrentModels,
+  type ModelChoiceValue,
+  type ModelRole,
+} from './modelRoles';
 
 interface ModelChoice extends vscode.QuickPickItem {
-  pick: () => Promise<string | undefined>;
+  pick: () => Promise<ModelChoiceValue | undefined>;
+}
+
+/** The two model settings as VS Code merges them; `model` is the normalized localLlm.model. */
+export function currentModels(model: string): CurrentModels {
+  const chat = vscode.workspace.getConfiguration(settingsSection).get<unknown>('chat.model');
+  return { model, chatModel: typeof chat === 'string' ? chat.trim() : '' };
 }
 
 /** What is wrong with a typed model to download, in one sentence; null when it can be used. */
@@ -78,16 +98,36 @@ async function confirmDelete(client: LanguageClient, model: CachedModel): Promis
   }
 }
 
-/** Cached models and presets; an empty list when no server runs (the other choices still work). */
-async function serverChoices(client: LanguageClient | undefined, current: string): Promise<ModelChoice[]> {
-  if (!client) return [];
-  let listing: ListModelsResult;
+async function listModels(client: LanguageClient | undefined): Promise<ListModelsResult | null> {
+  if (!client) return null;
   try {
-    listing = await client.sendRequest(ListModelsRequest.type);
+    return await client.sendRequest(ListModelsRequest.type);
   } catch {
-    return [];
+    return null;
   }
+}
+
+/** Cached models, pairs (for both jobs) and presets; an empty list when no server runs (the other choices still work). */
+function serverChoices(listing: ListModelsResult | null, role: ModelRole, current: string): ModelChoice[] {
+  if (!listing) return [];
   const choices: ModelChoice[] = [];
+  const recommendedPairId = listing.recommendedPairId ?? null;
+  if (role === 'both' && listing.pairs?.length) {
+    choices.push({
+      label: 'Pairs: a base model for completions, an Instruct model for chat',
+      kind: vscode.QuickPickItemKind.Separator,
+      pick: async () => undefined,
+    });
+    for (const pair of listing.pairs) {
+      const recommended = pair.id === recommendedPairId;
+      choices.push({
+        label: `$(${recommended ? 'star-full' : 'layers'}) ${pair.label}`,
+        description: `${formatBytes(pair.sizeBytes)}${recommended ? ' · recommended for this machine' : ''}`,
+        detail: pair.detail,
+        pick: async () => ({ model: pair.completion.uri, chatModel: pair.chat.uri }),
+      });
+    }
+  }
   if (listing.cached.length) choices.push({ label: 'Downloaded', kind: vscode.QuickPickItemKind.Separator, pick: async () => undefined });
   for (const cached of listing.cached) {
     const inUse = cached.source === current || cached.path === current;
@@ -97,29 +137,39 @@ async function serverChoices(client: LanguageClient | undefined, current: string
       detail: cached.source ?? cached.path,
       buttons: inUse ? [] : [deleteButton],
       cached,
-      pick: async () => cached.source ?? cached.path,
+      pick: async () => valueForRole(role, cached.source ?? cached.path),
     };
     choices.push(item);
   }
-  choices.push({ label: 'Presets', kind: vscode.QuickPickItemKind.Separator, pick: async () => undefined });
-  for (const preset of listing.presets) {
-    const recommended = preset.id === listing.recommendedPresetId;
+  const presets = listing.presets.filter((p) => presetFitsRole(p, role));
+  choices.push({
+    label: role === 'both' ? 'Presets: one model for both jobs' : 'Presets',
+    kind: vscode.QuickPickItemKind.Separator,
+    pick: async () => undefined,
+  });
+  for (const preset of presets) {
+    // The star goes to what this machine is given for the role: the recommended pair's member, or the one model.
+    const recommended = preset.detail.startsWith('Recommended') && (role !== 'both' || recommendedPairId === null);
     choices.push({
       label: `$(${recommended ? 'star-full' : 'sparkle'}) ${preset.label}`,
       description: `${formatBytes(preset.sizeBytes)}${recommended ? ' · recommended for this machine' : ''}`,
       detail: preset.detail,
-      pick: async () => preset.uri,
+      pick: async () => valueForRole(role, preset.uri),
     });
   }
-  choices.push({ label: 'Other', kind: vscode.QuickPickItemKind.Separator, pick: async () => undefined });
   return choices;
 }
 
 /** Shows the picker; resolves with the chosen item, or undefined when dismissed. */
-function pickModel(client: LanguageClient | undefined, choices: ModelChoice[], placeholder: string): Promise<ModelChoice | undefined> {
+function pickModel(
+  client: LanguageClient | undefined,
+  choices: ModelChoice[],
+  placeholder: string,
+  roleTitle: string,
+): Promise<ModelChoice | undefined> {
   return new Promise((resolve) => {
     const quickPick = vscode.window.createQuickPick<ModelChoice>();
-    quickPick.title = 'Local LLM: Select Model';
+    quickPick.title = `Local LLM: Select Model · ${roleTitle}`;
     quickPick.placeholder = placeholder;
     quickPick.items = choices;
     quickPick.matchOnDetail = true;
@@ -141,29 +191,168 @@ function pickModel(client: LanguageClient | undefined, choices: ModelChoice[], p
   });
 }
 
-/** `current` is the `localLlm.model` setting as it is now. */
-export async function selectModel(client: LanguageClient | undefined, current: string): Promise<void> {
+const roleTitles: Record<ModelRole, string> = {
+  both: 'Completions and chat',
+  completion: 'Completions',
+  chat: 'Chat',
+};
+
+interface RoleItem extends vscode.QuickPickItem {
+  role: ModelRole;
+}
+
+/** Which job the model is chosen for; undefined when dismissed. */
+async function pickRole(current: CurrentModels): Promise<ModelRole | undefined> {
+  const shown = (value: string): string => value || 'the default';
+  const chat = current.chatModel || (current.model ? 'the completion model' : 'the default');
+  const items: RoleItem[] = [
+    {
+      role: 'both',
+      label: `$(layers) ${roleTitles.both}`,
+      description: 'a base + Instruct pair, or one model for both',
+      detail: current.chatModel ? `Now: ${shown(current.model)} and ${current.chatModel}` : `Now: ${shown(current.model)} for both`,
+    },
+    {
+      role: 'completion',
+      label: `$(symbol-snippet) ${roleTitles.completion}`,
+      description: 'localLlm.model',
+      detail: `Now: ${shown(current.model)}`,
+    },
+    { role: 'chat', label: `$(comment-discussion) ${roleTitles.chat}`, description: 'localLlm.chat.model', detail: `Now: ${chat}` },
+  ];
+  const chosen = await vscode.window.showQuickPick(items, {
+    title: 'Local LLM: Select Model',
+    placeHolder: 'Choose a model for which job?',
+    matchOnDescription: true,
+  });
+  return chosen?.role;
+}
+
+/** The last choices for a role: a file, a download, and going back to the default. */
+function otherChoices(role: ModelRole, current: CurrentModels): ModelChoice[] {
+  const currentText = role === 'chat' ? current.chatModel || current.model : current.model;
   const choices: ModelChoice[] = [
-    ...(await serverChoices(client, current)),
-    { label: '$(folder-opened) Choose a GGUF file…', detail: 'A model file already on this machine.', pick: () => pickFile(current) },
+    {
+      label: '$(folder-opened) Choose a GGUF file…',
+      detail: 'A model file already on this machine.',
+      pick: async () => {
+        const file = await pickFile(currentText);
+        return file === undefined ? undefined : valueForRole(role, file);
+      },
+    },
     {
       label: '$(cloud-download) Download from Hugging Face…',
       detail: 'Type an hf: URI or an https URL.',
-      pick: () => typeReference(current),
+      pick: async () => {
+        const typed = await typeReference(currentText);
+        return typed === undefined ? undefined : valueForRole(role, typed);
+      },
     },
   ];
-  if (current !== '') {
-    choices.push({ label: '$(discard) Use the default model', detail: 'Clear the localLlm.model setting.', pick: async () => '' });
+  if (role === 'chat' && current.chatModel !== '') {
+    choices.push({
+      label: '$(discard) Chat with the completion model',
+      detail: 'Clear the localLlm.chat.model setting.',
+      pick: async () => ({ chatModel: '' }),
+    });
   }
-  const chosen = await pickModel(
-    client,
-    choices,
-    current ? `Current model: ${current}` : 'No model is set: the recommended preset is used',
-  );
+  if (role === 'completion' && current.model !== '') {
+    choices.push({
+      label: '$(discard) Use the default model',
+      detail: 'Clear the localLlm.model setting.',
+      pick: async () => ({ model: '' }),
+    });
+  }
+  if (role === 'both' && (current.model !== '' || current.chatModel !== '')) {
+    choices.push({
+      label: '$(discard) Use the default models',
+      detail: 'Clear localLlm.model and localLlm.chat.model: the models recommended for this machine are used.',
+      pick: async () => ({ model: '', chatModel: '' }),
+    });
+  }
+  return choices;
+}
+
+function placeholderFor(role: ModelRole, current: CurrentModels, listing: ListModelsResult | null): string {
+  const reason = listing?.recommendationReason ? ` ${listing.recommendationReason}` : '';
+  if (role === 'chat') return current.chatModel ? `Chat model now: ${current.chatModel}` : 'Chat uses the completion model now';
+  if (role === 'completion')
+    return current.model ? `Completion model now: ${current.model}` : 'No model is set: the recommended preset is used';
+  return current.model || current.chatModel
+    ? `Now: ${current.model || 'the default'} + ${current.chatModel || 'the same for chat'}.${reason}`
+    : `No model is set: the recommended ones are used.${reason}`;
+}
+
+/** Writes the chosen settings, chat first so that a new completion model never loads beside a stale chat choice. */
+export async function writeModels(value: ModelChoiceValue, current: CurrentModels): Promise<string[]> {
+  const written: string[] = [];
+  let target: vscode.ConfigurationTarget | undefined;
+  if (value.chatModel !== undefined && value.chatModel !== current.chatModel) {
+    target = await writeSetting('chat.model', value.chatModel);
+    written.push('chat');
+  }
+  if (value.model !== undefined && value.model !== current.model) {
+    target = await writeSetting('model', value.model);
+    written.push('completions');
+  }
+  if (target !== undefined) {
+    const where = target === vscode.ConfigurationTarget.Workspace ? 'workspace' : 'user';
+    vscode.window.setStatusBarMessage(`Local LLM: model for ${written.join(' and ')} set in the ${where} settings; loading it…`, 5000);
+  }
+  return written;
+}
+
+/**
+ * The tooltip's suggestion for an Instruct model in localLlm.model: the base model of its size for
+ * completions, the Instruct model kept for chat. The server asks before it downloads, as for every
+ * download. Returns whether the settings were written.
+ */
+export async function useBaseModelForCompletions(client: LanguageClient | undefined, current: CurrentModels): Promise<boolean> {
+  const listing = await listModels(client);
+  const base = listing ? baseModelFor(current.model, listing.presets) : null;
+  if (!base) {
+    void vscode.window.showWarningMessage(
+      'Local LLM: the list of base models is not available while the server is not running. Try again when it runs.',
+    );
+    return false;
+  }
+  await writeModels({ model: base.uri, chatModel: current.chatModel || current.model }, current);
+  return true;
+}
+
+/**
+ * `current` holds the two model settings as they are now; `request` is the command's argument: the
+ * tooltip's suggestion, or a job and a model to set without pickers (see parseSelectRequest).
+ */
+export async function selectModel(client: LanguageClient | undefined, current: CurrentModels, request?: unknown): Promise<void> {
+  if (request === useBaseModelArgument) {
+    await useBaseModelForCompletions(client, current);
+    return;
+  }
+  const direct = parseSelectRequest(request);
+  if (typeof direct === 'string') {
+    void vscode.window.showErrorMessage(`Local LLM: ${direct}`);
+    return;
+  }
+  if (direct) {
+    const value = valueForRole(direct.role, direct.model);
+    const defaultChat = direct.role === 'completion' && current.model === '' ? defaultChatModel(await listModels(client)) : null;
+    await writeModels(direct.role === 'completion' ? keepChat(value, current, defaultChat) : value, current);
+    return;
+  }
+  const role = await pickRole(current);
+  if (!role) return;
+  const listing = await listModels(client);
+  const currentText = role === 'chat' ? current.chatModel : current.model;
+  const otherSeparator: ModelChoice = { label: 'Other', kind: vscode.QuickPickItemKind.Separator, pick: async () => undefined };
+  const choices: ModelChoice[] = [
+    ...serverChoices(listing, role, currentText),
+    ...(listing ? [otherSeparator] : []),
+    ...otherChoices(role, current),
+  ];
+  const chosen = await pickModel(client, choices, placeholderFor(role, current, listing), roleTitles[role]);
   if (!chosen) return;
   const value = await chosen.pick();
-  if (value === undefined || value === current) return;
-  const target = await writeSetting('model', value);
-  const where = target === vscode.ConfigurationTarget.Workspace ? 'workspace' : 'user';
-  vscode.window.setStatusBarMessage(`Local LLM: model set in the ${where} settings; loading it…`, 5000);
+  if (value === undefined) return;
+  await writeModels(role === 'completion' ? keepChat(value, current, defaultChatModel(listing)) : value, current);
 }

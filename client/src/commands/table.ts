@@ -7,7 +7,7 @@ import { writeSetting } from '../config';
 import { reviewingContextKey } from '../edits/proposals';
 import { stateContextKey } from '../status/render';
 import { showMenu } from './menu';
-import { selectModel } from './selectModel';
+import { currentModels, selectModel } from './selectModel';
 import type { Command, CommandCtx, CommandHandler, CommandTable } from './types';
 
 export const commandCategory = 'Local LLM';
@@ -63,9 +63,9 @@ export function createCommands(): CommandTable {
       title: 'Select Model',
       enabled:
         ({ ctx, client }) =>
-        () =>
-          selectModel(client, ctx.settings.model),
-      disabled: (ctx) => () => selectModel(undefined, ctx.settings.model),
+        (request?: unknown) =>
+          selectModel(client, currentModels(ctx.settings.model), request),
+      disabled: (ctx) => (request?: unknown) => selectModel(undefined, currentModels(ctx.settings.model), request),
     },
     'localLlm.showLastCompletionPrompt': {
       title: 'Show Last Completion Prompt',

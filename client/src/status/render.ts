@@ -1,6 +1,6 @@
 // The status bar item as a pure function of the client's state and the last ModelStatus the
 // server pushed. No `vscode` import: item.ts applies the result.
-import type { Backend, EngineStatus, ModelState, ModelStatus } from '../../../server/src/shared/protocol';
+import type { Backend, EngineStatus, ModelInfo, ModelState, ModelStatus, TokenFigures } from '../../../server/src/shared/protocol';
 import { formatBytes, formatClock, formatDuration, formatMs, formatTokenFigures } from '../../../server/src/shared/format';
 import type { CommandId } from '../commands/ids';
 
@@ -21,6 +21,8 @@ export interface StatusBarInput {
   crashMessage: string | null;
   /** Whether this window sends context from beyond the file (`localLlm.context.enabled`, with a token budget). */
   contextEnabled: boolean;
+  /** A Markdown paragraph suggesting a better model for a role (baseModelSuggestion.ts); absent when there is none. */
+  suggestion?: string | null;
 }
 
 export type StatusBackground = 'statusBarItem.errorBackground' | 'statusBarItem.warningBackground';
@@ -156,18 +158,27 @@ function engineLine(engine: EngineStatus | undefined): string[] {
   return [`Engine: ${engine.kind} at ${escapeMarkdown(host)}${state}${sleep}`];
 }
 
+/** "Model: **name** (size, context)" and its backend; `label` names the role when two models run. */
+function oneModelLines(label: string, m: ModelInfo): string[] {
+  const lines: string[] = [];
+  const size = m.sizeBytes > 0 ? `${formatBytes(m.sizeBytes)}, ` : '';
+  const context = m.contextSize > 0 ? `context ${m.contextSize}` : 'context set by the server';
+  const memory = m.memoryBytes ? `, uses ${formatBytes(m.memoryBytes)}` : '';
+  lines.push(`${label}: **${escapeMarkdown(m.name)}** (${size}${context}${memory})`);
+  if (m.backend) {
+    const onGpu = m.backend === 'cpu' ? 'no layers on a GPU' : `${m.gpuLayers}/${m.totalLayers} layers on the GPU`;
+    lines.push(`Backend: ${backendNames[m.backend]}, ${onGpu}`);
+  }
+  return lines;
+}
+
 function modelLines(s: ModelStatus): string[] {
   const lines: string[] = [...engineLine(s.engine)];
   const m = s.model;
-  if (m) {
-    const size = m.sizeBytes > 0 ? `${formatBytes(m.sizeBytes)}, ` : '';
-    const context = m.contextSize > 0 ? `context ${m.contextSize}` : 'context set by the server';
-    lines.push(`Model: **${escapeMarkdown(m.name)}** (${size}${context})`);
-    if (m.backend) {
-      const onGpu = m.backend === 'cpu' ? 'no layers on a GPU' : `${m.gpuLayers}/${m.totalLayers} layers on the GPU`;
-      lines.push(`Backend: ${backendNames[m.backend]}, ${onGpu}`);
-    }
-  }
+  // With a chat model of its own, each model says its job; else one model does both, as before.
+  if (m && s.chatModel) lines.push(...oneModelLines('Completion model', m), ...oneModelLines('Chat model', s.chatModel));
+  else if (m) lines.push(...oneModelLines('Model', m));
+  else if (s.chatModel) lines.push(...oneModelLines('Chat model', s.chatModel));
   const mem = s.memory;
   const rss = mem.serverRssBytes + (mem.hostRssBytes ?? 0);
   const others = s.sharing?.otherWindows ?? 0;
@@ -176,7 +187,7 @@ function modelLines(s: ModelStatus): string[] {
   const rssParts =
     mem.hostRssBytes === null
       ? 'server only, no model process'
-      : `server ${formatBytes(mem.serverRssBytes)} + model ${formatBytes(mem.hostRssBytes)}${shared}`;
+      : `server ${formatBytes(mem.serverRssBytes)} + ${s.chatModel ? 'both models' : 'model'} ${formatBytes(mem.hostRssBytes)}${shared}`;
   let memory = `Memory: RAM ${formatBytes(rss)} (${rssParts})`;
   if (mem.vramUsedBytes !== null) {
     memory += `, VRAM ${formatBytes(mem.vramUsedBytes)}${mem.vramTotalBytes !== null ? ` of ${formatBytes(mem.vramTotalBytes)}` : ''}`;
@@ -213,15 +224,21 @@ function sleepLines(key: StatusKey, input: StatusBarInput): string[] {
   const served = s.completions;
   if (served && served.generated + served.cacheHits > 0)
     lines.push(`Completions: ${served.generated} generated, ${served.cacheHits} from the cache`);
-  if (s.lastCompletion) lines.push(`Last completion: ${formatTokenFigures(s.lastCompletion)}`);
+  if (s.lastCompletion) lines.push(figuresLine('Last completion', s.lastCompletion));
   const pace = paceLine(s.completionPace ?? null);
   if (pace) lines.push(pace);
   const context = contextLine(s.contextChunks ?? 0, input.contextEnabled);
   if (context) lines.push(context);
-  if (s.lastChat) lines.push(`Last chat turn: ${formatTokenFigures(s.lastChat)}`);
+  if (s.lastChat) lines.push(figuresLine('Last chat turn', s.lastChat));
   const index = indexLine(s.index ?? null);
   if (index) lines.push(index);
   return lines;
+}
+
+/** "Last completion (model name): figures"; the name only when the server says which model made them. */
+export function figuresLine(label: string, figures: TokenFigures): string {
+  const by = figures.model ? ` (${escapeMarkdown(figures.model)})` : '';
+  return `${label}${by}: ${formatTokenFigures(figures)}`;
 }
 
 /** When the recent completions are slow for this machine: how slow, and what makes them faster (only what exists). */
@@ -270,6 +287,7 @@ export function renderStatus(input: StatusBarInput): StatusView {
   if (s?.engine?.error && s.engine.error !== s.error) paragraphs.push(`$(warning) ${escapeMarkdown(s.engine.error)}`);
   if (s?.notice) paragraphs.push(`$(info) ${escapeMarkdown(s.notice)}`);
   if (s) paragraphs.push([...modelLines(s), ...sleepLines(key, input)].join('  \n'));
+  if (s && input.suggestion) paragraphs.push(input.suggestion);
   if (input.crashes > 0 && key !== 'crashed') {
     paragraphs.push(`The language server crashed ${input.crashes} time${input.crashes === 1 ? '' : 's'} this session and was restarted.`);
   }

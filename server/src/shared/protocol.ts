@@ -381,6 +381,20 @@ export interface ModelPreset {
   sizeBytes: number;
   /** Why this preset fits (or not) this machine, in words. */
   detail: string;
+  /** The job it is for: a base model only completes (FIM); an Instruct model chats, or does both on a small machine. */
+  role?: 'completion' | 'chat' | 'both';
+}
+
+/** A base model for completions and an Instruct model for chat, offered together. */
+export interface ModelPresetPair {
+  id: string;
+  label: string;
+  completion: ModelPreset;
+  chat: ModelPreset;
+  /** Both files together. */
+  sizeBytes: number;
+  /** How the two fit (or not) this machine together, in words. */
+  detail: string;
 }
 
 export interface ListModelsResult {
@@ -388,6 +402,12 @@ export interface ListModelsResult {
   presets: ModelPreset[];
   /** Id of the preset chosen for this machine by free VRAM or RAM. */
   recommendedPresetId: string;
+  /** Base + Instruct pairs, largest first. */
+  pairs?: ModelPresetPair[];
+  /** Id of the pair recommended for this machine; null when only one model fits. */
+  recommendedPairId?: string | null;
+  /** Why this machine gets a pair or one model for both, in one or two sentences. */
+  recommendationReason?: string;
 }
 
 /** The models in the download cache, and the presets. Exempt: touches no model. */

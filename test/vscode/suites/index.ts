@@ -16,6 +16,7 @@ export async function run(): Promise<void> {
   await import('./chat.suite.js');
   await import('./chatOnCode.suite.js');
   await import('./context.suite.js');
+  await import('./modelRoles.suite.js');
   await import('./crash.suite.js');
   const failures = await new Promise<number>((resolve) => {
     const runner = mocha.run(resolve);

@@ -47,6 +47,7 @@ export function startServer(connection: Connection, { hostPath = path.join(__dir
     log,
     settings: () => modelSwitch.effective(settings),
     resolveModelPath: (setting, signal) => setup.resolve(setting, signal),
+    resolveChatModelPath: (setting, signal) => setup.resolve(setting, signal, 'chat'),
     stateDir: () => setup.stateDir,
     // Every window whose shared host crashed restarts it; the rendezvous makes that one host.
     onCrash: (message, restart) => {

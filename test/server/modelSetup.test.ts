@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ListModelsRequest } from '../../server/src/shared/protocol';
+import { ListModelsRequest, SleepRequest, WakeRequest } from '../../server/src/shared/protocol';
 import { readIndex } from '../../server/src/models/cache';
 import { countingDeadPort, startModelServer, type ModelServer } from '../fixtures/httpModelServer';
 import { tinyModel } from '../fixtures/models';
@@ -68,8 +68,11 @@ describe('the default model for a new user', () => {
     });
     try {
       const ready = await server.waitForState('ready', 120_000);
-      assert.equal(asked.length, 1);
+      // Where two fit, a base model for completions and then an Instruct model for chat, each asked for.
+      const pair = /the chat model is asked for next/.test(asked[0] ?? '');
+      assert.equal(asked.length, pair ? 2 : 1, asked.join(' | '));
       assert.match(asked[0], /qwen2\.5-coder-.*\.gguf \(\d/i, 'the question names the file and its size');
+      if (pair) assert.match(asked[1] ?? '', /qwen2\.5-coder-.*-instruct-.*\.gguf \(\d.*It answers chat\./i);
       // The default is a base + Instruct pair where two fit, else one Instruct model; the question says which, and why.
       assert.match(
         asked[0],
@@ -79,7 +82,7 @@ describe('the default model for a new user', () => {
       assert.equal(ready.model?.name, 'tiny-random');
       assert.ok(ready.model?.path.startsWith(storageDir));
       const listing = await server.connection.sendRequest(ListModelsRequest.type);
-      assert.equal(listing.cached.length, 1);
+      assert.equal(listing.cached.length, asked.length);
       assert.ok(listing.presets.some((p) => p.id === listing.recommendedPresetId));
       assert.ok(listing.pairs && listing.pairs.length > 0, 'base + Instruct pairs are listed');
       assert.ok(listing.recommendedPairId === null || listing.pairs.some((p) => p.id === listing.recommendedPairId));
@@ -88,7 +91,7 @@ describe('the default model for a new user', () => {
       const index = await readIndex(path.join(storageDir, 'models'));
       assert.deepEqual(
         index.map((e) => [e.sha256, e.verifiedBy]),
-        [[modelSha256, 'hub']],
+        asked.map(() => [modelSha256, 'hub']),
       );
     } finally {
       await server.stop();
@@ -111,6 +114,33 @@ describe('the default model for a new user', () => {
     } finally {
       await server.stop();
       await dead.close();
+    }
+  });
+
+  it('declining the default chat model keeps the completion model for chat, and asks no more this session', async (t) => {
+    const asked: string[] = [];
+    const fresh = mkdtempSync(path.join(os.tmpdir(), 'local-llm-setup-'));
+    const server = await startServer(settings, {
+      storageDir: fresh,
+      env: { LOCAL_LLM_HF_ENDPOINT: hub.endpoint },
+      onMessageRequest: (p) => {
+        asked.push(p.message);
+        return { title: asked.length === 1 ? 'Download' : 'Not now' };
+      },
+    });
+    try {
+      const ready = await server.waitForState('ready', 120_000);
+      if (!/the chat model is asked for next/.test(asked[0] ?? '')) return t.skip('this machine gets one model, not a pair');
+      assert.equal(asked.length, 2, asked.join(' | '));
+      assert.match(asked[1] ?? '', /-instruct-.*It answers chat\./);
+      assert.equal(ready.error, null);
+      assert.ok(!ready.chatModel, 'the completion model serves chat');
+      // A sleep and a wake load again: the declined model is not asked for again.
+      assert.equal((await server.connection.sendRequest(SleepRequest.type)).state, 'sleeping');
+      assert.equal((await server.connection.sendRequest(WakeRequest.type)).state, 'ready');
+      assert.equal(asked.length, 2);
+    } finally {
+      await server.stop();
     }
   });
 });

@@ -24,6 +24,8 @@ export interface ModelDriverOptions {
   settings(): Settings;
   /** Turns the model setting into a local, checked file path (may download). */
   resolveModelPath(setting: string, signal: AbortSignal): Promise<string>;
+  /** The same for the chat model's setting; an empty one means the recommended chat model (#25). */
+  resolveChatModelPath(setting: string, signal: AbortSignal): Promise<string>;
   /**
    * The host died when nobody asked it to, holding the model (or loading it). `restart`: it
    * crashed on its own (a host that hung was killed by us: false), so the gate may start it
@@ -157,7 +159,9 @@ export class ModelDriver implements GateDriver {
       if (signal.aborted) throw new Error(`Loading ${path} was cancelled.`);
       // #25: the chat model, resolved the same way; the same file is one model for both.
       const chatSetting = remote ? '' : settings.chat.model;
-      const chatPath = chatSetting === '' ? null : await this.options.resolveModelPath(chatSetting, signal);
+      // Both settings empty: the recommended chat model (the pair's Instruct model where two fit, else the same one).
+      const chatPath =
+        remote || (chatSetting === '' && settings.model !== '') ? null : await this.options.resolveChatModelPath(chatSetting, signal);
       if (signal.aborted) throw new Error(`Loading ${chatPath ?? path} was cancelled.`);
       const params: LoadParams = {
         modelPath: path,

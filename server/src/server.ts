@@ -94,7 +94,8 @@ export function startServer(connection: Connection, { hostPath = path.join(__dir
   const setup: ModelSetupFeature = new ModelSetupFeature({
     connection,
     log,
-    inUsePath: () => driver.info?.path ?? null,
+    // The completion model and the chat model (#25): neither may be deleted while loaded.
+    inUsePaths: () => [driver.info?.path, driver.chatInfo?.path].filter((p): p is string => typeof p === 'string'),
     vramFreeBytes: () => {
       const { used, total } = driver.vram();
       return used === null || total === null ? null : total - used;

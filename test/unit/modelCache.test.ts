@@ -98,7 +98,7 @@ describe('model cache', () => {
     );
   });
 
-  it('deletes a cached model with its partial file and index entry, but not the model in use', async () => {
+  it('deletes a cached model with its partial file and index entry, but neither model in use (completion and chat)', async () => {
     const { storageDir, modelsDir } = storage();
     const keep = path.join(modelsDir, 'in-use.gguf');
     const drop = path.join(modelsDir, 'old.gguf');
@@ -108,19 +108,22 @@ describe('model cache', () => {
     await recordDownload(modelsDir, { source: 'hf:u/r/old.gguf', file: 'old.gguf', sizeBytes: statSync(tiny).size });
     await recordDownload(modelsDir, { source: 'hf:u/r/in-use.gguf', file: 'in-use.gguf', sizeBytes: statSync(tiny).size });
 
-    await assert.rejects(deleteModel(storageDir, keep, keep), /is the model in use/);
+    await assert.rejects(deleteModel(storageDir, keep, [keep]), /is a model in use/);
     assert.ok(existsSync(keep));
-    await assert.rejects(deleteModel(storageDir, tiny, keep), /Only models in the download cache/);
+    // The chat model in use (#25) is kept the same way, whichever of the two it is.
+    await assert.rejects(deleteModel(storageDir, keep, [tiny, keep]), /is a model in use/);
+    assert.ok(existsSync(keep));
+    await assert.rejects(deleteModel(storageDir, tiny, [keep]), /Only models in the download cache/);
     assert.ok(existsSync(tiny));
-    await assert.rejects(deleteModel(storageDir, path.join(modelsDir, 'index.json'), null), /Only models/);
+    await assert.rejects(deleteModel(storageDir, path.join(modelsDir, 'index.json'), []), /Only models/);
 
-    await deleteModel(storageDir, drop, keep);
+    await deleteModel(storageDir, drop, [keep]);
     assert.equal(existsSync(drop), false);
     assert.equal(existsSync(`${drop}.ipull`), false);
     assert.deepEqual(
       (await readIndex(modelsDir)).map((e) => e.file),
       ['in-use.gguf'],
     );
-    await deleteModel(storageDir, drop, keep); // already gone: no error
+    await deleteModel(storageDir, drop, [keep]); // already gone: no error
   });
 });

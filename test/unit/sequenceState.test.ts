@@ -77,7 +77,7 @@ describe('sequence state on disk', () => {
     writeFileSync(drop, 'x');
     writeFileSync(keep, 'x');
     for (const model of [drop, keep]) for (const kind of ['chat', 'completion'] as const) saved(stateBase(stateDir, model, kind), 10, 0);
-    await deleteModel(storageDir, drop, keep);
+    await deleteModel(storageDir, drop, [keep]);
     const left = readdirSync(stateDir).sort();
     const keepBases = ['chat', 'completion'].map((kind) => path.basename(stateBase(stateDir, keep, kind as 'chat')));
     assert.deepEqual(left, keepBases.flatMap((b) => [`${b}.bin`, `${b}.json`]).sort());

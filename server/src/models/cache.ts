@@ -121,14 +121,16 @@ async function samePath(a: string, b: string): Promise<boolean> {
 }
 
 /** Deletes a cached model, its partial download and its index entry. Throws a sentence on refusal. */
-export async function deleteModel(storageDir: string, filePath: string, inUsePath: string | null): Promise<void> {
+export async function deleteModel(storageDir: string, filePath: string, inUsePaths: readonly string[]): Promise<void> {
   const modelsDir = modelsDirOf(storageDir);
   const target = path.resolve(filePath);
   if (path.dirname(target) !== path.resolve(modelsDir) || !target.toLowerCase().endsWith('.gguf')) {
     throw new Error(`Only models in the download cache (${modelsDir}) can be deleted here, not ${filePath}.`);
   }
-  if (inUsePath && (await samePath(target, inUsePath))) {
-    throw new Error(`${path.basename(target)} is the model in use; choose another model before deleting it.`);
+  for (const inUse of inUsePaths) {
+    if (await samePath(target, inUse)) {
+      throw new Error(`${path.basename(target)} is a model in use; choose another model before deleting it.`);
+    }
   }
   try {
     await rm(target);

@@ -25,7 +25,7 @@ import { formatBytes } from '../shared/format';
 export interface ModelSetupOptions {
   connection: Connection;
   log(line: string): void;
-  inUsePath(): string | null;
+  inUsePaths(): string[];
   /** Free VRAM as the model host last saw it; null without a GPU. */
   vramFreeBytes(): number | null;
   /** Override of the download endpoint (tests point it at a local server). */
@@ -74,7 +74,7 @@ export class ModelSetupFeature implements Feature {
         throw new ResponseError(ErrorCodes.InvalidParams, 'localLlm/deleteModel needs a path (a string).');
       }
       try {
-        await deleteModel(this.storageDir, (request as { path: string }).path, this.options.inUsePath());
+        await deleteModel(this.storageDir, (request as { path: string }).path, this.options.inUsePaths());
       } catch (err) {
         throw new ResponseError(ErrorCodes.InternalError, errorMessage(err));
       }

@@ -60,7 +60,7 @@ export class CandidateLists {
   /** Insertion order is recency order. */
   private readonly lists = new Map<string, { uri: string; list: CandidateList }>();
 
-  constructor(private readonly maxEntries = candidateTuning.maxEntries) {}
+  constructor(private readonly maxEntries: number = candidateTuning.maxEntries) {}
 
   get(place: CandidatePlace): CandidateList | undefined {
     const id = idOf(place);

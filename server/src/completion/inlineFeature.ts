@@ -286,12 +286,13 @@ function registerInlineCompletion(
         if (capped)
           log(`A completion in ${document.uri} was capped at localLlm.completion.maxMs (${config.maxMs} ms); what was ready is shown.`);
         first = postprocessed(result, window);
-        if (first === null) return [];
-        remember(source, key, first);
+        if (first !== null) remember(source, key, first);
+        // Asked for by hand where the greedy answer shows nothing: the draws may still find something.
+        else if (wanted <= 1) return [];
       }
-      let shown = [first];
+      let shown = first === null ? [] : [first];
       if (wanted > 1) {
-        const list = known ? { texts: withFirst(first, known.texts), draws: known.draws } : { texts: shown, draws: 0 };
+        const list = { texts: first === null ? (known?.texts ?? []) : withFirst(first, known?.texts ?? []), draws: known?.draws ?? 0 };
         shown = await drawCandidates(list, wanted, { ...request, context }, window, signal, document.uri);
         if (ownCache() === source) candidates.set(key, { texts: shown, draws: list.draws });
         if (signal.aborted) {
@@ -299,7 +300,7 @@ function registerInlineCompletion(
           return [];
         }
       }
-      prefetchNext(document.uri, text, offset, first, context);
+      if (first !== null) prefetchNext(document.uri, text, offset, first, context);
       return shown.map((t) => item(t, position));
     } catch (err) {
       if (err instanceof GateCancelledError || signal.aborted) return [];

@@ -5,6 +5,9 @@
 // Two cases for the first: (a) at a new place (its prompt read in full, as after opening a file
 // or jumping), (b) after a keystroke (the prompt up to the key already held, as while typing).
 // Every request generates up to maxTokens (no line limit), so the times compare like for like.
+// (c) is (a) with the suggestion that follows the first one's acceptance computed in between, as
+// the server does in the background once the user pauses (a prefill, then an infill, of the
+// accepted text's prompt): what the draws read again then.
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -46,6 +49,13 @@ function places(n: number): InfillParams[] {
   });
 }
 
+/** The prompt at the place where accepting `text` at `p` leaves the cursor (what the server prefetches). */
+function acceptedPrompt(p: InfillParams, text: string): InfillParams {
+  const before = p.prefix + p.middle + text;
+  const lineStart = before.lastIndexOf('\n') + 1;
+  return { ...p, prefix: before.slice(0, lineStart), middle: before.slice(lineStart) };
+}
+
 interface Column {
   ms: number[];
   evaluated: number[];
@@ -73,15 +83,21 @@ export async function runCandidates(ctx: BenchContext): Promise<BenchOutcome> {
   const cases: Record<string, Column[]> = {};
   try {
     await host.load(params);
-    const n = count(ctx, 6, 2);
+    const n = count(ctx, 4, 2);
     // A first request warms the host up (its first decode allocates), unmeasured.
     await host.infill(places(1)[0]!);
-    for (const name of ['(a) first at a new place', '(b) first after a keystroke']) {
+    for (const name of ['(a) first at a new place', '(b) first after a keystroke', '(c) as (a), the next suggestion prefetched']) {
       const columns = (cases[name] = Array.from({ length: candidates }, column));
       for (const p of places(n)) {
         // (b): the request of the key before, so that the first reads only the key's own tokens.
         if (name.startsWith('(b)')) await host.infill({ ...p, middle: p.middle.slice(0, -1) });
-        add(columns[0]!, await host.infill(p));
+        const first = await host.infill(p);
+        add(columns[0]!, first);
+        if (name.startsWith('(c)')) {
+          const accepted = acceptedPrompt(p, first.text);
+          await host.prefill(accepted);
+          await host.infill(accepted);
+        }
         for (let draw = 1; draw < candidates; draw++) add(columns[draw]!, await host.infill({ ...p, sampling: samplingFor(draw - 1) }));
       }
     }

@@ -6,8 +6,8 @@
 // or jumping), (b) after a keystroke (the prompt up to the key already held, as while typing).
 // Every request generates up to maxTokens (no line limit), so the times compare like for like.
 // (c) is (a) with the suggestion that follows the first one's acceptance computed in between, as
-// the server does in the background once the user pauses (a prefill, then an infill, of the
-// accepted text's prompt): what the draws read again then.
+// the server does in the background once the user pauses on a suggestion of several lines (a
+// prefill, then an infill, of the accepted text's prompt): what the draws read again then.
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -27,10 +27,10 @@ const maxTokens = 64;
 /** The default of localLlm.completion.candidates: the first and two draws. */
 const candidates = 3;
 
-const infill = (prefix: string, middle: string): InfillParams => ({
+const infill = (prefix: string, middle: string, suffix: string): InfillParams => ({
   prefix,
   middle,
-  suffix: '\n',
+  suffix,
   prefixTokens: 1536,
   suffixTokens: 128,
   maxTokens,
@@ -38,20 +38,25 @@ const infill = (prefix: string, middle: string): InfillParams => ({
   stopTexts: [],
 });
 
-/** Places in the middle of lines spread over the sample file. */
+/** Places in the middle of lines spread over the sample file, with the file's text after them as the suffix. */
 function places(n: number): InfillParams[] {
   const lines = sampleDocument.split('\n');
   return Array.from({ length: n }, (_, i) => {
     const at = Math.floor(((i + 1) * lines.length) / (n + 1));
     const line = lines[at];
     const indent = line.length - line.trimStart().length;
-    return infill(lines.slice(0, at).join('\n') + '\n', line.slice(0, indent + Math.min(6, line.trimStart().length)));
+    const cut = indent + Math.min(6, line.trimStart().length);
+    return infill(lines.slice(0, at).join('\n') + '\n', line.slice(0, cut), [line.slice(cut), ...lines.slice(at + 1, at + 40)].join('\n'));
   });
 }
 
-/** The prompt at the place where accepting `text` at `p` leaves the cursor (what the server prefetches). */
+/**
+ * The prompt at the place where accepting `text` at `p` leaves the cursor (what the server
+ * prefetches), `text` taken as a suggestion of several lines: the case where the prefetch moves
+ * the text before the cursor line, and so the prompt the draws need.
+ */
 function acceptedPrompt(p: InfillParams, text: string): InfillParams {
-  const before = p.prefix + p.middle + text;
+  const before = p.prefix + p.middle + (text.includes('\n') ? text : `${text}\n`);
   const lineStart = before.lastIndexOf('\n') + 1;
   return { ...p, prefix: before.slice(0, lineStart), middle: before.slice(lineStart) };
 }
@@ -86,7 +91,7 @@ export async function runCandidates(ctx: BenchContext): Promise<BenchOutcome> {
     const n = count(ctx, 4, 2);
     // A first request warms the host up (its first decode allocates), unmeasured.
     await host.infill(places(1)[0]!);
-    for (const name of ['(a) first at a new place', '(b) first after a keystroke', '(c) as (a), the next suggestion prefetched']) {
+    for (const name of ['(a) first at a new place', '(b) first after a keystroke', '(c) as (a), next suggestion prefetched']) {
       const columns = (cases[name] = Array.from({ length: candidates }, column));
       for (const p of places(n)) {
         // (b): the request of the key before, so that the first reads only the key's own tokens.

@@ -109,10 +109,14 @@ describe('inline completions', () => {
         const offset = editor.document.offsetAt(pos);
         const before = editor.document.getText();
         // Show Next asks again, explicitly, at the same place: the first suggestion and the others.
+        // It runs only while the ghost text is visible, and moves the selection each time it
+        // runs, so it is run once, after the ghost text has had time to render; a suggestion that
+        // never showed (white space) gets no explicit request, and the next attempt is made.
+        await delay(500);
         const nextFrom = log.seen.length;
         await vscode.commands.executeCommand('editor.action.inlineSuggest.showNext');
-        const cycled = await log.next((r) => !r.cancelled && r.explicit, nextFrom);
-        if (cycled.items < 2) continue;
+        const cycled = await log.next((r) => !r.cancelled && r.explicit, nextFrom, 30_000).catch(() => null);
+        if (!cycled || cycled.items < 2) continue;
         assert.equal(cycled.texts[0], shown.texts[0], 'the first suggestion stays first');
         assert.equal(new Set(cycled.texts).size, cycled.items, `distinct candidates: ${JSON.stringify(cycled.texts)}`);
         assert.ok(cycled.items <= 3, `at most localLlm.completion.candidates (3): ${cycled.items}`);

@@ -120,8 +120,9 @@ describe('inline completions', () => {
         assert.equal(cycled.texts[0], shown.texts[0], 'the first suggestion stays first');
         assert.equal(new Set(cycled.texts).size, cycled.items, `distinct candidates: ${JSON.stringify(cycled.texts)}`);
         assert.ok(cycled.items <= 3, `at most localLlm.completion.candidates (3): ${cycled.items}`);
-        // The extra candidates' figures: the prompt was in the KV cache already.
-        const figures = llm.getStatus()?.lastCompletion;
+        // The last candidate's figures (Wake Up on an awake model answers the status as it is now):
+        // the prompt was in the KV cache already.
+        const figures = (await llm.wake()).lastCompletion;
         assert.ok(figures && figures.evaluatedTokens <= 16, `prompt tokens evaluated for a candidate: ${JSON.stringify(figures)}`);
         // What Show Next selected is the second suggestion: committing inserts it.
         for (let i = 0; i < 20 && editor.document.getText() === before; i++) {

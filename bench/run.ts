@@ -15,6 +15,7 @@ import { runWindowPriority } from './windowPriority';
 import { runLookup } from './lookup';
 import { runCodebaseFirstToken } from './codebaseFirstToken';
 import { runTwoModels } from './twoModels';
+import { runCandidates } from './candidates';
 import { buildEngineWorker } from './lib/buildWorker';
 import type { BenchContext, BenchOutcome } from './lib/context';
 import { pageCacheDropProblem } from './lib/pageCache';
@@ -34,6 +35,7 @@ const benchmarks: Record<string, (ctx: BenchContext) => Promise<BenchOutcome>> =
   lookup: runLookup,
   codebaseFirstToken: runCodebaseFirstToken,
   twoModels: runTwoModels,
+  candidates: runCandidates,
 };
 
 async function main(): Promise<void> {

@@ -30,7 +30,8 @@ export async function complete(server: TestServer, uri: string, position: Positi
   const started = performance.now();
   const items = (await server.connection.sendRequest(
     InlineCompletionRequest.type,
-    { textDocument: { uri }, position, context: { triggerKind: 1 } },
+    // Automatic, as while typing: an invoked request (Show Next) would draw the other candidates too.
+    { textDocument: { uri }, position, context: { triggerKind: 2 } },
     token,
   )) as InlineCompletionItem[] | null;
   const ms = performance.now() - started;

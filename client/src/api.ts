@@ -19,6 +19,8 @@ export interface InlineCompletionReport {
   cancelled: boolean;
   /** Not sent: inline completions are turned off in the settings. */
   skipped: boolean;
+  /** Asked for by the user (Show Next / Show Previous, Trigger Inline Suggestion), not while typing: the other candidates come with it. */
+  explicit: boolean;
 }
 
 export interface ChatOptions {

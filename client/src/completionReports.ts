@@ -27,6 +27,7 @@ export class CompletionReports implements vscode.Disposable {
         texts,
         cancelled: sent && token.isCancellationRequested,
         skipped: !sent,
+        explicit: context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke,
       });
       return result;
     };

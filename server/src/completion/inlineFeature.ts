@@ -1,5 +1,7 @@
 // textDocument/inlineCompletion: a debounce that follows the user's typing, cache, one generation
 // per document (a newer request aborts the older), the gate, then post-processing. Pure pieces live next to this file.
+// An explicit request (Show Next / Show Previous, or a trigger by hand) gets up to
+// localLlm.completion.candidates distinct suggestions, the others sampled from the same prompt (candidates.ts).
 // Also the context ring's notification (localLlm/contextChunks, exempt: it never wakes the model
 // and never resets the idle timer), the background work that keeps typing free of the ring's cost
 // (its prefill when the user pauses, the suggestion after the shown one is accepted), and
@@ -7,6 +9,7 @@
 import {
   ErrorCodes,
   InlineCompletionRequest,
+  InlineCompletionTriggerKind,
   ResponseError,
   type Connection,
   type InitializeParams,
@@ -19,7 +22,7 @@ import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { Feature } from '../feature';
 import { GateCancelledError, GateUnavailableError, type ResumeGate } from '../lifecycle/gate';
 import type { ModelDriver } from '../lifecycle/modelDriver';
-import type { InfillContext, InfillParams } from '../engine/types';
+import type { GenerationResult, InfillContext, InfillParams } from '../engine/types';
 import { ContextChunksNotification, LastCompletionPromptRequest, type LastCompletionPrompt } from '../shared/protocol';
 import type { Settings } from '../shared/settings';
 import { abortSignalOf, delay } from '../shared/cancellation';
@@ -30,6 +33,7 @@ import { median } from '../shared/median';
 import { AdaptiveDebounce } from './adaptiveDebounce';
 import { BackgroundWork, defaultQuietMs, nextSuggestionQuietMs } from './background';
 import { CompletionCache, defaultCacheOptions, type CompletionCacheKey } from './cache';
+import { CandidateLists, isDuplicate, maxDraws, samplingFor, withFirst } from './candidates';
 import { detach, detachParams } from './detach';
 import { trimCapped } from './capped';
 import { ContextRing, parseChunks, ringLimitsFor, ringTokenBudget, type PromptWindow } from './contextRing';
@@ -83,6 +87,7 @@ function registerInlineCompletion(
   folders: WorkspaceFolderRef[],
 ): BackgroundWork {
   const cache = new CompletionCache();
+  const candidates = new CandidateLists();
   const running = new Map<string, AbortController>();
   const { stats } = model;
   const skipped = new Set<string>();
@@ -118,6 +123,7 @@ function registerInlineCompletion(
     const source = currentSource();
     if (source !== cacheSource) {
       cache.clear();
+      candidates.clear();
       cacheSource = source;
     }
     return source;
@@ -191,8 +197,11 @@ function registerInlineCompletion(
     stats.completionRequested();
     const config = settings().completion;
     if (!config.enabled || model.info?.hasFim === false) return [];
-    // Every request is a keystroke (or a cursor move) of the user's rhythm, cached or not.
-    debounce.keystroke(systemClock.now());
+    // Every automatic request is a keystroke (or a cursor move) of the user's rhythm, cached or
+    // not; Show Next is not typing.
+    if (!params.explicit) debounce.keystroke(systemClock.now());
+    // Only a user who asks (Show Next / Show Previous) gets the other candidates: they cost a generation each.
+    const wanted = params.explicit ? config.candidates : 1;
     const document = documents.get(params.uri);
     if (!document) return [];
     const text = document.getText();
@@ -213,11 +222,15 @@ function registerInlineCompletion(
     background.touch();
     const source = ownCache();
     const cached = cache.get(key);
+    const known = wanted > 1 ? candidates.get(key) : undefined;
     if (cached !== undefined) {
       stats.cacheHit();
-      // A suggestion shown again (the one prefetched for after Tab, say): its own follow-up next.
-      prefetchNext(document.uri, text, offset, cached, lastContext(document.uri));
-      return [item(cached, position)];
+      const shown = known ? withFirst(cached, known.texts) : [cached];
+      if (shown.length >= wanted || (known && known.draws >= maxDraws(wanted))) {
+        // A suggestion shown again (the one prefetched for after Tab, say): its own follow-up next.
+        prefetchNext(document.uri, text, offset, cached, lastContext(document.uri));
+        return shown.slice(0, wanted).map((t) => item(t, position));
+      }
     }
     // A keystroke wins: background work stops at its next safe point.
     background.stop();
@@ -235,46 +248,60 @@ function registerInlineCompletion(
     running.set(document.uri, superseded);
     const signal = AbortSignal.any([abortSignalOf(token), superseded.signal]);
     try {
-      const waitMs = debounce.waitMs(config.debounceMs, median(stats.recentCompletions.map((c) => c.ms)));
-      if (waitMs > 0) await delay(waitMs, signal);
-      const result = await gate.run(
-        'completion',
-        (gateSignal) => model.infill({ ...request, context, describePrompt: true }, gateSignal),
-        signal,
-      );
-      if ((result.stopReason === 'abort' && !result.capped) || signal.aborted) {
-        if (superseded.signal.aborted) stats.superseded();
-        else if (result.yielded) stats.yielded();
-        return [];
+      let first = cached ?? null;
+      if (first === null) {
+        // Asked for by hand: no wait.
+        const waitMs = params.explicit ? 0 : debounce.waitMs(config.debounceMs, median(stats.recentCompletions.map((c) => c.ms)));
+        if (waitMs > 0) await delay(waitMs, signal);
+        const result = await gate.run(
+          'completion',
+          (gateSignal) => model.infill({ ...request, context, describePrompt: true }, gateSignal),
+          signal,
+        );
+        if ((result.stopReason === 'abort' && !result.capped) || signal.aborted) {
+          if (superseded.signal.aborted) stats.superseded();
+          else if (result.yielded) stats.yielded();
+          return [];
+        }
+        stats.generated();
+        const capped = result.capped === true;
+        stats.completionTimed(result.figures.ms, capped);
+        lastPrompt = {
+          uri: document.uri,
+          line: position.line,
+          character: position.character,
+          parts: (result.prompt ?? []).map((p) => ({ ...p, text: detach(p.text) })),
+          figures: result.figures,
+          capped,
+          at: Date.now(),
+        };
+        // Kept past this document's version, and past its close: copies, never views of the text.
+        lastRequest = { params: detachParams(request), window: promptWindow, languageId: document.languageId };
+        contexts.set(document.uri, context);
+        // What the model was given (before its own cut to prefixTokens + suffixTokens): bounded by
+        // the window whatever the document's size; and how much of it the KV cache already held.
+        connection.console.debug(
+          `Completion in ${document.uri} at ${position.line + 1}:${position.character + 1} after a ${waitMs} ms wait: sent ${window.prefix.length} characters before and ${window.suffix.length} after the cursor and ${result.contextChunks ?? 0} context chunks; ${formatTokenFigures(result.figures)}; ${result.tokens} tokens generated (${capped ? `capped at ${config.maxMs} ms` : result.stopReason}).`,
+        );
+        if (capped)
+          log(`A completion in ${document.uri} was capped at localLlm.completion.maxMs (${config.maxMs} ms); what was ready is shown.`);
+        first = postprocessed(result, window);
+        if (first !== null) remember(source, key, first);
+        // Asked for by hand where the greedy answer shows nothing: the draws may still find something.
+        else if (wanted <= 1) return [];
       }
-      stats.generated();
-      const capped = result.capped === true;
-      stats.completionTimed(result.figures.ms, capped);
-      lastPrompt = {
-        uri: document.uri,
-        line: position.line,
-        character: position.character,
-        parts: (result.prompt ?? []).map((p) => ({ ...p, text: detach(p.text) })),
-        figures: result.figures,
-        capped,
-        at: Date.now(),
-      };
-      // Kept past this document's version, and past its close: copies, never views of the text.
-      lastRequest = { params: detachParams(request), window: promptWindow, languageId: document.languageId };
-      contexts.set(document.uri, context);
-      // What the model was given (before its own cut to prefixTokens + suffixTokens): bounded by
-      // the window whatever the document's size; and how much of it the KV cache already held.
-      connection.console.debug(
-        `Completion in ${document.uri} at ${position.line + 1}:${position.character + 1} after a ${waitMs} ms wait: sent ${window.prefix.length} characters before and ${window.suffix.length} after the cursor and ${result.contextChunks ?? 0} context chunks; ${formatTokenFigures(result.figures)}; ${result.tokens} tokens generated (${capped ? `capped at ${config.maxMs} ms` : result.stopReason}).`,
-      );
-      if (capped)
-        log(`A completion in ${document.uri} was capped at localLlm.completion.maxMs (${config.maxMs} ms); what was ready is shown.`);
-      const raw = capped ? trimCapped(result.text) : result.text;
-      const completion = postprocess(raw, { prefix: window.prefix, suffix: window.suffix, maxLines: config.maxLines });
-      if (completion === null) return [];
-      remember(source, key, completion);
-      prefetchNext(document.uri, text, offset, completion, context);
-      return [item(completion, position)];
+      let shown = first === null ? [] : [first];
+      if (wanted > 1) {
+        const list = { texts: first === null ? (known?.texts ?? []) : withFirst(first, known?.texts ?? []), draws: known?.draws ?? 0 };
+        shown = await drawCandidates(list, wanted, { ...request, context }, window, signal, document.uri);
+        if (ownCache() === source) candidates.set(key, { texts: shown, draws: list.draws });
+        if (signal.aborted) {
+          if (superseded.signal.aborted) stats.superseded();
+          return [];
+        }
+      }
+      if (first !== null) prefetchNext(document.uri, text, offset, first, context);
+      return shown.map((t) => item(t, position));
     } catch (err) {
       if (err instanceof GateCancelledError || signal.aborted) return [];
       if (err instanceof GateUnavailableError) return [];
@@ -284,6 +311,41 @@ function registerInlineCompletion(
       if (running.get(document.uri) === superseded) running.delete(document.uri);
     }
   });
+
+  /** A generation's text as shown: cut to whole lines when capped, then post-processed; null when nothing is left. */
+  function postprocessed(result: GenerationResult, window: { prefix: string; suffix: string }): string | null {
+    const raw = result.capped ? trimCapped(result.text) : result.text;
+    return postprocess(raw, { prefix: window.prefix, suffix: window.suffix, maxLines: settings().completion.maxLines });
+  }
+
+  /**
+   * Draws other candidates from the first one's prompt until `list` holds `wanted` distinct ones or
+   * its draws are spent (maxDraws), a keystroke stopping them. The completion sequence still holds
+   * that prompt, so each draw evaluates one token of it again, not the prompt.
+   */
+  async function drawCandidates(
+    list: { texts: string[]; draws: number },
+    wanted: number,
+    request: InfillParams,
+    window: { prefix: string; suffix: string },
+    signal: AbortSignal,
+    uri: string,
+  ): Promise<string[]> {
+    const texts = list.texts.slice();
+    while (texts.length < wanted && list.draws < maxDraws(wanted) && !signal.aborted) {
+      const sampling = samplingFor(list.draws);
+      const result = await gate.run('completion', (gateSignal) => model.infill({ ...request, sampling }, gateSignal), signal);
+      if ((result.stopReason === 'abort' && !result.capped) || signal.aborted) break;
+      list.draws++;
+      const next = postprocessed(result, window);
+      const kept = next !== null && !isDuplicate(texts, next);
+      if (kept) texts.push(next);
+      connection.console.debug(
+        `Candidate ${list.draws} in ${uri} (temperature ${sampling.temperature}): ${formatTokenFigures(result.figures)}; ${kept ? `kept as suggestion ${texts.length}` : 'dropped (empty or the same as one already shown)'}.`,
+      );
+    }
+    return texts;
+  }
 
   /**
    * The next suggestion before Tab: the completion at the place where accepting `completion`
@@ -339,6 +401,7 @@ function registerInlineCompletion(
     running.delete(e.document.uri);
     skipped.delete(e.document.uri);
     cache.forgetDocument(e.document.uri);
+    candidates.forgetDocument(e.document.uri);
     contexts.delete(e.document.uri);
     // Nothing of a closed document is prefilled again.
     if (lastRequest?.window.uri === e.document.uri) lastRequest = null;
@@ -353,10 +416,12 @@ function item(text: string, position: Position): InlineCompletionItem {
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * The document and position of a request, or a ResponseError (InvalidParams) with one sentence.
- * Whole numbers out of range are fine: the document clamps them.
+ * The document and position of a request, and whether the user asked for it (LSP's
+ * InlineCompletionTriggerKind.Invoked: Show Next, Show Previous, a trigger by hand; a context
+ * that is missing or malformed counts as automatic), or a ResponseError (InvalidParams) with one
+ * sentence. Whole numbers out of range are fine: the document clamps them.
  */
-function checkParams(raw: unknown): { uri: string; position: Position } {
+function checkParams(raw: unknown): { uri: string; position: Position; explicit: boolean } {
   const invalid = (what: string): ResponseError<void> =>
     new ResponseError(ErrorCodes.InvalidParams, `textDocument/inlineCompletion needs ${what}.`);
   if (!isRecord(raw)) throw invalid('its params as an object with textDocument and position');
@@ -365,5 +430,6 @@ function checkParams(raw: unknown): { uri: string; position: Position } {
   if (!isRecord(position) || !Number.isInteger(position.line) || !Number.isInteger(position.character)) {
     throw invalid('a position whose line and character are whole numbers');
   }
-  return { uri: textDocument.uri, position: { line: position.line as number, character: position.character as number } };
+  const explicit = isRecord(raw.context) && raw.context.triggerKind === InlineCompletionTriggerKind.Invoked;
+  return { uri: textDocument.uri, position: { line: position.line as number, character: position.character as number }, explicit };
 }

@@ -82,6 +82,17 @@ export interface InfillParams {
    * the window the user is in (completionPriority.ts), and it does not make its window that one.
    */
   background?: boolean;
+  /**
+   * Sampled instead of greedy: another candidate of the same prompt (Show Next), which must
+   * differ from the first and from the others. Absent: greedy, as every first suggestion.
+   */
+  sampling?: InfillSampling;
+}
+
+/** How another candidate of the same prompt is drawn: its temperature, and a seed of its own so that each differs. */
+export interface InfillSampling {
+  temperature: number;
+  seed: number;
 }
 
 export interface InfillContextChunk {

@@ -39,6 +39,8 @@ export interface CompletionSettings {
   maxMs: number;
   /** Prompt-lookup drafts (speculative decoding) for completions and chat with the local engine. */
   lookup: boolean;
+  /** How many suggestions Show Next / Show Previous cycles (the first, then sampled others asked for explicitly). */
+  candidates: number;
 }
 
 export interface ContextSettings {
@@ -86,7 +88,7 @@ export const defaultSettings: Settings = {
   wakeOnActivity: true,
   loadOnStartup: true,
   stateCacheMB: 1024,
-  completion: { enabled: true, debounceMs: 150, maxTokens: 64, maxLines: 8, maxMs: 1500, lookup: true },
+  completion: { enabled: true, debounceMs: 150, maxTokens: 64, maxLines: 8, maxMs: 1500, lookup: true, candidates: 3 },
   context: {
     enabled: true,
     exclude: [
@@ -128,6 +130,7 @@ export const ranges = {
   'completion.maxTokens': { min: 1, max: 1024 },
   'completion.maxLines': { min: 1, max: 200 },
   'completion.maxMs': { min: 0, max: 60000 },
+  'completion.candidates': { min: 1, max: 5 },
   'context.tokenBudget': { min: 0, max: 65536 },
   'remote.timeoutMs': { min: 100, max: 3_600_000 },
   'remote.wakeTimeoutMs': { min: 100, max: 3_600_000 },
@@ -306,6 +309,7 @@ export function normalizeSettings(raw: unknown): NormalizedSettings {
         maxLines: int('completion.maxLines', d.completion.maxLines),
         maxMs: int('completion.maxMs', d.completion.maxMs),
         lookup: bool('completion.lookup', d.completion.lookup),
+        candidates: int('completion.candidates', d.completion.candidates),
       },
       context: {
         enabled: bool('context.enabled', d.context.enabled),

@@ -90,6 +90,58 @@ describe('inline completions', () => {
     }
   });
 
+  it('Show Next shows a second, different suggestion, drawn without reading the prompt again', async () => {
+    const llm = await api();
+    await waitForState(llm, 'ready');
+    const uri = editor.document.uri;
+    const log = reports(llm, uri);
+    try {
+      // Random weights may write nothing usable, or one suggestion only, at one spot; a few spots make it certain enough.
+      for (let attempt = 0; attempt < 8; attempt++) {
+        await newLine(`next${attempt}`);
+        // Typed, not edited: VS Code asks for ghost text on its own (an automatic request).
+        const from = log.seen.length;
+        await vscode.commands.executeCommand('type', { text: 'n' });
+        const shown = await log.next((r) => !r.cancelled && !r.skipped && !r.explicit, from);
+        if (shown.items === 0) continue;
+        assert.equal(shown.items, 1, 'an automatic request shows one suggestion');
+        const pos = editor.selection.active;
+        const offset = editor.document.offsetAt(pos);
+        const before = editor.document.getText();
+        // Show Next asks again, explicitly, at the same place: the first suggestion and the others.
+        // It runs only while the ghost text is visible, and moves the selection each time it
+        // runs, so it is run once, after the ghost text has had time to render; a suggestion that
+        // never showed (white space) gets no explicit request, and the next attempt is made.
+        await delay(500);
+        const nextFrom = log.seen.length;
+        await vscode.commands.executeCommand('editor.action.inlineSuggest.showNext');
+        const cycled = await log.next((r) => !r.cancelled && r.explicit, nextFrom, 30_000).catch(() => null);
+        if (!cycled || cycled.items < 2) continue;
+        assert.equal(cycled.texts[0], shown.texts[0], 'the first suggestion stays first');
+        assert.equal(new Set(cycled.texts).size, cycled.items, `distinct candidates: ${JSON.stringify(cycled.texts)}`);
+        assert.ok(cycled.items <= 3, `at most localLlm.completion.candidates (3): ${cycled.items}`);
+        // The last candidate's figures (Wake Up on an awake model answers the status as it is now):
+        // the prompt was in the KV cache already.
+        const figures = (await llm.wake()).lastCompletion;
+        assert.ok(figures && figures.evaluatedTokens <= 16, `prompt tokens evaluated for a candidate: ${JSON.stringify(figures)}`);
+        // What Show Next selected is the second suggestion: committing inserts it.
+        for (let i = 0; i < 20 && editor.document.getText() === before; i++) {
+          await vscode.commands.executeCommand('editor.action.inlineSuggest.commit');
+          if (editor.document.getText() === before) await delay(250);
+        }
+        const after = editor.document.getText();
+        assert.notEqual(after, before, 'Commit inserted the suggestion Show Next selected');
+        const inserted = after.slice(offset, offset + after.length - before.length);
+        assert.equal(inserted, cycled.texts[1], `inserted ${JSON.stringify(inserted)}, candidates ${JSON.stringify(cycled.texts)}`);
+        assert.notEqual(inserted, shown.texts[0]);
+        return;
+      }
+      assert.fail(`Show Next never offered two suggestions in 8 attempts; reports: ${JSON.stringify(log.seen)}`);
+    } finally {
+      log.dispose();
+    }
+  });
+
   it('a completion requested while the model sleeps waits for the wake, then answers', async () => {
     const llm = await api();
     await waitForState(llm, 'ready');

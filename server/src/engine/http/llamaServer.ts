@@ -105,6 +105,8 @@ export const llamaServerAdapter: ServerAdapter = {
           stop: params.stopTexts,
           stream: true,
           cache_prompt: true,
+          // Another candidate (Show Next): the prompt cache holds the prompt, only the answer is drawn anew.
+          ...(params.sampling ? { temperature: params.sampling.temperature, seed: params.sampling.seed } : {}),
           // The figures in every event, not only the last: a completion cut at its line limit
           // stops reading before the last one.
           timings_per_token: true,

@@ -76,7 +76,12 @@ export const ollamaAdapter: ServerAdapter = {
           suffix: params.suffix,
           stream: true,
           keep_alive: keepAlive(ctx),
-          options: { num_predict: params.maxTokens, stop: params.stopTexts },
+          options: {
+            num_predict: params.maxTokens,
+            stop: params.stopTexts,
+            // Another candidate (Show Next): Ollama keeps the prompt's KV cache, only the answer is drawn anew.
+            ...(params.sampling ? { temperature: params.sampling.temperature, seed: params.sampling.seed } : {}),
+          },
         },
         format: 'ndjson',
         maxLines: params.maxLines,

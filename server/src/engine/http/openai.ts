@@ -60,6 +60,8 @@ export const openAiAdapter: ServerAdapter = {
           stop: params.stopTexts.length ? params.stopTexts.slice(0, 4) : undefined,
           stream: true,
           stream_options: { include_usage: true },
+          // Another candidate (Show Next); a server with prefix caching (vLLM's default) reads the prompt from its cache.
+          ...(params.sampling ? { temperature: params.sampling.temperature, seed: params.sampling.seed } : {}),
         },
         maxLines: params.maxLines,
       },

@@ -76,6 +76,9 @@ export async function runInfill(
       // Prompt and answer already fit; the default (a tenth of the context) would cut the prompt's front.
       contextShiftSize: built.maxTokens,
       customStopTriggers: params.stopTexts.filter((s) => s !== ''),
+      // Another candidate: the sequence still holds the prompt (LlamaCompletion keeps the common
+      // start and evaluates only its last token again), so only the answer is drawn anew.
+      ...(params.sampling ? { temperature: params.sampling.temperature, seed: params.sampling.seed, topK: 40, topP: 0.95 } : {}),
       signal: stop,
       stopOnAbortSignal: true,
       onTextChunk: (chunk) => {

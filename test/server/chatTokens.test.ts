@@ -102,7 +102,7 @@ for (const model of models) {
 }
 
 describe('chat follow-ups of another conversation', () => {
-  it('a conversation the sequence no longer holds is evaluated again, never taken from the other one', async (t) => {
+  it('a conversation the sequence no longer holds continues from its own kept state (#21), never from the other one', async (t) => {
     const server = await start(await tinyModel(), 'light');
     try {
       const firstA = await chat(server, 'a', question);
@@ -111,15 +111,29 @@ describe('chat follow-ups of another conversation', () => {
       t.diagnostic(
         `A ${firstA.promptTokens} prompt tokens, then B; A's follow-up ${nextA.evaluatedTokens} of ${nextA.promptTokens} evaluated`,
       );
+      assertContinued(firstA, nextA, "A's follow-up after B");
+      // B's state was kept in turn when A took the sequence back.
+      const nextB = await chat(server, 'b', followUp);
+      assertContinued(firstB, nextB, "B's follow-up after A");
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('with no state kept (localLlm.stateCacheMB 0) such a conversation is evaluated again', async (t) => {
+    const server = await startServer({ model: await tinyModel(), contextSize: 4096, threads: 1, sleepIdleSeconds: 0, stateCacheMB: 0 });
+    try {
+      await server.waitForState('ready');
+      const firstA = await chat(server, 'a', question);
+      await chat(server, 'b', 'Explain recursion');
+      const nextA = await chat(server, 'a', followUp);
+      t.diagnostic(`no state kept: A's follow-up ${nextA.evaluatedTokens} of ${nextA.promptTokens} evaluated`);
       // Only the system prompt is common to A and B; A's question and answer are evaluated again.
       assert.ok(
         nextA.reusedTokens < firstA.promptTokens,
         `A's follow-up reused ${nextA.reusedTokens}; A's first prompt had ${firstA.promptTokens}`,
       );
       assert.ok(nextA.evaluatedTokens > newPartTokens);
-      // B, after A's turn, is evaluated again as well.
-      const nextB = await chat(server, 'b', followUp);
-      assert.ok(nextB.reusedTokens < firstB.promptTokens, 'A held the sequence last');
     } finally {
       await server.stop();
     }

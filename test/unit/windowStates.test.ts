@@ -79,4 +79,25 @@ describe('WindowStates', () => {
     assert.equal(w.holder, null);
     assert.equal(w.count, 0);
   });
+
+  it('find names the least recently saved state its test accepts, and takes nothing out (a chat picks the conversation it continues)', () => {
+    const w = new WindowStates<{ turns: number }>(4);
+    w.keep('a', 10, { turns: 1 }, cap);
+    w.keep('b', 10, { turns: 3 }, cap);
+    w.keep('c', 10, { turns: 3 }, cap);
+    assert.equal(
+      w.find((v) => v.turns === 3),
+      'b',
+    );
+    assert.equal(
+      w.find((v) => v.turns === 2),
+      null,
+    );
+    assert.equal(w.count, 3);
+    assert.deepEqual(w.plan('b'), { save: null, restore: { turns: 3 } });
+    assert.equal(
+      w.find((v) => v.turns === 3),
+      'c',
+    );
+  });
 });

@@ -119,7 +119,12 @@ export class PriorityWork {
    * window states (the benchmark's baseline).
    */
   private ownerOf(client: HostClient): CompletionOwner {
-    return { key: client.owner, capBytes: this.options.windowStates ? this.options.stateCap() : 0 };
+    return { key: client.owner, capBytes: this.keptStateBytes() };
+  }
+
+  /** What the states kept for a switch (another window's completion, another conversation's chat) may take. */
+  keptStateBytes(): number {
+    return this.options.windowStates ? this.options.stateCap() : 0;
   }
 
   /** The priority's decision for new completion work: null when it yields at once; else its entry, after the work it stops. */

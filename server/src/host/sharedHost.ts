@@ -187,7 +187,7 @@ export class SharedHost implements HostRequests {
     onChunk: (text: string) => void,
   ): Promise<GenerationResult> {
     return this.work.chat(client, token, (signal) =>
-      this.engine.chat({ messages: params.messages, maxTokens: params.maxTokens }, onChunk, signal),
+      this.engine.chat({ messages: params.messages, maxTokens: params.maxTokens }, onChunk, signal, this.work.keptStateBytes()),
     );
   }
 

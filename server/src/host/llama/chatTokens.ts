@@ -96,10 +96,15 @@ export function continues(
   messages: readonly HostChatMessage[],
   held: readonly number[],
 ): record is ChatTokenRecord {
-  if (!record || messages.length <= record.messageCount || messages.at(-1)?.role !== 'user') return false;
-  if (messages[record.messageCount - 1]?.role !== 'assistant') return false;
-  if (conversationKey(messages.slice(0, record.messageCount)) !== record.conversationKey) return false;
+  if (!record || !continuesConversation(record, messages)) return false;
   return held.length >= record.tokenCount && tokensKey(held.slice(0, record.tokenCount)) === record.tokensKey;
+}
+
+/** Whether `messages` continue the conversation of `record` (its messages, the answer last, then the user's), tokens aside. */
+export function continuesConversation(record: ChatTokenRecord, messages: readonly HostChatMessage[]): boolean {
+  if (messages.length <= record.messageCount || messages.at(-1)?.role !== 'user') return false;
+  if (messages[record.messageCount - 1]?.role !== 'assistant') return false;
+  return conversationKey(messages.slice(0, record.messageCount)) === record.conversationKey;
 }
 
 /** Adjacent texts joined: a renderer may split one text into several. */

@@ -158,9 +158,10 @@ export class LlamaEngine {
   }
 
   /** One chat answer over `params.messages`, each streamed piece of text passed to `onChunk`. */
-  chat(params: ChatTurnParams, onChunk: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {
+  /** `keepBytes`: what the chat states of other conversations may take (the windows' state allowance; 0 keeps none). */
+  chat(params: ChatTurnParams, onChunk: (text: string) => void, signal: AbortSignal, keepBytes = 0): Promise<GenerationResult> {
     this.refuseWhileStopping();
-    return this.generation('chat', signal, abortResult, (stop) => this.chatNow(params, onChunk, stop));
+    return this.generation('chat', signal, abortResult, (stop) => this.chatNow(params, onChunk, stop, keepBytes));
   }
 
   /** RSS of this process and the GPU's memory (the whole device, as llama.cpp reports it). */
@@ -356,7 +357,12 @@ export class LlamaEngine {
     return result;
   }
 
-  private async chatNow(params: ChatTurnParams, onChunk: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {
+  private async chatNow(
+    params: ChatTurnParams,
+    onChunk: (text: string) => void,
+    signal: AbortSignal,
+    keepBytes: number,
+  ): Promise<GenerationResult> {
     const current = this.requireLoaded('chat');
     if (params.messages.length === 0) throw new EngineError('The chat request has no messages.');
     // One model for both chats with node-llama-cpp's fallback format, as always; a chat model chosen for chat must have its own.
@@ -364,6 +370,7 @@ export class LlamaEngine {
       throw new EngineError(noChatTemplateSentence(current.model.result.name));
     }
     await current.states.restore('chat');
+    await current.states.switchChat(params.messages, keepBytes);
     const { model } = current;
     const result = await runChat(model, await this.loader.library, params, onChunk, signal, this.trace);
     this.judgeLookup(model, 'chat', result);

@@ -2,14 +2,16 @@
 // saved to the state folder before a sleep and restored once, before the first request that
 // needs them, after the wake; and, on a host several windows share, each window's completion
 // state kept in a private folder while another window holds the sequence (windowStates.ts), so
-// that A, B, A does not evaluate A's prompt again. A failed save or restore costs the reuse only:
+// that A, B, A does not evaluate A's prompt again; the same for the chat sequence's conversations
+// (#21: a kept chat reopened, or one window's chat after another's, continues from its own tokens).
+// A failed save or restore costs the reuse only:
 // one line in the log, and the prompt is evaluated again.
 import { chmod, mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { processPresence } from '../../shared/processes';
 import { nativeMessage } from '../engineError';
-import type { SaveStateResult } from '../../engine/types';
+import type { HostChatMessage, SaveStateResult } from '../../engine/types';
 import { binOf, removeState, stateBase, type SequenceKind } from '../../shared/stateFiles';
 import {
   ensureStateDir,
@@ -22,7 +24,7 @@ import {
   type StateRecord,
 } from '../sequenceState';
 import { sequenceIn, type LoadedModel } from './loadedModel';
-import { parseChatTokenRecord } from './chatTokens';
+import { continuesConversation, parseChatTokenRecord, type ChatTokenRecord } from './chatTokens';
 import { WindowStates } from './windowStates';
 
 /**
@@ -42,6 +44,15 @@ interface WindowFile {
 
 /** Windows whose completion state is kept besides the one the sequence holds. */
 export const keptWindowStates = 4;
+
+/** A conversation's saved chat state: its files' base and what its tokens hold. */
+interface ChatFile {
+  base: string;
+  record: ChatTokenRecord;
+}
+
+/** Conversations whose chat state is kept besides the one the chat sequence holds. */
+export const keptChatStates = 4;
 
 export interface StateLog {
   /** Lines for every log (a state that could not be kept or loaded). */
@@ -69,6 +80,8 @@ export class SequenceStateStore {
   private readonly pendingRestore: Set<SequenceKind>;
   /** Which window's tokens the completion sequence holds, and the others' saved states. */
   private readonly windows = new WindowStates<WindowFile>(keptWindowStates);
+  /** Which conversation the chat sequence holds (by its record's conversationKey), and the others' saved states. */
+  private readonly chats = new WindowStates<ChatFile>(keptChatStates);
   /** This load's private folder of window states; made at the first save, removed with the load. */
   private windowDir: Promise<string> | null = null;
   /** Names the next window state file. */
@@ -191,6 +204,36 @@ export class SequenceStateStore {
     );
   }
 
+  /**
+   * Before a chat turn of `messages`: when the chat sequence holds another conversation, saves it
+   * (within `capBytes`, the windows' state allowance) and loads the saved state of the
+   * conversation these messages continue, if one is kept; the turn then evaluates only its new
+   * part (chatTurns.ts). Runs in the chat lane, like the turn.
+   */
+  async switchChat(messages: readonly HostChatMessage[], capBytes: number): Promise<void> {
+    const { chats, loaded } = this;
+    const held = loaded.chatTurns.record;
+    if (held && continuesConversation(held, messages)) return;
+    const wanted = chats.find((file) => continuesConversation(file.record, messages));
+    if (wanted === null && (!held || capBytes <= 0)) return;
+    chats.hold(held?.conversationKey ?? null);
+    const plan = chats.plan(wanted ?? '');
+    if (plan.save !== null && held && capBytes > 0 && this.identity && loaded.chatSequence.contextTokens.length > 0) {
+      await this.keepState('chat', plan.save, capBytes, (base) => ({ base, record: held }), chats);
+    }
+    chats.hold(null);
+    if (plan.restore === null) return;
+    const started = performance.now();
+    const record = await this.loadSaved('chat', plan.restore.base, 'chat state of another conversation');
+    await removeState(plan.restore.base).catch(() => undefined);
+    const restored = record ? parseChatTokenRecord(record.chat) : null;
+    if (!restored) return;
+    loaded.chatTurns.record = restored;
+    this.out.trace(
+      `Chat switch: restored another conversation's chat state (${record!.tokenCount} tokens, ${record!.bytes} bytes) in ${(performance.now() - started).toFixed(1)} ms.`,
+    );
+  }
+
   /** A window detached from the shared host: its saved completion state is deleted, never to be restored. */
   async forget(key: string): Promise<void> {
     const file = this.windows.forget(key);
@@ -200,6 +243,7 @@ export class SequenceStateStore {
   /** The load ends: window states belong to its sequence, so the next load starts without them. */
   async close(): Promise<void> {
     this.windows.clear();
+    this.chats.clear();
     if (this.windowDir) {
       await this.windowDir.then((dir) => rm(dir, { recursive: true, force: true })).catch(() => undefined);
     }
@@ -277,26 +321,45 @@ export class SequenceStateStore {
   }
 
   /** Saves the completion sequence as `key`'s state in this load's window folder, then drops the states over the count or `capBytes`. */
-  private async saveWindow(key: string, capBytes: number): Promise<void> {
+  private saveWindow(key: string, capBytes: number): Promise<void> {
+    const keptBeforeLine = this.loaded.keptBeforeLine;
+    return this.keepState('completion', key, capBytes, (base) => ({ base, keptBeforeLine }), this.windows);
+  }
+
+  /**
+   * Saves `kind`'s sequence as `key`'s state in this load's private folder and keeps it in
+   * `kept` (as `value` of its base), dropping the states over the count or `capBytes`. A failed
+   * save costs only that reuse, with one line in the log.
+   */
+  private async keepState<T extends { base: string }>(
+    kind: SequenceKind,
+    key: string,
+    capBytes: number,
+    value: (base: string) => T,
+    kept: WindowStates<T>,
+  ): Promise<void> {
     const { identity } = this;
     if (!identity) return;
+    const what = kind === 'completion' ? `the completion state of ${key}` : "another conversation's chat state";
     const started = performance.now();
     let base: string | null = null;
     try {
       this.windowDir ??= this.makeWindowDir();
-      base = path.join(await this.windowDir, `window-${++this.windowFiles}`);
-      const record = await this.saveSequence(identity, 'completion', binOf(base));
+      base = path.join(await this.windowDir, `${kind === 'completion' ? 'window' : 'chat'}-${++this.windowFiles}`);
+      const record = await this.saveSequence(identity, kind, binOf(base));
       await writeStateRecord(base, record);
-      for (const dropped of this.windows.keep(key, record.bytes, { base, keptBeforeLine: this.loaded.keptBeforeLine }, capBytes)) {
+      for (const dropped of kept.keep(key, record.bytes, value(base), capBytes)) {
         await removeState(dropped.base).catch(() => undefined);
       }
       this.out.trace(
-        `Window switch: saved the completion state of ${key} (${record.tokenCount} tokens, ${record.bytes} bytes) in ${(performance.now() - started).toFixed(1)} ms.`,
+        `${kind === 'completion' ? 'Window' : 'Chat'} switch: saved ${what} (${record.tokenCount} tokens, ${record.bytes} bytes) in ${(performance.now() - started).toFixed(1)} ms.`,
       );
     } catch (err) {
       if (base !== null) await removeState(base).catch(() => undefined);
       this.out.log(
-        `Could not keep the completion state of another window (${nativeMessage(err)}); its next completion evaluates its prompt again.`,
+        kind === 'completion'
+          ? `Could not keep the completion state of another window (${nativeMessage(err)}); its next completion evaluates its prompt again.`
+          : `Could not keep ${what} (${nativeMessage(err)}); its next turn evaluates its history again.`,
       );
     }
   }

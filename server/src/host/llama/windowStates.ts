@@ -45,6 +45,12 @@ export class WindowStates<T> {
     return [...this.saved.keys()];
   }
 
+  /** The first kept window whose saved value `test` accepts, least recently saved first; null when none does. */
+  find(test: (value: T) => boolean): string | null {
+    for (const [window, state] of this.saved) if (test(state.value)) return window;
+    return null;
+  }
+
   /** What a switch to `window` takes; nothing when it holds the sequence already. Does not change the holder (hold does). */
   plan(window: string): WindowSwitch<T> {
     if (this.holding === window) return { save: null, restore: null };

@@ -4,7 +4,7 @@
 // never asks which one it has: what differs (a shared host's sleep, its memory figures) comes as
 // results of these calls.
 import type { Event } from 'vscode-jsonrpc';
-import type { Backend, EngineKind, EngineServerState, ModelInfo, PromptPart, StopReason, TokenFigures } from '../shared/protocol';
+import type { Backend, DraftModelInfo, EngineKind, EngineServerState, ModelInfo, PromptPart, StopReason, TokenFigures } from '../shared/protocol';
 import type { GpuChoice } from '../shared/settings';
 
 export type { EngineKind, EngineServerState };
@@ -20,6 +20,8 @@ export interface LoadParams {
   stateDir?: string | null;
   /** Prompt-lookup drafts on both sequences (localLlm.completion.lookup); absent means on. */
   lookup?: boolean;
+  /** The draft model's checked local file (localLlm.completion.draftModel); absent: none. */
+  draftModelPath?: string;
 }
 
 export interface SaveStateParams {
@@ -38,6 +40,10 @@ export interface LoadResult extends Omit<ModelInfo, 'path' | 'backend'> {
   backend: Backend;
   /** Set when the requested GPU backend could not be used and the CPU was used instead. */
   fallbackReason: string | null;
+  /** The draft model loaded beside the model; absent or null when none is. */
+  draftModel?: DraftModelInfo | null;
+  /** Why the draft model asked for is not used (one sentence); the model serves without it. */
+  draftRefusal?: string | null;
 }
 
 export interface InfillParams {
@@ -153,6 +159,8 @@ export interface HostStats {
   vramTotalBytes: number | null;
   /** Whether a model is loaded right now. */
   loaded: boolean;
+  /** Whether a draft model is loaded right now beside it; absent from hosts without draft models. */
+  draftLoaded?: boolean;
 }
 
 /** How an engine ended: the local host's exit, or a remote engine that was let go. */

@@ -6,7 +6,7 @@
 // a host that misses one counts as crashed.
 import * as os from 'node:os';
 import { isRemoteModelRef } from '../shared/modelRef';
-import type { Backend, EngineStatus, ModelInfo, SharingStatus } from '../shared/protocol';
+import type { Backend, DraftModelInfo, EngineStatus, ModelInfo, SharingStatus } from '../shared/protocol';
 import { isRemoteEngine, type Settings } from '../shared/settings';
 import type { DriverCall, GateDriver } from './gate';
 import type { GenerationResult, HostStats, InfillParams, LoadParams, PrefillParams, PrefillResult, ChatTurnParams } from '../engine/types';
@@ -53,6 +53,8 @@ export class ModelDriver implements GateDriver {
   private readonly engines: EngineFactory;
   private loaded = false;
   private lastInfo: ModelInfo | null = null;
+  /** The draft model loaded with the model last; kept across sleep for status, as lastInfo. */
+  private lastDraft: DraftModelInfo | null = null;
   private forceCpu = false;
   private lastStats: HostStats | null = null;
   private loadAbort: AbortController | null = null;
@@ -96,6 +98,11 @@ export class ModelDriver implements GateDriver {
   /** What was loaded last; kept across sleep for status. */
   get info(): ModelInfo | null {
     return this.lastInfo;
+  }
+
+  /** The draft model loaded beside the model last; null when none. */
+  get draftInfo(): DraftModelInfo | null {
+    return this.lastDraft;
   }
 
   get hostPid(): number | null {
@@ -147,6 +154,7 @@ export class ModelDriver implements GateDriver {
       if (this.host && !engineMatches(this.host, settings)) await this.dropHost(this.host);
       const path = remote ? settings.engine : await this.options.resolveModelPath(settings.model, signal);
       if (signal.aborted) throw new Error(`Loading ${path} was cancelled.`);
+      const draft = remote ? { path: null, problem: null } : await this.resolveDraft(settings.completion.draftModel, signal);
       const params: LoadParams = {
         modelPath: path,
         gpu: this.forceCpu ? 'cpu' : settings.gpu,
@@ -155,6 +163,7 @@ export class ModelDriver implements GateDriver {
         threads: settings.threads > 0 ? settings.threads : os.availableParallelism(),
         stateDir: settings.stateCacheMB > 0 ? (this.options.stateDir?.() ?? null) : null,
         lookup: settings.completion.lookup,
+        ...(draft.path !== null ? { draftModelPath: draft.path } : {}),
       };
       // An engine serves one set of load settings (a shared host, one identity): others are another engine.
       if (this.host && !this.host.serves(params)) await this.dropHost(this.host);
@@ -188,13 +197,16 @@ export class ModelDriver implements GateDriver {
       this.loaded = true;
       // A shared host that was still empty at the attach has its own figure now: the same one, taken by the host.
       this.baselineRss = host.baselineRssBytes() ?? this.baselineRss;
-      const { fallbackReason, ...info } = result;
+      const { fallbackReason, draftModel, draftRefusal, ...info } = result;
       this.lastInfo = { ...info, path };
+      this.lastDraft = draftModel ?? null;
       if (fallbackReason) this.notice = fallbackReason;
       else if (!this.forceCpu) this.notice = null;
       if (!result.hasFim) {
         this.notice = `${result.name} has no fill-in-the-middle tokens, so inline completions are off; chat works.`;
       }
+      const draftProblem = draft.problem ?? draftRefusal ?? null;
+      if (draftProblem !== null) this.notice = this.notice === null ? draftProblem : `${this.notice} ${draftProblem}`;
       const loadMs = Date.now() - started;
       this.stats.loaded(loadMs);
       this.lastStats = await host.stats().catch(() => null);
@@ -206,6 +218,19 @@ export class ModelDriver implements GateDriver {
     } finally {
       if (this.loadAbort === abort) this.loadAbort = null;
       this.options.onChange();
+    }
+  }
+
+  /** The draft model setting as a checked local file; one that cannot be had is a sentence, and the model loads without it. */
+  private async resolveDraft(setting: string, signal: AbortSignal): Promise<{ path: string | null; problem: string | null }> {
+    if (setting === '') return { path: null, problem: null };
+    try {
+      return { path: await this.options.resolveModelPath(setting, signal), problem: null };
+    } catch (err) {
+      if (signal.aborted) throw err;
+      const problem = `The draft model ${setting} is not used: ${errorMessage(err)}`;
+      this.options.log(problem);
+      return { path: null, problem };
     }
   }
 

@@ -17,6 +17,8 @@ export interface HostIdentity {
   contextSize: number;
   /** Already resolved (never 0). */
   threads: number;
+  /** The draft model loaded beside the model (localLlm.completion.draftModel); absent: none. */
+  draftModelPath?: string;
 }
 
 export interface RendezvousPaths {
@@ -130,6 +132,8 @@ export function usableRuntimeDir(env: NodeJS.ProcessEnv = process.env): string |
 /** A short, stable name for an identity. The model path is compared as given (the server resolves it). */
 export function hostKey(identity: HostIdentity): string {
   const canonical = JSON.stringify([identity.modelPath, identity.gpu, identity.gpuLayers, identity.contextSize, identity.threads]);
+  // Without a draft model the key is what it was before draft models existed.
+  if (identity.draftModelPath) return createHash('sha256').update(`${canonical}\0${identity.draftModelPath}`).digest('hex').slice(0, 16);
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
 
@@ -179,6 +183,9 @@ export function notSharedReason(mine: HostIdentity, others: readonly HostIdentit
     if (other.gpuLayers !== mine.gpuLayers) differences.push(`gpuLayers ${other.gpuLayers} (here ${mine.gpuLayers})`);
     if (other.contextSize !== mine.contextSize) differences.push(`contextSize ${other.contextSize} (here ${mine.contextSize})`);
     if (other.threads !== mine.threads) differences.push(`threads ${other.threads} (here ${mine.threads})`);
+    if ((other.draftModelPath ?? '') !== (mine.draftModelPath ?? '')) {
+      differences.push(other.draftModelPath ? `the draft model ${path.basename(other.draftModelPath)}` : 'no draft model');
+    }
     if (differences.length > 0 && (best === null || differences.length < best.length)) best = differences;
   }
   if (best === null) return null;

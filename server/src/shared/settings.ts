@@ -31,6 +31,8 @@ export interface CompletionSettings {
   maxMs: number;
   /** Prompt-lookup drafts (speculative decoding) for completions and chat with the local engine. */
   lookup: boolean;
+  /** A small model with the main model's vocabulary that drafts for completions (a path, `hf:` URI or URL); empty: none. */
+  draftModel: string;
 }
 
 export interface ContextSettings {
@@ -77,7 +79,7 @@ export const defaultSettings: Settings = {
   wakeOnActivity: true,
   loadOnStartup: true,
   stateCacheMB: 1024,
-  completion: { enabled: true, debounceMs: 150, maxTokens: 64, maxLines: 8, maxMs: 1500, lookup: true },
+  completion: { enabled: true, debounceMs: 150, maxTokens: 64, maxLines: 8, maxMs: 1500, lookup: true, draftModel: '' },
   context: {
     enabled: true,
     exclude: [
@@ -124,7 +126,17 @@ export const ranges = {
 } satisfies Record<string, IntRange>;
 
 /** Settings whose change needs the model reloaded; all others apply at once. */
-export const reloadKeys = ['engine', 'model', 'gpu', 'gpuLayers', 'contextSize', 'threads', 'remote.kind', 'remote.model'] as const;
+export const reloadKeys = [
+  'engine',
+  'model',
+  'gpu',
+  'gpuLayers',
+  'contextSize',
+  'threads',
+  'remote.kind',
+  'remote.model',
+  'completion.draftModel',
+] as const;
 
 /**
  * Settings only the user may set, in user settings or (over Remote/SSH) in that machine's remote
@@ -145,6 +157,7 @@ export const machineScopedKeys = [
   'remote.kind',
   'remote.controlSleep',
   'remote.model',
+  'completion.draftModel',
 ] as const;
 
 export interface NormalizedSettings {
@@ -196,6 +209,14 @@ export function normalizeSettings(raw: unknown): NormalizedSettings {
     if (v === undefined || v === null) return fallback;
     if (typeof v === 'string' && (options as readonly string[]).includes(v)) return v as T;
     problems.push(`localLlm.${key} must be one of ${options.join(', ')}, not ${JSON.stringify(v)}; using ${fallback}.`);
+    return fallback;
+  };
+
+  const modelRef = (key: string, fallback: string): string => {
+    const v = pick(key);
+    if (v === undefined || v === null) return fallback;
+    if (typeof v === 'string') return v.trim();
+    problems.push(`localLlm.${key} must be a file path or an hf: URI, not ${JSON.stringify(v)}; none is used.`);
     return fallback;
   };
 
@@ -267,6 +288,7 @@ export function normalizeSettings(raw: unknown): NormalizedSettings {
         maxLines: int('completion.maxLines', d.completion.maxLines),
         maxMs: int('completion.maxMs', d.completion.maxMs),
         lookup: bool('completion.lookup', d.completion.lookup),
+        draftModel: modelRef('completion.draftModel', d.completion.draftModel),
       },
       context: {
         enabled: bool('context.enabled', d.context.enabled),

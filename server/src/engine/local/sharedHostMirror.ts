@@ -32,8 +32,8 @@ const peekMs = 1000;
  * so windows that differ in it share one host, which drafts as the window that loaded it asked.
  */
 export function identityOf(params: LoadParams): HostIdentity {
-  const { modelPath, gpu, gpuLayers, contextSize, threads } = params;
-  return { modelPath, gpu, gpuLayers, contextSize, threads };
+  const { modelPath, gpu, gpuLayers, contextSize, threads, draftModelPath } = params;
+  return { modelPath, gpu, gpuLayers, contextSize, threads, ...(draftModelPath ? { draftModelPath } : {}) };
 }
 
 export class SharedHostMirror {

@@ -157,6 +157,7 @@ export class LlamaEngine {
       vramUsedBytes: vram?.used ?? null,
       vramTotalBytes: vram?.total ?? null,
       loaded: this.current !== null,
+      draftLoaded: this.current?.model.draft != null,
     };
   }
 

@@ -11,6 +11,7 @@ import { startLlama, type NodeLlamaCpp, type StartedLlama } from './backend';
 import { ChatTurns } from './chatTurns';
 import type { LoadedModel } from './loadedModel';
 import { createSequenceLookup } from './lookupPredictor';
+import { loadDraftModel, type DraftLoad } from './draftModel';
 import { checkModelFile, checkTensorData } from './modelFile';
 
 /** How long the phases of the last load took; the benchmarks report them. */
@@ -128,9 +129,12 @@ export class LlamaLoader {
     }
     const done = performance.now();
     this.timings = { getLlamaMs, loadModelMs: contextStarted - modelStarted, createContextMs: done - contextStarted };
+    const drafting = await this.loadDraft(lib, llama, model, context, params, signal);
     // Drafts never change what is generated (each is verified by the model), so they are on unless turned off.
     const lookup = params.lookup === false ? null : { completion: createSequenceLookup(lib), chat: createSequenceLookup(lib) };
-    const sequence = context.getSequence({ tokenPredictor: lookup?.completion.predictor });
+    // A draft model drafts for completions instead of prompt lookup; chat keeps prompt lookup.
+    if (lookup && drafting.draft) lookup.completion.enabled = false;
+    const sequence = context.getSequence({ tokenPredictor: drafting.draft?.predictor ?? lookup?.completion.predictor });
     const chatSequence = context.getSequence({ tokenPredictor: lookup?.chat.predictor });
     const infill = model.tokens.infill;
     const result: LoadResult = {
@@ -143,6 +147,7 @@ export class LlamaLoader {
       // As node-llama-cpp's own infill: a model without a middle token takes SUF suffix PRE prefix.
       hasFim: infill.prefix != null && infill.suffix != null,
       fallbackReason,
+      ...(params.draftModelPath ? { draftModel: drafting.draft?.info ?? null, draftRefusal: drafting.refusal } : {}),
     };
     return {
       model,
@@ -155,7 +160,31 @@ export class LlamaLoader {
       result,
       keptBeforeLine: null,
       lookup,
+      draft: drafting.draft,
     };
+  }
+
+  /** The draft model asked for, loaded beside the model (draftModel.ts); a refusal is logged and the model serves alone. */
+  private async loadDraft(
+    lib: NodeLlamaCpp,
+    llama: Llama,
+    model: LlamaModel,
+    context: LlamaContext,
+    params: LoadParams,
+    signal: AbortSignal,
+  ): Promise<DraftLoad | { draft: null; refusal: null }> {
+    const draftPath = params.draftModelPath;
+    if (!draftPath) return { draft: null, refusal: null };
+    const started = performance.now();
+    const loaded = await loadDraftModel({ lib, llama, main: model, mainContext: context, params, draftPath, signal });
+    if (loaded.failedNative && this.llamaState) this.llamaState.stuck = true;
+    if (loaded.draft) {
+      const ms = Math.round(performance.now() - started);
+      this.log(
+        `Draft model ${loaded.draft.info.name} loaded in ${ms} ms: it drafts for completions (prompt lookup is not used for them); chat keeps prompt lookup.`,
+      );
+    } else this.log(loaded.refusal);
+    return loaded;
   }
 
   /** Frees the llama; its model is freed first by the caller. */

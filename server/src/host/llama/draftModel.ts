@@ -18,9 +18,13 @@ import { checkModelFile, checkTensorData } from './modelFile';
 /**
  * Drafts at most this many tokens ahead, and only while the draft model is this sure of each
  * (llama-server's defaults are 16 and 0.75; node-llama-cpp's 16 and 0.6). Shorter drafts: a
- * completion is 16 to 64 tokens, and a refused draft costs its batch.
+ * completion is 16 to 64 tokens, and a refused draft costs its batch. The model waits for the
+ * draft's first token (or its first unsure one), then takes what is drafted by then: with
+ * node-llama-cpp's default of not waiting, a busy CPU left nearly every step undrafted, and
+ * waiting for the whole draft (minTokens = maxTokens) hung node-llama-cpp 3.21.1's predictor once
+ * a whole draft was accepted.
  */
-export const draftOptions = { maxTokens: 8, minConfidence: 0.6 } as const;
+export const draftOptions = { minTokens: 1, maxTokens: 8, minConfidence: 0.6 } as const;
 
 export interface LoadedDraft {
   readonly model: LlamaModel;
@@ -44,6 +48,8 @@ export interface DraftLoadInput {
   params: LoadParams;
   draftPath: string;
   signal: AbortSignal;
+  /** draftOptions.minConfidence unless set (tests: random weights are never sure). */
+  minConfidence?: number;
 }
 
 /** The vocabulary of a loaded model, as vocabularyMismatch compares it. */
@@ -124,10 +130,14 @@ export async function loadDraftModel(input: DraftLoadInput): Promise<DraftLoad> 
   if (native !== null) {
     await context.dispose();
     await model.dispose();
-    return refused(draftPath, `its vocabulary is not the model's (${native})`);
+    // llama.cpp's sentence quotes both token texts, which may be a line break or a lone byte.
+    const differs = /token (\d+) content differs/.exec(native);
+    return refused(draftPath, `its vocabulary is not the model's (${differs ? `token ${differs[1]} is another text` : native})`);
   }
   const sequence = context.getSequence();
-  const predictor = new lib.DraftSequenceTokenPredictor(sequence, draftOptions);
+  const { minTokens, maxTokens } = draftOptions;
+  const minConfidence = input.minConfidence ?? draftOptions.minConfidence;
+  const predictor = new lib.DraftSequenceTokenPredictor(sequence, { minTokens, maxTokens, minConfidence });
   const memory = model.memoryUsage.ram + model.memoryUsage.vram + context.memoryUsage.ram + context.memoryUsage.vram;
   const info: DraftModelInfo = {
     name: file.name !== null && file.name !== '' ? file.name : path.basename(draftPath, '.gguf'),

@@ -37,6 +37,8 @@ export interface EngineOptions {
   log?: (line: string) => void;
   /** Lines for the host's own log only (a window switch's save and restore times); none by default. */
   trace?: (line: string) => void;
+  /** The draft model's confidence gate (draftModel.ts); the product's own when absent. */
+  draftConfidence?: number;
 }
 
 /** One load and what belongs to it alone. */
@@ -68,7 +70,7 @@ export class LlamaEngine {
     this.trace = options.trace ?? (() => undefined);
     // Imported at once, so the RSS measured before the first load already includes the library
     // and what a sleep gives back is the model alone.
-    this.loader = new LlamaLoader(this.log);
+    this.loader = new LlamaLoader(this.log, options.draftConfidence);
   }
 
   /** Resolves once node-llama-cpp is imported; rejects when it cannot be. */

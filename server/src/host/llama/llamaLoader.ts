@@ -49,7 +49,10 @@ export class LlamaLoader {
   private llamaState: LlamaState | null = null;
   private timings: LoadTimings | null = null;
 
-  constructor(private readonly log: (line: string) => void) {
+  constructor(
+    private readonly log: (line: string) => void,
+    private readonly draftConfidence?: number,
+  ) {
     const started = performance.now();
     this.library = import('node-llama-cpp').then((lib) => {
       this.importDurationMs = performance.now() - started;
@@ -176,7 +179,9 @@ export class LlamaLoader {
     const draftPath = params.draftModelPath;
     if (!draftPath) return { draft: null, refusal: null };
     const started = performance.now();
-    const loaded = await loadDraftModel({ lib, llama, main: model, mainContext: context, params, draftPath, signal });
+    const confidence = this.draftConfidence;
+    const input = { lib, llama, main: model, mainContext: context, params, draftPath, signal };
+    const loaded = await loadDraftModel(confidence === undefined ? input : { ...input, minConfidence: confidence });
     if (loaded.failedNative && this.llamaState) this.llamaState.stuck = true;
     if (loaded.draft) {
       const ms = Math.round(performance.now() - started);

@@ -225,6 +225,14 @@ describe('renderStatus', () => {
     assert.ok(ready.tooltip.includes('Workspace index for @codebase: 1 file, 9 chunks'), ready.tooltip);
   });
 
+  it('shows the draft model and its memory on one line, and nothing without one', () => {
+    const draftModel = { name: 'Tiny Draft', path: '/models/draft.gguf', sizeBytes: 30 * MB, memoryBytes: 42 * MB, gpuLayers: 0 };
+    const shown = renderStatus(input('running', status('ready', { draftModel }))).tooltip;
+    assert.ok(shown.includes(`Draft model: **Tiny Draft** (${formatBytes(30 * MB)}, ${formatBytes(42 * MB)} in memory)`), shown);
+    assert.doesNotMatch(renderStatus(input('running', status('ready', { draftModel: null }))).tooltip, /Draft model/);
+    assert.doesNotMatch(renderStatus(input('running', status('ready'))).tooltip, /Draft model/);
+  });
+
   it('says when completions are slow for this machine, with what makes them faster, and nothing when they are not', () => {
     const pace = { samples: 10, p50Ms: 2400, capped: 6, slow: true, maxTokens: 64 };
     const slow = renderStatus(input('running', status('ready', { completionPace: pace }))).tooltip;

@@ -168,6 +168,8 @@ function modelLines(s: ModelStatus): string[] {
       lines.push(`Backend: ${backendNames[m.backend]}, ${onGpu}`);
     }
   }
+  const d = s.draftModel;
+  if (d) lines.push(`Draft model: **${escapeMarkdown(d.name)}** (${formatBytes(d.sizeBytes)}, ${formatBytes(d.memoryBytes)} in memory)`);
   const mem = s.memory;
   const rss = mem.serverRssBytes + (mem.hostRssBytes ?? 0);
   const others = s.sharing?.otherWindows ?? 0;

@@ -4,16 +4,8 @@
 // never asks which one it has: what differs (a shared host's sleep, its memory figures) comes as
 // results of these calls.
 import type { Event } from 'vscode-jsonrpc';
-import type {
-  Backend,
-  DraftModelInfo,
-  EngineKind,
-  EngineServerState,
-  ModelInfo,
-  PromptPart,
-  StopReason,
-  TokenFigures,
-} from '../shared/protocol';
+import type { Backend, EngineKind, EngineServerState, ModelInfo, PromptPart, StopReason, TokenFigures } from '../shared/protocol';
+import type { DraftModelInfo } from '../shared/protocol';
 import type { GpuChoice } from '../shared/settings';
 
 export type { EngineKind, EngineServerState };

@@ -6,7 +6,8 @@
 // a host that misses one counts as crashed.
 import * as os from 'node:os';
 import { isRemoteModelRef } from '../shared/modelRef';
-import type { Backend, DraftModelInfo, EngineStatus, ModelInfo, SharingStatus } from '../shared/protocol';
+import type { Backend, EngineStatus, ModelInfo, SharingStatus } from '../shared/protocol';
+import type { DraftModelInfo } from '../shared/protocol';
 import { isRemoteEngine, type Settings } from '../shared/settings';
 import type { DriverCall, GateDriver } from './gate';
 import type { GenerationResult, HostStats, InfillParams, LoadParams, PrefillParams, PrefillResult, ChatTurnParams } from '../engine/types';

@@ -13,6 +13,7 @@ import { runGhostAfterSleep } from './ghostAfterSleep';
 import { runContextRing } from './contextRing';
 import { runWindowPriority } from './windowPriority';
 import { runLookup } from './lookup';
+import { runDraftModel } from './draftModel';
 import { buildEngineWorker } from './lib/buildWorker';
 import type { BenchContext, BenchOutcome } from './lib/context';
 import { pageCacheDropProblem } from './lib/pageCache';
@@ -30,6 +31,7 @@ const benchmarks: Record<string, (ctx: BenchContext) => Promise<BenchOutcome>> =
   contextRing: runContextRing,
   windowPriority: runWindowPriority,
   lookup: runLookup,
+  draftModel: runDraftModel,
 };
 
 async function main(): Promise<void> {

@@ -18,6 +18,7 @@ import { HostProcess } from '../../server/src/engine/local/hostProcess';
 import { SleepRequest, WakeRequest } from '../../server/src/shared/protocol';
 import { testHooksEnv } from '../../server/src/shared/testHooks';
 import { cachedModel, tinyModel, tinyOptions, tinyRoundTripModel } from '../fixtures/models';
+import { infillEventsOf, startFakeLlamaServer } from '../fixtures/fakeLlamaServer';
 import { startServer, type TestServer } from './lspClient';
 
 const hostPath = path.resolve(__dirname, '..', '..', 'dist', 'host.js');
@@ -241,6 +242,37 @@ describe('a draft model through the language server', () => {
         assert.equal(served.lastCompletion?.draftedTokens, undefined);
       } finally {
         await server.stop();
+      }
+    },
+  );
+
+  it(
+    "with a llama-server, says the draft model is the server's own and shows the drafts the server reports",
+    { timeout: 60_000 },
+    async () => {
+      const fake = await startFakeLlamaServer();
+      fake.infillEvents = infillEventsOf(['    x = ', 'x + 1;'], 40).map((event) => ({
+        ...event,
+        timings: { ...(event.timings as Record<string, unknown>), draft_n: 8, draft_n_accepted: 5 },
+      }));
+      const server = await startServer({ ...settings('/models/draft.gguf', 'light'), engine: fake.url });
+      try {
+        const ready = await server.waitForState('ready');
+        assert.equal(ready.draftModel, null);
+        assert.match(
+          ready.notice ?? '',
+          /localLlm\.completion\.draftModel is for the local model; a model server drafts with its own draft model/,
+        );
+        server.open(docUri, docText);
+        assert.ok(Array.isArray(await complete(server)));
+        const served = await server.status();
+        assert.equal(served.lastCompletion?.draftedTokens, 8);
+        assert.equal(served.lastCompletion?.acceptedTokens, 5);
+        const sent = fake.requests.find((r) => r.path === '/infill');
+        assert.ok(sent, 'the completion went to the server');
+      } finally {
+        await server.stop();
+        await fake.close();
       }
     },
   );

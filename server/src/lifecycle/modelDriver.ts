@@ -49,6 +49,16 @@ const shutdownMs = 5000;
 /** Room on top of the host's own deadlines before the gate stops waiting on a step. */
 const stepMarginMs = 30_000;
 
+/** A model server drafts with the draft model it was started with (llama-server's --model-draft), never one sent per request. */
+function remoteDraft(setting: string): { path: null; problem: string | null } {
+  if (setting === '') return { path: null, problem: null };
+  return {
+    path: null,
+    problem:
+      'localLlm.completion.draftModel is for the local model; a model server drafts with its own draft model (llama-server: --model-draft), set where it starts.',
+  };
+}
+
 export class ModelDriver implements GateDriver {
   private host: Engine | null = null;
   private readonly engines: EngineFactory;
@@ -155,7 +165,7 @@ export class ModelDriver implements GateDriver {
       if (this.host && !engineMatches(this.host, settings)) await this.dropHost(this.host);
       const path = remote ? settings.engine : await this.options.resolveModelPath(settings.model, signal);
       if (signal.aborted) throw new Error(`Loading ${path} was cancelled.`);
-      const draft = remote ? { path: null, problem: null } : await this.resolveDraft(settings.completion.draftModel, signal);
+      const draft = remote ? remoteDraft(settings.completion.draftModel) : await this.resolveDraft(settings.completion.draftModel, signal);
       const params: LoadParams = {
         modelPath: path,
         gpu: this.forceCpu ? 'cpu' : settings.gpu,

@@ -8,7 +8,7 @@
 // gate off (the hostDraftConfidence test hook). Counts only, never timings.
 // Run: npm run build && node --import tsx --test --test-concurrency=1 test/server/draftModel.test.ts
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -147,6 +147,28 @@ describe('a draft model in the model host', () => {
       assert.equal(served.figures.draftedTokens, undefined);
     } finally {
       await host.shutdown(5000);
+    }
+  });
+
+  it('refuses a draft model file that is missing or not a model, in a sentence, and the model serves', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'llm-draft-bad-'));
+    runtimeDirs.push(dir);
+    const missing = path.join(dir, 'no draft here.gguf');
+    const notGguf = path.join(dir, 'notes.gguf');
+    writeFileSync(notGguf, 'not a model\n'.repeat(50));
+    for (const [file, why] of [
+      [missing, 'the file does not exist'],
+      [notGguf, 'the file is not a GGUF file'],
+    ] as const) {
+      const host = spawnHost(params(file));
+      try {
+        const loaded = await host.load(params(file));
+        assert.equal(loaded.draftModel, null);
+        assert.equal(loaded.draftRefusal, `The draft model ${path.basename(file)} is not used: ${why}; completions are served without it.`);
+        assert.ok((await host.infill(prompts[0])).tokens > 0, 'the model serves');
+      } finally {
+        await host.shutdown(5000);
+      }
     }
   });
 

@@ -239,7 +239,7 @@ export class ModelDriver implements GateDriver {
       return { path: await this.options.resolveModelPath(setting, signal), problem: null };
     } catch (err) {
       if (signal.aborted) throw err;
-      const problem = `The draft model ${setting} is not used: ${errorMessage(err)}`;
+      const problem = `The draft model ${setting} is not used (${errorMessage(err).replace(/[.\s]+$/, '')}); completions are served without it.`;
       this.options.log(problem);
       return { path: null, problem };
     }

@@ -10,6 +10,7 @@ import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel, TokenPredic
 };
 import type { DraftModelInfo } from '../../shared/protocol';
 import type { LoadParams } from '../../engine/types';
+import { errorMessage } from '../../shared/errors';
 import { nativeMessage } from '../engineError';
 import type { NodeLlamaCpp } from './backend';
 import { vocabularyMismatch, type VocabularyPrint } from './draftVocabulary';
@@ -105,7 +106,9 @@ export async function loadDraftModel(input: DraftLoadInput): Promise<DraftLoad> 
     file = await checkModelFile(draftPath, lib, signal);
     await checkTensorData(draftPath, file, llama, lib);
   } catch (err) {
-    return refused(draftPath, nativeMessage(err).replace(/^The model file \S+ /, 'the file '));
+    // checkModelFile's sentence starts "The model file <path> ": here it is the draft's file.
+    const sentence = errorMessage(err).replace(`The model file ${draftPath} `, 'the file ');
+    return refused(draftPath, sentence.replace(/[.\s]+$/, ''));
   }
   let model: LlamaModel;
   try {

@@ -268,6 +268,21 @@ describe('a draft model through the language server', () => {
     },
   );
 
+  it('says in the status that a missing draft model file is not used, and completes without it', { timeout: 120_000 }, async () => {
+    const missing = path.join(os.tmpdir(), 'local-llm-no-such-draft', 'draft.gguf');
+    const server = await startServer(settings(missing, 'light'), { env: testHooksEnv(hooks) });
+    try {
+      const ready = await server.waitForState('ready');
+      assert.equal(ready.draftModel, null);
+      assert.match(ready.notice ?? '', /The draft model \S+ is not used.*; completions are served without it\./);
+      server.open(docUri, docText);
+      assert.ok(Array.isArray(await complete(server)));
+      assert.ok((await server.status()).lastCompletion !== null, 'the model completed');
+    } finally {
+      await server.stop();
+    }
+  });
+
   it(
     "with a llama-server, says the draft model is the server's own and shows the drafts the server reports",
     { timeout: 60_000 },

@@ -242,8 +242,14 @@ describe('renderStatus', () => {
     );
     assert.ok(slow.includes('A smaller model ([Select Model](command:localLlm.selectModel))'), slow);
     assert.ok(slow.includes('localLlm.completion.maxTokens, now 64'), slow);
-    // Only what exists: there is no draft model setting yet.
-    assert.doesNotMatch(slow, /draft/i);
+    assert.ok(slow.includes('A small draft model with the same vocabulary (localLlm.completion.draftModel)'), slow);
+    // Not once one is loaded, nor for a model server (it drafts with its own).
+    const draftModel = { name: 'Tiny Draft', path: '/models/draft.gguf', sizeBytes: MB, memoryBytes: MB, gpuLayers: 0 };
+    const drafted = renderStatus(input('running', status('ready', { completionPace: pace, draftModel }))).tooltip;
+    assert.doesNotMatch(drafted, /can make them faster too/);
+    const engine = { kind: 'llama-server' as const, url: 'http://127.0.0.1:8080', server: null, error: null, canSleep: false };
+    const remote = renderStatus(input('running', status('ready', { completionPace: pace, engine }))).tooltip;
+    assert.doesNotMatch(remote, /localLlm\.completion\.draftModel/);
     const uncut = renderStatus(input('running', status('ready', { completionPace: { ...pace, capped: 0 } }))).tooltip;
     assert.ok(uncut.includes('2.4 s typical over the last 10. '), uncut);
     const fine = renderStatus(input('running', status('ready', { completionPace: { ...pace, p50Ms: 300, capped: 0, slow: false } })));

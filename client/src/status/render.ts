@@ -218,6 +218,9 @@ function sleepLines(key: StatusKey, input: StatusBarInput): string[] {
   if (s.lastCompletion) lines.push(`Last completion: ${formatTokenFigures(s.lastCompletion)}`);
   const pace = paceLine(s.completionPace ?? null);
   if (pace) lines.push(pace);
+  // A draft model is the third remedy, for the local model only (a server drafts with its own).
+  if (pace && !s.draftModel && (s.engine?.kind ?? 'local') === 'local')
+    lines.push('A small draft model with the same vocabulary (localLlm.completion.draftModel) can make them faster too.');
   const context = contextLine(s.contextChunks ?? 0, input.contextEnabled);
   if (context) lines.push(context);
   if (s.lastChat) lines.push(`Last chat turn: ${formatTokenFigures(s.lastChat)}`);

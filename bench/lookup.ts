@@ -46,7 +46,7 @@ const infill = (prefix: string, middle: string): InfillParams => ({
 });
 
 /** Completions at line starts spread over the sample file. */
-function ordinaryPrompts(n: number): InfillParams[] {
+export function ordinaryPrompts(n: number): InfillParams[] {
   const lines = sampleDocument.split('\n');
   return Array.from({ length: n }, (_, i) => {
     const at = Math.floor(((i + 1) * lines.length) / (n + 1));
@@ -57,14 +57,14 @@ function ordinaryPrompts(n: number): InfillParams[] {
 }
 
 /** The next row of a table of rows the prompt holds, each one differing by its numbers. */
-function repeatedPrompts(n: number): InfillParams[] {
+export function repeatedPrompts(n: number): InfillParams[] {
   return Array.from({ length: n }, (_, i) => {
     const rows = Array.from({ length: 16 + i }, (_, r) => `  { id: ${r}, name: 'item${r}', price: ${r * 3}, inStock: true },\n`).join('');
     return infill(`export const items = [\n${rows}`, `  { id: ${16 + i}, `);
   });
 }
 
-interface Side {
+export interface Side {
   tokPerS: number[];
   ms: number[];
   drafted: number;
@@ -72,9 +72,9 @@ interface Side {
   generated: number;
 }
 
-const newSide = (): Side => ({ tokPerS: [], ms: [], drafted: 0, accepted: 0, generated: 0 });
+export const newSide = (): Side => ({ tokPerS: [], ms: [], drafted: 0, accepted: 0, generated: 0 });
 
-function add(side: Side, r: GenerationResult): void {
+export function add(side: Side, r: GenerationResult): void {
   const f = r.figures;
   if (f.tokensPerSecond !== null) side.tokPerS.push(f.tokensPerSecond);
   side.ms.push(f.ms);

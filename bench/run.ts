@@ -16,6 +16,7 @@ import { runLookup } from './lookup';
 import { runCodebaseFirstToken } from './codebaseFirstToken';
 import { runTwoModels } from './twoModels';
 import { runCandidates } from './candidates';
+import { runDraftModel } from './draftModel';
 import { buildEngineWorker } from './lib/buildWorker';
 import type { BenchContext, BenchOutcome } from './lib/context';
 import { pageCacheDropProblem } from './lib/pageCache';
@@ -36,6 +37,7 @@ const benchmarks: Record<string, (ctx: BenchContext) => Promise<BenchOutcome>> =
   codebaseFirstToken: runCodebaseFirstToken,
   twoModels: runTwoModels,
   candidates: runCandidates,
+  draftModel: runDraftModel,
 };
 
 async function main(): Promise<void> {

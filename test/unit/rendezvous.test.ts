@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -53,6 +54,19 @@ describe('rendezvous', () => {
     }
     const paths = rendezvousPaths('/run/user/1000/local-llm', hostKey(identity));
     if (process.platform !== 'win32') assert.match(paths.socket, /^\/run\/user\/1000\/local-llm\/host-[0-9a-f]{16}\.sock$/);
+  });
+
+  it('a draft model is part of the identity; without one the key is the one before draft models', () => {
+    const keyBefore = createHash('sha256')
+      .update(JSON.stringify([identity.modelPath, identity.gpu, identity.gpuLayers, identity.contextSize, identity.threads]))
+      .digest('hex')
+      .slice(0, 16);
+    assert.equal(hostKey(identity), keyBefore);
+    const drafted = { ...identity, draftModelPath: '/models/draft.gguf' };
+    assert.notEqual(hostKey(drafted), hostKey(identity));
+    assert.notEqual(hostKey(drafted), hostKey({ ...identity, draftModelPath: '/models/other-draft.gguf' }));
+    assert.equal(notSharedReason(identity, [drafted]), "Not shared with another window's model host: it uses the draft model draft.gguf.");
+    assert.equal(notSharedReason(drafted, [identity]), "Not shared with another window's model host: it uses no draft model.");
   });
 
   it('the folder: the test override, else XDG_RUNTIME_DIR on Linux, else the temp folder with the user id', () => {

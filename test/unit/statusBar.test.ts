@@ -225,6 +225,14 @@ describe('renderStatus', () => {
     assert.ok(ready.tooltip.includes('Workspace index for @codebase: 1 file, 9 chunks'), ready.tooltip);
   });
 
+  it('shows the draft model and its memory on one line, and nothing without one', () => {
+    const draftModel = { name: 'Tiny Draft', path: '/models/draft.gguf', sizeBytes: 30 * MB, memoryBytes: 42 * MB, gpuLayers: 0 };
+    const shown = renderStatus(input('running', status('ready', { draftModel }))).tooltip;
+    assert.ok(shown.includes(`Draft model: **Tiny Draft** (${formatBytes(30 * MB)}, ${formatBytes(42 * MB)} in memory)`), shown);
+    assert.doesNotMatch(renderStatus(input('running', status('ready', { draftModel: null }))).tooltip, /Draft model/);
+    assert.doesNotMatch(renderStatus(input('running', status('ready'))).tooltip, /Draft model/);
+  });
+
   it('says when completions are slow for this machine, with what makes them faster, and nothing when they are not', () => {
     const pace = { samples: 10, p50Ms: 2400, capped: 6, slow: true, maxTokens: 64 };
     const slow = renderStatus(input('running', status('ready', { completionPace: pace }))).tooltip;
@@ -234,8 +242,14 @@ describe('renderStatus', () => {
     );
     assert.ok(slow.includes('A smaller model ([Select Model](command:localLlm.selectModel))'), slow);
     assert.ok(slow.includes('localLlm.completion.maxTokens, now 64'), slow);
-    // Only what exists: there is no draft model setting yet.
-    assert.doesNotMatch(slow, /draft/i);
+    assert.ok(slow.includes('A small draft model with the same vocabulary (localLlm.completion.draftModel)'), slow);
+    // Not once one is loaded, nor for a model server (it drafts with its own).
+    const draftModel = { name: 'Tiny Draft', path: '/models/draft.gguf', sizeBytes: MB, memoryBytes: MB, gpuLayers: 0 };
+    const drafted = renderStatus(input('running', status('ready', { completionPace: pace, draftModel }))).tooltip;
+    assert.doesNotMatch(drafted, /can make them faster too/);
+    const engine = { kind: 'llama-server' as const, url: 'http://127.0.0.1:8080', server: null, error: null, canSleep: false };
+    const remote = renderStatus(input('running', status('ready', { completionPace: pace, engine }))).tooltip;
+    assert.doesNotMatch(remote, /localLlm\.completion\.draftModel/);
     const uncut = renderStatus(input('running', status('ready', { completionPace: { ...pace, capped: 0 } }))).tooltip;
     assert.ok(uncut.includes('2.4 s typical over the last 10. '), uncut);
     const fine = renderStatus(input('running', status('ready', { completionPace: { ...pace, p50Ms: 300, capped: 0, slow: false } })));

@@ -179,6 +179,8 @@ function modelLines(s: ModelStatus): string[] {
   if (m && s.chatModel) lines.push(...oneModelLines('Completion model', m), ...oneModelLines('Chat model', s.chatModel));
   else if (m) lines.push(...oneModelLines('Model', m));
   else if (s.chatModel) lines.push(...oneModelLines('Chat model', s.chatModel));
+  const d = s.draftModel;
+  if (d) lines.push(`Draft model: **${escapeMarkdown(d.name)}** (${formatBytes(d.sizeBytes)}, ${formatBytes(d.memoryBytes)} in memory)`);
   const mem = s.memory;
   const rss = mem.serverRssBytes + (mem.hostRssBytes ?? 0);
   const others = s.sharing?.otherWindows ?? 0;
@@ -227,6 +229,9 @@ function sleepLines(key: StatusKey, input: StatusBarInput): string[] {
   if (s.lastCompletion) lines.push(figuresLine('Last completion', s.lastCompletion));
   const pace = paceLine(s.completionPace ?? null);
   if (pace) lines.push(pace);
+  // A draft model is the third remedy, for the local model only (a server drafts with its own).
+  if (pace && !s.draftModel && (s.engine?.kind ?? 'local') === 'local')
+    lines.push('A small draft model with the same vocabulary (localLlm.completion.draftModel) can make them faster too.');
   const context = contextLine(s.contextChunks ?? 0, input.contextEnabled);
   if (context) lines.push(context);
   if (s.lastChat) lines.push(figuresLine('Last chat turn', s.lastChat));

@@ -5,6 +5,7 @@
 // results of these calls.
 import type { Event } from 'vscode-jsonrpc';
 import type { Backend, EngineKind, EngineServerState, ModelInfo, PromptPart, StopReason, TokenFigures } from '../shared/protocol';
+import type { DraftModelInfo } from '../shared/protocol';
 import type { GpuChoice } from '../shared/settings';
 
 export type { EngineKind, EngineServerState };
@@ -27,6 +28,8 @@ export interface LoadParams {
    * load answers once it is ready; the other loads behind it. Absent: the completion model.
    */
   first?: 'completion' | 'chat';
+  /** The draft model's checked local file (localLlm.completion.draftModel); absent: none. */
+  draftModelPath?: string;
 }
 
 export interface SaveStateParams {
@@ -47,6 +50,10 @@ export interface LoadResult extends Omit<ModelInfo, 'path' | 'backend'> {
   fallbackReason: string | null;
   /** #25: the chat model, when LoadParams.chatModelPath named one; absent or null: this model serves chat. */
   chatModel?: ChatModelResult | null;
+  /** The draft model loaded beside the model; absent or null when none is. */
+  draftModel?: DraftModelInfo | null;
+  /** Why the draft model asked for is not used (one sentence); the model serves without it. */
+  draftRefusal?: string | null;
 }
 
 /** The chat model as loaded beside the completion model (#25). */
@@ -176,6 +183,8 @@ export interface HostStats {
   vramTotalBytes: number | null;
   /** Whether a model is loaded right now. */
   loaded: boolean;
+  /** Whether a draft model is loaded right now beside it; absent from hosts without draft models. */
+  draftLoaded?: boolean;
 }
 
 /** How an engine ended: the local host's exit, or a remote engine that was let go. */

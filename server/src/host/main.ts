@@ -30,6 +30,7 @@ const sharedDir = process.env['LOCAL_LLM_HOST_DIR'];
 // A shared host's own log (its detached stderr) also gets the window switches' save and restore times.
 const engine = new LlamaEngine({
   log: (line) => logLine(line),
+  ...(hooks.hostDraftConfidence !== undefined ? { draftConfidence: hooks.hostDraftConfidence } : {}),
   ...(sharedDir ? { trace: (line: string) => log(`${new Date().toISOString()} ${line}`) } : {}),
 });
 engine.ready().catch((err: unknown) => {

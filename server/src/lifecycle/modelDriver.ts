@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import { isRemoteModelRef } from '../shared/modelRef';
 import { noChatTemplateSentence, noFimSentence } from '../shared/modelRoles';
 import type { Backend, EngineStatus, ModelInfo, SharingStatus, TokenFigures } from '../shared/protocol';
+import type { DraftModelInfo } from '../shared/protocol';
 import { isRemoteEngine, type Settings } from '../shared/settings';
 import type { DriverCall, GateDriver, RequestKind } from './gate';
 import type { GenerationResult, HostStats, InfillParams, LoadParams, PrefillParams, PrefillResult, ChatTurnParams } from '../engine/types';
@@ -51,6 +52,16 @@ const shutdownMs = 5000;
 /** Room on top of the host's own deadlines before the gate stops waiting on a step. */
 const stepMarginMs = 30_000;
 
+/** A model server drafts with the draft model it was started with (llama-server's --model-draft), never one sent per request. */
+function remoteDraft(setting: string): { path: null; problem: string | null } {
+  if (setting === '') return { path: null, problem: null };
+  return {
+    path: null,
+    problem:
+      'localLlm.completion.draftModel is for the local model; a model server drafts with its own draft model (llama-server: --model-draft), set where it starts.',
+  };
+}
+
 export class ModelDriver implements GateDriver {
   private host: Engine | null = null;
   private readonly engines: EngineFactory;
@@ -58,6 +69,8 @@ export class ModelDriver implements GateDriver {
   private lastInfo: ModelInfo | null = null;
   /** #25: the chat model of the last load, when it is not the completion model. */
   private lastChatInfo: ModelInfo | null = null;
+  /** The draft model loaded with the model last; kept across sleep for status, as lastInfo. */
+  private lastDraft: DraftModelInfo | null = null;
   private forceCpu = false;
   private lastStats: HostStats | null = null;
   private loadAbort: AbortController | null = null;
@@ -106,6 +119,11 @@ export class ModelDriver implements GateDriver {
   /** The chat model loaded last when it is not `info` (localLlm.chat.model); null: `info` serves chat. */
   get chatInfo(): ModelInfo | null {
     return this.lastChatInfo;
+  }
+
+  /** The draft model loaded beside the model last; null when none. */
+  get draftInfo(): DraftModelInfo | null {
+    return this.lastDraft;
   }
 
   get hostPid(): number | null {
@@ -163,6 +181,7 @@ export class ModelDriver implements GateDriver {
       const chatPath =
         remote || (chatSetting === '' && settings.model !== '') ? null : await this.options.resolveChatModelPath(chatSetting, signal);
       if (signal.aborted) throw new Error(`Loading ${chatPath ?? path} was cancelled.`);
+      const draft = remote ? remoteDraft(settings.completion.draftModel) : await this.resolveDraft(settings.completion.draftModel, signal);
       const params: LoadParams = {
         modelPath: path,
         gpu: this.forceCpu ? 'cpu' : settings.gpu,
@@ -172,6 +191,7 @@ export class ModelDriver implements GateDriver {
         stateDir: settings.stateCacheMB > 0 ? (this.options.stateDir?.() ?? null) : null,
         lookup: settings.completion.lookup,
         ...(chatPath !== null && chatPath !== path ? { chatModelPath: chatPath, first: first ?? 'completion' } : {}),
+        ...(draft.path !== null ? { draftModelPath: draft.path } : {}),
       };
       // An engine serves one set of load settings (a shared host, one identity): others are another engine.
       if (this.host && !this.host.serves(params)) await this.dropHost(this.host);
@@ -205,8 +225,9 @@ export class ModelDriver implements GateDriver {
       this.loaded = true;
       // A shared host that was still empty at the attach has its own figure now: the same one, taken by the host.
       this.baselineRss = host.baselineRssBytes() ?? this.baselineRss;
-      const { fallbackReason, chatModel, ...info } = result;
+      const { fallbackReason, chatModel, draftModel, draftRefusal, ...info } = result;
       this.lastInfo = { ...info, path };
+      this.lastDraft = draftModel ?? null;
       this.lastChatInfo = chatModel && params.chatModelPath ? { ...chatModel, path: params.chatModelPath } : null;
       // A server that serves several models: chat asks for its own by name (localLlm.remote.chatModel).
       const remoteChat = remote ? settings.remote.chatModel : '';
@@ -219,6 +240,9 @@ export class ModelDriver implements GateDriver {
       if (!result.hasFim) refusals.push(noFimSentence(result.name, this.lastChatInfo !== null));
       if (this.lastChatInfo?.hasChatTemplate === false) refusals.push(noChatTemplateSentence(this.lastChatInfo.name));
       if (refusals.length > 0) this.notice = refusals.join(' ');
+      // The draft model's problem is said beside whatever else is.
+      const draftProblem = draft.problem ?? draftRefusal ?? null;
+      if (draftProblem !== null) this.notice = this.notice === null ? draftProblem : `${this.notice} ${draftProblem}`;
       const loadMs = Date.now() - started;
       this.stats.loaded(loadMs);
       this.lastStats = await host.stats().catch(() => null);
@@ -230,6 +254,19 @@ export class ModelDriver implements GateDriver {
     } finally {
       if (this.loadAbort === abort) this.loadAbort = null;
       this.options.onChange();
+    }
+  }
+
+  /** The draft model setting as a checked local file; one that cannot be had is a sentence, and the model loads without it. */
+  private async resolveDraft(setting: string, signal: AbortSignal): Promise<{ path: string | null; problem: string | null }> {
+    if (setting === '') return { path: null, problem: null };
+    try {
+      return { path: await this.options.resolveModelPath(setting, signal), problem: null };
+    } catch (err) {
+      if (signal.aborted) throw err;
+      const problem = `The draft model ${setting} is not used (${errorMessage(err).replace(/[.\s]+$/, '')}); completions are served without it.`;
+      this.options.log(problem);
+      return { path: null, problem };
     }
   }
 

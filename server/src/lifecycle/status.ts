@@ -52,6 +52,7 @@ export function buildStatus({ gate, driver, settings, problems, index }: StatusS
     engine: driver.engineStatus(),
     sharing: driver.sharing(),
     completionPace: judgePace(stats.recentCompletions, settings.completion.maxTokens),
+    draftModel: driver.draftInfo,
     ...(index !== undefined ? { index } : {}),
   };
 }

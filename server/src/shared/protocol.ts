@@ -34,6 +34,18 @@ export interface ModelInfo {
   memoryBytes?: number;
 }
 
+/** The draft model that drafts for completions (localLlm.completion.draftModel), as loaded beside the model. */
+export interface DraftModelInfo {
+  /** Display name: the GGUF's general.name, else the file name. */
+  name: string;
+  path: string;
+  /** The file's size. */
+  sizeBytes: number;
+  /** What its weights and its context take, as node-llama-cpp counts them (RAM or VRAM). */
+  memoryBytes: number;
+  gpuLayers: number;
+}
+
 export interface MemoryInfo {
   serverRssBytes: number;
   /** null when no model host process exists (deep sleep, not started). */
@@ -148,6 +160,8 @@ export interface ModelStatus {
   index?: WorkspaceIndexStatus | null;
   /** How long the recent completions took; absent from older servers, null until a few ran. */
   completionPace?: CompletionPace | null;
+  /** The draft model loaded beside the model (what was loaded last, kept across sleep); absent or null when none. */
+  draftModel?: DraftModelInfo | null;
 }
 
 /** The last few completions the user waited for, and whether that is slow for this machine. */

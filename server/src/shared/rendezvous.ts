@@ -19,6 +19,8 @@ export interface HostIdentity {
   threads: number;
   /** The chat model's file when it is not modelPath (#25); absent or null: modelPath serves chat. */
   chatModelPath?: string | null;
+  /** The draft model loaded beside the model (localLlm.completion.draftModel); absent: none. */
+  draftModelPath?: string;
 }
 
 export interface RendezvousPaths {
@@ -135,6 +137,8 @@ export function hostKey(identity: HostIdentity): string {
   // Only when set, so that a host of one model keeps the key (and the socket) it always had.
   if (identity.chatModelPath) fields.push(identity.chatModelPath);
   const canonical = JSON.stringify(fields);
+  // Without a draft model the key is what it was before draft models existed.
+  if (identity.draftModelPath) return createHash('sha256').update(`${canonical}\0${identity.draftModelPath}`).digest('hex').slice(0, 16);
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }
 
@@ -186,6 +190,9 @@ export function notSharedReason(mine: HostIdentity, others: readonly HostIdentit
     if (other.threads !== mine.threads) differences.push(`threads ${other.threads} (here ${mine.threads})`);
     if ((other.chatModelPath ?? null) !== (mine.chatModelPath ?? null)) {
       differences.push(other.chatModelPath ? `another chat model (${path.basename(other.chatModelPath)})` : 'no chat model of its own');
+    }
+    if ((other.draftModelPath ?? '') !== (mine.draftModelPath ?? '')) {
+      differences.push(other.draftModelPath ? `the draft model ${path.basename(other.draftModelPath)}` : 'no draft model');
     }
     if (differences.length > 0 && (best === null || differences.length < best.length)) best = differences;
   }

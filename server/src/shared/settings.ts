@@ -41,6 +41,8 @@ export interface CompletionSettings {
   lookup: boolean;
   /** How many suggestions Show Next / Show Previous cycles (the first, then sampled others asked for explicitly). */
   candidates: number;
+  /** A small model with the main model's vocabulary that drafts for completions (a path, `hf:` URI or URL); empty: none. */
+  draftModel: string;
 }
 
 export interface ContextSettings {
@@ -88,7 +90,7 @@ export const defaultSettings: Settings = {
   wakeOnActivity: true,
   loadOnStartup: true,
   stateCacheMB: 1024,
-  completion: { enabled: true, debounceMs: 150, maxTokens: 64, maxLines: 8, maxMs: 1500, lookup: true, candidates: 3 },
+  completion: { enabled: true, debounceMs: 150, maxTokens: 64, maxLines: 8, maxMs: 1500, lookup: true, candidates: 3, draftModel: '' },
   context: {
     enabled: true,
     exclude: [
@@ -148,6 +150,7 @@ export const reloadKeys = [
   'remote.model',
   'chat.model',
   'remote.chatModel',
+  'completion.draftModel',
 ] as const;
 
 /**
@@ -171,6 +174,7 @@ export const machineScopedKeys = [
   'remote.model',
   'chat.model',
   'remote.chatModel',
+  'completion.draftModel',
 ] as const;
 
 export interface NormalizedSettings {
@@ -222,6 +226,14 @@ export function normalizeSettings(raw: unknown): NormalizedSettings {
     if (v === undefined || v === null) return fallback;
     if (typeof v === 'string' && (options as readonly string[]).includes(v)) return v as T;
     problems.push(`localLlm.${key} must be one of ${options.join(', ')}, not ${JSON.stringify(v)}; using ${fallback}.`);
+    return fallback;
+  };
+
+  const modelRef = (key: string, fallback: string): string => {
+    const v = pick(key);
+    if (v === undefined || v === null) return fallback;
+    if (typeof v === 'string') return v.trim();
+    problems.push(`localLlm.${key} must be a file path or an hf: URI, not ${JSON.stringify(v)}; none is used.`);
     return fallback;
   };
 
@@ -310,6 +322,7 @@ export function normalizeSettings(raw: unknown): NormalizedSettings {
         maxMs: int('completion.maxMs', d.completion.maxMs),
         lookup: bool('completion.lookup', d.completion.lookup),
         candidates: int('completion.candidates', d.completion.candidates),
+        draftModel: modelRef('completion.draftModel', d.completion.draftModel),
       },
       context: {
         enabled: bool('context.enabled', d.context.enabled),

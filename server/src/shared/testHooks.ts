@@ -9,6 +9,8 @@
 //   hostGraceMs       the host: how long it waits after its last window left (default 10 s)
 //   hostPriority      the host: false = completions first come, first served (a baseline)
 //   hostWindowStates  the host: false = a window switch evaluates the prompt again (a baseline)
+//   hostDraftConfidence the host: the draft model's confidence gate (0 to 1; random-weight test
+//                     models are never as sure as a real one, so their drafts need 0)
 
 export interface TestHooks {
   loadGateFile?: string;
@@ -16,6 +18,7 @@ export interface TestHooks {
   hostGraceMs?: number;
   hostPriority?: boolean;
   hostWindowStates?: boolean;
+  hostDraftConfidence?: number;
 }
 
 export const testHooksVariable = 'LOCAL_LLM_TEST_HOOKS';
@@ -40,6 +43,8 @@ export function readTestHooks(env: NodeJS.ProcessEnv = process.env): TestHooks {
   if (typeof grace === 'number' && Number.isFinite(grace) && grace >= 0) hooks.hostGraceMs = grace;
   if (typeof value['hostPriority'] === 'boolean') hooks.hostPriority = value['hostPriority'];
   if (typeof value['hostWindowStates'] === 'boolean') hooks.hostWindowStates = value['hostWindowStates'];
+  const confidence = value['hostDraftConfidence'];
+  if (typeof confidence === 'number' && confidence >= 0 && confidence <= 1) hooks.hostDraftConfidence = confidence;
   return hooks;
 }
 

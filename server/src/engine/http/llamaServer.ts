@@ -23,7 +23,14 @@ export function looksLikeLlamaServer(props: unknown): boolean {
   return isRecord(props) && ('default_generation_settings' in props || props.role === 'router') && 'build_info' in props;
 }
 
-function figuresFrom(final: Record<string, unknown>, fallbackGenerated: number): TokenFigures {
+/**
+ * The figures of a finished answer. A llama-server started with a draft model (--model-draft) or
+ * n-gram drafts says in its timings how many tokens were drafted and accepted (draft_n,
+ * draft_n_accepted). Its draft model is chosen when it starts, never per request; the request
+ * could override how far it drafts (speculative.n_max, n_min, p_min), but the server's own
+ * settings, tuned for its draft model, are left to rule.
+ */
+export function figuresFrom(final: Record<string, unknown>, fallbackGenerated: number): TokenFigures {
   const timings = isRecord(final.timings) ? final.timings : {};
   const usage = isRecord(final.usage) ? final.usage : {};
   const cached = num(timings.cache_n) ?? num(final.tokens_cached) ?? 0;
@@ -38,7 +45,14 @@ function figuresFrom(final: Record<string, unknown>, fallbackGenerated: number):
     generatedTokens: generated,
     tokensPerSecond: generated >= 2 ? num(timings.predicted_per_second) : null,
     ms: Math.round(ms),
+    ...draftFigures(timings),
   };
+}
+
+function draftFigures(timings: Record<string, unknown>): Pick<TokenFigures, 'draftedTokens' | 'acceptedTokens'> {
+  const drafted = num(timings.draft_n);
+  if (drafted === null || drafted <= 0) return {};
+  return { draftedTokens: drafted, acceptedTokens: Math.min(drafted, num(timings.draft_n_accepted) ?? 0) };
 }
 
 function stopReasonOf(type: string | null): StopReason {

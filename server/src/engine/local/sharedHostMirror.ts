@@ -32,8 +32,16 @@ const peekMs = 1000;
  * so windows that differ in it share one host, which drafts as the window that loaded it asked.
  */
 export function identityOf(params: LoadParams): HostIdentity {
-  const { modelPath, gpu, gpuLayers, contextSize, threads, chatModelPath } = params;
-  return { modelPath, gpu, gpuLayers, contextSize, threads, ...(chatModelPath ? { chatModelPath } : {}) };
+  const { modelPath, gpu, gpuLayers, contextSize, threads, chatModelPath, draftModelPath } = params;
+  return {
+    modelPath,
+    gpu,
+    gpuLayers,
+    contextSize,
+    threads,
+    ...(chatModelPath ? { chatModelPath } : {}),
+    ...(draftModelPath ? { draftModelPath } : {}),
+  };
 }
 
 export class SharedHostMirror {

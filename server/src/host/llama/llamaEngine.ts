@@ -41,6 +41,8 @@ export interface EngineOptions {
   log?: (line: string) => void;
   /** Lines for the host's own log only (a window switch's save and restore times); none by default. */
   trace?: (line: string) => void;
+  /** The draft model's confidence gate (draftModel.ts); the product's own when absent. */
+  draftConfidence?: number;
 }
 
 /** One load and what belongs to it alone. */
@@ -80,7 +82,7 @@ export class LlamaEngine {
     this.trace = options.trace ?? (() => undefined);
     // Imported at once, so the RSS measured before the first load already includes the library
     // and what a sleep gives back is the model alone.
-    this.loader = new LlamaLoader(this.log);
+    this.loader = new LlamaLoader(this.log, options.draftConfidence);
   }
 
   /** Resolves once node-llama-cpp is imported; rejects when it cannot be. */
@@ -173,6 +175,7 @@ export class LlamaEngine {
       vramUsedBytes: vram?.used ?? null,
       vramTotalBytes: vram?.total ?? null,
       loaded: this.current !== null || this.chatLoad !== null,
+      draftLoaded: this.current?.model.draft != null,
     };
   }
 
@@ -272,7 +275,11 @@ export class LlamaEngine {
     unloadBefore: () => Promise<void>,
   ): Promise<LoadResult> {
     const modelPath = plan.paths[kind];
-    const model = await this.loader.load({ ...params, modelPath }, signal, unloadBefore, [kind]);
+    // The draft model drafts for the completion model alone (its vocabulary is checked against that one).
+    const { draftModelPath, ...shared } = params;
+    const roleParams: LoadParams =
+      kind === 'completion' && draftModelPath ? { ...shared, modelPath, draftModelPath } : { ...shared, modelPath };
+    const model = await this.loader.load(roleParams, signal, unloadBefore, [kind]);
     const states = await SequenceStateStore.open(model, modelPath, params.stateDir ?? null, { log: this.log, trace: this.trace }, [kind]);
     const load = { model, prompt: new InfillPrompt(model), states };
     if (kind === 'chat') this.chatLoad = load;

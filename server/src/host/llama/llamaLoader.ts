@@ -12,6 +12,7 @@ import { startLlama, type NodeLlamaCpp, type StartedLlama } from './backend';
 import { ChatTurns } from './chatTurns';
 import type { LoadedModel } from './loadedModel';
 import { createSequenceLookup } from './lookupPredictor';
+import { loadDraftModel, type DraftLoad } from './draftModel';
 import { checkModelFile, checkTensorData } from './modelFile';
 
 /** How long the phases of the last load took; the benchmarks report them. */
@@ -49,7 +50,10 @@ export class LlamaLoader {
   private llamaState: LlamaState | null = null;
   private timings: LoadTimings | null = null;
 
-  constructor(private readonly log: (line: string) => void) {
+  constructor(
+    private readonly log: (line: string) => void,
+    private readonly draftConfidence?: number,
+  ) {
     const started = performance.now();
     this.library = import('node-llama-cpp').then((lib) => {
       this.importDurationMs = performance.now() - started;
@@ -136,9 +140,15 @@ export class LlamaLoader {
     }
     const done = performance.now();
     this.timings = { getLlamaMs, loadModelMs: contextStarted - modelStarted, createContextMs: done - contextStarted };
+    const drafting = await this.loadDraft(lib, llama, model, context, params, signal);
     // Drafts never change what is generated (each is verified by the model), so they are on unless turned off.
     const lookup = params.lookup === false ? null : { completion: createSequenceLookup(lib), chat: createSequenceLookup(lib) };
-    const sequence = context.getSequence({ tokenPredictor: lookup?.[kinds[0] ?? 'completion'].predictor });
+    // A draft model drafts for completions instead of prompt lookup; chat keeps prompt lookup.
+    if (lookup && drafting.draft) lookup.completion.enabled = false;
+    const firstKind = kinds[0] ?? 'completion';
+    const firstPredictor =
+      firstKind === 'completion' ? (drafting.draft?.predictor ?? lookup?.completion.predictor) : lookup?.chat.predictor;
+    const sequence = context.getSequence({ tokenPredictor: firstPredictor });
     const chatSequence = kinds.length > 1 ? context.getSequence({ tokenPredictor: lookup?.chat.predictor }) : sequence;
     const infill = model.tokens.infill;
     const result: LoadResult = {
@@ -153,6 +163,7 @@ export class LlamaLoader {
       hasChatTemplate: typeof model.fileInfo.metadata.tokenizer?.chat_template === 'string',
       memoryBytes: model.size + context.stateSize,
       fallbackReason,
+      ...(params.draftModelPath ? { draftModel: drafting.draft?.info ?? null, draftRefusal: drafting.refusal } : {}),
     };
     return {
       model,
@@ -165,7 +176,33 @@ export class LlamaLoader {
       result,
       keptBeforeLine: null,
       lookup,
+      draft: drafting.draft,
     };
+  }
+
+  /** The draft model asked for, loaded beside the model (draftModel.ts); a refusal is logged and the model serves alone. */
+  private async loadDraft(
+    lib: NodeLlamaCpp,
+    llama: Llama,
+    model: LlamaModel,
+    context: LlamaContext,
+    params: LoadParams,
+    signal: AbortSignal,
+  ): Promise<DraftLoad | { draft: null; refusal: null }> {
+    const draftPath = params.draftModelPath;
+    if (!draftPath) return { draft: null, refusal: null };
+    const started = performance.now();
+    const confidence = this.draftConfidence;
+    const input = { lib, llama, main: model, mainContext: context, params, draftPath, signal };
+    const loaded = await loadDraftModel(confidence === undefined ? input : { ...input, minConfidence: confidence });
+    if (loaded.failedNative && this.llamaState) this.llamaState.stuck = true;
+    if (loaded.draft) {
+      const ms = Math.round(performance.now() - started);
+      this.log(
+        `Draft model ${loaded.draft.info.name} loaded in ${ms} ms: it drafts for completions (prompt lookup is not used for them); chat keeps prompt lookup.`,
+      );
+    } else this.log(loaded.refusal);
+    return loaded;
   }
 
   /** Frees the llama; its model is freed first by the caller. */

@@ -9,6 +9,7 @@ import type { LoadResult } from '../../engine/types';
 import type { SequenceKind } from '../../shared/stateFiles';
 import type { ChatTurns } from './chatTurns';
 import type { SequenceLookup } from './lookupPredictor';
+import { disposeDraft, type LoadedDraft } from './draftModel';
 
 export interface LoadedModel {
   readonly model: LlamaModel;
@@ -29,6 +30,8 @@ export interface LoadedModel {
   keptBeforeLine: string | null;
   /** Each sequence's prompt-lookup drafts; null when localLlm.completion.lookup is off. */
   readonly lookup: Record<SequenceKind, SequenceLookup> | null;
+  /** The draft model that drafts for the completion sequence (draftModel.ts); null when none. */
+  readonly draft: LoadedDraft | null;
 }
 
 /** The sequence of `kind` in a load. */
@@ -44,6 +47,7 @@ export async function disposeLoadedModel(loaded: LoadedModel): Promise<void> {
   loaded.sequence.dispose();
   // A model that serves one role has one sequence, named for both (llamaLoader.ts).
   if (loaded.chatSequence !== loaded.sequence) loaded.chatSequence.dispose();
+  if (loaded.draft) await disposeDraft(loaded.draft);
   await loaded.context.dispose();
   await loaded.model.dispose();
 }

@@ -2,12 +2,14 @@
 // against a follow-up with the model awake, and against the direct engine doing the same wake
 // with and without the conversation's sequence state saved to disk (the server does not save
 // sequence state yet, so the "with state" figures exist for the direct engine only).
+// Also the first question's time to first token and the answer's tokens per second (the status's
+// lastChat), and the size of the chat state the model host saves at each sleep.
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ChatHistory, contextPart, defaultHistoryLimits } from '../server/src/chat/history';
 import { planTurn, type TurnPlan } from '../server/src/chat/turnPlan';
-import type { ChatContext, SleepMode } from '../server/src/shared/protocol';
+import type { ChatContext, SleepMode, TokenFigures } from '../server/src/shared/protocol';
 import { DirectEngine } from './direct/engine';
 import type { EngineChatMessage, EngineLoadParams } from './direct/engineProtocol';
 import { gpu, gpuLayers, serverSettings, threads } from './lib/config';
@@ -15,6 +17,7 @@ import { count, type BenchContext, type BenchOutcome } from './lib/context';
 import { sampleDocument } from './lib/document';
 import { chat, sleep, startServer, type TestServer } from './lib/lsp';
 import { loadAverage, resultHeader, writeResult } from './lib/results';
+import { describeState, savedState, type SavedState } from './lib/savedStates';
 import { median, round } from './lib/stats';
 import { printTable } from './lib/table';
 
@@ -32,7 +35,11 @@ const kinds: Kind[] = ['awake', 'light', 'deep'];
 
 interface Rep {
   historyTokensApprox: number;
+  /** The conversation's first question (with the selection): time to its first token, and the answer's figures. */
+  firstQuestion: { firstChunkMs: number | null; figures: TokenFigures | null };
   server: Record<Kind, number | null>;
+  /** The chat state file the server's model host saved at each sleep. */
+  savedState: Record<SleepMode, SavedState | null>;
   direct: {
     awake: number | null;
     lightNoState: number;
@@ -67,12 +74,14 @@ async function waitSleeping(server: TestServer): Promise<void> {
 export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcome> {
   const header = resultHeader('chatAcrossSleep', loadAverage());
   const reps = count(ctx, 2, 1);
-  const settings = (mode: SleepMode): Record<string, unknown> => serverSettings(ctx.largeModel, { contextSize, sleepMode: mode });
-  const loadParams: EngineLoadParams = { modelPath: ctx.largeModel, gpu, gpuLayers, contextSize, threads };
+  const settings = (mode: SleepMode): Record<string, unknown> => serverSettings(ctx.model.path, { contextSize, sleepMode: mode });
+  const loadParams: EngineLoadParams = { modelPath: ctx.model.path, gpu, gpuLayers, contextSize, threads };
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'bench-chat-state-'));
   // The engine's own state store: saved to this folder before a sleep, restored (record checked) after the load.
   const withState: EngineLoadParams = { ...loadParams, stateDir };
-  const server = await startServer(settings('light'));
+  // The server's storage, to read the state files its sleeps write.
+  const storageDir = mkdtempSync(path.join(os.tmpdir(), 'bench-chat-storage-'));
+  const server = await startServer(settings('light'), { storageDir });
   const mirror = new DirectEngine();
   const results: Rep[] = [];
   try {
@@ -86,12 +95,15 @@ export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcom
       const plan0 = planFor(history, sessionId, first, chatContext);
       const messages0 = plan0.messages as EngineChatMessage[];
       const a0 = await chat(server, sessionId, first, firstAnswerChunks, chatContext);
+      const firstFigures = (await server.status()).lastChat;
       history.record(sessionId, plan0.userMessage, a0.result.text);
       await mirror.request({ op: 'chat', messages: messages0, maxTokens: maxAnswerTokens, stopAfterChunks: firstAnswerChunks });
 
       const rec: Rep = {
         historyTokensApprox: messages0.reduce((n, m) => n + m.text.length, 0) + a0.result.text.length,
+        firstQuestion: { firstChunkMs: a0.firstChunkMs, figures: firstFigures },
         server: { awake: null, light: null, deep: null },
+        savedState: { light: null, deep: null },
         direct: { awake: null, lightNoState: 0, lightWithState: 0, deepNoState: 0, deepWithState: 0, stateBytes: 0, stateLoadMs: 0 },
       };
       // Rotate the order, so no kind always comes first.
@@ -104,6 +116,7 @@ export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcom
           server.configure(settings(kind));
           await sleep(server);
           await waitSleeping(server);
+          rec.savedState[kind] = savedState(storageDir, ctx.model.path, 'chat');
         }
         const answer = await chat(server, sessionId, question, 1);
         rec.server[kind] = answer.firstChunkMs;
@@ -160,6 +173,7 @@ export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcom
     await mirror.stop();
     await server.stop();
     rmSync(stateDir, { recursive: true, force: true });
+    rmSync(storageDir, { recursive: true, force: true });
   }
 
   const m = (f: (r: Rep) => number | null): number => median(results.map((r) => f(r) ?? Number.NaN));
@@ -169,7 +183,7 @@ export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcom
     ['after deep sleep', m((r) => r.server.deep), m((r) => r.direct.deepNoState), m((r) => r.direct.deepWithState)],
   ];
   printTable(
-    `Chat follow-up, time to first token in ms (median of ${reps}); large model, context ${contextSize}, ${threads} thread(s); wake included`,
+    `Chat follow-up, time to first token in ms (median of ${reps}); ${ctx.model.kind}, context ${contextSize}, ${threads} thread(s); wake included`,
     ['follow-up', 'LSP server (state saved across sleep)', 'direct, no state', 'direct, state restored'],
     rows,
   );
@@ -180,13 +194,37 @@ export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcom
         1,
       )} ms.\n`,
   );
+  const firstMs = m((r) => r.firstQuestion.firstChunkMs);
+  const firstFigure = (f: (t: TokenFigures) => number | null): number =>
+    m((r) => (r.firstQuestion.figures ? f(r.firstQuestion.figures) : null));
+  const tokensPerSecond = firstFigure((t) => t.tokensPerSecond);
+  const lastState = (mode: SleepMode): SavedState | null => results.at(-1)?.savedState[mode] ?? null;
+  process.stdout.write(
+    `First question (with the selection, ${Math.round(firstFigure((t) => t.promptTokens))} prompt tokens): first token ${Math.round(firstMs)} ms, ` +
+      `then ${round(tokensPerSecond, 1)} tokens/s over ${Math.round(firstFigure((t) => t.generatedTokens))} tokens (status lastChat; median of ${reps}). ` +
+      `Chat state saved by the server: light sleep ${describeState(lastState('light'))}, deep sleep ${describeState(lastState('deep'))} (last repetition).\n`,
+  );
   const file = writeResult('chatAcrossSleep', header, {
-    model: { path: ctx.largeModel, kind: 'large random (8 layers x 1024, F16, 258 MiB)' },
+    model: { path: ctx.model.path, kind: ctx.model.kind },
     settings: { contextSize, threads, gpu, firstAnswerChunks },
     serverSavesSequenceState: true,
-    note: 'Times to the first streamed token of a follow-up, measured at the client, including the wake. Direct "state restored" restores the conversation state that the engine state store saved before the sleep (saveStates, then restoreSaved after the load, its record checked).',
+    note:
+      'Times to the first streamed token of a follow-up, measured at the client, including the wake. Direct "state restored" restores the conversation state that the engine state store saved before the sleep (saveStates, then restoreSaved after the load, its record checked). ' +
+      `firstQuestion: the conversation's first question with the editor selection, awake, its answer stopped after ${firstAnswerChunks} streamed pieces; figures from the status lastChat (tokensPerSecond: generated tokens per second after the first). ` +
+      "savedState: the chat state file the server's model host wrote at that sleep.",
+    firstQuestion: {
+      firstChunkMsMedian: round(firstMs),
+      tokensPerSecondMedian: round(tokensPerSecond),
+      promptTokensMedian: firstFigure((t) => t.promptTokens),
+      generatedTokensMedian: firstFigure((t) => t.generatedTokens),
+    },
     repetitions: results.map((r) => ({
       historyChars: r.historyTokensApprox,
+      firstQuestion: {
+        firstChunkMs: r.firstQuestion.firstChunkMs === null ? null : round(r.firstQuestion.firstChunkMs),
+        figures: r.firstQuestion.figures,
+      },
+      savedState: r.savedState,
       server: Object.fromEntries(Object.entries(r.server).map(([k, v]) => [k, v === null ? null : round(v)])),
       direct: Object.fromEntries(Object.entries(r.direct).map(([k, v]) => [k, v === null ? null : round(v)])),
     })),
@@ -221,6 +259,18 @@ export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcom
       {
         figure: 'Chat follow-up TTFT, awake',
         value: `${fmt(m((r) => r.server.awake))} vs direct ${fmt(m((r) => r.direct.awake))}`,
+        target: '-',
+        met: null,
+      },
+      {
+        figure: 'Chat first question: first token, then tokens/s',
+        value: `${fmt(firstMs)} (${Math.round(firstFigure((t) => t.promptTokens))} prompt tokens), ${round(tokensPerSecond, 1)} tokens/s`,
+        target: '-',
+        met: null,
+      },
+      {
+        figure: 'Chat state file, saved at a light / deep sleep',
+        value: `${describeState(lastState('light'))} / ${describeState(lastState('deep'))}`,
         target: '-',
         met: null,
       },

@@ -71,6 +71,19 @@ async function waitSleeping(server: TestServer): Promise<void> {
   throw new Error('The model did not fall asleep.');
 }
 
+/**
+ * The status's lastChat once it differs from `before`: a stopped answer's request returns at the
+ * stop, and the host's figures of it follow when its generation has ended. null if they never come.
+ */
+async function nextChatFigures(server: TestServer, before: string): Promise<TokenFigures | null> {
+  for (let i = 0; i < 600; i++) {
+    const figures = (await server.status()).lastChat;
+    if (JSON.stringify(figures) !== before) return figures;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return null;
+}
+
 export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcome> {
   const header = resultHeader('chatAcrossSleep', loadAverage());
   const reps = count(ctx, 2, 1);
@@ -94,8 +107,9 @@ export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcom
       const first = `Question ${rep + 1}: what does cancel() do with a task that is already running?`;
       const plan0 = planFor(history, sessionId, first, chatContext);
       const messages0 = plan0.messages as EngineChatMessage[];
+      const figuresBefore = JSON.stringify((await server.status()).lastChat);
       const a0 = await chat(server, sessionId, first, firstAnswerChunks, chatContext);
-      const firstFigures = (await server.status()).lastChat;
+      const firstFigures = await nextChatFigures(server, figuresBefore);
       history.record(sessionId, plan0.userMessage, a0.result.text);
       await mirror.request({ op: 'chat', messages: messages0, maxTokens: maxAnswerTokens, stopAfterChunks: firstAnswerChunks });
 

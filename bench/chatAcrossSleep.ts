@@ -2,20 +2,20 @@
 // against a follow-up with the model awake, and against the direct engine doing the same wake
 // with and without the conversation's sequence state saved to disk (the server does not save
 // sequence state yet, so the "with state" figures exist for the direct engine only).
-// Also the first question's time to first token and the answer's tokens per second (the status's
-// lastChat), and the size of the chat state the model host saves at each sleep.
+// Also the first question's time to first token and how fast its answer streams, and the size of
+// the chat state the model host saves at each sleep.
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ChatHistory, contextPart, defaultHistoryLimits } from '../server/src/chat/history';
 import { planTurn, type TurnPlan } from '../server/src/chat/turnPlan';
-import type { ChatContext, SleepMode, TokenFigures } from '../server/src/shared/protocol';
+import { LastChatPromptRequest, type ChatContext, type SleepMode } from '../server/src/shared/protocol';
 import { DirectEngine } from './direct/engine';
 import type { EngineChatMessage, EngineLoadParams } from './direct/engineProtocol';
 import { gpu, gpuLayers, serverSettings, threads } from './lib/config';
 import { count, type BenchContext, type BenchOutcome } from './lib/context';
 import { sampleDocument } from './lib/document';
-import { chat, sleep, startServer, type TestServer } from './lib/lsp';
+import { chat, sleep, startServer, type TestServer, type TimedChat } from './lib/lsp';
 import { loadAverage, resultHeader, writeResult } from './lib/results';
 import { describeState, savedState, type SavedState } from './lib/savedStates';
 import { median, round } from './lib/stats';
@@ -36,7 +36,7 @@ const kinds: Kind[] = ['awake', 'light', 'deep'];
 interface Rep {
   historyTokensApprox: number;
   /** The conversation's first question (with the selection): time to its first token, and the answer's figures. */
-  firstQuestion: { firstChunkMs: number | null; figures: TokenFigures | null };
+  firstQuestion: FirstQuestion;
   server: Record<Kind, number | null>;
   /** The chat state file the server's model host saved at each sleep. */
   savedState: Record<SleepMode, SavedState | null>;
@@ -71,17 +71,26 @@ async function waitSleeping(server: TestServer): Promise<void> {
   throw new Error('The model did not fall asleep.');
 }
 
-/**
- * The status's lastChat once it differs from `before`: a stopped answer's request returns at the
- * stop, and the host's figures of it follow when its generation has ended. null if they never come.
- */
-async function nextChatFigures(server: TestServer, before: string): Promise<TokenFigures | null> {
-  for (let i = 0; i < 600; i++) {
-    const figures = (await server.status()).lastChat;
-    if (JSON.stringify(figures) !== before) return figures;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return null;
+interface FirstQuestion {
+  firstChunkMs: number | null;
+  /**
+   * Streamed pieces a second from the first to the last: a piece per generated token, fewer where a
+   * token ends inside a character. (A stopped answer leaves no figures in the status's lastChat.)
+   */
+  piecesPerSecond: number | null;
+  /** The prompt's tokens as the server counted them (localLlm/lastChatPrompt). */
+  promptTokens: number | null;
+}
+
+async function firstQuestionOf(server: TestServer, answer: TimedChat): Promise<FirstQuestion> {
+  const { firstChunkMs, lastChunkMs, chunks } = answer;
+  const streamedMs = firstChunkMs === null || lastChunkMs === null ? 0 : lastChunkMs - firstChunkMs;
+  const prompt = await server.connection.sendRequest(LastChatPromptRequest.type);
+  return {
+    firstChunkMs,
+    piecesPerSecond: chunks > 1 && streamedMs > 0 ? ((chunks - 1) * 1000) / streamedMs : null,
+    promptTokens: prompt ? prompt.parts.filter((p) => p.fit !== 'dropped').reduce((n, p) => n + p.tokens, 0) : null,
+  };
 }
 
 export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcome> {
@@ -107,15 +116,14 @@ export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcom
       const first = `Question ${rep + 1}: what does cancel() do with a task that is already running?`;
       const plan0 = planFor(history, sessionId, first, chatContext);
       const messages0 = plan0.messages as EngineChatMessage[];
-      const figuresBefore = JSON.stringify((await server.status()).lastChat);
       const a0 = await chat(server, sessionId, first, firstAnswerChunks, chatContext);
-      const firstFigures = await nextChatFigures(server, figuresBefore);
+      const firstQuestion = await firstQuestionOf(server, a0);
       history.record(sessionId, plan0.userMessage, a0.result.text);
       await mirror.request({ op: 'chat', messages: messages0, maxTokens: maxAnswerTokens, stopAfterChunks: firstAnswerChunks });
 
       const rec: Rep = {
         historyTokensApprox: messages0.reduce((n, m) => n + m.text.length, 0) + a0.result.text.length,
-        firstQuestion: { firstChunkMs: a0.firstChunkMs, figures: firstFigures },
+        firstQuestion,
         server: { awake: null, light: null, deep: null },
         savedState: { light: null, deep: null },
         direct: { awake: null, lightNoState: 0, lightWithState: 0, deepNoState: 0, deepWithState: 0, stateBytes: 0, stateLoadMs: 0 },
@@ -209,13 +217,12 @@ export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcom
       )} ms.\n`,
   );
   const firstMs = m((r) => r.firstQuestion.firstChunkMs);
-  const firstFigure = (f: (t: TokenFigures) => number | null): number =>
-    m((r) => (r.firstQuestion.figures ? f(r.firstQuestion.figures) : null));
-  const tokensPerSecond = firstFigure((t) => t.tokensPerSecond);
+  const piecesPerSecond = m((r) => r.firstQuestion.piecesPerSecond);
+  const promptTokens = m((r) => r.firstQuestion.promptTokens);
   const lastState = (mode: SleepMode): SavedState | null => results.at(-1)?.savedState[mode] ?? null;
   process.stdout.write(
-    `First question (with the selection, ${Math.round(firstFigure((t) => t.promptTokens))} prompt tokens): first token ${Math.round(firstMs)} ms, ` +
-      `then ${round(tokensPerSecond, 1)} tokens/s over ${Math.round(firstFigure((t) => t.generatedTokens))} tokens (status lastChat; median of ${reps}). ` +
+    `First question (with the selection, ${promptTokens} prompt tokens): first token ${Math.round(firstMs)} ms, ` +
+      `then ${round(piecesPerSecond, 1)} streamed pieces (about tokens) a second over ${firstAnswerChunks} (median of ${reps}). ` +
       `Chat state saved by the server: light sleep ${describeState(lastState('light'))}, deep sleep ${describeState(lastState('deep'))} (last repetition).\n`,
   );
   const file = writeResult('chatAcrossSleep', header, {
@@ -224,19 +231,19 @@ export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcom
     serverSavesSequenceState: true,
     note:
       'Times to the first streamed token of a follow-up, measured at the client, including the wake. Direct "state restored" restores the conversation state that the engine state store saved before the sleep (saveStates, then restoreSaved after the load, its record checked). ' +
-      `firstQuestion: the conversation's first question with the editor selection, awake, its answer stopped after ${firstAnswerChunks} streamed pieces; figures from the status lastChat (tokensPerSecond: generated tokens per second after the first). ` +
+      `firstQuestion: the conversation's first question with the editor selection, awake, its answer stopped after ${firstAnswerChunks} streamed pieces; piecesPerSecond: pieces a second from the first to the last (a piece per generated token, fewer where a token ends inside a character; a stopped answer leaves no lastChat figures); promptTokens: the server's count (lastChatPrompt). ` +
       "savedState: the chat state file the server's model host wrote at that sleep.",
     firstQuestion: {
       firstChunkMsMedian: round(firstMs),
-      tokensPerSecondMedian: round(tokensPerSecond),
-      promptTokensMedian: firstFigure((t) => t.promptTokens),
-      generatedTokensMedian: firstFigure((t) => t.generatedTokens),
+      piecesPerSecondMedian: round(piecesPerSecond),
+      promptTokensMedian: promptTokens,
     },
     repetitions: results.map((r) => ({
       historyChars: r.historyTokensApprox,
       firstQuestion: {
         firstChunkMs: r.firstQuestion.firstChunkMs === null ? null : round(r.firstQuestion.firstChunkMs),
-        figures: r.firstQuestion.figures,
+        piecesPerSecond: r.firstQuestion.piecesPerSecond === null ? null : round(r.firstQuestion.piecesPerSecond),
+        promptTokens: r.firstQuestion.promptTokens,
       },
       savedState: r.savedState,
       server: Object.fromEntries(Object.entries(r.server).map(([k, v]) => [k, v === null ? null : round(v)])),
@@ -277,8 +284,8 @@ export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcom
         met: null,
       },
       {
-        figure: 'Chat first question: first token, then tokens/s',
-        value: `${fmt(firstMs)} (${Math.round(firstFigure((t) => t.promptTokens))} prompt tokens), ${round(tokensPerSecond, 1)} tokens/s`,
+        figure: 'Chat first question: first token, then streamed pieces (about tokens) a second',
+        value: `${fmt(firstMs)} (${promptTokens} prompt tokens), ${round(piecesPerSecond, 1)} a second`,
         target: '-',
         met: null,
       },

@@ -35,6 +35,8 @@ export interface ResultHeader {
   machine: MachineInfo;
   /** The shape-true model measured (--shape, BENCH_SHAPE); absent for the generated test models. */
   modelShape?: ShapeChoice & { kind: string };
+  /** BENCH_QUICK=1: a few repetitions, to check the scripts; not a measurement. */
+  quick?: true;
 }
 
 function git(args: string[]): string {
@@ -104,6 +106,7 @@ export function resultHeader(benchmark: string, loadAverageStart: number[]): Res
       ...gpuDevice(),
     },
     ...(shape === null ? {} : { modelShape: { ...shape, kind: shapeKind(shape) } }),
+    ...(process.env['BENCH_QUICK'] === '1' ? { quick: true as const } : {}),
   };
 }
 

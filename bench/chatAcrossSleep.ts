@@ -15,7 +15,8 @@ import type { EngineChatMessage, EngineLoadParams } from './direct/engineProtoco
 import { gpu, gpuLayers, serverSettings, threads } from './lib/config';
 import { count, type BenchContext, type BenchOutcome } from './lib/context';
 import { sampleDocument } from './lib/document';
-import { chat, sleep, startServer, type TestServer, type TimedChat } from './lib/lsp';
+import { chat, sleep, type TestServer, type TimedChat } from './lib/lsp';
+import { startWithOwnStorage } from './lib/ownStorage';
 import { loadAverage, resultHeader, writeResult } from './lib/results';
 import { describeState, savedState, type SavedState } from './lib/savedStates';
 import { median, round } from './lib/stats';
@@ -102,8 +103,8 @@ export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcom
   // The engine's own state store: saved to this folder before a sleep, restored (record checked) after the load.
   const withState: EngineLoadParams = { ...loadParams, stateDir };
   // The server's storage, to read the state files its sleeps write.
-  const storageDir = mkdtempSync(path.join(os.tmpdir(), 'bench-chat-storage-'));
-  const server = await startServer(settings('light'), { storageDir });
+  const own = await startWithOwnStorage('chat', settings('light'));
+  const { server, storageDir } = own;
   const mirror = new DirectEngine();
   const results: Rep[] = [];
   try {
@@ -193,9 +194,8 @@ export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcom
     }
   } finally {
     await mirror.stop();
-    await server.stop();
+    await own.stop();
     rmSync(stateDir, { recursive: true, force: true });
-    rmSync(storageDir, { recursive: true, force: true });
   }
 
   const m = (f: (r: Rep) => number | null): number => median(results.map((r) => f(r) ?? Number.NaN));

@@ -6,9 +6,6 @@
 // Then the first ghost text after a pause: a key typed in the long file after the user paused
 // (past the adaptive debounce's pause), with debounce 0 and with the default; and the size of
 // the completion state the model host saves when it sleeps.
-import { mkdtempSync, rmSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type { CompletionPace, TokenFigures } from '../server/src/shared/protocol';
 import { debounceTuning } from '../server/src/completion/adaptiveDebounce';
 import { defaultSettings } from '../server/src/shared/settings';
@@ -17,7 +14,8 @@ import { count, type BenchContext, type BenchOutcome } from './lib/context';
 import { longFile, shortFile, type CodeFile } from './lib/codeFiles';
 import { EditorBuffer } from './lib/editorBuffer';
 import { completeHere, keystroke, type Keystroke } from './lib/keystroke';
-import { sleep, startServer, type TestServer } from './lib/lsp';
+import { sleep, type TestServer } from './lib/lsp';
+import { startWithOwnStorage } from './lib/ownStorage';
 import { loadAverage, resultHeader, writeResult } from './lib/results';
 import { describeState, savedState, type SavedState } from './lib/savedStates';
 import { median, round, roundSummary, summarize } from './lib/stats';
@@ -162,8 +160,8 @@ export async function runKeystroke(ctx: BenchContext): Promise<BenchOutcome> {
   const settings = (debounceMs: number): Record<string, unknown> =>
     serverSettings(ctx.model.path, { contextSize, completion: { debounceMs, ...limits } });
   // A storage folder of our own, to read the state files the sleep writes.
-  const storageDir = mkdtempSync(path.join(os.tmpdir(), 'bench-keystroke-storage-'));
-  const server = await startServer(settings(0), { storageDir });
+  const own = await startWithOwnStorage('keystroke', settings(0));
+  const { server, storageDir } = own;
   const runs: Run[] = [];
   let pauses: PauseKey[];
   let pausesNotGenerated: number;
@@ -198,8 +196,7 @@ export async function runKeystroke(ctx: BenchContext): Promise<BenchOutcome> {
     completionState = savedState(storageDir, ctx.model.path, 'completion');
     process.stdout.write(`  completion state saved at the sleep: ${describeState(completionState)}\n`);
   } finally {
-    await server.stop();
-    rmSync(storageDir, { recursive: true, force: true });
+    await own.stop();
   }
 
   const stats = Object.fromEntries(

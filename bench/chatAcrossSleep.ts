@@ -2,19 +2,23 @@
 // against a follow-up with the model awake, and against the direct engine doing the same wake
 // with and without the conversation's sequence state saved to disk (the server does not save
 // sequence state yet, so the "with state" figures exist for the direct engine only).
+// Also the first question's time to first token and how fast its answer streams, and the size of
+// the chat state the model host saves at each sleep.
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ChatHistory, contextPart, defaultHistoryLimits } from '../server/src/chat/history';
 import { planTurn, type TurnPlan } from '../server/src/chat/turnPlan';
-import type { ChatContext, SleepMode } from '../server/src/shared/protocol';
+import { LastChatPromptRequest, type ChatContext, type SleepMode } from '../server/src/shared/protocol';
 import { DirectEngine } from './direct/engine';
 import type { EngineChatMessage, EngineLoadParams } from './direct/engineProtocol';
 import { gpu, gpuLayers, serverSettings, threads } from './lib/config';
 import { count, type BenchContext, type BenchOutcome } from './lib/context';
 import { sampleDocument } from './lib/document';
-import { chat, sleep, startServer, type TestServer } from './lib/lsp';
+import { chat, sleep, type TestServer, type TimedChat } from './lib/lsp';
+import { startWithOwnStorage } from './lib/ownStorage';
 import { loadAverage, resultHeader, writeResult } from './lib/results';
+import { describeState, savedState, type SavedState } from './lib/savedStates';
 import { median, round } from './lib/stats';
 import { printTable } from './lib/table';
 
@@ -32,7 +36,11 @@ const kinds: Kind[] = ['awake', 'light', 'deep'];
 
 interface Rep {
   historyTokensApprox: number;
+  /** The conversation's first question (with the selection): time to its first token, and the answer's figures. */
+  firstQuestion: FirstQuestion;
   server: Record<Kind, number | null>;
+  /** The chat state file the server's model host saved at each sleep. */
+  savedState: Record<SleepMode, SavedState | null>;
   direct: {
     awake: number | null;
     lightNoState: number;
@@ -64,15 +72,39 @@ async function waitSleeping(server: TestServer): Promise<void> {
   throw new Error('The model did not fall asleep.');
 }
 
+interface FirstQuestion {
+  firstChunkMs: number | null;
+  /**
+   * Streamed pieces a second from the first to the last: a piece per generated token, fewer where a
+   * token ends inside a character. (A stopped answer leaves no figures in the status's lastChat.)
+   */
+  piecesPerSecond: number | null;
+  /** The prompt's tokens as the server counted them (localLlm/lastChatPrompt). */
+  promptTokens: number | null;
+}
+
+async function firstQuestionOf(server: TestServer, answer: TimedChat): Promise<FirstQuestion> {
+  const { firstChunkMs, lastChunkMs, chunks } = answer;
+  const streamedMs = firstChunkMs === null || lastChunkMs === null ? 0 : lastChunkMs - firstChunkMs;
+  const prompt = await server.connection.sendRequest(LastChatPromptRequest.type);
+  return {
+    firstChunkMs,
+    piecesPerSecond: chunks > 1 && streamedMs > 0 ? ((chunks - 1) * 1000) / streamedMs : null,
+    promptTokens: prompt ? prompt.parts.filter((p) => p.fit !== 'dropped').reduce((n, p) => n + p.tokens, 0) : null,
+  };
+}
+
 export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcome> {
   const header = resultHeader('chatAcrossSleep', loadAverage());
   const reps = count(ctx, 2, 1);
-  const settings = (mode: SleepMode): Record<string, unknown> => serverSettings(ctx.largeModel, { contextSize, sleepMode: mode });
-  const loadParams: EngineLoadParams = { modelPath: ctx.largeModel, gpu, gpuLayers, contextSize, threads };
+  const settings = (mode: SleepMode): Record<string, unknown> => serverSettings(ctx.model.path, { contextSize, sleepMode: mode });
+  const loadParams: EngineLoadParams = { modelPath: ctx.model.path, gpu, gpuLayers, contextSize, threads };
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'bench-chat-state-'));
   // The engine's own state store: saved to this folder before a sleep, restored (record checked) after the load.
   const withState: EngineLoadParams = { ...loadParams, stateDir };
-  const server = await startServer(settings('light'));
+  // The server's storage, to read the state files its sleeps write.
+  const own = await startWithOwnStorage('chat', settings('light'));
+  const { server, storageDir } = own;
   const mirror = new DirectEngine();
   const results: Rep[] = [];
   try {
@@ -86,12 +118,15 @@ export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcom
       const plan0 = planFor(history, sessionId, first, chatContext);
       const messages0 = plan0.messages as EngineChatMessage[];
       const a0 = await chat(server, sessionId, first, firstAnswerChunks, chatContext);
+      const firstQuestion = await firstQuestionOf(server, a0);
       history.record(sessionId, plan0.userMessage, a0.result.text);
       await mirror.request({ op: 'chat', messages: messages0, maxTokens: maxAnswerTokens, stopAfterChunks: firstAnswerChunks });
 
       const rec: Rep = {
         historyTokensApprox: messages0.reduce((n, m) => n + m.text.length, 0) + a0.result.text.length,
+        firstQuestion,
         server: { awake: null, light: null, deep: null },
+        savedState: { light: null, deep: null },
         direct: { awake: null, lightNoState: 0, lightWithState: 0, deepNoState: 0, deepWithState: 0, stateBytes: 0, stateLoadMs: 0 },
       };
       // Rotate the order, so no kind always comes first.
@@ -104,6 +139,7 @@ export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcom
           server.configure(settings(kind));
           await sleep(server);
           await waitSleeping(server);
+          rec.savedState[kind] = savedState(storageDir, ctx.model.path, 'chat');
         }
         const answer = await chat(server, sessionId, question, 1);
         rec.server[kind] = answer.firstChunkMs;
@@ -158,7 +194,7 @@ export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcom
     }
   } finally {
     await mirror.stop();
-    await server.stop();
+    await own.stop();
     rmSync(stateDir, { recursive: true, force: true });
   }
 
@@ -169,7 +205,7 @@ export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcom
     ['after deep sleep', m((r) => r.server.deep), m((r) => r.direct.deepNoState), m((r) => r.direct.deepWithState)],
   ];
   printTable(
-    `Chat follow-up, time to first token in ms (median of ${reps}); large model, context ${contextSize}, ${threads} thread(s); wake included`,
+    `Chat follow-up, time to first token in ms (median of ${reps}); ${ctx.model.kind}, context ${contextSize}, ${threads} thread(s); wake included`,
     ['follow-up', 'LSP server (state saved across sleep)', 'direct, no state', 'direct, state restored'],
     rows,
   );
@@ -180,13 +216,36 @@ export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcom
         1,
       )} ms.\n`,
   );
+  const firstMs = m((r) => r.firstQuestion.firstChunkMs);
+  const piecesPerSecond = m((r) => r.firstQuestion.piecesPerSecond);
+  const promptTokens = m((r) => r.firstQuestion.promptTokens);
+  const lastState = (mode: SleepMode): SavedState | null => results.at(-1)?.savedState[mode] ?? null;
+  process.stdout.write(
+    `First question (with the selection, ${promptTokens} prompt tokens): first token ${Math.round(firstMs)} ms, ` +
+      `then ${round(piecesPerSecond, 1)} streamed pieces (about tokens) a second over ${firstAnswerChunks} (median of ${reps}). ` +
+      `Chat state saved by the server: light sleep ${describeState(lastState('light'))}, deep sleep ${describeState(lastState('deep'))} (last repetition).\n`,
+  );
   const file = writeResult('chatAcrossSleep', header, {
-    model: { path: ctx.largeModel, kind: 'large random (8 layers x 1024, F16, 258 MiB)' },
+    model: { path: ctx.model.path, kind: ctx.model.kind },
     settings: { contextSize, threads, gpu, firstAnswerChunks },
     serverSavesSequenceState: true,
-    note: 'Times to the first streamed token of a follow-up, measured at the client, including the wake. Direct "state restored" restores the conversation state that the engine state store saved before the sleep (saveStates, then restoreSaved after the load, its record checked).',
+    note:
+      'Times to the first streamed token of a follow-up, measured at the client, including the wake. Direct "state restored" restores the conversation state that the engine state store saved before the sleep (saveStates, then restoreSaved after the load, its record checked). ' +
+      `firstQuestion: the conversation's first question with the editor selection, awake, its answer stopped after ${firstAnswerChunks} streamed pieces; piecesPerSecond: pieces a second from the first to the last (a piece per generated token, fewer where a token ends inside a character; a stopped answer leaves no lastChat figures); promptTokens: the server's count (lastChatPrompt). ` +
+      "savedState: the chat state file the server's model host wrote at that sleep.",
+    firstQuestion: {
+      firstChunkMsMedian: round(firstMs),
+      piecesPerSecondMedian: round(piecesPerSecond),
+      promptTokensMedian: promptTokens,
+    },
     repetitions: results.map((r) => ({
       historyChars: r.historyTokensApprox,
+      firstQuestion: {
+        firstChunkMs: r.firstQuestion.firstChunkMs === null ? null : round(r.firstQuestion.firstChunkMs),
+        piecesPerSecond: r.firstQuestion.piecesPerSecond === null ? null : round(r.firstQuestion.piecesPerSecond),
+        promptTokens: r.firstQuestion.promptTokens,
+      },
+      savedState: r.savedState,
       server: Object.fromEntries(Object.entries(r.server).map(([k, v]) => [k, v === null ? null : round(v)])),
       direct: Object.fromEntries(Object.entries(r.direct).map(([k, v]) => [k, v === null ? null : round(v)])),
     })),
@@ -221,6 +280,18 @@ export async function runChatAcrossSleep(ctx: BenchContext): Promise<BenchOutcom
       {
         figure: 'Chat follow-up TTFT, awake',
         value: `${fmt(m((r) => r.server.awake))} vs direct ${fmt(m((r) => r.direct.awake))}`,
+        target: '-',
+        met: null,
+      },
+      {
+        figure: 'Chat first question: first token, then streamed pieces (about tokens) a second',
+        value: `${fmt(firstMs)} (${promptTokens} prompt tokens), ${round(piecesPerSecond, 1)} a second`,
+        target: '-',
+        met: null,
+      },
+      {
+        figure: 'Chat state file, saved at a light / deep sleep',
+        value: `${describeState(lastState('light'))} / ${describeState(lastState('deep'))}`,
         target: '-',
         met: null,
       },

@@ -56,13 +56,15 @@ const growth = (list: number[]): number => (list.length > 1 ? list[list.length -
 
 export async function runMemory(ctx: BenchContext): Promise<BenchOutcome> {
   const header = resultHeader('memory', loadAverage());
-  const cycles = count(ctx, Number(process.env['BENCH_MEMORY_CYCLES'] ?? 100), 5);
-  const deepCycles = count(ctx, 10, 3);
+  // A shape-true model's cycle takes seconds (its load and a completion): fewer of them.
+  const lightCycles = Number(process.env['BENCH_MEMORY_CYCLES'] ?? 0);
+  const cycles = count(ctx, lightCycles || 100, 5, lightCycles || 10);
+  const deepCycles = count(ctx, 10, 3, 3);
   // The direct engine's own growth, over fewer cycles to keep the run short.
-  const directCycles = count(ctx, 20, 3);
+  const directCycles = count(ctx, 20, 3, 3);
   const settings = (mode: 'light' | 'deep'): Record<string, unknown> =>
-    serverSettings(ctx.largeModel, { contextSize, sleepMode: mode, loadOnStartup: false, completion: { debounceMs: 0, ...limits } });
-  const loadParams: EngineLoadParams = { modelPath: ctx.largeModel, gpu, gpuLayers, contextSize, threads };
+    serverSettings(ctx.model.path, { contextSize, sleepMode: mode, loadOnStartup: false, completion: { debounceMs: 0, ...limits } });
+  const loadParams: EngineLoadParams = { modelPath: ctx.model.path, gpu, gpuLayers, contextSize, threads };
   const infill = infillParamsFor(useDocument, cursor, limits);
 
   const steps: Step[] = [];
@@ -188,7 +190,7 @@ export async function runMemory(ctx: BenchContext): Promise<BenchOutcome> {
   }
 
   printTable(
-    `Memory (MiB): large model (258 MiB F16) on ${backend ?? gpu}, context ${contextSize}, ${threads} thread(s); host baseline (started, no model) ${mib(hostBaseline)}, direct after getLlama ${mib(directBaseline)}`,
+    `Memory (MiB): ${ctx.model.kind} on ${backend ?? gpu}, context ${contextSize}, ${threads} thread(s); host baseline (started, no model) ${mib(hostBaseline)}, direct after getLlama ${mib(directBaseline)}`,
     ['step', 'server RSS', 'host RSS', 'direct RSS', 'VRAM'],
     steps.map((x) => [x.step, mib(x.serverRss), x.hostRunning === false ? 'no host' : mib(x.hostRss), mib(x.directRss), x.vramMiB]),
   );
@@ -206,7 +208,7 @@ export async function runMemory(ctx: BenchContext): Promise<BenchOutcome> {
   );
 
   const file = writeResult('memory', header, {
-    model: { path: ctx.largeModel, kind: 'large random (8 layers x 1024, F16, 258 MiB)', backend },
+    model: { path: ctx.model.path, kind: ctx.model.kind, backend },
     settings: { contextSize, threads, gpu, ...limits },
     units: 'RSS in MiB; VRAM in MiB from nvidia-smi (null: no NVIDIA GPU)',
     hostBaselineRssMiB: mib(hostBaseline),

@@ -151,7 +151,7 @@ export async function runTypingStorm(ctx: BenchContext): Promise<BenchOutcome> {
   const header = resultHeader('typingStorm', loadAverage());
   const variants: StormVariant[] = [{ debounceMs: 150 }, { debounceMs: 0 }];
   const settings = (debounceMs: number): Record<string, unknown> =>
-    serverSettings(ctx.largeModel, { contextSize, completion: { debounceMs, ...limits } });
+    serverSettings(ctx.model.path, { contextSize, completion: { debounceMs, ...limits } });
   const server = await startServer(settings(variants[0].debounceMs));
   const storms: StormResult[] = [];
   let along: AlongResult;
@@ -168,7 +168,7 @@ export async function runTypingStorm(ctx: BenchContext): Promise<BenchOutcome> {
   }
 
   printTable(
-    `Typing storm: ${keystrokesPerSecond} keystrokes/s, previous request cancelled; large model, ${threads} thread(s), maxTokens ${limits.maxTokens}`,
+    `Typing storm: ${keystrokesPerSecond} keystrokes/s, previous request cancelled; ${ctx.model.kind}, ${threads} thread(s), maxTokens ${limits.maxTokens}`,
     ['debounce ms', 'keystrokes', 'requests', 'reached model', 'finished', 'aborted', 'max in flight', 'last request ms', 'items shown'],
     storms.map((s) => [
       s.debounceMs,
@@ -199,7 +199,7 @@ export async function runTypingStorm(ctx: BenchContext): Promise<BenchOutcome> {
   );
 
   const file = writeResult('typingStorm', header, {
-    model: { path: ctx.largeModel, kind: 'large random (8 layers x 1024, F16, 258 MiB)' },
+    model: { path: ctx.model.path, kind: ctx.model.kind },
     settings: { contextSize, threads, ...limits, keystrokesPerSecond },
     storms: storms.map((s) => ({
       ...s,

@@ -1,8 +1,15 @@
 // What every benchmark gets from the runner, and what it gives back for the summary table.
+import type { BenchModel } from './benchModel';
 
 export interface BenchContext {
   tinyModel: string;
+  /**
+   * The model the benchmarks measure (model.path): the large generated test model, or the
+   * shape-true model the runner was given (--shape). Named for the first; kept for the scripts
+   * that read it.
+   */
   largeModel: string;
+  model: BenchModel;
   /** Why a cold page cache cannot be measured here; null when it can. */
   pageCacheProblem: string | null;
   /** Scales repetition counts down (BENCH_QUICK=1) for a smoke run of the scripts. */
@@ -24,4 +31,9 @@ export interface BenchOutcome {
   verdicts: Verdict[];
 }
 
-export const count = (ctx: BenchContext, full: number, quick: number): number => (ctx.quick ? quick : full);
+/**
+ * Repetitions: `full`, `quick` for a smoke run, and `shaped` (when given) with a shape-true model,
+ * whose every token costs 10 to 20 times the large test model's on this CPU.
+ */
+export const count = (ctx: BenchContext, full: number, quick: number, shaped?: number): number =>
+  ctx.quick ? quick : ctx.model.shape !== null && shaped !== undefined ? shaped : full;

@@ -50,6 +50,8 @@ export interface TimedChat {
   result: ChatResult;
   /** From sending the question to its first streamed piece; null when nothing streamed. */
   firstChunkMs: number | null;
+  /** ... to its last streamed piece. */
+  lastChunkMs: number | null;
   totalMs: number;
   chunks: number;
 }
@@ -69,16 +71,18 @@ export async function chat(
   const cancel = new CancellationTokenSource();
   const started = performance.now();
   let firstChunkMs: number | null = null;
+  let lastChunkMs: number | null = null;
   let chunks = 0;
   const subscription = server.connection.onProgress(ChatRequest.type, partialResultToken, (chunk) => {
     if (chunk.text === '') return;
     chunks++;
-    if (firstChunkMs === null) firstChunkMs = performance.now() - started;
+    lastChunkMs = performance.now() - started;
+    if (firstChunkMs === null) firstChunkMs = lastChunkMs;
     if (chunks >= stopAfterChunks) cancel.cancel();
   });
   try {
     const result = await server.connection.sendRequest(ChatRequest.type, { sessionId, message, context, partialResultToken }, cancel.token);
-    return { result, firstChunkMs, totalMs: performance.now() - started, chunks };
+    return { result, firstChunkMs, lastChunkMs, totalMs: performance.now() - started, chunks };
   } finally {
     subscription.dispose();
     cancel.dispose();

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { resultSuffix, shapeChoice, shapeKind, shapePath, type ShapeChoice } from './benchModel';
 import { gpu, threads } from './config';
 
 export const resultsDir = path.resolve(__dirname, '../results');
@@ -32,6 +33,10 @@ export interface ResultHeader {
   /** Files changed since that commit, when any: the run measured the working tree. */
   dirty: boolean;
   machine: MachineInfo;
+  /** The shape-true model measured (--shape, BENCH_SHAPE); absent for the generated test models. */
+  modelShape?: ShapeChoice & { kind: string };
+  /** BENCH_QUICK=1: a few repetitions, to check the scripts; not a measurement. */
+  quick?: true;
 }
 
 function git(args: string[]): string {
@@ -81,6 +86,7 @@ const runDirty =
     : git(['status', '--porcelain', '--untracked-files=no']) !== '';
 
 export function resultHeader(benchmark: string, loadAverageStart: number[]): ResultHeader {
+  const shape = shapeChoice();
   return {
     benchmark,
     date: new Date().toISOString(),
@@ -99,19 +105,36 @@ export function resultHeader(benchmark: string, loadAverageStart: number[]): Res
       gpu,
       ...gpuDevice(),
     },
+    ...(shape === null ? {} : { modelShape: { ...shape, kind: shapeKind(shape) } }),
+    ...(process.env['BENCH_QUICK'] === '1' ? { quick: true as const } : {}),
   };
 }
 
 /**
- * Writes bench/results/<name>.json atomically (a .tmp file, then a rename); runs on a GPU backend
- * write <name>-<backend>.json beside the CPU figures.
+ * A body's `model.kind` names the model the benchmark was written for; where its path is the
+ * shape-true model's (the runner passes it as ctx.largeModel), it says so instead.
+ */
+function labelModel(body: object, shape: ShapeChoice | null): object {
+  const model = (body as { model?: unknown }).model;
+  if (shape === null || typeof model !== 'object' || model === null) return body;
+  const { path: modelPath } = model as { path?: unknown };
+  if (modelPath !== shapePath(shape)) return body;
+  return { ...body, model: { ...model, kind: shapeKind(shape) } };
+}
+
+/**
+ * Writes bench/results/<name>.json atomically (a .tmp file, then a rename); a shape-true model's
+ * figures go to <name>-<shape>.json and runs on a GPU backend write <name>[-<shape>]-<backend>.json,
+ * beside the test models' CPU figures.
  */
 export function writeResult(name: string, header: ResultHeader, body: object): string {
   mkdirSync(resultsDir, { recursive: true });
-  const file = path.join(resultsDir, gpu === 'cpu' ? `${name}.json` : `${name}-${gpu}.json`);
+  const shape = shapeChoice();
+  const base = `${name}${resultSuffix(shape)}`;
+  const file = path.join(resultsDir, gpu === 'cpu' ? `${base}.json` : `${base}-${gpu}.json`);
   const tmp = `${file}.${process.pid}.tmp`;
   header.machine.loadAverageEnd = loadAverage();
-  writeFileSync(tmp, `${JSON.stringify({ ...header, ...body }, null, 2)}\n`);
+  writeFileSync(tmp, `${JSON.stringify({ ...header, ...labelModel(body, shape) }, null, 2)}\n`);
   renameSync(tmp, file);
   return file;
 }

@@ -20,6 +20,7 @@ import {
   statusText,
   waitForGhostText,
   waitForStatusText,
+  waitForWorkbench,
 } from '../vscode/harness/workbench';
 import { askAndStop, lastAnswerLength, openChatPanel } from './chatPanel';
 import { modelHostPids, modelHostsAfterExit } from './modelHost';
@@ -218,6 +219,8 @@ describe('Local LLM in a real VS Code workbench', { timeout: 12 * 60_000 }, () =
 
       await runCommand(s.page, 'Local LLM: Select Model');
       const quickInput = s.page.locator('.quick-input-widget');
+      // First the job (#25): one model for completions and chat, as before.
+      await quickInput.locator('.monaco-list-row', { hasText: 'Completions and chat' }).click();
       await quickInput.locator('.monaco-list-row', { hasText: 'Choose a GGUF file' }).click();
       // code-server's file dialog is a quick input that takes a typed path.
       const pathInput = quickInput.locator('input.input');
@@ -241,6 +244,39 @@ describe('Local LLM in a real VS Code workbench', { timeout: 12 * 60_000 }, () =
       // The model is machine-scoped: in code-server, a remote window, it lives in the machine's settings.
       const settings = JSON.parse(readFileSync(s.profile.machineSettingsFile, 'utf8')) as Record<string, unknown>;
       assert.equal(settings['localLlm.model'], s.model, 'Select Model wrote the chosen file to the settings');
+    },
+  );
+
+  it(
+    '8b. typing @ in the chat offers the workspace files; a picked one is a chip sent with the question, and the chat is listed again after the workbench reloads',
+    { timeout: 4 * 60_000 },
+    async () => {
+      chat = await openChatPanel(s.page);
+      await chat.locator('#new-chat').click();
+      const input = chat.locator('#input');
+      await input.click();
+      await input.pressSequentially('@file:prim');
+      const option = chat.locator('#picker li', { hasText: 'primes.py' }).first();
+      await option.waitFor({ state: 'visible', timeout: 30_000 });
+      await input.press('Enter');
+      await chat.locator('#chips .chip', { hasText: 'primes.py' }).waitFor({ state: 'visible', timeout: 10_000 });
+      await s.shot('08b-mention-chip');
+      const question = 'What does the mentioned file compute?';
+      const turn = await askAndStop(chat, question, 1);
+      assert.ok(['stopped', 'done'].includes(turn.state), `the answer ended (${turn.state}: ${turn.note})`);
+      const sent = await chat.locator('.turn.user').last().textContent();
+      assert.match(sent ?? '', /primes\.py/, `the question's turn names the mentioned file: ${sent}`);
+
+      // A reload is a new workbench: the chat page and the extension host start again.
+      await s.page.reload();
+      await waitForWorkbench(s.page);
+      await s.status.waitFor({ state: 'visible', timeout: 90_000 });
+      chat = await openChatPanel(s.page);
+      await chat.locator('#open-history').click();
+      const kept = chat.locator('#history-list li', { hasText: question });
+      await kept.first().waitFor({ state: 'visible', timeout: 30_000 });
+      await s.shot('08b-history-after-reload');
+      await chat.locator('#close-history').click();
     },
   );
 

@@ -42,6 +42,7 @@ export function buildStatus({ gate, driver, settings, problems, index }: StatusS
       hostPid: driver.hostPid,
       vramUsedBytes: vram.used,
       vramTotalBytes: vram.total,
+      standbyRssBytes: driver.standbyRssBytes(),
     },
     counters: stats.counters(),
     completions: stats.completions(),

@@ -8,6 +8,7 @@
 // window switches (sequenceStateStore.ts), the completion prompt (infillPrompt.ts), and the
 // generations (completionRuns.ts, chatTurn.ts).
 import type { Backend } from '../../shared/protocol';
+import type { GpuChoice } from '../../shared/settings';
 import { nativeMessage, EngineError } from '../engineError';
 import { ownRssBytes } from '../../shared/memory';
 import type {
@@ -83,6 +84,12 @@ export class LlamaEngine {
 
   get lastLoadTimings(): LoadTimings | null {
     return this.loader.lastLoadTimings;
+  }
+
+  /** A standby host's warm-up (host/standby.ts): the backend ahead of the load where that touches no GPU; whether it started. */
+  prestartBackend(gpu: GpuChoice, threads: number): Promise<boolean> {
+    this.refuseWhileStopping();
+    return this.queue.run(() => this.loader.prestart(gpu, threads));
   }
 
   /** The backend of the current llama; null before the first load. */

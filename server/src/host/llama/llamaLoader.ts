@@ -158,6 +158,23 @@ export class LlamaLoader {
     };
   }
 
+  /**
+   * Starts the llama of `gpu` before any load, only where that cannot touch a GPU: the CPU asked
+   * for, or 'auto' where node-llama-cpp finds no GPU backend (it looks only at files then). A GPU
+   * backend creates a device context in getLlama (518 MiB of VRAM on an H200), so it is left for
+   * the load. Returns whether the llama was started.
+   */
+  async prestart(gpu: GpuChoice, threads: number): Promise<boolean> {
+    const lib = await this.library;
+    if (gpu !== 'cpu') {
+      if (gpu !== 'auto') return false;
+      const types = await lib.getLlamaGpuTypes('supported');
+      if (types.some((type) => type !== false)) return false;
+    }
+    await this.ensureLlama(gpu, threads, lib);
+    return true;
+  }
+
   /** Frees the llama; its model is freed first by the caller. */
   async dispose(): Promise<void> {
     const state = this.llamaState;

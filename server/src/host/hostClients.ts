@@ -144,6 +144,11 @@ export class HostClients {
     return windows.length > 0 && windows.every((c) => c.standby);
   }
 
+  /** The pids of the attached windows' language servers. */
+  windowPids(): number[] {
+    return this.windowClients().map((c) => c.pid);
+  }
+
   /** Whether some window or watcher has said it wants no standby host. */
   standbyRefused(): boolean {
     return [...this.clients].some((c) => (c.pid !== 0 || c.watching) && !c.standby);

@@ -77,11 +77,11 @@ export class HostSleep {
     }
     if (how.deep) {
       // Asked before the close, while the windows are still known.
-      const standby = clients.wantStandby();
+      const standby = clients.wantStandby() ? clients.windowPids() : null;
       // Stops listening and gives up the rendezvous for a new host, then frees the model and ends the process.
       clients.close();
       // The next wake attaches to a process that has its libraries loaded already (standby.ts).
-      if (standby) spawnStandby(clients.rendezvous, (line) => clients.logLine(line));
+      if (standby) spawnStandby(clients.rendezvous, standby, (line) => clients.logLine(line));
       await disposeThenExit(
         () => engine.dispose(),
         (line) => clients.logLine(line),

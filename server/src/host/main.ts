@@ -6,7 +6,7 @@ import { readTestHooks } from '../shared/testHooks';
 import { LlamaEngine } from './llama/llamaEngine';
 import { hostKey, rendezvousPaths, type HostIdentity } from '../shared/rendezvous';
 import { SharedHost } from './sharedHost';
-import { describeWarmth, standbyVariable, warmStandby } from './standby';
+import { describeWarmth, standbyWindows, warmStandby, whenWindowsGone } from './standby';
 import { formatWakeBreakdown } from './wakeBreakdown';
 
 /** Ms from the process start until this module ran (the bundle's modules before it): the first step of a deep wake. */
@@ -46,7 +46,8 @@ if (sharedDir) {
   // Whatever the host creates (socket, description, log) is the user's alone.
   process.umask(0o077);
   const identity = JSON.parse(process.env['LOCAL_LLM_HOST_IDENTITY'] ?? '{}') as HostIdentity;
-  const standby = process.env[standbyVariable] !== undefined;
+  const windows = standbyWindows(process.env);
+  const standby = windows !== null;
   // Stops the standby's read of the model file once a load begins.
   const warming = new AbortController();
   let loads = 0;
@@ -93,7 +94,8 @@ if (sharedDir) {
   shared.listen().then(
     (listening) => {
       if (listening) {
-        if (standby) {
+        if (windows !== null) {
+          whenWindowsGone(windows, () => shared.endStandby('The windows this standby host was started for are gone: it exits.'));
           warmStandby(engine, identity, warming.signal).then(
             (done) => log(`${new Date().toISOString()} ${describeWarmth(done)}`),
             (err: unknown) => log(`The standby host's warm-up failed: ${errorMessage(err)}`),

@@ -135,11 +135,15 @@ export class SharedHost implements HostRequests {
   configured(): void {
     this.watchdog.rearm();
     this.broadcast();
+    if (this.clients.standbyRefused()) this.endStandby('A window turned the standby off: the standby host exits.');
+  }
+
+  /** Ends a standby host (standby.ts) that no window has attached to or loaded with; a host in use stays. */
+  endStandby(reason: string): void {
     const { state, loads } = this.status;
-    if (this.options.standby && loads === 0 && state === 'empty' && this.clients.standbyRefused()) {
-      this.logLine('A window turned the standby off: the standby host exits.');
-      void this.sleeper.sleep({ byUser: true, deep: true, save: false });
-    }
+    if (!this.options.standby || loads > 0 || state !== 'empty' || this.clients.windows() > 0 || this.sleeper.exiting) return;
+    this.logLine(reason);
+    void this.sleeper.sleep({ byUser: true, deep: true, save: false });
   }
 
   activity(client: HostClient): void {

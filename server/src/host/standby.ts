@@ -10,17 +10,18 @@ import { closeSync, openSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { setImmediate as yieldToEvents } from 'node:timers/promises';
 import { errorMessage } from '../shared/errors';
+import { processPresence } from '../shared/processes';
 import type { HostIdentity, RendezvousPaths } from '../shared/rendezvous';
 import type { LlamaEngine } from './llama/llamaEngine';
 
-/** Set in a standby host's environment: the pid of the host whose deep sleep started it. */
+/** Set in a standby host's environment: the pids of the language servers it stands by for, comma-separated. */
 export const standbyVariable = 'LOCAL_LLM_HOST_STANDBY';
 
 /** Read size while warming the model file; small enough that a load never waits long behind one read. */
 const chunkBytes = 4 * 1024 * 1024;
 
 /** Starts the standby host, detached, logging where this host logs. Never throws: without a standby the next wake starts a host as before. */
-export function spawnStandby(paths: RendezvousPaths, log: (line: string) => void): void {
+export function spawnStandby(paths: RendezvousPaths, windowPids: number[], log: (line: string) => void): void {
   const script = process.argv[1];
   if (script === undefined) return;
   let logFd: number | undefined;
@@ -30,7 +31,7 @@ export function spawnStandby(paths: RendezvousPaths, log: (line: string) => void
       detached: true,
       stdio: ['ignore', logFd, logFd],
       windowsHide: true,
-      env: { ...process.env, [standbyVariable]: String(process.pid) },
+      env: { ...process.env, [standbyVariable]: windowPids.join(',') },
     });
     child.on('error', (err) => log(`The standby host could not be started: ${err.message}`));
     child.unref();
@@ -40,6 +41,30 @@ export function spawnStandby(paths: RendezvousPaths, log: (line: string) => void
   } finally {
     if (logFd !== undefined) closeSync(logFd);
   }
+}
+
+/** The window pids a standby host was started for (its environment); null in a host that is no standby. */
+export function standbyWindows(env: NodeJS.ProcessEnv): number[] | null {
+  const value = env[standbyVariable];
+  if (value === undefined) return null;
+  return value
+    .split(',')
+    .map(Number)
+    .filter((pid) => Number.isInteger(pid) && pid > 0);
+}
+
+/**
+ * Calls `gone` once none of the windows a standby was started for runs any more, checked every
+ * `everyMs`: a window that closed before it found the standby cannot let go of it. Returns the stop.
+ */
+export function whenWindowsGone(pids: number[], gone: () => void, everyMs = 500): () => void {
+  const timer = setInterval(() => {
+    if (pids.some((pid) => processPresence(pid) !== 'none')) return;
+    clearInterval(timer);
+    gone();
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** What the standby did before any wake, for its log line and the wake's breakdown. */

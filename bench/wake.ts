@@ -262,6 +262,7 @@ export async function runWake(ctx: BenchContext): Promise<BenchOutcome> {
       b((x) => x.processStartMs),
       b((x) => x.importMs),
       b((x) => x.getLlamaMs),
+      b((x) => x.checkMs),
       b((x) => x.loadModelMs),
       b((x) => x.createContextMs),
       b((x) => x.restoreMs),
@@ -280,6 +281,7 @@ export async function runWake(ctx: BenchContext): Promise<BenchOutcome> {
         processStart: round(b((x) => x.processStartMs)),
         import: round(b((x) => x.importMs)),
         backend: round(b((x) => x.getLlamaMs)),
+        fileChecks: round(b((x) => x.checkMs)),
         weights: round(b((x) => x.loadModelMs)),
         context: round(b((x) => x.createContextMs)),
         restore: round(b((x) => x.restoreMs)),
@@ -344,7 +346,19 @@ export async function runWake(ctx: BenchContext): Promise<BenchOutcome> {
   );
   printTable(
     `Where the LSP wake's time went (host log, median of ${reps}; none = done before the wake, or kept); ms`,
-    ['sleep/cache', 'host', 'process start', 'import', 'backend', 'weights', 'context', 'restore', 'server wake', 'standby MB'],
+    [
+      'sleep/cache',
+      'host',
+      'process start',
+      'import',
+      'backend',
+      'file checks',
+      'weights',
+      'context',
+      'restore',
+      'server wake',
+      'standby MB',
+    ],
     breakdownRows,
   );
   if (ctx.pageCacheProblem) process.stdout.write(`Cold page cache not measured: ${ctx.pageCacheProblem}.\n`);

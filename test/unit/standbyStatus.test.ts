@@ -59,9 +59,36 @@ describe('what a deep sleep keeps, in the tooltip', () => {
 describe('the wake breakdown line', () => {
   it('reads back what it wrote, steps done ahead as none', () => {
     const cases: WakeBreakdown[] = [
-      { processStartMs: 377, importMs: 570, getLlamaMs: 655, loadModelMs: 86, createContextMs: 58, restoreMs: 4, host: 'fresh' },
-      { processStartMs: null, importMs: null, getLlamaMs: null, loadModelMs: 95, createContextMs: 59, restoreMs: 8, host: 'standby' },
-      { processStartMs: null, importMs: null, getLlamaMs: null, loadModelMs: 1, createContextMs: 0, restoreMs: null, host: 'kept' },
+      {
+        processStartMs: 377,
+        importMs: 570,
+        getLlamaMs: 655,
+        checkMs: 12,
+        loadModelMs: 86,
+        createContextMs: 58,
+        restoreMs: 4,
+        host: 'fresh',
+      },
+      {
+        processStartMs: null,
+        importMs: null,
+        getLlamaMs: null,
+        checkMs: 9,
+        loadModelMs: 95,
+        createContextMs: 59,
+        restoreMs: 8,
+        host: 'standby',
+      },
+      {
+        processStartMs: null,
+        importMs: null,
+        getLlamaMs: null,
+        checkMs: null,
+        loadModelMs: 1,
+        createContextMs: 0,
+        restoreMs: null,
+        host: 'kept',
+      },
     ];
     for (const b of cases) assert.deepEqual(parseWakeBreakdown(`2026-12-07T18:52:47Z ${formatWakeBreakdown(b)}`), b);
   });

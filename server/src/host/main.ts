@@ -81,6 +81,7 @@ if (sharedDir) {
               processStartMs: ahead ? null : processStartMs,
               importMs: ahead ? null : engine.importMs,
               getLlamaMs: timings.getLlamaMs,
+              checkMs: timings.checkMs,
               loadModelMs: timings.loadModelMs,
               createContextMs: timings.createContextMs,
               restoreMs: performance.now() - restoreStarted,

@@ -7,6 +7,8 @@ export interface WakeBreakdown {
   processStartMs: number | null;
   importMs: number | null;
   getLlamaMs: number | null;
+  /** The model file's checks before the load (host/llama/modelFile.ts). */
+  checkMs: number | null;
   loadModelMs: number;
   createContextMs: number;
   restoreMs: number | null;
@@ -24,6 +26,7 @@ const fields = [
   ['processStartMs', 'process start'],
   ['importMs', 'node-llama-cpp import'],
   ['getLlamaMs', 'backend'],
+  ['checkMs', 'file checks'],
   ['loadModelMs', 'weights'],
   ['createContextMs', 'context'],
   ['restoreMs', 'state restore'],
@@ -55,6 +58,7 @@ export function parseWakeBreakdown(line: string): WakeBreakdown | null {
     processStartMs: out.processStartMs ?? null,
     importMs: out.importMs ?? null,
     getLlamaMs: out.getLlamaMs ?? null,
+    checkMs: out.checkMs ?? null,
     loadModelMs: out.loadModelMs,
     createContextMs: out.createContextMs,
     restoreMs: out.restoreMs ?? null,

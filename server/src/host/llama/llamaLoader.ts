@@ -19,6 +19,8 @@ export interface LoadTimings {
   getLlamaMs: number | null;
   loadModelMs: number;
   createContextMs: number;
+  /** The model file's checks (header, tensor data) and freeing the model before, getLlama left out. */
+  checkMs: number;
 }
 
 interface LlamaState extends StartedLlama {
@@ -86,6 +88,7 @@ export class LlamaLoader {
    */
   async load(params: LoadParams, signal: AbortSignal, unloadCurrent: () => Promise<void>): Promise<LoadedModel> {
     const lib = await this.library;
+    const started = performance.now();
     // LoadParams.threads is already resolved by the server (never 0): used as given.
     const { modelPath, threads } = params;
     const cancelled = (): EngineError => new EngineError(`Loading ${modelPath} was cancelled.`);
@@ -127,7 +130,12 @@ export class LlamaLoader {
       throw new EngineError(`llama.cpp could not create a context of ${params.contextSize} tokens: ${nativeMessage(err)}.`);
     }
     const done = performance.now();
-    this.timings = { getLlamaMs, loadModelMs: contextStarted - modelStarted, createContextMs: done - contextStarted };
+    this.timings = {
+      getLlamaMs,
+      loadModelMs: contextStarted - modelStarted,
+      createContextMs: done - contextStarted,
+      checkMs: modelStarted - started - (getLlamaMs ?? 0),
+    };
     // Drafts never change what is generated (each is verified by the model), so they are on unless turned off.
     const lookup = params.lookup === false ? null : { completion: createSequenceLookup(lib), chat: createSequenceLookup(lib) };
     const sequence = context.getSequence({ tokenPredictor: lookup?.completion.predictor });

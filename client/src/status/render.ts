@@ -211,7 +211,16 @@ function sleepLines(key: StatusKey, input: StatusBarInput): string[] {
   const mode = s.sleepMode === 'deep' ? 'deep sleep: the model process exits' : 'light sleep: the model process stays';
   const left = secondsUntilSleep(input);
   if (key === 'sleeping' && s.asleepSince !== null) lines.push(`Asleep since ${formatClock(s.asleepSince)} (${mode})`);
-  else if ((key === 'ready' || key === 'generating') && left !== null) lines.push(`Sleeps in ${formatDuration(left)} when idle (${mode})`);
+  // What a deep sleep keeps: nothing, or the standby process that makes the wake fast (localLlm.sleep.standby).
+  if (key === 'sleeping' && s.sleepMode === 'deep' && s.memory.hostPid === null && (s.engine?.kind ?? 'local') === 'local') {
+    const standby = s.memory.standbyRssBytes ?? null;
+    lines.push(
+      standby === null
+        ? 'Deep sleep keeps 0 MB of VRAM and no process'
+        : `Deep sleep keeps 0 MB of VRAM, ${formatBytes(standby)} of RAM in a standby process`,
+    );
+  } else if ((key === 'ready' || key === 'generating') && left !== null)
+    lines.push(`Sleeps in ${formatDuration(left)} when idle (${mode})`);
   else if (key === 'ready') lines.push('Idle sleep is off');
   if (s.lastSleepFreed) {
     const vram = s.lastSleepFreed.vramBytes !== null ? ` and ${formatBytes(s.lastSleepFreed.vramBytes)} of VRAM` : '';

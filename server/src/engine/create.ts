@@ -105,6 +105,11 @@ export class EngineFactory {
     return this.mirror.idleMsLeft();
   }
 
+  /** The RSS of the standby host this window keeps in deep sleep; null when it keeps none. */
+  standbyRssBytes(): number | null {
+    return this.mirror.standbyRssBytes();
+  }
+
   /** Who else uses the shared host, for status; null when nothing is known. */
   sharing(): SharingStatus | null {
     return this.mirror.info();

@@ -34,6 +34,10 @@ export interface HostClient {
   idleMs: number;
   sleepMode: 'deep' | 'light';
   stateCapBytes: number;
+  /** localLlm.sleep.standby of this window: a deep sleep leaves a standby host (standby.ts). */
+  standby: boolean;
+  /** A window in deep sleep that keeps the standby host alive (watchRequest); not a window until it says hello. */
+  watching: boolean;
   /** Generations of this client that run or wait in the engine. */
   readonly running: Set<AbortController>;
   /** The host's name for this window's completion state (CompletionOwner); never one the window sends. */
@@ -129,6 +133,32 @@ export class HostClients {
     return true;
   }
 
+  /** Where this host meets its windows. */
+  get rendezvous(): RendezvousPaths {
+    return this.options.paths;
+  }
+
+  /** Whether a deep sleep now should leave a standby host: some window is attached and every one asks for it. */
+  wantStandby(): boolean {
+    const windows = this.windowClients();
+    return windows.length > 0 && windows.every((c) => c.standby);
+  }
+
+  /** The pids of the attached windows' language servers. */
+  windowPids(): number[] {
+    return this.windowClients().map((c) => c.pid);
+  }
+
+  /** Whether some window or watcher has said it wants no standby host. */
+  standbyRefused(): boolean {
+    return [...this.clients].some((c) => (c.pid !== 0 || c.watching) && !c.standby);
+  }
+
+  /** Windows in deep sleep that keep this host alive as their standby. */
+  watchers(): number {
+    return [...this.clients].filter((c) => c.watching && c.pid === 0).length;
+  }
+
   /** Stops listening and gives up the rendezvous (description, socket, lock) for a new host. */
   close(): void {
     const { paths } = this.options;
@@ -193,6 +223,8 @@ export class HostClients {
       idleMs: 0,
       sleepMode: 'deep',
       stateCapBytes: 0,
+      standby: false,
+      watching: false,
       running: new Set(),
       owner: `window-${++this.clientCount}`,
     };
@@ -220,6 +252,16 @@ export class HostClients {
       this.clearGrace();
       this.logLine(`Window server ${params.clientPid} attached (${this.windows()} now).`);
       return r.attached(client);
+    });
+    connection.onRequest(host.watchRequest, (params) => {
+      if (!this.clients.has(client)) return r.snapshot();
+      client.watching = true;
+      // A watcher wants a standby by asking for it; a configure may take that back.
+      client.standby = true;
+      this.greeted = true;
+      this.clearGrace();
+      this.logLine(`Window server ${params.clientPid} waits in deep sleep on this standby host (${this.watchers()} now).`);
+      return r.snapshot();
     });
     connection.onNotification(host.configureNotification, (params) => {
       this.configure(client, params);
@@ -249,6 +291,7 @@ export class HostClients {
     client.sleepMode = params.sleepMode === 'light' ? 'light' : 'deep';
     client.stateCapBytes = Number.isFinite(params.stateCapBytes) && params.stateCapBytes > 0 ? params.stateCapBytes : 0;
     this.lastCap = client.stateCapBytes;
+    client.standby = params.standby === true;
   }
 
   private detach(client: HostClient): void {
@@ -257,7 +300,7 @@ export class HostClients {
     for (const controller of client.running) controller.abort();
     if (client.pid !== 0) this.logLine(`Window server ${client.pid} detached (${this.windows()} left).`);
     this.requests.detached(client);
-    if (this.windows() === 0 && this.graceTimer === null) this.armGrace();
+    if (this.windows() === 0 && this.watchers() === 0 && this.graceTimer === null) this.armGrace();
   }
 
   private armGrace(): void {
@@ -266,7 +309,7 @@ export class HostClients {
     this.graceTimer = setTimeout(
       () => {
         this.graceTimer = null;
-        if (this.windows() > 0) return;
+        if (this.windows() > 0 || this.watchers() > 0) return;
         this.logLine('No window uses the model host any more; it exits.');
         this.requests.unused();
       },

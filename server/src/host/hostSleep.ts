@@ -2,6 +2,7 @@
 // then the model is freed (light) or the process ends (deep, through boundedExit.ts). A light
 // sleep asked while one is under way is that one; a deep one follows it.
 import { disposeThenExit } from './boundedExit';
+import { spawnStandby } from './standby';
 import type { HostClients } from './hostClients';
 import type { IdleWatchdog } from './idleWatchdog';
 import type { LlamaEngine } from './llama/llamaEngine';
@@ -75,8 +76,12 @@ export class HostSleep {
       if (cap > 0) await engine.saveStates(cap).catch(() => undefined);
     }
     if (how.deep) {
+      // Asked before the close, while the windows are still known.
+      const standby = clients.wantStandby() ? clients.windowPids() : null;
       // Stops listening and gives up the rendezvous for a new host, then frees the model and ends the process.
       clients.close();
+      // The next wake attaches to a process that has its libraries loaded already (standby.ts).
+      if (standby) spawnStandby(clients.rendezvous, standby, (line) => clients.logLine(line));
       await disposeThenExit(
         () => engine.dispose(),
         (line) => clients.logLine(line),

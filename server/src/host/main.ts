@@ -6,6 +6,11 @@ import { readTestHooks } from '../shared/testHooks';
 import { LlamaEngine } from './llama/llamaEngine';
 import { hostKey, rendezvousPaths, type HostIdentity } from '../shared/rendezvous';
 import { SharedHost } from './sharedHost';
+import { describeWarmth, standbyWindows, warmStandby, whenWindowsGone } from './standby';
+import { formatWakeBreakdown } from './wakeBreakdown';
+
+/** Ms from the process start until this module ran (the bundle's modules before it): the first step of a deep wake. */
+const processStartMs = performance.now();
 
 /** How long a shared host waits for a window after the last one left; tests shorten it (testHooks.ts). */
 const defaultGraceMs = 10_000;
@@ -42,7 +47,12 @@ if (sharedDir) {
   // Whatever the host creates (socket, description, log) is the user's alone.
   process.umask(0o077);
   const identity = JSON.parse(process.env['LOCAL_LLM_HOST_IDENTITY'] ?? '{}') as HostIdentity;
-  const shared = new SharedHost({
+  const windows = standbyWindows(process.env);
+  const standby = windows !== null;
+  // Stops the standby's read of the model file once a load begins.
+  const warming = new AbortController();
+  let loads = 0;
+  const shared: SharedHost = new SharedHost({
     engine,
     identity,
     paths: rendezvousPaths(sharedDir, hostKey(identity)),
@@ -52,11 +62,49 @@ if (sharedDir) {
     // The benchmark's baseline: a window switch evaluates the window's prompt again.
     windowStates: hooks.hostWindowStates ?? true,
     log: (line) => log(`${new Date().toISOString()} ${line}`),
+    standby,
+    onLoadStart: () => warming.abort(),
+    onLoaded: () => {
+      const first = loads++ === 0;
+      const timings = engine.lastLoadTimings;
+      if (!timings) return;
+      const restoreStarted = performance.now();
+      // Queued behind the restore the load started, so it settles when that one is done.
+      void engine
+        .restoreSaved('completion')
+        .catch(() => undefined)
+        .then(() => {
+          const host = !first ? 'kept' : standby ? 'standby' : 'fresh';
+          // A fresh host's start and import were on the wake's way; a standby's were done before it.
+          const ahead = host !== 'fresh';
+          shared.logLine(
+            formatWakeBreakdown({
+              processStartMs: ahead ? null : processStartMs,
+              importMs: ahead ? null : engine.importMs,
+              getLlamaMs: timings.getLlamaMs,
+              checkMs: timings.checkMs,
+              loadModelMs: timings.loadModelMs,
+              createContextMs: timings.createContextMs,
+              restoreMs: performance.now() - restoreStarted,
+              host,
+            }),
+          );
+        });
+    },
   });
   logLine = (line) => shared.logLine(line);
   shared.listen().then(
     (listening) => {
-      if (listening) return;
+      if (listening) {
+        if (windows !== null) {
+          whenWindowsGone(windows, () => shared.endStandby('The windows this standby host was started for are gone: it exits.'));
+          warmStandby(engine, identity, warming.signal).then(
+            (done) => log(`${new Date().toISOString()} ${describeWarmth(done)}`),
+            (err: unknown) => log(`The standby host's warm-up failed: ${errorMessage(err)}`),
+          );
+        }
+        return;
+      }
       log('Another model host of this model and these settings runs already; this one exits.');
       process.exit(0);
     },

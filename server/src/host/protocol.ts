@@ -57,6 +57,11 @@ export interface HelloParams {
   sleepMode: 'deep' | 'light';
   /** localLlm.stateCacheMB in bytes: what the host may keep across a sleep it decides itself. */
   stateCapBytes: number;
+  /**
+   * localLlm.sleep.standby: a deep sleep leaves a standby host (libraries loaded, no model) for a
+   * faster wake. Absent counts as false, so that only a window that asks for one gets one.
+   */
+  standby?: boolean;
 }
 
 /** The shared model's state as the host sees it, sent to every client on each change. */
@@ -97,3 +102,15 @@ export const activityNotification = new NotificationType<void>('host/activity');
 export const stateNotification = new NotificationType<SharedHostState>('host/state');
 /** Host -> every client: a line of the host's log. */
 export const logNotification = new NotificationType<string>('host/log');
+
+/** What a window in deep sleep sends to the standby host it keeps alive (standby.ts). */
+export interface WatchParams {
+  /** The language server's pid, for the host's log. */
+  clientPid: number;
+}
+
+/**
+ * A window in deep sleep keeps the standby host alive through this connection: the host ends a
+ * grace period after the last window and the last watcher left. Answers the state.
+ */
+export const watchRequest = new RequestType<WatchParams, SharedHostState, void>('host/watch');

@@ -41,6 +41,11 @@ export interface SharedHostOptions {
   priority?: boolean;
   /** Whether each window's completion state is kept across a switch to another window (sequenceStateStore.ts); false: the benchmark's baseline. Default true. */
   windowStates?: boolean;
+  /** Started as the standby of a deep sleep (standby.ts): it ends as soon as a window turns the standby off, until it loads. */
+  standby?: boolean;
+  /** A load begins (the standby stops warming the model file) and is done (the wake's breakdown is logged). */
+  onLoadStart?(): void;
+  onLoaded?(): void;
   /** The idle watchdog's and the priority's time; the system's by default. */
   clock?: Clock;
   log(line: string): void;
@@ -70,6 +75,7 @@ export class SharedHost implements HostRequests {
     this.load = new SharedLoad(engine, this.status, {
       changed: () => this.broadcast(),
       loaded: () => {
+        this.options.onLoaded?.();
         this.watchdog.touch();
         this.broadcast();
       },
@@ -129,6 +135,15 @@ export class SharedHost implements HostRequests {
   configured(): void {
     this.watchdog.rearm();
     this.broadcast();
+    if (this.clients.standbyRefused()) this.endStandby('A window turned the standby off: the standby host exits.');
+  }
+
+  /** Ends a standby host (standby.ts) that no window has attached to or loaded with; a host in use stays. */
+  endStandby(reason: string): void {
+    const { state, loads } = this.status;
+    if (!this.options.standby || loads > 0 || state !== 'empty' || this.clients.windows() > 0 || this.sleeper.exiting) return;
+    this.logLine(reason);
+    void this.sleeper.sleep({ byUser: true, deep: true, save: false });
   }
 
   activity(client: HostClient): void {
@@ -156,6 +171,7 @@ export class SharedHost implements HostRequests {
     if (this.sleeper.sleeping) await this.sleeper.sleeping;
     if (this.sleeper.exiting) throw new EngineError('The model host is going to sleep (deep); the next request starts a new one.');
     if (this.status.state === 'ready' && this.status.loaded) return this.status.loaded;
+    this.options.onLoadStart?.();
     return this.load.join(params, abortSignalOf(token));
   }
 

@@ -154,6 +154,11 @@ export class ModelDriver implements GateDriver {
     return this.engines.idleMsLeft();
   }
 
+  /** The RSS of the standby host kept in deep sleep; null when none is. */
+  standbyRssBytes(): number | null {
+    return this.engines.standbyRssBytes();
+  }
+
   /** Who else uses the model, for status; null when nothing is known. */
   sharing(): SharingStatus | null {
     return this.engines.sharing();

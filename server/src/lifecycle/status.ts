@@ -43,6 +43,7 @@ export function buildStatus({ gate, driver, settings, problems, index }: StatusS
       hostPid: driver.hostPid,
       vramUsedBytes: vram.used,
       vramTotalBytes: vram.total,
+      standbyRssBytes: driver.standbyRssBytes(),
     },
     counters: stats.counters(),
     completions: stats.completions(),

@@ -55,6 +55,8 @@ export interface MemoryInfo {
   hostPid: number | null;
   vramUsedBytes: number | null;
   vramTotalBytes: number | null;
+  /** RSS of the standby host a deep sleep keeps (localLlm.sleep.standby); absent or null when none is kept. */
+  standbyRssBytes?: number | null;
 }
 
 export interface Counters {

@@ -72,6 +72,8 @@ export interface Settings {
   loadOnStartup: boolean;
   /** Room for the sequences' state kept across sleep, in MB; 0 keeps none. */
   stateCacheMB: number;
+  /** standby: a deep sleep leaves a standby process (libraries loaded, no model, no VRAM) for a faster wake. */
+  sleep: { standby: boolean };
   completion: CompletionSettings;
   context: ContextSettings;
   remote: RemoteSettings;
@@ -90,6 +92,7 @@ export const defaultSettings: Settings = {
   wakeOnActivity: true,
   loadOnStartup: true,
   stateCacheMB: 1024,
+  sleep: { standby: true },
   completion: { enabled: true, debounceMs: 150, maxTokens: 64, maxLines: 8, maxMs: 1500, lookup: true, candidates: 3, draftModel: '' },
   context: {
     enabled: true,
@@ -314,6 +317,7 @@ export function normalizeSettings(raw: unknown): NormalizedSettings {
       wakeOnActivity: bool('wakeOnActivity', d.wakeOnActivity),
       loadOnStartup: bool('loadOnStartup', d.loadOnStartup),
       stateCacheMB: int('stateCacheMB', d.stateCacheMB),
+      sleep: { standby: bool('sleep.standby', d.sleep.standby) },
       completion: {
         enabled: bool('completion.enabled', d.completion.enabled),
         debounceMs: int('completion.debounceMs', d.completion.debounceMs),

@@ -3,11 +3,12 @@
 // countdown), this window's settings and activity sent to it, and the sleeps and wakes of other
 // windows handed to the gate, so that the gate follows the shared model instead of deciding alone.
 import type { SharingStatus } from '../../shared/protocol';
-import type { Settings } from '../../shared/settings';
+import { needsReload, type Settings } from '../../shared/settings';
 import { peekSharedHost } from './attachHost';
 import type { HostProcess } from './hostProcess';
 import type { HelloParams, SharedHostState } from '../../host/protocol';
 import type { LoadParams } from '../types';
+import { StandbyWatch } from './standbyWatch';
 import { hostKey, notSharedReason, otherHosts, usableRuntimeDir, type HostIdentity } from '../../shared/rendezvous';
 
 export interface SharedHostMirrorOptions {
@@ -57,6 +58,8 @@ export class SharedHostMirror {
   private notShared: string | null = null;
   private peekTimer: NodeJS.Timeout | null = null;
   private peeking = false;
+  /** The standby host this window keeps alive in deep sleep, and the settings it was held with. */
+  private standby: { watch: StandbyWatch; settings: Settings } | null = null;
 
   constructor(private readonly options: SharedHostMirrorOptions) {}
 
@@ -70,6 +73,7 @@ export class SharedHostMirror {
       idleMs: settings.sleepIdleSeconds * 1000,
       sleepMode: settings.sleepMode,
       stateCapBytes: settings.stateCacheMB * 1024 * 1024,
+      standby: settings.sleep.standby,
     };
   }
 
@@ -81,6 +85,8 @@ export class SharedHostMirror {
 
   follow(host: HostProcess, params: LoadParams): void {
     this.stopPeeking();
+    // A standby of another model or other settings is let go now; the same one once this host answers.
+    if (this.standby && hostKey(this.standby.watch.identity) !== hostKey(identityOf(params))) this.releaseStandby();
     this.host = host;
     this.identity = identityOf(params);
     this.state = null;
@@ -95,6 +101,9 @@ export class SharedHostMirror {
       // Asleep without a host, or its host crashed: the next window to load the model (any
       // window's request starts a new host) loads it for this one too.
       if (deepSleep || !exit.expected) this.startPeeking();
+      // The deep sleep left a standby host: this window keeps it alive until it wakes.
+      if (deepSleep && this.identity !== null && this.options.settings().sleep.standby) this.holdStandby(this.identity);
+      else this.releaseStandby();
       this.options.onChange();
     });
   }
@@ -102,6 +111,18 @@ export class SharedHostMirror {
   /** The window's sleep settings changed. */
   configure(): void {
     this.host?.configureShared(this.hello());
+    const standby = this.standby;
+    if (!standby) return;
+    const settings = this.options.settings();
+    // Turned off: the standby is told (it ends at once), then let go. Another model: only let go.
+    if (!settings.sleep.standby) void standby.watch.configure(this.hello()).finally(() => this.releaseStandby(standby.watch));
+    else if (needsReload(standby.settings, settings)) this.releaseStandby();
+    this.options.onChange();
+  }
+
+  /** The RSS of the standby host this window keeps in deep sleep; null when it keeps none. */
+  standbyRssBytes(): number | null {
+    return this.standby?.watch.rssBytes() ?? null;
   }
 
   /** Editor activity: sent to the host at most a few times per idle period. */
@@ -205,6 +226,7 @@ export class SharedHostMirror {
 
   dispose(): void {
     this.stopPeeking();
+    this.releaseStandby();
     this.host = null;
     this.state = null;
   }
@@ -238,8 +260,22 @@ export class SharedHostMirror {
     this.notShared = notSharedReason(this.identity, dir === null ? [] : otherHosts(dir, hostKey(this.identity)));
   }
 
+  private holdStandby(identity: HostIdentity): void {
+    this.releaseStandby();
+    this.standby = { watch: new StandbyWatch(identity, this.env), settings: this.options.settings() };
+  }
+
+  /** Lets go of the standby (only of `watch`, when given: a newer one stays). */
+  private releaseStandby(watch?: StandbyWatch): void {
+    if (!this.standby || (watch && this.standby.watch !== watch)) return;
+    this.standby.watch.release();
+    this.standby = null;
+  }
+
   private onState(host: HostProcess, state: SharedHostState): void {
     if (host !== this.host) return;
+    // Attached for the wake: the standby is this host now, or no longer needed.
+    this.releaseStandby();
     const previous = this.state?.state ?? null;
     this.state = state;
     this.receivedAt = Date.now();

@@ -10,6 +10,7 @@
 // the chat sequence is that model's, in its own context, and the two models load one behind the
 // other: the one the waking request needs first.
 import type { Backend } from '../../shared/protocol';
+import type { GpuChoice } from '../../shared/settings';
 import { nativeMessage, EngineError } from '../engineError';
 import { ownRssBytes } from '../../shared/memory';
 import type {
@@ -97,6 +98,12 @@ export class LlamaEngine {
 
   get lastLoadTimings(): LoadTimings | null {
     return this.loader.lastLoadTimings;
+  }
+
+  /** A standby host's warm-up (host/standby.ts): the backend ahead of the load where that touches no GPU; whether it started. */
+  prestartBackend(gpu: GpuChoice, threads: number): Promise<boolean> {
+    this.refuseWhileStopping();
+    return this.queue.run(() => this.loader.prestart(gpu, threads));
   }
 
   /** The backend of the current llama; null before the first load. */

@@ -21,6 +21,8 @@ export interface LoadTimings {
   getLlamaMs: number | null;
   loadModelMs: number;
   createContextMs: number;
+  /** The model file's checks (header, tensor data) and freeing the model before, getLlama left out. */
+  checkMs: number;
 }
 
 interface LlamaState extends StartedLlama {
@@ -98,6 +100,7 @@ export class LlamaLoader {
     kinds: readonly SequenceKind[] = bothKinds,
   ): Promise<LoadedModel> {
     const lib = await this.library;
+    const started = performance.now();
     // LoadParams.threads is already resolved by the server (never 0): used as given.
     const { modelPath, threads } = params;
     const cancelled = (): EngineError => new EngineError(`Loading ${modelPath} was cancelled.`);
@@ -139,7 +142,12 @@ export class LlamaLoader {
       throw new EngineError(`llama.cpp could not create a context of ${params.contextSize} tokens: ${nativeMessage(err)}.`);
     }
     const done = performance.now();
-    this.timings = { getLlamaMs, loadModelMs: contextStarted - modelStarted, createContextMs: done - contextStarted };
+    this.timings = {
+      getLlamaMs,
+      loadModelMs: contextStarted - modelStarted,
+      createContextMs: done - contextStarted,
+      checkMs: modelStarted - started - (getLlamaMs ?? 0),
+    };
     const drafting = await this.loadDraft(lib, llama, model, context, params, signal);
     // Drafts never change what is generated (each is verified by the model), so they are on unless turned off.
     const lookup = params.lookup === false ? null : { completion: createSequenceLookup(lib), chat: createSequenceLookup(lib) };
@@ -203,6 +211,23 @@ export class LlamaLoader {
       );
     } else this.log(loaded.refusal);
     return loaded;
+  }
+
+  /**
+   * Starts the llama of `gpu` before any load, only where that cannot touch a GPU: the CPU asked
+   * for, or 'auto' where node-llama-cpp finds no GPU backend (it looks only at files then). A GPU
+   * backend creates a device context in getLlama (518 MiB of VRAM on an H200), so it is left for
+   * the load. Returns whether the llama was started.
+   */
+  async prestart(gpu: GpuChoice, threads: number): Promise<boolean> {
+    const lib = await this.library;
+    if (gpu !== 'cpu') {
+      if (gpu !== 'auto') return false;
+      const types = await lib.getLlamaGpuTypes('supported');
+      if (types.some((type) => type !== false)) return false;
+    }
+    await this.ensureLlama(gpu, threads, lib);
+    return true;
   }
 
   /** Frees the llama; its model is freed first by the caller. */

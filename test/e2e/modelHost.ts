@@ -34,3 +34,31 @@ export async function modelHostsAfterExit(extensionsDir: string, timeoutMs = 30_
   }
   return pids;
 }
+
+/** Whether a live process maps a .gguf file (a loaded model; node-llama-cpp maps the weights). */
+function mapsAModel(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/maps`, 'utf8').includes('.gguf');
+  } catch {
+    return false; // Exited while we looked.
+  }
+}
+
+/**
+ * After a deep sleep: the pids of `serving` (the hosts that held the model) still alive, plus any
+ * host that maps a model, once there are none or when `timeoutMs` ran out. A standby host
+ * (localLlm.sleep.standby, #23) may remain: it is a new process and holds no model.
+ */
+export async function modelHoldersAfterSleep(extensionsDir: string, serving: readonly number[], timeoutMs = 30_000): Promise<number[]> {
+  const holders = (): number[] => {
+    const live = new Set(modelHostPids(extensionsDir));
+    return [...live].filter((pid) => serving.includes(pid) || mapsAModel(pid));
+  };
+  const deadline = Date.now() + timeoutMs;
+  let pids = holders();
+  while (pids.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    pids = holders();
+  }
+  return pids;
+}

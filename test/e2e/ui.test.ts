@@ -23,7 +23,7 @@ import {
   waitForWorkbench,
 } from '../vscode/harness/workbench';
 import { askAndStop, lastAnswerLength, openChatPanel } from './chatPanel';
-import { modelHostPids, modelHostsAfterExit } from './modelHost';
+import { modelHoldersAfterSleep, modelHostPids, modelHostsAfterExit } from './modelHost';
 import { openSession, type UiSession } from './session';
 
 const idleSeconds = 6;
@@ -115,13 +115,19 @@ describe('Local LLM in a real VS Code workbench', { timeout: 12 * 60_000 }, () =
   });
 
   it('3. with no activity, the status item turns to sleeping and the model host is gone', { timeout: 3 * 60_000 }, async () => {
+    const serving = modelHostPids(s.profile.extensionsDir);
     await s.page.mouse.move(5, 5);
     await waitForStatusText(s.status, asleep, (idleSeconds + sleepMarginSeconds) * 1000);
     await s.shot('03-asleep');
     const hover = await tooltip();
     assert.match(hover, /Asleep/, hover);
     assert.match(hover, /no model process/, `deep sleep: the tooltip should say the model process is gone: ${hover}`);
-    assert.deepEqual(await modelHostsAfterExit(s.profile.extensionsDir), [], 'deep sleep ends the model host process');
+    assert.match(hover, /Deep sleep keeps 0 MB of VRAM/, `the tooltip says what the sleep keeps: ${hover}`);
+    assert.deepEqual(
+      await modelHoldersAfterSleep(s.profile.extensionsDir, serving),
+      [],
+      'deep sleep ends the model host process; a standby left holds no model',
+    );
   });
 
   it('4. typing again shows "waking", then ghost text: the completion asked during sleep is served', { timeout: 3 * 60_000 }, async () => {
@@ -157,10 +163,11 @@ describe('Local LLM in a real VS Code workbench', { timeout: 12 * 60_000 }, () =
       hover = await tooltip();
     }
     assert.match(hover, /Idle sleep is off/, 'the new sleepIdleSeconds reached the server');
+    const serving = modelHostPids(s.profile.extensionsDir);
     await runCommand(s.page, 'Local LLM: Sleep Now');
     await waitForStatusText(s.status, asleep, 30_000);
     await s.shot('05-sleep-now');
-    assert.deepEqual(await modelHostsAfterExit(s.profile.extensionsDir), [], 'Sleep Now ends the model host process');
+    assert.deepEqual(await modelHoldersAfterSleep(s.profile.extensionsDir, serving), [], 'Sleep Now ends the model host process');
   });
 
   it('6. clicking the sleeping status item wakes it', { timeout: 2 * 60_000 }, async () => {

@@ -8,36 +8,23 @@
 // as a real model, so the drafts run with the confidence gate off (the hostDraftConfidence hook).
 // What this shows is what drafting costs when it is refused, not the gain of a real 0.5B draft
 // for a 7B coder, which depends on real weights.
-import { mkdtempSync, rmSync } from 'node:fs';
-import * as os from 'node:os';
+import { rmSync } from 'node:fs';
 import * as path from 'node:path';
-import { HostProcess } from '../server/src/engine/local/hostProcess';
 import type { InfillParams, LoadParams } from '../server/src/engine/types';
-import { testHooksEnv } from '../server/src/shared/testHooks';
 import { cachedModel, largeOptions } from '../scripts/dev/models';
+import { startBenchHost } from './lib/benchHost';
 import { gpu, gpuLayers, threads } from './lib/config';
 import { count, type BenchContext, type BenchOutcome } from './lib/context';
 import { ordinaryPrompts, repeatedPrompts } from './lookup';
 import { loadAverage, resultHeader, writeResult } from './lib/results';
 import { comparisonRows, identicalVerdicts, newComparison, printComparison, runOnBoth, type Comparison } from './lib/sideBySide';
 
-const hostPath = path.resolve(__dirname, '..', 'dist', 'host.js');
+// The confidence gate off: random weights are never sure enough to draft past it.
+const hooks = { hostGraceMs: 1000, hostDraftConfidence: 0 };
 
 /** The large model's vocabulary (the generator's options that make it are unchanged), far fewer weights. */
 const largeDraft = (): Promise<string> =>
   cachedModel({ ...largeOptions, name: 'large-draft', layers: 1, embd: 256, ff: 512, heads: 4, seed: 3 });
-
-function startHost(params: LoadParams, dirs: string[]): HostProcess {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'llm-bench-draft-'));
-  dirs.push(dir);
-  const { modelPath, contextSize, draftModelPath } = params;
-  return new HostProcess({
-    hostPath,
-    env: { ...process.env, LOCAL_LLM_RUNTIME_DIR: dir, ...testHooksEnv({ hostGraceMs: 1000, hostDraftConfidence: 0 }) },
-    identity: { modelPath, gpu, gpuLayers, contextSize, threads, ...(draftModelPath ? { draftModelPath } : {}) },
-    hello: { idleMs: 0, sleepMode: 'deep', stateCapBytes: 0 },
-  });
-}
 
 export async function runDraftModel(ctx: BenchContext): Promise<BenchOutcome> {
   const load = loadAverage();
@@ -60,8 +47,8 @@ export async function runDraftModel(ctx: BenchContext): Promise<BenchOutcome> {
       ['(a) ordinary completions', ordinaryPrompts(n)],
       ['(b) repeated structure', repeatedPrompts(n)],
     ];
-    const on = startHost(params(true), dirs);
-    const off = startHost(params(false), dirs);
+    const on = startBenchHost(params(true), 'draft', dirs, hooks);
+    const off = startBenchHost(params(false), 'draft', dirs, hooks);
     const loaded = await on.load(params(true));
     if (!loaded.draftModel) throw new Error(loaded.draftRefusal ?? 'The draft model did not load.');
     draftMemory.bytes = loaded.draftModel.memoryBytes;

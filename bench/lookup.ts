@@ -6,32 +6,18 @@
 // many drafted tokens the model accepted. Random weights write noise: drafts are accepted only
 // where that noise loops or happens to repeat the prompt, so (b) shows the mechanism's cost and
 // its gain on loops, not the acceptance a real model reaches on real code.
-import { mkdtempSync, rmSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { HostProcess } from '../server/src/engine/local/hostProcess';
+import { rmSync } from 'node:fs';
+import type { HostProcess } from '../server/src/engine/local/hostProcess';
 import type { GenerationResult, InfillParams, LoadParams } from '../server/src/engine/types';
-import { testHooksEnv } from '../server/src/shared/testHooks';
+import { startBenchHost } from './lib/benchHost';
 import { gpu, gpuLayers, threads } from './lib/config';
 import { count, type BenchContext, type BenchOutcome } from './lib/context';
 import { sampleDocument } from './lib/document';
 import { loadAverage, resultHeader, writeResult } from './lib/results';
 import { comparisonRows, identicalVerdicts, newComparison, printComparison, runOnBoth, type Comparison } from './lib/sideBySide';
 
-const hostPath = path.resolve(__dirname, '..', 'dist', 'host.js');
 const maxTokens = 64;
-
-function startHost(params: LoadParams, dirs: string[]): HostProcess {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'llm-bench-lookup-'));
-  dirs.push(dir);
-  const { modelPath, contextSize } = params;
-  return new HostProcess({
-    hostPath,
-    env: { ...process.env, LOCAL_LLM_RUNTIME_DIR: dir, ...testHooksEnv({ hostGraceMs: 1000 }) },
-    identity: { modelPath, gpu, gpuLayers, contextSize, threads },
-    hello: { idleMs: 0, sleepMode: 'deep', stateCapBytes: 0 },
-  });
-}
+const hooks = { hostGraceMs: 1000 };
 
 const infill = (prefix: string, middle: string): InfillParams => ({
   prefix,
@@ -84,8 +70,8 @@ export async function runLookup(ctx: BenchContext): Promise<BenchOutcome> {
     ];
     for (const [name, make] of suites) {
       // Fresh hosts per case: a case whose drafts do not pay turns them off for the rest of the load.
-      const on = startHost(params(true), dirs);
-      const off = startHost(params(false), dirs);
+      const on = startBenchHost(params(true), 'lookup', dirs, hooks);
+      const off = startBenchHost(params(false), 'lookup', dirs, hooks);
       await on.load(params(true));
       await off.load(params(false));
       const c = (cases[name] = newComparison());

@@ -8,13 +8,10 @@
 // (c) is (a) with the suggestion that follows the first one's acceptance computed in between, as
 // the server does in the background once the user pauses on a suggestion of several lines (a
 // prefill, then an infill, of the accepted text's prompt): what the draws read again then.
-import { mkdtempSync, rmSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
+import { rmSync } from 'node:fs';
 import { samplingFor } from '../server/src/completion/candidates';
-import { HostProcess } from '../server/src/engine/local/hostProcess';
 import type { GenerationResult, InfillParams, LoadParams } from '../server/src/engine/types';
-import { testHooksEnv } from '../server/src/shared/testHooks';
+import { startBenchHost } from './lib/benchHost';
 import { gpu, gpuLayers, threads } from './lib/config';
 import { count, type BenchContext, type BenchOutcome } from './lib/context';
 import { sampleDocument } from './lib/document';
@@ -22,7 +19,6 @@ import { loadAverage, resultHeader, writeResult } from './lib/results';
 import { median, round } from './lib/stats';
 import { printTable } from './lib/table';
 
-const hostPath = path.resolve(__dirname, '..', 'dist', 'host.js');
 const maxTokens = 64;
 /** The default of localLlm.completion.candidates: the first and two draws. */
 const candidates = 3;
@@ -77,14 +73,9 @@ function add(c: Column, r: GenerationResult): void {
 
 export async function runCandidates(ctx: BenchContext): Promise<BenchOutcome> {
   const load = loadAverage();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'llm-bench-candidates-'));
+  const dirs: string[] = [];
   const params: LoadParams = { modelPath: ctx.largeModel, gpu, gpuLayers, contextSize: 4096, threads };
-  const host = new HostProcess({
-    hostPath,
-    env: { ...process.env, LOCAL_LLM_RUNTIME_DIR: dir, ...testHooksEnv({ hostGraceMs: 1000 }) },
-    identity: { modelPath: params.modelPath, gpu, gpuLayers, contextSize: params.contextSize, threads },
-    hello: { idleMs: 0, sleepMode: 'deep', stateCapBytes: 0 },
-  });
+  const host = startBenchHost(params, 'candidates', dirs, { hostGraceMs: 1000 });
   const cases: Record<string, Column[]> = {};
   try {
     await host.load(params);
@@ -109,7 +100,7 @@ export async function runCandidates(ctx: BenchContext): Promise<BenchOutcome> {
     await host.shutdown(5000);
   } finally {
     if (!host.exit) await host.kill();
-    rmSync(dir, { recursive: true, force: true });
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }
   const rows = Object.entries(cases).map(([name, columns]) => {
     const firstMs = median(columns[0]!.ms);

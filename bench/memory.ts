@@ -10,6 +10,7 @@ import { count, type BenchContext, type BenchOutcome } from './lib/context';
 import { infillParamsFor } from './lib/document';
 import { complete, sleep, startServer, wake } from './lib/lsp';
 import { loadAverage, resultHeader, writeResult } from './lib/results';
+import { alive } from './lib/processAlive';
 import { mib, printTable } from './lib/table';
 import { vramOf, vramSnapshot, type VramSnapshot } from './lib/vram';
 import { errorMessage } from '../server/src/shared/errors';
@@ -33,15 +34,6 @@ interface Step {
   /** VRAM of the process under test: by pid where nvidia-smi's pids are ours, else all compute apps. */
   vramMiB: number | null;
   vram: VramSnapshot | null;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** The process's VRAM; nvidia-smi in a container may list other pids, then only this process is on the GPU. */

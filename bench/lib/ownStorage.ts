@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { alive } from './processAlive';
 import { startServer, type TestServer } from './lsp';
 
 export interface OwnStorageServer {
@@ -11,15 +12,6 @@ export interface OwnStorageServer {
   storageDir: string;
   /** Stops the server, waits for its model host to exit (10 s at most), removes the folder. */
   stop(): Promise<void>;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 export async function startWithOwnStorage(name: string, settings: Record<string, unknown>): Promise<OwnStorageServer> {

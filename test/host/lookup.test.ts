@@ -10,37 +10,18 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { GenerationResult, HostChatMessage, InfillParams, LoadParams } from '../../server/src/engine/types';
-import { HostProcess } from '../../server/src/engine/local/hostProcess';
-import { testHooksEnv } from '../../server/src/shared/testHooks';
+import type { HostProcess } from '../../server/src/engine/local/hostProcess';
 import { tinyModel } from '../fixtures/models';
+import { infill, spawnOwnHost } from '../fixtures/ownHost';
 
-const hostPath = path.resolve(__dirname, '..', '..', 'dist', 'host.js');
 const runtimeDirs: string[] = [];
 
-/** A host of its own (its own rendezvous folder), so that two hosts of one identity can differ in lookup. */
-function spawnHost(params: LoadParams): HostProcess {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'llm-rt-lookup-'));
-  runtimeDirs.push(dir);
-  const { modelPath, gpu, gpuLayers, contextSize, threads } = params;
-  return new HostProcess({
-    hostPath,
-    env: { ...process.env, LOCAL_LLM_RUNTIME_DIR: dir, ...testHooksEnv({ hostGraceMs: 1000 }) },
-    identity: { modelPath, gpu, gpuLayers, contextSize, threads },
-    hello: { idleMs: 0, sleepMode: 'deep', stateCapBytes: 0 },
-  });
+/** A host of its own, so that two hosts of one identity can differ in lookup. */
+function spawnHost(params: LoadParams, log?: (line: string) => void): HostProcess {
+  const runtimeDir = mkdtempSync(path.join(os.tmpdir(), 'llm-rt-lookup-'));
+  runtimeDirs.push(runtimeDir);
+  return spawnOwnHost(params, { runtimeDir, hooks: { hostGraceMs: 1000 }, sleepMode: 'deep', log });
 }
-
-const infill = (prefix: string, middle: string, maxTokens: number): InfillParams => ({
-  prefix,
-  middle,
-  suffix: '\n}\n',
-  prefixTokens: 512,
-  suffixTokens: 64,
-  maxTokens,
-  // No line limit, no stop text and no time cap: each answer runs to maxTokens or the model's end.
-  maxLines: 1000,
-  stopTexts: [],
-});
 
 const prompts: InfillParams[] = [
   infill('function add(a, b) {\n', '  return ', 48),
@@ -136,15 +117,7 @@ describe('prompt lookup in the model host', () => {
 
   it('stops drafting for completions where drafts are mostly refused, says so in the log, and answers the same', async () => {
     const lines: string[] = [];
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'llm-rt-lookup-'));
-    runtimeDirs.push(dir);
-    const judged = new HostProcess({
-      hostPath,
-      log: (line) => lines.push(line),
-      env: { ...process.env, LOCAL_LLM_RUNTIME_DIR: dir, ...testHooksEnv({ hostGraceMs: 1000 }) },
-      identity: { modelPath: model, gpu: 'auto', gpuLayers: 'auto', contextSize: 1024, threads: os.availableParallelism() },
-      hello: { idleMs: 0, sleepMode: 'deep', stateCapBytes: 0 },
-    });
+    const judged = spawnHost(params(true), (line) => lines.push(line));
     try {
       await judged.load(params(true));
       const turnedOff = (): boolean => lines.some((l) => /Prompt lookup is now off for completions/.test(l));

@@ -11,33 +11,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { GenerationResult, HostChatMessage, InfillParams, LoadParams } from '../../server/src/engine/types';
-import { HostProcess } from '../../server/src/engine/local/hostProcess';
-import { testHooksEnv } from '../../server/src/shared/testHooks';
+import type { HostProcess } from '../../server/src/engine/local/hostProcess';
 import { tinyModel } from '../fixtures/models';
+import { infill, spawnOwnHost } from '../fixtures/ownHost';
 
-const hostPath = path.resolve(__dirname, '..', '..', 'dist', 'host.js');
 const temp = mkdtempSync(path.join(os.tmpdir(), 'llm-drafts-state-'));
 
 function spawnHost(params: LoadParams, name: string): HostProcess {
-  const { modelPath, gpu, gpuLayers, contextSize, threads } = params;
-  return new HostProcess({
-    hostPath,
-    env: { ...process.env, LOCAL_LLM_RUNTIME_DIR: mkdtempSync(path.join(temp, `rt-${name}-`)), ...testHooksEnv({ hostGraceMs: 1000 }) },
-    identity: { modelPath, gpu, gpuLayers, contextSize, threads },
-    hello: { idleMs: 0, sleepMode: 'deep', stateCapBytes: 64 * 1024 * 1024 },
-  });
+  const runtimeDir = mkdtempSync(path.join(temp, `rt-${name}-`));
+  return spawnOwnHost(params, { runtimeDir, hooks: { hostGraceMs: 1000 }, sleepMode: 'deep', stateCapBytes: 64 * 1024 * 1024 });
 }
-
-const infill = (prefix: string, middle: string, maxTokens: number): InfillParams => ({
-  prefix,
-  middle,
-  suffix: '\n}\n',
-  prefixTokens: 512,
-  suffixTokens: 64,
-  maxTokens,
-  maxLines: 1000,
-  stopTexts: [],
-});
 
 /** Repeated structures, cut at several lengths: some stops fall right after a verified draft batch. */
 const completions: InfillParams[] = [5, 9, 14, 23, 31].flatMap((maxTokens) => [

@@ -14,14 +14,14 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InlineCompletionRequest, type InlineCompletionItem } from 'vscode-languageserver-protocol/node';
 import type { GenerationResult, InfillParams, LoadParams } from '../../server/src/engine/types';
-import { HostProcess } from '../../server/src/engine/local/hostProcess';
+import type { HostProcess } from '../../server/src/engine/local/hostProcess';
 import { SleepRequest, WakeRequest } from '../../server/src/shared/protocol';
 import { testHooksEnv } from '../../server/src/shared/testHooks';
 import { cachedModel, tinyModel, tinyOptions, tinyRoundTripModel } from '../fixtures/models';
 import { infillEventsOf, startFakeLlamaServer } from '../fixtures/fakeLlamaServer';
+import { infill, spawnOwnHost } from '../fixtures/ownHost';
 import { startServer, type TestServer } from './lspClient';
 
-const hostPath = path.resolve(__dirname, '..', '..', 'dist', 'host.js');
 const runtimeDirs: string[] = [];
 const hooks = { hostGraceMs: 1000, hostDraftConfidence: 0 };
 
@@ -31,28 +31,10 @@ const twinDraft = (): Promise<string> => cachedModel({ ...tinyOptions, name: 'ti
 const smallDraft = (): Promise<string> => cachedModel({ ...tinyOptions, name: 'tiny-draft', layers: 1, seed: 7 });
 
 function spawnHost(params: LoadParams, log?: (line: string) => void): HostProcess {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'llm-rt-draft-'));
-  runtimeDirs.push(dir);
-  const { modelPath, gpu, gpuLayers, contextSize, threads, draftModelPath } = params;
-  return new HostProcess({
-    hostPath,
-    ...(log ? { log } : {}),
-    env: { ...process.env, LOCAL_LLM_RUNTIME_DIR: dir, ...testHooksEnv(hooks) },
-    identity: { modelPath, gpu, gpuLayers, contextSize, threads, ...(draftModelPath ? { draftModelPath } : {}) },
-    hello: { idleMs: 0, sleepMode: 'light', stateCapBytes: 0 },
-  });
+  const runtimeDir = mkdtempSync(path.join(os.tmpdir(), 'llm-rt-draft-'));
+  runtimeDirs.push(runtimeDir);
+  return spawnOwnHost(params, { runtimeDir, hooks, sleepMode: 'light', log });
 }
-
-const infill = (prefix: string, middle: string, maxTokens: number): InfillParams => ({
-  prefix,
-  middle,
-  suffix: '\n}\n',
-  prefixTokens: 512,
-  suffixTokens: 64,
-  maxTokens,
-  maxLines: 1000,
-  stopTexts: [],
-});
 
 const prompts: InfillParams[] = [
   infill('function add(a, b) {\n', '  return ', 48),

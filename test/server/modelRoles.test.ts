@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { InlineCompletionRequest, type InlineCompletionItem } from 'vscode-languageserver-protocol/node';
 import { ChatRequest, SleepRequest, type ChatResult, type ModelStatus } from '../../server/src/shared/protocol';
 import { cachedModel, tinyOptions } from '../fixtures/models';
+import { until } from '../fixtures/until';
 import { startServer, type TestServer } from './lspClient';
 
 const linuxOnly = process.platform !== 'linux' && '/proc';
@@ -64,16 +65,6 @@ function mappedModels(pid: number): string[] {
 
 function alive(pid: number): boolean {
   return existsSync(`/proc/${pid}`);
-}
-
-async function until<T>(read: () => Promise<T> | T, ok: (value: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 function hostPidOf(status: ModelStatus): number {

@@ -20,6 +20,7 @@ import {
 } from '../../server/src/shared/protocol';
 import { largeModel, tinyModel } from '../fixtures/models';
 import { isAlive } from '../fixtures/processes';
+import { until } from '../fixtures/until';
 import { testHooksEnv } from '../../server/src/shared/testHooks';
 import { startServer, type TestServer } from './lspClient';
 
@@ -91,16 +92,6 @@ function hostLogs(dir: string): string {
     .filter((f) => f.endsWith('.log'))
     .map((f) => readFileSync(path.join(dir, f), 'utf8'))
     .join('\n');
-}
-
-async function until<T>(read: () => Promise<T> | T, ok: (value: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** User + system CPU time of a process in clock ticks (/proc/<pid>/stat). */

@@ -3,11 +3,11 @@
 // (checked against the written-down Ollama and vLLM APIs, as remoteShapes.test.ts does).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { RemoteEngine, RemoteSession } from '../../server/src/engine/http/remoteEngine';
 import { rolePlan } from '../../server/src/host/llama/modelRoles';
 import { hostKey, notSharedReason, type HostIdentity } from '../../server/src/shared/rendezvous';
 import { machineScopedKeys, needsReload, normalizeSettings } from '../../server/src/shared/settings';
 import { replay, type ReplayServer } from '../fixtures/replayServer';
+import { remoteEngineFor } from './remoteEngineFor';
 
 const identity: HostIdentity = { modelPath: '/m/base.gguf', gpu: 'auto', gpuLayers: 'auto', contextSize: 4096, threads: 4 };
 const loadParams = { ...identity, modelPath: '' };
@@ -67,20 +67,6 @@ describe('the load order of two models', () => {
   });
 });
 
-function engineFor(url: string, remote: Record<string, unknown>): RemoteEngine {
-  const settings = normalizeSettings({ engine: url, sleepIdleSeconds: 300, remote }).settings;
-  return new RemoteEngine({
-    session: new RemoteSession(settings.engine),
-    settings: () => settings,
-    apiKey: () => 'k-123',
-    log: () => undefined,
-    onChange: () => undefined,
-    notify: () => undefined,
-    confirmPlainHttp: () => Promise.resolve(false),
-    pollMs: 60_000,
-  });
-}
-
 const question = { messages: [{ role: 'user' as const, text: 'Hi' }], maxTokens: 64 };
 
 /** The model each written-down server lists. */
@@ -104,7 +90,7 @@ for (const kind of ['ollama', 'vllm'] as const) {
       >;
 
     it('names localLlm.remote.chatModel in chat requests and localLlm.remote.model in completions', async () => {
-      const engine = engineFor(server.url, { model: listed[kind], chatModel: 'instruct-model' });
+      const { engine } = remoteEngineFor(server.url, { settings: { remote: { model: listed[kind], chatModel: 'instruct-model' } } });
       await engine.load(loadParams);
       await engine.chat(question, () => undefined);
       assert.equal(chatBody().model, 'instruct-model');
@@ -123,7 +109,7 @@ for (const kind of ['ollama', 'vllm'] as const) {
     });
 
     it('asks for the completion model in chat when no chat model is set', async () => {
-      const engine = engineFor(server.url, { model: listed[kind] });
+      const { engine } = remoteEngineFor(server.url, { settings: { remote: { model: listed[kind] } } });
       await engine.load(loadParams);
       await engine.chat(question, () => undefined);
       assert.equal(chatBody().model, listed[kind]);

@@ -4,35 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { samplingFor } from '../../server/src/completion/candidates';
-import { RemoteEngine, RemoteSession } from '../../server/src/engine/http/remoteEngine';
-import { normalizeSettings } from '../../server/src/shared/settings';
 import { replay, type ReplayServer } from '../fixtures/replayServer';
-
-const infillParams = {
-  prefix: 'function add(a, b) {\n',
-  middle: '  return ',
-  suffix: '\n}\n',
-  prefixTokens: 1024,
-  suffixTokens: 256,
-  maxTokens: 16,
-  maxLines: 4,
-  stopTexts: ['}'],
-};
-const loadParams = { modelPath: '', gpu: 'auto' as const, gpuLayers: 'auto' as const, contextSize: 4096, threads: 1 };
-
-function engineFor(url: string): RemoteEngine {
-  const settings = normalizeSettings({ engine: url, sleepIdleSeconds: 300 }).settings;
-  return new RemoteEngine({
-    session: new RemoteSession(settings.engine),
-    settings: () => settings,
-    apiKey: () => 'k-123',
-    log: () => undefined,
-    onChange: () => undefined,
-    notify: () => undefined,
-    confirmPlainHttp: () => Promise.resolve(false),
-    pollMs: 60_000,
-  });
-}
+import { remoteEngineFor, remoteInfill, remoteLoad } from './remoteEngineFor';
 
 const sampling = samplingFor(1);
 
@@ -46,19 +19,19 @@ for (const [kind, path, samplingOf] of [
     after(() => server.close());
 
     it('sends the draw’s temperature and seed, and a first suggestion neither', async () => {
-      const engine = engineFor(server.url);
-      await engine.load(loadParams);
-      const sent = async (params: typeof infillParams & { sampling?: typeof sampling }) => {
+      const { engine } = remoteEngineFor(server.url);
+      await engine.load(remoteLoad);
+      const sent = async (params: typeof remoteInfill & { sampling?: typeof sampling }) => {
         const from = server.requests.length;
         await engine.infill(params);
         const request = server.requests.slice(from).find((r) => r.path === path);
         assert.ok(request, `no ${path} request`);
         return samplingOf(request.body as Record<string, unknown>) as Record<string, unknown>;
       };
-      const first = await sent(infillParams);
+      const first = await sent(remoteInfill);
       assert.equal(first.temperature, undefined);
       assert.equal(first.seed, undefined);
-      const other = await sent({ ...infillParams, sampling });
+      const other = await sent({ ...remoteInfill, sampling });
       assert.equal(other.temperature, sampling.temperature);
       assert.equal(other.seed, sampling.seed);
       await engine.kill();

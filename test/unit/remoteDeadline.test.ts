@@ -5,39 +5,18 @@
 // the server sent. Time is only ever moved by the test; no timing is asserted.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { RemoteEngine, RemoteSession, sleepLookMs } from '../../server/src/engine/http/remoteEngine';
+import { RemoteEngine, sleepLookMs } from '../../server/src/engine/http/remoteEngine';
 import type { InfillParams } from '../../server/src/engine/types';
-import { normalizeSettings } from '../../server/src/shared/settings';
 import { infillEventsOf, startFakeLlamaServer, type FakeLlamaServer } from '../fixtures/fakeLlamaServer';
 import { FakeClock } from './fakeClock';
+import { remoteEngineFor, remoteInfill, remoteLoad } from './remoteEngineFor';
 
 const timeoutMs = 3000;
-const infillParams: InfillParams = {
-  prefix: 'function add(a, b) {\n',
-  middle: '  return ',
-  suffix: '\n}\n',
-  prefixTokens: 1024,
-  suffixTokens: 256,
-  maxTokens: 16,
-  maxLines: 2,
-  stopTexts: [],
-};
-const loadParams = { modelPath: '', gpu: 'auto' as const, gpuLayers: 'auto' as const, contextSize: 4096, threads: 1 };
+const infillParams: InfillParams = { ...remoteInfill, maxLines: 2, stopTexts: [] };
 
 function engineFor(url: string, clock?: FakeClock): RemoteEngine {
-  const settings = normalizeSettings({ engine: url, sleepIdleSeconds: 300, remote: { timeoutMs } }).settings;
-  return new RemoteEngine({
-    session: new RemoteSession(settings.engine),
-    settings: () => settings,
-    apiKey: () => null,
-    log: () => undefined,
-    onChange: () => undefined,
-    notify: () => undefined,
-    confirmPlainHttp: () => Promise.resolve(false),
-    // No status poll during these tests: what they check comes from requests alone.
-    pollMs: 600_000,
-    clock,
-  });
+  // No status poll during these tests: what they check comes from requests alone.
+  return remoteEngineFor(url, { settings: { remote: { timeoutMs } }, apiKey: null, pollMs: 600_000, clock }).engine;
 }
 
 /** The promise's outcome, or a failure naming `what` if it never settles (a guard, not a timing). */
@@ -64,7 +43,7 @@ describe('the model-server engine', () => {
     const clock = new FakeClock();
     const engine = engineFor(server.url, clock);
     try {
-      await engine.load(loadParams);
+      await engine.load(remoteLoad);
       const propsBefore = server.requests.filter((r) => r.path === '/props').length;
       server.setStopped(true);
       const infillsBefore = server.requests.filter((r) => r.path === '/infill').length;
@@ -91,7 +70,7 @@ describe('the model-server engine', () => {
   it('shows the server awake on the first answer after a restart, without waiting for a status poll', async () => {
     const engine = engineFor(server.url);
     try {
-      await engine.load(loadParams);
+      await engine.load(remoteLoad);
       assert.equal(engine.remote().server, 'awake');
       await server.down();
       await assert.rejects(engine.infill(infillParams), /refused the connection/);
@@ -108,7 +87,7 @@ describe('the model-server engine', () => {
   it('keeps the server’s figures for a completion cut at its line limit, from the events read before the cut', async () => {
     const engine = engineFor(server.url);
     try {
-      await engine.load(loadParams);
+      await engine.load(remoteLoad);
       server.infillEvents = infillEventsOf(['one\n', 'two\n', 'three\n', 'four'], 42);
       const result = await engine.infill(infillParams);
       assert.equal(result.text, 'one\ntwo');

@@ -3,38 +3,9 @@
 // it makes of the answers. These are not runs against the real servers (the README says so).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { RemoteEngine, RemoteSession } from '../../server/src/engine/http/remoteEngine';
 import { fimPrompt } from '../../server/src/engine/http/openai';
-import { normalizeSettings, type Settings } from '../../server/src/shared/settings';
 import { replay, type ReplayServer } from '../fixtures/replayServer';
-
-const infillParams = {
-  prefix: 'function add(a, b) {\n',
-  middle: '  return ',
-  suffix: '\n}\n',
-  prefixTokens: 1024,
-  suffixTokens: 256,
-  maxTokens: 16,
-  maxLines: 4,
-  stopTexts: ['}'],
-};
-const loadParams = { modelPath: '', gpu: 'auto' as const, gpuLayers: 'auto' as const, contextSize: 4096, threads: 1 };
-
-function engineFor(url: string, over: Record<string, unknown> = {}): { engine: RemoteEngine; notified: string[]; settings: Settings } {
-  const settings = normalizeSettings({ engine: url, sleepIdleSeconds: 300, ...over }).settings;
-  const notified: string[] = [];
-  const engine = new RemoteEngine({
-    session: new RemoteSession(settings.engine),
-    settings: () => settings,
-    apiKey: () => 'k-123',
-    log: () => undefined,
-    onChange: () => undefined,
-    notify: (s) => notified.push(s),
-    confirmPlainHttp: () => Promise.resolve(false),
-    pollMs: 60_000,
-  });
-  return { engine, notified, settings };
-}
+import { remoteEngineFor, remoteInfill, remoteLoad } from './remoteEngineFor';
 
 describe('Ollama (documented API)', () => {
   let server: ReplayServer;
@@ -42,8 +13,8 @@ describe('Ollama (documented API)', () => {
   after(() => server.close());
 
   it('is found from /api/version and described from /api/tags and /api/ps without loading anything', async () => {
-    const { engine } = engineFor(server.url);
-    const loaded = await engine.load(loadParams);
+    const { engine } = remoteEngineFor(server.url);
+    const loaded = await engine.load(remoteLoad);
     assert.equal(engine.kind, 'ollama');
     assert.equal(loaded.name, 'qwen2.5-coder:1.5b');
     assert.equal(engine.remote().server, 'awake', 'listed by /api/ps: in memory');
@@ -56,10 +27,10 @@ describe('Ollama (documented API)', () => {
   });
 
   it('fills in the middle through /api/generate with suffix and keep_alive from sleepIdleSeconds', async () => {
-    const { engine } = engineFor(server.url);
-    await engine.load(loadParams);
+    const { engine } = remoteEngineFor(server.url);
+    await engine.load(remoteLoad);
     const from = server.requests.length;
-    const result = await engine.infill(infillParams);
+    const result = await engine.infill(remoteInfill);
     const sent = server.requests.slice(from).find((r) => r.path === '/api/generate');
     assert.deepEqual(sent?.body, {
       model: 'qwen2.5-coder:1.5b',
@@ -77,8 +48,8 @@ describe('Ollama (documented API)', () => {
   });
 
   it('chats through /api/chat and sleeps with keep_alive 0 when the server is the user’s', async () => {
-    const { engine } = engineFor(server.url, { remote: { controlSleep: true } });
-    await engine.load(loadParams);
+    const { engine } = remoteEngineFor(server.url, { settings: { remote: { controlSleep: true } } });
+    await engine.load(remoteLoad);
     const chunks: string[] = [];
     const result = await engine.chat({ messages: [{ role: 'user', text: 'Hi' }], maxTokens: 64 }, (t) => chunks.push(t));
     assert.deepEqual(chunks, ['Hel', 'lo.']);
@@ -101,8 +72,8 @@ describe('vLLM (documented API, development mode)', () => {
   after(() => server.close());
 
   it('is found from /version, described from /v1/models, and its own sleep read from /is_sleeping', async () => {
-    const { engine } = engineFor(server.url, { remote: { controlSleep: true } });
-    const loaded = await engine.load(loadParams);
+    const { engine } = remoteEngineFor(server.url, { settings: { remote: { controlSleep: true } } });
+    const loaded = await engine.load(remoteLoad);
     assert.equal(engine.kind, 'openai');
     assert.equal(loaded.name, 'Qwen/Qwen2.5-Coder-1.5B');
     assert.equal(loaded.contextSize, 32768);
@@ -112,10 +83,10 @@ describe('vLLM (documented API, development mode)', () => {
   });
 
   it('wakes a sleeping model with /wake_up, then fills in the middle in the model’s FIM format', async () => {
-    const { engine } = engineFor(server.url);
-    await engine.load(loadParams);
+    const { engine } = remoteEngineFor(server.url);
+    await engine.load(remoteLoad);
     const from = server.requests.length;
-    const result = await engine.infill(infillParams);
+    const result = await engine.infill(remoteInfill);
     const paths = server.requests.slice(from).map((r) => `${r.method} ${r.path}`);
     assert.deepEqual(paths, ['POST /wake_up', 'POST /v1/completions']);
     const body = server.requests.at(-1)?.body as Record<string, unknown>;
@@ -129,8 +100,8 @@ describe('vLLM (documented API, development mode)', () => {
   });
 
   it('chats through /v1/chat/completions and sleeps through /sleep', async () => {
-    const { engine } = engineFor(server.url, { remote: { controlSleep: true } });
-    await engine.load(loadParams);
+    const { engine } = remoteEngineFor(server.url, { settings: { remote: { controlSleep: true } } });
+    await engine.load(remoteLoad);
     server.set('GET /is_sleeping', { status: 200, json: { is_sleeping: false } });
     const chunks: string[] = [];
     // The engine still thinks it sleeps (from the load): it wakes it first.
@@ -155,8 +126,8 @@ describe('vLLM (documented API, development mode)', () => {
 
 describe('plain http to another machine', () => {
   it('sends nothing until the user confirms', async () => {
-    const { engine, notified } = engineFor('http://192.0.2.1:8080');
-    await assert.rejects(engine.load(loadParams), /Nothing is sent to 192\.0\.2\.1:8080: it is plain http to another machine/);
+    const { engine, notified } = remoteEngineFor('http://192.0.2.1:8080');
+    await assert.rejects(engine.load(remoteLoad), /Nothing is sent to 192\.0\.2\.1:8080: it is plain http to another machine/);
     assert.equal(notified.length, 1);
   });
 });

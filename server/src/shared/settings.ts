@@ -161,24 +161,11 @@ export const reloadKeys = [
  * settings, never a repository's `.vscode/settings.json`: they choose which file native llama.cpp
  * parses (model), which GPU code runs (gpu, gpuLayers) and how much memory and CPU it takes
  * (contextSize, threads), and where the code goes (engine: a repository must never send the
- * user's code to another server) and what is done to that server (remote.*). package.json gives
- * each `"scope": "machine"`, and VS Code then ignores workspace and folder values of them (a unit
- * test checks the two agree).
+ * user's code to another server) and what is done to that server (remote.*): every setting that
+ * needs a reload, and remote.controlSleep. package.json gives each `"scope": "machine"`, and VS
+ * Code then ignores workspace and folder values of them (a unit test checks the two agree).
  */
-export const machineScopedKeys = [
-  'engine',
-  'model',
-  'gpu',
-  'gpuLayers',
-  'contextSize',
-  'threads',
-  'remote.kind',
-  'remote.controlSleep',
-  'remote.model',
-  'chat.model',
-  'remote.chatModel',
-  'completion.draftModel',
-] as const;
+export const machineScopedKeys = [...reloadKeys, 'remote.controlSleep'] as const;
 
 export interface NormalizedSettings {
   settings: Settings;

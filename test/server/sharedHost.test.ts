@@ -19,7 +19,7 @@ import {
   type TokenFigures,
 } from '../../server/src/shared/protocol';
 import { largeModel, tinyModel } from '../fixtures/models';
-import { isAlive } from '../fixtures/processes';
+import { hostPidsOf, isAlive } from '../fixtures/processes';
 import { until } from '../fixtures/until';
 import { testHooksEnv } from '../../server/src/shared/testHooks';
 import { startServer, type TestServer } from './lspClient';
@@ -70,22 +70,6 @@ function chat(server: TestServer, sessionId: string, message: string): Promise<C
   return server.connection.sendRequest(ChatRequest.type, { sessionId, message });
 }
 
-/** Model host processes started for this rendezvous folder (from /proc: their environment names it). */
-function hostPids(dir: string): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const environ = readFileSync(`/proc/${name}/environ`, 'utf8').split('\0');
-      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8');
-      if (cmdline.includes('host.js') && environ.includes(`LOCAL_LLM_HOST_DIR=${dir}`)) pids.push(Number(name));
-    } catch {
-      // Gone meanwhile, or not ours.
-    }
-  }
-  return pids;
-}
-
 /** Everything the model hosts of this rendezvous folder wrote to their logs, for a failure's message. */
 function hostLogs(dir: string): string {
   return readdirSync(dir)
@@ -118,7 +102,7 @@ describe('three windows with the same model', { skip: linuxOnly }, () => {
   after(async () => {
     await stopAll(servers);
     await until(
-      () => hostPids(dir),
+      () => hostPidsOf(dir),
       (pids) => pids.length === 0,
       'the host to leave after the last window',
     );
@@ -129,7 +113,7 @@ describe('three windows with the same model', { skip: linuxOnly }, () => {
     const ready = await Promise.all(servers.map((s) => s.waitForState('ready')));
     const pids = new Set(ready.map((s) => s.memory.hostPid));
     assert.equal(pids.size, 1, `one host pid: ${[...pids].join(' ')}`);
-    assert.deepEqual(hostPids(dir), [...pids]);
+    assert.deepEqual(hostPidsOf(dir), [...pids]);
     const statuses = await until(
       () => Promise.all(servers.map((s) => s.status())),
       (all) => all.every((s) => s.sharing?.otherWindows === 2),
@@ -258,7 +242,7 @@ describe('a window that goes, a host that crashes', { skip: linuxOnly }, () => {
     const [sb, sc] = await Promise.all([b.status(), c.status()]);
     assert.equal(sb.sharing?.hostLoads, 1, 'the new host loaded once for both');
     assert.equal(sb.memory.hostPid, sc.memory.hostPid);
-    assert.deepEqual(hostPids(dir), [sb.memory.hostPid]);
+    assert.deepEqual(hostPidsOf(dir), [sb.memory.hostPid]);
   });
 
   it('a window that restarts its server finds the model still loaded (Restart Server, a reload)', async () => {
@@ -288,7 +272,7 @@ describe('a window that goes, a host that crashes', { skip: linuxOnly }, () => {
       'the host to exit after the grace period',
       20_000,
     );
-    assert.deepEqual(hostPids(dir), []);
+    assert.deepEqual(hostPidsOf(dir), []);
     assert.deepEqual(
       readdirSync(dir).filter((f) => f.endsWith('.sock') || f.endsWith('.lock')),
       [],
@@ -321,7 +305,7 @@ describe('a crashed shared host is restarted once', { skip: linuxOnly }, () => {
     const pids = new Set(back.map((s) => s.memory.hostPid));
     assert.equal(pids.size, 1, `one new host: ${[...pids].join(' ')}`);
     assert.ok(!pids.has(pid));
-    assert.deepEqual(hostPids(dir), [...pids], 'exactly one host process');
+    assert.deepEqual(hostPidsOf(dir), [...pids], 'exactly one host process');
     const statuses = await until(
       () => Promise.all(servers.map((s) => s.status())),
       (all) => all.every((s) => s.sharing?.otherWindows === 2),
@@ -340,14 +324,14 @@ describe('a crashed shared host is restarted once', { skip: linuxOnly }, () => {
       servers.map((s) => s.waitFor((x) => x.counters.hostCrashes === 2 && x.state === 'error', 'error after the second crash', 30_000)),
     );
     for (const s of failed) assert.match(s.error ?? '', /killed.*not restarted on its own again; the next request starts it\.$/);
-    assert.deepEqual(hostPids(dir), [], 'nobody started a host');
+    assert.deepEqual(hostPidsOf(dir), [], 'nobody started a host');
     // A request in one window starts one host; the others follow it.
     assert.ok(Array.isArray(await complete(servers[1], 'file:///work/again.ts')));
     const back = await Promise.all(
       servers.map((s) => s.waitFor((x) => x.counters.hostCrashes === 2 && x.state === 'ready', 'ready after the request', 30_000)),
     );
     assert.equal(new Set(back.map((s) => s.memory.hostPid)).size, 1);
-    assert.equal(hostPids(dir).length, 1);
+    assert.equal(hostPidsOf(dir).length, 1);
   });
 });
 
@@ -368,7 +352,7 @@ describe('deep sleep of a shared host', { skip: linuxOnly }, () => {
       );
       // What is left is the standby of the deep sleep (host/standby.ts): a new process without the model.
       const [standby] = await until(
-        () => hostPids(dir),
+        () => hostPidsOf(dir),
         (pids) => pids.length === 1,
         'the standby host',
       );
@@ -386,7 +370,7 @@ describe('deep sleep of a shared host', { skip: linuxOnly }, () => {
       assert.equal(woke.state, 'ready');
       const followed = await a.waitForState('ready', 30_000);
       assert.equal(followed.memory.hostPid, woke.memory.hostPid);
-      assert.deepEqual(hostPids(dir), [woke.memory.hostPid]);
+      assert.deepEqual(hostPidsOf(dir), [woke.memory.hostPid]);
       assert.equal(woke.memory.hostPid, standby, 'the wake attached to the standby');
       const statuses = await until(
         () => Promise.all(servers.map((s) => s.status())),
@@ -441,7 +425,7 @@ describe('a wake that meets the shared host on its way out (deep sleep)', { skip
       // A follows the wake onto the same new host, and B stays awake.
       const followed = await a.waitForState('ready', 30_000);
       assert.equal(followed.memory.hostPid, ready.memory.hostPid);
-      assert.deepEqual(hostPids(dir), [ready.memory.hostPid]);
+      assert.deepEqual(hostPidsOf(dir), [ready.memory.hostPid]);
       assert.equal((await b.status()).state, 'ready');
       assert.ok(Array.isArray(await complete(b, 'file:///work/race.ts')));
     } finally {
@@ -462,7 +446,7 @@ describe('windows with other settings', { skip: linuxOnly }, () => {
       servers.push(await startServer(settings({ contextSize: 512 }), { env: { LOCAL_LLM_RUNTIME_DIR: dir } }));
       const second: ModelStatus = await servers[1].waitForState('ready');
       assert.notEqual(second.memory.hostPid, first.memory.hostPid);
-      assert.equal(hostPids(dir).length, 2);
+      assert.equal(hostPidsOf(dir).length, 2);
       assert.match(second.sharing?.notShared ?? '', /contextSize 1024 \(here 512\)/);
       assert.equal(second.sharing?.otherWindows, 0);
     } finally {

@@ -13,7 +13,8 @@ import { before, describe, it } from 'node:test';
 import { InlineCompletionRequest, type InlineCompletionItem } from 'vscode-languageserver-protocol/node';
 import { SleepRequest, type ModelStatus } from '../../server/src/shared/protocol';
 import { tinyModel, tinyRoundTripModel } from '../fixtures/models';
-import { isAlive } from '../fixtures/processes';
+import { hostPidsOf, isAlive } from '../fixtures/processes';
+import { until } from '../fixtures/until';
 import { startServer, type TestServer } from './lspClient';
 
 const docText = 'function add(a: number, b: number) {\n  return \n}\n';
@@ -34,22 +35,6 @@ function settings(extra: Record<string, unknown> = {}): Record<string, unknown> 
     completion: { debounceMs: 0, maxTokens: 8, maxLines: 2 },
     ...extra,
   };
-}
-
-/** Model host processes of this rendezvous folder (their environment names it). */
-function hostPids(dir: string): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const environ = readFileSync(`/proc/${name}/environ`, 'utf8').split('\0');
-      const cmdline = readFileSync(`/proc/${name}/cmdline`, 'utf8');
-      if (cmdline.includes('host.js') && environ.includes(`LOCAL_LLM_HOST_DIR=${dir}`)) pids.push(Number(name));
-    } catch {
-      // Gone meanwhile, or not ours to read.
-    }
-  }
-  return pids;
 }
 
 /** What a process maps and holds open: the paths of its mappings and of its file descriptors. */
@@ -77,16 +62,6 @@ function hostLog(dir: string): string {
     .join('');
 }
 
-async function until<T>(read: () => Promise<T> | T, ok: (value: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}; last: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 function complete(server: TestServer, uri: string): Promise<InlineCompletionItem[] | null> {
   server.open(uri, docText);
   return server.connection.sendRequest(InlineCompletionRequest.type, {
@@ -111,7 +86,7 @@ async function sleepIntoStandby(dir: string, extra: Record<string, unknown> = {}
     'the old host to exit',
   );
   const [standby] = await until(
-    () => hostPids(dir),
+    () => hostPidsOf(dir),
     (pids) => pids.length === 1,
     'one standby host',
   );
@@ -128,7 +103,7 @@ async function sleepIntoStandby(dir: string, extra: Record<string, unknown> = {}
 async function stopAndCheckNothingLeft(server: TestServer, dir: string): Promise<void> {
   if (server.process.exitCode === null && server.process.signalCode === null) await server.stop();
   await until(
-    () => hostPids(dir),
+    () => hostPidsOf(dir),
     (pids) => pids.length === 0,
     'no host process left',
     30_000,
@@ -219,7 +194,7 @@ describe('the standby host of a deep sleep', { skip: linuxOnly }, () => {
         (alive) => !alive,
         'the host to exit',
       );
-      assert.deepEqual(hostPids(dir), [], 'with the standby off, a deep sleep leaves nothing');
+      assert.deepEqual(hostPidsOf(dir), [], 'with the standby off, a deep sleep leaves nothing');
     } finally {
       await stopAndCheckNothingLeft(server, dir);
     }

@@ -228,6 +228,9 @@ describe('Local LLM in a real VS Code workbench', { timeout: 12 * 60_000 }, () =
       const quickInput = s.page.locator('.quick-input-widget');
       // First the job (#25): one model for completions and chat, as before.
       await quickInput.locator('.monaco-list-row', { hasText: 'Completions and chat' }).click();
+      // The list of models is longer than the rows shown (pairs, presets, cached files): filter it.
+      await quickInput.locator('.quick-input-title', { hasText: 'Completions and chat' }).waitFor({ timeout: 30_000 });
+      await quickInput.locator('input.input').fill('Choose a GGUF file');
       await quickInput.locator('.monaco-list-row', { hasText: 'Choose a GGUF file' }).click();
       // code-server's file dialog is a quick input that takes a typed path.
       const pathInput = quickInput.locator('input.input');

@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'mocha';
 import * as vscode from 'vscode';
 import type { LocalLlmApi } from '../../../client/src/api';
 import { escapeMarkdown } from '../../../client/src/status/render';
-import { api, delay, extension, waitForStatus } from './helpers';
+import { api, delay, waitForStatus } from './helpers';
 
 const config = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('localLlm');
 
@@ -40,11 +40,6 @@ describe('model roles', function () {
   const chatCopy = path.join(os.tmpdir(), `local-llm-roles-chat-${process.pid}.gguf`);
 
   before(async function () {
-    const properties = (
-      extension().packageJSON as { contributes: { configuration: Array<{ properties: Record<string, unknown> }> } }
-    ).contributes.configuration.flatMap((c) => Object.keys(c.properties));
-    // The chat model setting comes with the server side of model roles; without it there is nothing to write.
-    if (!properties.includes('localLlm.chat.model')) this.skip();
     llm = await api();
     await waitForStatus(llm, (s) => s.state === 'ready', 'ready model');
     originalModel = userValue('model');

@@ -1,6 +1,5 @@
 // The language server's wiring: the connection, the settings, the gate and its driver, and the
 // list of features, each of which registers its own handlers and capabilities.
-import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import {
   TextDocumentSyncKind,
@@ -24,7 +23,7 @@ import { systemClock } from './shared/clock';
 import { WorkspaceFeature } from './workspace/workspaceFeature';
 import type { InitializationOptions } from './shared/protocol';
 import { isRemoteEngine, needsReload, normalizeSettings, type Settings } from './shared/settings';
-import type { TestHooks } from './shared/testHooks';
+import { waitForFile, type TestHooks } from './shared/testHooks';
 
 const serverInfo = { name: 'local-llm', version: '0.1.0' };
 
@@ -181,17 +180,6 @@ export function startServer(connection: Connection, { hostPath = path.join(__dir
 
   documents.listen(connection);
   connection.listen();
-}
-
-/**
- * The loadGateFile hook (tests only): each load waits for the file (at most 60 s) before it
- * reaches the model host, so that a test can time a wake against another window's sleep.
- */
-function waitForFile(file: string): () => Promise<void> {
-  return async () => {
-    const deadline = Date.now() + 60_000;
-    while (!existsSync(file) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-  };
 }
 
 /**

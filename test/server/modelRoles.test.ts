@@ -5,12 +5,13 @@
 // timings or text.
 // Run: npm run build && node --import tsx --test --test-concurrency=1 test/server/modelRoles.test.ts
 import * as assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { InlineCompletionRequest, type InlineCompletionItem } from 'vscode-languageserver-protocol/node';
 import { ChatRequest, SleepRequest, type ChatResult, type ModelStatus } from '../../server/src/shared/protocol';
+import { testHooksEnv } from '../../server/src/shared/testHooks';
 import { cachedModel, tinyOptions } from '../fixtures/models';
 import { until } from '../fixtures/until';
 import { startServer, type TestServer } from './lspClient';
@@ -168,6 +169,50 @@ describe('a completion model and a chat model in one host', { skip: linuxOnly },
     assert.match(order ?? '', /Loaded the completion model \(tiny-completion\) first/);
     await chat(server, 'And now?');
     assert.equal((await server.status()).lastChat?.model, 'tiny-chat');
+  });
+});
+
+describe('after a deep sleep, a request is answered by its own model while the other still loads', { skip: linuxOnly }, () => {
+  it('a keystroke gets the completion model in the new host before the chat model is loaded; a chat question then gets the chat model', async () => {
+    const completionModel = await cachedModel(completionOptions);
+    const chatModel = await cachedModel(chatOptions);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'llm-roles-gate-'));
+    // The model loaded behind the other waits for this file (a host test hook); the very first
+    // load answers only once both are loaded, so the file is there until then.
+    const gate = path.join(dir, 'second-load');
+    writeFileSync(gate, '');
+    const server = await startServer(settings(completionModel, chatModel, { sleepMode: 'deep' }), {
+      env: { LOCAL_LLM_RUNTIME_DIR: dir, ...testHooksEnv({ hostSecondLoadGateFile: gate }) },
+    });
+    try {
+      const first = hostPidOf(await server.waitForState('ready'));
+      rmSync(gate);
+      await server.connection.sendRequest(SleepRequest.type);
+      await until(
+        () => alive(first),
+        (running) => !running,
+        'the deep sleep to end the host',
+      );
+      assert.ok(Array.isArray(await complete(server)));
+      const awake = await server.status();
+      assert.equal(awake.lastCompletion?.model, 'tiny-completion');
+      // Named from the chat model's last load (kept in the state folder), not waited for.
+      assert.equal(awake.chatModel?.name, 'tiny-chat');
+      const host = hostPidOf(awake);
+      assert.notEqual(host, first);
+      assert.deepEqual(
+        mappedModels(host),
+        [completionModel],
+        `the completion was answered while the chat model waited to load\n${server.logs.join('\n')}`,
+      );
+      writeFileSync(gate, '');
+      await chat(server, 'Now the chat model?');
+      assert.equal((await server.status()).lastChat?.model, 'tiny-chat');
+      assert.deepEqual(mappedModels(host), [chatModel, completionModel].sort());
+    } finally {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -2,7 +2,7 @@
 // detached, as the host that every window of the user with the same model and settings shares
 // through a socket (sharedHost.ts). If llama.cpp aborts, only this process dies.
 import { errorMessage, errorStack } from '../shared/errors';
-import { readTestHooks } from '../shared/testHooks';
+import { readTestHooks, waitForFile } from '../shared/testHooks';
 import { LlamaEngine } from './llama/llamaEngine';
 import { hostKey, rendezvousPaths, type HostIdentity } from '../shared/rendezvous';
 import { SharedHost } from './sharedHost';
@@ -36,6 +36,7 @@ const sharedDir = process.env['LOCAL_LLM_HOST_DIR'];
 const engine = new LlamaEngine({
   log: (line) => logLine(line),
   ...(hooks.hostDraftConfidence !== undefined ? { draftConfidence: hooks.hostDraftConfidence } : {}),
+  ...(hooks.hostSecondLoadGateFile !== undefined ? { secondLoadGate: waitForFile(hooks.hostSecondLoadGateFile) } : {}),
   ...(sharedDir ? { trace: (line: string) => log(`${new Date().toISOString()} ${line}`) } : {}),
 });
 engine.ready().catch((err: unknown) => {

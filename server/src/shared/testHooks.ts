@@ -11,6 +11,10 @@
 //   hostWindowStates  the host: false = a window switch evaluates the prompt again (a baseline)
 //   hostDraftConfidence the host: the draft model's confidence gate (0 to 1; random-weight test
 //                     models are never as sure as a real one, so their drafts need 0)
+//   hostSecondLoadGateFile the host: with two models, the one loaded behind the other waits (at
+//                     most 60 s) until this file exists, so a test can see a request answered first
+
+import { existsSync } from 'node:fs';
 
 export interface TestHooks {
   loadGateFile?: string;
@@ -19,6 +23,7 @@ export interface TestHooks {
   hostPriority?: boolean;
   hostWindowStates?: boolean;
   hostDraftConfidence?: number;
+  hostSecondLoadGateFile?: string;
 }
 
 export const testHooksVariable = 'LOCAL_LLM_TEST_HOOKS';
@@ -45,7 +50,17 @@ export function readTestHooks(env: NodeJS.ProcessEnv = process.env): TestHooks {
   if (typeof value['hostWindowStates'] === 'boolean') hooks.hostWindowStates = value['hostWindowStates'];
   const confidence = value['hostDraftConfidence'];
   if (typeof confidence === 'number' && confidence >= 0 && confidence <= 1) hooks.hostDraftConfidence = confidence;
+  const secondGate = value['hostSecondLoadGateFile'];
+  if (typeof secondGate === 'string' && secondGate !== '') hooks.hostSecondLoadGateFile = secondGate;
   return hooks;
+}
+
+/** A gate hook's wait: until `file` exists, at most 60 s. */
+export function waitForFile(file: string): () => Promise<void> {
+  return async () => {
+    const deadline = Date.now() + 60_000;
+    while (!existsSync(file) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  };
 }
 
 /** The environment entry that sets `hooks` for a process a test or benchmark starts. */

@@ -44,6 +44,8 @@ export interface EngineOptions {
   trace?: (line: string) => void;
   /** The draft model's confidence gate (draftModel.ts); the product's own when absent. */
   draftConfidence?: number;
+  /** Tests only: what the model loaded behind the other waits for first (testHooks.ts). */
+  secondLoadGate?: () => Promise<void>;
 }
 
 /** One load and what belongs to it alone. */
@@ -68,6 +70,7 @@ export class LlamaEngine {
   /** The last load named a chat model of its own: chat never falls back to the completion model. */
   private twoModels = false;
   private readonly roleResults = new RoleResults();
+  private readonly secondLoadGate: (() => Promise<void>) | undefined;
   /** Why a role's model, loaded behind the other, failed: its requests answer this sentence. */
   private readonly roleErrors = new Map<SequenceKind, EngineError>();
   /** Loads, unloads, state saves and disposal run alone; each sequence's generations in its own lane. */
@@ -84,6 +87,7 @@ export class LlamaEngine {
     // Imported at once, so the RSS measured before the first load already includes the library
     // and what a sleep gives back is the model alone.
     this.loader = new LlamaLoader(this.log, options.draftConfidence);
+    this.secondLoadGate = options.secondLoadGate;
   }
 
   /** Resolves once node-llama-cpp is imported; rejects when it cannot be. */
@@ -138,9 +142,19 @@ export class LlamaEngine {
   restoreSaved(kind: SequenceKind): Promise<void> {
     const current = this.loadOf(kind);
     if (!current?.states.pending(kind)) return Promise.resolve();
-    return this.queue.run(async () => {
+    return this.restoreTask(kind, async () => {
       if (this.loadOf(kind) === current) await current.states.restore(kind);
     });
+  }
+
+  /**
+   * Runs a restore of `kind`'s saved state. With one model the two sequences share a context, so
+   * it runs alone (a state load must not overlap the other sequence's decode); with two models
+   * (#25) each has a context of its own, and it waits only for its own lane, never for the other
+   * model still loading behind.
+   */
+  private restoreTask(kind: SequenceKind, task: () => Promise<void>): Promise<void> {
+    return this.twoModels ? this.queue.lane(kind, task) : this.queue.run(task);
   }
 
   /** Fill in the middle. Aborting `signal` stops it; one aborted while it waits answers at once. */
@@ -250,7 +264,8 @@ export class LlamaEngine {
    * #25: loads the model that `plan` names first, alone (it frees whatever was loaded before), and
    * answers once it is ready; the other loads behind it in its own sequence's lane, so that the
    * first one's requests run beside that load and the other's wait for it. The answer describes
-   * the other as its last load of the same file did; a first load waits for both.
+   * the other as its last load of the same file did (kept across a deep sleep in the state
+   * folder); only a load that never had the other's answer waits for both.
    */
   private async loadBoth(params: LoadParams, plan: RolePlan, stop: AbortSignal): Promise<LoadResult> {
     let second: Promise<LoadResult> | null = null;
@@ -258,7 +273,10 @@ export class LlamaEngine {
       const result = await this.loadRole(params, plan, plan.first, stop, () => this.disposeLoaded());
       this.log(`Loaded the ${plan.first} model (${result.name}) first; the ${plan.second} model loads behind it.`);
       // Queued from inside the first load: before any request that its answer lets in.
-      second = this.queue.lane(plan.second, () => this.loadRole(params, plan, plan.second, stop, async () => undefined));
+      second = this.queue.lane(plan.second, async () => {
+        await this.secondLoadGate?.();
+        return this.loadRole(params, plan, plan.second, stop, async () => undefined);
+      });
       return result;
     });
     const behind: Promise<LoadResult> = second ?? Promise.reject(new EngineError('The model host is shutting down.'));
@@ -267,7 +285,7 @@ export class LlamaEngine {
       this.roleErrors.set(plan.second, sentence);
       this.log(`The ${plan.second} model could not be loaded: ${sentence.message}`);
     });
-    const other = this.roleResults.known(plan.second, plan.paths[plan.second]) ?? (await behind);
+    const other = (await this.roleResults.known(plan.second, params, plan.paths[plan.second])) ?? (await behind);
     const completion = plan.first === 'completion' ? first : other;
     const chat = plan.first === 'chat' ? first : other;
     return { ...completion, fallbackReason: first.fallbackReason, chatModel: chatPart(chat) };
@@ -291,7 +309,7 @@ export class LlamaEngine {
     const load = { model, prompt: new InfillPrompt(model), states };
     if (kind === 'chat') this.chatLoad = load;
     else this.current = load;
-    this.roleResults.remember(kind, modelPath, model.result);
+    await this.roleResults.remember(kind, params, modelPath, model.result);
     return model.result;
   }
 
@@ -327,12 +345,10 @@ export class LlamaEngine {
     const stop = controller.signal;
     let started = false;
     if (this.loadOf(kind)?.states.pending(kind)) {
-      this.queue
-        .run(async () => {
-          const current = this.loadOf(kind);
-          if (current && !stop.aborted) await current.states.restore(kind);
-        })
-        .catch((err: unknown) => this.logRestoreFailure(kind, err));
+      this.restoreTask(kind, async () => {
+        const current = this.loadOf(kind);
+        if (current && !stop.aborted) await current.states.restore(kind);
+      }).catch((err: unknown) => this.logRestoreFailure(kind, err));
     }
     const queued = this.queue.lane(kind, () => {
       if (stop.aborted) return Promise.resolve(aborted);

@@ -4,12 +4,14 @@
 // chat question (until its first streamed piece), each also until the host holds both models.
 // One model for both against two, side by side. Which files the host holds is read from its
 // memory map (llama.cpp maps the model file).
-import { readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, statSync } from 'node:fs';
+import * as path from 'node:path';
 import type { ModelStatus } from '../server/src/shared/protocol';
 import { cachedModel, largeOptions } from '../scripts/dev/models';
 import { serverSettings } from './lib/config';
 import { count, type BenchContext, type BenchOutcome } from './lib/context';
 import { chat, close, complete, sleep, startServer, type TestServer } from './lib/lsp';
+import { shapeChoice } from './lib/benchModel';
 import { loadAverage, resultHeader, writeResult } from './lib/results';
 import { median, round } from './lib/stats';
 import { mib, printTable } from './lib/table';
@@ -155,10 +157,20 @@ async function measureArm(ctx: BenchContext, arm: Arm, chatModel: string, reps: 
   return figures;
 }
 
+/**
+ * With a shape (--shape), the chat model is a second file of the same shape: a copy (never a hard
+ * link, which would share one inode's page cache), made once beside it.
+ */
+function chatCopyOf(model: string): string {
+  const copy = model.replace(/\.gguf$/, '-chat-copy.gguf');
+  if (!existsSync(copy) || statSync(copy).size !== statSync(model).size) copyFileSync(model, copy);
+  return copy;
+}
+
 export async function runTwoModels(ctx: BenchContext): Promise<BenchOutcome> {
   const header = resultHeader('twoModels', loadAverage());
   const reps = count(ctx, Number(process.env['BENCH_TWO_MODELS_REPS'] ?? 3), 1);
-  const chatModel = await cachedModel({ ...largeOptions, name: 'large-random-chat', seed: 3 });
+  const chatModel = shapeChoice() ? chatCopyOf(ctx.largeModel) : await cachedModel({ ...largeOptions, name: 'large-random-chat', seed: 3 });
   const arms: Arm[] = ['one model', 'two models'];
   const results = {} as Record<Arm, ArmFigures>;
   for (const arm of arms) results[arm] = await measureArm(ctx, arm, chatModel, reps);
@@ -173,7 +185,7 @@ export async function runTwoModels(ctx: BenchContext): Promise<BenchOutcome> {
     ['chat wake, until every model is loaded (ms, median)', (f) => med(f.allLoadedAfterChatMs)],
   ];
   printTable(
-    `Two models against one (large test model x2, ${reps} deep wakes each way)`,
+    `Two models against one (${shapeChoice() ? `${path.basename(ctx.largeModel)} and a copy` : 'large test model x2'}, ${reps} deep wakes each way)`,
     ['figure', ...arms],
     rows.map(([name, read]) => [name, ...arms.map((arm) => read(results[arm]))]),
   );

@@ -97,6 +97,7 @@ describe('inline completions', () => {
     const log = reports(llm, uri);
     try {
       // Random weights may write nothing usable, or one suggestion only, at one spot; a few spots make it certain enough.
+      const kept: string[] = [];
       for (let attempt = 0; attempt < 8; attempt++) {
         await newLine(`next${attempt}`);
         // Typed, not edited: VS Code asks for ghost text on its own (an automatic request).
@@ -132,11 +133,18 @@ describe('inline completions', () => {
         const after = editor.document.getText();
         assert.notEqual(after, before, 'Commit inserted the suggestion Show Next selected');
         const inserted = after.slice(offset, offset + after.length - before.length);
-        assert.equal(inserted, cycled.texts[1], `inserted ${JSON.stringify(inserted)}, candidates ${JSON.stringify(cycled.texts)}`);
+        assert.ok(cycled.texts.includes(inserted), `inserted ${JSON.stringify(inserted)}, candidates ${JSON.stringify(cycled.texts)}`);
+        // VS Code moves to the next item once the explicit list is in; on a busy machine it may
+        // still select from the list it had (one item), and commit then inserts the first: that
+        // attempt shows nothing of ours, so another place is tried.
+        if (inserted !== cycled.texts[1]) {
+          kept.push(`attempt ${attempt}: Show Next kept the first of ${cycled.items}`);
+          continue;
+        }
         assert.notEqual(inserted, shown.texts[0]);
         return;
       }
-      assert.fail(`Show Next never offered two suggestions in 8 attempts; reports: ${JSON.stringify(log.seen)}`);
+      assert.fail(`Show Next never showed a second suggestion in 8 attempts (${kept.join('; ')}); reports: ${JSON.stringify(log.seen)}`);
     } finally {
       log.dispose();
     }

@@ -219,29 +219,20 @@ export function normalizeSettings(raw: unknown): NormalizedSettings {
     return fallback;
   };
 
-  const modelRef = (key: string, fallback: string): string => {
+  /** A text setting, trimmed; anything else is refused with what it must be and what is done instead. */
+  const text = (key: string, fallback: string, mustBe: string, otherwise: string): string => {
     const v = pick(key);
     if (v === undefined || v === null) return fallback;
     if (typeof v === 'string') return v.trim();
-    problems.push(`localLlm.${key} must be a file path or an hf: URI, not ${JSON.stringify(v)}; none is used.`);
+    problems.push(`localLlm.${key} must be ${mustBe}, not ${JSON.stringify(v)}; ${otherwise}.`);
     return fallback;
   };
+  const modelRef = (key: string, fallback: string, otherwise: string): string =>
+    text(key, fallback, 'a file path or an hf: URI', otherwise);
 
   const d = defaultSettings;
-  let model = d.model;
-  const rawModel = pick('model');
-  if (typeof rawModel === 'string') model = rawModel.trim();
-  else if (rawModel !== undefined && rawModel !== null) {
-    problems.push(`localLlm.model must be a file path or an hf: URI, not ${JSON.stringify(rawModel)}; no model is set.`);
-  }
-  let chatModel = d.chat.model;
-  const rawChatModel = pick('chat.model');
-  if (typeof rawChatModel === 'string') chatModel = rawChatModel.trim();
-  else if (rawChatModel !== undefined && rawChatModel !== null) {
-    problems.push(
-      `localLlm.chat.model must be a file path or an hf: URI, not ${JSON.stringify(rawChatModel)}; the completion model serves chat.`,
-    );
-  }
+  const model = modelRef('model', d.model, 'no model is set');
+  const chatModel = modelRef('chat.model', d.chat.model, 'the completion model serves chat');
 
   let gpuLayers: Settings['gpuLayers'] = d.gpuLayers;
   const rawLayers = pick('gpuLayers');
@@ -276,20 +267,8 @@ export function normalizeSettings(raw: unknown): NormalizedSettings {
         `localLlm.engine must be "local" or the http(s) URL of a model server (${problem}), not ${JSON.stringify(rawEngine)}; using local.`,
       );
   }
-  let remoteModel = d.remote.model;
-  const rawRemoteModel = pick('remote.model');
-  if (typeof rawRemoteModel === 'string') remoteModel = rawRemoteModel.trim();
-  else if (rawRemoteModel !== undefined && rawRemoteModel !== null) {
-    problems.push(`localLlm.remote.model must be a model name, not ${JSON.stringify(rawRemoteModel)}; the server's first model is used.`);
-  }
-  let remoteChatModel = d.remote.chatModel;
-  const rawRemoteChatModel = pick('remote.chatModel');
-  if (typeof rawRemoteChatModel === 'string') remoteChatModel = rawRemoteChatModel.trim();
-  else if (rawRemoteChatModel !== undefined && rawRemoteChatModel !== null) {
-    problems.push(
-      `localLlm.remote.chatModel must be a model name, not ${JSON.stringify(rawRemoteChatModel)}; chat asks for localLlm.remote.model's.`,
-    );
-  }
+  const remoteModel = text('remote.model', d.remote.model, 'a model name', "the server's first model is used");
+  const remoteChatModel = text('remote.chatModel', d.remote.chatModel, 'a model name', "chat asks for localLlm.remote.model's");
 
   return {
     settings: {
@@ -313,7 +292,7 @@ export function normalizeSettings(raw: unknown): NormalizedSettings {
         maxMs: int('completion.maxMs', d.completion.maxMs),
         lookup: bool('completion.lookup', d.completion.lookup),
         candidates: int('completion.candidates', d.completion.candidates),
-        draftModel: modelRef('completion.draftModel', d.completion.draftModel),
+        draftModel: modelRef('completion.draftModel', d.completion.draftModel, 'none is used'),
       },
       context: {
         enabled: bool('context.enabled', d.context.enabled),

@@ -7,8 +7,7 @@
 import * as os from 'node:os';
 import { isRemoteModelRef } from '../shared/modelRef';
 import { noChatTemplateSentence, noFimSentence } from '../shared/modelRoles';
-import type { Backend, EngineStatus, ModelInfo, SharingStatus, TokenFigures } from '../shared/protocol';
-import type { DraftModelInfo } from '../shared/protocol';
+import type { Backend, DraftModelInfo, EngineStatus, ModelInfo, SharingStatus, TokenFigures } from '../shared/protocol';
 import { isRemoteEngine, type Settings } from '../shared/settings';
 import type { DriverCall, GateDriver, RequestKind } from './gate';
 import type { GenerationResult, HostStats, InfillParams, LoadParams, PrefillParams, PrefillResult, ChatTurnParams } from '../engine/types';

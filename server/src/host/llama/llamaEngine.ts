@@ -180,8 +180,10 @@ export class LlamaEngine {
     });
   }
 
-  /** One chat answer over `params.messages`, each streamed piece of text passed to `onChunk`. */
-  /** `keepBytes`: what the chat states of other conversations may take (the windows' state allowance; 0 keeps none). */
+  /**
+   * One chat answer over `params.messages`, each streamed piece of text passed to `onChunk`.
+   * `keepBytes`: what the chat states of other conversations may take (the windows' state allowance; 0 keeps none).
+   */
   chat(params: ChatTurnParams, onChunk: (text: string) => void, signal: AbortSignal, keepBytes = 0): Promise<GenerationResult> {
     this.refuseWhileStopping();
     return this.generation('chat', signal, abortResult, (stop) => this.chatNow(params, onChunk, stop, keepBytes));

@@ -15,9 +15,7 @@ import {
 } from '../../client/src/status/baseModelSuggestion';
 import { defaultChatModel, keepChat, parseSelectRequest, presetFitsRole, valueForRole } from '../../client/src/commands/modelRoles';
 import { pairsFor, presetsFor, recommendModels } from '../../server/src/models/presets';
-
-const MB = 1024 * 1024;
-const GB = 1024 * MB;
+import { GB, MB, modelStatus } from './statusFixture';
 
 function model(name: string, over: Partial<ModelInfo> = {}): ModelInfo {
   return {
@@ -38,32 +36,13 @@ function figures(over: Partial<TokenFigures> = {}): TokenFigures {
 }
 
 function status(over: Partial<ModelStatus> = {}): ModelStatus {
-  return {
-    state: 'ready',
-    error: null,
-    notice: null,
+  return modelStatus({
     model: model('Qwen2.5 Coder 1.5B'),
-    sleepMode: 'deep',
     idleSecondsLeft: 250,
-    asleepSince: null,
-    lastSleepFreed: null,
-    inFlight: 0,
-    completionsEnabled: true,
-    memory: {
-      serverRssBytes: 80 * MB,
-      hostRssBytes: 3 * GB,
-      hostBaselineRssBytes: null,
-      hostPid: null,
-      vramUsedBytes: 4 * GB,
-      vramTotalBytes: 8 * GB,
-    },
-    counters: { loads: 1, sleeps: 0, wakes: 0, hostCrashes: 0, lastLoadMs: 1234, lastWakeMs: null },
+    memory: { hostRssBytes: 3 * GB, vramUsedBytes: 4 * GB, vramTotalBytes: 8 * GB },
     completions: { requests: 1, generated: 1, cacheHits: 0, superseded: 0 },
-    lastCompletion: null,
-    lastChat: null,
-    contextChunks: 0,
     ...over,
-  };
+  });
 }
 
 function tooltip(s: ModelStatus, over: Partial<StatusBarInput> = {}): string {

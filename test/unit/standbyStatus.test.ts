@@ -5,37 +5,16 @@ import { describe, it } from 'node:test';
 import type { ModelStatus } from '../../server/src/shared/protocol';
 import { renderStatus, type StatusBarInput } from '../../client/src/status/render';
 import { formatWakeBreakdown, parseWakeBreakdown, type WakeBreakdown } from '../../server/src/host/wakeBreakdown';
-
-const MB = 1024 * 1024;
+import { MB, modelStatus } from './statusFixture';
 
 function asleep(standbyRssBytes: number | null | undefined, over: Partial<ModelStatus> = {}): StatusBarInput {
-  const status: ModelStatus = {
+  const status = modelStatus({
     state: 'sleeping',
-    error: null,
-    notice: null,
-    model: null,
-    sleepMode: 'deep',
-    idleSecondsLeft: null,
     asleepSince: Date.now(),
-    lastSleepFreed: null,
-    inFlight: 0,
-    completionsEnabled: true,
-    memory: {
-      serverRssBytes: 80 * MB,
-      hostRssBytes: null,
-      hostBaselineRssBytes: null,
-      hostPid: null,
-      vramUsedBytes: null,
-      vramTotalBytes: null,
-      ...(standbyRssBytes !== undefined ? { standbyRssBytes } : {}),
-    },
+    memory: standbyRssBytes !== undefined ? { standbyRssBytes } : {},
     counters: { loads: 1, sleeps: 1, wakes: 0, hostCrashes: 0, lastLoadMs: 1234, lastWakeMs: null },
-    completions: { requests: 0, generated: 0, cacheHits: 0, superseded: 0 },
-    lastCompletion: null,
-    lastChat: null,
-    contextChunks: 0,
     ...over,
-  };
+  });
   return { client: 'running', status, receivedAt: 0, now: 0, crashes: 0, crashMessage: null, contextEnabled: true };
 }
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ModelState, ModelStatus } from '../../server/src/shared/protocol';
 import './vscodeStub';
+import { GB, MB, modelStatus } from './statusFixture';
 import { createCommands } from '../../client/src/commands/table';
 import { formatBytes, formatClock, formatDuration, formatMs, formatTimeSpan } from '../../server/src/shared/format';
 import {
@@ -16,15 +17,11 @@ import {
 
 const commandList = createCommands();
 
-const MB = 1024 * 1024;
-const GB = 1024 * MB;
 const now = new Date(2026, 10, 27, 10, 50, 0).getTime();
 
 function status(state: ModelState, over: Partial<ModelStatus> = {}): ModelStatus {
-  return {
+  return modelStatus({
     state,
-    error: null,
-    notice: null,
     model: {
       name: 'Tiny Coder',
       path: '/models/tiny.gguf',
@@ -35,27 +32,11 @@ function status(state: ModelState, over: Partial<ModelStatus> = {}): ModelStatus
       contextSize: 4096,
       hasFim: true,
     },
-    sleepMode: 'deep',
     idleSecondsLeft: state === 'ready' ? 250 : null,
     asleepSince: state === 'sleeping' ? new Date(2026, 10, 27, 10, 42, 0).getTime() : null,
-    lastSleepFreed: null,
-    inFlight: 0,
-    completionsEnabled: true,
-    memory: {
-      serverRssBytes: 80 * MB,
-      hostRssBytes: state === 'sleeping' ? null : 770 * MB,
-      hostBaselineRssBytes: null,
-      hostPid: null,
-      vramUsedBytes: 3 * GB,
-      vramTotalBytes: 24 * GB,
-    },
-    counters: { loads: 1, sleeps: 0, wakes: 0, hostCrashes: 0, lastLoadMs: 1234, lastWakeMs: null },
-    completions: { requests: 0, generated: 0, cacheHits: 0, superseded: 0 },
-    lastCompletion: null,
-    lastChat: null,
-    contextChunks: 0,
+    memory: { hostRssBytes: state === 'sleeping' ? null : 770 * MB, vramUsedBytes: 3 * GB, vramTotalBytes: 24 * GB },
     ...over,
-  };
+  });
 }
 
 function input(client: ClientState, s: ModelStatus | null, over: Partial<StatusBarInput> = {}): StatusBarInput {

@@ -350,4 +350,6 @@ log.addEventListener('click', (event) => {
 drawChips();
 redrawAll();
 setBusy(false);
+// Inert in the page's HTML, so nothing typed or clicked before this script ran is lost.
+element<HTMLDivElement>('composer').inert = false;
 post({ type: 'ready' });

@@ -451,6 +451,8 @@ export class Ctx implements CommandCtx, vscode.Disposable {
   async dispose(): Promise<void> {
     if (this.disposed) return;
     this.disposed = true;
+    // A turn that ended just before a reload or close is still being written: keep it.
+    await this.chatView.flushSaves();
     await this.stopServer();
     for (const d of this.extCleanup) d.dispose();
   }

@@ -8,7 +8,8 @@ export async function openChatPanel(page: Page, timeoutMs = 30_000): Promise<Fra
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     for (const frame of page.frames()) {
-      const input = await frame.$('#input').catch(() => null);
+      // The composer is inert until the page's script has run: a click before that would do nothing.
+      const input = await frame.$('#composer:not([inert]) #input').catch(() => null);
       if (input && (await input.isVisible().catch(() => false))) return frame;
     }
     await page.waitForTimeout(250);

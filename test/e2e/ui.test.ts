@@ -38,6 +38,22 @@ const waking = /LLM waking/;
 
 const compact = (text: string): string => text.replace(/\s+/g, '');
 
+/** Opens the chat panel's History, waits for a kept chat titled by `question`, and closes it again. */
+async function keptChatListed(chat: Frame, question: string, when: string): Promise<void> {
+  await chat.locator('#open-history').click();
+  const kept = chat.locator('#history-list li', { hasText: question });
+  try {
+    await kept.first().waitFor({ state: 'visible', timeout: 30_000 });
+  } catch {
+    const listed = await chat
+      .locator('#history')
+      .innerText()
+      .catch((err: unknown) => String(err));
+    assert.fail(`History does not list the chat "${question}" ${when}; it shows: ${listed}`);
+  }
+  await chat.locator('#close-history').click();
+}
+
 /** Reads until `done` holds or `timeoutMs` passes, and returns the last value read (the caller asserts on it). */
 async function pollUntil<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -276,17 +292,16 @@ describe('Local LLM in a real VS Code workbench', { timeout: 12 * 60_000 }, () =
       assert.ok(['stopped', 'done'].includes(turn.state), `the answer ended (${turn.state}: ${turn.note})`);
       const sent = await chat.locator('.turn.user').last().textContent();
       assert.match(sent ?? '', /primes\.py/, `the question's turn names the mentioned file: ${sent}`);
+      // Kept before the reload: the History list names it once its file is written.
+      await keptChatListed(chat, question, 'before the reload');
 
       // A reload is a new workbench: the chat page and the extension host start again.
       await s.page.reload();
       await waitForWorkbench(s.page);
       await s.status.waitFor({ state: 'visible', timeout: 90_000 });
       chat = await openChatPanel(s.page);
-      await chat.locator('#open-history').click();
-      const kept = chat.locator('#history-list li', { hasText: question });
-      await kept.first().waitFor({ state: 'visible', timeout: 30_000 });
+      await keptChatListed(chat, question, 'after the reload');
       await s.shot('08b-history-after-reload');
-      await chat.locator('#close-history').click();
     },
   );
 

@@ -152,6 +152,12 @@ describe('chat page', () => {
     assert.doesNotMatch(html, /\son[a-z]+=/i);
     assert.ok(html.includes(`content="${contentSecurityPolicy(parts)}"`));
   });
+
+  it('starts with the composer inert, so input before the script runs is not lost; the script is after it', () => {
+    const html = chatPage(parts);
+    assert.match(html, /<div id="composer" inert>/);
+    assert.ok(html.indexOf('id="composer"') < html.indexOf('<script'), 'the script comes after the composer it turns on');
+  });
 });
 
 describe('messages from the webview', () => {

@@ -48,7 +48,7 @@ export function chatPage(parts: ChatPageParts): string {
 </div>
 <div id="log" role="log" aria-live="polite"></div>
 <div id="banner" class="banner" role="status" hidden></div>
-<div id="composer">
+<div id="composer" inert>
   <div id="notice" class="notice" role="alert" hidden></div>
   <div id="chips" class="chips" aria-label="Mentions"></div>
   <div class="input-box">

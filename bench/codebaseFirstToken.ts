@@ -5,14 +5,23 @@
 // over its target the run says why: how long the index search took (the server's log line), how
 // many prompt tokens the retrieved chunks added (their text as localLlm/lastChatPrompt shows it,
 // counted by the model's own tokenizer: a turn stopped at its first token reports no figures of
-// its own), and what each of those tokens cost.
+// its own), and what each of those tokens cost. A third arm asks the @codebase question after its
+// draft was read ahead (localLlm/chatPrefill, as the panel does while the user pauses before Send):
+// its first token against the same two, and how long the read-ahead took (the pause it needs).
 //   npm run build && node --import tsx bench/run.ts codebaseFirstToken
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CancellationTokenSource } from 'vscode-languageserver-protocol/node';
-import { ChatRequest, LastChatPromptRequest, type LastChatPrompt, type TokenFigures } from '../server/src/shared/protocol';
+import {
+  ChatPrefillRequest,
+  ChatRequest,
+  LastChatPromptRequest,
+  type ChatPrefillResult,
+  type LastChatPrompt,
+  type TokenFigures,
+} from '../server/src/shared/protocol';
 import type { LlamaModel } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import { serverSettings, threads } from './lib/config';
 import { count, type BenchContext, type BenchOutcome } from './lib/context';
@@ -35,8 +44,14 @@ const questions = [
   'How does the model host decide which window goes first?',
 ];
 
+/** How a pair's question is asked: with @codebase, without, or with @codebase after its draft was read ahead. */
+type Arm = 'with' | 'without' | 'ahead';
+const arms: readonly Arm[] = ['with', 'without', 'ahead'];
+
 interface Turn {
   codebase: boolean;
+  /** The read-ahead of the draft before the send: its ms and figures; null for the other arms. */
+  readAhead: { ms: number; result: ChatPrefillResult } | null;
   question: string;
   /** Sent to first streamed piece, at the client. */
   firstTokenMs: number;
@@ -98,7 +113,14 @@ async function firstToken(server: TestServer, sessionId: string, message: string
   }
 }
 
-async function askOnce(server: TestServer, question: string, codebase: boolean, sessionId: string): Promise<Turn> {
+async function askOnce(server: TestServer, question: string, codebase: boolean, sessionId: string, readFirst = false): Promise<Turn> {
+  let readAhead: Turn['readAhead'] = null;
+  if (readFirst) {
+    const started = performance.now();
+    const result = await server.connection.sendRequest(ChatPrefillRequest.type, { sessionId, message: question, codebase });
+    if (result.skipped) throw new Error(`The draft was not read ahead: ${result.skipped}`);
+    readAhead = { ms: performance.now() - started, result };
+  }
   const logsFrom = server.logs.length;
   const firstTokenMs = await firstToken(server, sessionId, question, codebase);
   if (firstTokenMs === null) throw new Error(`No token streamed for "${question}".`);
@@ -109,6 +131,7 @@ async function askOnce(server: TestServer, question: string, codebase: boolean, 
   if (codebase && queryMs === null) throw new Error('The server did not log how long the @codebase search took.');
   return {
     codebase,
+    readAhead,
     question,
     firstTokenMs,
     queryMs,
@@ -141,7 +164,7 @@ export async function runCodebaseFirstToken(ctx: BenchContext): Promise<BenchOut
   const workspace = snapshotWorkspace();
   const storageDir = mkdtempSync(path.join(os.tmpdir(), 'bench-codebase-storage-'));
   const server = await startServer(serverSettings(ctx.largeModel, { contextSize }), { storageDir, workspaceFolders: [workspace.dir] });
-  const turns: Array<{ with: Turn; without: Turn }> = [];
+  const turns: Array<Record<Arm, Turn>> = [];
   let indexed: number;
   try {
     await server.waitForState('ready', 180_000);
@@ -152,18 +175,15 @@ export async function runCodebaseFirstToken(ctx: BenchContext): Promise<BenchOut
     await askOnce(server, 'What does this project do?', true, 'warm-with');
     for (let i = 0; i < pairs; i++) {
       const question = questions[i % questions.length];
-      const order = i % 2 === 0 ? [true, false] : [false, true];
-      const pair: Partial<Record<'with' | 'without', Turn>> = {};
-      for (const codebase of order) {
-        const turn = await askOnce(server, question, codebase, `pair-${i}-${codebase ? 'with' : 'without'}`);
-        pair[codebase ? 'with' : 'without'] = turn;
-      }
-      turns.push({ with: pair.with!, without: pair.without! });
-      const w = pair.with!;
-      const wo = pair.without!;
+      const order = i % 2 === 0 ? arms : [...arms].reverse();
+      const pair: Partial<Record<Arm, Turn>> = {};
+      for (const arm of order) pair[arm] = await askOnce(server, question, arm !== 'without', `pair-${i}-${arm}`, arm === 'ahead');
+      const set = pair as Record<Arm, Turn>;
+      turns.push(set);
       process.stdout.write(
-        `  pair ${i + 1}: with ${Math.round(w.firstTokenMs)} ms (${w.retrievedChunks} chunks, search ${round(w.queryMs ?? 0, 1)} ms), ` +
-          `without ${Math.round(wo.firstTokenMs)} ms\n`,
+        `  pair ${i + 1}: with ${Math.round(set.with.firstTokenMs)} ms (${set.with.retrievedChunks} chunks, search ${round(set.with.queryMs ?? 0, 1)} ms), ` +
+          `without ${Math.round(set.without.firstTokenMs)} ms, read ahead ${Math.round(set.ahead.firstTokenMs)} ms ` +
+          `(after a read-ahead of ${Math.round(set.ahead.readAhead?.ms ?? 0)} ms, ${set.ahead.readAhead?.result.evaluatedTokens} tokens)\n`,
       );
     }
   } finally {
@@ -177,10 +197,14 @@ export async function runCodebaseFirstToken(ctx: BenchContext): Promise<BenchOut
   );
   turns.forEach((p, i) => (p.with.retrievedTokens = counted[i]));
 
-  const m = (f: (p: { with: Turn; without: Turn }) => number): number => median(turns.map(f));
+  const m = (f: (p: Record<Arm, Turn>) => number): number => median(turns.map(f));
   const withMs = m((p) => p.with.firstTokenMs);
   const withoutMs = m((p) => p.without.firstTokenMs);
   const ratio = withMs / withoutMs;
+  const aheadMs = m((p) => p.ahead.firstTokenMs);
+  const aheadRatio = aheadMs / withoutMs;
+  const readAheadMs = m((p) => p.ahead.readAhead?.ms ?? Number.NaN);
+  const readAheadTokens = m((p) => p.ahead.readAhead?.result.evaluatedTokens ?? Number.NaN);
   const queryMs = m((p) => p.with.queryMs ?? 0);
   const extraTokens = m((p) => p.with.retrievedTokens ?? Number.NaN);
   const extraMs = m((p) => p.with.firstTokenMs - p.without.firstTokenMs);
@@ -198,6 +222,12 @@ export async function runCodebaseFirstToken(ctx: BenchContext): Promise<BenchOut
     ['', 'with @codebase', 'without', 'difference'],
     [
       ['time to first token (ms)', Math.round(withMs), Math.round(withoutMs), `+${Math.round(extraMs)} (${round(ratio, 2)}x)`],
+      [
+        'time to first token, the draft read ahead (ms)',
+        Math.round(aheadMs),
+        Math.round(withoutMs),
+        `${round(aheadRatio, 2)}x, after a read-ahead of ${Math.round(readAheadMs)} ms (${readAheadTokens} tokens)`,
+      ],
       ["retrieved chunks' prompt tokens (model tokenizer)", extraTokens, 0, `+${extraTokens}`],
       ['index search (ms)', round(queryMs, 1), '-', '-'],
       ['retrieved chunks in the prompt (server estimate, tokens)', `${chunks} (${estimatedRetrieved})`, '-', '-'],
@@ -217,11 +247,16 @@ export async function runCodebaseFirstToken(ctx: BenchContext): Promise<BenchOut
       question: p.with.question,
       with: { ...p.with, retrievedText: undefined, firstTokenMs: round(p.with.firstTokenMs) },
       without: { ...p.without, retrievedText: undefined, firstTokenMs: round(p.without.firstTokenMs) },
+      readAhead: { ...p.ahead, retrievedText: undefined, firstTokenMs: round(p.ahead.firstTokenMs) },
     })),
     medians: {
       withMs: round(withMs),
       withoutMs: round(withoutMs),
       ratio: round(ratio, 3),
+      readAheadFirstTokenMs: round(aheadMs),
+      readAheadRatio: round(aheadRatio, 3),
+      readAheadMs: round(readAheadMs),
+      readAheadEvaluatedTokens: readAheadTokens,
       queryMs: round(queryMs, 2),
       extraTokens,
       msPerExtraToken: round(msPerExtraToken, 3),
@@ -239,6 +274,12 @@ export async function runCodebaseFirstToken(ctx: BenchContext): Promise<BenchOut
         value: `${s(withMs)} vs ${s(withoutMs)} = ${round(ratio, 2)}x (search ${round(queryMs, 1)} ms, +${extraTokens} prompt tokens at ${round(msPerExtraToken, 2)} ms)`,
         target: `<= ${target}x`,
         met: ratio <= target,
+      },
+      {
+        figure: 'Chat first token, with @codebase read ahead while the user paused vs without',
+        value: `${s(aheadMs)} vs ${s(withoutMs)} = ${round(aheadRatio, 2)}x (the read-ahead took ${s(readAheadMs)}: the pause it needs)`,
+        target: `<= ${target}x`,
+        met: aheadRatio <= target,
       },
     ],
   };

@@ -76,11 +76,17 @@ function drawChips(): void {
   );
 }
 
+/** The question being written, for the model to read ahead (the extension waits for a pause). */
+function postDraft(): void {
+  post({ type: 'draft', text: input.value.trim(), mentions: chips });
+}
+
 function addChip(ref: MentionRef): void {
   const same = chips.some((c) => c.kind === ref.kind && c.label === ref.label && c.uri === ref.uri);
   if (!same) chips.push(ref);
   drawChips();
   saveState();
+  postDraft();
 }
 
 function showNotice(text: string | null): void {
@@ -315,6 +321,7 @@ chipsBox.addEventListener('click', (event) => {
   chips.splice(Number(button.dataset.index), 1);
   drawChips();
   saveState();
+  postDraft();
 });
 input.addEventListener('keydown', (event) => {
   if (!event.isComposing && picker.key(event)) {
@@ -329,6 +336,7 @@ input.addEventListener('keydown', (event) => {
 input.addEventListener('input', () => {
   picker.update();
   saveState();
+  postDraft();
 });
 // The caret moved without typing: the mention under it may have changed.
 input.addEventListener('click', () => picker.update());

@@ -78,6 +78,8 @@ export interface ChatSnapshot {
 export type FromWebview =
   | { type: 'ready' }
   | { type: 'send'; text: string; mentions?: MentionRef[] }
+  /** The input or its chips changed: the question being written, for the model to read ahead. */
+  | { type: 'draft'; text: string; mentions?: MentionRef[] }
   | { type: 'mentionQuery'; id: number; kind: MentionQueryKind; query: string }
   | { type: 'apply'; turnId: string; text: string; info: string }
   | { type: 'listChats' }
@@ -110,6 +112,7 @@ export type ToWebview =
 const fromWebviewTypes: ReadonlySet<string> = new Set<FromWebview['type']>([
   'ready',
   'send',
+  'draft',
   'mentionQuery',
   'apply',
   'listChats',
@@ -152,6 +155,7 @@ export function isFromWebview(value: unknown): value is FromWebview {
   if (typeof m.type !== 'string' || !fromWebviewTypes.has(m.type)) return false;
   switch (m.type) {
     case 'send':
+    case 'draft':
       return typeof m.text === 'string' && (m.mentions === undefined || (Array.isArray(m.mentions) && m.mentions.every(isMentionRef)));
     case 'mentionQuery':
       return typeof m.id === 'number' && typeof m.kind === 'string' && queryKinds.has(m.kind) && typeof m.query === 'string';

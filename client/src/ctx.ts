@@ -117,6 +117,7 @@ export class Ctx implements CommandCtx, vscode.Disposable {
         await this.requireClient().sendRequest(ChatRestoreRequest.type, { sessionId, turns });
       },
       apply: (request) => applyCode(request, this.proposals, this.mergeDeps()),
+      prefillDrafts: () => this.settings.chat.prefill,
     });
     this.extCleanup.push(
       this.log,
@@ -137,7 +138,7 @@ export class Ctx implements CommandCtx, vscode.Disposable {
       this.chatView,
       vscode.window.registerWebviewViewProvider(ChatViewProvider.viewType, this.chatView),
       this.tracker.onDidChange(() => this.render()),
-      watchActivity((kind) => this.sendActivity(kind)),
+      watchActivity((kind) => this.sendActivity(kind), this.chatView.onDidChangeDraft),
       ...this.registerCommands(),
     );
     extCtx.subscriptions.push(this);

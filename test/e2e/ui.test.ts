@@ -25,6 +25,7 @@ import {
 import { askAndStop, lastAnswerLength, openChatPanel } from './chatPanel';
 import { modelHoldersAfterSleep, modelHostPids, modelHostsAfterExit } from './modelHost';
 import { openSession, type UiSession } from './session';
+import { errorMessage } from '../../server/src/shared/errors';
 
 const idleSeconds = 6;
 /** Slack for a loaded 2-core machine on top of the idle time; generous on purpose. */
@@ -264,8 +265,19 @@ describe('Local LLM in a real VS Code workbench', { timeout: 12 * 60_000 }, () =
         .locator('.monaco-list-row', { hasText: path.basename(s.model) })
         .first()
         .waitFor({ timeout: 30_000 });
+      // What the dialog held when Enter was pressed, for the failure's message.
+      const typed = await pathInput.inputValue();
+      const rows = await quickInput.locator('.monaco-list-row').allTextContents();
       await pathInput.press('Enter');
-      await waitForStatusText(s.status, ready, 90_000);
+      try {
+        await waitForStatusText(s.status, ready, 90_000);
+      } catch (err) {
+        await s.shot('08-not-recovered');
+        const written = readFileSync(s.profile.machineSettingsFile, 'utf8');
+        assert.fail(
+          `${errorMessage(err)} The dialog held "${typed}" with rows ${JSON.stringify(rows)}; the machine settings are ${written}`,
+        );
+      }
       await s.shot('08-recovered');
       // The model is machine-scoped: in code-server, a remote window, it lives in the machine's settings.
       const settings = JSON.parse(readFileSync(s.profile.machineSettingsFile, 'utf8')) as Record<string, unknown>;

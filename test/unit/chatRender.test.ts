@@ -164,6 +164,7 @@ describe('messages from the webview', () => {
   it('accepts the known shapes', () => {
     assert.ok(isFromWebview({ type: 'ready' }));
     assert.ok(isFromWebview({ type: 'send', text: 'hi' }));
+    assert.ok(isFromWebview({ type: 'draft', text: 'hi', mentions: [{ kind: 'codebase', label: 'codebase' }] }));
     assert.ok(isFromWebview({ type: 'setIncludeContext', value: true }));
   });
 
@@ -173,6 +174,7 @@ describe('messages from the webview', () => {
       'send',
       { type: 'eval', code: '1' },
       { type: 'send' },
+      { type: 'draft', text: 3 },
       { type: 'send', text: 3 },
       { type: 'setIncludeContext', value: 'yes' },
       { type: 'insert' },

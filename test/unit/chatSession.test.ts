@@ -16,6 +16,9 @@ function setup(result: ChatResult) {
       onChunk(result.text);
       return result;
     },
+    async prefill() {
+      return { promptTokens: 0, evaluatedTokens: 0, stopped: false };
+    },
     async reset() {},
   };
   let n = 0;
@@ -45,6 +48,19 @@ describe('chat session with mentions', () => {
     assert.deepEqual(answer.notes, ['1 older turn left out']);
     assert.equal(answer.about, 'file:///w/src/a.ts', 'Apply goes to the mentioned file when a block names none');
     assert.deepEqual(ended, [['What does it do?', 'It adds.']]);
+  });
+
+  it("a draft's request is the one its send makes; none while empty or while an answer is written", async () => {
+    const { session, sent } = setup({ text: 'It adds.', stopReason: 'eos' });
+    const part = { kind: 'file' as const, label: 'src/a.ts', source: { uri: 'file:///w/src/a.ts' }, text: 'export const a = 1;' };
+    const options = { parts: [part], codebase: true };
+    const drafted = session.requestFor(' What does it do? ', options);
+    await session.send(' What does it do? ', options);
+    assert.deepEqual(drafted, sent[0]);
+    assert.equal(session.requestFor('  '), null);
+    const answering = session.send('Next');
+    assert.equal(session.requestFor('And then?'), null);
+    await answering;
   });
 
   it('sends a message that is only mentions, but not an empty one', async () => {

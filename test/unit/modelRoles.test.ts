@@ -33,7 +33,7 @@ describe('chat model settings', () => {
 
   it('reloads on a change of either, and both are the user’s alone (machine scope)', () => {
     const base = normalizeSettings({}).settings;
-    assert.ok(needsReload(base, { ...base, chat: { model: '/m/chat.gguf' } }));
+    assert.ok(needsReload(base, { ...base, chat: { ...base.chat, model: '/m/chat.gguf' } }));
     assert.ok(needsReload(base, { ...base, remote: { ...base.remote, chatModel: 'other' } }));
     assert.ok((machineScopedKeys as readonly string[]).includes('chat.model'));
     assert.ok((machineScopedKeys as readonly string[]).includes('remote.chatModel'));

@@ -7,9 +7,11 @@ import { ActivityThrottle } from './throttle';
 
 export const activityIntervalMs = 3000;
 
-export function watchActivity(send: (kind: ActivityKind) => void): vscode.Disposable {
+/** `chatDraft`: the user writes a question in the chat panel, which is typing too. */
+export function watchActivity(send: (kind: ActivityKind) => void, chatDraft: vscode.Event<void>): vscode.Disposable {
   const throttle = new ActivityThrottle<ActivityKind>(activityIntervalMs, send);
   const subscriptions: vscode.Disposable[] = [
+    chatDraft(() => throttle.note('typing')),
     vscode.workspace.onDidChangeTextDocument((e) => {
       // Only the user's own typing: the active editor's document, with a real change.
       if (e.contentChanges.length > 0 && isCodeDocument(e.document) && e.document === vscode.window.activeTextEditor?.document) {

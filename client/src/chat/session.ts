@@ -2,7 +2,7 @@
 // New chat. The model's own memory of the conversation lives in the server, keyed by sessionId;
 // this copy is what the panel redraws from after it was hidden. No `vscode` import.
 import type { ChatTurn, ToWebview } from '../../../media/messages';
-import type { ChatContext, ChatParams, ChatPart, ChatResult } from '../../../server/src/shared/protocol';
+import type { ChatContext, ChatParams, ChatPart, ChatPrefillResult, ChatResult } from '../../../server/src/shared/protocol';
 import { errorMessage } from '../../../server/src/shared/errors';
 
 /** One turn as the backend sends it; the progress tokens are the backend's. */
@@ -11,6 +11,8 @@ export type ChatTurnRequest = Omit<ChatParams, 'partialResultToken' | 'workDoneT
 export interface ChatBackend {
   /** Runs one turn on the server; `onChunk` gets each streamed piece, `signal` stops it. */
   send(request: ChatTurnRequest, onChunk: (text: string) => void, signal: AbortSignal): Promise<ChatResult>;
+  /** Has the server read a draft's prompt ahead (localLlm/chatPrefill); `signal` cancels it. */
+  prefill(request: ChatTurnRequest, signal: AbortSignal): Promise<ChatPrefillResult>;
   reset(sessionId: string): Promise<void>;
 }
 
@@ -69,12 +71,25 @@ export class ChatSession {
     return this.turns.find((t) => t.id === id);
   }
 
+  /** The request `send` would make of this message now; null when it would send nothing (empty, or an answer being written). */
+  requestFor(message: string, options: TurnOptions = {}): ChatTurnRequest | null {
+    const { attached, parts, codebase } = options;
+    const text = message.trim();
+    if ((text === '' && !parts?.length && !codebase) || this.running) return null;
+    const request: ChatTurnRequest = { sessionId: this.sessionId, message: text };
+    if (attached) request.context = attached.context;
+    if (parts?.length) request.parts = parts;
+    if (codebase) request.codebase = true;
+    return request;
+  }
+
   /** Sends one user message and streams the answer into the transcript. Rejects when busy or the server fails. */
   async send(message: string, options: TurnOptions = {}): Promise<TurnOutcome> {
     const { attached, parts, codebase, mentionLabels, onChunk } = options;
     const text = message.trim();
     if (text === '' && !parts?.length && !codebase) throw new Error('The message is empty.');
     if (this.running) throw new Error('An answer is still being written; stop it or wait for it first.');
+    const request = this.requestFor(text, options)!;
 
     const user: ChatTurn = { id: this.newId(), role: 'user', text, state: 'done' };
     if (attached) user.contextLabel = attached.label;
@@ -92,10 +107,6 @@ export class ChatSession {
     let chunks = 0;
     const sessionAtStart = this.sessionId;
     try {
-      const request: ChatTurnRequest = { sessionId: sessionAtStart, message: text };
-      if (attached) request.context = attached.context;
-      if (parts?.length) request.parts = parts;
-      if (codebase) request.codebase = true;
       const result = await this.backend.send(
         request,
         (piece) => {

@@ -14,7 +14,9 @@ import {
 } from '../../../media/messages';
 import { parseMentions } from '../../../media/mentions';
 import { chatPage } from './html';
-import { ChatSession, type ChatBackend, type TurnOutcome } from './session';
+import { ChatSession, type ChatBackend, type ChatTurnRequest, type TurnOptions, type TurnOutcome } from './session';
+import { DraftPrefill, type Draft } from './draftPrefill';
+import { systemClock } from '../../../server/src/shared/clock';
 import type { EditorContext } from './editorContext';
 import type { ChatViewReport } from '../api';
 import { errorMessage } from '../../../server/src/shared/errors';
@@ -38,6 +40,8 @@ export interface ChatViewDeps {
   /** Gives the server a reopened chat's turns (`localLlm/chatRestore`). */
   restore: (sessionId: string, turns: ServerTurn[]) => Promise<void>;
   apply: (request: ApplyRequest) => Promise<unknown>;
+  /** localLlm.chat.prefill: the question is read ahead while the user writes it. */
+  prefillDrafts: () => boolean;
 }
 
 export interface SendOptions {
@@ -59,6 +63,10 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   private createdAt = new Map<string, number>();
   private saving: Promise<void> = Promise.resolve();
   private readonly subscriptions: vscode.Disposable[] = [];
+  private readonly drafts: DraftPrefill;
+  private readonly draftChanged = new vscode.EventEmitter<void>();
+  /** The user writes in the chat input: activity, as typing in the editor is. */
+  readonly onDidChangeDraft = this.draftChanged.event;
 
   constructor(private readonly deps: ChatViewDeps) {
     this.session = new ChatSession(
@@ -67,7 +75,15 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       () => randomUUID(),
       (session) => this.keep(session),
     );
+    this.drafts = new DraftPrefill({
+      clock: systemClock,
+      request: (draft) => this.draftRequest(draft),
+      prefill: (request, signal) => deps.backend.prefill(request, signal),
+      enabled: deps.prefillDrafts,
+      log: (line) => deps.log.debug(line),
+    });
     this.subscriptions.push(
+      this.draftChanged,
       deps.editor.onDidChange(() => {
         const label = deps.editor.label();
         if (label === this.lastLabel) return;
@@ -105,6 +121,8 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   /** Called on every client or model state change; sends the banner only when it changed. */
   updateBanner(): void {
     const banner = this.deps.banner();
+    // No banner: the model is ready, and a draft it could not read before can be read now.
+    if (banner === null) this.drafts.modelReady();
     const key = JSON.stringify(banner);
     if (key === this.lastBanner) return;
     this.lastBanner = key;
@@ -128,23 +146,43 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
    * nothing and gives the message back to the input with why), the editor context when asked.
    */
   async send(text: string, options: SendOptions = {}): Promise<TurnOutcome> {
+    // What was read ahead of the draft stays in the model; the reading stops here.
+    this.drafts.cancel();
     const chips = options.mentions ?? [];
-    const typed = parseMentions(text);
-    let resolved;
+    let turn;
     try {
-      resolved = await this.deps.resolver.resolve(chips, typed.mentions);
+      turn = await this.turnOptions(text, chips, options.includeContext);
     } catch (err) {
       this.post({ type: 'refused', message: errorMessage(err), text, mentions: [...chips] });
       throw err;
     }
-    const includeContext = options.includeContext ?? this.includeContext;
-    return this.session.send(typed.rest, {
-      attached: includeContext ? this.deps.editor.attached() : null,
-      parts: resolved.parts,
-      codebase: resolved.codebase,
-      mentionLabels: resolved.labels,
-      ...(options.onChunk ? { onChunk: options.onChunk } : {}),
-    });
+    return this.session.send(turn.message, { ...turn.options, ...(options.onChunk ? { onChunk: options.onChunk } : {}) });
+  }
+
+  /** A message as it would be sent: the mentions (chips and typed) resolved, the editor's context when asked for. Rejects a refused mention. */
+  private async turnOptions(
+    text: string,
+    chips: readonly MentionRef[],
+    includeContext = this.includeContext,
+  ): Promise<{ message: string; options: TurnOptions }> {
+    const typed = parseMentions(text);
+    const resolved = await this.deps.resolver.resolve(chips, typed.mentions);
+    return {
+      message: typed.rest,
+      options: {
+        attached: includeContext ? this.deps.editor.attached() : null,
+        parts: resolved.parts,
+        codebase: resolved.codebase,
+        mentionLabels: resolved.labels,
+      },
+    };
+  }
+
+  /** The turn a draft would send now; null when it would send nothing or a mention is refused (said at the send). */
+  private async draftRequest(draft: Draft): Promise<ChatTurnRequest | null> {
+    if (this.session.busy) return null;
+    const turn = await this.turnOptions(draft.text, draft.mentions).catch(() => null);
+    return turn ? this.session.requestFor(turn.message, turn.options) : null;
   }
 
   /** Keeps the conversation after a turn, when the setting says so; saves run one after another. */
@@ -186,6 +224,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
 
   /** Reopens a kept chat: its messages in the panel, its turns on the server. */
   async openChat(id: string): Promise<void> {
+    this.drafts.cancel();
     const store = this.deps.store();
     const chat = await store?.load(id);
     if (!chat) throw new Error('That chat is no longer kept.');
@@ -279,7 +318,12 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       case 'stop':
         this.session.stop();
         return;
+      case 'draft':
+        this.drafts.changed({ text: message.text, mentions: message.mentions ?? [] });
+        this.draftChanged.fire();
+        return;
       case 'newChat':
+        this.drafts.cancel();
         await this.session.reset();
         return;
       case 'setIncludeContext':
@@ -307,6 +351,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   }
 
   dispose(): void {
+    this.drafts.dispose();
     this.session.stop();
     for (const s of this.subscriptions) s.dispose();
   }

@@ -1,7 +1,9 @@
-// localLlm/chat, chatReset, chatRestore and lastChatPrompt: one turn is assembled from the
-// question, the client's mentions, @codebase's chunks and the history, fitted into the context
-// (contextBudget.ts), run through the gate and streamed as partial results; what was left out is
-// said in the result's notes, and the exact prompt is kept for lastChatPrompt.
+// localLlm/chat, chatPrefill, chatReset, chatRestore and lastChatPrompt: one turn is assembled
+// from the question, the client's mentions, @codebase's chunks and the history, fitted into the
+// context (contextBudget.ts), run through the gate and streamed as partial results; what was left
+// out is said in the result's notes, and the exact prompt is kept for lastChatPrompt. A draft the
+// user is still writing is assembled the same way and its prompt evaluated ahead, through the
+// gate's background door (never a wake), so that the turn, once sent, evaluates only what changed.
 import {
   ErrorCodes,
   LSPErrorCodes,
@@ -13,12 +15,14 @@ import {
 } from 'vscode-languageserver/node';
 import type { Feature } from '../feature';
 import {
+  ChatPrefillRequest,
   ChatRequest,
   ChatResetRequest,
   ChatRestoreRequest,
   LastChatPromptRequest,
   type ChatChunk,
   type ChatParams,
+  type ChatPrefillResult,
   type ChatResult,
   type LastChatPrompt,
 } from '../shared/protocol';
@@ -32,7 +36,7 @@ import { formatTokenFigures } from '../shared/format';
 import { parseParts, parseTurns } from './chatParts';
 import type { FittedTurnPrompt } from './contextBudget';
 import { bytesPerToken } from './tokenEstimate';
-import { planTurn } from './turnPlan';
+import { planTurn, type TurnPlan } from './turnPlan';
 import { refuseExcluded, retrieveForQuestion, type CodebaseSource } from './turnSources';
 
 const chunkProgress = new ProgressType<ChatChunk>();
@@ -47,15 +51,31 @@ export interface ChatFeatureOptions {
   workspace(): CodebaseSource | null;
 }
 
+/** A turn (or a draft) checked and planned: what it sends the model, and what it says of it. */
+interface PreparedTurn {
+  params: ChatParams;
+  plan: TurnPlan;
+  /** What was refused or left out, in sentences. */
+  notes: string[];
+  contextTokens: number;
+  /** @codebase's chunks and the search's time; null without @codebase. */
+  search: { chunks: number; ms: number } | null;
+}
+
 export class ChatFeature implements Feature {
   private readonly history = new ChatHistory();
   private lastPrompt: LastChatPrompt | null = null;
+  /** Turns being answered: a draft's prefill then waits for the next draft, as its history is about to change. */
+  private answering = 0;
+  /** The draft prefill running, stopped by a newer draft or any turn. */
+  private prefilling: AbortController | null = null;
 
   constructor(private readonly options: ChatFeatureOptions) {}
 
   initialize(): ServerCapabilities {
     const { connection } = this.options;
     connection.onRequest(ChatRequest.method, (params: unknown, token: CancellationToken) => this.turn(params, token));
+    connection.onRequest(ChatPrefillRequest.method, (params: unknown, token: CancellationToken) => this.prefill(params, token));
     connection.onRequest(ChatResetRequest.method, (params: unknown) => {
       if (!isRecord(params) || typeof params.sessionId !== 'string') {
         throw new ResponseError(ErrorCodes.InvalidParams, 'localLlm/chatReset needs a sessionId (a string).');
@@ -75,14 +95,15 @@ export class ChatFeature implements Feature {
     return {};
   }
 
-  private async turn(raw: unknown, token: CancellationToken): Promise<ChatResult> {
-    const { connection, gate, driver } = this.options;
+  /** Checks a turn's params and plans it: mentions refused or allowed, @codebase's chunks, the fitted prompt. */
+  private async prepare(raw: unknown, method: string): Promise<PreparedTurn> {
+    const { driver } = this.options;
     if (!isChatParams(raw)) {
-      throw new ResponseError(ErrorCodes.InvalidParams, 'localLlm/chat needs a sessionId and a message (both strings).');
+      throw new ResponseError(ErrorCodes.InvalidParams, `${method} needs a sessionId and a message (both strings).`);
     }
     const params = raw;
     if (params.codebase !== undefined && typeof params.codebase !== 'boolean') {
-      throw new ResponseError(ErrorCodes.InvalidParams, 'localLlm/chat: codebase must be true or false.');
+      throw new ResponseError(ErrorCodes.InvalidParams, `${method}: codebase must be true or false.`);
     }
     if (params.message.length > maxQuestionChars) {
       throw new ResponseError(
@@ -100,11 +121,7 @@ export class ChatFeature implements Feature {
     const { allowed, refused, notes: refusedNotes } = refuseExcluded(mentions, settings.context.exclude, workspace);
     const searchStarted = performance.now();
     const codebase = params.codebase === true ? await retrieveForQuestion(workspace, params.message, allowed) : { parts: [], notes: [] };
-    if (params.codebase === true) {
-      // The index's share of a turn's time to first token (bench/codebaseFirstToken.ts reads it).
-      const ms = (performance.now() - searchStarted).toFixed(1);
-      connection.console.log(`@codebase: ${codebase.parts.length} chunk${codebase.parts.length === 1 ? '' : 's'} in ${ms} ms.`);
-    }
+    const search = params.codebase === true ? { chunks: codebase.parts.length, ms: performance.now() - searchStarted } : null;
 
     // The model's own context when it is known (a server may run a smaller one), else the setting.
     const contextTokens = Math.min(settings.contextSize, driver.info?.contextSize ?? Infinity);
@@ -116,8 +133,64 @@ export class ChatFeature implements Feature {
       history: this.history.turns(params.sessionId),
       contextTokens,
     });
+    return { params, plan, notes: [...refusedNotes, ...codebase.notes, ...plan.fitted.notes], contextTokens, search };
+  }
+
+  /**
+   * A draft's prompt evaluated ahead. Skipped (with why) when the setting is off, an answer is
+   * being written, the model is not awake (never woken for this) or the engine is a server;
+   * stopped by a newer draft, a turn, a sleep or the client's cancel.
+   */
+  private async prefill(raw: unknown, token: CancellationToken): Promise<ChatPrefillResult> {
+    const { connection, gate, driver } = this.options;
+    this.prefilling?.abort();
+    const skipped = (why: string): ChatPrefillResult => ({ promptTokens: 0, evaluatedTokens: 0, stopped: false, skipped: why });
+    if (!this.options.settings().chat.prefill) return skipped('localLlm.chat.prefill is off.');
+    const prepared = await this.prepare(raw, 'localLlm/chatPrefill');
+    if (this.answering > 0) return skipped('An answer is being written; the next draft is read after it.');
+    const controller = new AbortController();
+    this.prefilling = controller;
+    const stop = AbortSignal.any([controller.signal, abortSignalOf(token)]);
+    const { messages, answerTokens } = prepared.plan;
+    try {
+      const work = gate.runBackground((signal) =>
+        driver.chatPrefill({ messages, maxTokens: answerTokens }, AbortSignal.any([signal, stop])),
+      );
+      if (!work) return { ...skipped('The model is not awake; the prompt is read when the question is sent.'), retryWhenReady: true };
+      const result = await work;
+      if (result === null) return skipped('This engine reads the prompt when the question is sent.');
+      connection.console.debug(
+        `Chat draft prefill: ${result.evaluatedTokens} tokens evaluated, ${result.promptTokens} in the prompt${result.stopped ? '; stopped' : ''}.`,
+      );
+      return result;
+    } catch (err) {
+      if (stop.aborted) return { promptTokens: 0, evaluatedTokens: 0, stopped: true };
+      throw new ResponseError(LSPErrorCodes.RequestFailed, errorMessage(err));
+    } finally {
+      if (this.prefilling === controller) this.prefilling = null;
+    }
+  }
+
+  private async turn(raw: unknown, token: CancellationToken): Promise<ChatResult> {
+    // The turn replaces any draft's prefill (what it evaluated stays in the sequence), and a draft
+    // planned from the history before this turn is not evaluated.
+    this.prefilling?.abort();
+    this.answering++;
+    try {
+      return await this.answer(raw, token);
+    } finally {
+      this.answering--;
+    }
+  }
+
+  private async answer(raw: unknown, token: CancellationToken): Promise<ChatResult> {
+    const { connection, gate, driver } = this.options;
+    const { params, plan, notes, contextTokens, search } = await this.prepare(raw, 'localLlm/chat');
+    if (search) {
+      // The index's share of a turn's time to first token (bench/codebaseFirstToken.ts reads it).
+      connection.console.log(`@codebase: ${search.chunks} chunk${search.chunks === 1 ? '' : 's'} in ${search.ms.toFixed(1)} ms.`);
+    }
     const { messages, parts, included, fitted, answerTokens } = plan;
-    const notes = [...refusedNotes, ...codebase.notes, ...fitted.notes];
     const prompt: LastChatPrompt = {
       sessionId: params.sessionId,
       parts,

@@ -283,6 +283,12 @@ export interface Engine {
    * user pauses); stops at a safe point when cancelled. A server keeps its own prompt cache.
    */
   prefill(params: PrefillParams, signal?: AbortSignal): Promise<PrefillResult>;
+  /**
+   * Evaluates what `chat` with these params would evaluate before it generates (a draft the user
+   * is still writing), generating nothing; stops at a safe point when cancelled. null: this engine
+   * evaluates nothing ahead (a server, where a request could wake it, evaluates at the turn).
+   */
+  chatPrefill(params: ChatTurnParams, signal?: AbortSignal): Promise<PrefillResult | null>;
   /** One chat answer, streamed through onChunk. A cancelled one answers stopReason abort with what came. */
   chat(params: ChatTurnParams, onChunk: (text: string) => void, signal?: AbortSignal): Promise<GenerationResult>;
   /** Memory figures (a server: none of this machine's). */

@@ -15,6 +15,7 @@ import { answer } from './answer';
 import { acquirePidLock, releasePidLock } from '../shared/pidLock';
 import * as host from './protocol';
 import type {
+  ChatTurnParams,
   GenerationResult,
   HostStats,
   InfillParams,
@@ -58,6 +59,7 @@ export interface HostRequests {
   shutdown(): Promise<void>;
   infill(client: HostClient, params: InfillParams, token: CancellationToken): Promise<GenerationResult>;
   prefill(client: HostClient, params: PrefillParams, token: CancellationToken): Promise<PrefillResult>;
+  chatPrefill(client: HostClient, params: ChatTurnParams, token: CancellationToken): Promise<PrefillResult>;
   chat(
     client: HostClient,
     params: host.ChatGenerateParams,
@@ -274,6 +276,7 @@ export class HostClients {
     connection.onRequest(host.shutdownRequest, () => reply(() => r.shutdown()));
     connection.onRequest(host.infillRequest, (params, token) => reply(() => r.infill(client, params, token)));
     connection.onRequest(host.prefillRequest, (params, token) => reply(() => r.prefill(client, params, token)));
+    connection.onRequest(host.chatPrefillRequest, (params, token) => reply(() => r.chatPrefill(client, params, token)));
     connection.onRequest(host.chatRequest, (params, token) =>
       reply(() =>
         r.chat(client, params, token, (text) => {

@@ -114,6 +114,26 @@ export class PriorityWork {
   }
 
   /**
+   * A chat draft's prompt evaluated ahead on the chat sequence: like a context ring's prefill, it
+   * never wakes the model, and a sleep or its window detaching stops it at its next batch. It is
+   * not editor activity either; the question it prepares counts when it is sent.
+   */
+  async chatPrefill(
+    client: HostClient,
+    token: CancellationToken,
+    run: (signal: AbortSignal) => Promise<PrefillResult>,
+  ): Promise<PrefillResult> {
+    if (!this.options.ready()) return { promptTokens: 0, evaluatedTokens: 0, stopped: true };
+    const controller = controllerFor(token);
+    client.running.add(controller);
+    try {
+      return await run(controller.signal);
+    } finally {
+      client.running.delete(controller);
+    }
+  }
+
+  /**
    * Whose completion this is, for the engine to keep each window's completion state across a
    * switch to another window; the bytes are what the windows allow for saved state, none without
    * window states (the benchmark's baseline).

@@ -35,6 +35,8 @@ export const saveStateRequest = new RequestType<SaveStateParams, SaveStateResult
 export const infillRequest = new RequestType<InfillParams, GenerationResult, void>('host/infill');
 /** Evaluate an infill's prompt in small batches, stopping at the next one when cancelled; generates nothing. */
 export const prefillRequest = new RequestType<PrefillParams, PrefillResult, void>('host/prefill');
+/** Evaluate a chat answer's prompt (a draft's) into the chat sequence in small batches, generating nothing; cancellable. Never wakes the model. */
+export const chatPrefillRequest = new RequestType<ChatTurnParams, PrefillResult, void>('host/chatPrefill');
 /** One chat answer over the given messages; streams ChatChunk; cancellable. */
 export const chatRequest = new RequestType<ChatGenerateParams, GenerationResult, void>('host/chat');
 export const chatChunkNotification = new NotificationType<ChatChunkParams>('host/chatChunk');

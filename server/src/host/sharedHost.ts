@@ -19,6 +19,7 @@ import { emptyModelStatus } from './modelStatus';
 import { PriorityWork } from './priorityWork';
 import * as host from './protocol';
 import type {
+  ChatTurnParams,
   GenerationResult,
   HostStats,
   InfillParams,
@@ -194,6 +195,12 @@ export class SharedHost implements HostRequests {
 
   prefill(client: HostClient, params: PrefillParams, token: CancellationToken): Promise<PrefillResult> {
     return this.work.prefill(client, token, params);
+  }
+
+  chatPrefill(client: HostClient, params: ChatTurnParams, token: CancellationToken): Promise<PrefillResult> {
+    return this.work.chatPrefill(client, token, (signal) =>
+      this.engine.chatPrefill({ messages: params.messages, maxTokens: params.maxTokens }, signal, this.work.keptStateBytes()),
+    );
   }
 
   chat(

@@ -350,6 +350,13 @@ export class ModelDriver implements GateDriver {
     return this.requireHost().prefill(params, signal);
   }
 
+  /** Evaluates a chat draft's prompt ahead (ChatFeature's prefill); null where the engine evaluates nothing ahead. */
+  chatPrefill(params: ChatTurnParams, signal: AbortSignal): Promise<PrefillResult | null> {
+    const host = this.requireHost();
+    if (this.lastChatInfo?.hasChatTemplate === false) return Promise.resolve(null);
+    return host.chatPrefill(params, signal);
+  }
+
   async chat(params: ChatTurnParams, onChunk: (text: string) => void, signal: AbortSignal): Promise<GenerationResult> {
     const host = this.requireHost();
     const chatModel = this.lastChatInfo ?? this.lastInfo;

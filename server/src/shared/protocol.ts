@@ -260,6 +260,23 @@ export interface ChatResult {
   notes?: string[];
 }
 
+/** The params of a chat turn the user is still writing (its draft), evaluated ahead. */
+export type ChatPrefillParams = Omit<ChatParams, 'partialResultToken' | 'workDoneToken'>;
+
+/** What a draft's prefill did. */
+export interface ChatPrefillResult {
+  /** Tokens of the turn's prompt as the engine will evaluate it. */
+  promptTokens: number;
+  /** Tokens this prefill evaluated; the rest were already held. */
+  evaluatedTokens: number;
+  /** Stopped at a safe point because it was cancelled (the draft changed, the turn was sent, a sleep). */
+  stopped: boolean;
+  /** Why it did not run, in a sentence (the model not awake, a turn answering, a remote engine, the setting off). */
+  skipped?: string;
+  /** Skipped only because the model was not awake: the same draft is worth sending again once it is. */
+  retryWhenReady?: boolean;
+}
+
 /** One streamed piece of a chat answer, sent as a partial result. */
 export interface ChatChunk {
   text: string;
@@ -349,6 +366,16 @@ export namespace ChatResetRequest {
 export namespace ChatRestoreRequest {
   export const method = 'localLlm/chatRestore' as const;
   export const type = new RequestType<ChatRestoreParams, void, void>(method);
+}
+
+/**
+ * The chat turn the user is still writing: its prompt (history, mentions, @codebase's chunks, the
+ * question so far) is evaluated into the chat sequence, so that the turn, once sent, evaluates only
+ * what changed. Never wakes the model and never waits for it; cancelled by a newer draft or the send.
+ */
+export namespace ChatPrefillRequest {
+  export const method = 'localLlm/chatPrefill' as const;
+  export const type = new RequestType<ChatPrefillParams, ChatPrefillResult, void>(method);
 }
 
 /** The last chat turn's exact prompt, part by part, with its figures; null before the first turn. */

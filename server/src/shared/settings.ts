@@ -24,10 +24,11 @@ export interface RemoteSettings {
   chatModel: string;
 }
 
-/** The chat's own model (#25): the completion model stays `Settings.model`. */
-export interface ChatModelSettings {
-  /** Same grammar as `Settings.model`; empty: the completion model serves chat too. */
+export interface ChatSettings {
+  /** The chat's own model (#25), same grammar as `Settings.model`; empty: the completion model serves chat too. */
   model: string;
+  /** The question's prompt evaluated while the user writes it (localLlm/chatPrefill). */
+  prefill: boolean;
 }
 
 export interface CompletionSettings {
@@ -77,7 +78,7 @@ export interface Settings {
   completion: CompletionSettings;
   context: ContextSettings;
   remote: RemoteSettings;
-  chat: ChatModelSettings;
+  chat: ChatSettings;
 }
 
 export const defaultSettings: Settings = {
@@ -116,7 +117,7 @@ export const defaultSettings: Settings = {
     tokenBudget: 1024,
   },
   remote: { kind: 'auto', controlSleep: false, timeoutMs: 30_000, wakeTimeoutMs: 300_000, model: '', chatModel: '' },
-  chat: { model: '' },
+  chat: { model: '', prefill: true },
 };
 
 interface IntRange {
@@ -307,7 +308,7 @@ export function normalizeSettings(raw: unknown): NormalizedSettings {
         model: remoteModel,
         chatModel: remoteChatModel,
       },
-      chat: { model: chatModel },
+      chat: { model: chatModel, prefill: bool('chat.prefill', d.chat.prefill) },
     },
     problems,
   };

@@ -201,6 +201,11 @@ export class RemoteEngine implements Engine {
     return { promptTokens: 0, evaluatedTokens: 0, stopped: false };
   }
 
+  /** Nothing ahead: a request could wake a server that sleeps, and its prompt cache serves the turn. */
+  async chatPrefill(): Promise<null> {
+    return null;
+  }
+
   chat(params: ChatTurnParams, onChunk: (text: string) => void, signal?: AbortSignal): Promise<GenerationResult> {
     let streamed = '';
     return this.request(

@@ -29,6 +29,7 @@ import {
   type SharedHostState,
   infillRequest,
   prefillRequest,
+  chatPrefillRequest,
   loadRequest,
   pingRequest,
   saveStateRequest,
@@ -84,6 +85,7 @@ type RequestWhat =
   | 'the request to save the model state'
   | 'a completion'
   | 'a prefill'
+  | 'a chat prefill'
   | 'a chat answer';
 
 const recentLineCount = 20;
@@ -443,6 +445,20 @@ export class HostProcess {
       'a prefill',
       this.generationDeadline(params.maxTokens),
       (connection, token) => connection.sendRequest(prefillRequest, params, token),
+      {
+        signal,
+        cancelled: () => ({ promptTokens: 0, evaluatedTokens: 0, stopped: true }),
+        watch: true,
+      },
+    );
+  }
+
+  /** Evaluates a chat answer's prompt, generating nothing; a cancelled one answers `stopped` at once, whether or not the host does. */
+  chatPrefill(params: ChatTurnParams, signal?: AbortSignal): Promise<PrefillResult> {
+    return this.request<PrefillResult>(
+      'a chat prefill',
+      this.generationDeadline(params.maxTokens),
+      (connection, token) => connection.sendRequest(chatPrefillRequest, params, token),
       {
         signal,
         cancelled: () => ({ promptTokens: 0, evaluatedTokens: 0, stopped: true }),

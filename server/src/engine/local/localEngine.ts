@@ -128,6 +128,10 @@ export class LocalEngine implements Engine {
     return this.leftAsModelLeft(signal, () => this.process.prefill(params, signal));
   }
 
+  chatPrefill(params: ChatTurnParams, signal?: AbortSignal): Promise<PrefillResult> {
+    return this.leftAsModelLeft(signal, () => this.process.chatPrefill(params, signal));
+  }
+
   chat(params: ChatTurnParams, onChunk: (text: string) => void, signal?: AbortSignal): Promise<GenerationResult> {
     return this.leftAsModelLeft(signal, () => this.process.chat(params, onChunk, signal));
   }

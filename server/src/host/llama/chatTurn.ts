@@ -1,7 +1,7 @@
 // One chat answer on the chat sequence: the history fitted to the context (the oldest turns go
 // first), then the answer streamed piece by piece, continuing from the exact tokens of a follow-up.
 import { EngineError, nativeMessage } from '../engineError';
-import type { GenerationResult, HostChatMessage, ChatTurnParams } from '../../engine/types';
+import type { GenerationResult, HostChatMessage, ChatTurnParams, PrefillResult } from '../../engine/types';
 import { abortResult, GenerationMeter, mapStopReason } from './generation';
 import type { NodeLlamaCpp } from './backend';
 import { prependsBos } from './infillPrompt';
@@ -69,4 +69,23 @@ export async function runChat(
     }
     throw new EngineError(`The chat answer failed: ${nativeMessage(err)}.`);
   }
+}
+
+/**
+ * Evaluates ahead what an answer to `params.messages` would evaluate (a draft's prefill), fitted
+ * as that answer would be; aborting `signal` stops it at the next batch, keeping what was evaluated.
+ */
+export async function runChatPrefill(
+  loaded: LoadedModel,
+  lib: NodeLlamaCpp,
+  params: ChatTurnParams,
+  signal: AbortSignal,
+): Promise<PrefillResult> {
+  const fitted = fitChatHistory(loaded, params.messages, params.maxTokens);
+  loaded.chat ??= new lib.LlamaChat({ contextSequence: loaded.chatSequence });
+  return loaded.chatTurns.prefill(lib, loaded.chat, fitted.messages, {
+    maxTokens: fitted.maxTokens,
+    bosPrepended: prependsBos(loaded.model),
+    signal,
+  });
 }

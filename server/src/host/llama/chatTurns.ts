@@ -19,7 +19,8 @@ import type {
 } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import type { NodeLlamaCpp } from './backend';
 import { continues, recordTurn, templateAfter, type ChatTokenRecord } from './chatTokens';
-import type { HostChatMessage } from '../../engine/types';
+import type { HostChatMessage, PrefillResult } from '../../engine/types';
+import { evaluateAhead } from './evaluateAhead';
 
 /** LlamaChat's stop reasons; a follow-up's stop trigger is reported as LlamaChat reports it. */
 export type ChatStopReason = 'eogToken' | 'stopGenerationTrigger' | 'functionCalls' | 'maxTokens' | 'abort' | 'customStopTrigger';
@@ -49,6 +50,16 @@ export function toHistoryItem(m: HostChatMessage): ChatHistoryItem {
   return { type: m.role, text: m.text };
 }
 
+/** The messages as LlamaChat's history, with the model's answer still to come. */
+function answerHistory(messages: readonly HostChatMessage[]): ChatHistoryItem[] {
+  return [...messages.map(toHistoryItem), { type: 'model', response: [] }];
+}
+
+/** The tokens LlamaChat evaluates before it generates an answer to `history`. */
+function fullPrompt(chat: LlamaChat, history: ChatHistoryItem[]): Token[] {
+  return chat.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(chat.model.tokenizer);
+}
+
 const piecesOf = (json: LlamaTextJSON): LlamaTextJSONValue[] => (typeof json === 'string' ? [json] : json);
 
 /**
@@ -62,12 +73,30 @@ export class ChatTurns {
 
   constructor(private readonly sequence: LlamaContextSequence) {}
 
+  /**
+   * Evaluates what an answer to `messages` would evaluate before it generates, but its last token
+   * (the answer evaluates that one itself, to sample from it): a draft's prefill. The answer that
+   * follows with the same messages then evaluates one token; with others, only what differs.
+   */
+  async prefill(
+    lib: NodeLlamaCpp,
+    chat: LlamaChat,
+    messages: HostChatMessage[],
+    options: Pick<ChatAnswerOptions, 'maxTokens' | 'bosPrepended' | 'signal'>,
+  ): Promise<PrefillResult> {
+    const history = answerHistory(messages);
+    const follow = this.followUp(lib, chat, messages, history, this.record, options);
+    const prompt = typeof follow !== 'string' ? follow.tokens : fullPrompt(chat, history);
+    // Anything but a follow-up replaces what the sequence held, as that answer would.
+    if (typeof follow === 'string') this.record = null;
+    return evaluateAhead(this.sequence, prompt.slice(0, -1), options.signal, prompt.length);
+  }
+
   async answer(lib: NodeLlamaCpp, chat: LlamaChat, messages: HostChatMessage[], options: ChatAnswerOptions): Promise<ChatAnswer> {
     const record = this.record;
     // Whatever happens below changes the sequence: until the turn ends well, nothing is known.
     this.record = null;
-    const history = messages.map(toHistoryItem);
-    history.push({ type: 'model', response: [] });
+    const history = answerHistory(messages);
     const follow = this.followUp(lib, chat, messages, history, record, options);
     let prompt: readonly Token[];
     let answer: ChatAnswer;
@@ -91,8 +120,7 @@ export class ChatTurns {
       };
     } else {
       options.trace?.(`Chat turn evaluated from its text: ${follow}.`);
-      // The tokens LlamaChat evaluates before it generates, for the record.
-      prompt = chat.chatWrapper.generateContextState({ chatHistory: history }).contextText.tokenize(chat.model.tokenizer);
+      prompt = fullPrompt(chat, history);
       const response = await chat.generateResponse(history, {
         maxTokens: options.maxTokens,
         signal: options.signal,
@@ -121,7 +149,7 @@ export class ChatTurns {
     messages: HostChatMessage[],
     history: ChatHistoryItem[],
     record: ChatTokenRecord | null,
-    options: ChatAnswerOptions,
+    options: Pick<ChatAnswerOptions, 'maxTokens' | 'bosPrepended'>,
   ): { tokens: Token[]; stopTriggers: readonly LlamaText[] } | string {
     const held = this.sequence.contextTokens;
     if (!record) return 'the chat sequence holds no known conversation';

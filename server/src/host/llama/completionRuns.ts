@@ -8,37 +8,15 @@ import type { GenerationResult, InfillParams, PrefillResult } from '../../engine
 import { GenerationMeter, mapStopReason } from './generation';
 import type { BuiltPrompt } from './infillPrompt';
 import type { LoadedModel } from './loadedModel';
-
-/** A prefill evaluates this many tokens at a time and stops between batches when a keystroke comes. */
-export const prefillBatchTokens = 32;
-
-/** The answer of a prefill stopped before it evaluated anything. */
-export const stoppedPrefill: PrefillResult = { promptTokens: 0, evaluatedTokens: 0, stopped: true };
+import { evaluateAhead } from './evaluateAhead';
 
 /**
- * Evaluates `built` into the completion sequence in batches of prefillBatchTokens; aborting
- * `signal` stops it at the next batch, keeping what was evaluated.
+ * Evaluates `built` into the completion sequence in batches (evaluateAhead.ts); aborting `signal`
+ * stops it at the next batch, keeping what was evaluated.
  */
-export async function runPrefill(loaded: LoadedModel, built: BuiltPrompt, signal: AbortSignal): Promise<PrefillResult> {
+export function runPrefill(loaded: LoadedModel, built: BuiltPrompt, signal: AbortSignal): Promise<PrefillResult> {
   // The whole prompt, the cursor line too: a keystroke on that line then evaluates only itself.
-  const target = built.layout.tokens;
-  const { sequence } = loaded;
-  try {
-    // Drops what differs (the old file prompt after a changed ring); keeps the common start.
-    await sequence.adaptStateToTokens(target, false);
-    const held = sequence.nextTokenIndex;
-    let at = held;
-    while (at < target.length) {
-      if (signal.aborted) return { promptTokens: target.length, evaluatedTokens: at - held, stopped: true };
-      const batch = target.slice(at, at + prefillBatchTokens);
-      await sequence.evaluateWithoutGeneratingNewTokens(batch);
-      at += batch.length;
-    }
-    return { promptTokens: target.length, evaluatedTokens: at - held, stopped: false };
-  } catch (err) {
-    if (signal.aborted) return stoppedPrefill;
-    throw new EngineError(`The prefill failed: ${nativeMessage(err)}.`);
-  }
+  return evaluateAhead(loaded.sequence, built.layout.tokens, signal);
 }
 
 /** Fills in the middle of `built`; `started` is when the request began, which params.maxMs counts from. */

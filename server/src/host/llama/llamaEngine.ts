@@ -25,8 +25,9 @@ import type {
   SaveStateResult,
 } from '../../engine/types';
 import type { SequenceKind } from '../../shared/stateFiles';
-import { runChat } from './chatTurn';
-import { runInfill, runPrefill, stoppedPrefill } from './completionRuns';
+import { runChat, runChatPrefill } from './chatTurn';
+import { runInfill, runPrefill } from './completionRuns';
+import { stoppedPrefill } from './evaluateAhead';
 import { abortResult } from './generation';
 import { InfillPrompt } from './infillPrompt';
 import { LaneQueue } from './laneQueue';
@@ -187,6 +188,16 @@ export class LlamaEngine {
   chat(params: ChatTurnParams, onChunk: (text: string) => void, signal: AbortSignal, keepBytes = 0): Promise<GenerationResult> {
     this.refuseWhileStopping();
     return this.generation('chat', signal, abortResult, (stop) => this.chatNow(params, onChunk, stop, keepBytes));
+  }
+
+  /**
+   * Evaluates into the chat sequence what `chat` with these params would evaluate before it
+   * generates, in batches; aborting `signal` stops it at the next batch, keeping what was
+   * evaluated. Generates nothing. `keepBytes` as for chat: the conversation held may be kept aside.
+   */
+  chatPrefill(params: ChatTurnParams, signal: AbortSignal, keepBytes = 0): Promise<PrefillResult> {
+    this.refuseWhileStopping();
+    return this.generation('chat', signal, stoppedPrefill, (stop) => this.chatPrefillNow(params, stop, keepBytes));
   }
 
   /** RSS of this process and the GPU's memory (the whole device, as llama.cpp reports it). */
@@ -389,12 +400,8 @@ export class LlamaEngine {
     return result;
   }
 
-  private async chatNow(
-    params: ChatTurnParams,
-    onChunk: (text: string) => void,
-    signal: AbortSignal,
-    keepBytes: number,
-  ): Promise<GenerationResult> {
+  /** The chat's load, its saved state back and the conversation of `params` held (or kept aside): before an answer or its prefill. */
+  private async chatReady(params: ChatTurnParams, keepBytes: number): Promise<Load> {
     const current = this.requireLoaded('chat');
     if (params.messages.length === 0) throw new EngineError('The chat request has no messages.');
     // One model for both chats with node-llama-cpp's fallback format, as always; a chat model chosen for chat must have its own.
@@ -403,7 +410,21 @@ export class LlamaEngine {
     }
     await current.states.restore('chat');
     await current.states.switchChat(params.messages, keepBytes);
-    const { model } = current;
+    return current;
+  }
+
+  private async chatPrefillNow(params: ChatTurnParams, signal: AbortSignal, keepBytes: number): Promise<PrefillResult> {
+    const { model } = await this.chatReady(params, keepBytes);
+    return runChatPrefill(model, await this.loader.library, params, signal);
+  }
+
+  private async chatNow(
+    params: ChatTurnParams,
+    onChunk: (text: string) => void,
+    signal: AbortSignal,
+    keepBytes: number,
+  ): Promise<GenerationResult> {
+    const { model } = await this.chatReady(params, keepBytes);
     const result = await runChat(model, await this.loader.library, params, onChunk, signal, this.trace);
     this.judgeLookup(model, 'chat', result);
     return result;

@@ -1,0 +1,37 @@
+// A prompt evaluated ahead of the request that will use it, generating nothing: in small batches,
+// so that a cancel (a keystroke, a newer draft, a sleep) stops it at the next one, keeping what
+// was evaluated. The request then finds those tokens held and evaluates only the rest.
+import type { LlamaContextSequence, Token } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
+import { EngineError, nativeMessage } from '../engineError';
+import type { PrefillResult } from '../../engine/types';
+
+/** Tokens evaluated at a time: a cancel waits for at most one batch. */
+export const prefillBatchTokens = 32;
+
+/** The answer of a prefill stopped before it evaluated anything. */
+export const stoppedPrefill: PrefillResult = { promptTokens: 0, evaluatedTokens: 0, stopped: true };
+
+/** Evaluates `target` into `sequence` after the start it already holds; `promptTokens` is reported as the prompt's length. */
+export async function evaluateAhead(
+  sequence: LlamaContextSequence,
+  target: readonly Token[],
+  signal: AbortSignal,
+  promptTokens = target.length,
+): Promise<PrefillResult> {
+  try {
+    // Drops what differs (an older prompt's end); keeps the common start.
+    await sequence.adaptStateToTokens([...target], false);
+    const held = sequence.nextTokenIndex;
+    let at = held;
+    while (at < target.length) {
+      if (signal.aborted) return { promptTokens, evaluatedTokens: at - held, stopped: true };
+      const batch = target.slice(at, at + prefillBatchTokens);
+      await sequence.evaluateWithoutGeneratingNewTokens(batch);
+      at += batch.length;
+    }
+    return { promptTokens, evaluatedTokens: at - held, stopped: false };
+  } catch (err) {
+    if (signal.aborted) return stoppedPrefill;
+    throw new EngineError(`The prefill failed: ${nativeMessage(err)}.`);
+  }
+}

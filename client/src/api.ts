@@ -1,7 +1,7 @@
 // What `activate()` returns: enough for integration tests and other extensions to observe and
 // drive the model without scraping the UI.
 import type * as vscode from 'vscode';
-import type { ContextChunk, ModelStatus } from '../../server/src/shared/protocol';
+import type { ChatPrefillResult, ContextChunk, ModelStatus } from '../../server/src/shared/protocol';
 import type { ChatTurn, KeptChatEntry, MentionRef } from '../../media/messages';
 import type { TurnOutcome } from './chat/session';
 import type { ProposalReport } from './edits/proposals';
@@ -62,6 +62,11 @@ export interface LocalLlmApi {
   wake(): Promise<ModelStatus>;
   /** One turn in the chat panel's conversation, exactly as if typed there. */
   chat(message: string, options?: ChatOptions): Promise<TurnOutcome>;
+  /**
+   * The panel's input as if the user wrote `message` (with these chips) and paused: resolves with
+   * what the server did with the draft (localLlm/chatPrefill), or null when it had nothing to send.
+   */
+  draftChat(message: string, options?: { mentions?: MentionRef[] }): Promise<ChatPrefillResult | null>;
   /** Stops the answer being written, as the panel's Stop button does. */
   stopChat(): void;
   newChat(): Promise<void>;

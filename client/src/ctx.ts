@@ -14,9 +14,11 @@ import {
   SleepRequest,
   WakeRequest,
   type ActivityKind,
+  type ChatPrefillResult,
   type ContextChunk,
   type ModelStatus,
 } from '../../server/src/shared/protocol';
+import type { MentionRef } from '../../media/messages';
 import type { Settings } from '../../server/src/shared/settings';
 import { watchActivity } from './activity/watch';
 import { ServerApiKey } from './apiKey';
@@ -262,6 +264,14 @@ export class Ctx implements CommandCtx, vscode.Disposable {
           includeContext: options?.includeContext ?? false,
           mentions: options?.mentions ?? [],
           ...(options?.onChunk ? { onChunk: options.onChunk } : {}),
+        }),
+      draftChat: (message: string, options?: { mentions?: MentionRef[] }) =>
+        new Promise<ChatPrefillResult | null>((resolve) => {
+          const read = this.chatView.onDidReadDraft((result) => {
+            read.dispose();
+            resolve(result);
+          });
+          this.chatView.draft(message, options?.mentions ?? []);
         }),
       getChatTurns: () => this.chatView.session.snapshotTurns(),
       getChatId: () => this.chatView.session.id,

@@ -24,6 +24,8 @@ export interface DraftPrefillDeps {
   /** localLlm.chat.prefill. */
   enabled(): boolean;
   log(line: string): void;
+  /** Each draft read: what the server did with it; null when there was nothing to send. */
+  onRead?(result: ChatPrefillResult | null): void;
 }
 
 export class DraftPrefill {
@@ -72,9 +74,11 @@ export class DraftPrefill {
     this.waitingForModel = false;
     try {
       const request = await this.deps.request(draft);
-      if (!request || controller.signal.aborted) return;
+      if (controller.signal.aborted) return;
+      if (!request) return this.deps.onRead?.(null);
       const result = await this.deps.prefill(request, controller.signal);
       if (controller.signal.aborted) return;
+      this.deps.onRead?.(result);
       if (result.skipped) {
         this.waitingForModel = result.retryWhenReady === true;
         this.deps.log(`Chat draft not read ahead: ${result.skipped}`);

@@ -20,7 +20,7 @@ import { systemClock } from '../../../server/src/shared/clock';
 import type { EditorContext } from './editorContext';
 import type { ChatViewReport } from '../api';
 import { errorMessage } from '../../../server/src/shared/errors';
-import type { ChatTurn as ServerTurn } from '../../../server/src/shared/protocol';
+import type { ChatPrefillResult, ChatTurn as ServerTurn } from '../../../server/src/shared/protocol';
 import { chatTitle, serverTurns, type ChatStore } from './chatStore';
 import type { MentionCandidates } from './mentionCandidates';
 import type { MentionResolver } from './mentionResolver';
@@ -67,6 +67,9 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
   private readonly draftChanged = new vscode.EventEmitter<void>();
   /** The user writes in the chat input: activity, as typing in the editor is. */
   readonly onDidChangeDraft = this.draftChanged.event;
+  private readonly draftRead = new vscode.EventEmitter<ChatPrefillResult | null>();
+  /** A draft was read ahead (what the server did with it), or had nothing to send (null). */
+  readonly onDidReadDraft = this.draftRead.event;
 
   constructor(private readonly deps: ChatViewDeps) {
     this.session = new ChatSession(
@@ -81,9 +84,11 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       prefill: (request, signal) => deps.backend.prefill(request, signal),
       enabled: deps.prefillDrafts,
       log: (line) => deps.log.debug(line),
+      onRead: (result) => this.draftRead.fire(result),
     });
     this.subscriptions.push(
       this.draftChanged,
+      this.draftRead,
       deps.editor.onDidChange(() => {
         const label = deps.editor.label();
         if (label === this.lastLabel) return;
@@ -157,6 +162,12 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
       throw err;
     }
     return this.session.send(turn.message, { ...turn.options, ...(options.onChunk ? { onChunk: options.onChunk } : {}) });
+  }
+
+  /** The input holds `text` and these chips: read after a pause. */
+  draft(text: string, mentions: readonly MentionRef[]): void {
+    this.drafts.changed({ text, mentions: [...mentions] });
+    this.draftChanged.fire();
   }
 
   /** A message as it would be sent: the mentions (chips and typed) resolved, the editor's context when asked for. Rejects a refused mention. */
@@ -319,8 +330,7 @@ export class ChatViewProvider implements vscode.WebviewViewProvider, vscode.Disp
         this.session.stop();
         return;
       case 'draft':
-        this.drafts.changed({ text: message.text, mentions: message.mentions ?? [] });
-        this.draftChanged.fire();
+        this.draft(message.text, message.mentions ?? []);
         return;
       case 'newChat':
         this.drafts.cancel();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
 import * as vscode from 'vscode';
 import type { LocalLlmApi } from '../../../client/src/api';
-import { api, recordStates, waitForState, workspaceFile } from './helpers';
+import { api, recordStates, waitForState, waitForStatus, workspaceFile } from './helpers';
 
 const endings = ['eos', 'maxTokens', 'maxLines', 'suffix'];
 
@@ -80,6 +80,23 @@ describe('chat', () => {
     });
     assert.ok(stopped, 'the answer streamed at least one piece before it ended');
     assert.equal(outcome.result.stopReason, 'abort');
+  });
+
+  it('a question written and paused on is read ahead; sent as written, its turn evaluates one token of its prompt', async () => {
+    const llm = await api();
+    await waitForState(llm, 'ready');
+    await llm.newChat();
+    const question = 'What does a function that adds two numbers return for 2 and 3? Answer with the number.';
+    const read = await llm.draftChat(question);
+    assert.ok(read && read.skipped === undefined, `the draft was read ahead: ${JSON.stringify(read)}`);
+    assert.ok(read.evaluatedTokens > 20, `the read-ahead evaluated ${read.evaluatedTokens} tokens`);
+    const before = JSON.stringify(llm.getStatus()?.lastChat ?? null);
+    const outcome = await llm.chat(question);
+    assert.ok(endings.includes(outcome.result.stopReason), outcome.result.stopReason);
+    const status = await waitForStatus(llm, (s) => s.lastChat !== null && JSON.stringify(s.lastChat) !== before, "the turn's figures");
+    const figures = status.lastChat!;
+    assert.equal(figures.promptTokens, read.promptTokens, "the turn's prompt is the draft's");
+    assert.ok(figures.evaluatedTokens <= 2, `the turn evaluated ${figures.evaluatedTokens} of ${figures.promptTokens} prompt tokens`);
   });
 
   it('a message to a sleeping model wakes it and is answered, and New chat still works after', async () => {

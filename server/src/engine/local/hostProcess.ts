@@ -441,30 +441,35 @@ export class HostProcess {
 
   /** Evaluates an infill's prompt, generating nothing; a cancelled one answers `stopped` at once, whether or not the host does. */
   prefill(params: PrefillParams, signal?: AbortSignal): Promise<PrefillResult> {
-    return this.request<PrefillResult>(
+    return this.evaluateAhead(
       'a prefill',
-      this.generationDeadline(params.maxTokens),
+      params.maxTokens,
       (connection, token) => connection.sendRequest(prefillRequest, params, token),
-      {
-        signal,
-        cancelled: () => ({ promptTokens: 0, evaluatedTokens: 0, stopped: true }),
-        watch: true,
-      },
+      signal,
     );
   }
 
-  /** Evaluates a chat answer's prompt, generating nothing; a cancelled one answers `stopped` at once, whether or not the host does. */
+  /** Evaluates a chat answer's prompt (a draft's), generating nothing; cancelled as a prefill is. */
   chatPrefill(params: ChatTurnParams, signal?: AbortSignal): Promise<PrefillResult> {
-    return this.request<PrefillResult>(
+    return this.evaluateAhead(
       'a chat prefill',
-      this.generationDeadline(params.maxTokens),
+      params.maxTokens,
       (connection, token) => connection.sendRequest(chatPrefillRequest, params, token),
-      {
-        signal,
-        cancelled: () => ({ promptTokens: 0, evaluatedTokens: 0, stopped: true }),
-        watch: true,
-      },
+      signal,
     );
+  }
+
+  private evaluateAhead(
+    what: 'a prefill' | 'a chat prefill',
+    maxTokens: number,
+    send: (connection: MessageConnection, token: CancellationToken) => Promise<PrefillResult>,
+    signal: AbortSignal | undefined,
+  ): Promise<PrefillResult> {
+    return this.request<PrefillResult>(what, this.generationDeadline(maxTokens), send, {
+      signal,
+      cancelled: () => ({ promptTokens: 0, evaluatedTokens: 0, stopped: true }),
+      watch: true,
+    });
   }
 
   /** A cancelled chat answers stopReason abort with the text streamed so far, whether or not the host does. */

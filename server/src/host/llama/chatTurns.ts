@@ -20,7 +20,7 @@ import type {
 import type { NodeLlamaCpp } from './backend';
 import { continues, recordTurn, templateAfter, type ChatTokenRecord } from './chatTokens';
 import type { HostChatMessage, PrefillResult } from '../../engine/types';
-import { evaluateAhead } from './evaluateAhead';
+import { evaluateAhead, prefillBatchTokens } from './evaluateAhead';
 
 /** LlamaChat's stop reasons; a follow-up's stop trigger is reported as LlamaChat reports it. */
 export type ChatStopReason = 'eogToken' | 'stopGenerationTrigger' | 'functionCalls' | 'maxTokens' | 'abort' | 'customStopTrigger';
@@ -89,7 +89,7 @@ export class ChatTurns {
     const prompt = typeof follow !== 'string' ? follow.tokens : fullPrompt(chat, history);
     // Anything but a follow-up replaces what the sequence held, as that answer would.
     if (typeof follow === 'string') this.record = null;
-    return evaluateAhead(this.sequence, prompt.slice(0, -1), options.signal, prompt.length);
+    return evaluateAhead(this.sequence, prompt.slice(0, -1), options.signal, prefillBatchTokens.chat, prompt.length);
   }
 
   async answer(lib: NodeLlamaCpp, chat: LlamaChat, messages: HostChatMessage[], options: ChatAnswerOptions): Promise<ChatAnswer> {

@@ -8,7 +8,7 @@ import type { GenerationResult, InfillParams, PrefillResult } from '../../engine
 import { GenerationMeter, mapStopReason } from './generation';
 import type { BuiltPrompt } from './infillPrompt';
 import type { LoadedModel } from './loadedModel';
-import { evaluateAhead } from './evaluateAhead';
+import { evaluateAhead, prefillBatchTokens } from './evaluateAhead';
 
 /**
  * Evaluates `built` into the completion sequence in batches (evaluateAhead.ts); aborting `signal`
@@ -16,7 +16,7 @@ import { evaluateAhead } from './evaluateAhead';
  */
 export function runPrefill(loaded: LoadedModel, built: BuiltPrompt, signal: AbortSignal): Promise<PrefillResult> {
   // The whole prompt, the cursor line too: a keystroke on that line then evaluates only itself.
-  return evaluateAhead(loaded.sequence, built.layout.tokens, signal);
+  return evaluateAhead(loaded.sequence, built.layout.tokens, signal, prefillBatchTokens.completion);
 }
 
 /** Fills in the middle of `built`; `started` is when the request began, which params.maxMs counts from. */

@@ -312,6 +312,8 @@ newButton.addEventListener('click', () => post({ type: 'newChat' }));
 contextToggle.addEventListener('change', () => {
   post({ type: 'setIncludeContext', value: contextToggle.checked });
   saveState();
+  // The draft's prompt now has the editor's context, or not.
+  postDraft();
 });
 element<HTMLButtonElement>('open-history').addEventListener('click', () => (history.shown ? history.hide() : history.show()));
 element<HTMLButtonElement>('close-history').addEventListener('click', () => history.hide());

@@ -249,10 +249,11 @@ describe('Local LLM in a real VS Code workbench', { timeout: 12 * 60_000 }, () =
       await quickInput.locator('.quick-input-title', { hasText: 'Completions and chat' }).waitFor({ timeout: 30_000 });
       await quickInput.locator('input.input').fill('Choose a GGUF file');
       await quickInput.locator('.monaco-list-row', { hasText: 'Choose a GGUF file' }).click();
-      // code-server's file dialog is a quick input that takes a typed path.
+      // code-server's file dialog is a quick input that takes a typed path, titled as Select Model asks.
+      await quickInput.locator('.quick-input-title', { hasText: 'Select a GGUF model file' }).waitFor({ timeout: 30_000 });
       const pathInput = quickInput.locator('input.input');
-      // The dialog is open once its box holds the folder it starts in (the model picker's box was
-      // empty); a path typed before that would be overwritten.
+      // The dialog is ready once its box holds the folder it starts in; a path typed before that
+      // would be overwritten.
       const startFolder = await pollUntil(
         () => pathInput.inputValue(),
         (value) => value.length > 0,
@@ -268,7 +269,12 @@ describe('Local LLM in a real VS Code workbench', { timeout: 12 * 60_000 }, () =
       // What the dialog held when Enter was pressed, for the failure's message.
       const typed = await pathInput.inputValue();
       const rows = await quickInput.locator('.monaco-list-row').allTextContents();
-      await pathInput.press('Enter');
+      // The dialog takes no Enter while it is still reading a folder (busy on a loaded machine):
+      // press it again, as a user would, until the dialog closes.
+      for (let attempt = 0; attempt < 5 && (await quickInput.isVisible()); attempt++) {
+        await pathInput.press('Enter');
+        await quickInput.waitFor({ state: 'hidden', timeout: 5000 }).catch(() => undefined);
+      }
       try {
         await waitForStatusText(s.status, ready, 90_000);
       } catch (err) {

@@ -252,26 +252,28 @@ describe('Local LLM in a real VS Code workbench', { timeout: 12 * 60_000 }, () =
       // code-server's file dialog is a quick input that takes a typed path, titled as Select Model asks.
       await quickInput.locator('.quick-input-title', { hasText: 'Select a GGUF model file' }).waitFor({ timeout: 30_000 });
       const pathInput = quickInput.locator('input.input');
-      // The dialog is ready once its box holds the folder it starts in; a path typed before that
-      // would be overwritten.
+      // The dialog is ready once it has written the folder it starts in (a path) into the box, which
+      // until then still holds the model picker's filter text; a path typed before would be overwritten.
       const startFolder = await pollUntil(
         () => pathInput.inputValue(),
-        (value) => value.length > 0,
-        10_000,
+        (value) => value.startsWith('/'),
+        30_000,
       );
-      assert.ok(startFolder.length > 0, 'the file dialog opened with its starting folder');
-      await pathInput.fill(s.model);
-      // The dialog has taken the typed path once it lists the model's folder with the file in it.
-      await quickInput
-        .locator('.monaco-list-row', { hasText: path.basename(s.model) })
-        .first()
-        .waitFor({ timeout: 30_000 });
-      // What the dialog held when Enter was pressed, for the failure's message.
-      const typed = await pathInput.inputValue();
-      const rows = await quickInput.locator('.monaco-list-row').allTextContents();
-      // The dialog takes no Enter while it is still reading a folder (busy on a loaded machine):
-      // press it again, as a user would, until the dialog closes.
+      assert.ok(startFolder.startsWith('/'), `the file dialog opened with its starting folder, not "${startFolder}"`);
+      // What the dialog held when Enter was last pressed, for the failure's message.
+      let typed = '';
+      let rows: string[] = [];
+      // The dialog takes no Enter while it is still reading a folder (busy on a loaded machine), and
+      // may write a folder into the box once more: type again if so, and press Enter until it closes.
       for (let attempt = 0; attempt < 5 && (await quickInput.isVisible()); attempt++) {
+        if ((await pathInput.inputValue()) !== s.model) await pathInput.fill(s.model);
+        // The dialog has taken the typed path once it lists the model's folder with the file in it.
+        await quickInput
+          .locator('.monaco-list-row', { hasText: path.basename(s.model) })
+          .first()
+          .waitFor({ timeout: 30_000 });
+        typed = await pathInput.inputValue();
+        rows = await quickInput.locator('.monaco-list-row').allTextContents();
         await pathInput.press('Enter');
         await quickInput.waitFor({ state: 'hidden', timeout: 5000 }).catch(() => undefined);
       }

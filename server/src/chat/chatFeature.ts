@@ -149,6 +149,8 @@ export class ChatFeature implements Feature {
     const prepared = await this.prepare(raw, 'localLlm/chatPrefill');
     if (this.answering > 0) return skipped('An answer is being written; the next draft is read after it.');
     const controller = new AbortController();
+    // A draft planned while this one was (both in prepare) is older: this one replaces it.
+    this.prefilling?.abort();
     this.prefilling = controller;
     const stop = AbortSignal.any([controller.signal, abortSignalOf(token)]);
     const { messages, answerTokens } = prepared.plan;

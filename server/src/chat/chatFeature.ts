@@ -69,6 +69,8 @@ export class ChatFeature implements Feature {
   private answering = 0;
   /** The draft prefill running, stopped by a newer draft or any turn. */
   private prefilling: AbortController | null = null;
+  /** Drafts received, so that one planned after a newer one arrived is dropped. */
+  private drafts = 0;
 
   constructor(private readonly options: ChatFeatureOptions) {}
 
@@ -144,13 +146,14 @@ export class ChatFeature implements Feature {
   private async prefill(raw: unknown, token: CancellationToken): Promise<ChatPrefillResult> {
     const { connection, gate, driver } = this.options;
     this.prefilling?.abort();
+    const draft = ++this.drafts;
     const skipped = (why: string): ChatPrefillResult => ({ promptTokens: 0, evaluatedTokens: 0, stopped: false, skipped: why });
     if (!this.options.settings().chat.prefill) return skipped('localLlm.chat.prefill is off.');
     const prepared = await this.prepare(raw, 'localLlm/chatPrefill');
     if (this.answering > 0) return skipped('An answer is being written; the next draft is read after it.');
+    // A newer draft came while this one was planned: this one is not read.
+    if (draft !== this.drafts) return { promptTokens: 0, evaluatedTokens: 0, stopped: true };
     const controller = new AbortController();
-    // A draft planned while this one was (both in prepare) is older: this one replaces it.
-    this.prefilling?.abort();
     this.prefilling = controller;
     const stop = AbortSignal.any([controller.signal, abortSignalOf(token)]);
     const { messages, answerTokens } = prepared.plan;

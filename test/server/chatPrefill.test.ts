@@ -135,6 +135,23 @@ describe('a chat draft evaluated ahead', () => {
     }
   });
 
+  it('of two drafts sent at once, the newer is read, and its turn evaluates one token', async () => {
+    const server = await start();
+    try {
+      const older: TurnParams = { sessionId: 'two', message: 'What does sum', parts: [mention] };
+      const newer: TurnParams = { sessionId: 'two', message: 'What does sum9 return?', parts: [mention] };
+      const [, read] = await Promise.all([prefill(server, older), prefill(server, newer)]);
+      const sent = await turn(server, newer);
+      // What the older one evaluated first (its start is the newer's) may be kept: count the turn, not the read.
+      assert.equal(read.skipped, undefined);
+      assert.equal(read.stopped, false);
+      assert.equal(sent.figures.promptTokens, read.promptTokens, "the turn's prompt is the newer draft's");
+      assert.ok(sent.figures.evaluatedTokens <= afterPrefill, `the turn evaluated ${sent.figures.evaluatedTokens}`);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('is skipped while an answer is being written: the history is about to change', async () => {
     const server = await start();
     try {

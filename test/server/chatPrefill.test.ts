@@ -9,6 +9,7 @@ import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import {
   ChatPrefillRequest,
   ChatRequest,
+  SleepRequest,
   type ChatParams,
   type ChatPart,
   type ChatPrefillResult,
@@ -117,6 +118,22 @@ describe('a chat draft evaluated ahead', () => {
       await server.stop();
     }
   });
+
+  for (const sleepMode of ['light', 'deep'] as const) {
+    it(`what a draft's prefill evaluated is kept across a ${sleepMode} sleep: the turn after the wake evaluates one token`, async () => {
+      const server = await start({ sleepMode });
+      try {
+        const params: TurnParams = { sessionId: `slept-${sleepMode}`, message: 'Which function adds 4?', parts: [mention] };
+        const draft = await prefill(server, params);
+        assert.equal((await server.connection.sendRequest(SleepRequest.type)).state, 'sleeping');
+        const sent = await turn(server, params);
+        assert.equal((await server.status()).counters.wakes, 1);
+        assertPrefilled(draft, sent.figures, `after a ${sleepMode} sleep`);
+      } finally {
+        await server.stop();
+      }
+    });
+  }
 
   it('a cancelled prefill stops at its next batch, and the turn after it is answered from what it kept', async () => {
     const server = await start();

@@ -20,14 +20,14 @@ export const stoppedPrefill: PrefillResult = { promptTokens: 0, evaluatedTokens:
 /** Evaluates `target` into `sequence` after the start it already holds; `promptTokens` is reported as the prompt's length. */
 export async function evaluateAhead(
   sequence: LlamaContextSequence,
-  target: readonly Token[],
+  target: Token[],
   signal: AbortSignal,
   batchTokens: number,
   promptTokens = target.length,
 ): Promise<PrefillResult> {
   try {
     // Drops what differs (an older prompt's end); keeps the common start.
-    await sequence.adaptStateToTokens([...target], false);
+    await sequence.adaptStateToTokens(target, false);
     const held = sequence.nextTokenIndex;
     let at = held;
     while (at < target.length) {

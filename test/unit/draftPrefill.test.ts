@@ -19,6 +19,7 @@ function setup(options: { enabled?: boolean; sendable?: (draft: Draft) => boolea
   const clock = new FakeClock();
   const calls: Call[] = [];
   const lines: string[] = [];
+  const reads: Array<ChatPrefillResult | null> = [];
   let enabled = options.enabled ?? true;
   const drafts = new DraftPrefill({
     clock,
@@ -30,12 +31,14 @@ function setup(options: { enabled?: boolean; sendable?: (draft: Draft) => boolea
       }),
     enabled: () => enabled,
     log: (line) => lines.push(line),
+    onRead: (result) => reads.push(result),
   });
   const draft = (text: string): Draft => ({ text, mentions: [] });
   return {
     clock,
     calls,
     lines,
+    reads,
     drafts,
     draft,
     setEnabled: (value: boolean) => (enabled = value),
@@ -97,11 +100,14 @@ describe('a chat draft read ahead', () => {
     blocked.drafts.changed(blocked.draft('look at @secret'));
     await blocked.pause();
     assert.equal(blocked.calls.length, 0);
+    // Each says so at once, so that whoever waits for a read is answered.
+    assert.deepEqual(blocked.reads, [null, null]);
 
     const off = setup({ enabled: false });
     off.drafts.changed(off.draft('Explain'));
     await off.pause();
     assert.equal(off.calls.length, 0);
+    assert.deepEqual(off.reads, [null]);
     off.setEnabled(true);
     off.drafts.changed(off.draft('Explain this'));
     await off.pause();

@@ -24,7 +24,7 @@ export interface DraftPrefillDeps {
   /** localLlm.chat.prefill. */
   enabled(): boolean;
   log(line: string): void;
-  /** Each draft read: what the server did with it; null when there was nothing to send. */
+  /** Each draft read: what the server did with it; null when there was nothing to send (empty, unsendable, or the setting off). */
   onRead?(result: ChatPrefillResult | null): void;
 }
 
@@ -40,7 +40,7 @@ export class DraftPrefill {
   /** The input or its mentions changed. */
   changed(draft: Draft): void {
     this.cancel();
-    if (!this.deps.enabled() || (draft.text.trim() === '' && draft.mentions.length === 0)) return;
+    if (!this.deps.enabled() || (draft.text.trim() === '' && draft.mentions.length === 0)) return this.deps.onRead?.(null);
     this.draft = draft;
     this.timer = this.deps.clock.setTimeout(() => void this.read(), draftQuietMs);
   }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ModelState, ModelStatus } from '../../server/src/shared/protocol';
 import './vscodeStub';
-import { GB, MB, modelStatus } from './statusFixture';
+import { GB, MB, modelStatus, noHostMemory } from './statusFixture';
 import { createCommands } from '../../client/src/commands/table';
 import { formatBytes, formatClock, formatDuration, formatMs, formatTimeSpan } from '../../server/src/shared/format';
 import {
@@ -366,28 +366,22 @@ describe('a model server as the engine', () => {
     error,
     canSleep: false,
   });
-  const noHost = {
-    serverRssBytes: 80 * MB,
-    hostRssBytes: null,
-    hostBaselineRssBytes: null,
-    hostPid: null,
-    vramUsedBytes: null,
-    vramTotalBytes: null,
-  };
 
   it('shows the server’s own sleep and wake in the label', () => {
-    const asleep = renderStatus(input('running', status('ready', { model: remoteModel, memory: noHost, engine: engine('sleeping') })));
+    const asleep = renderStatus(
+      input('running', status('ready', { model: remoteModel, memory: noHostMemory, engine: engine('sleeping') })),
+    );
     assert.equal(asleep.text, 'LLM sleeping on the server');
     assert.equal(asleep.key, 'ready', 'our side is ready: a request goes to the server and wakes it');
     assert.match(asleep.tooltip, /Engine: llama-server at gpu\\?-box:8080, sleeping on the server/);
     assert.match(asleep.tooltip, /it sleeps on its own/);
     assert.doesNotMatch(asleep.tooltip, /0 B/);
     const waking = renderStatus(
-      input('running', status('ready', { model: remoteModel, memory: noHost, inFlight: 2, engine: engine('waking') })),
+      input('running', status('ready', { model: remoteModel, memory: noHostMemory, inFlight: 2, engine: engine('waking') })),
     );
     assert.equal(waking.text, 'LLM waking on the server');
     assert.equal(waking.icon, 'sync~spin');
-    const awake = renderStatus(input('running', status('ready', { model: remoteModel, memory: noHost, engine: engine('awake') })));
+    const awake = renderStatus(input('running', status('ready', { model: remoteModel, memory: noHostMemory, engine: engine('awake') })));
     assert.equal(awake.text, 'LLM ready');
   });
 
@@ -395,12 +389,14 @@ describe('a model server as the engine', () => {
     const failed = renderStatus(
       input(
         'running',
-        status('ready', { model: remoteModel, memory: noHost, engine: engine(null, 'gpu-box:8080 did not answer within 30 s.') }),
+        status('ready', { model: remoteModel, memory: noHostMemory, engine: engine(null, 'gpu-box:8080 did not answer within 30 s.') }),
       ),
     );
     assert.equal(failed.backgroundColor, 'statusBarItem.warningBackground');
     assert.match(failed.tooltip, /did not answer within 30 s/);
-    const ours = renderStatus(input('running', status('sleeping', { model: remoteModel, memory: noHost, engine: engine('sleeping') })));
+    const ours = renderStatus(
+      input('running', status('sleeping', { model: remoteModel, memory: noHostMemory, engine: engine('sleeping') })),
+    );
     assert.equal(ours.text, 'LLM asleep');
   });
 

@@ -5,6 +5,16 @@ import type { MemoryInfo, ModelStatus } from '../../server/src/shared/protocol';
 export const MB = 1024 * 1024;
 export const GB = 1024 * MB;
 
+/** The memory of a window with no model host of its own (a server engine, or the host gone). */
+export const noHostMemory: MemoryInfo = {
+  serverRssBytes: 80 * MB,
+  hostRssBytes: null,
+  hostBaselineRssBytes: null,
+  hostPid: null,
+  vramUsedBytes: null,
+  vramTotalBytes: null,
+};
+
 /** The status with `over` applied; `memory` is merged field by field. */
 export function modelStatus(over: Partial<Omit<ModelStatus, 'memory'>> & { memory?: Partial<MemoryInfo> } = {}): ModelStatus {
   const { memory, ...rest } = over;
@@ -25,14 +35,6 @@ export function modelStatus(over: Partial<Omit<ModelStatus, 'memory'>> & { memor
     lastChat: null,
     contextChunks: 0,
     ...rest,
-    memory: {
-      serverRssBytes: 80 * MB,
-      hostRssBytes: null,
-      hostBaselineRssBytes: null,
-      hostPid: null,
-      vramUsedBytes: null,
-      vramTotalBytes: null,
-      ...memory,
-    },
+    memory: { ...noHostMemory, ...memory },
   };
 }

@@ -19,7 +19,7 @@ import {
   type TokenFigures,
 } from '../../server/src/shared/protocol';
 import { largeModel, tinyModel } from '../fixtures/models';
-import { hostPidsOf, isAlive } from '../fixtures/processes';
+import { hostPidsOf, isAlive, standbyAfterDeepSleep } from '../fixtures/processes';
 import { until } from '../fixtures/until';
 import { testHooksEnv } from '../../server/src/shared/testHooks';
 import { startServer, type TestServer } from './lspClient';
@@ -345,17 +345,8 @@ describe('deep sleep of a shared host', { skip: linuxOnly }, () => {
       const pid = (await a.status()).memory.hostPid!;
       const slept = await a.connection.sendRequest(SleepRequest.type);
       await b.waitForState('sleeping');
-      await until(
-        () => isAlive(pid),
-        (alive) => !alive,
-        'the host to exit',
-      );
       // What is left is the standby of the deep sleep (host/standby.ts): a new process without the model.
-      const [standby] = await until(
-        () => hostPidsOf(dir),
-        (pids) => pids.length === 1,
-        'the standby host',
-      );
+      const standby = await standbyAfterDeepSleep(pid, dir);
       assert.notEqual(standby, pid);
       // The window that asked and the one that followed say the same: all of the host's RSS.
       const followedSleep = await until(

@@ -13,7 +13,7 @@ import { before, describe, it } from 'node:test';
 import { InlineCompletionRequest, type InlineCompletionItem } from 'vscode-languageserver-protocol/node';
 import { SleepRequest, type ModelStatus } from '../../server/src/shared/protocol';
 import { tinyModel, tinyRoundTripModel } from '../fixtures/models';
-import { hostPidsOf, isAlive } from '../fixtures/processes';
+import { hostPidsOf, isAlive, standbyAfterDeepSleep } from '../fixtures/processes';
 import { until } from '../fixtures/until';
 import { startServer, type TestServer } from './lspClient';
 
@@ -80,23 +80,14 @@ async function sleepIntoStandby(dir: string, extra: Record<string, unknown> = {}
   const awake = await server.waitForState('ready');
   const first = awake.memory.hostPid!;
   await server.connection.sendRequest(SleepRequest.type);
-  await until(
-    () => isAlive(first),
-    (alive) => !alive,
-    'the old host to exit',
-  );
-  const [standby] = await until(
-    () => hostPidsOf(dir),
-    (pids) => pids.length === 1,
-    'one standby host',
-  );
+  const standby = await standbyAfterDeepSleep(first, dir);
   assert.notEqual(standby, first, 'the standby is a new process');
   await until(
     () => server.status(),
     (s) => (s.memory.standbyRssBytes ?? 0) > 0,
     'the window to hold the standby',
   );
-  return { server, standby: standby! };
+  return { server, standby };
 }
 
 /** Stops the window and waits until no host of the folder is left; removes the folder. */

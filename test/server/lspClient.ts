@@ -68,6 +68,22 @@ function hooksIn(env: Record<string, string | undefined> | undefined): TestHooks
   return raw ? (JSON.parse(raw) as TestHooks) : {};
 }
 
+/**
+ * The settings of a small window that sleeps and wakes only when asked: a 1,024-token context, one
+ * thread, no idle sleep, no wake on activity, short completions at once; `extra` on top.
+ */
+export function quietWindow(model: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    model,
+    contextSize: 1024,
+    threads: 1,
+    sleepIdleSeconds: 0,
+    wakeOnActivity: false,
+    completion: { debounceMs: 0, maxTokens: 8, maxLines: 2 },
+    ...extra,
+  };
+}
+
 export async function startServer(settings: Record<string, unknown>, options: StartOptions = {}): Promise<TestServer> {
   const ownStorage = options.storageDir === undefined ? mkdtempSync(path.join(os.tmpdir(), 'local-llm-storage-')) : null;
   const storageDir = options.storageDir ?? ownStorage!;

@@ -14,7 +14,7 @@ import { ChatRequest, SleepRequest, type ChatResult, type ModelStatus } from '..
 import { testHooksEnv } from '../../server/src/shared/testHooks';
 import { cachedModel, tinyOptions } from '../fixtures/models';
 import { until } from '../fixtures/until';
-import { startServer, type TestServer } from './lspClient';
+import { quietWindow, startServer, type TestServer } from './lspClient';
 
 const linuxOnly = process.platform !== 'linux' && '/proc';
 const docUri = 'file:///work/roles.ts';
@@ -26,16 +26,7 @@ const noFimOptions = { ...tinyOptions, name: 'tiny-no-fim', seed: 13, withFim: f
 const noTemplateOptions = { ...tinyOptions, name: 'tiny-no-template', seed: 14, omitKeys: ['tokenizer.chat_template'] };
 
 function settings(model: string, chatModel: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    model,
-    chat: { model: chatModel },
-    contextSize: 1024,
-    threads: 1,
-    sleepIdleSeconds: 0,
-    wakeOnActivity: false,
-    completion: { debounceMs: 0, maxTokens: 8, maxLines: 2 },
-    ...extra,
-  };
+  return quietWindow(model, { chat: { model: chatModel }, ...extra });
 }
 
 let uriCount = 0;

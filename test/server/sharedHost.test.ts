@@ -22,7 +22,7 @@ import { largeModel, tinyModel } from '../fixtures/models';
 import { hostPidsOf, isAlive, standbyAfterDeepSleep } from '../fixtures/processes';
 import { until } from '../fixtures/until';
 import { testHooksEnv } from '../../server/src/shared/testHooks';
-import { startServer, type TestServer } from './lspClient';
+import { quietWindow, startServer, type TestServer } from './lspClient';
 
 const docUri = 'file:///work/shared.ts';
 const docText = 'function add(a: number, b: number) {\n  return \n}\n';
@@ -32,15 +32,7 @@ const linuxOnly = process.platform !== 'linux' && '/proc and Unix socket modes';
 let tiny: string;
 
 function settings(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    model: tiny,
-    contextSize: 1024,
-    threads: 1,
-    sleepIdleSeconds: 0,
-    wakeOnActivity: false,
-    completion: { debounceMs: 0, maxTokens: 8, maxLines: 2 },
-    ...extra,
-  };
+  return quietWindow(tiny, extra);
 }
 
 function runtimeDir(): string {

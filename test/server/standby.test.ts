@@ -15,7 +15,7 @@ import { SleepRequest, type ModelStatus } from '../../server/src/shared/protocol
 import { tinyModel, tinyRoundTripModel } from '../fixtures/models';
 import { hostPidsOf, isAlive, standbyAfterDeepSleep } from '../fixtures/processes';
 import { until } from '../fixtures/until';
-import { startServer, type TestServer } from './lspClient';
+import { quietWindow, startServer, type TestServer } from './lspClient';
 
 const docText = 'function add(a: number, b: number) {\n  return \n}\n';
 const cursor = { line: 1, character: 9 };
@@ -25,16 +25,7 @@ let tiny: string;
 let otherTiny: string;
 
 function settings(extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    model: tiny,
-    contextSize: 1024,
-    threads: 1,
-    sleepIdleSeconds: 0,
-    sleepMode: 'deep',
-    wakeOnActivity: false,
-    completion: { debounceMs: 0, maxTokens: 8, maxLines: 2 },
-    ...extra,
-  };
+  return quietWindow(tiny, { sleepMode: 'deep', ...extra });
 }
 
 /** What a process maps and holds open: the paths of its mappings and of its file descriptors. */

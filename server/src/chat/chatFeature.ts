@@ -37,6 +37,7 @@ import { parseParts, parseTurns } from './chatParts';
 import type { FittedTurnPrompt } from './contextBudget';
 import { bytesPerToken } from './tokenEstimate';
 import { planTurn, type TurnPlan } from './turnPlan';
+import { stoppedPrefill } from '../engine/types';
 import { refuseExcluded, retrieveForQuestion, type CodebaseSource } from './turnSources';
 
 const chunkProgress = new ProgressType<ChatChunk>();
@@ -152,7 +153,7 @@ export class ChatFeature implements Feature {
     const prepared = await this.prepare(raw, 'localLlm/chatPrefill');
     if (this.answering > 0) return skipped('An answer is being written; the next draft is read after it.');
     // A newer draft came while this one was planned: this one is not read.
-    if (draft !== this.drafts) return { promptTokens: 0, evaluatedTokens: 0, stopped: true };
+    if (draft !== this.drafts) return stoppedPrefill;
     const controller = new AbortController();
     this.prefilling = controller;
     const stop = AbortSignal.any([controller.signal, abortSignalOf(token)]);
@@ -169,7 +170,7 @@ export class ChatFeature implements Feature {
       );
       return result;
     } catch (err) {
-      if (stop.aborted) return { promptTokens: 0, evaluatedTokens: 0, stopped: true };
+      if (stop.aborted) return stoppedPrefill;
       throw new ResponseError(LSPErrorCodes.RequestFailed, errorMessage(err));
     } finally {
       if (this.prefilling === controller) this.prefilling = null;

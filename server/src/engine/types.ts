@@ -155,6 +155,9 @@ export interface GenerationResult {
   yielded?: boolean;
 }
 
+/** The answer of a prefill stopped (or not run) before it evaluated anything. */
+export const stoppedPrefill: PrefillResult = { promptTokens: 0, evaluatedTokens: 0, stopped: true };
+
 /** The figures of a request that evaluated and generated nothing. */
 export const noFigures: TokenFigures = {
   promptTokens: 0,

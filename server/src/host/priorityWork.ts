@@ -10,7 +10,7 @@ import type { HostClient } from './hostClients';
 import type { LlamaEngine } from './llama/llamaEngine';
 import type { CompletionOwner } from './llama/sequenceStateStore';
 import type { GenerationResult, InfillParams, PrefillParams, PrefillResult } from '../engine/types';
-import { noFigures } from '../engine/types';
+import { noFigures, stoppedPrefill } from '../engine/types';
 
 /** Completion-sequence work that runs or waits in the engine, and whether it was made to yield to another window. */
 interface PendingWork extends CompletionWork<HostClient> {
@@ -99,10 +99,9 @@ export class PriorityWork {
    * never counts as activity, stops with its window, and yields to the window the user is in.
    */
   async prefill(client: HostClient, token: CancellationToken, params: PrefillParams): Promise<PrefillResult> {
-    const stopped: PrefillResult = { promptTokens: 0, evaluatedTokens: 0, stopped: true };
-    if (!this.options.ready()) return stopped;
+    if (!this.options.ready()) return stoppedPrefill;
     const work = this.admit(client, 'background', token);
-    if (!work) return { ...stopped, yielded: true };
+    if (!work) return { ...stoppedPrefill, yielded: true };
     client.running.add(work.controller);
     try {
       const result = await this.options.engine.prefill(params, work.controller.signal, this.ownerOf(client));
@@ -123,7 +122,7 @@ export class PriorityWork {
     token: CancellationToken,
     run: (signal: AbortSignal) => Promise<PrefillResult>,
   ): Promise<PrefillResult> {
-    if (!this.options.ready()) return { promptTokens: 0, evaluatedTokens: 0, stopped: true };
+    if (!this.options.ready()) return stoppedPrefill;
     const controller = controllerFor(token);
     client.running.add(controller);
     try {

@@ -39,6 +39,7 @@ import {
 } from '../../host/protocol';
 import {
   noFigures,
+  stoppedPrefill,
   type GenerationResult,
   type HostStats,
   type InfillParams,
@@ -467,7 +468,7 @@ export class HostProcess {
   ): Promise<PrefillResult> {
     return this.request<PrefillResult>(what, this.generationDeadline(maxTokens), send, {
       signal,
-      cancelled: () => ({ promptTokens: 0, evaluatedTokens: 0, stopped: true }),
+      cancelled: () => stoppedPrefill,
       watch: true,
     });
   }

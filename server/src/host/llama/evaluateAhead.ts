@@ -3,7 +3,7 @@
 // was evaluated. The request then finds those tokens held and evaluates only the rest.
 import type { LlamaContextSequence, Token } from 'node-llama-cpp' with { 'resolution-mode': 'import' };
 import { EngineError, nativeMessage } from '../engineError';
-import type { PrefillResult } from '../../engine/types';
+import { stoppedPrefill, type PrefillResult } from '../../engine/types';
 
 /**
  * Tokens evaluated at a time: a cancel waits for at most one batch. A completion's prefill stops
@@ -13,9 +13,6 @@ import type { PrefillResult } from '../../engine/types';
  * (bench/codebaseFirstToken.ts, 2,810 tokens: 31.8 s and 13.4 s against 13.1 s).
  */
 export const prefillBatchTokens = { completion: 32, chat: 128 } as const;
-
-/** The answer of a prefill stopped before it evaluated anything. */
-export const stoppedPrefill: PrefillResult = { promptTokens: 0, evaluatedTokens: 0, stopped: true };
 
 /** Evaluates `target` into `sequence` after the start it already holds; `promptTokens` is reported as the prompt's length. */
 export async function evaluateAhead(

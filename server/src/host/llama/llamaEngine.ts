@@ -13,21 +13,21 @@ import type { Backend } from '../../shared/protocol';
 import type { GpuChoice } from '../../shared/settings';
 import { nativeMessage, EngineError } from '../engineError';
 import { ownRssBytes } from '../../shared/memory';
-import type {
-  ChatTurnParams,
-  GenerationResult,
-  HostStats,
-  InfillParams,
-  LoadParams,
-  LoadResult,
-  PrefillParams,
-  PrefillResult,
-  SaveStateResult,
+import {
+  stoppedPrefill,
+  type ChatTurnParams,
+  type GenerationResult,
+  type HostStats,
+  type InfillParams,
+  type LoadParams,
+  type LoadResult,
+  type PrefillParams,
+  type PrefillResult,
+  type SaveStateResult,
 } from '../../engine/types';
 import type { SequenceKind } from '../../shared/stateFiles';
 import { runChat, runChatPrefill } from './chatTurn';
 import { runInfill, runPrefill } from './completionRuns';
-import { stoppedPrefill } from './evaluateAhead';
 import { abortResult } from './generation';
 import { InfillPrompt } from './infillPrompt';
 import { LaneQueue } from './laneQueue';

@@ -116,6 +116,27 @@ describe('HttpClient', () => {
     assert.equal(got.length, 1);
   });
 
+  it('asks a GET once more when the connection closes before any answer, but never a POST', async () => {
+    let asked = 0;
+    routes.set('/closes-once', (req, res) => {
+      asked++;
+      // The first ask of each method is dropped unanswered, as a closed kept-alive connection is.
+      if (asked === 1 || (req.method === 'POST' && asked === 3)) {
+        req.socket.destroy();
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{"ok":true}');
+    });
+    const answer = await client().json('GET', '/closes-once', undefined, { timeoutMs: 2000 });
+    assert.deepEqual(answer, { status: 200, body: { ok: true } });
+    assert.equal(asked, 2, 'the GET was asked twice');
+    await assert.rejects(client().json('POST', '/closes-once', {}, { timeoutMs: 2000 }), (e: unknown) => {
+      return e instanceof RemoteError && e.failure === 'cut' && /closed the connection before it answered/.test(e.message);
+    });
+    assert.equal(asked, 3, 'the POST was asked once');
+  });
+
   it('never follows a redirect', async () => {
     routes.set('/moved', (_req, res) => {
       res.writeHead(302, { location: 'http://192.0.2.1/props' });

@@ -14,6 +14,8 @@ export class RemoteError extends Error {
     readonly failure: RemoteFailure,
     message: string,
     readonly status: number | null = null,
+    /** The server had begun its answer when this happened. */
+    readonly answered = false,
   ) {
     super(message);
   }
@@ -100,7 +102,7 @@ export class HttpClient {
     const separator = format === 'sse' ? /\r?\n\r?\n/ : /\r?\n/;
     await this.send('POST', path, body, options, async (response, alive, stop) => {
       if (response.status < 200 || response.status >= 300) throw this.statusError(response.status, parseMaybe(await response.text()));
-      if (!response.body) throw new RemoteError('cut', `${this.label} answered without a body.`);
+      if (!response.body) throw new RemoteError('cut', `${this.label} answered without a body.`, null, true);
       /** One event's text: false when reading should stop. */
       const handle = (event: string): boolean => {
         const data =
@@ -161,6 +163,24 @@ export class HttpClient {
   }
 
   private async send<R>(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    options: RequestOptions,
+    read: (response: Response, alive: () => void, stop: () => void) => Promise<R>,
+  ): Promise<R> {
+    try {
+      return await this.sendOnce(method, path, body, options, read);
+    } catch (err) {
+      // A kept-alive connection the server closed just as it was reused fails before any answer;
+      // a GET changes nothing on the server, so it is asked once more on a fresh connection.
+      // A POST is not: the server may already be generating for it.
+      if (method !== 'GET' || !(err instanceof RemoteError) || err.failure !== 'cut' || err.answered) throw err;
+      return this.sendOnce(method, path, body, options, read);
+    }
+  }
+
+  private async sendOnce<R>(
     method: 'GET' | 'POST',
     path: string,
     body: unknown,
@@ -234,7 +254,7 @@ export class HttpClient {
 
   private transportError(err: unknown, answered: boolean): RemoteError {
     const code = errorCode(err);
-    if (answered) return new RemoteError('cut', `The connection to ${this.label} was cut in the middle of the answer.`);
+    if (answered) return new RemoteError('cut', `The connection to ${this.label} was cut in the middle of the answer.`, null, true);
     switch (code) {
       case 'ECONNREFUSED':
         return new RemoteError('refused', `${this.label} refused the connection: no model server is running there.`);

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { InlineCompletionRequest, type InlineCompletionItem } from 'vscode-languageserver-protocol/node';
 import {
+  ChatPrefillRequest,
   ChatRequest,
   SetApiKeyNotification,
   SleepRequest,
@@ -104,6 +105,19 @@ describe('llama-server as the engine', () => {
     assert.ok((afterChat.lastChat?.promptTokens ?? 0) > 0);
   });
 
+  it('reads a chat draft into its prompt cache: the turn sent as drafted evaluates almost none of its prompt', async () => {
+    const drafted = { sessionId: 'drafted', message: `What do these lines add up to?\n${'total += 1;\n'.repeat(40)}` };
+    const draft = await server.connection.sendRequest(ChatPrefillRequest.type, drafted);
+    assert.equal(draft.skipped, undefined, `the draft was read (${draft.skipped})`);
+    assert.ok(draft.evaluatedTokens > 100, `the draft evaluated ${draft.evaluatedTokens} of ${draft.promptTokens} tokens`);
+    const answer = await server.connection.sendRequest(ChatRequest.type, drafted);
+    assert.notEqual(answer.stopReason, 'error');
+    const figures = (await server.status()).lastChat;
+    assert.equal(figures?.promptTokens, draft.promptTokens, 'the turn is the prompt that was read');
+    // The last token is evaluated again: the answer's first token is sampled from it.
+    assert.ok((figures?.evaluatedTokens ?? Infinity) <= 2, `the turn evaluated ${figures?.evaluatedTokens} of ${figures?.promptTokens}`);
+  });
+
   it('says in a sentence that Sleep Now does not reach a server that sleeps on its own', async () => {
     const from = server.logs.length;
     const asleep = await server.connection.sendRequest(SleepRequest.type);
@@ -139,6 +153,14 @@ describe("llama-server's own sleep", () => {
     // Several more polls while it sleeps: none wakes it.
     await delay(1500);
     assert.equal(llama.wakes(), 0, 'polling /props never woke it');
+    assert.equal((await server.status()).engine?.server, 'sleeping');
+  });
+
+  it('never reads a chat draft ahead while the server sleeps: the request would wake it', async () => {
+    const draft = await server.connection.sendRequest(ChatPrefillRequest.type, { sessionId: 's1', message: 'What does this do?' });
+    assert.match(draft.skipped ?? '', /reads the prompt when the question is sent/);
+    assert.equal(draft.evaluatedTokens, 0);
+    assert.equal(llama.wakes(), 0, 'the server still sleeps');
     assert.equal((await server.status()).engine?.server, 'sleeping');
   });
 

@@ -141,7 +141,7 @@ export class ChatFeature implements Feature {
 
   /**
    * A draft's prompt evaluated ahead. Skipped (with why) when the setting is off, an answer is
-   * being written, the model is not awake (never woken for this) or the engine is a server;
+   * being written, the model is not awake (never woken for this) or a server cannot take it;
    * stopped by a newer draft, a turn, a sleep or the client's cancel.
    */
   private async prefill(raw: unknown, token: CancellationToken): Promise<ChatPrefillResult> {
@@ -164,7 +164,8 @@ export class ChatFeature implements Feature {
       );
       if (!work) return { ...skipped('The model is not awake; the prompt is read when the question is sent.'), retryWhenReady: true };
       const result = await work;
-      if (result === null) return skipped('This engine reads the prompt when the question is sent.');
+      if (result === null)
+        return skipped('The model server reads the prompt when the question is sent (it keeps no prompt cache to fill, or it sleeps).');
       connection.console.debug(
         `Chat draft prefill: ${result.evaluatedTokens} tokens evaluated, ${result.promptTokens} in the prompt${result.stopped ? '; stopped' : ''}.`,
       );

@@ -288,8 +288,8 @@ export interface Engine {
   prefill(params: PrefillParams, signal?: AbortSignal): Promise<PrefillResult>;
   /**
    * Evaluates what `chat` with these params would evaluate before it generates (a draft the user
-   * is still writing), generating nothing; stops at a safe point when cancelled. null: this engine
-   * evaluates nothing ahead (a server, where a request could wake it, evaluates at the turn).
+   * is still writing), generating nothing; stops at a safe point when cancelled. null: nothing was
+   * evaluated ahead (a server without a prompt cache to fill, or one asleep, which a request would wake).
    */
   chatPrefill(params: ChatTurnParams, signal?: AbortSignal): Promise<PrefillResult | null>;
   /** One chat answer, streamed through onChunk. A cancelled one answers stopReason abort with what came. */

@@ -1,7 +1,7 @@
 // What each kind of model server must answer: its description, its own sleep, fill-in-the-middle,
 // a streamed chat answer and (where it has one) an unload. The remote engine (remoteEngine.ts)
 // adds what is common: polling, the wake, deadlines, errors, the API key.
-import type { ChatTurnParams, GenerationResult, InfillParams } from '../types';
+import type { ChatTurnParams, GenerationResult, InfillParams, PrefillResult } from '../types';
 import type { EngineKind } from '../../shared/protocol';
 import type { HttpClient, RequestOptions } from './request';
 
@@ -57,6 +57,11 @@ export interface ServerAdapter {
     onChunk: (text: string) => void,
     options: RequestOptions,
   ): Promise<GenerationResult>;
+  /**
+   * Reads a chat turn's prompt into the server's prompt cache before the turn is sent (a draft the
+   * user is still writing), so the turn reuses it; only servers that keep such a cache have it.
+   */
+  chatPrefill?(ctx: AdapterContext, described: ServerDescription, params: ChatTurnParams, options: RequestOptions): Promise<PrefillResult>;
   /** Unloads the model on the server (only when described.canUnload). */
   unload(ctx: AdapterContext, described: ServerDescription, options: RequestOptions): Promise<void>;
   /** Wakes a model the server put to sleep, for servers that do not wake on a request by themselves. */

@@ -3,7 +3,7 @@
 // streamed; its own sleep from GET /props `is_sleeping` (exempt on the server: it neither wakes
 // the model nor resets the idle timer). In router mode (`role: router`) the model's state comes
 // from GET /models and Sleep Now unloads it with POST /models/unload.
-import type { GenerationResult, InfillParams, ChatTurnParams } from '../types';
+import type { GenerationResult, InfillParams, ChatTurnParams, PrefillResult } from '../types';
 import type { StopReason, TokenFigures } from '../../shared/protocol';
 import {
   chatModelName,
@@ -142,6 +142,19 @@ export const llamaServerAdapter: ServerAdapter = {
     return openAiChat(ctx, described, params, onChunk, options);
   },
 
+  /**
+   * The turn's own request with one token to generate: its prompt stays in the slot's cache, and
+   * the turn sent the same way evaluates only its last token (the slot is chosen by the longest
+   * shared prompt). The token is thrown away.
+   */
+  async chatPrefill(ctx, described, params: ChatTurnParams, options): Promise<PrefillResult> {
+    const request = { ...openAiChatBody(ctx, described, params), max_tokens: 1, stream: false };
+    const { status, body } = await ctx.http.json('POST', '/v1/chat/completions', request, options);
+    if (status !== 200) throw ctx.http.statusError(status, body);
+    const figures = figuresFrom(isRecord(body) ? body : {}, 0);
+    return { promptTokens: figures.promptTokens, evaluatedTokens: figures.evaluatedTokens, stopped: false };
+  },
+
   async unload(ctx, described, options): Promise<void> {
     if (described.model === null) {
       throw new RemoteError(
@@ -205,6 +218,16 @@ async function describeRouter(ctx: AdapterContext, options: RequestOptions): Pro
   };
 }
 
+/** A chat turn as /v1/chat/completions takes it, less how it is streamed. */
+function openAiChatBody(ctx: AdapterContext, described: ServerDescription, params: ChatTurnParams): Record<string, unknown> {
+  const model = chatModelName(ctx, described);
+  return {
+    ...(model !== null ? { model } : {}),
+    messages: params.messages.map((m) => ({ role: m.role, content: m.text })),
+    max_tokens: params.maxTokens,
+  };
+}
+
 /** A streamed /v1/chat/completions answer (llama-server, vLLM and other OpenAI-compatible servers). */
 export async function openAiChat(
   ctx: AdapterContext,
@@ -217,13 +240,7 @@ export async function openAiChat(
     ctx.http,
     {
       path: '/v1/chat/completions',
-      body: {
-        ...(chatModelName(ctx, described) !== null ? { model: chatModelName(ctx, described) } : {}),
-        messages: params.messages.map((m) => ({ role: m.role, content: m.text })),
-        max_tokens: params.maxTokens,
-        stream: true,
-        stream_options: { include_usage: true },
-      },
+      body: { ...openAiChatBody(ctx, described, params), stream: true, stream_options: { include_usage: true } },
       onPiece: onChunk,
     },
     options,

@@ -6,7 +6,7 @@
 // http only to loopback or to a host the user confirmed.
 import { Emitter, type Event } from 'vscode-jsonrpc';
 import type { ChatTurnParams, GenerationResult, HostStats, InfillParams, PrefillResult, SaveStateResult } from '../types';
-import { noFigures } from '../types';
+import { noFigures, stoppedPrefill } from '../types';
 import { needsInsecureConfirmation } from '../../shared/insecureUrl';
 import type { Clock } from '../../shared/clock';
 import type { EngineKind, EngineServerState } from '../../shared/protocol';
@@ -201,9 +201,23 @@ export class RemoteEngine implements Engine {
     return { promptTokens: 0, evaluatedTokens: 0, stopped: false };
   }
 
-  /** Nothing ahead: a request could wake a server that sleeps, and its prompt cache serves the turn. */
-  async chatPrefill(): Promise<null> {
-    return null;
+  /**
+   * A draft's prompt read into the server's prompt cache, where the server keeps one and is known
+   * to be awake (a request would wake a sleeping one). null: nothing was read ahead. A failure
+   * here is only logged: the turn itself will say what is wrong.
+   */
+  async chatPrefill(params: ChatTurnParams, signal?: AbortSignal): Promise<PrefillResult | null> {
+    const { adapter, described } = this;
+    if (!adapter?.chatPrefill || !described || this.exitInfo) return null;
+    const server = this.options.session.view.server;
+    if (server === null ? this.saysSleep : server !== 'awake') return null;
+    try {
+      return await adapter.chatPrefill(this.context(), described, params, { signal, timeoutMs: this.options.settings().remote.timeoutMs });
+    } catch (err) {
+      if (err instanceof RemoteAbortError || signal?.aborted) return stoppedPrefill;
+      this.options.log(`The chat draft was not read ahead: ${err instanceof Error ? err.message : String(err)}`);
+      return null;
+    }
   }
 
   chat(params: ChatTurnParams, onChunk: (text: string) => void, signal?: AbortSignal): Promise<GenerationResult> {

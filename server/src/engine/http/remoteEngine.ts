@@ -202,8 +202,8 @@ export class RemoteEngine implements Engine {
   }
 
   /**
-   * A draft's prompt read into the server's prompt cache, where the server keeps one and is known
-   * to be awake (a request would wake a sleeping one). null: nothing was read ahead. A failure
+   * A draft's prompt read into the server's prompt cache, where the server keeps one and its chat
+   * model is known to be awake (a request would wake a sleeping one). null: nothing was read ahead. A failure
    * here is only logged: the turn itself will say what is wrong.
    */
   async chatPrefill(params: ChatTurnParams, signal?: AbortSignal): Promise<PrefillResult | null> {
@@ -211,6 +211,9 @@ export class RemoteEngine implements Engine {
     if (!adapter?.chatPrefill || !described || this.exitInfo) return null;
     const server = this.options.session.view.server;
     if (server === null ? this.saysSleep : server !== 'awake') return null;
+    // The server's state is the completion model's; a chat model of its own may be unloaded.
+    const { chatModel } = this.options.settings().remote;
+    if (chatModel && chatModel !== described.model) return null;
     try {
       return await adapter.chatPrefill(this.context(), described, params, { signal, timeoutMs: this.options.settings().remote.timeoutMs });
     } catch (err) {

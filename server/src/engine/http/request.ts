@@ -172,10 +172,10 @@ export class HttpClient {
     try {
       return await this.sendOnce(method, path, body, options, read);
     } catch (err) {
-      // A kept-alive connection the server closed just as it was reused fails before any answer;
-      // a GET changes nothing on the server, so it is asked once more on a fresh connection.
-      // A POST is not: the server may already be generating for it.
-      if (method !== 'GET' || !(err instanceof RemoteError) || err.failure !== 'cut' || err.answered) throw err;
+      // A kept-alive connection the server closed just as it was reused fails before any answer.
+      // Every request sent here can be repeated (reads, generations the closed connection has
+      // stopped, unloads), so it is asked once more on a fresh connection.
+      if (!(err instanceof RemoteError) || err.failure !== 'cut' || err.answered || options.signal?.aborted) throw err;
       return this.sendOnce(method, path, body, options, read);
     }
   }

@@ -105,7 +105,7 @@ describe('llama-server as the engine', () => {
     assert.ok((afterChat.lastChat?.promptTokens ?? 0) > 0);
   });
 
-  it('reads a chat draft into its prompt cache: the turn sent as drafted evaluates almost none of its prompt', async () => {
+  it('reads a chat draft into its prompt cache: the turn sent as drafted evaluates almost none of its prompt', async (t) => {
     const drafted = { sessionId: 'drafted', message: `What do these lines add up to?\n${'total += 1;\n'.repeat(40)}` };
     const draft = await server.connection.sendRequest(ChatPrefillRequest.type, drafted);
     assert.equal(draft.skipped, undefined, `the draft was read (${draft.skipped})`);
@@ -116,6 +116,9 @@ describe('llama-server as the engine', () => {
     assert.equal(figures?.promptTokens, draft.promptTokens, 'the turn is the prompt that was read');
     // The last token is evaluated again: the answer's first token is sampled from it.
     assert.ok((figures?.evaluatedTokens ?? Infinity) <= 2, `the turn evaluated ${figures?.evaluatedTokens} of ${figures?.promptTokens}`);
+    t.diagnostic(
+      `draft: ${draft.evaluatedTokens} of ${draft.promptTokens} evaluated; turn: ${figures?.evaluatedTokens} of ${figures?.promptTokens}`,
+    );
   });
 
   it('says in a sentence that Sleep Now does not reach a server that sleeps on its own', async () => {

@@ -203,8 +203,8 @@ export class RemoteEngine implements Engine {
 
   /**
    * A draft's prompt read into the server's prompt cache, where the server keeps one and its chat
-   * model is known to be awake (a request would wake a sleeping one). null: nothing was read ahead. A failure
-   * here is only logged: the turn itself will say what is wrong.
+   * model is known to be awake (a request would wake a sleeping one). null: nothing was read
+   * ahead. A failure here is only logged: the turn itself will say what is wrong.
    */
   async chatPrefill(params: ChatTurnParams, signal?: AbortSignal): Promise<PrefillResult | null> {
     const { adapter, described } = this;

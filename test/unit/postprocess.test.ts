@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { cutAtNul } from '../../server/src/completion/postprocess/cutAtNul';
 import { dedupeLeadingWhitespace } from '../../server/src/completion/postprocess/dedupeLeadingWhitespace';
 import { dropEmpty } from '../../server/src/completion/postprocess/dropEmpty';
 import { dropRepeatedSuffixLines } from '../../server/src/completion/postprocess/dropRepeatedSuffixLines';
@@ -123,6 +124,19 @@ describe('dropEmpty', () => {
   });
   it('keeps text', () => {
     assert.equal(dropEmpty(' y', at), ' y');
+  });
+});
+
+describe('cutAtNul', () => {
+  const at = ctx(doc`let x = ║`);
+  it('ends a completion before its first NUL, which would make the file binary', () => {
+    assert.equal(cutAtNul('1 + 2;\0\u0004x\0', at), '1 + 2;');
+  });
+  it('leaves text without one alone, other control characters too', () => {
+    assert.equal(cutAtNul('a\tb\u0004c', at), 'a\tb\u0004c');
+  });
+  it('leaves nothing to show when the completion starts with one', () => {
+    assert.equal(postprocess('\0return 1;', at), null);
   });
 });
 

@@ -1,4 +1,5 @@
 // The post-processing chain, in order: each filter sees the previous one's output.
+import { cutAtNul } from './cutAtNul';
 import { dedupeLeadingWhitespace } from './dedupeLeadingWhitespace';
 import { dropEmpty } from './dropEmpty';
 import { dropRepeatedSuffixLines } from './dropRepeatedSuffixLines';
@@ -10,6 +11,8 @@ import { trimTrailingWhitespace } from './trimTrailingWhitespace';
 export type { Filter, PostprocessContext } from './filter';
 
 export const filters: readonly Filter[] = [
+  // First: what follows a NUL is not text.
+  cutAtNul,
   limitLines,
   // Before the whitespace trim: they compare lines and the line's rest, and ignore trailing space themselves.
   dropRepeatedSuffixLines,

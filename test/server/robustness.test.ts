@@ -27,7 +27,7 @@ import {
 import { tinyModel, tinyOptions } from '../fixtures/models';
 import { writeGguf } from '../../scripts/dev/gguf';
 import { isAlive, processState } from '../fixtures/processes';
-import { startServer, type TestServer } from './lspClient';
+import { quietWindow, startServer, type TestServer } from './lspClient';
 
 const docUri = 'file:///work/robust.ts';
 const docText = 'function add(a: number, b: number) {\n  return \n}\n';
@@ -39,16 +39,9 @@ let dir: string;
 /** Every host pid a test stopped, so that the end of the file can let it run and end it. */
 const stopped = new Set<number>();
 
+/** A quiet window with longer completions. */
 function settings(model: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    model,
-    contextSize: 1024,
-    threads: 1,
-    sleepIdleSeconds: 0,
-    wakeOnActivity: false,
-    completion: { debounceMs: 0, maxTokens: 16, maxLines: 4 },
-    ...extra,
-  };
+  return quietWindow(model, { completion: { debounceMs: 0, maxTokens: 16, maxLines: 4 }, ...extra });
 }
 
 function complete(server: TestServer, token?: CancellationTokenSource['token'], uri = docUri): Promise<InlineCompletionItem[] | null> {

@@ -164,8 +164,11 @@ export class ChatFeature implements Feature {
       );
       if (!work) return { ...skipped('The model is not awake; the prompt is read when the question is sent.'), retryWhenReady: true };
       const result = await work;
-      if (result === null)
-        return skipped('The model server reads the prompt when the question is sent (it keeps no prompt cache to fill, or it sleeps).');
+      if (result === null) {
+        return skipped(
+          'Not read ahead: this engine reads the prompt when the question is sent (a model server that keeps no prompt cache or sleeps, or a model without a chat template).',
+        );
+      }
       connection.console.debug(
         `Chat draft prefill: ${result.evaluatedTokens} tokens evaluated, ${result.promptTokens} in the prompt${result.stopped ? '; stopped' : ''}.`,
       );

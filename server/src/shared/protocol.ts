@@ -271,7 +271,7 @@ export interface ChatPrefillResult {
   evaluatedTokens: number;
   /** Stopped at a safe point because it was cancelled (the draft changed, the turn was sent, a sleep). */
   stopped: boolean;
-  /** Why it did not run, in a sentence (the model not awake, a turn answering, a remote engine, the setting off). */
+  /** Why it did not run, in a sentence (the model not awake, a turn answering, an engine that cannot read ahead, the setting off). */
   skipped?: string;
   /** Skipped only because the model was not awake: the same draft is worth sending again once it is. */
   retryWhenReady?: boolean;

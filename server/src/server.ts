@@ -56,7 +56,7 @@ export function startServer(connection: Connection, { hostPath = path.join(__dir
     onChange: () => status.push(),
     // The shared model host decides the sleep for every window; this window's gate follows it.
     onSharedSleep: (byUser) => void gate.sleep(byUser),
-    onSharedReady: () => void gate.wake(),
+    onSharedReady: () => void gate.followReady(),
     beforeHostLoad: hooks.loadGateFile === undefined ? undefined : waitForFile(hooks.loadGateFile),
     remote: {
       apiKey: () => remoteAccess.apiKey(),

@@ -634,6 +634,46 @@ describe('ResumeGate sleep()', () => {
   });
 });
 
+describe('ResumeGate followReady(): the shared host is ready', () => {
+  it('wakes a sleeping gate, as another window woke the shared model', async () => {
+    const { gate, driver, states } = await sleepingGate();
+    await gate.followReady();
+    assert.equal(gate.state, 'ready');
+    assert.deepEqual(states, ['waking', 'ready']);
+    assert.deepEqual(driver.calls, ['load']);
+  });
+
+  it('leaves a Sleep Now asked during the wake standing when its own load announces ready', async () => {
+    const { gate, driver, states } = await sleepingGate();
+    driver.holdLoads = true;
+    const woken = gate.wake();
+    await settle();
+    const slept = gate.sleep();
+    // The host says ready for the load this window asked for, while the Sleep Now waits behind it.
+    const followed = gate.followReady();
+    await driver.finish();
+    await Promise.all([woken, slept, followed]);
+    assert.equal(gate.state, 'sleeping');
+    assert.deepEqual(states, ['waking', 'ready', 'sleeping']);
+    assert.deepEqual(driver.calls, ['load', 'unload']);
+    assert.deepEqual(driver.violations, []);
+  });
+
+  it('leaves a Sleep Now asked during a reload standing', async () => {
+    const { gate, driver } = await readyGate();
+    driver.holdLoads = true;
+    const reloaded = gate.reload();
+    await settle();
+    const slept = gate.sleep();
+    const followed = gate.followReady();
+    await driver.finish();
+    await Promise.all([reloaded, slept, followed]);
+    assert.equal(gate.state, 'sleeping');
+    assert.deepEqual(driver.calls, ['load', 'unload', 'load', 'unload']);
+    assert.deepEqual(driver.violations, []);
+  });
+});
+
 describe('ResumeGate reload()', () => {
   it('drains, unloads and loads again in state loading', async () => {
     const { gate, driver, states } = await readyGate();

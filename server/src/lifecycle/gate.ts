@@ -345,6 +345,16 @@ export class ResumeGate {
   }
 
   /**
+   * The shared model host is ready: another window woke it, or this window's own load just ended
+   * there. A sleeping gate follows it, as wake() does, but this is no intent of this window's: a
+   * sleep queued here (a Sleep Now asked during the wake or a reload) is not voided by it.
+   */
+  followReady(): Promise<void> {
+    if (this.queue.at(-1)?.kind === 'sleep') return Promise.resolve();
+    return this.wake();
+  }
+
+  /**
    * Settings changed: drains (aborting completions), unloads and loads again (state `loading`).
    * A sleeping model stays asleep (its next wake loads with the new settings); a model in
    * error is loaded again, since the new settings may fix it. Never rejects.

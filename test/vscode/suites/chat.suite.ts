@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'mocha';
 import * as vscode from 'vscode';
 import type { LocalLlmApi } from '../../../client/src/api';
-import { api, recordStates, waitForState, waitForStatus, workspaceFile } from './helpers';
+import { api, recordStates, sleepUntilAsleep, waitForState, waitForStatus, workspaceFile } from './helpers';
 
 const endings = ['eos', 'maxTokens', 'maxLines', 'suffix'];
 
@@ -102,7 +102,7 @@ describe('chat', () => {
   it('a message to a sleeping model wakes it and is answered, and New chat still works after', async () => {
     const llm = await api();
     await waitForState(llm, 'ready');
-    await llm.sleep();
+    await sleepUntilAsleep(llm);
     const seen = recordStates(llm);
     try {
       const outcome = await llm.chat('Are you awake?');

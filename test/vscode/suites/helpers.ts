@@ -48,6 +48,23 @@ export function waitForState(llm: LocalLlmApi, state: ModelState, timeoutMs?: nu
   return waitForStatus(llm, (s) => s.state === state, `"${state}" state`, timeoutMs);
 }
 
+/**
+ * Sleep Now, asked again until the model stays asleep. A request VS Code still makes for an open
+ * editor (an automatic completion after a commit, say) may arrive while the sleep drains; it
+ * waits at the gate and wakes the model right after, as every request does.
+ */
+export async function sleepUntilAsleep(llm: LocalLlmApi): Promise<ModelStatus> {
+  const woken: string[] = [];
+  for (let attempt = 1; ; attempt++) {
+    const slept = await llm.sleep();
+    const now = llm.getStatus();
+    if (slept.state === 'sleeping' && now?.state === 'sleeping') return now;
+    woken.push(`attempt ${attempt}: Sleep Now answered "${slept.state}", then the status said "${now?.state ?? 'nothing'}"`);
+    assert.ok(attempt < 5, `The model did not stay asleep: ${woken.join('; ')}.`);
+    await waitForState(llm, 'ready');
+  }
+}
+
 export function waitForClientState(llm: LocalLlmApi, state: ClientState, timeoutMs = 60_000): Promise<void> {
   if (llm.getClientState() === state) return Promise.resolve();
   return new Promise((resolve, reject) => {

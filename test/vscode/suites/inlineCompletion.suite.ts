@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'mocha';
 import * as vscode from 'vscode';
 import type { InlineCompletionReport, LocalLlmApi } from '../../../client/src/api';
-import { api, delay, recordStates, waitForState, workspaceFile } from './helpers';
+import { api, delay, recordStates, sleepUntilAsleep, waitForState, workspaceFile } from './helpers';
 
 /** Collects the completion reports for one document from now on. */
 function reports(llm: LocalLlmApi, uri: vscode.Uri) {
@@ -171,8 +171,7 @@ describe('inline completions', () => {
     const sleepyUri = workspaceFile('sleepy.ts');
     let log: ReturnType<typeof reports> | null = null;
     try {
-      await llm.sleep();
-      await waitForState(llm, 'sleeping');
+      await sleepUntilAsleep(llm);
       const mark = seen.states.length;
       await vscode.workspace.fs.writeFile(sleepyUri, new TextEncoder().encode('export function sleepy(n: number): number {\n  return '));
       log = reports(llm, sleepyUri);

@@ -55,7 +55,7 @@ export function startServer(connection: Connection, { hostPath = path.join(__dir
     },
     onChange: () => status.push(),
     // The shared model host decides the sleep for every window; this window's gate follows it.
-    onSharedSleep: (byUser) => void gate.sleep(byUser),
+    onSharedSleep: (byUser) => void gate.followSleep(byUser),
     onSharedReady: () => void gate.followReady(),
     beforeHostLoad: hooks.loadGateFile === undefined ? undefined : waitForFile(hooks.loadGateFile),
     remote: {

@@ -358,6 +358,20 @@ describe('sleep and wake', () => {
     assert.notEqual(status.state, 'error');
   });
 
+  it('"Sleep Now" during a wake stands: the shared host saying ready for that wake does not undo it', async () => {
+    await server.connection.sendRequest(SleepRequest.type);
+    const before = await server.status();
+    const woken = server.connection.sendRequest(WakeRequest.type);
+    await server.waitForState('waking');
+    const slept = await server.connection.sendRequest(SleepRequest.type);
+    await woken;
+    assert.equal(slept.state, 'sleeping');
+    const after = await server.status();
+    assert.equal(after.state, 'sleeping');
+    assert.equal(after.memory.hostPid, null);
+    assert.equal(after.counters.wakes - before.counters.wakes, 1);
+  });
+
   it('"Sleep Now" during a running chat neither crashes nor leaks', async () => {
     await server.connection.sendRequest(WakeRequest.type);
     const chunks: ChatChunk[] = [];

@@ -659,6 +659,20 @@ describe('ResumeGate followReady(): the shared host is ready', () => {
     assert.deepEqual(driver.violations, []);
   });
 
+  it('lets a ready host void a sleep it announced while this window loaded: that sleep was of the host before', async () => {
+    const { gate, driver, states } = await sleepingGate();
+    driver.holdLoads = true;
+    const woken = gate.wake();
+    await settle();
+    const followed = gate.followSleep(true);
+    const ready = gate.followReady();
+    await driver.finish();
+    await Promise.all([woken, followed, ready]);
+    assert.equal(gate.state, 'ready');
+    assert.deepEqual(states, ['waking', 'ready']);
+    assert.deepEqual(driver.calls, ['load']);
+  });
+
   it('leaves a Sleep Now asked during a reload standing', async () => {
     const { gate, driver } = await readyGate();
     driver.holdLoads = true;
@@ -754,7 +768,7 @@ describe('ResumeGate after Sleep Now', () => {
   });
   it('a sleep the shared host decided (byUser false) wakes on any activity, like an idle sleep', async () => {
     const { gate, driver } = await readyGate();
-    await gate.sleep(false);
+    await gate.followSleep(false);
     assert.equal(gate.state, 'sleeping');
     gate.activity('focus');
     await settle();
@@ -982,7 +996,7 @@ describe('ResumeGate and a model that left under a request', () => {
     );
     await settle();
     // The sleep the shared host announced is followed first (it waits for the chat), then the host's refusal arrives.
-    const slept = gate.sleep(false);
+    const slept = gate.followSleep(false);
     await settle();
     assert.deepEqual(driver.calls, ['load'], 'the sleep waits for the running chat');
     refusal.reject(new ModelLeftError('The model host was going to sleep.'));
@@ -1080,7 +1094,7 @@ describe('ResumeGate: Sleep Now wins over a host that fails on the way (#24)', (
 
   it('a wake that fails on a hung host while Sleep Now waits behind it ends sleeping', async () => {
     const { gate, driver, lines } = await loggingGate();
-    await gate.sleep(false);
+    await gate.followSleep(false);
     driver.holdLoads = true;
     const woken = gate.wake();
     await settle();

@@ -79,6 +79,8 @@ interface Operation {
   promise: Promise<void>;
   resolve: () => void;
   reject: (error: unknown) => void;
+  /** A sleep this window asked for (its Sleep Now), not one that follows the shared host. */
+  askedHere?: boolean;
 }
 
 interface Waiter {
@@ -322,16 +324,24 @@ export class ResumeGate {
     }
   }
 
+  /** "Sleep Now" in this window: aborts in-flight completions, waits for every request, unloads -> sleeping. */
+  sleep(): Promise<void> {
+    return this.sleepAs(true, true);
+  }
+
   /**
-   * "Sleep Now": aborts in-flight completions, waits for every request, unloads -> sleeping.
-   * byUser false: a sleep the shared model host decided (the idle time of every window), which
-   * activity may undo as an idle sleep.
+   * The shared model host went to sleep, for every window: this gate follows it. byUser: some
+   * window's Sleep Now (else the idle time of every window, which activity may undo).
    */
-  async sleep(byUser = true): Promise<void> {
+  followSleep(byUser: boolean): Promise<void> {
+    return this.sleepAs(byUser, false);
+  }
+
+  private async sleepAs(byUser: boolean, askedHere: boolean): Promise<void> {
     if (this.disposed || !this.started) return;
     if (this.loaded || this.current !== null || this.queue.length > 0) {
       if (byUser) this.userSleepAsked = true;
-      await this.schedule('sleep', () => this.sleepModel());
+      await this.schedule('sleep', () => this.sleepModel(), askedHere);
     }
     if (this.currentState === 'sleeping' && byUser) this.sleptByUser = true;
   }
@@ -347,10 +357,11 @@ export class ResumeGate {
   /**
    * The shared model host is ready: another window woke it, or this window's own load just ended
    * there. A sleeping gate follows it, as wake() does, but this is no intent of this window's: a
-   * sleep queued here (a Sleep Now asked during the wake or a reload) is not voided by it.
+   * Sleep Now of this window queued behind its wake or reload is not voided by it.
    */
   followReady(): Promise<void> {
-    if (this.queue.at(-1)?.kind === 'sleep') return Promise.resolve();
+    const tail = this.queue.at(-1);
+    if (tail?.kind === 'sleep' && tail.askedHere === true) return Promise.resolve();
     return this.wake();
   }
 
@@ -450,7 +461,7 @@ export class ResumeGate {
 
   // ---- operations -------------------------------------------------------------------------
 
-  private schedule(kind: OperationKind, body: () => Promise<void>): Promise<void> {
+  private schedule(kind: OperationKind, body: () => Promise<void>, askedHere = false): Promise<void> {
     // A wake that has not started yet is void once a sleep follows it, and the other way round:
     // only the last intent runs, and whoever waited on the dropped one waits on what follows.
     const dropped: Operation[] = [];
@@ -460,22 +471,25 @@ export class ResumeGate {
       for (const op of dropped) promise.then(op.resolve, op.resolve);
       return promise;
     };
-    if (joined) return settle(joined);
+    if (joined) {
+      if (askedHere) joined.askedHere = true;
+      return settle(joined.promise);
+    }
     let resolve!: () => void;
     let reject!: (error: unknown) => void;
     const promise = new Promise<void>((res, rej) => {
       resolve = res;
       reject = rej;
     });
-    this.queue.push({ kind, started: false, body, promise, resolve, reject });
+    this.queue.push({ kind, started: false, body, promise, resolve, reject, askedHere });
     if (this.current === null) this.startNext();
     return settle(promise);
   }
 
-  /** The promise of the same operation at the end of the queue, when a new call may share it. */
-  private join(kind: OperationKind): Promise<void> | null {
+  /** The same operation at the end of the queue, when a new call may share it. */
+  private join(kind: OperationKind): Operation | null {
     const tail = this.queue.length > 0 ? this.queue[this.queue.length - 1] : this.current;
-    return tail !== null && tail !== undefined && tail.kind === kind && joinable(tail) ? tail.promise : null;
+    return tail !== null && tail !== undefined && tail.kind === kind && joinable(tail) ? tail : null;
   }
 
   private startNext(): void {

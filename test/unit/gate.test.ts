@@ -673,6 +673,20 @@ describe('ResumeGate followReady(): the shared host is ready', () => {
     assert.deepEqual(driver.calls, ['load']);
   });
 
+  it('ends a reload onto a new host ready: the old host’s sleep, announced during it, is voided', async () => {
+    const { gate, driver } = await readyGate();
+    driver.holdLoads = true;
+    const reloaded = gate.reload();
+    await settle();
+    // Another model means another shared host: the old one announces its sleep, the new one ready.
+    const followed = gate.followSleep(false);
+    const ready = gate.followReady();
+    await driver.finish();
+    await Promise.all([reloaded, followed, ready]);
+    assert.equal(gate.state, 'ready');
+    assert.deepEqual(driver.calls, ['load', 'unload', 'load']);
+  });
+
   it('leaves a Sleep Now asked during a reload standing', async () => {
     const { gate, driver } = await readyGate();
     driver.holdLoads = true;

@@ -3,7 +3,7 @@
 // `keep_alive`, which we set to the user's sleepIdleSeconds; /api/ps (read-only) lists the models
 // in memory, so a model missing from it is asleep. Sleep Now is `keep_alive: 0`.
 // Shapes from Ollama's API documentation; not run against a real Ollama here.
-import type { ChatTurnParams, GenerationResult, InfillParams } from '../types';
+import type { ChatTurnParams, GenerationResult, InfillParams, PrefillResult } from '../types';
 import type { TokenFigures } from '../../shared/protocol';
 import { chatModelName, isRecord, num, str, type AdapterContext, type ServerAdapter, type ServerDescription } from './adapter';
 import { RemoteError } from './request';
@@ -28,6 +28,15 @@ export function ollamaFigures(final: Record<string, unknown>, fallbackGenerated:
     generatedTokens: generated,
     tokensPerSecond: generated >= 2 && evalNs > 0 ? generated / (evalNs / 1e9) : null,
     ms: Math.round(ms),
+  };
+}
+
+/** What a turn and its read-ahead send alike, so that both make the same prompt. */
+function chatBody(ctx: AdapterContext, described: ServerDescription, params: ChatTurnParams): Record<string, unknown> {
+  return {
+    model: chatModelName(ctx, described),
+    messages: params.messages.map((m) => ({ role: m.role, content: m.text })),
+    keep_alive: keepAlive(ctx),
   };
 }
 
@@ -98,13 +107,7 @@ export const ollamaAdapter: ServerAdapter = {
       ctx.http,
       {
         path: '/api/chat',
-        body: {
-          model: chatModelName(ctx, described),
-          messages: params.messages.map((m) => ({ role: m.role, content: m.text })),
-          stream: true,
-          keep_alive: keepAlive(ctx),
-          options: { num_predict: params.maxTokens },
-        },
+        body: { ...chatBody(ctx, described, params), stream: true, options: { num_predict: params.maxTokens } },
         format: 'ndjson',
         onPiece: onChunk,
       },
@@ -113,6 +116,19 @@ export const ollamaAdapter: ServerAdapter = {
     );
     const figures = ollamaFigures(answer.said, answer.pieces);
     return { text: answer.text, stopReason: answer.stopReason, tokens: figures.generatedTokens, figures };
+  },
+
+  /**
+   * The turn's own request with one token to generate: Ollama's runner keeps the prompt it last
+   * evaluated, and the turn sent the same way evaluates only what follows the shared part. The
+   * token is thrown away.
+   */
+  async chatPrefill(ctx, described, params: ChatTurnParams, options): Promise<PrefillResult> {
+    const request = { ...chatBody(ctx, described, params), stream: false, options: { num_predict: 1 } };
+    const { status, body } = await ctx.http.json('POST', '/api/chat', request, options);
+    if (status !== 200) throw ctx.http.statusError(status, body);
+    const figures = ollamaFigures(isRecord(body) ? body : {}, 0);
+    return { promptTokens: figures.promptTokens, evaluatedTokens: figures.evaluatedTokens, stopped: false };
   },
 
   async unload(ctx, described, options): Promise<void> {

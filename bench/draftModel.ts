@@ -47,18 +47,20 @@ export async function runDraftModel(ctx: BenchContext): Promise<BenchOutcome> {
       ['(a) ordinary completions', ordinaryPrompts(n)],
       ['(b) repeated structure', repeatedPrompts(n)],
     ];
-    const on = startBenchHost(params(true), 'draft', dirs, hooks);
-    const off = startBenchHost(params(false), 'draft', dirs, hooks);
-    const loaded = await on.load(params(true));
-    if (!loaded.draftModel) throw new Error(loaded.draftRefusal ?? 'The draft model did not load.');
-    draftMemory.bytes = loaded.draftModel.memoryBytes;
-    await off.load(params(false));
+    // Fresh hosts per case, each under the 8 completions after which drafts this refused turn the
+    // draft model off (lookupPayoff.ts): this measures drafting itself.
     for (const [name, prompts] of suites) {
+      const on = startBenchHost(params(true), 'draft', dirs, hooks);
+      const off = startBenchHost(params(false), 'draft', dirs, hooks);
+      const loaded = await on.load(params(true));
+      if (!loaded.draftModel) throw new Error(loaded.draftRefusal ?? 'The draft model did not load.');
+      draftMemory.bytes = loaded.draftModel.memoryBytes;
+      await off.load(params(false));
       const c = (cases[name] = newComparison());
       for (const p of prompts) await runOnBoth(c, on, off, (h) => h.infill(p));
+      await on.shutdown(5000);
+      await off.shutdown(5000);
     }
-    await on.shutdown(5000);
-    await off.shutdown(5000);
   } finally {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   }

@@ -107,6 +107,37 @@ describe('a draft model in the model host', () => {
     });
   }
 
+  it('turns a draft model whose drafts are refused off after 8 completions, says so, and prompt lookup drafts instead', async () => {
+    const draftPath = await smallDraft();
+    const withLookup: LoadParams = { ...params(draftPath), lookup: true };
+    const lines: string[] = [];
+    const host = spawnHost(withLookup, (line) => lines.push(line));
+    const turnedOff =
+      /^The draft model \S+ is now off for completions: the last 8 completions accepted (\d+) of (\d+) drafted tokens \(\d+%, under 30%\)\. Prompt lookup drafts instead; it is on again after the next model load\.$/;
+    try {
+      await host.load(withLookup);
+      const judged: number[] = [];
+      for (let i = 0; i < 12 && !lines.some((l) => turnedOff.test(l)); i++) {
+        const p = infill(`function f${i}(a, b) {\n  const c = a * ${i};\n`, '  return ', 24);
+        const drafted = await host.infill(p);
+        assert.deepEqual(outcome(drafted), outcome(await off.infill(p)), `the same answer for prompt ${i}`);
+        if ((drafted.figures.draftedTokens ?? 0) > 0) judged.push(i);
+      }
+      const line = lines.find((l) => turnedOff.test(l));
+      assert.ok(line, `no turn-off line after ${judged.length} drafted completions; log: ${lines.join(' | ')}`);
+      assert.equal(judged.length, 8, 'judged over the 8 completions that drafted');
+      const [, accepted, drafted] = turnedOff.exec(line)!.map(Number);
+      assert.ok(accepted < drafted * 0.3);
+      // Prompt lookup drafts from here on, from the prompt's own repeats; the text is the same.
+      const repeated = prompts[1];
+      const after = await host.infill(repeated);
+      assert.deepEqual(outcome(after), outcome(await off.infill(repeated)));
+      assert.ok((after.figures.draftedTokens ?? 0) > 0, 'prompt lookup drafted');
+    } finally {
+      await host.shutdown(5000);
+    }
+  });
+
   it('refuses a draft model with another vocabulary in a sentence, and the model serves without it', async () => {
     const other = await tinyRoundTripModel();
     const lines: string[] = [];

@@ -32,6 +32,7 @@ import { abortResult } from './generation';
 import { InfillPrompt } from './infillPrompt';
 import { LaneQueue } from './laneQueue';
 import { minAcceptance, payoffWindow } from './lookupPayoff';
+import type { DraftSwitch } from './draftSwitch';
 import { LlamaLoader, type LoadTimings } from './llamaLoader';
 import { disposeLoadedModel, type LoadedModel } from './loadedModel';
 import { chatPart, RoleResults, rolePlan, type RolePlan } from './modelRoles';
@@ -432,6 +433,10 @@ export class LlamaEngine {
 
   /** Stops a sequence's drafts once recent requests accepted too few of them (lookupPayoff.ts), and says so. */
   private judgeLookup(loaded: LoadedModel, kind: SequenceKind, result: GenerationResult): void {
+    if (kind === 'completion' && loaded.draftSwitch?.drafting) {
+      this.judgeDraftModel(loaded, loaded.draftSwitch, result);
+      return;
+    }
     const lookup = loaded.lookup?.[kind];
     if (!lookup?.enabled) return;
     const verdict = lookup.payoff.record(result.figures.draftedTokens ?? 0, result.figures.acceptedTokens ?? 0);
@@ -440,6 +445,18 @@ export class LlamaEngine {
     const share = Math.round((verdict.accepted * 100) / verdict.drafted);
     this.log(
       `Prompt lookup is now off for ${kind === 'completion' ? 'completions' : 'chat'}: the last ${payoffWindow} requests accepted ${verdict.accepted} of ${verdict.drafted} drafted tokens (${share}%, under ${Math.round(minAcceptance * 100)}%); it is on again after the next model load.`,
+    );
+  }
+
+  /** The same judgement for the draft model: once off, prompt lookup drafts for completions (when it is on), itself judged from then on. */
+  private judgeDraftModel(loaded: LoadedModel, drafts: DraftSwitch, result: GenerationResult): void {
+    const verdict = drafts.payoff.record(result.figures.draftedTokens ?? 0, result.figures.acceptedTokens ?? 0);
+    if (!verdict.off) return;
+    drafts.switchOff();
+    const share = Math.round((verdict.accepted * 100) / verdict.drafted);
+    const name = loaded.draft?.info.name ?? 'the draft model';
+    this.log(
+      `The draft model ${name} is now off for completions: the last ${payoffWindow} completions accepted ${verdict.accepted} of ${verdict.drafted} drafted tokens (${share}%, under ${Math.round(minAcceptance * 100)}%). ${drafts.fallback ? 'Prompt lookup drafts instead' : 'Completions are served without drafts'}; it is on again after the next model load.`,
     );
   }
 }

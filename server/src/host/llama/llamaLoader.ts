@@ -13,6 +13,7 @@ import { ChatTurns } from './chatTurns';
 import type { LoadedModel } from './loadedModel';
 import { createSequenceLookup } from './lookupPredictor';
 import { loadDraftModel, type DraftLoad } from './draftModel';
+import { createDraftSwitch } from './draftSwitch';
 import { checkModelFile, checkTensorData } from './modelFile';
 
 /** How long the phases of the last load took; the benchmarks report them. */
@@ -151,11 +152,11 @@ export class LlamaLoader {
     const drafting = await this.loadDraft(lib, llama, model, context, params, signal);
     // Drafts never change what is generated (each is verified by the model), so they are on unless turned off.
     const lookup = params.lookup === false ? null : { completion: createSequenceLookup(lib), chat: createSequenceLookup(lib) };
-    // A draft model drafts for completions instead of prompt lookup; chat keeps prompt lookup.
+    // A draft model drafts for completions instead of prompt lookup, until it does not pay; chat keeps prompt lookup.
     if (lookup && drafting.draft) lookup.completion.enabled = false;
+    const draftSwitch = drafting.draft ? createDraftSwitch(lib, drafting.draft.predictor, lookup?.completion ?? null) : null;
     const firstKind = kinds[0] ?? 'completion';
-    const firstPredictor =
-      firstKind === 'completion' ? (drafting.draft?.predictor ?? lookup?.completion.predictor) : lookup?.chat.predictor;
+    const firstPredictor = firstKind === 'completion' ? (draftSwitch?.predictor ?? lookup?.completion.predictor) : lookup?.chat.predictor;
     const sequence = context.getSequence({ tokenPredictor: firstPredictor });
     const chatSequence = kinds.length > 1 ? context.getSequence({ tokenPredictor: lookup?.chat.predictor }) : sequence;
     const infill = model.tokens.infill;
@@ -185,6 +186,7 @@ export class LlamaLoader {
       keptBeforeLine: null,
       lookup,
       draft: drafting.draft,
+      draftSwitch,
     };
   }
 

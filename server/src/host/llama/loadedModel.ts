@@ -10,6 +10,7 @@ import type { SequenceKind } from '../../shared/stateFiles';
 import type { ChatTurns } from './chatTurns';
 import type { SequenceLookup } from './lookupPredictor';
 import { disposeDraft, type LoadedDraft } from './draftModel';
+import type { DraftSwitch } from './draftSwitch';
 
 export interface LoadedModel {
   readonly model: LlamaModel;
@@ -32,6 +33,8 @@ export interface LoadedModel {
   readonly lookup: Record<SequenceKind, SequenceLookup> | null;
   /** The draft model that drafts for the completion sequence (draftModel.ts); null when none. */
   readonly draft: LoadedDraft | null;
+  /** The completion sequence's predictor with a draft model, which turns it off when it does not pay; null when none. */
+  readonly draftSwitch: DraftSwitch | null;
 }
 
 /** The sequence of `kind` in a load. */

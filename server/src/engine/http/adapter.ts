@@ -2,7 +2,7 @@
 // a streamed chat answer and (where it has one) an unload. The remote engine (remoteEngine.ts)
 // adds what is common: polling, the wake, deadlines, errors, the API key.
 import type { ChatTurnParams, GenerationResult, InfillParams, PrefillResult } from '../types';
-import type { EngineKind } from '../../shared/protocol';
+import type { EngineKind, TokenFigures } from '../../shared/protocol';
 import type { HttpClient, RequestOptions } from './request';
 
 export type ServerKind = Exclude<EngineKind, 'local'>;
@@ -71,6 +71,23 @@ export interface ServerAdapter {
 /** The model a chat request names: the chat model when one is set, else the one completions use (null: the server's only one). */
 export function chatModelName(ctx: AdapterContext, described: ServerDescription): string | null {
   return ctx.chatModel ? ctx.chatModel : described.model;
+}
+
+/**
+ * A chat read-ahead: the turn's own request (one token to generate, not streamed) sent to `path`,
+ * answered with the prompt figures `figuresOf` reads from the server's answer. The token is thrown away.
+ */
+export async function readAheadTurn(
+  ctx: AdapterContext,
+  path: string,
+  request: Record<string, unknown>,
+  options: RequestOptions,
+  figuresOf: (answer: Record<string, unknown>) => TokenFigures,
+): Promise<PrefillResult> {
+  const { status, body } = await ctx.http.json('POST', path, request, options);
+  if (status !== 200) throw ctx.http.statusError(status, body);
+  const { promptTokens, evaluatedTokens } = figuresOf(isRecord(body) ? body : {});
+  return { promptTokens, evaluatedTokens, stopped: false };
 }
 
 export const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);

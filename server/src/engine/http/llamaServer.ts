@@ -9,6 +9,7 @@ import {
   chatModelName,
   isRecord,
   num,
+  readAheadTurn,
   str,
   type AdapterContext,
   type ExtraChunk,
@@ -145,14 +146,11 @@ export const llamaServerAdapter: ServerAdapter = {
   /**
    * The turn's own request with one token to generate: its prompt stays in the slot's cache, and
    * the turn sent the same way evaluates only its last token (the slot is chosen by the longest
-   * shared prompt). The token is thrown away.
+   * shared prompt).
    */
-  async chatPrefill(ctx, described, params: ChatTurnParams, options): Promise<PrefillResult> {
+  chatPrefill(ctx, described, params: ChatTurnParams, options): Promise<PrefillResult> {
     const request = { ...openAiChatBody(ctx, described, params), max_tokens: 1, stream: false };
-    const { status, body } = await ctx.http.json('POST', '/v1/chat/completions', request, options);
-    if (status !== 200) throw ctx.http.statusError(status, body);
-    const figures = figuresFrom(isRecord(body) ? body : {}, 0);
-    return { promptTokens: figures.promptTokens, evaluatedTokens: figures.evaluatedTokens, stopped: false };
+    return readAheadTurn(ctx, '/v1/chat/completions', request, options, (answer) => figuresFrom(answer, 0));
   },
 
   async unload(ctx, described, options): Promise<void> {

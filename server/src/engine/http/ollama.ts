@@ -5,7 +5,16 @@
 // Shapes from Ollama's API documentation; not run against a real Ollama here.
 import type { ChatTurnParams, GenerationResult, InfillParams, PrefillResult } from '../types';
 import type { TokenFigures } from '../../shared/protocol';
-import { chatModelName, isRecord, num, str, type AdapterContext, type ServerAdapter, type ServerDescription } from './adapter';
+import {
+  chatModelName,
+  isRecord,
+  num,
+  readAheadTurn,
+  str,
+  type AdapterContext,
+  type ServerAdapter,
+  type ServerDescription,
+} from './adapter';
 import { RemoteError } from './request';
 import { readStreamedAnswer, type AnswerEvent } from './streamedAnswer';
 
@@ -120,15 +129,11 @@ export const ollamaAdapter: ServerAdapter = {
 
   /**
    * The turn's own request with one token to generate: Ollama's runner keeps the prompt it last
-   * evaluated, and the turn sent the same way evaluates only what follows the shared part. The
-   * token is thrown away.
+   * evaluated, and the turn sent the same way evaluates only what follows the shared part.
    */
-  async chatPrefill(ctx, described, params: ChatTurnParams, options): Promise<PrefillResult> {
+  chatPrefill(ctx, described, params: ChatTurnParams, options): Promise<PrefillResult> {
     const request = { ...chatBody(ctx, described, params), stream: false, options: { num_predict: 1 } };
-    const { status, body } = await ctx.http.json('POST', '/api/chat', request, options);
-    if (status !== 200) throw ctx.http.statusError(status, body);
-    const figures = ollamaFigures(isRecord(body) ? body : {}, 0);
-    return { promptTokens: figures.promptTokens, evaluatedTokens: figures.evaluatedTokens, stopped: false };
+    return readAheadTurn(ctx, '/api/chat', request, options, (answer) => ollamaFigures(answer, 0));
   },
 
   async unload(ctx, described, options): Promise<void> {

@@ -31,7 +31,7 @@ import { runInfill, runPrefill } from './completionRuns';
 import { abortResult } from './generation';
 import { InfillPrompt } from './infillPrompt';
 import { LaneQueue } from './laneQueue';
-import { minAcceptance, payoffWindow } from './lookupPayoff';
+import { payoffSentence } from './lookupPayoff';
 import type { DraftSwitch } from './draftSwitch';
 import { LlamaLoader, type LoadTimings } from './llamaLoader';
 import { disposeLoadedModel, type LoadedModel } from './loadedModel';
@@ -442,9 +442,8 @@ export class LlamaEngine {
     const verdict = lookup.payoff.record(result.figures.draftedTokens ?? 0, result.figures.acceptedTokens ?? 0);
     if (!verdict.off) return;
     lookup.enabled = false;
-    const share = Math.round((verdict.accepted * 100) / verdict.drafted);
     this.log(
-      `Prompt lookup is now off for ${kind === 'completion' ? 'completions' : 'chat'}: the last ${payoffWindow} requests accepted ${verdict.accepted} of ${verdict.drafted} drafted tokens (${share}%, under ${Math.round(minAcceptance * 100)}%); it is on again after the next model load.`,
+      `Prompt lookup is now off for ${kind === 'completion' ? 'completions' : 'chat'}: ${payoffSentence(verdict, 'requests')}; it is on again after the next model load.`,
     );
   }
 
@@ -453,10 +452,9 @@ export class LlamaEngine {
     const verdict = drafts.payoff.record(result.figures.draftedTokens ?? 0, result.figures.acceptedTokens ?? 0);
     if (!verdict.off) return;
     drafts.switchOff();
-    const share = Math.round((verdict.accepted * 100) / verdict.drafted);
     const name = loaded.draft?.info.name ?? 'the draft model';
     this.log(
-      `The draft model ${name} is now off for completions: the last ${payoffWindow} completions accepted ${verdict.accepted} of ${verdict.drafted} drafted tokens (${share}%, under ${Math.round(minAcceptance * 100)}%). ${drafts.fallback ? 'Prompt lookup drafts instead' : 'Completions are served without drafts'}; it is on again after the next model load.`,
+      `The draft model ${name} is now off for completions: ${payoffSentence(verdict, 'completions')}. ${drafts.fallback ? 'Prompt lookup drafts instead' : 'Completions are served without drafts'}; it is on again after the next model load.`,
     );
   }
 }

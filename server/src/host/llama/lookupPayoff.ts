@@ -13,6 +13,12 @@ export interface PayoffVerdict {
   accepted: number;
 }
 
+/** "the last 8 <requests> accepted A of D drafted tokens (P%, under 30%)": why drafting stopped. */
+export function payoffSentence(verdict: PayoffVerdict, requests: string): string {
+  const share = Math.round((verdict.accepted * 100) / verdict.drafted);
+  return `the last ${payoffWindow} ${requests} accepted ${verdict.accepted} of ${verdict.drafted} drafted tokens (${share}%, under ${Math.round(minAcceptance * 100)}%)`;
+}
+
 export class LookupPayoff {
   private readonly recent: Array<{ drafted: number; accepted: number }> = [];
   private stopped = false;

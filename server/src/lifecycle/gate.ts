@@ -80,7 +80,7 @@ interface Operation {
   resolve: () => void;
   reject: (error: unknown) => void;
   /** A sleep this window asked for (its Sleep Now), not one that follows the shared host. */
-  askedHere?: boolean;
+  askedHere: boolean;
 }
 
 interface Waiter {
@@ -361,7 +361,7 @@ export class ResumeGate {
    */
   followReady(): Promise<void> {
     const tail = this.queue.at(-1);
-    if (tail?.kind === 'sleep' && tail.askedHere === true) return Promise.resolve();
+    if (tail?.kind === 'sleep' && tail.askedHere) return Promise.resolve();
     return this.wake();
   }
 
